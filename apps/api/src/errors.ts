@@ -1,0 +1,22 @@
+/** An error with an HTTP status and a stable machine-readable code: `{ "error": { code, message } }`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: { headers?: Record<string, string>; details?: Record<string, unknown> } = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export function redisUnavailable(): ApiError {
+  return new ApiError(503, "redis_unavailable", "the job queue is unavailable; retry shortly", { headers: { "Retry-After": "1" } });
+}
+
+/** True for errors that mean "Redis is not reachable right now" rather than a bug. */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|EPIPE|Stream isn't writeable|Reached the max retries|connect ETIMEDOUT|LOADING|Command timed out/i.test(error.message);
+}

@@ -1,0 +1,116 @@
+import type { Redis } from "ioredis";
+import { decodeFailure, failureToError, parseJobId, statusFromState, type HerdKeys, type JobKind, type JobStatus, type ParsedJobId } from "@herd/jobs";
+import type { QueueRegistry } from "./queues.js";
+
+interface ViewFields {
+  id: string | null;
+  type: JobKind;
+  model: string;
+  status: JobStatus;
+  error?: { code: string; message: string };
+  attempts: number;
+  instance?: string;
+  cached?: boolean;
+  canceledAt?: string;
+  timings: { queuedMs: number; runMs: number; totalMs: number };
+}
+
+/**
+ * Renders a job view as JSON text. The result is spliced in as stored, so a large embedding
+ * result is never parsed and re-serialised on its way to the client.
+ */
+export function renderJobView(fields: ViewFields, resultJson?: string): string {
+  const { timings, ...rest } = fields;
+  const head = JSON.stringify(rest).slice(0, -1);
+  const result = resultJson === undefined ? "" : `,"result":${resultJson}`;
+  return `${head}${result},"timings":${JSON.stringify(timings)}}`;
+}
+
+const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "ats", "pb", "failedReason"] as const;
+
+function toNumber(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined || value === "") return undefined;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+export type CancelOutcome = "canceled" | "running" | "finished" | "not_found";
+
+/** Reads and cancels jobs by their public id. */
+export class JobStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly queues: QueueRegistry,
+    private readonly keys: HerdKeys,
+    private readonly retentionMs: number,
+  ) {}
+
+  parse(id: string): ParsedJobId | undefined {
+    return parseJobId(id);
+  }
+
+  async isFinished(parsed: ParsedJobId, id: string): Promise<boolean> {
+    const state = await this.queues.queue(parsed.queue).getJobState(id);
+    return state === "completed" || state === "failed" || state === "unknown";
+  }
+
+  /** The job's view as JSON text, or undefined when it is unknown or expired. */
+  async read(id: string): Promise<string | undefined> {
+    const parsed = parseJobId(id);
+    if (!parsed) return undefined;
+    const queue = this.queues.queue(parsed.queue);
+    const [state, fields, result, canceled] = await Promise.all([
+      queue.getJobState(id),
+      this.redis.hmget(queue.toKey(id), ...JOB_FIELDS),
+      this.redis.get(this.keys.result(id)),
+      this.redis.get(this.keys.canceled(id)),
+    ]);
+    const [timestamp, processedOn, finishedOn, attemptsStarted, processedBy, failedReason] = fields.map((value) => value ?? undefined);
+    const base = { id, type: parsed.kind, model: parsed.model };
+    const status = statusFromState(state);
+    if (!status) {
+      if (!canceled) return undefined;
+      const at = toNumber(canceled) ?? Date.now();
+      return renderJobView({ ...base, status: "canceled", attempts: 0, canceledAt: new Date(at).toISOString(), timings: { queuedMs: 0, runMs: 0, totalMs: 0 } });
+    }
+    const now = Date.now();
+    const created = toNumber(timestamp) ?? now;
+    const started = toNumber(processedOn);
+    const ended = toNumber(finishedOn);
+    const finished = status === "completed" || status === "failed";
+    const timings = {
+      queuedMs: Math.max(0, (status === "queued" ? now : (started ?? now)) - created),
+      runMs: status === "queued" || started === undefined ? 0 : Math.max(0, ((finished ? ended : undefined) ?? now) - started),
+      totalMs: Math.max(0, ((finished ? ended : undefined) ?? now) - created),
+    };
+    const view: ViewFields = { ...base, status, attempts: toNumber(attemptsStarted) ?? 0, timings };
+    if (status !== "queued" && processedBy) view.instance = processedBy;
+    if (status === "completed") {
+      // BullMQ evicts finished jobs lazily; once the result has expired the job is gone too.
+      if (result === null) return undefined;
+      return renderJobView(view, result);
+    }
+    if (status === "failed") {
+      const failure = decodeFailure(failedReason);
+      view.error = failureToError(failure);
+      if (failure.instance) view.instance = failure.instance;
+    }
+    return renderJobView(view);
+  }
+
+  /** Removes a job that has not started. Running jobs are not interrupted. */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const parsed = parseJobId(id);
+    if (!parsed) return "not_found";
+    const queue = this.queues.queue(parsed.queue);
+    const state = await queue.getJobState(id);
+    if (state === "unknown") return (await this.redis.exists(this.keys.canceled(id))) ? "canceled" : "not_found";
+    if (state === "completed" || state === "failed") return "finished";
+    if (state === "active") return "running";
+    // remove() refuses a job another worker has just locked; that race reads as "running".
+    const removed = await queue.remove(id);
+    if (removed !== 1) return "running";
+    await this.redis.set(this.keys.canceled(id), String(Date.now()), "PX", this.retentionMs);
+    return "canceled";
+  }
+}

@@ -1,0 +1,31 @@
+import { ApiEnv, ConfigError, loadConfig, toApiConfig } from "@herd/config";
+import { coerceError, createLogger } from "@herd/logger";
+import { createApiRuntime } from "./runtime.js";
+
+async function main(): Promise<void> {
+  const config = loadConfig(ApiEnv, toApiConfig, process.env);
+  const logger = createLogger({ name: "herd-api", level: config.log.level, format: config.log.format });
+  const runtime = createApiRuntime(config, logger);
+  const { url } = await runtime.listen();
+  logger.info({ url }, "herd api listening");
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    void runtime.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  process.on("unhandledRejection", (reason) => logger.error({ err: coerceError(reason) }, "unhandled promise rejection"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`herd-api: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(`herd-api: failed to start: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

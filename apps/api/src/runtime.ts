@@ -1,0 +1,82 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Express } from "express";
+import type { ApiConfig } from "@herd/config";
+import { HerdCache } from "@herd/cache";
+import { herdKeys, queueName } from "@herd/jobs";
+import { coerceError, type Logger } from "@herd/logger";
+import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
+import { FleetView } from "./fleet-view.js";
+import { JobStore } from "./job-store.js";
+import { QueueRegistry } from "./queues.js";
+import { createServer } from "./server.js";
+
+export interface ApiRuntime {
+  app: Express;
+  queues: QueueRegistry;
+  fleet: FleetView;
+  listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
+  close(): Promise<void>;
+}
+
+/** Builds the API's resources in order; `close()` releases them in reverse, within a deadline. */
+export function createApiRuntime(config: ApiConfig, logger: Logger): ApiRuntime {
+  const redis = createRedisClient({ url: config.redisUrl, role: "command", logger, connectionName: "herd-api" });
+  const cacheRedis: Redis = config.cacheRedisUrl === config.redisUrl ? redis : createRedisClient({ url: config.cacheRedisUrl, role: "cache", logger, connectionName: "herd-api-cache" });
+  const cache = new HerdCache({ redis: cacheRedis, prefix: config.prefix, ttlSeconds: config.cacheTtlSeconds, logger });
+  const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger);
+  // Listen for every served queue up front, so the first long-poll on it misses nothing.
+  const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => {
+    for (const served of snapshot.models.values()) for (const kind of served.kinds) queues.listen(queueName(kind, served.model));
+  });
+  const store = new JobStore(redis, queues, herdKeys(config.prefix), config.jobs.retentionMs);
+  const app = createServer({ config, redis, cache, queues, fleet, store, logger });
+  fleet.start();
+  let server: Server | undefined;
+
+  return {
+    app,
+    queues,
+    fleet,
+    async listen(port = config.port, host = config.host) {
+      server = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+      });
+      // Long polls hold requests open up to the wait cap; keep-alive outlives common proxies' 60 s.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      server.requestTimeout = config.limits.maxWaitMs + 30_000;
+      const address = server.address() as AddressInfo;
+      return { server, url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}` };
+    },
+    async close() {
+      const steps: Array<[string, () => Promise<unknown> | void]> = [
+        ["http server", () => closeServer(server)],
+        ["fleet view", () => fleet.close()],
+        ["queues", () => queues.close()],
+        ["cache redis", () => (cacheRedis === redis ? undefined : closeRedis(cacheRedis))],
+        ["redis", () => closeRedis(redis)],
+      ];
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      for (const [name, step] of steps) {
+        const remaining = Math.max(100, deadline - Date.now());
+        try {
+          await Promise.race([step(), new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${remaining}ms`)), remaining).unref())]);
+        } catch (error) {
+          logger.warn({ err: coerceError(error), step: name }, "shutdown step failed");
+        }
+      }
+    },
+  };
+}
+
+async function closeServer(server: Server | undefined): Promise<void> {
+  if (!server?.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // Long-polling requests would hold close() for up to the wait cap; they get cut after a grace period.
+  const grace = setTimeout(() => server.closeAllConnections(), 2000);
+  await closed;
+  clearTimeout(grace);
+}
+

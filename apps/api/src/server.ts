@@ -1,0 +1,93 @@
+import express, { type ErrorRequestHandler, type Express } from "express";
+import type { Redis } from "ioredis";
+import type { ApiConfig } from "@herd/config";
+import type { HerdCache } from "@herd/cache";
+import { coerceError, type Logger } from "@herd/logger";
+import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
+import type { FleetView } from "./fleet-view.js";
+import type { JobStore } from "./job-store.js";
+import type { QueueRegistry } from "./queues.js";
+import { fleetRouter } from "./routes/fleet.js";
+import { healthRouter } from "./routes/health.js";
+import { jobsRouter } from "./routes/jobs.js";
+
+export interface ServerDeps {
+  config: ApiConfig;
+  redis: Redis;
+  cache: HerdCache;
+  queues: QueueRegistry;
+  fleet: FleetView;
+  store: JobStore;
+  logger: Logger;
+}
+
+/** Routes and the methods they accept, for 405 answers with an Allow header. */
+const KNOWN_ROUTES: Array<[path: string, methods: string]> = [
+  ["/v1/jobs", "POST"],
+  ["/v1/jobs/:id", "GET, DELETE"],
+  ["/v1/fleet", "GET"],
+  ["/health", "GET"],
+  ["/ready", "GET"],
+];
+
+const BODY_PARSER_ERRORS: Record<string, [number, string]> = {
+  "entity.parse.failed": [400, "invalid_json"],
+  "entity.too.large": [413, "payload_too_large"],
+  "encoding.unsupported": [415, "unsupported_media_type"],
+  "charset.unsupported": [415, "unsupported_media_type"],
+  "request.aborted": [400, "request_aborted"],
+  "request.size.invalid": [400, "invalid_request"],
+};
+
+function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  const type = (error as { type?: unknown } | null)?.type;
+  if (typeof type === "string" && BODY_PARSER_ERRORS[type]) {
+    const [status, code] = BODY_PARSER_ERRORS[type];
+    const message = code === "invalid_json" ? `body: invalid JSON (${(error as Error).message})` : (error as Error).message;
+    return new ApiError(status, code, message);
+  }
+  if (isConnectionError(error)) return redisUnavailable();
+  return undefined;
+}
+
+/** The express app; `listen()` is the caller's business (see runtime.ts). */
+export function createServer(deps: ServerDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(express.json({ limit: deps.config.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }));
+  app.use(healthRouter(deps));
+  app.use(fleetRouter(deps));
+  app.use(jobsRouter(deps));
+
+  for (const [path, methods] of KNOWN_ROUTES) {
+    app.all(path, (req, res) => {
+      res.setHeader("Allow", methods);
+      res.status(405).json({ error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}; use ${methods}` } });
+    });
+  }
+  app.use((req, res) => {
+    res.status(404).json({ error: { code: "not_found", message: `no route for ${req.method} ${req.path}` } });
+  });
+
+  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    const apiError = toApiError(error);
+    if (!apiError) deps.logger.error({ err: coerceError(error) }, "unhandled error in request");
+    const status = apiError?.status ?? 500;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [name, value] of Object.entries(apiError?.extra.headers ?? {})) res.setHeader(name, value);
+    res.status(status).json({
+      error: {
+        code: apiError?.code ?? "internal",
+        message: apiError?.message ?? "internal error; see the server log",
+        ...(apiError?.extra.details ?? {}),
+      },
+    });
+  };
+  app.use(onError);
+  return app;
+}

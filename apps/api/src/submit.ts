@@ -1,0 +1,190 @@
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { ApiConfig } from "@herd/config";
+import { embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
+import {
+  createJobId,
+  jobCatalog,
+  jobOptions,
+  normalizeModel,
+  PRIORITIES,
+  queueName,
+  type EmbedJobData,
+  type EmbedRequest,
+  type GenerateJobData,
+  type GenerateRequest,
+  type JobKind,
+  type JobRequest,
+} from "@herd/jobs";
+import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
+import type { FleetView } from "./fleet-view.js";
+import { renderJobView } from "./job-store.js";
+import type { QueueRegistry } from "./queues.js";
+
+export interface SubmitDeps {
+  config: ApiConfig;
+  redis: Redis;
+  cache: HerdCache;
+  queues: QueueRegistry;
+  fleet: FleetView;
+}
+
+export type SubmitOutcome =
+  | { kind: "cached"; body: string; model: string; type: JobKind }
+  | { kind: "queued"; id: string; queue: string; type: JobKind; model: string };
+
+interface Prepared<K extends JobKind> {
+  kind: K;
+  model: string;
+  data: K extends "embed" ? EmbedJobData : GenerateJobData;
+  /** Identical requests share this id while one is queued or running; undefined = never coalesce. */
+  coalesceKey: string | undefined;
+  /** Returns the cached result body (with `model`) when every part is cached. */
+  lookup: () => Promise<string | undefined>;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function withModel(model: string, storedWithoutModel: string): string {
+  const rest = storedWithoutModel.slice(1);
+  return `{"model":${JSON.stringify(model)}${rest === "}" ? "" : ","}${rest}`;
+}
+
+function checkText(field: string, text: string, maxChars: number): void {
+  if (text.length > maxChars) throw new ApiError(413, "input_too_large", `${field}: ${text.length} characters is more than the limit of ${maxChars}`);
+}
+
+function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"> {
+  const { limits } = deps.config;
+  const inputs = typeof request.input === "string" ? [request.input] : request.input;
+  if (inputs.length === 0) throw new ApiError(400, "empty_input", "input: must contain at least one string");
+  if (inputs.length > limits.maxInputs) throw new ApiError(413, "too_many_inputs", `input: ${inputs.length} inputs is more than the limit of ${limits.maxInputs}`);
+  inputs.forEach((text, index) => {
+    const field = typeof request.input === "string" ? "input" : `input[${index}]`;
+    if (text.trim().length === 0) throw new ApiError(400, "empty_input", `${field}: must not be empty`);
+    checkText(field, text, limits.maxInputChars);
+  });
+  const model = normalizeModel(request.model);
+  const useCache = deps.cache.enabled("embedding");
+  const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options: request.options }));
+  return {
+    kind: "embed",
+    model,
+    data: {
+      model,
+      requestModel: request.model,
+      inputs,
+      ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
+      ...(request.truncate !== undefined ? { truncate: request.truncate } : {}),
+      ...(request.options ? { options: request.options } : {}),
+      ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
+      cache: useCache,
+    },
+    coalesceKey: keys.length === 1 ? keys[0] : sha256(keys.join(",")),
+    lookup: async () => {
+      if (!useCache) return undefined;
+      const vectors = await deps.cache.getMany("embedding", keys);
+      if (vectors.some((vector) => vector === null)) return undefined;
+      return `{"model":${JSON.stringify(request.model)},"embeddings":[${vectors.join(",")}]}`;
+    },
+  };
+}
+
+function prepareGenerate(deps: SubmitDeps, request: GenerateRequest): Prepared<"generate"> {
+  const { limits } = deps.config;
+  if (request.prompt !== undefined) checkText("prompt", request.prompt, limits.maxInputChars);
+  if (request.system !== undefined) checkText("system", request.system, limits.maxInputChars);
+  request.messages?.forEach((message, index) => checkText(`messages[${index}].content`, message.content, limits.maxInputChars));
+  if (request.messages && request.messages.length > limits.maxInputs) {
+    throw new ApiError(413, "too_many_inputs", `messages: ${request.messages.length} messages is more than the limit of ${limits.maxInputs}`);
+  }
+  const model = normalizeModel(request.model);
+  const mode = request.prompt !== undefined ? "generate" : "chat";
+  const shape = {
+    model,
+    mode,
+    ...(request.prompt !== undefined ? { prompt: request.prompt } : {}),
+    ...(request.messages ? { messages: request.messages } : {}),
+    ...(request.system !== undefined ? { system: request.system } : {}),
+    ...(request.options ? { options: request.options } : {}),
+    ...(request.format !== undefined ? { format: request.format } : {}),
+  } as const;
+  const key = inferenceCacheKey(shape);
+  // Only deterministic generations coalesce: N identical sampled requests must get N samples.
+  const deterministic = isCacheableGeneration(request.options, request.cache);
+  const useCache = deterministic && deps.cache.enabled("inference");
+  return {
+    kind: "generate",
+    model,
+    data: { ...shape, requestModel: request.model, ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}), cacheKey: useCache ? key : null },
+    coalesceKey: deterministic ? key : undefined,
+    lookup: async () => {
+      if (!useCache) return undefined;
+      const stored = await deps.cache.get("inference", key);
+      return stored === null ? undefined : withModel(request.model, stored);
+    },
+  };
+}
+
+async function ensureServed(deps: SubmitDeps, model: string, kind: JobKind): Promise<void> {
+  let snapshot = deps.fleet.snapshot;
+  if (!snapshot.serves(model, kind)) snapshot = await deps.fleet.fresh();
+  if (snapshot.serves(model, kind)) return;
+  const served = snapshot.modelsFor(kind);
+  const list = served.length > 0 ? served.join(", ") : "none (no live worker)";
+  throw new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${list}`, { details: { served } });
+}
+
+/**
+ * Validate → answer from the cache → or enqueue (coalescing identical in-flight requests).
+ * Shared by /v1/jobs and the drop-in endpoints.
+ */
+export async function submitJob(deps: SubmitDeps, request: JobRequest): Promise<SubmitOutcome> {
+  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request);
+  if (deps.redis.status !== "ready") throw redisUnavailable();
+  await ensureServed(deps, prepared.model, prepared.kind);
+  const name = queueName(prepared.kind, prepared.model);
+  const queue = deps.queues.queue(name);
+  deps.queues.listen(name);
+  try {
+    const [cached, waiting] = await Promise.all([prepared.lookup(), queue.getJobCountByTypes("waiting", "prioritized")]);
+    if (cached !== undefined) {
+      const body = renderJobView(
+        { id: null, type: prepared.kind, model: prepared.model, status: "completed", attempts: 0, cached: true, timings: { queuedMs: 0, runMs: 0, totalMs: 0 } },
+        cached,
+      );
+      return { kind: "cached", body, model: prepared.model, type: prepared.kind };
+    }
+    if (waiting >= deps.config.limits.maxWaitingPerModel) {
+      throw new ApiError(429, "queue_full", `${waiting} jobs are already waiting for ${prepared.model}; retry later`, { headers: { "Retry-After": "1" } });
+    }
+    const priorityClass = request.priority ?? "interactive";
+    const id = createJobId(prepared.kind, prepared.model);
+    const options = {
+      ...jobOptions(deps.config.jobs, priorityClass),
+      jobId: id,
+      ...(prepared.coalesceKey ? { deduplication: { id: prepared.coalesceKey } } : {}),
+    };
+    const job = await queue.add(jobCatalog[prepared.kind].jobName, prepared.data, options);
+    const jobId = job.id ?? id;
+    if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId);
+    return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model };
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (isConnectionError(error)) throw redisUnavailable();
+    throw error;
+  }
+}
+
+/** An interactive request that joined a queued batch job lifts it to interactive priority. */
+async function promote(queue: ReturnType<QueueRegistry["queue"]>, jobId: string): Promise<void> {
+  const existing = await queue.getJob(jobId);
+  if (!existing || existing.priority === PRIORITIES.interactive) return;
+  try {
+    await existing.changePriority({ priority: PRIORITIES.interactive });
+  } catch {
+    // The job started (or finished) in the meantime: nothing left to promote.
+  }
+}

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queueName } from "@herd/jobs";
+import { uniquePrefix } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const EMBED = "nomic-embed-text:latest";
+
+describe("cache and coalescing", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("coalesce"), fleet: { instances: 2, latency: { embedMs: 250 }, preload: true } });
+  });
+  afterAll(() => stack?.close());
+
+  async function jobCount(): Promise<number> {
+    const counts = await stack.api.queues.queue(queueName("embed", EMBED)).getJobCounts();
+    return Object.values(counts).reduce((sum, count) => sum + count, 0);
+  }
+
+  it("answers a repeat from the cache with 200, the same body shape, and no job", async () => {
+    const body = { type: "embed", model: "nomic-embed-text", input: "cached sentence about torque" };
+    const first = await stack.run(body);
+    expect(first.status).toBe("completed");
+    const callsBefore = stack.emulatorRequests(EMBED);
+    const jobsBefore = await jobCount();
+
+    const repeat = await stack.post("/v1/jobs", body);
+    expect(repeat.status).toBe(200);
+    expect(repeat.headers.get("location")).toBeNull();
+    expect(repeat.body).toMatchObject({ id: null, type: "embed", model: EMBED, status: "completed", cached: true });
+    expect(repeat.body.result).toEqual(first.result);
+    expect(Object.keys(repeat.body).sort()).toEqual(expect.arrayContaining(Object.keys(first).filter((key) => key !== "instance")));
+    expect(stack.emulatorRequests(EMBED)).toBe(callsBefore);
+    expect(await jobCount()).toBe(jobsBefore);
+  });
+
+  it("turns 50 identical concurrent submits into exactly one Ollama call", async () => {
+    const body = { type: "embed", model: "nomic-embed-text", input: "fifty identical requests" };
+    const before = stack.emulatorRequests(EMBED);
+    const responses = await Promise.all(Array.from({ length: 50 }, () => stack.post("/v1/jobs", body)));
+    const ids = new Set(responses.filter((response) => response.status === 202).map((response) => response.body.id));
+    expect(responses.every((response) => response.status === 202 || (response.status === 200 && response.body.cached))).toBe(true);
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    const done = await stack.get(`/v1/jobs/${id}?wait=10000`);
+    expect(done.body.status).toBe("completed");
+    expect(stack.emulatorRequests(EMBED) - before).toBe(1);
+  });
+
+  it("does not coalesce sampled generations: each one is its own job", async () => {
+    const body = { type: "generate", model: "llama3.2", prompt: "Say something.", options: { temperature: 0.8, num_predict: 4 } };
+    const responses = await Promise.all(Array.from({ length: 3 }, () => stack.post("/v1/jobs", body)));
+    expect(new Set(responses.map((response) => response.body.id)).size).toBe(3);
+    await Promise.all(responses.map((response) => stack.get(`/v1/jobs/${response.body.id}?wait=10000`)));
+  });
+
+  it("runs a resubmitted request again after a failure instead of returning the stale failure", async () => {
+    // Longer than all-minilm's 256-token context with truncate:false: Ollama answers 400, unrecoverable.
+    const body = { type: "embed", model: "all-minilm", input: "word ".repeat(400), truncate: false };
+    const first = await stack.run(body);
+    expect(first.status).toBe("failed");
+    expect(first.error).toEqual({ code: "bad_request", message: "the input length exceeds the context length" });
+    expect(first.attempts).toBe(1);
+    const callsBefore = stack.emulatorRequests("all-minilm:latest");
+    const second = await stack.run(body);
+    expect(second.status).toBe("failed");
+    expect(second.id).not.toBe(first.id);
+    expect(stack.emulatorRequests("all-minilm:latest")).toBe(callsBefore + 1);
+  });
+
+  it("serves deterministic generations from the inference cache", async () => {
+    const body = { type: "generate", model: "llama3.2", prompt: "The valve is red. What colour is the valve?", options: { temperature: 0 } };
+    const first = await stack.run(body);
+    expect(first.result.response).toContain("The valve is red.");
+    const repeat = await stack.post("/v1/jobs", body);
+    expect(repeat.status).toBe(200);
+    expect(repeat.body.cached).toBe(true);
+    expect(repeat.body.result).toEqual(first.result);
+  });
+});

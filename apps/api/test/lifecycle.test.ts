@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queueName } from "@herd/jobs";
+import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const EMBED_QUEUE = queueName("embed", "nomic-embed-text");
+
+describe("job lifecycle", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await Stack.start({
+      prefix: uniquePrefix("life"),
+      fleet: { instances: 1, latency: { embedMs: 400 }, preload: true },
+      env: { HERD_MAX_WAITING_PER_MODEL: "3", HERD_CACHE_EMBEDDING_TTL: "off" },
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it("reports queued, running and completed with timings, attempts and instance", async () => {
+    const submitted = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "lifecycle one" });
+    expect(submitted.status).toBe(202);
+    expect(submitted.headers.get("location")).toBe(`/v1/jobs/${submitted.body.id}`);
+    expect(submitted.body.status).toBe("queued");
+    const running = await waitFor(async () => {
+      const view = await stack.get(`/v1/jobs/${submitted.body.id}`);
+      return view.body.status === "running" ? view.body : undefined;
+    }, { message: "running" });
+    expect(running).toMatchObject({ type: "embed", model: "nomic-embed-text:latest", attempts: 1, instance: "ollama-0" });
+    expect(running.result).toBeUndefined();
+    const done = await stack.get(`/v1/jobs/${submitted.body.id}?wait=5000`);
+    expect(done.body).toMatchObject({ status: "completed", attempts: 1, instance: "ollama-0" });
+    expect(done.body.result.model).toBe("nomic-embed-text");
+    expect(done.body.result.embeddings).toHaveLength(1);
+    expect(done.body.result.embeddings[0]).toHaveLength(768);
+    expect(done.body.timings.runMs).toBeGreaterThanOrEqual(300);
+    expect(done.body.timings.totalMs).toBeGreaterThanOrEqual(done.body.timings.runMs);
+  });
+
+  it("returns the finished job in one round trip with ?wait on submit", async () => {
+    const response = await stack.post("/v1/jobs?wait=5000", { type: "embed", model: "nomic-embed-text", input: ["sync a", "sync b"] });
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe("completed");
+    expect(response.body.result.embeddings).toHaveLength(2);
+  });
+
+  it("cancels a queued job, refuses to cancel a running one, and reports canceled", async () => {
+    const running = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "occupies the slot" });
+    await waitFor(async () => (await stack.get(`/v1/jobs/${running.body.id}`)).body.status === "running", { message: "first job running" });
+    const queued = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "will be canceled" });
+    const canceled = await fetch(`${stack.url}/v1/jobs/${queued.body.id}`, { method: "DELETE" });
+    expect(canceled.status).toBe(200);
+    expect(((await canceled.json()) as { status: string }).status).toBe("canceled");
+    expect((await stack.get(`/v1/jobs/${queued.body.id}`)).body.status).toBe("canceled");
+    const again = await fetch(`${stack.url}/v1/jobs/${queued.body.id}`, { method: "DELETE" });
+    expect(again.status).toBe(200);
+    const busy = await fetch(`${stack.url}/v1/jobs/${running.body.id}`, { method: "DELETE" });
+    expect(busy.status).toBe(409);
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("job_running");
+    await stack.get(`/v1/jobs/${running.body.id}?wait=5000`);
+    const finished = await fetch(`${stack.url}/v1/jobs/${running.body.id}`, { method: "DELETE" });
+    expect(finished.status).toBe(409);
+    const unknown = await fetch(`${stack.url}/v1/jobs/embed.bm9uZTpsYXRlc3Q.0123456789abcdef01234567`, { method: "DELETE" });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("answers 429 with Retry-After when a model's queue is full", async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => ({ type: "embed", model: "nomic-embed-text", input: `fill ${i}` }));
+    const responses = [];
+    for (const body of bodies) responses.push(await stack.post("/v1/jobs", body));
+    const rejected = responses.filter((response) => response.status === 429);
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(rejected[0]?.body.error.code).toBe("queue_full");
+    expect(rejected[0]?.headers.get("retry-after")).toBe("1");
+    const accepted = responses.filter((response) => response.status === 202);
+    expect(accepted.length).toBeGreaterThanOrEqual(3);
+    await Promise.all(accepted.map((response) => stack.get(`/v1/jobs/${response.body.id}?wait=10000`)));
+    await waitFor(async () => (await stack.api.queues.queue(EMBED_QUEUE).getJobCountByTypes("waiting", "prioritized", "active")) === 0, { timeoutMs: 15_000, message: "queue drained" });
+  });
+
+  it("reports readiness from Redis and the fleet", async () => {
+    const ready = await stack.get("/ready");
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: "ready", redis: "ok", healthyInstances: 1 });
+    expect((await stack.get("/health")).body).toEqual({ status: "ok" });
+  });
+});
+
+describe("Redis outage", () => {
+  let redis: RedisServer;
+  let stack: Stack;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    stack = await Stack.start({ prefix: uniquePrefix("outage"), redisUrl: redis.url, fleet: { instances: 1, preload: true } });
+  });
+  afterAll(async () => {
+    await redis.restart();
+    await stack?.close();
+    await redis?.close();
+  });
+
+  it("answers 503 with Retry-After while Redis is down, stays up, and recovers", async () => {
+    const body = { type: "embed", model: "nomic-embed-text", input: "before the outage" };
+    const accepted = await stack.post("/v1/jobs", body);
+    expect(accepted.status).toBe(202);
+    await stack.get(`/v1/jobs/${accepted.body.id}?wait=5000`);
+
+    await redis.stop();
+    const during = await stack.post("/v1/jobs", { ...body, input: "during the outage" });
+    expect(during.status).toBe(503);
+    expect(during.body.error.code).toBe("redis_unavailable");
+    expect(during.headers.get("retry-after")).toBe("1");
+    const poll = await stack.get(`/v1/jobs/${accepted.body.id}`);
+    expect(poll.status).toBe(503);
+    const ready = await stack.get("/ready");
+    expect(ready.status).toBe(503);
+    expect((await stack.get("/health")).status).toBe(200);
+
+    await redis.restart();
+    const after = await waitFor(async () => {
+      const response = await stack.post("/v1/jobs?wait=5000", { ...body, input: "after the outage" });
+      return response.status === 200 ? response : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 200, message: "the API to accept jobs again" });
+    expect(after.body.status).toBe("completed");
+  });
+});

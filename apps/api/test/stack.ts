@@ -1,0 +1,106 @@
+import { ApiEnv, WorkerEnv, loadConfig, toApiConfig, toWorkerConfig, type ApiConfig, type WorkerConfig } from "@herd/config";
+import { createLogger } from "@herd/logger";
+import { EmulatorFleet, type FleetOptions } from "@herd/ollama-emulator";
+import { deletePrefix, testEnv, testRedis, waitFor } from "@herd/testing";
+import { WorkerRuntime } from "@herd/worker-core";
+import { createApiRuntime, type ApiRuntime } from "../src/runtime.js";
+
+export interface StackOptions {
+  prefix: string;
+  fleet: FleetOptions;
+  /** Extra environment for both API and worker (e.g. HERD_MAX_WAITING_PER_MODEL). */
+  env?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+  redisUrl?: string;
+  prefetch?: "auto" | "off";
+  /** Wait until the API sees every emulated instance as healthy. */
+  waitHealthy?: boolean;
+}
+
+/** A whole Herd in one process: emulated fleet, one worker runtime, the API on a free port. */
+export class Stack {
+  private constructor(
+    readonly fleet: EmulatorFleet,
+    readonly worker: WorkerRuntime,
+    readonly api: ApiRuntime,
+    readonly apiConfig: ApiConfig,
+    readonly workerConfig: WorkerConfig,
+    readonly url: string,
+    private readonly options: StackOptions,
+  ) {}
+
+  static async start(options: StackOptions): Promise<Stack> {
+    const logger = createLogger({ name: "test", level: testEnv.TEST_LOG_LEVEL, format: "json" });
+    const fleet = await EmulatorFleet.start(options.fleet);
+    const redisUrl = options.redisUrl ?? testEnv.TEST_REDIS_URL;
+    const common = { REDIS_URL: redisUrl, HERD_PREFIX: options.prefix, ...options.env };
+    const workerConfig = loadConfig(WorkerEnv, toWorkerConfig, {
+      ...common,
+      HERD_INSTANCES: JSON.stringify(fleet.instances.map((instance) => ({ url: instance.url, name: instance.ctx.name, slots: instance.slots }))),
+      HERD_PROBE_INTERVAL: "100ms",
+      HERD_PROBE_TIMEOUT: "300ms",
+      HERD_HEARTBEAT_INTERVAL: "200ms",
+      HERD_JOB_BACKOFF: "50ms",
+      HERD_WORKER_ID: `${options.prefix}-worker`,
+      ...options.workerEnv,
+    });
+    const apiConfig = loadConfig(ApiEnv, toApiConfig, { ...common, PORT: "0", HERD_FLEET_REFRESH: "100ms" });
+    const worker = new WorkerRuntime({ config: workerConfig, logger, prefetch: options.prefetch ?? "auto" });
+    await worker.start();
+    const api = createApiRuntime(apiConfig, logger);
+    const { url } = await api.listen(0, "127.0.0.1");
+    const stack = new Stack(fleet, worker, api, apiConfig, workerConfig, url, options);
+    if (options.waitHealthy !== false) {
+      await waitFor(async () => {
+        const ready = (await (await fetch(`${url}/ready`)).json()) as { healthyInstances: number };
+        return ready.healthyInstances === fleet.instances.length;
+      }, { message: "all emulated instances healthy in /ready" });
+    }
+    return stack;
+  }
+
+  async post(path: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
+    const response = await fetch(`${this.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      ...init,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  }
+
+  async get(path: string, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
+    const response = await fetch(`${this.url}${path}`, init);
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  }
+
+  /** Submits and long-polls until the job is finished. */
+  async run(body: unknown): Promise<any> {
+    const submitted = await this.post("/v1/jobs?wait=20000", body);
+    if (submitted.status === 200) return submitted.body;
+    if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}: ${JSON.stringify(submitted.body)}`);
+    return waitFor(async () => {
+      const polled = await this.get(`/v1/jobs/${submitted.body.id}?wait=5000`);
+      return polled.body.status === "completed" || polled.body.status === "failed" ? polled.body : undefined;
+    }, { timeoutMs: 60_000, message: `job ${submitted.body.id} to finish` });
+  }
+
+  /** Sum of Ollama requests the emulated fleet received for a model. */
+  emulatorRequests(model: string): number {
+    return this.fleet.instances.reduce((sum, instance) => sum + (instance.stats().models[model]?.requests ?? 0), 0);
+  }
+
+  async close(): Promise<void> {
+    await this.api.close();
+    await this.worker.close(2000);
+    await this.fleet.close();
+    const redis = testRedis(this.options.redisUrl);
+    try {
+      await deletePrefix(redis, this.options.prefix);
+    } finally {
+      redis.disconnect();
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+
+/** One PING with a short timeout and no reconnects. */
+export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export function onPath(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+export function isLocalRedis(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "127.0.0.1" || host === "localhost" || host === "::1" || host === "[::1]";
+}
+
+/**
+ * Starts a redis-server for the queue, configured the way BullMQ needs it in production:
+ * `noeviction` and an append-only file, data kept under the project's data directory.
+ */
+export function startLocalRedis(url: string, dataDir: string): ChildProcess {
+  const port = new URL(url).port || "6379";
+  const dir = join(dataDir, "redis");
+  mkdirSync(dir, { recursive: true });
+  return spawn(
+    "redis-server",
+    ["--port", port, "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+}
+
+export const NO_REDIS_HELP = `No Redis answers at the configured REDIS_URL and redis-server is not installed.
+Herd needs Redis 6.2 or newer. Either:
+  - install it:            sudo apt-get install redis-server   (Debian/Ubuntu)   or   brew install redis   (macOS)
+  - or run it in Docker:   docker run -d -p 6379:6379 redis:7-alpine --maxmemory-policy noeviction
+  - or point Herd at one:  REDIS_URL=redis://host:6379 npm start`;

@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import { StartEnv, loadConfig, toStartConfig, type EnvSource } from "@herd/config";
+import { NO_REDIS_HELP, isLocalRedis, onPath, redisAnswers, startLocalRedis } from "./redis-check.js";
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+}
+
+const appEntry = (app: string) => fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url));
+const emulatorEntry = () => fileURLToPath(new URL("./cli.js", import.meta.resolve("@herd/ollama-emulator")));
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((done) => setTimeout(done, intervalMs));
+  }
+  return false;
+}
+
+async function apiReady(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/ready`);
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: boolean): string {
+  const lines = [
+    "",
+    `Herd is running: ${apiUrl}`,
+    redisStarted ? "  Redis: started for you (data under .herd/redis)" : "  Redis: using REDIS_URL",
+    emulated ? `  Ollama: ${emulated.length} emulated instances (${emulated.join(", ")}); set HERD_INSTANCES to use real servers` : "  Ollama: instances from HERD_INSTANCES",
+    "",
+    "Try it:",
+    `  curl -s -X POST '${apiUrl}/v1/jobs?wait=10000' -H 'content-type: application/json' \\`,
+    `       -d '{"type":"embed","model":"nomic-embed-text","input":"How do I bleed the hydraulic pump?"}'`,
+    `  curl -s ${apiUrl}/v1/fleet`,
+    "",
+    "Press Ctrl+C to stop.",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** `herd start`: Redis (if needed), an emulated fleet (if no instances), workers and the API. */
+export async function start(env: EnvSource): Promise<number> {
+  const config = loadConfig(StartEnv, toStartConfig, env);
+  const children: Child[] = [];
+  let stopping = false;
+  const stopAll = async (code: number): Promise<number> => {
+    stopping = true;
+    // Reverse order: API first, then workers, emulator, Redis last.
+    for (const child of [...children].reverse()) {
+      if (child.process.exitCode !== null) continue;
+      const exited = new Promise((done) => child.process.once("exit", done));
+      child.process.kill("SIGTERM");
+      await Promise.race([exited, new Promise((done) => setTimeout(done, 30_000))]);
+    }
+    return code;
+  };
+  const launch = (name: string, command: string, args: string[], extraEnv: Record<string, string> = {}) => {
+    const child = spawn(command, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
+    children.push({ name, process: child });
+    return child;
+  };
+
+  let redisStarted = false;
+  if (!(await redisAnswers(config.redisUrl))) {
+    if (!isLocalRedis(config.redisUrl) || !onPath("redis-server")) {
+      console.error(NO_REDIS_HELP);
+      return 1;
+    }
+    const redis = startLocalRedis(config.redisUrl, resolve(config.dataDir));
+    children.push({ name: "redis", process: redis });
+    redisStarted = true;
+    if (!(await waitFor(() => redisAnswers(config.redisUrl), 10_000))) {
+      console.error(`herd: started redis-server but it does not answer at ${config.redisUrl}`);
+      return stopAll(1);
+    }
+  }
+
+  let instancesJson: string | undefined;
+  let emulatedUrls: string[] | undefined;
+  if (config.instances.length === 0) {
+    const { instances, basePort, slots } = config.emulator;
+    emulatedUrls = Array.from({ length: instances }, (_, i) => `http://127.0.0.1:${basePort + i}`);
+    launch("emulator", process.execPath, [emulatorEntry(), "--instances", String(instances), "--base-port", String(basePort), "--slots", String(slots), "--latency", "realistic"]);
+    instancesJson = JSON.stringify(emulatedUrls.map((url, i) => ({ url, name: `emulated-${i}`, slots })));
+  }
+
+  for (let i = 0; i < config.workers; i += 1) {
+    launch(`worker-${i}`, process.execPath, [appEntry("worker")], {
+      ...(instancesJson ? { HERD_INSTANCES: instancesJson } : {}),
+      HERD_WORKER_ID: `local-${i}`,
+    });
+  }
+  launch("api", process.execPath, [appEntry("api")], { PORT: String(config.port), HOST: config.host });
+
+  const exited = new Promise<number>((done) => {
+    for (const child of children) {
+      child.process.once("exit", (code, signal) => {
+        if (stopping) return;
+        console.error(`herd: ${child.name} exited (${signal ?? `code ${code}`}); stopping everything`);
+        void stopAll(1).then(done);
+      });
+    }
+  });
+  const signalled = new Promise<number>((done) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      console.error(`herd: ${signal} received, stopping`);
+      void stopAll(0).then(done);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
+
+  const apiUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}`;
+  const ready = await Promise.race([waitFor(() => apiReady(apiUrl), 60_000, 250), exited.then(() => false), signalled.then(() => false)]);
+  if (ready) console.log(banner(apiUrl, emulatedUrls, redisStarted));
+  else if (!stopping) {
+    console.error(`herd: the API did not become ready at ${apiUrl}/ready within 60 s`);
+    return stopAll(1);
+  }
+  return Promise.race([exited, signalled]);
+}

@@ -1,0 +1,34 @@
+import { ConfigError, WorkerEnv, loadConfig, toWorkerConfig } from "@herd/config";
+import { coerceError, createLogger } from "@herd/logger";
+import { WorkerRuntime } from "@herd/worker-core";
+
+async function main(): Promise<void> {
+  const config = loadConfig(WorkerEnv, toWorkerConfig, process.env);
+  const logger = createLogger({ name: "herd-worker", level: config.log.level, format: config.log.format });
+  const runtime = new WorkerRuntime({ config, logger });
+  await runtime.start();
+  logger.info(
+    { workerId: config.workerId, instances: config.instances.map((instance) => `${instance.name}=${instance.url}`) },
+    "herd worker started",
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, "shutting down: finishing running jobs");
+    void runtime.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  process.on("unhandledRejection", (reason) => logger.error({ err: coerceError(reason) }, "unhandled promise rejection"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`herd-worker: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(`herd-worker: failed to start: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import { createHash } from "node:crypto";
+import { configure } from "safe-stable-stringify";
+import type { GenerateJobData, ModelOptions } from "@herd/jobs";
+
+const stableStringify = configure({ deterministic: true });
+
+function digest(parts: ReadonlyArray<string>): string {
+  const hash = createHash("sha256");
+  for (const part of parts) {
+    hash.update(part);
+    hash.update("\u0000");
+  }
+  return hash.digest("hex");
+}
+
+/** Everything that changes a vector: model, the text, `dimensions`, truncation and runner options. */
+export function embeddingCacheKey(input: { model: string; text: string; dimensions?: number | undefined; truncate?: boolean | undefined; options?: ModelOptions | undefined }): string {
+  return digest([
+    "embed/v1",
+    input.model,
+    input.dimensions === undefined ? "" : String(input.dimensions),
+    input.truncate === false ? "strict" : "truncate",
+    input.options ? (stableStringify(input.options) ?? "") : "",
+    input.text,
+  ]);
+}
+
+type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format">;
+
+/** Everything that changes a generation: model, mode, prompt or messages, system, options, format. */
+export function inferenceCacheKey(input: GenerationInput): string {
+  return digest([
+    "generate/v1",
+    input.model,
+    input.mode,
+    input.system ?? "",
+    input.prompt ?? "",
+    input.messages ? (stableStringify(input.messages) ?? "") : "",
+    input.options ? (stableStringify(input.options) ?? "") : "",
+    input.format === undefined ? "" : (stableStringify(input.format) ?? ""),
+  ]);
+}
+
+/**
+ * Generation is cached only when it is deterministic (temperature 0 or a fixed seed), unless the
+ * request says otherwise: a sampled answer replayed from cache would silently stop varying.
+ */
+export function isCacheableGeneration(options: ModelOptions | undefined, explicit: boolean | undefined): boolean {
+  if (explicit !== undefined) return explicit;
+  if (!options) return false;
+  return options.temperature === 0 || options.seed !== undefined;
+}

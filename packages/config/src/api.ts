@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { durationMsEnv, intEnv, stringEnv } from "./primitives.js";
+import { sharedEnvShape, toSharedConfig, validateCacheRedisUrl, type SharedConfig } from "./shared.js";
+
+export const ApiEnv = z
+  .object({
+    ...sharedEnvShape,
+    PORT: intEnv(8008, { min: 0, max: 65_535 }),
+    HOST: stringEnv("127.0.0.1"),
+    /** Largest accepted request body. */
+    HERD_MAX_BODY_BYTES: intEnv(8 * 1024 * 1024, { min: 1024 }),
+    /** Most inputs in one embed request. */
+    HERD_MAX_INPUTS: intEnv(2048, { min: 1 }),
+    /** Longest single prompt, message or input, in characters. */
+    HERD_MAX_INPUT_CHARS: intEnv(1_000_000, { min: 1 }),
+    /** Upper bound for `?wait=`; larger values are clamped to it. */
+    HERD_MAX_WAIT: durationMsEnv(30_000, { min: 0, max: 600_000 }),
+    /** Jobs waiting per queue before submits get 429. */
+    HERD_MAX_WAITING_PER_MODEL: intEnv(10_000, { min: 1 }),
+    /** How often the API re-reads worker heartbeats. */
+    HERD_FLEET_REFRESH: durationMsEnv(1000, { min: 50, max: 60_000 }),
+    HERD_SHUTDOWN_TIMEOUT: durationMsEnv(10_000, { min: 100 }),
+  })
+  .superRefine(validateCacheRedisUrl);
+
+export interface ApiConfig extends SharedConfig {
+  port: number;
+  host: string;
+  limits: { maxBodyBytes: number; maxInputs: number; maxInputChars: number; maxWaitMs: number; maxWaitingPerModel: number };
+  fleetRefreshMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
+  return {
+    ...toSharedConfig(env),
+    port: env.PORT,
+    host: env.HOST,
+    limits: {
+      maxBodyBytes: env.HERD_MAX_BODY_BYTES,
+      maxInputs: env.HERD_MAX_INPUTS,
+      maxInputChars: env.HERD_MAX_INPUT_CHARS,
+      maxWaitMs: env.HERD_MAX_WAIT,
+      maxWaitingPerModel: env.HERD_MAX_WAITING_PER_MODEL,
+    },
+    fleetRefreshMs: env.HERD_FLEET_REFRESH,
+    shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
+  };
+}

@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { durationMsEnv, enumEnv, intEnv, stringEnv, ttlEnv, urlEnv } from "./primitives.js";
+
+const REDIS_PROTOCOLS = ["redis:", "rediss:"] as const;
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+/**
+ * The prefix becomes a Redis Cluster hash tag (`{herd}`), so every queue, flow and Herd key lands
+ * in one slot: flows and multi-key commands keep working on a cluster or a managed Redis.
+ */
+const prefixEnv = stringEnv("herd").pipe(
+  z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, "letters, digits, '_' or '-' only (it becomes a {hash tag})"),
+);
+
+export const sharedEnvShape = {
+  REDIS_URL: urlEnv(DEFAULT_REDIS_URL, REDIS_PROTOCOLS),
+  /** Cache Redis; defaults to REDIS_URL. Point it at an LRU-configured Redis in production. */
+  HERD_CACHE_REDIS_URL: z.string().optional(),
+  HERD_PREFIX: prefixEnv,
+  HERD_CACHE_EMBEDDING_TTL: ttlEnv(7 * 86_400),
+  HERD_CACHE_INFERENCE_TTL: ttlEnv(86_400),
+  HERD_CACHE_CHUNK_TTL: ttlEnv(30 * 86_400),
+  /** How long finished jobs (and their results) stay pollable. */
+  HERD_JOB_RETENTION: durationMsEnv(3_600_000, { min: 1000 }),
+  HERD_JOB_RETENTION_COUNT: intEnv(10_000, { min: 1 }),
+  HERD_JOB_ATTEMPTS: intEnv(5, { min: 1, max: 50 }),
+  HERD_JOB_BACKOFF: durationMsEnv(250, { min: 1, max: 600_000 }),
+  LOG_LEVEL: enumEnv(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+  LOG_FORMAT: enumEnv(["auto", "json", "pretty"] as const, "auto"),
+};
+
+export interface SharedConfig {
+  redisUrl: string;
+  cacheRedisUrl: string;
+  prefix: string;
+  cacheTtlSeconds: { embedding: number; inference: number; chunk: number };
+  jobs: { retentionMs: number; retentionCount: number; attempts: number; backoffMs: number };
+  log: { level: string; format: "auto" | "json" | "pretty" };
+}
+
+interface SharedEnv {
+  REDIS_URL: string;
+  HERD_CACHE_REDIS_URL?: string | undefined;
+  HERD_PREFIX: string;
+  HERD_CACHE_EMBEDDING_TTL: number;
+  HERD_CACHE_INFERENCE_TTL: number;
+  HERD_CACHE_CHUNK_TTL: number;
+  HERD_JOB_RETENTION: number;
+  HERD_JOB_RETENTION_COUNT: number;
+  HERD_JOB_ATTEMPTS: number;
+  HERD_JOB_BACKOFF: number;
+  LOG_LEVEL: string;
+  LOG_FORMAT: "auto" | "json" | "pretty";
+}
+
+export function toSharedConfig(env: SharedEnv): SharedConfig {
+  return {
+    redisUrl: env.REDIS_URL,
+    cacheRedisUrl: env.HERD_CACHE_REDIS_URL?.trim() ? env.HERD_CACHE_REDIS_URL.trim() : env.REDIS_URL,
+    prefix: env.HERD_PREFIX,
+    cacheTtlSeconds: {
+      embedding: env.HERD_CACHE_EMBEDDING_TTL,
+      inference: env.HERD_CACHE_INFERENCE_TTL,
+      chunk: env.HERD_CACHE_CHUNK_TTL,
+    },
+    jobs: {
+      retentionMs: env.HERD_JOB_RETENTION,
+      retentionCount: env.HERD_JOB_RETENTION_COUNT,
+      attempts: env.HERD_JOB_ATTEMPTS,
+      backoffMs: env.HERD_JOB_BACKOFF,
+    },
+    log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
+  };
+}
+
+export function validateCacheRedisUrl(env: { HERD_CACHE_REDIS_URL?: string | undefined }, ctx: z.RefinementCtx) {
+  const raw = env.HERD_CACHE_REDIS_URL?.trim();
+  if (!raw) return;
+  const ok = REDIS_PROTOCOLS.some((protocol) => raw.startsWith(`${protocol}//`));
+  if (!ok || !URL.canParse(raw)) {
+    ctx.addIssue({ code: "custom", path: ["HERD_CACHE_REDIS_URL"], message: `expected a redis:// URL, got "${raw}"` });
+  }
+}

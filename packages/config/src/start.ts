@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { InstancesEnv, type ResolvedInstance } from "./instances.js";
+import { DEFAULT_REDIS_URL } from "./shared.js";
+import { intEnv, stringEnv, urlEnv } from "./primitives.js";
+
+/** Settings of `herd start`, the all-in-one launcher; the API and workers it starts parse their own. */
+export const StartEnv = z.object({
+  REDIS_URL: urlEnv(DEFAULT_REDIS_URL, ["redis:", "rediss:"]),
+  PORT: intEnv(8008, { min: 0, max: 65_535 }),
+  HOST: stringEnv("127.0.0.1"),
+  HERD_INSTANCES: InstancesEnv,
+  /** Worker processes to start. */
+  HERD_WORKERS: intEnv(1, { min: 1, max: 64 }),
+  /** Emulated Ollama instances started when HERD_INSTANCES is empty. */
+  HERD_EMULATOR_INSTANCES: intEnv(2, { min: 1, max: 64 }),
+  HERD_EMULATOR_BASE_PORT: intEnv(11_500, { min: 1, max: 65_000 }),
+  /** Slots per generation model on each emulated instance (embedding models always get 1). */
+  HERD_EMULATOR_SLOTS: intEnv(2, { min: 1, max: 64 }),
+  /** Where a Redis started by `herd start` keeps its data. */
+  HERD_DATA_DIR: stringEnv(".herd"),
+});
+
+export interface StartConfig {
+  redisUrl: string;
+  port: number;
+  host: string;
+  instances: ResolvedInstance[];
+  workers: number;
+  emulator: { instances: number; basePort: number; slots: number };
+  dataDir: string;
+}
+
+export function toStartConfig(env: z.output<typeof StartEnv>): StartConfig {
+  return {
+    redisUrl: env.REDIS_URL,
+    port: env.PORT,
+    host: env.HOST,
+    instances: env.HERD_INSTANCES,
+    workers: env.HERD_WORKERS,
+    emulator: { instances: env.HERD_EMULATOR_INSTANCES, basePort: env.HERD_EMULATOR_BASE_PORT, slots: env.HERD_EMULATOR_SLOTS },
+    dataDir: env.HERD_DATA_DIR,
+  };
+}

@@ -1,0 +1,66 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+import { InstancesEnv, type ResolvedInstance } from "./instances.js";
+import { durationMsEnv, intEnv, stringEnv } from "./primitives.js";
+import { sharedEnvShape, toSharedConfig, validateCacheRedisUrl, type SharedConfig } from "./shared.js";
+
+export const WorkerEnv = z
+  .object({
+    ...sharedEnvShape,
+    HERD_INSTANCES: InstancesEnv,
+    /** Slots per model when an instance sets none: Ollama's own OLLAMA_NUM_PARALLEL default is 1. */
+    HERD_DEFAULT_SLOTS: intEnv(1, { min: 1, max: 256 }),
+    HERD_WORKER_ID: stringEnv(""),
+    HERD_PROBE_INTERVAL: durationMsEnv(2000, { min: 50, max: 600_000 }),
+    HERD_PROBE_TIMEOUT: durationMsEnv(1500, { min: 10, max: 60_000 }),
+    /** Consecutive failed probes or calls before an instance stops pulling. */
+    HERD_UNHEALTHY_AFTER: intEnv(2, { min: 1, max: 100 }),
+    HERD_HEARTBEAT_INTERVAL: durationMsEnv(2000, { min: 50, max: 60_000 }),
+    /** How often instances are asked for their model list again. */
+    HERD_DISCOVERY_INTERVAL: durationMsEnv(30_000, { min: 100, max: 3_600_000 }),
+    HERD_EMBED_TIMEOUT: durationMsEnv(120_000, { min: 100 }),
+    HERD_GENERATE_TIMEOUT: durationMsEnv(600_000, { min: 100 }),
+    /** BullMQ lock duration: a worker that vanishes releases its jobs after about this long. */
+    HERD_LOCK_DURATION: durationMsEnv(30_000, { min: 1000 }),
+    HERD_STALLED_INTERVAL: durationMsEnv(30_000, { min: 500 }),
+    HERD_SHUTDOWN_TIMEOUT: durationMsEnv(25_000, { min: 100 }),
+  })
+  .superRefine(validateCacheRedisUrl)
+  .superRefine((env, ctx) => {
+    if (env.HERD_INSTANCES.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["HERD_INSTANCES"],
+        message: 'at least one Ollama instance is required, e.g. HERD_INSTANCES=http://127.0.0.1:11434',
+      });
+    }
+  });
+
+export interface WorkerConfig extends SharedConfig {
+  workerId: string;
+  instances: ResolvedInstance[];
+  defaultSlots: number;
+  probe: { intervalMs: number; timeoutMs: number; unhealthyAfter: number };
+  heartbeatIntervalMs: number;
+  discoveryIntervalMs: number;
+  timeouts: { embedMs: number; generateMs: number };
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
+  return {
+    ...toSharedConfig(env),
+    workerId: env.HERD_WORKER_ID || `${hostname()}-${process.pid}`,
+    instances: env.HERD_INSTANCES,
+    defaultSlots: env.HERD_DEFAULT_SLOTS,
+    probe: { intervalMs: env.HERD_PROBE_INTERVAL, timeoutMs: env.HERD_PROBE_TIMEOUT, unhealthyAfter: env.HERD_UNHEALTHY_AFTER },
+    heartbeatIntervalMs: env.HERD_HEARTBEAT_INTERVAL,
+    discoveryIntervalMs: env.HERD_DISCOVERY_INTERVAL,
+    timeouts: { embedMs: env.HERD_EMBED_TIMEOUT, generateMs: env.HERD_GENERATE_TIMEOUT },
+    lockDurationMs: env.HERD_LOCK_DURATION,
+    stalledIntervalMs: env.HERD_STALLED_INTERVAL,
+    shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
+  };
+}

@@ -1,0 +1,38 @@
+import { z } from "zod";
+
+export const ModelBindingStatus = z.object({
+  /** Normalised model name ("name:tag"). */
+  model: z.string(),
+  /** Job kinds this binding pulls. */
+  kinds: z.array(z.enum(["embed", "generate"])),
+  slots: z.number().int().nonnegative(),
+  inFlight: z.number().int().nonnegative(),
+  completed: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  /** Vector length reported by /api/show, when known. */
+  embeddingLength: z.number().int().positive().optional(),
+});
+export type ModelBindingStatus = z.infer<typeof ModelBindingStatus>;
+
+export const InstanceStatus = z.object({
+  name: z.string(),
+  url: z.string(),
+  healthy: z.boolean(),
+  weight: z.number(),
+  version: z.string().optional(),
+  lastProbeAt: z.string().optional(),
+  lastProbeMs: z.number().optional(),
+  lastError: z.string().optional(),
+  models: z.array(ModelBindingStatus),
+});
+export type InstanceStatus = z.infer<typeof InstanceStatus>;
+
+export const WorkerHeartbeat = z.object({
+  workerId: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+  instances: z.array(InstanceStatus),
+});
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;

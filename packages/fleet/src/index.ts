@@ -1,0 +1,3 @@
+export { WorkerHeartbeat, InstanceStatus, ModelBindingStatus } from "./heartbeat.js";
+export { FleetRegistry } from "./registry.js";
+export { FleetSnapshot, type ServedModel } from "./view.js";

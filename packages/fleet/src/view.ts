@@ -1,0 +1,54 @@
+import type { JobKind } from "@herd/jobs";
+import type { WorkerHeartbeat } from "./heartbeat.js";
+
+export interface ServedModel {
+  model: string;
+  kinds: Set<JobKind>;
+  /** Slots on healthy instances. */
+  healthySlots: number;
+  instances: number;
+  healthyInstances: number;
+}
+
+/** The fleet as the API sees it: which models are served, by how many healthy slots. */
+export class FleetSnapshot {
+  readonly models: ReadonlyMap<string, ServedModel>;
+
+  constructor(
+    readonly workers: readonly WorkerHeartbeat[],
+    readonly takenAt: number,
+  ) {
+    const models = new Map<string, ServedModel>();
+    for (const worker of workers) {
+      for (const instance of worker.instances) {
+        for (const binding of instance.models) {
+          let served = models.get(binding.model);
+          if (!served) {
+            served = { model: binding.model, kinds: new Set(), healthySlots: 0, instances: 0, healthyInstances: 0 };
+            models.set(binding.model, served);
+          }
+          for (const kind of binding.kinds) served.kinds.add(kind);
+          served.instances += 1;
+          if (instance.healthy) {
+            served.healthyInstances += 1;
+            served.healthySlots += binding.slots;
+          }
+        }
+      }
+    }
+    this.models = models;
+  }
+
+  serves(model: string, kind: JobKind): boolean {
+    return this.models.get(model)?.kinds.has(kind) ?? false;
+  }
+
+  /** Model names serving `kind`, sorted, for "model not served" errors. */
+  modelsFor(kind: JobKind): string[] {
+    return [...this.models.values()].filter((served) => served.kinds.has(kind)).map((served) => served.model).sort();
+  }
+
+  get healthyInstances(): number {
+    return this.workers.reduce((sum, worker) => sum + worker.instances.filter((instance) => instance.healthy).length, 0);
+  }
+}

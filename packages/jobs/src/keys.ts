@@ -1,0 +1,13 @@
+/** Redis keys Herd owns besides BullMQ's. All share the `{prefix}` hash tag. */
+export function herdKeys(prefix: string) {
+  const tag = `{${prefix}}`;
+  return {
+    tag,
+    result: (jobId: string) => `${tag}:result:${jobId}`,
+    canceled: (jobId: string) => `${tag}:canceled:${jobId}`,
+    workers: `${tag}:fleet:workers`,
+    worker: (workerId: string) => `${tag}:fleet:worker:${workerId}`,
+    cache: (layer: string, hash: string) => `${tag}:cache:${layer}:${hash}`,
+  };
+}
+export type HerdKeys = ReturnType<typeof herdKeys>;

@@ -1,0 +1,37 @@
+/**
+ * Ollama treats "llama3.2" and "llama3.2:latest" as the same model; queues, cache keys and the
+ * fleet view all use the normalised form so both spellings meet in one place.
+ */
+export function normalizeModel(name: string): string {
+  const trimmed = name.trim();
+  const lastSlash = trimmed.lastIndexOf("/");
+  const tail = trimmed.slice(lastSlash + 1);
+  return tail.includes(":") ? trimmed : `${trimmed}:latest`;
+}
+
+export const JOB_KINDS = ["embed", "generate"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+export function isJobKind(value: string): value is JobKind {
+  return (JOB_KINDS as readonly string[]).includes(value);
+}
+
+/**
+ * One queue per (kind, model). BullMQ separates key parts with ":", which model tags contain,
+ * so the model is percent-encoded: `embed.nomic-embed-text%3Alatest`.
+ */
+export function queueName(kind: JobKind, model: string): string {
+  return `${kind}.${encodeURIComponent(normalizeModel(model))}`;
+}
+
+export function parseQueueName(name: string): { kind: JobKind; model: string } | undefined {
+  const dot = name.indexOf(".");
+  if (dot < 0) return undefined;
+  const kind = name.slice(0, dot);
+  if (!isJobKind(kind)) return undefined;
+  try {
+    return { kind, model: decodeURIComponent(name.slice(dot + 1)) };
+  } catch {
+    return undefined;
+  }
+}

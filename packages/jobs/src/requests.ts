@@ -1,0 +1,91 @@
+import { z } from "zod";
+
+/** Interactive jobs always run before batch jobs; BullMQ's priority 0 would beat both, so neither uses it. */
+export const PRIORITIES = { interactive: 1, batch: 10 } as const;
+export type PriorityClass = keyof typeof PRIORITIES;
+export const PriorityClass = z.enum(["interactive", "batch"]);
+
+const ModelName = z
+  .string({ error: "must be a string" })
+  .trim()
+  .min(1, "must not be empty")
+  .max(300, "is too long")
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "is not a valid model name");
+
+/** Ollama's free-form Modelfile options; only the fields Herd reasons about are typed. */
+export const ModelOptions = z
+  .object({
+    temperature: z.number().min(0).max(100).optional(),
+    seed: z.number().int().optional(),
+    num_predict: z.number().int().min(-2).optional(),
+    num_ctx: z.number().int().min(1).optional(),
+  })
+  .catchall(z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()])), z.null()]));
+export type ModelOptions = z.infer<typeof ModelOptions>;
+
+const KeepAlive = z.union([z.string().max(32), z.number()]);
+
+/** A string or an array of strings; a bad element is reported by its index (input.3). */
+const EmbedInput = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (typeof value === "string") return;
+    if (!Array.isArray(value)) {
+      ctx.addIssue({ code: "custom", message: value === undefined ? "required" : "must be a string or an array of strings" });
+      return;
+    }
+    value.forEach((item, index) => {
+      if (typeof item !== "string") ctx.addIssue({ code: "custom", path: [index], message: "must be a string" });
+    });
+  })
+  .transform((value) => value as string | string[]);
+
+export const EmbedRequest = z
+  .object({
+    type: z.literal("embed"),
+    model: ModelName,
+    input: EmbedInput,
+    dimensions: z.number().int().min(1).max(65_536).optional(),
+    truncate: z.boolean().optional(),
+    options: ModelOptions.optional(),
+    keep_alive: KeepAlive.optional(),
+    priority: PriorityClass.optional(),
+  })
+  .strict();
+export type EmbedRequest = z.infer<typeof EmbedRequest>;
+
+export const ChatMessage = z
+  .object({
+    role: z.enum(["system", "user", "assistant", "tool"]),
+    content: z.string(),
+    images: z.array(z.string()).optional(),
+  })
+  .strict();
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const GenerateRequest = z
+  .object({
+    type: z.literal("generate"),
+    model: ModelName,
+    prompt: z.string().optional(),
+    messages: z.array(ChatMessage).optional(),
+    system: z.string().optional(),
+    options: ModelOptions.optional(),
+    format: z.union([z.literal("json"), z.record(z.string(), z.unknown())]).optional(),
+    keep_alive: KeepAlive.optional(),
+    /** Force caching on or off; by default only deterministic generations are cached. */
+    cache: z.boolean().optional(),
+    priority: PriorityClass.optional(),
+  })
+  .strict()
+  .superRefine((request, ctx) => {
+    const hasPrompt = request.prompt !== undefined;
+    const hasMessages = request.messages !== undefined;
+    if (hasPrompt === hasMessages) {
+      ctx.addIssue({ code: "custom", path: ["prompt"], message: 'give exactly one of "prompt" or "messages"' });
+    }
+  });
+export type GenerateRequest = z.infer<typeof GenerateRequest>;
+
+export const JobRequest = z.discriminatedUnion("type", [EmbedRequest, GenerateRequest]);
+export type JobRequest = z.infer<typeof JobRequest>;

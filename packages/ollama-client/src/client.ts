@@ -1,0 +1,172 @@
+import { OllamaError } from "./errors.js";
+import { ChatChunk, EmbedResponse, GenerateChunk, ShowResponse, TagsResponse, VersionResponse } from "./schemas.js";
+import { Transport, type CallOptions } from "./transport.js";
+import { validateVectors } from "./validate.js";
+
+export interface OllamaClientOptions {
+  url: string;
+  /** Name used in errors and logs. */
+  instance: string;
+  /** Keep-alive connections for inference (default 8). */
+  connections?: number;
+}
+
+export interface EmbedParams {
+  model: string;
+  input: string[];
+  dimensions?: number;
+  truncate?: boolean;
+  options?: Record<string, unknown>;
+  keep_alive?: string | number;
+}
+
+export interface EmbedOutput {
+  embeddings: number[][];
+  promptEvalCount: number;
+}
+
+export interface GenerateParams {
+  model: string;
+  prompt: string;
+  system?: string;
+  options?: Record<string, unknown>;
+  format?: "json" | Record<string, unknown>;
+  keep_alive?: string | number;
+}
+
+export interface ChatParams {
+  model: string;
+  messages: Array<{ role: string; content: string; images?: string[] }>;
+  options?: Record<string, unknown>;
+  format?: "json" | Record<string, unknown>;
+  keep_alive?: string | number;
+}
+
+export interface GenerationOutput {
+  text: string;
+  doneReason: string | undefined;
+  promptEvalCount: number;
+  evalCount: number;
+}
+
+export interface StreamOptions extends CallOptions {
+  /** Called with each piece of text as Ollama produces it. */
+  onToken?: (piece: string) => void;
+}
+
+export interface ModelInfo {
+  capabilities: string[] | undefined;
+  family: string | undefined;
+  embeddingLength: number | undefined;
+  contextLength: number | undefined;
+}
+
+function parseOrThrow<T>(schema: { safeParse: (value: unknown) => { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, value: unknown, instance: string, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new OllamaError("invalid_response", `${what}: ${issue ? `${issue.path.map(String).join(".")} ${issue.message}` : "unexpected shape"}`, instance);
+}
+
+/** A typed, validating client for one Ollama instance. */
+export class OllamaClient {
+  readonly #transport: Transport;
+  readonly instance: string;
+  readonly url: string;
+
+  constructor(options: OllamaClientOptions) {
+    this.instance = options.instance;
+    this.url = options.url;
+    this.#transport = new Transport({ url: options.url, instance: options.instance, connections: options.connections ?? 8 });
+  }
+
+  probe(timeoutMs: number): Promise<number> {
+    return this.#transport.probe(timeoutMs);
+  }
+
+  async version(call: CallOptions): Promise<string> {
+    return parseOrThrow(VersionResponse, await this.#transport.json("GET", "/api/version", undefined, call), this.instance, "/api/version").version;
+  }
+
+  async tags(call: CallOptions): Promise<TagsResponse> {
+    return parseOrThrow(TagsResponse, await this.#transport.json("GET", "/api/tags", undefined, call), this.instance, "/api/tags");
+  }
+
+  /** /api/show condensed to what routing needs: capabilities and vector/context sizes. */
+  async modelInfo(model: string, call: CallOptions): Promise<ModelInfo> {
+    const show = parseOrThrow(ShowResponse, await this.#transport.json("POST", "/api/show", { model }, call), this.instance, "/api/show");
+    const info = show.model_info ?? {};
+    const architecture = typeof info["general.architecture"] === "string" ? info["general.architecture"] : show.details?.family;
+    const numberField = (suffix: string) => {
+      const value = architecture ? info[`${architecture}.${suffix}`] : undefined;
+      return typeof value === "number" ? value : undefined;
+    };
+    return {
+      capabilities: show.capabilities,
+      family: architecture,
+      embeddingLength: numberField("embedding_length"),
+      contextLength: numberField("context_length"),
+    };
+  }
+
+  /**
+   * /api/embed with response validation: one vector per input, all the same length (the
+   * expected one when known), every value a finite number.
+   */
+  async embed(params: EmbedParams, call: CallOptions & { expectedLength?: number }): Promise<EmbedOutput> {
+    const raw = await this.#transport.json("POST", "/api/embed", params, call);
+    const response = parseOrThrow(EmbedResponse, raw, this.instance, "/api/embed");
+    const embeddings = validateVectors(response.embeddings, params.input.length, call.expectedLength, this.instance);
+    return { embeddings, promptEvalCount: response.prompt_eval_count ?? 0 };
+  }
+
+  async generate(params: GenerateParams, call: StreamOptions): Promise<GenerationOutput> {
+    return this.#generation("/api/generate", params, call, (line) => {
+      const chunk = parseOrThrow(GenerateChunk, line, this.instance, "/api/generate");
+      return { piece: chunk.response, chunk };
+    });
+  }
+
+  async chat(params: ChatParams, call: StreamOptions): Promise<GenerationOutput> {
+    return this.#generation("/api/chat", params, call, (line) => {
+      const chunk = parseOrThrow(ChatChunk, line, this.instance, "/api/chat");
+      return { piece: chunk.message.content, chunk };
+    });
+  }
+
+  /** Streams when the caller wants tokens, otherwise asks for one JSON body. */
+  async #generation(
+    path: string,
+    params: GenerateParams | ChatParams,
+    call: StreamOptions,
+    read: (line: unknown) => { piece: string; chunk: GenerateChunk | ChatChunk },
+  ): Promise<GenerationOutput> {
+    const pieces: string[] = [];
+    let final: GenerateChunk | ChatChunk | undefined;
+    if (call.onToken) {
+      await this.#transport.ndjson(path, { ...params, stream: true }, call, (line) => {
+        const { piece, chunk } = read(line);
+        if (piece) {
+          pieces.push(piece);
+          call.onToken?.(piece);
+        }
+        if (chunk.done) final = chunk;
+      });
+    } else {
+      const { piece, chunk } = read(await this.#transport.json("POST", path, { ...params, stream: false }, call));
+      pieces.push(piece);
+      final = chunk;
+    }
+    if (!final?.done) throw new OllamaError("invalid_response", `${path}: stream ended without a final chunk`, this.instance);
+    return {
+      text: pieces.join(""),
+      doneReason: final.done_reason,
+      promptEvalCount: final.prompt_eval_count ?? 0,
+      evalCount: final.eval_count ?? 0,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+export const ErrorBody = z.object({ error: z.string() });
+
+export const EmbedResponse = z.object({
+  model: z.string().optional(),
+  embeddings: z.array(z.array(z.number().nullable())),
+  total_duration: z.number().optional(),
+  load_duration: z.number().optional(),
+  prompt_eval_count: z.number().optional(),
+});
+
+const Metrics = {
+  done_reason: z.string().optional(),
+  total_duration: z.number().optional(),
+  load_duration: z.number().optional(),
+  prompt_eval_count: z.number().optional(),
+  prompt_eval_duration: z.number().optional(),
+  eval_count: z.number().optional(),
+  eval_duration: z.number().optional(),
+};
+
+export const GenerateChunk = z.object({
+  model: z.string().optional(),
+  response: z.string(),
+  done: z.boolean(),
+  ...Metrics,
+});
+export type GenerateChunk = z.infer<typeof GenerateChunk>;
+
+export const ChatChunk = z.object({
+  model: z.string().optional(),
+  message: z.object({ role: z.string(), content: z.string() }),
+  done: z.boolean(),
+  ...Metrics,
+});
+export type ChatChunk = z.infer<typeof ChatChunk>;
+
+export const TagsResponse = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      model: z.string().optional(),
+      size: z.number().optional(),
+      digest: z.string().optional(),
+      details: z.object({ family: z.string().optional(), families: z.array(z.string()).nullable().optional() }).partial().optional(),
+      capabilities: z.array(z.string()).optional(),
+    }),
+  ),
+});
+export type TagsResponse = z.infer<typeof TagsResponse>;
+
+export const ShowResponse = z.object({
+  details: z.object({ family: z.string().optional() }).partial().optional(),
+  model_info: z.record(z.string(), z.unknown()).optional(),
+  capabilities: z.array(z.string()).optional(),
+});
+export type ShowResponse = z.infer<typeof ShowResponse>;
+
+export const VersionResponse = z.object({ version: z.string() });

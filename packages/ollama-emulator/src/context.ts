@@ -1,0 +1,54 @@
+import type { ModelSpec } from "./catalog.js";
+import { withLatestTag } from "./catalog.js";
+import type { FaultState } from "./faults.js";
+import type { LatencyProfile } from "./latency.js";
+import type { Runner, Scheduler } from "./scheduler.js";
+import type { StatsBook } from "./stats.js";
+
+/** Everything one emulated instance's handlers share. */
+export interface InstanceContext {
+  name: string;
+  version: string;
+  models: ReadonlyMap<string, ModelSpec>;
+  scheduler: Scheduler;
+  faults: FaultState;
+  stats: StatsBook;
+  latency: LatencyProfile;
+  /** Work durations are divided by this: 2 means twice as fast. */
+  speed: number;
+}
+
+export function findModel(ctx: InstanceContext, name: string): ModelSpec | undefined {
+  return ctx.models.get(withLatestTag(name.trim()));
+}
+
+/** Converts nominal milliseconds of work into this instance's wall-clock milliseconds. */
+export function scaledMs(ctx: InstanceContext, nominalMs: number): number {
+  if (nominalMs <= 0) return 0;
+  return (nominalMs * ctx.faults.slowdown()) / ctx.speed;
+}
+
+/**
+ * Holds one slot of `runner` around `work`. Only real waits are counted, so a balancer that
+ * never oversubscribes the instance leaves `maxWaiting` and `totalQueueWaitMs` at zero.
+ */
+export async function withSlot<T>(ctx: InstanceContext, runner: Runner, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  const model = runner.spec.name;
+  let release = runner.semaphore.tryAcquire();
+  if (!release) {
+    const started = performance.now();
+    ctx.stats.waitStarted(model);
+    try {
+      release = await runner.semaphore.acquire(signal);
+    } finally {
+      ctx.stats.waitEnded(model, performance.now() - started);
+    }
+  }
+  ctx.stats.slotTaken(model);
+  try {
+    return await work();
+  } finally {
+    ctx.stats.slotReleased(model);
+    release();
+  }
+}

@@ -1,0 +1,54 @@
+import { fnv1a } from "./text.js";
+
+const WORD_PATTERN = /[\p{L}\p{N}]+/gu;
+
+function addFeature(vector: Float64Array, feature: string, weight: number, seed: number): void {
+  const hash = fnv1a(feature, seed);
+  const bucket = hash % vector.length;
+  // The sign bit comes from a different part of the hash so collisions cancel out instead of piling up.
+  const sign = (hash >>> 31) === 1 ? -1 : 1;
+  vector[bucket] = (vector[bucket] ?? 0) + sign * weight;
+}
+
+/**
+ * Deterministic embedding by feature hashing of words, word bigrams and character trigrams.
+ * Texts that share words and word pieces get a high cosine similarity, so retrieval built on the
+ * emulator ranks documents sensibly. The model name seeds the hash: models disagree, like real ones.
+ */
+export function embedText(text: string, model: string, length: number): number[] {
+  const seed = fnv1a(model);
+  const vector = new Float64Array(length);
+  const words = (text.toLowerCase().match(WORD_PATTERN) ?? []) as string[];
+  for (let i = 0; i < words.length; i += 1) {
+    const word = words[i] as string;
+    addFeature(vector, `w:${word}`, 1, seed);
+    if (i + 1 < words.length) addFeature(vector, `b:${word} ${words[i + 1]}`, 0.5, seed);
+    const padded = `<${word}>`;
+    for (let j = 0; j + 3 <= padded.length; j += 1) addFeature(vector, `c:${padded.slice(j, j + 3)}`, 0.25, seed);
+  }
+  if (words.length === 0) addFeature(vector, `empty:${text}`, 1, seed);
+  return normalize(vector);
+}
+
+function normalize(vector: ArrayLike<number>): number[] {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i += 1) sum += (vector[i] ?? 0) ** 2;
+  const norm = Math.sqrt(sum) || 1;
+  const out = new Array<number>(vector.length);
+  // Ollama returns float32 values; nine significant digits round-trip a float32 exactly.
+  for (let i = 0; i < vector.length; i += 1) out[i] = Number(Math.fround((vector[i] ?? 0) / norm).toPrecision(9));
+  return out;
+}
+
+/** Ollama's `dimensions`: cut the vector and re-normalise; a larger or zero value is ignored. */
+export function applyDimensions(vector: number[], dimensions: number | undefined): number[] {
+  if (dimensions === undefined || dimensions <= 0 || dimensions >= vector.length) return vector;
+  return normalize(vector.slice(0, dimensions));
+}
+
+/** The legacy /api/embeddings endpoint returns float64 values that are not normalised. */
+export function legacyEmbedding(text: string, model: string, length: number): number[] {
+  const unit = embedText(text, model, length);
+  const scale = 1 + (fnv1a(text) % 1000) / 100;
+  return unit.map((value) => value * scale);
+}

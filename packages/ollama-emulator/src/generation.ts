@@ -1,0 +1,109 @@
+import { fnv1a, splitSentences, tokenize } from "./text.js";
+
+const FILLER = (
+  "the system responds with a clear and careful answer based on what it knows about the topic " +
+  "and it keeps each sentence short so that readers can follow the reasoning from start to finish"
+).split(" ");
+
+export interface GenerationInput {
+  /** Everything the model sees, in order (system, context, history, question). */
+  context: string;
+  /** The part to answer: the prompt's last sentence or the last user message. */
+  question: string;
+  seed: number;
+  maxTokens: number | undefined;
+  format: "json" | Record<string, unknown> | undefined;
+}
+
+export interface GenerationOutput {
+  pieces: string[];
+  doneReason: "stop" | "length";
+}
+
+const STOPWORDS = new Set(
+  "the and for are but not you all any can had her was one our out has him his how its may new now old see two who did get got let put say she too use what when where which while with why does this that from have into than then them they will your about there their would could should answer question context only".split(" "),
+);
+
+function contentWords(text: string): string[] {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((word) => word.length > 2 && !STOPWORDS.has(word));
+}
+
+function overlapScore(sentence: string, questionWords: Set<string>): number {
+  let score = 0;
+  for (const word of new Set(contentWords(sentence))) if (questionWords.has(word)) score += 1;
+  return score;
+}
+
+/**
+ * Deterministic text: when the prompt carries context sentences, the answer is made of the
+ * sentences that best match the question (so a RAG demo on the emulator answers from its
+ * sources); otherwise a seeded pseudo-sentence. Same input and seed, same output.
+ */
+function composeText(input: GenerationInput): string {
+  const questionWords = new Set(contentWords(input.question));
+  const candidates = splitSentences(input.context).filter((sentence) => sentence !== input.question.trim());
+  const ranked = candidates
+    .map((sentence, index) => ({ sentence, index, score: overlapScore(sentence, questionWords) }))
+    .filter((entry) => entry.score > 0)
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .slice(0, 2)
+    .sort((a, b) => a.index - b.index);
+  if (ranked.length > 0) return ranked.map((entry) => entry.sentence).join(" ");
+  let state = fnv1a(input.question, input.seed >>> 0) || 1;
+  const words: string[] = [];
+  const length = 12 + (state % 12);
+  for (let i = 0; i < length; i += 1) {
+    state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) >>> 0;
+    words.push(FILLER[state % FILLER.length] as string);
+  }
+  const sentence = words.join(" ");
+  return `${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`;
+}
+
+function fillSchema(schema: Record<string, unknown>, text: string): unknown {
+  const properties = schema["properties"];
+  if (schema["type"] !== "object" || typeof properties !== "object" || properties === null) return { response: text };
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(properties as Record<string, { type?: string }>)) {
+    switch (value.type) {
+      case "number":
+      case "integer":
+        out[key] = text.length % 100;
+        break;
+      case "boolean":
+        out[key] = text.length % 2 === 0;
+        break;
+      case "array":
+        out[key] = [];
+        break;
+      case "object":
+        out[key] = {};
+        break;
+      default:
+        out[key] = text;
+    }
+  }
+  return out;
+}
+
+/** Splits text into stream pieces the way a tokenizer would: each word keeps its leading space. */
+function toPieces(text: string): string[] {
+  return text.match(/\s*\S+/g) ?? [];
+}
+
+export function generate(input: GenerationInput): GenerationOutput {
+  const text = composeText(input);
+  const finalText = input.format === undefined ? text : JSON.stringify(input.format === "json" ? { response: text } : fillSchema(input.format, text));
+  const pieces = input.format === undefined ? toPieces(finalText) : [finalText];
+  if (input.maxTokens !== undefined && input.maxTokens >= 0 && input.format === undefined) {
+    let tokens = 0;
+    const kept: string[] = [];
+    for (const piece of pieces) {
+      const count = Math.max(1, tokenize(piece).length);
+      if (tokens + count > input.maxTokens) return { pieces: kept, doneReason: "length" };
+      tokens += count;
+      kept.push(piece);
+    }
+  }
+  return { pieces, doneReason: "stop" };
+}

@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ModelSpec } from "../catalog.js";
+import { findModel, scaledMs, withSlot, type InstanceContext } from "../context.js";
+import { generate } from "../generation.js";
+import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepAlive, withoutZeroes } from "../http.js";
+import { runInference, type RequestLife } from "../inference.js";
+import { waitUntil } from "../latency.js";
+import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
+
+type Mode = "generate" | "chat";
+
+interface Conversation {
+  context: string;
+  question: string;
+  promptTokens: number;
+  empty: boolean;
+}
+
+function readOptions(body: Record<string, unknown>): Record<string, unknown> {
+  const options = body["options"];
+  return typeof options === "object" && options !== null && !Array.isArray(options) ? (options as Record<string, unknown>) : {};
+}
+
+function conversationOf(mode: Mode, body: Record<string, unknown>): Conversation {
+  const system = typeof body["system"] === "string" ? body["system"] : "";
+  if (mode === "generate") {
+    const prompt = typeof body["prompt"] === "string" ? body["prompt"] : "";
+    const sentences = splitSentences(prompt);
+    const context = `${system}\n${prompt}`;
+    return { context, question: sentences.at(-1) ?? prompt, promptTokens: countTokens(context), empty: prompt === "" };
+  }
+  const messages = body["messages"];
+  if (messages !== undefined && !Array.isArray(messages)) throw new HttpError(400, "json: cannot unmarshal object into Go struct field ChatRequest.messages of type []api.Message");
+  const list = ((messages as unknown[] | undefined) ?? []).map((message) => {
+    if (typeof message !== "object" || message === null) throw new HttpError(400, "json: cannot unmarshal string into Go struct field ChatRequest.messages of type api.Message");
+    const { role, content } = message as { role?: unknown; content?: unknown };
+    return { role: typeof role === "string" ? role : "", content: typeof content === "string" ? content : "" };
+  });
+  const lastUser = [...list].reverse().find((message) => message.role === "user");
+  const context = [system, ...list.map((message) => message.content)].join("\n");
+  return { context, question: lastUser?.content ?? "", promptTokens: countTokens(context), empty: list.length === 0 };
+}
+
+function seedOf(options: Record<string, unknown>): number {
+  return typeof options["seed"] === "number" ? options["seed"] : 0;
+}
+
+function formatOf(body: Record<string, unknown>): "json" | Record<string, unknown> | undefined {
+  const format = body["format"];
+  if (format === "json") return "json";
+  if (typeof format === "object" && format !== null && !Array.isArray(format)) return format as Record<string, unknown>;
+  if (format === undefined || format === null || format === "") return undefined;
+  throw new HttpError(400, `invalid format: "${String(format)}"`);
+}
+
+function chunk(mode: Mode, model: string, piece: string, done: boolean): Record<string, unknown> {
+  const base = { model, created_at: nowRfc3339Nano() };
+  return mode === "generate" ? { ...base, response: piece, done } : { ...base, message: { role: "assistant", content: piece }, done };
+}
+
+async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, life: RequestLife, res: ServerResponse): Promise<unknown> {
+  const stream = body["stream"] !== false;
+  const options = readOptions(body);
+  const conversation = conversationOf(mode, body);
+  const format = formatOf(body);
+  const keepAlive = parseKeepAlive(body["keep_alive"]);
+  const numCtx = typeof options["num_ctx"] === "number" ? options["num_ctx"] : undefined;
+  const started = performance.now();
+  const lease = await ctx.scheduler.acquire(spec, numCtx, keepAlive, life.signal);
+  try {
+    if (conversation.empty) {
+      return { ...chunk(mode, body["model"] as string, "", true), done_reason: keepAlive === 0 ? "unload" : "load" };
+    }
+    return await withSlot(ctx, lease.runner, life.signal, async () => {
+      const maxTokens = typeof options["num_predict"] === "number" ? options["num_predict"] : undefined;
+      const output = generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format });
+      const promptStart = performance.now();
+      let deadline = promptStart + scaledMs(ctx, ctx.latency.requestMs + conversation.promptTokens * ctx.latency.promptTokenMs);
+      await waitUntil(deadline, life.signal);
+      const evalStart = performance.now();
+      const writer = stream ? new NdjsonWriter(res) : undefined;
+      let evalCount = 0;
+      for (const piece of output.pieces) {
+        const tokens = Math.max(1, tokenize(piece).length);
+        deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
+        await waitUntil(deadline, life.signal);
+        evalCount += tokens;
+        writer?.write(chunk(mode, body["model"] as string, piece, false));
+      }
+      const finished = performance.now();
+      const text = output.pieces.join("");
+      const final = {
+        ...chunk(mode, body["model"] as string, stream ? "" : text, true),
+        done_reason: output.doneReason,
+        ...(mode === "generate" && body["raw"] !== true ? { context: tokenize(`${conversation.context} ${text}`).map((token) => fnv1a(token) % 128_000) } : {}),
+        ...withoutZeroes({
+          total_duration: msToNs(finished - started),
+          load_duration: msToNs(lease.loadDurationMs),
+          prompt_eval_count: conversation.promptTokens,
+          prompt_eval_duration: msToNs(evalStart - promptStart),
+          eval_count: evalCount,
+          eval_duration: msToNs(finished - evalStart),
+        }),
+      };
+      if (!writer) return final;
+      life.end("completed");
+      writer.write(final);
+      writer.end();
+      return undefined;
+    });
+  } finally {
+    lease.release();
+  }
+}
+
+/** POST /api/generate and /api/chat, streaming NDJSON unless `"stream": false`. */
+export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+  const struct = mode === "generate" ? "GenerateRequest" : "ChatRequest";
+  expectType(body, "model", "string", struct);
+  expectType(body, "stream", "boolean", struct);
+  expectType(body, "options", "object", struct);
+  if (mode === "generate") expectType(body, "prompt", "string", struct);
+  const modelName = (body["model"] as string | undefined) ?? "";
+  if (modelName === "") throw new HttpError(400, "model is required");
+  const spec = findModel(ctx, modelName);
+  if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
+  if (spec.kind === "embedding") throw new HttpError(400, `"${modelName}" does not support ${mode}`);
+  await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, life, res));
+}

@@ -1,0 +1,46 @@
+/**
+ * A stand-in tokenizer: words, numbers and single punctuation marks. Real BPE counts differ,
+ * but counts grow with text the same way, which is all latency and truncation need.
+ */
+const TOKEN_PATTERN = /[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu;
+
+export function tokenize(text: string): string[] {
+  return text.match(TOKEN_PATTERN) ?? [];
+}
+
+export function countTokens(text: string): number {
+  let count = 0;
+  TOKEN_PATTERN.lastIndex = 0;
+  while (TOKEN_PATTERN.exec(text) !== null) count += 1;
+  return count;
+}
+
+/** Keeps the first `maxTokens` tokens of `text`, preserving the original spacing. */
+export function truncateToTokens(text: string, maxTokens: number): string {
+  if (maxTokens <= 0) return "";
+  let seen = 0;
+  TOKEN_PATTERN.lastIndex = 0;
+  let match: RegExpExecArray | null;
+  while ((match = TOKEN_PATTERN.exec(text)) !== null) {
+    seen += 1;
+    if (seen === maxTokens) return text.slice(0, match.index + match[0].length);
+  }
+  return text;
+}
+
+/** 32-bit FNV-1a, seeded: fast and stable across runs and machines. */
+export function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let hash = seed >>> 0;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function splitSentences(text: string): string[] {
+  return text
+    .split(/(?<=[.!?])\s+|\n+/)
+    .map((sentence) => sentence.trim())
+    .filter((sentence) => sentence.length > 0);
+}

@@ -1,0 +1,3 @@
+export { testEnv } from "./env.js";
+export { waitFor, type WaitOptions } from "./wait.js";
+export { uniquePrefix, testRedis, deletePrefix, freePort, RedisServer } from "./redis.js";

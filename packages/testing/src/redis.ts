@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { testEnv } from "./env.js";
+import { waitFor } from "./wait.js";
+
+/** A key prefix unique to one test file, so suites never see each other's queues. */
+export function uniquePrefix(name: string): string {
+  return `t-${name}-${randomBytes(4).toString("hex")}`;
+}
+
+export function testRedis(url = testEnv.TEST_REDIS_URL): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: null });
+  client.on("error", () => undefined);
+  return client;
+}
+
+/** Deletes every key under `{prefix}` (SCAN, never KEYS). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `{${prefix}}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== "0");
+  return deleted;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A private redis-server on its own port, for tests that stop and restart Redis (never the
+ * shared one). AOF with `everysec`, as production runs it.
+ */
+export class RedisServer {
+  #process: ChildProcess | undefined;
+  readonly dir: string;
+
+  private constructor(readonly port: number) {
+    this.dir = mkdtempSync(join(tmpdir(), "herd-redis-"));
+  }
+
+  static async start(port?: number): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()));
+    await server.restart();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async restart(): Promise<void> {
+    if (this.#process && this.#process.exitCode === null) return;
+    this.#process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction"], { stdio: "ignore" });
+    await waitFor(async () => {
+      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on("error", () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === "PONG";
+      } finally {
+        probe.disconnect();
+      }
+    }, { timeoutMs: 10_000, message: `redis-server on port ${this.port}` });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,146 @@
+import { WaitingError, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { embeddingCacheKey, type HerdCache } from "@herd/cache";
+import { EmbedJobData, GenerateJobData, type HerdKeys, type JobReturnValue } from "@herd/jobs";
+import { OllamaError } from "@herd/ollama-client";
+import type { InstanceMonitor } from "./instance-monitor.js";
+import { invalidPayload, toJobError } from "./failure.js";
+import { GateClosedError, type SlotGate } from "./slot-gate.js";
+
+export interface ProcessorDeps {
+  monitor: InstanceMonitor;
+  gate: SlotGate;
+  /** Vector length reported by the instance for this model. */
+  embeddingLength: number | undefined;
+  /** The worker's Redis connection (same one BullMQ completes jobs on, so results land first). */
+  redis: Redis;
+  keys: HerdKeys;
+  cache: HerdCache;
+  resultTtlMs: number;
+  timeouts: { embedMs: number; generateMs: number };
+  /** Aborted when the worker must hand its jobs back (shutdown deadline). */
+  shutdownSignal: AbortSignal;
+  onCall: (outcome: "completed" | "failed") => void;
+}
+
+/**
+ * Holds one of the instance's slots around `call`. The slot is released the moment Ollama
+ * answers, before the result is written, so a job already fetched (prefetched) starts on the
+ * instance while this one is still being completed in Redis.
+ */
+async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: () => Promise<T>): Promise<T> {
+  let release: () => void;
+  try {
+    release = await deps.gate.acquire();
+  } catch (error) {
+    if (error instanceof GateClosedError && token) {
+      // The binding stopped pulling while this job waited: hand it back untouched.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    throw error;
+  }
+  try {
+    const result = await call();
+    deps.monitor.recordSuccess();
+    deps.onCall("completed");
+    return result;
+  } catch (error) {
+    if (error instanceof OllamaError) deps.monitor.recordFailure(error);
+    deps.onCall("failed");
+    if (error instanceof OllamaError && error.kind === "aborted" && deps.shutdownSignal.aborted && token) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    throw toJobError(error, deps.monitor.instance.name);
+  } finally {
+    release();
+  }
+}
+
+async function storeResult(deps: ProcessorDeps, job: Job, text: string): Promise<void> {
+  await deps.redis.set(deps.keys.result(job.id ?? ""), text, "PX", deps.resultTtlMs);
+}
+
+export async function processEmbed(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {
+  const instance = deps.monitor.instance.name;
+  const parsed = EmbedJobData.safeParse(job.data);
+  if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
+  const data = parsed.data;
+  const keyOf = (text: string) => embeddingCacheKey({ model: data.model, text, dimensions: data.dimensions, truncate: data.truncate, options: data.options });
+  const cacheKeys = data.cache ? data.inputs.map(keyOf) : [];
+  // The API already answered full cache hits; a batch may still have some inputs cached.
+  const cached = data.cache && data.inputs.length > 1 ? await deps.cache.getMany("embedding", cacheKeys) : data.inputs.map(() => null);
+  const missing = data.inputs.flatMap((text, index) => (cached[index] === null ? [{ text, index }] : []));
+  const vectors: Array<string | null> = [...cached];
+  if (missing.length > 0) {
+    const expectedLength = data.dimensions && deps.embeddingLength ? Math.min(data.dimensions, deps.embeddingLength) : deps.embeddingLength;
+    const output = await onSlot(deps, job, token, () =>
+      deps.monitor.client.embed(
+        {
+          model: data.model,
+          input: missing.map((entry) => entry.text),
+          ...(data.dimensions !== undefined ? { dimensions: data.dimensions } : {}),
+          ...(data.truncate !== undefined ? { truncate: data.truncate } : {}),
+          ...(data.options ? { options: data.options } : {}),
+          ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
+        },
+        {
+          timeoutMs: deps.timeouts.embedMs,
+          instanceSignal: deps.monitor.instanceSignal,
+          signal: deps.shutdownSignal,
+          ...(expectedLength !== undefined ? { expectedLength } : {}),
+        },
+      ),
+    );
+    const fresh: Array<readonly [string, string]> = [];
+    output.embeddings.forEach((vector, i) => {
+      const entry = missing[i];
+      if (!entry) return;
+      const text = JSON.stringify(vector);
+      vectors[entry.index] = text;
+      if (data.cache) fresh.push([cacheKeys[entry.index] as string, text]);
+    });
+    // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
+    void deps.cache.setMany("embedding", fresh);
+  }
+  const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
+  await storeResult(deps, job, result);
+  return { instance, resultBytes: result.length, cachedInputs: data.inputs.length - missing.length };
+}
+
+export async function processGenerate(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {
+  const instance = deps.monitor.instance.name;
+  const parsed = GenerateJobData.safeParse(job.data);
+  if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
+  const data = parsed.data;
+  const call = { timeoutMs: deps.timeouts.generateMs, instanceSignal: deps.monitor.instanceSignal, signal: deps.shutdownSignal };
+  const common = {
+    model: data.model,
+    ...(data.options ? { options: data.options } : {}),
+    ...(data.format !== undefined ? { format: data.format } : {}),
+    ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
+  };
+  const output = await onSlot(deps, job, token, () =>
+    data.mode === "generate"
+      ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.system !== undefined ? { system: data.system } : {}) }, call)
+      : deps.monitor.client.chat(
+          { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])] },
+          call,
+        ),
+  );
+  const body = {
+    model: data.requestModel,
+    ...(data.mode === "generate" ? { response: output.text } : { message: { role: "assistant", content: output.text } }),
+    ...(output.doneReason !== undefined ? { done_reason: output.doneReason } : {}),
+    prompt_eval_count: output.promptEvalCount,
+    eval_count: output.evalCount,
+  };
+  const result = JSON.stringify(body);
+  if (data.cacheKey) {
+    const { model: _model, ...withoutModel } = body;
+    void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));
+  }
+  await storeResult(deps, job, result);
+  return { instance, resultBytes: result.length };
+}

@@ -1,0 +1,176 @@
+import { hostname } from "node:os";
+import type { WorkerConfig } from "@herd/config";
+import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
+import { HerdCache } from "@herd/cache";
+import { herdKeys } from "@herd/jobs";
+import { coerceError, type Logger } from "@herd/logger";
+import { closeRedis, createRedisClient, hashTag, type Redis } from "@herd/redis";
+import { Binding } from "./binding.js";
+import type { DiscoveredModel } from "./discovery.js";
+import { InstanceMonitor } from "./instance-monitor.js";
+
+export interface WorkerRuntimeOptions {
+  config: WorkerConfig;
+  logger: Logger;
+  /** See Binding; "auto" unless a benchmark wants the plain BullMQ behaviour. */
+  prefetch?: "auto" | "off";
+}
+
+/**
+ * A worker process: one InstanceMonitor per configured Ollama instance, one Binding per
+ * (instance, model) it discovers, and a heartbeat telling the API what this process serves.
+ */
+export class WorkerRuntime {
+  readonly config: WorkerConfig;
+  readonly #logger: Logger;
+  readonly #connection: Redis;
+  readonly #cacheRedis: Redis;
+  readonly #cache: HerdCache;
+  readonly #registry: FleetRegistry;
+  readonly monitors: InstanceMonitor[] = [];
+  readonly #bindings = new Map<string, Binding>();
+  readonly #shutdown = new AbortController();
+  readonly #startedAt = new Date();
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(private readonly options: WorkerRuntimeOptions) {
+    this.config = options.config;
+    this.#logger = options.logger;
+    this.#connection = createRedisClient({ url: this.config.redisUrl, role: "blocking", logger: this.#logger, connectionName: `herd-worker-${this.config.workerId}` });
+    this.#cacheRedis =
+      this.config.cacheRedisUrl === this.config.redisUrl ? this.#connection : createRedisClient({ url: this.config.cacheRedisUrl, role: "cache", logger: this.#logger });
+    this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, logger: this.#logger });
+    this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
+  }
+
+  get bindings(): Binding[] {
+    return [...this.#bindings.values()];
+  }
+
+  /** Probes every instance once (so a healthy fleet pulls immediately), then keeps watching. */
+  async start(): Promise<void> {
+    for (const instance of this.config.instances) {
+      const monitor: InstanceMonitor = new InstanceMonitor({
+        instance,
+        defaultSlots: this.config.defaultSlots,
+        probe: this.config.probe,
+        discoveryIntervalMs: this.config.discoveryIntervalMs,
+        logger: this.#logger.child({ instance: instance.name }),
+        connections: 64,
+        onModels: (models) => this.#syncBindings(monitor, models),
+        onHealth: (healthy) => {
+          for (const binding of this.#bindingsOf(monitor)) void binding.setPulling(healthy).catch((error: unknown) => this.#logger.error({ err: coerceError(error) }, "pause/resume failed"));
+          void this.#publishHeartbeat();
+        },
+      });
+      this.monitors.push(monitor);
+    }
+    await Promise.all(this.monitors.map((monitor) => monitor.probeNow()));
+    for (const monitor of this.monitors) monitor.start();
+    await this.#publishHeartbeat();
+    this.#heartbeatTimer = setInterval(() => void this.#publishHeartbeat(), this.config.heartbeatIntervalMs);
+    this.#heartbeatTimer.unref();
+  }
+
+  #bindingsOf(monitor: InstanceMonitor): Binding[] {
+    return this.bindings.filter((binding) => binding.key.startsWith(`${monitor.instance.name}/`));
+  }
+
+  #syncBindings(monitor: InstanceMonitor, models: DiscoveredModel[]): void {
+    if (this.#closing) return;
+    const wanted = new Map(models.map((model) => [`${monitor.instance.name}/${model.model}`, model]));
+    for (const binding of this.#bindingsOf(monitor)) {
+      const next = wanted.get(binding.key);
+      const changed = !next || next.slots !== binding.model.slots || next.kinds.join() !== binding.model.kinds.join();
+      if (changed) {
+        this.#bindings.delete(binding.key);
+        void binding.close().catch((error: unknown) => this.#logger.error({ err: coerceError(error) }, "closing binding failed"));
+        this.#logger.info({ binding: binding.key }, "model no longer served as before; binding closed");
+      }
+    }
+    for (const [key, model] of wanted) {
+      if (this.#bindings.has(key)) continue;
+      const binding = new Binding({
+        monitor,
+        model,
+        connection: this.#connection,
+        bullPrefix: hashTag(this.config.prefix),
+        lockDurationMs: this.config.lockDurationMs,
+        stalledIntervalMs: this.config.stalledIntervalMs,
+        prefetch: this.options.prefetch ?? "auto",
+        deps: {
+          redis: this.#connection,
+          keys: herdKeys(this.config.prefix),
+          cache: this.#cache,
+          resultTtlMs: this.config.jobs.retentionMs,
+          timeouts: this.config.timeouts,
+          shutdownSignal: this.#shutdown.signal,
+        },
+        logger: this.#logger,
+      });
+      this.#bindings.set(key, binding);
+      binding.start();
+      this.#logger.info({ binding: key, kinds: model.kinds, slots: model.slots }, "serving model");
+    }
+  }
+
+  heartbeat(): WorkerHeartbeat {
+    return {
+      workerId: this.config.workerId,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: this.#startedAt.toISOString(),
+      updatedAt: new Date().toISOString(),
+      instances: this.monitors.map((monitor) => ({
+        name: monitor.instance.name,
+        url: monitor.instance.url,
+        healthy: monitor.healthy,
+        weight: monitor.instance.weight,
+        ...(monitor.version ? { version: monitor.version } : {}),
+        ...(monitor.lastProbeAt ? { lastProbeAt: monitor.lastProbeAt.toISOString() } : {}),
+        ...(monitor.lastProbeMs !== undefined ? { lastProbeMs: Math.round(monitor.lastProbeMs * 100) / 100 } : {}),
+        ...(monitor.lastError ? { lastError: monitor.lastError } : {}),
+        models: this.#bindingsOf(monitor).map((binding) => binding.status()),
+      })),
+    };
+  }
+
+  async #publishHeartbeat(): Promise<void> {
+    if (this.#closing) return;
+    try {
+      await this.#registry.publish(this.heartbeat(), this.config.heartbeatIntervalMs * 3);
+    } catch (error) {
+      this.#logger.warn({ err: coerceError(error) }, "heartbeat not published");
+    }
+  }
+
+  /**
+   * Graceful stop, in reverse order of start: leave the fleet, stop fetching, let running jobs
+   * finish until the deadline, then abort them and hand them back to the queue.
+   */
+  close(deadlineMs = this.config.shutdownTimeoutMs): Promise<void> {
+    this.#closing ??= this.#close(deadlineMs);
+    return this.#closing;
+  }
+
+  async #close(deadlineMs: number): Promise<void> {
+    if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    await this.#registry.remove(this.config.workerId).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
+    const bindings = this.bindings;
+    const drained = Promise.all(bindings.map((binding) => binding.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), deadlineMs);
+    });
+    if ((await Promise.race([drained, deadline])) === "deadline") {
+      this.#logger.warn({ deadlineMs }, "shutdown deadline reached; handing running jobs back");
+      this.#shutdown.abort(new Error("shutdown deadline"));
+      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    }
+    clearTimeout(timer);
+    await Promise.all(this.monitors.map((monitor) => monitor.close()));
+    if (this.#cacheRedis !== this.#connection) await closeRedis(this.#cacheRedis);
+    await closeRedis(this.#connection);
+  }
+}

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { durationMsEnv, intEnv, stringEnv } from "./primitives.js";
-import { sharedEnvShape, toSharedConfig, validateCacheRedisUrl, type SharedConfig } from "./shared.js";
+import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 export const ApiEnv = z
   .object({
@@ -20,8 +20,7 @@ export const ApiEnv = z
     /** How often the API re-reads worker heartbeats. */
     HERD_FLEET_REFRESH: durationMsEnv(1000, { min: 50, max: 60_000 }),
     HERD_SHUTDOWN_TIMEOUT: durationMsEnv(10_000, { min: 100 }),
-  })
-  .superRefine(validateCacheRedisUrl);
+  });
 
 export interface ApiConfig extends SharedConfig {
   port: number;

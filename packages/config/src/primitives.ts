@@ -112,6 +112,22 @@ export function urlEnv(defaultValue: string, protocols: readonly string[]) {
     });
 }
 
+/** Like urlEnv, but absent stays undefined (the caller picks the fallback). */
+export function optionalUrlEnv(protocols: readonly string[]) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      const value = raw.trim();
+      if (!URL.canParse(value) || !protocols.includes(new URL(value).protocol)) {
+        ctx.addIssue({ code: "custom", message: `expected a ${protocols.join(" or ")} URL, got "${value}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+
 export function enumEnv<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
   return z
     .string()

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationMsEnv, enumEnv, intEnv, stringEnv, ttlEnv, urlEnv } from "./primitives.js";
+import { durationMsEnv, enumEnv, intEnv, optionalUrlEnv, stringEnv, ttlEnv, urlEnv } from "./primitives.js";
 
 const REDIS_PROTOCOLS = ["redis:", "rediss:"] as const;
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -15,7 +15,7 @@ const prefixEnv = stringEnv("herd").pipe(
 export const sharedEnvShape = {
   REDIS_URL: urlEnv(DEFAULT_REDIS_URL, REDIS_PROTOCOLS),
   /** Cache Redis; defaults to REDIS_URL. Point it at an LRU-configured Redis in production. */
-  HERD_CACHE_REDIS_URL: z.string().optional(),
+  HERD_CACHE_REDIS_URL: optionalUrlEnv(REDIS_PROTOCOLS),
   HERD_PREFIX: prefixEnv,
   HERD_CACHE_EMBEDDING_TTL: ttlEnv(7 * 86_400),
   HERD_CACHE_INFERENCE_TTL: ttlEnv(86_400),
@@ -56,7 +56,7 @@ interface SharedEnv {
 export function toSharedConfig(env: SharedEnv): SharedConfig {
   return {
     redisUrl: env.REDIS_URL,
-    cacheRedisUrl: env.HERD_CACHE_REDIS_URL?.trim() ? env.HERD_CACHE_REDIS_URL.trim() : env.REDIS_URL,
+    cacheRedisUrl: env.HERD_CACHE_REDIS_URL ?? env.REDIS_URL,
     prefix: env.HERD_PREFIX,
     cacheTtlSeconds: {
       embedding: env.HERD_CACHE_EMBEDDING_TTL,
@@ -71,13 +71,4 @@ export function toSharedConfig(env: SharedEnv): SharedConfig {
     },
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
   };
-}
-
-export function validateCacheRedisUrl(env: { HERD_CACHE_REDIS_URL?: string | undefined }, ctx: z.RefinementCtx) {
-  const raw = env.HERD_CACHE_REDIS_URL?.trim();
-  if (!raw) return;
-  const ok = REDIS_PROTOCOLS.some((protocol) => raw.startsWith(`${protocol}//`));
-  if (!ok || !URL.canParse(raw)) {
-    ctx.addIssue({ code: "custom", path: ["HERD_CACHE_REDIS_URL"], message: `expected a redis:// URL, got "${raw}"` });
-  }
 }

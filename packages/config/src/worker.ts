@@ -2,12 +2,14 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
 import { durationMsEnv, intEnv, stringEnv } from "./primitives.js";
-import { sharedEnvShape, toSharedConfig, validateCacheRedisUrl, type SharedConfig } from "./shared.js";
+import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 export const WorkerEnv = z
   .object({
     ...sharedEnvShape,
-    HERD_INSTANCES: InstancesEnv,
+    HERD_INSTANCES: InstancesEnv.refine((instances) => instances.length > 0, {
+      message: "at least one Ollama instance is required, e.g. HERD_INSTANCES=http://127.0.0.1:11434",
+    }),
     /** Slots per model when an instance sets none: Ollama's own OLLAMA_NUM_PARALLEL default is 1. */
     HERD_DEFAULT_SLOTS: intEnv(1, { min: 1, max: 256 }),
     HERD_WORKER_ID: stringEnv(""),
@@ -24,16 +26,6 @@ export const WorkerEnv = z
     HERD_LOCK_DURATION: durationMsEnv(30_000, { min: 1000 }),
     HERD_STALLED_INTERVAL: durationMsEnv(30_000, { min: 500 }),
     HERD_SHUTDOWN_TIMEOUT: durationMsEnv(25_000, { min: 100 }),
-  })
-  .superRefine(validateCacheRedisUrl)
-  .superRefine((env, ctx) => {
-    if (env.HERD_INSTANCES.length === 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["HERD_INSTANCES"],
-        message: 'at least one Ollama instance is required, e.g. HERD_INSTANCES=http://127.0.0.1:11434',
-      });
-    }
   });
 
 export interface WorkerConfig extends SharedConfig {

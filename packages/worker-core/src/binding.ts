@@ -1,4 +1,4 @@
-import { MetricsTime, Worker, type Job } from "bullmq";
+import { MetricsTime, WaitingError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { PRIORITIES, queueName, type JobKind, type JobReturnValue } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
@@ -41,6 +41,7 @@ export class Binding {
   #completed = 0;
   #failed = 0;
   #prefetching = false;
+  #pulling = false;
   #closed = false;
 
   constructor(private readonly options: BindingOptions) {
@@ -68,6 +69,11 @@ export class Binding {
       const worker = new Worker<unknown, JobReturnValue>(
         queueName(kind, this.model.model),
         async (job: Job, token?: string) => {
+          if (!this.#pulling && token) {
+            // A fetch already blocking in Redis when the worker paused still takes one job; give it back.
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
           this.#adaptPrefetch(job);
           return process(deps, job, token);
         },
@@ -100,6 +106,7 @@ export class Binding {
   /** Starts or stops pulling. Stopping hands jobs that wait for a slot back to the queue. */
   async setPulling(pulling: boolean): Promise<void> {
     if (this.#closed) return;
+    this.#pulling = pulling;
     if (pulling) {
       for (const worker of this.#workers.values()) await worker.resume();
     } else {

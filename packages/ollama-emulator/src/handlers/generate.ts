@@ -38,7 +38,8 @@ function conversationOf(mode: Mode, body: Record<string, unknown>): Conversation
   });
   const lastUser = [...list].reverse().find((message) => message.role === "user");
   const context = [system, ...list.map((message) => message.content)].join("\n");
-  return { context, question: lastUser?.content ?? "", promptTokens: countTokens(context), empty: list.length === 0 };
+  const question = splitSentences(lastUser?.content ?? "").at(-1) ?? "";
+  return { context, question, promptTokens: countTokens(context), empty: list.length === 0 };
 }
 
 function seedOf(options: Record<string, unknown>): number {

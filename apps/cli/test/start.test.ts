@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, waitFor } from "@herd/testing";
+import { redisAnswers } from "../src/redis-check.js";
+
+const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+async function consecutiveFreePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error("no free port range");
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+describe("herd start (npm start)", () => {
+  let child: ChildProcess;
+  let output = "";
+  let apiUrl = "";
+  let redisUrl = "";
+  let dataDir = "";
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "herd-start-"));
+    redisUrl = `redis://127.0.0.1:${await freePort()}`;
+    const port = await freePort();
+    apiUrl = `http://127.0.0.1:${port}`;
+    child = spawn(process.execPath, [CLI, "start"], {
+      env: {
+        PATH: process.env["PATH"],
+        REDIS_URL: redisUrl,
+        PORT: String(port),
+        HERD_EMULATOR_BASE_PORT: String(await consecutiveFreePorts(2)),
+        HERD_DATA_DIR: dataDir,
+        HERD_PREFIX: "start-test",
+        LOG_FORMAT: "json",
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(() => output.includes("Herd is running"), { timeoutMs: 60_000, message: "the start banner" });
+  }, 90_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill("SIGKILL");
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("starts Redis when none answers, an emulated fleet, workers and the API, and prints how to use it", async () => {
+    expect(output).toContain(`Herd is running: ${apiUrl}`);
+    expect(output).toContain("Redis: started for you");
+    expect(output).toContain("curl -s -X POST");
+    expect(await redisAnswers(redisUrl)).toBe(true);
+    const ready = (await (await fetch(`${apiUrl}/ready`)).json()) as { healthyInstances: number; models: string[] };
+    expect(ready.healthyInstances).toBe(2);
+    expect(ready.models).toEqual(["all-minilm:latest", "llama3.2:latest", "nomic-embed-text:latest"]);
+  });
+
+  it("runs the README walk-through: submit and wait, then a cache hit", async () => {
+    const body = JSON.stringify({ type: "embed", model: "nomic-embed-text", input: "How do I bleed the hydraulic pump?" });
+    const first = await fetch(`${apiUrl}/v1/jobs?wait=20000`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(first.status).toBe(200);
+    const job = (await first.json()) as { status: string; result: { embeddings: number[][] } };
+    expect(job.status).toBe("completed");
+    expect(job.result.embeddings[0]).toHaveLength(768);
+    const again = await fetch(`${apiUrl}/v1/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { cached: boolean }).cached).toBe(true);
+  });
+
+  it("stops everything it started on SIGTERM", async () => {
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(await redisAnswers(redisUrl)).toBe(false);
+    await expect(fetch(`${apiUrl}/health`)).rejects.toThrow();
+  }, 60_000);
+});

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "@herd/logger";
+import { Redis } from "ioredis";
+import { deletePrefix, freePort, testRedis, uniquePrefix } from "@herd/testing";
+import { HerdCache, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration } from "../src/index.js";
+
+describe("HerdCache on real Redis", () => {
+  const prefix = uniquePrefix("cache");
+  let redis: Redis;
+  beforeAll(() => {
+    redis = testRedis();
+  });
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it("stores per layer with the layer's TTL and counts hits and misses", async () => {
+    const cache = new HerdCache({ redis, prefix, ttlSeconds: { embedding: 600, inference: 60, chunk: 0 }, logger: silentLogger() });
+    await cache.setMany("embedding", [["k1", "[1,2]"]]);
+    expect(await cache.getMany("embedding", ["k1", "k2"])).toEqual(["[1,2]", null]);
+    const ttl = await redis.ttl(cache.key("embedding", "k1"));
+    expect(ttl).toBeGreaterThan(590);
+    expect(ttl).toBeLessThanOrEqual(600);
+    expect(cache.stats().embedding).toMatchObject({ hits: 1, misses: 1, errors: 0, enabled: true });
+  });
+
+  it("treats a disabled layer as always missing and never writes it", async () => {
+    const cache = new HerdCache({ redis, prefix, ttlSeconds: { embedding: 600, inference: 60, chunk: 0 }, logger: silentLogger() });
+    await cache.set("chunk", "c1", "x");
+    expect(await redis.exists(cache.key("chunk", "c1"))).toBe(0);
+    expect(await cache.get("chunk", "c1")).toBeNull();
+    expect(cache.stats().chunk.enabled).toBe(false);
+  });
+
+  it("never fails a caller when the cache Redis is down: it misses and counts errors", async () => {
+    const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+    dead.on("error", () => undefined);
+    const cache = new HerdCache({ redis: dead, prefix, ttlSeconds: { embedding: 600, inference: 60, chunk: 60 }, logger: silentLogger() });
+    expect(await cache.getMany("embedding", ["a", "b"])).toEqual([null, null]);
+    await expect(cache.set("inference", "a", "{}")).resolves.toBeUndefined();
+    expect(cache.stats().embedding).toMatchObject({ errors: 1, misses: 2 });
+    expect(cache.stats().inference.errors).toBe(1);
+    dead.disconnect();
+  });
+});
+
+describe("cache keys", () => {
+  it("change with everything that changes the output", () => {
+    const base = { model: "m:latest", text: "hello" };
+    const key = embeddingCacheKey(base);
+    expect(embeddingCacheKey({ ...base })).toBe(key);
+    expect(embeddingCacheKey({ ...base, dimensions: 64 })).not.toBe(key);
+    expect(embeddingCacheKey({ ...base, truncate: false })).not.toBe(key);
+    expect(embeddingCacheKey({ ...base, options: { num_ctx: 512 } })).not.toBe(key);
+    expect(embeddingCacheKey({ ...base, model: "other:latest" })).not.toBe(key);
+    const generation = { model: "m:latest", mode: "generate" as const, prompt: "p", options: { temperature: 0, seed: 1 } };
+    expect(inferenceCacheKey(generation)).toBe(inferenceCacheKey({ ...generation, options: { seed: 1, temperature: 0 } }));
+    expect(inferenceCacheKey(generation)).not.toBe(inferenceCacheKey({ ...generation, system: "s" }));
+  });
+
+  it("cache generations only when deterministic unless told otherwise", () => {
+    expect(isCacheableGeneration(undefined, undefined)).toBe(false);
+    expect(isCacheableGeneration({ temperature: 0.7 }, undefined)).toBe(false);
+    expect(isCacheableGeneration({ temperature: 0 }, undefined)).toBe(true);
+    expect(isCacheableGeneration({ seed: 42 }, undefined)).toBe(true);
+    expect(isCacheableGeneration({ temperature: 0 }, false)).toBe(false);
+    expect(isCacheableGeneration({ temperature: 1 }, true)).toBe(true);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { ApiEnv, ConfigError, StartEnv, WorkerEnv, loadConfig, toApiConfig, toStartConfig, toWorkerConfig } from "../src/index.js";
+
+function issuesOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.issues];
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("API config", () => {
+  it("has working defaults", () => {
+    const config = loadConfig(ApiEnv, toApiConfig, {});
+    expect(config).toMatchObject({
+      port: 8008,
+      host: "127.0.0.1",
+      redisUrl: "redis://127.0.0.1:6379",
+      cacheRedisUrl: "redis://127.0.0.1:6379",
+      prefix: "herd",
+      cacheTtlSeconds: { embedding: 604_800, inference: 86_400, chunk: 2_592_000 },
+      jobs: { retentionMs: 3_600_000, attempts: 5 },
+      limits: { maxWaitMs: 30_000 },
+    });
+  });
+
+  it("parses durations, TTLs and a separate cache Redis", () => {
+    const config = loadConfig(ApiEnv, toApiConfig, {
+      PORT: "9000",
+      HERD_CACHE_REDIS_URL: "redis://cache:6380",
+      HERD_CACHE_INFERENCE_TTL: "off",
+      HERD_CACHE_EMBEDDING_TTL: "2h",
+      HERD_MAX_WAIT: "10s",
+      HERD_JOB_RETENTION: "15m",
+    });
+    expect(config.port).toBe(9000);
+    expect(config.cacheRedisUrl).toBe("redis://cache:6380");
+    expect(config.cacheTtlSeconds).toMatchObject({ inference: 0, embedding: 7200 });
+    expect(config.limits.maxWaitMs).toBe(10_000);
+    expect(config.jobs.retentionMs).toBe(900_000);
+  });
+
+  it("fails at boot naming every bad field", () => {
+    const issues = issuesOf(() =>
+      loadConfig(ApiEnv, toApiConfig, { PORT: "eighty", REDIS_URL: "http://x", HERD_PREFIX: "a:b", HERD_CACHE_REDIS_URL: "nope", LOG_LEVEL: "loud", HERD_MAX_WAIT: "forever" }),
+    );
+    for (const field of ["PORT", "REDIS_URL", "HERD_PREFIX", "HERD_CACHE_REDIS_URL", "LOG_LEVEL", "HERD_MAX_WAIT"]) {
+      expect(issues.some((issue) => issue.startsWith(`${field}:`)), field).toBe(true);
+    }
+  });
+});
+
+describe("worker config", () => {
+  it("requires at least one instance", () => {
+    expect(issuesOf(() => loadConfig(WorkerEnv, toWorkerConfig, {}))).toEqual([
+      "HERD_INSTANCES: at least one Ollama instance is required, e.g. HERD_INSTANCES=http://127.0.0.1:11434",
+    ]);
+  });
+
+  it("accepts a comma-separated list of URLs", () => {
+    const config = loadConfig(WorkerEnv, toWorkerConfig, { HERD_INSTANCES: "http://gpu1:11434, http://gpu2:11434/" });
+    expect(config.instances).toEqual([
+      { name: "gpu1-11434", url: "http://gpu1:11434", slots: undefined, models: {}, weight: 1 },
+      { name: "gpu2-11434", url: "http://gpu2:11434", slots: undefined, models: {}, weight: 1 },
+    ]);
+    expect(config.defaultSlots).toBe(1);
+  });
+
+  it("accepts JSON with names, slots, per-model slots and weights", () => {
+    const config = loadConfig(WorkerEnv, toWorkerConfig, {
+      HERD_INSTANCES: JSON.stringify([{ url: "http://gpu1:11434", name: "big", slots: 4, models: { "llama3.2": 8 }, weight: 2 }]),
+      HERD_DEFAULT_SLOTS: "2",
+    });
+    expect(config.instances[0]).toEqual({ name: "big", url: "http://gpu1:11434", slots: 4, models: { "llama3.2": 8 }, weight: 2 });
+  });
+
+  it("names the bad entry of HERD_INSTANCES", () => {
+    const issues = issuesOf(() => loadConfig(WorkerEnv, toWorkerConfig, { HERD_INSTANCES: JSON.stringify([{ url: "http://a:1" }, { url: "ftp://b", slots: 0 }]) }));
+    expect(issues.join("\n")).toMatch(/HERD_INSTANCES: \[1\]\.url/);
+    expect(issues.join("\n")).toMatch(/HERD_INSTANCES: \[1\]\.slots/);
+    expect(issuesOf(() => loadConfig(WorkerEnv, toWorkerConfig, { HERD_INSTANCES: "[{" }))[0]).toMatch(/^HERD_INSTANCES: not valid JSON/);
+    expect(issuesOf(() => loadConfig(WorkerEnv, toWorkerConfig, { HERD_INSTANCES: "http://a:1,http://a:1" }))[0]).toMatch(/duplicate instance name/);
+  });
+});
+
+describe("start config", () => {
+  it("defaults to an emulated fleet of two and one worker", () => {
+    expect(loadConfig(StartEnv, toStartConfig, {})).toMatchObject({ instances: [], workers: 1, emulator: { instances: 2, basePort: 11_500 }, dataDir: ".herd" });
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { JobRequest, createJobId, decodeFailure, encodeFailure, jobOptions, normalizeModel, parseJobId, parseQueueName, queueName } from "../src/index.js";
+
+describe("job catalog helpers", () => {
+  it("normalises model names the way Ollama resolves them", () => {
+    expect(normalizeModel("llama3.2")).toBe("llama3.2:latest");
+    expect(normalizeModel("llama3.2:3b")).toBe("llama3.2:3b");
+    expect(normalizeModel("registry.local:5000/team/model")).toBe("registry.local:5000/team/model:latest");
+  });
+
+  it("encodes model names in queue names without BullMQ's ':' separator", () => {
+    const name = queueName("embed", "nomic-embed-text");
+    expect(name).toBe("embed.nomic-embed-text%3Alatest");
+    expect(name).not.toContain(":");
+    expect(parseQueueName(name)).toEqual({ kind: "embed", model: "nomic-embed-text:latest" });
+  });
+
+  it("round-trips job ids to their queue", () => {
+    const id = createJobId("generate", "llama3.2");
+    expect(id).not.toMatch(/[:/]/);
+    expect(parseJobId(id)).toEqual({ kind: "generate", model: "llama3.2:latest", queue: "generate.llama3.2%3Alatest" });
+    expect(parseJobId("generate.bGxhbWEzLjI.0123456789abcdef01234567")).toBeUndefined();
+    expect(parseJobId("1234")).toBeUndefined();
+  });
+
+  it("keeps failure codes through BullMQ's failedReason string", () => {
+    expect(decodeFailure(encodeFailure({ code: "timeout", message: "late", instance: "gpu1" }))).toEqual({ code: "timeout", message: "late", instance: "gpu1" });
+    expect(decodeFailure("job stalled more than allowable limit")).toEqual({ code: "stalled", message: "job stalled more than allowable limit" });
+    expect(decodeFailure(undefined).code).toBe("internal");
+  });
+
+  it("gives every job an explicit priority and bounded retention", () => {
+    const policy = { retentionMs: 60_000, retentionCount: 100, attempts: 3, backoffMs: 100 };
+    expect(jobOptions(policy, "interactive")).toMatchObject({ priority: 1, attempts: 3, removeOnComplete: { age: 60, count: 100 }, removeOnFail: { age: 60, count: 100 } });
+    expect(jobOptions(policy, "batch").priority).toBe(10);
+  });
+
+  it("validates requests", () => {
+    expect(JobRequest.safeParse({ type: "embed", model: "m", input: ["a", "b"] }).success).toBe(true);
+    expect(JobRequest.safeParse({ type: "generate", model: "m", messages: [{ role: "user", content: "hi" }] }).success).toBe(true);
+    expect(JobRequest.safeParse({ type: "generate", model: "m" }).success).toBe(false);
+    expect(JobRequest.safeParse({ type: "embed", model: "bad model!", input: "a" }).success).toBe(false);
+  });
+});

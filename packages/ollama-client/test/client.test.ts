@@ -1,0 +1,146 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { EmulatorInstance, NO_FAULT } from "@herd/ollama-emulator";
+import { freePort } from "@herd/testing";
+import { OllamaClient, OllamaError, type OllamaErrorKind } from "../src/index.js";
+
+async function failure(promise: Promise<unknown>): Promise<OllamaError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OllamaError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+function expectKind(error: OllamaError, kind: OllamaErrorKind, retryable: boolean): void {
+  expect({ kind: error.kind, retryable: error.retryable }).toEqual({ kind, retryable });
+}
+
+describe("OllamaClient against the emulator", () => {
+  let ollama: EmulatorInstance;
+  let client: OllamaClient;
+  const call = { timeoutMs: 5000 };
+  beforeAll(async () => {
+    ollama = await new EmulatorInstance({ preload: true, latency: { evalTokenMs: 2 } }).listen();
+    client = new OllamaClient({ url: ollama.url, instance: "emu" });
+  });
+  afterEach(() => ollama.setFault(NO_FAULT));
+  afterAll(async () => {
+    await client.close();
+    await ollama.close();
+  });
+
+  it("embeds and validates the vectors", async () => {
+    const output = await client.embed({ model: "nomic-embed-text:latest", input: ["a b", "c d"] }, { ...call, expectedLength: 768 });
+    expect(output.embeddings).toHaveLength(2);
+    expect(output.promptEvalCount).toBe(4);
+  });
+
+  it("reads capabilities and sizes from /api/show, versions and tags", async () => {
+    expect(await client.modelInfo("nomic-embed-text", call)).toEqual({ capabilities: ["embedding"], family: "nomic-bert", embeddingLength: 768, contextLength: 2048 });
+    expect(await client.version(call)).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((await client.tags(call)).models.map((model) => model.name)).toContain("llama3.2:latest");
+    expect(await client.probe(1000)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("streams tokens as they are generated and returns the whole text", async () => {
+    const pieces: string[] = [];
+    const output = await client.generate({ model: "llama3.2", prompt: "The belt is loose. Why is the belt loose?" }, { ...call, onToken: (piece) => pieces.push(piece) });
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.join("")).toBe(output.text);
+    expect(output).toMatchObject({ text: "The belt is loose.", doneReason: "stop" });
+    const chat = await client.chat({ model: "llama3.2", messages: [{ role: "user", content: "The belt is loose. Why is the belt loose?" }] }, call);
+    expect(chat.text).toBe("The belt is loose.");
+  });
+
+  it("classifies 404 and 400 as unrecoverable", async () => {
+    expectKind(await failure(client.embed({ model: "missing", input: ["x"] }, call)), "model_not_found", false);
+    const tooLong = await failure(client.embed({ model: "all-minilm", input: ["word ".repeat(300)], truncate: false }, call));
+    expectKind(tooLong, "bad_request", false);
+    expect(tooLong.message).toBe("the input length exceeds the context length");
+  });
+
+  it("classifies 5xx and 503 as retryable", async () => {
+    await ollama.setFault({ ...NO_FAULT, mode: "error" });
+    const error = await failure(client.embed({ model: "all-minilm", input: ["x"] }, call));
+    expectKind(error, "server", true);
+    expect(error.status).toBe(500);
+    expect(error.instanceFault).toBe(true);
+    await ollama.setFault({ ...NO_FAULT, mode: "error", status: 503 });
+    expectKind(await failure(client.embed({ model: "all-minilm", input: ["x"] }, call)), "busy", true);
+  });
+
+  it("rejects malformed bodies, non-finite values and wrong lengths as invalid responses", async () => {
+    for (const mode of ["malformed", "nan", "wrong_dims"] as const) {
+      await ollama.setFault({ ...NO_FAULT, mode });
+      const error = await failure(client.embed({ model: "all-minilm", input: ["x", "y"] }, { ...call, expectedLength: 384 }));
+      expectKind(error, "invalid_response", true);
+    }
+  });
+
+  it("turns a hang into a timeout at the deadline, and a caller abort into aborted", async () => {
+    await ollama.setFault({ ...NO_FAULT, mode: "hang" });
+    expectKind(await failure(client.embed({ model: "all-minilm", input: ["x"] }, { timeoutMs: 150 })), "timeout", true);
+    const controller = new AbortController();
+    const pending = failure(client.embed({ model: "all-minilm", input: ["x"] }, { timeoutMs: 5000, signal: controller.signal }));
+    setImmediate(() => controller.abort());
+    expectKind(await pending, "aborted", false);
+    const instanceDead = new AbortController();
+    const cut = failure(client.embed({ model: "all-minilm", input: ["x"] }, { timeoutMs: 5000, instanceSignal: instanceDead.signal }));
+    setImmediate(() => instanceDead.abort());
+    expectKind(await cut, "connection", true);
+  });
+
+  it("waits for headers as long as the deadline allows (no short header timeout)", async () => {
+    await ollama.setFault({ ...NO_FAULT, mode: "slow", factor: 1 });
+    const slow = await new EmulatorInstance({ preload: true, latency: { embedMs: 1200 } }).listen();
+    const slowClient = new OllamaClient({ url: slow.url, instance: "slow" });
+    try {
+      const output = await slowClient.embed({ model: "all-minilm", input: ["x"] }, { timeoutMs: 5000 });
+      expect(output.embeddings).toHaveLength(1);
+    } finally {
+      await slowClient.close();
+      await slow.close();
+    }
+  });
+});
+
+describe("OllamaClient transport failures", () => {
+  let server: Server | undefined;
+  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+  it("classifies a refused connection as a retryable connection error", async () => {
+    const client = new OllamaClient({ url: `http://127.0.0.1:${await freePort()}`, instance: "gone" });
+    try {
+      const error = await failure(client.embed({ model: "m", input: ["x"] }, { timeoutMs: 2000 }));
+      expectKind(error, "connection", true);
+      expect(error.message).toMatch(/ECONNREFUSED/);
+      expectKind(await failure(client.probe(500)), "connection", true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("classifies a dropped connection as retryable and a proxy's text 404 as model_not_found", async () => {
+    server = createServer((req, res) => {
+      if (req.url === "/api/embed") req.socket.destroy();
+      else {
+        res.writeHead(404, { "content-type": "text/plain" });
+        res.end("404 page not found");
+      }
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", () => resolve()));
+    const client = new OllamaClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, instance: "proxy" });
+    try {
+      expectKind(await failure(client.embed({ model: "m", input: ["x"] }, { timeoutMs: 2000 })), "connection", true);
+      const notFound = await failure(client.tags({ timeoutMs: 2000 }));
+      expectKind(notFound, "model_not_found", false);
+      expect(notFound.message).toBe("404 page not found");
+    } finally {
+      await client.close();
+    }
+  });
+});

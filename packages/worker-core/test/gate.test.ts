@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { GateClosedError, SlotGate, kindsFor, slotsFor } from "../src/index.js";
+
+describe("SlotGate", () => {
+  it("admits at most `slots` holders, in FIFO order", async () => {
+    const gate = new SlotGate(2);
+    const order: number[] = [];
+    const a = await gate.acquire();
+    const b = await gate.acquire();
+    const waiting = [3, 4].map((n) => gate.acquire().then((release) => (order.push(n), release)));
+    expect(gate.inFlight).toBe(2);
+    expect(gate.waiting).toBe(2);
+    a();
+    a();
+    const c = await waiting[0];
+    expect(order).toEqual([3]);
+    b();
+    const d = await waiting[1];
+    expect(order).toEqual([3, 4]);
+    c?.();
+    d?.();
+    expect(gate.inFlight).toBe(0);
+    expect(gate.maxInFlight).toBe(2);
+  });
+
+  it("rejects waiters when the binding stops pulling", async () => {
+    const gate = new SlotGate(1);
+    const release = await gate.acquire();
+    const waiter = gate.acquire();
+    gate.rejectWaiters("instance unhealthy");
+    await expect(waiter).rejects.toBeInstanceOf(GateClosedError);
+    release();
+    expect(gate.inFlight).toBe(0);
+  });
+});
+
+describe("discovery rules", () => {
+  const instance = { name: "gpu", url: "http://gpu:11434", slots: 4, models: { "llama3.2": 8, "nomic-embed-text": 2 }, weight: 1 };
+  it("derives job kinds from capabilities, or from the family on old servers", () => {
+    expect(kindsFor("m", { capabilities: ["completion", "tools"], family: "llama", embeddingLength: 1, contextLength: 1 })).toEqual(["generate"]);
+    expect(kindsFor("m", { capabilities: ["embedding"], family: "bert", embeddingLength: 1, contextLength: 1 })).toEqual(["embed"]);
+    expect(kindsFor("m", { capabilities: ["vision"], family: "clip", embeddingLength: 1, contextLength: 1 })).toEqual([]);
+    expect(kindsFor("mxbai-embed-large", { capabilities: undefined, family: "bert", embeddingLength: 1, contextLength: 1 })).toEqual(["embed"]);
+    expect(kindsFor("qwen", { capabilities: undefined, family: "qwen2", embeddingLength: 1, contextLength: 1 })).toEqual(["generate"]);
+  });
+
+  it("gives embedding-only models one slot unless a model setting says otherwise", () => {
+    expect(slotsFor(instance, "llama3.2:latest", ["generate"], 1)).toBe(8);
+    expect(slotsFor(instance, "qwen:7b", ["generate"], 1)).toBe(4);
+    expect(slotsFor(instance, "all-minilm:latest", ["embed"], 1)).toBe(1);
+    expect(slotsFor(instance, "nomic-embed-text:latest", ["embed"], 1)).toBe(2);
+    expect(slotsFor({ ...instance, slots: undefined }, "qwen:7b", ["generate"], 3)).toBe(3);
+  });
+});

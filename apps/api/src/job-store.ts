@@ -16,14 +16,16 @@ interface ViewFields {
 }
 
 /**
- * Renders a job view as JSON text. The result is spliced in as stored, so a large embedding
- * result is never parsed and re-serialised on its way to the client.
+ * Renders a job view as JSON bytes. The result is spliced in as stored, so a large embedding
+ * result is never decoded, parsed or re-serialised on its way to the client.
  */
-export function renderJobView(fields: ViewFields, resultJson?: string): string {
+export function renderJobView(fields: ViewFields, resultJson?: string | Buffer): Buffer {
   const { timings, ...rest } = fields;
   const head = JSON.stringify(rest).slice(0, -1);
-  const result = resultJson === undefined ? "" : `,"result":${resultJson}`;
-  return `${head}${result},"timings":${JSON.stringify(timings)}}`;
+  const tail = `,"timings":${JSON.stringify(timings)}}`;
+  if (resultJson === undefined) return Buffer.from(head + tail);
+  const result = typeof resultJson === "string" ? Buffer.from(resultJson) : resultJson;
+  return Buffer.concat([Buffer.from(`${head},"result":`), result, Buffer.from(tail)]);
 }
 
 const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "ats", "pb", "failedReason"] as const;
@@ -54,16 +56,19 @@ export class JobStore {
     return state === "completed" || state === "failed" || state === "unknown";
   }
 
-  /** The job's view as JSON text, or undefined when it is unknown or expired. */
-  async read(id: string): Promise<string | undefined> {
+  /**
+   * The job's view as JSON text, or undefined when it is unknown or expired. `knownState` skips
+   * the state lookup when an event has just told us (one round trip instead of two scripts).
+   */
+  async read(id: string, knownState?: "completed" | "failed"): Promise<Buffer | undefined> {
     const parsed = parseJobId(id);
     if (!parsed) return undefined;
     const queue = this.queues.queue(parsed.queue);
     const [state, fields, result, canceled] = await Promise.all([
-      queue.getJobState(id),
+      knownState ?? queue.getJobState(id),
       this.redis.hmget(queue.toKey(id), ...JOB_FIELDS),
-      this.redis.get(this.keys.result(id)),
-      this.redis.get(this.keys.canceled(id)),
+      knownState === "failed" ? null : this.redis.getBuffer(this.keys.result(id)),
+      knownState ? null : this.redis.get(this.keys.canceled(id)),
     ]);
     const [timestamp, processedOn, finishedOn, attemptsStarted, processedBy, failedReason] = fields.map((value) => value ?? undefined);
     const base = { id, type: parsed.kind, model: parsed.model };

@@ -3,7 +3,14 @@ import type { Redis } from "ioredis";
 import { coerceError, type Logger } from "@herd/logger";
 import { hashTag } from "@herd/redis";
 
-type Outcome = "completed" | "failed";
+export type Outcome = "completed" | "failed";
+
+export interface Subscription {
+  id: string;
+  /** Resolves when the job's completed or failed event arrives. */
+  finished: Promise<Outcome>;
+  cancel: () => void;
+}
 
 /**
  * The API's BullMQ objects: one Queue per (kind, model) on the shared fail-fast connection, and
@@ -58,12 +65,10 @@ export class QueueRegistry {
   }
 
   /**
-   * Resolves when the job finishes, when `timeoutMs` passes, or when `signal` aborts.
-   * `isFinished` is re-checked after subscribing (no lost wake-up) and every second as a safety
-   * net for events missed during a reconnect.
+   * Starts listening for one job's completion. Subscribing before the job is added means its
+   * event cannot be missed, so a fresh job needs no extra state check.
    */
-  async waitFor(queue: string, jobId: string, timeoutMs: number, isFinished: () => Promise<boolean>, signal?: AbortSignal): Promise<boolean> {
-    if (timeoutMs <= 0) return false;
+  subscribe(queue: string, jobId: string): Subscription {
     this.listen(queue);
     const key = `${queue}/${jobId}`;
     let waiters = this.#waiters.get(key);
@@ -71,27 +76,55 @@ export class QueueRegistry {
       waiters = new Set();
       this.#waiters.set(key, waiters);
     }
-    let wake: (finished: boolean) => void = () => undefined;
-    const done = new Promise<boolean>((resolve) => {
+    let resolve: (outcome: Outcome) => void = () => undefined;
+    const finished = new Promise<Outcome>((done) => {
+      resolve = done;
+    });
+    const onEvent = (outcome: Outcome) => resolve(outcome);
+    waiters.add(onEvent);
+    const set = waiters;
+    return {
+      id: jobId,
+      finished,
+      cancel: () => {
+        set.delete(onEvent);
+        if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
+      },
+    };
+  }
+
+  /**
+   * Resolves with how the job finished ("finished" when only a state read saw it), or undefined
+   * when `timeoutMs` passes or `signal` aborts.
+   * With `checkFirst`, the current state is read after subscribing (for jobs that may already be
+   * done); the state is also re-read every second as a safety net for events missed during a
+   * reconnect.
+   */
+  async waitFor(
+    subscription: Subscription,
+    timeoutMs: number,
+    isFinished: () => Promise<boolean>,
+    options: { signal?: AbortSignal; checkFirst: boolean },
+  ): Promise<Outcome | "finished" | undefined> {
+    if (timeoutMs <= 0) return undefined;
+    let wake: (finished: Outcome | "finished" | undefined) => void = () => undefined;
+    const done = new Promise<Outcome | "finished" | undefined>((resolve) => {
       wake = resolve;
     });
-    const onEvent = () => wake(true);
-    const onAbort = () => wake(false);
-    waiters.add(onEvent);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const timeout = setTimeout(() => wake(false), timeoutMs);
+    void subscription.finished.then((outcome) => wake(outcome));
+    const onAbort = () => wake(undefined);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const timeout = setTimeout(() => wake(undefined), timeoutMs);
     const recheck = setInterval(() => {
-      isFinished().then((finished) => finished && wake(true), () => undefined);
+      isFinished().then((finished) => finished && wake("finished"), () => undefined);
     }, 1000);
     try {
-      if (await isFinished()) return true;
+      if (options.checkFirst && (await isFinished())) return "finished";
       return await done;
     } finally {
       clearTimeout(timeout);
       clearInterval(recheck);
-      signal?.removeEventListener("abort", onAbort);
-      waiters.delete(onEvent);
-      if (waiters.size === 0) this.#waiters.delete(key);
+      options.signal?.removeEventListener("abort", onAbort);
     }
   }
 

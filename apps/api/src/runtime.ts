@@ -8,6 +8,7 @@ import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
 import { FleetView } from "./fleet-view.js";
 import { JobStore } from "./job-store.js";
+import { QueueDepth } from "./queue-depth.js";
 import { QueueRegistry } from "./queues.js";
 import { createServer } from "./server.js";
 
@@ -23,14 +24,14 @@ export interface ApiRuntime {
 export function createApiRuntime(config: ApiConfig, logger: Logger): ApiRuntime {
   const redis = createRedisClient({ url: config.redisUrl, role: "command", logger, connectionName: "herd-api" });
   const cacheRedis: Redis = config.cacheRedisUrl === config.redisUrl ? redis : createRedisClient({ url: config.cacheRedisUrl, role: "cache", logger, connectionName: "herd-api-cache" });
-  const cache = new HerdCache({ redis: cacheRedis, prefix: config.prefix, ttlSeconds: config.cacheTtlSeconds, logger });
+  const cache = new HerdCache({ redis: cacheRedis, prefix: config.prefix, ttlSeconds: config.cacheTtlSeconds, memory: config.cacheMemory, logger });
   const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger);
   // Listen for every served queue up front, so the first long-poll on it misses nothing.
   const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => {
     for (const served of snapshot.models.values()) for (const kind of served.kinds) queues.listen(queueName(kind, served.model));
   });
   const store = new JobStore(redis, queues, herdKeys(config.prefix), config.jobs.retentionMs);
-  const app = createServer({ config, redis, cache, queues, fleet, store, logger });
+  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), logger });
   fleet.start();
   let server: Server | undefined;
 

@@ -6,6 +6,7 @@ import { coerceError, type Logger } from "@herd/logger";
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
+import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
 import { fleetRouter } from "./routes/fleet.js";
 import { healthRouter } from "./routes/health.js";
@@ -18,6 +19,7 @@ export interface ServerDeps {
   queues: QueueRegistry;
   fleet: FleetView;
   store: JobStore;
+  depth: QueueDepth;
   logger: Logger;
 }
 
@@ -57,9 +59,10 @@ export function createServer(deps: ServerDeps): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(express.json({ limit: deps.config.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }));
+  // Job routes first: they carry nearly all traffic, and every router a request passes costs time.
+  app.use(jobsRouter(deps));
   app.use(healthRouter(deps));
   app.use(fleetRouter(deps));
-  app.use(jobsRouter(deps));
 
   for (const [path, methods] of KNOWN_ROUTES) {
     app.all(path, (req, res) => {

@@ -19,6 +19,7 @@ import {
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import { renderJobView } from "./job-store.js";
+import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
 
 export interface SubmitDeps {
@@ -27,10 +28,11 @@ export interface SubmitDeps {
   cache: HerdCache;
   queues: QueueRegistry;
   fleet: FleetView;
+  depth: QueueDepth;
 }
 
 export type SubmitOutcome =
-  | { kind: "cached"; body: string; model: string; type: JobKind }
+  | { kind: "cached"; body: Buffer; model: string; type: JobKind }
   | { kind: "queued"; id: string; queue: string; type: JobKind; model: string };
 
 interface Prepared<K extends JobKind> {
@@ -40,8 +42,11 @@ interface Prepared<K extends JobKind> {
   /** Identical requests share this id while one is queued or running; undefined = never coalesce. */
   coalesceKey: string | undefined;
   /** Returns the cached result body (with `model`) when every part is cached. */
-  lookup: () => Promise<string | undefined>;
+  lookup: () => Promise<string | Buffer | undefined>;
 }
+
+const COMMA = Buffer.from(",");
+const CLOSE = Buffer.from("]}");
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
@@ -85,9 +90,15 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
     coalesceKey: keys.length === 1 ? keys[0] : sha256(keys.join(",")),
     lookup: async () => {
       if (!useCache) return undefined;
-      const vectors = await deps.cache.getMany("embedding", keys);
-      if (vectors.some((vector) => vector === null)) return undefined;
-      return `{"model":${JSON.stringify(request.model)},"embeddings":[${vectors.join(",")}]}`;
+      const vectors = await deps.cache.getManyBuffers("embedding", keys);
+      const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(request.model)},"embeddings":[`)];
+      for (const [index, vector] of vectors.entries()) {
+        if (vector === null) return undefined;
+        if (index > 0) parts.push(COMMA);
+        parts.push(vector);
+      }
+      parts.push(CLOSE);
+      return Buffer.concat(parts);
     },
   };
 }
@@ -137,11 +148,16 @@ async function ensureServed(deps: SubmitDeps, model: string, kind: JobKind): Pro
   throw new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${list}`, { details: { served } });
 }
 
+export interface SubmitOptions {
+  /** Called with the new job's id and queue just before it is added (to subscribe to its events). */
+  beforeEnqueue?: (id: string, queue: string) => void;
+}
+
 /**
  * Validate → answer from the cache → or enqueue (coalescing identical in-flight requests).
  * Shared by /v1/jobs and the drop-in endpoints.
  */
-export async function submitJob(deps: SubmitDeps, request: JobRequest): Promise<SubmitOutcome> {
+export async function submitJob(deps: SubmitDeps, request: JobRequest, options: SubmitOptions = {}): Promise<SubmitOutcome> {
   const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request);
   if (deps.redis.status !== "ready") throw redisUnavailable();
   await ensureServed(deps, prepared.model, prepared.kind);
@@ -149,7 +165,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest): Promise<
   const queue = deps.queues.queue(name);
   deps.queues.listen(name);
   try {
-    const [cached, waiting] = await Promise.all([prepared.lookup(), queue.getJobCountByTypes("waiting", "prioritized")]);
+    const cached = await prepared.lookup();
     if (cached !== undefined) {
       const body = renderJobView(
         { id: null, type: prepared.kind, model: prepared.model, status: "completed", attempts: 0, cached: true, timings: { queuedMs: 0, runMs: 0, totalMs: 0 } },
@@ -157,17 +173,20 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest): Promise<
       );
       return { kind: "cached", body, model: prepared.model, type: prepared.kind };
     }
+    const waiting = await deps.depth.waiting(queue);
     if (waiting >= deps.config.limits.maxWaitingPerModel) {
       throw new ApiError(429, "queue_full", `${waiting} jobs are already waiting for ${prepared.model}; retry later`, { headers: { "Retry-After": "1" } });
     }
     const priorityClass = request.priority ?? "interactive";
     const id = createJobId(prepared.kind, prepared.model);
-    const options = {
+    const jobOpts = {
       ...jobOptions(deps.config.jobs, priorityClass),
       jobId: id,
       ...(prepared.coalesceKey ? { deduplication: { id: prepared.coalesceKey } } : {}),
     };
-    const job = await queue.add(jobCatalog[prepared.kind].jobName, prepared.data, options);
+    options.beforeEnqueue?.(id, name);
+    const job = await queue.add(jobCatalog[prepared.kind].jobName, prepared.data, jobOpts);
+    deps.depth.added(queue);
     const jobId = job.id ?? id;
     if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId);
     return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model };

@@ -12,7 +12,6 @@ export interface StackOptions {
   env?: Record<string, string>;
   workerEnv?: Record<string, string>;
   redisUrl?: string;
-  prefetch?: "auto" | "off";
   /** Wait until the API sees every emulated instance as healthy. */
   waitHealthy?: boolean;
 }
@@ -45,7 +44,7 @@ export class Stack {
       ...options.workerEnv,
     });
     const apiConfig = loadConfig(ApiEnv, toApiConfig, { ...common, PORT: "0", HERD_FLEET_REFRESH: "100ms" });
-    const worker = new WorkerRuntime({ config: workerConfig, logger, prefetch: options.prefetch ?? "auto" });
+    const worker = new WorkerRuntime({ config: workerConfig, logger });
     await worker.start();
     const api = createApiRuntime(apiConfig, logger);
     const { url } = await api.listen(0, "127.0.0.1");

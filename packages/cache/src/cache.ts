@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { LRUCache } from "lru-cache";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 
@@ -9,8 +10,17 @@ export interface LayerStats {
   enabled: boolean;
   ttlSeconds: number;
   hits: number;
+  /** Hits answered from this process's memory without asking Redis (included in `hits`). */
+  memoryHits: number;
   misses: number;
   errors: number;
+}
+
+export interface MemoryTier {
+  /** Bytes of values kept in process memory; 0 turns the tier off. */
+  maxBytes: number;
+  /** How long a value stays in memory (never longer than the layer's TTL). */
+  ttlMs: number;
 }
 
 export interface CacheOptions {
@@ -19,6 +29,8 @@ export interface CacheOptions {
   prefix: string;
   /** TTL per layer in seconds; 0 disables the layer. */
   ttlSeconds: Record<CacheLayer, number>;
+  /** Small in-process tier in front of Redis for hot keys; values are immutable, so no invalidation. */
+  memory?: MemoryTier;
   logger: Logger;
 }
 
@@ -34,6 +46,7 @@ export class HerdCache {
   readonly #ttl: Record<CacheLayer, number>;
   readonly #logger: Logger;
   readonly #stats: Record<CacheLayer, LayerStats>;
+  readonly #memory: LRUCache<string, Buffer> | undefined;
   #lastErrorLog = 0;
 
   constructor(options: CacheOptions) {
@@ -42,8 +55,21 @@ export class HerdCache {
     this.#ttl = options.ttlSeconds;
     this.#logger = options.logger;
     this.#stats = Object.fromEntries(
-      CACHE_LAYERS.map((layer) => [layer, { enabled: options.ttlSeconds[layer] > 0, ttlSeconds: options.ttlSeconds[layer], hits: 0, misses: 0, errors: 0 }]),
+      CACHE_LAYERS.map((layer) => [layer, { enabled: options.ttlSeconds[layer] > 0, ttlSeconds: options.ttlSeconds[layer], hits: 0, memoryHits: 0, misses: 0, errors: 0 }]),
     ) as Record<CacheLayer, LayerStats>;
+    const memory = options.memory;
+    this.#memory =
+      memory && memory.maxBytes > 0
+        ? new LRUCache<string, Buffer>({ maxSize: memory.maxBytes, sizeCalculation: (value, key) => value.length + key.length, ttl: memory.ttlMs, ttlAutopurge: false })
+        : undefined;
+  }
+
+  #memoryTtl(layer: CacheLayer): number {
+    return Math.min(this.#ttl[layer] * 1000, this.#memoryTtlMs);
+  }
+
+  get #memoryTtlMs(): number {
+    return this.#memory?.ttl ?? 0;
   }
 
   enabled(layer: CacheLayer): boolean {
@@ -56,18 +82,38 @@ export class HerdCache {
 
   /** Values in order, `null` for a miss. A disabled layer or a Redis error answers all misses. */
   async getMany(layer: CacheLayer, hashes: readonly string[]): Promise<Array<string | null>> {
+    return (await this.getManyBuffers(layer, hashes)).map((value) => (value === null ? null : value.toString("utf8")));
+  }
+
+  /**
+   * Like getMany, as raw bytes: a hit can be spliced into a response without decoding it. Hot
+   * keys come from the memory tier; only the rest are asked of Redis.
+   */
+  async getManyBuffers(layer: CacheLayer, hashes: readonly string[]): Promise<Array<Buffer | null>> {
     if (!this.enabled(layer) || hashes.length === 0) return hashes.map(() => null);
+    const stats = this.#stats[layer];
+    const keys = hashes.map((hash) => this.key(layer, hash));
+    const values: Array<Buffer | null> = keys.map((key) => this.#memory?.get(key) ?? null);
+    const missing = keys.flatMap((key, index) => (values[index] === null ? [index] : []));
+    stats.memoryHits += keys.length - missing.length;
+    stats.hits += keys.length - missing.length;
+    if (missing.length === 0) return values;
     try {
-      const values = await this.#redis.mget(hashes.map((hash) => this.key(layer, hash)));
-      let hits = 0;
-      for (const value of values) if (value !== null) hits += 1;
-      this.#stats[layer].hits += hits;
-      this.#stats[layer].misses += values.length - hits;
+      const fetched = await this.#redis.mgetBuffer(missing.map((index) => keys[index] as string));
+      fetched.forEach((value, i) => {
+        const index = missing[i] as number;
+        values[index] = value;
+        if (value === null) stats.misses += 1;
+        else {
+          stats.hits += 1;
+          this.#memory?.set(keys[index] as string, value, { ttl: this.#memoryTtl(layer) });
+        }
+      });
       return values;
     } catch (error) {
       this.#recordError(layer, "read", error);
-      this.#stats[layer].misses += hashes.length;
-      return hashes.map(() => null);
+      stats.misses += missing.length;
+      return values;
     }
   }
 
@@ -83,6 +129,7 @@ export class HerdCache {
     try {
       const pipeline = this.#redis.pipeline();
       for (const [hash, value] of entries) pipeline.set(this.key(layer, hash), value, "EX", ttl);
+      if (this.#memory) for (const [hash, value] of entries) this.#memory.set(this.key(layer, hash), Buffer.from(value), { ttl: this.#memoryTtl(layer) });
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error !== null);
       if (failed?.[0]) throw failed[0];

@@ -1,2 +1,2 @@
-export { HerdCache, CACHE_LAYERS, type CacheLayer, type CacheOptions, type LayerStats } from "./cache.js";
+export { HerdCache, CACHE_LAYERS, type CacheLayer, type CacheOptions, type LayerStats, type MemoryTier } from "./cache.js";
 export { embeddingCacheKey, inferenceCacheKey, isCacheableGeneration } from "./keys.js";

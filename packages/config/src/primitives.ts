@@ -112,6 +112,26 @@ export function urlEnv(defaultValue: string, protocols: readonly string[]) {
     });
 }
 
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** A size in bytes: "64mb", "512kb", "1gb", a bare number of bytes, or "off"/"0". */
+export function bytesEnv(defaultBytes: number) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return defaultBytes;
+      const word = raw.trim().toLowerCase();
+      if (word === "off") return 0;
+      const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/.exec(word);
+      if (!match) {
+        ctx.addIssue({ code: "custom", message: `expected a size like 64mb or "off", got "${raw}"` });
+        return z.NEVER;
+      }
+      return Math.round(Number(match[1]) * (SIZE_UNITS[match[2] ?? "b"] ?? 1));
+    });
+}
+
 /** Like urlEnv, but absent stays undefined (the caller picks the fallback). */
 export function optionalUrlEnv(protocols: readonly string[]) {
   return z

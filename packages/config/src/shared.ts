@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationMsEnv, enumEnv, intEnv, optionalUrlEnv, stringEnv, ttlEnv, urlEnv } from "./primitives.js";
+import { bytesEnv, durationMsEnv, enumEnv, intEnv, optionalUrlEnv, stringEnv, ttlEnv, urlEnv } from "./primitives.js";
 
 const REDIS_PROTOCOLS = ["redis:", "rediss:"] as const;
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -20,6 +20,9 @@ export const sharedEnvShape = {
   HERD_CACHE_EMBEDDING_TTL: ttlEnv(7 * 86_400),
   HERD_CACHE_INFERENCE_TTL: ttlEnv(86_400),
   HERD_CACHE_CHUNK_TTL: ttlEnv(30 * 86_400),
+  /** In-process memory tier in front of the cache Redis, for hot keys ("off" to disable). */
+  HERD_CACHE_MEMORY: bytesEnv(64 * 1024 * 1024),
+  HERD_CACHE_MEMORY_TTL: durationMsEnv(60_000, { min: 0, max: 86_400_000 }),
   /** How long finished jobs (and their results) stay pollable. */
   HERD_JOB_RETENTION: durationMsEnv(3_600_000, { min: 1000 }),
   HERD_JOB_RETENTION_COUNT: intEnv(10_000, { min: 1 }),
@@ -34,6 +37,7 @@ export interface SharedConfig {
   cacheRedisUrl: string;
   prefix: string;
   cacheTtlSeconds: { embedding: number; inference: number; chunk: number };
+  cacheMemory: { maxBytes: number; ttlMs: number };
   jobs: { retentionMs: number; retentionCount: number; attempts: number; backoffMs: number };
   log: { level: string; format: "auto" | "json" | "pretty" };
 }
@@ -45,6 +49,8 @@ interface SharedEnv {
   HERD_CACHE_EMBEDDING_TTL: number;
   HERD_CACHE_INFERENCE_TTL: number;
   HERD_CACHE_CHUNK_TTL: number;
+  HERD_CACHE_MEMORY: number;
+  HERD_CACHE_MEMORY_TTL: number;
   HERD_JOB_RETENTION: number;
   HERD_JOB_RETENTION_COUNT: number;
   HERD_JOB_ATTEMPTS: number;
@@ -63,6 +69,7 @@ export function toSharedConfig(env: SharedEnv): SharedConfig {
       inference: env.HERD_CACHE_INFERENCE_TTL,
       chunk: env.HERD_CACHE_CHUNK_TTL,
     },
+    cacheMemory: { maxBytes: env.HERD_CACHE_MEMORY, ttlMs: env.HERD_CACHE_MEMORY_TTL },
     jobs: {
       retentionMs: env.HERD_JOB_RETENTION,
       retentionCount: env.HERD_JOB_RETENTION_COUNT,

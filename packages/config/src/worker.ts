@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
-import { durationMsEnv, intEnv, stringEnv } from "./primitives.js";
+import { durationMsEnv, enumEnv, intEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 export const WorkerEnv = z
@@ -26,6 +26,13 @@ export const WorkerEnv = z
     HERD_LOCK_DURATION: durationMsEnv(30_000, { min: 1000 }),
     HERD_STALLED_INTERVAL: durationMsEnv(30_000, { min: 500 }),
     HERD_SHUTDOWN_TIMEOUT: durationMsEnv(25_000, { min: 100 }),
+    /** "auto": fetch one job ahead of a free slot while there is an interactive backlog; "off": never. */
+    HERD_PREFETCH: enumEnv(["auto", "off"] as const, "auto"),
+    /**
+     * Prefetch only where a fetched job would wait at most about this long for a slot (average
+     * call time / slots): fast, many-slot instances gain throughput, slow ones keep no jobs back.
+     */
+    HERD_PREFETCH_MAX_WAIT: durationMsEnv(15, { min: 0, max: 60_000 }),
   });
 
 export interface WorkerConfig extends SharedConfig {
@@ -39,6 +46,7 @@ export interface WorkerConfig extends SharedConfig {
   lockDurationMs: number;
   stalledIntervalMs: number;
   shutdownTimeoutMs: number;
+  prefetch: { mode: "auto" | "off"; maxWaitMs: number };
 }
 
 export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
@@ -54,5 +62,6 @@ export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
     lockDurationMs: env.HERD_LOCK_DURATION,
     stalledIntervalMs: env.HERD_STALLED_INTERVAL,
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
+    prefetch: { mode: env.HERD_PREFETCH, maxWaitMs: env.HERD_PREFETCH_MAX_WAIT },
   };
 }

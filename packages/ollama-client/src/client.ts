@@ -153,6 +153,7 @@ export class OllamaClient {
         if (chunk.done) final = chunk;
       });
     } else {
+      // Without streaming, headers arrive with the finished answer: the slot is free by then.
       const { piece, chunk } = read(await this.#transport.json("POST", path, { ...params, stream: false }, call));
       pieces.push(piece);
       final = chunk;

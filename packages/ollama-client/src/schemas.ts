@@ -4,7 +4,8 @@ export const ErrorBody = z.object({ error: z.string() });
 
 export const EmbedResponse = z.object({
   model: z.string().optional(),
-  embeddings: z.array(z.array(z.number().nullable())),
+  // Vectors are checked element by element in validateVectors, without zod's per-value cost.
+  embeddings: z.array(z.array(z.unknown())),
   total_duration: z.number().optional(),
   load_duration: z.number().optional(),
   prompt_eval_count: z.number().optional(),

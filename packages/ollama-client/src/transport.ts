@@ -12,6 +12,12 @@ export interface CallOptions {
    * probes). Unlike a caller abort this is a retryable connection failure.
    */
   instanceSignal?: AbortSignal;
+  /**
+   * Called when the response headers arrive. Ollama sends a non-streaming answer's headers only
+   * once the work is done and the model's slot is free again, so a caller can start the next
+   * request on that slot while this body is still being read and parsed.
+   */
+  onSlotFree?: () => void;
 }
 
 export interface TransportOptions {
@@ -91,6 +97,7 @@ export class Transport {
         signal,
         ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
       });
+      call.onSlotFree?.();
       const text = await response.body.text();
       if (response.statusCode < 200 || response.statusCode >= 300) throw this.#statusError(response.statusCode, text);
       try {

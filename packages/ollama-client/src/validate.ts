@@ -1,7 +1,7 @@
 import { OllamaError } from "./errors.js";
 
 /** Rejects vectors an instance should never send: wrong count, ragged or wrong length, NaN/Inf/null. */
-export function validateVectors(vectors: Array<Array<number | null>>, expectedCount: number, expectedLength: number | undefined, instance: string): number[][] {
+export function validateVectors(vectors: unknown[][], expectedCount: number, expectedLength: number | undefined, instance: string): number[][] {
   if (vectors.length !== expectedCount) {
     throw new OllamaError("invalid_response", `expected ${expectedCount} embeddings, got ${vectors.length}`, instance);
   }

@@ -12,6 +12,20 @@ export interface ModelSpec {
   parameterSize: string;
   quantization: string;
   sizeBytes: number;
+  /**
+   * What /api/show reports. Defaults from `kind`: ["embedding"] or ["completion"]. A model with
+   * "completion" runs with num_parallel slots even for /api/embed; only embedding-only models are
+   * forced to one slot, as in Ollama's scheduler.
+   */
+  capabilities?: string[];
+}
+
+export function capabilitiesOf(spec: ModelSpec): string[] {
+  return spec.capabilities ?? (spec.kind === "embedding" ? ["embedding"] : ["completion"]);
+}
+
+export function canComplete(spec: ModelSpec): boolean {
+  return capabilitiesOf(spec).includes("completion");
 }
 
 export const DEFAULT_MODELS: readonly ModelSpec[] = [
@@ -68,5 +82,6 @@ export function completeModelSpec(partial: Partial<ModelSpec> & { name: string }
     parameterSize: partial.parameterSize ?? "1B",
     quantization: partial.quantization ?? "Q4_K_M",
     sizeBytes: partial.sizeBytes ?? 1_000_000_000,
+    ...(partial.capabilities ? { capabilities: partial.capabilities } : {}),
   };
 }

@@ -45,10 +45,11 @@ export async function withSlot<T>(ctx: InstanceContext, runner: Runner, signal: 
     }
   }
   ctx.stats.slotTaken(model);
+  const taken = performance.now();
   try {
     return await work();
   } finally {
-    ctx.stats.slotReleased(model);
+    ctx.stats.slotReleased(model, performance.now() - taken);
     release();
   }
 }

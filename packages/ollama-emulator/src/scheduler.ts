@@ -1,4 +1,4 @@
-import type { ModelSpec } from "./catalog.js";
+import { canComplete, type ModelSpec } from "./catalog.js";
 import { FifoSemaphore } from "./semaphore.js";
 import type { StatsBook } from "./stats.js";
 
@@ -61,7 +61,7 @@ export class Scheduler {
 
   slotsFor(spec: ModelSpec): number {
     // server/sched.go forces parallel=1 for embedding-only models.
-    return spec.kind === "embedding" ? 1 : this.options.numParallel;
+    return canComplete(spec) ? this.options.numParallel : 1;
   }
 
   acquire(spec: ModelSpec, numCtx: number | undefined, keepAliveMs: number | undefined, signal: AbortSignal): Promise<RunnerLease> {

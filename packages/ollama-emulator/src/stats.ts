@@ -15,6 +15,8 @@ export interface ModelStats {
   maxWaiting: number;
   /** Sum of time spent waiting for a slot, over all slot acquisitions. */
   totalQueueWaitMs: number;
+  /** Sum of time slots were held (slot-milliseconds of work). */
+  busyMs: number;
   completed: number;
   canceled: number;
 }
@@ -32,6 +34,7 @@ function emptyStats(): ModelStats {
     waiting: 0,
     maxWaiting: 0,
     totalQueueWaitMs: 0,
+    busyMs: 0,
     completed: 0,
     canceled: 0,
   };
@@ -83,8 +86,10 @@ export class StatsBook {
     stats.maxExecuting = Math.max(stats.maxExecuting, stats.executing);
   }
 
-  slotReleased(model: string): void {
-    this.model(model).executing -= 1;
+  slotReleased(model: string, heldMs: number): void {
+    const stats = this.model(model);
+    stats.executing -= 1;
+    stats.busyMs += heldMs;
   }
 
   /** Zeroes the counters but keeps live gauges (in-flight work is still in flight). */

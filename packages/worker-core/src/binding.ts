@@ -1,12 +1,20 @@
-import { MetricsTime, WaitingError, Worker, type Job } from "bullmq";
+import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { PRIORITIES, queueName, type JobKind, type JobReturnValue } from "@herd/jobs";
+import { queueName, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
-import { coerceError, type Logger } from "@herd/logger";
+import type { Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, type ProcessorDeps } from "./processors.js";
+import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { SlotGate } from "./slot-gate.js";
+
+export interface PrefetchPolicy {
+  /** "auto" fetches one job just before a slot is expected to free, under a backlog; "off" never. */
+  mode: "auto" | "off";
+  /** Only where average call time / slots is at most this (a held job waits about that long). */
+  maxWaitMs: number;
+}
 
 export interface BindingOptions {
   monitor: InstanceMonitor;
@@ -15,38 +23,55 @@ export interface BindingOptions {
   bullPrefix: string;
   lockDurationMs: number;
   stalledIntervalMs: number;
-  /** "auto" fetches one job ahead while the queue has an interactive backlog; "off" never does. */
-  prefetch: "auto" | "off";
+  prefetch: PrefetchPolicy;
   deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall">;
   logger: Logger;
 }
 
-/** A job that sat in the queue at least this long means there is a backlog worth prefetching for. */
+/** A fetched job that sat in the queue at least this long means there is a backlog. */
 const BACKLOG_WAIT_MS = 5;
+/** Weight of the newest sample in the moving averages. */
+const EWMA_WEIGHT = 0.1;
+/** Extra lead on top of the measured fetch time, for timer and scheduling jitter. */
+const PREFETCH_MARGIN_MS = 2;
+
+function ewma(current: number | undefined, sample: number): number {
+  return current === undefined ? sample : current + EWMA_WEIGHT * (sample - current);
+}
 
 /**
- * One (instance, model): a BullMQ Worker per job kind the model serves, all sharing one SlotGate
- * so the instance never runs more than `slots` requests for this model.
+ * One (instance, model): a PullLoop per job kind the model serves, all sharing one SlotGate so
+ * the instance never runs more than `slots` requests for this model.
  *
- * Prefetch: BullMQ fetches the next job only after the previous one is completed in Redis, which
- * leaves the slot idle for a round trip per job. While the queue has an interactive backlog the
- * Worker's concurrency is slots + 1: one job waits at the gate, in this process, and starts the
- * instant a slot frees. When the backlog is gone (jobs arrive to an empty queue) it drops back to
- * `slots`, so an idle instance elsewhere is never beaten to a fresh job by a busy one.
+ * When to fetch (decide()):
+ * - a slot is free (counting jobs already fetched or being fetched) → fetch, blocking on an
+ *   empty queue;
+ * - no slot is free but one is expected to free within the time a fetch takes (moving averages
+ *   of call and fetch times), the queue has a backlog, and this binding is fast enough that a held
+ *   job waits only briefly (average call / slots ≤ maxWaitMs) → fetch one job ahead, without
+ *   blocking. It waits at the gate, in this process, and starts the instant a slot frees;
+ * - otherwise sleep until a slot frees, health changes, or the prefetch moment comes.
  */
 export class Binding {
   readonly gate: SlotGate;
   readonly model: DiscoveredModel;
-  readonly #workers = new Map<JobKind, Worker>();
+  readonly #loops = new Map<JobKind, PullLoop>();
   #completed = 0;
   #failed = 0;
-  #prefetching = false;
   #pulling = false;
   #closed = false;
+  /** Non-blocking fetches ahead of a free slot, in flight. */
+  #prefetching = 0;
+  /** Jobs fetched that have not reached the gate yet (parsing, cache lookups). */
+  #pending = 0;
+  /** Per queue: did the last fetch show jobs waiting? */
+  readonly #backlog = new Map<JobKind, boolean>();
+  #avgCallMs: number | undefined;
+  #avgFetchMs: number | undefined;
 
   constructor(private readonly options: BindingOptions) {
     this.model = options.model;
-    this.gate = new SlotGate(options.model.slots);
+    this.gate = new SlotGate(options.model.slots, () => this.#wakeAll());
   }
 
   get key(): string {
@@ -59,60 +84,98 @@ export class Binding {
       gate: this.gate,
       monitor: this.options.monitor,
       embeddingLength: this.model.embeddingLength,
-      onCall: (outcome) => {
+      onCall: (outcome, durationMs) => {
         if (outcome === "completed") this.#completed += 1;
         else this.#failed += 1;
+        this.#avgCallMs = ewma(this.#avgCallMs, durationMs);
       },
     };
     for (const kind of this.model.kinds) {
       const process = kind === "embed" ? processEmbed : processGenerate;
-      const worker = new Worker<unknown, JobReturnValue>(
-        queueName(kind, this.model.model),
-        async (job: Job, token?: string) => {
-          if (!this.#pulling && token) {
-            // A fetch already blocking in Redis when the worker paused still takes one job; give it back.
-            await job.moveToWait(token);
-            throw new WaitingError();
+      const loop = new PullLoop({
+        queue: queueName(kind, this.model.model),
+        connection: this.options.connection,
+        bullPrefix: this.options.bullPrefix,
+        workerName: this.options.monitor.instance.name,
+        lockDurationMs: this.options.lockDurationMs,
+        stalledIntervalMs: this.options.stalledIntervalMs,
+        logger: this.options.logger.child({ binding: this.key, kind }),
+        decide: () => this.#decide(kind),
+        onFetched: (job, fetchMs, blocking) => this.#onFetched(kind, job, fetchMs, blocking),
+        process: async (job: Job, token: string) => {
+          this.#pending += 1;
+          let pending = true;
+          const reachedGate = () => {
+            if (!pending) return;
+            pending = false;
+            this.#pending -= 1;
+          };
+          try {
+            if (!this.#pulling) {
+              // Fetched just as the instance went unhealthy: give it back without spending an attempt.
+              await job.moveToWait(token);
+              throw new WaitingError();
+            }
+            const gate = { acquire: () => (reachedGate(), this.gate.acquire()) };
+            return await process({ ...deps, gate }, job, token);
+          } finally {
+            reachedGate();
+            this.#wakeAll();
           }
-          this.#adaptPrefetch(job);
-          return process(deps, job, token);
         },
-        {
-          connection: this.options.connection,
-          prefix: this.options.bullPrefix,
-          concurrency: this.model.slots,
-          name: this.options.monitor.instance.name,
-          autorun: false,
-          lockDuration: this.options.lockDurationMs,
-          stalledInterval: this.options.stalledIntervalMs,
-          metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-        },
-      );
-      worker.on("error", (error) => this.options.logger.error({ err: coerceError(error), binding: this.key }, "worker error"));
-      this.#workers.set(kind, worker);
+      });
+      this.#loops.set(kind, loop);
+      loop.start();
     }
     if (this.options.monitor.healthy) void this.setPulling(true);
   }
 
-  #adaptPrefetch(job: Job): void {
-    if (this.options.prefetch === "off" || job.attemptsMade > 0) return;
-    const waited = (job.processedOn ?? Date.now()) - job.timestamp;
-    const backlog = waited >= BACKLOG_WAIT_MS && job.opts.priority === PRIORITIES.interactive;
-    if (backlog === this.#prefetching) return;
-    this.#prefetching = backlog;
-    for (const worker of this.#workers.values()) worker.concurrency = this.model.slots + (backlog ? 1 : 0);
+  #decide(kind: JobKind): FetchDecision {
+    if (this.#closed || !this.#pulling) return { action: "wait" };
+    // Another kind's loop may be blocked on its own (empty) queue, so fetches in flight do not
+    // count against free slots; a binding serving two kinds can hold one extra job at the gate.
+    const held = this.gate.waiting + this.#pending;
+    if (this.gate.inFlight + held < this.model.slots) return { action: "fetch", block: true };
+    const { mode, maxWaitMs } = this.options.prefetch;
+    const avgCall = this.#avgCallMs;
+    if (mode === "off" || !this.#backlog.get(kind) || avgCall === undefined || avgCall / this.model.slots > maxWaitMs) return { action: "wait" };
+    // Fetch one job ahead for every slot expected to free within the time a fetch takes. A call
+    // running far past the average says nothing about when it ends: it gets no job ahead.
+    const lead = (this.#avgFetchMs ?? 1) + PREFETCH_MARGIN_MS;
+    const now = performance.now();
+    const ends = this.gate.holderStarts().map((since) => since + avgCall).filter((end) => end > now - avgCall / 2);
+    const due = ends.filter((end) => end - lead <= now).length;
+    if (held + this.#prefetching < due) {
+      this.#prefetching += 1;
+      return { action: "fetch", block: false };
+    }
+    const next = ends.find((end) => end - lead > now);
+    return next === undefined ? { action: "wait" } : { action: "wait", timeoutMs: next - lead - now };
+  }
+
+  #onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
+    if (!blocking) {
+      this.#prefetching -= 1;
+      // Only non-blocking fetches measure the round trip; a blocking one also waited for a job.
+      this.#avgFetchMs = ewma(this.#avgFetchMs, fetchMs);
+    }
+    if (!job) {
+      this.#backlog.set(kind, false);
+      return;
+    }
+    if (job.attemptsMade === 0) this.#backlog.set(kind, (job.processedOn ?? Date.now()) - job.timestamp >= BACKLOG_WAIT_MS);
+  }
+
+  #wakeAll(): void {
+    for (const loop of this.#loops.values()) loop.wake();
   }
 
   /** Starts or stops pulling. Stopping hands jobs that wait for a slot back to the queue. */
   async setPulling(pulling: boolean): Promise<void> {
     if (this.#closed) return;
     this.#pulling = pulling;
-    if (pulling) {
-      for (const worker of this.#workers.values()) await worker.resume();
-    } else {
-      await Promise.all([...this.#workers.values()].map((worker) => worker.pause(true)));
-      this.gate.rejectWaiters("instance stopped pulling");
-    }
+    if (!pulling) this.gate.rejectWaiters("instance stopped pulling");
+    this.#wakeAll();
   }
 
   status(): ModelBindingStatus {
@@ -128,14 +191,12 @@ export class Binding {
   }
 
   /**
-   * Stops fetching and waits for running jobs. Jobs still waiting for a slot go back to the
-   * queue at once; running ones finish, or are handed back when the caller's deadline aborts them.
+   * Stops fetching and waits for running jobs. Jobs still waiting for a slot go back to the queue
+   * at once; running ones finish, or are handed back when the caller's deadline aborts them.
    */
-  async close(force = false): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
-    // close() marks each Worker as closing synchronously, so nothing new is fetched after this line.
-    const closing = [...this.#workers.values()].map((worker) => worker.close(force));
     this.gate.rejectWaiters("worker shutting down");
-    await Promise.all(closing);
+    await Promise.all([...this.#loops.values()].map((loop) => loop.close()));
   }
 }

@@ -135,9 +135,9 @@ export class InstanceMonitor {
     if (healthy) {
       this.#callFailures = 0;
       if (this.#deadController.signal.aborted) this.#deadController = new AbortController();
-      this.options.logger.info({ instance: this.instance.name, reason }, "instance healthy: pulling jobs");
+      this.options.logger.info({ reason }, "instance healthy: pulling jobs");
     } else {
-      this.options.logger.warn({ instance: this.instance.name, reason }, "instance unhealthy: stopped pulling");
+      this.options.logger.warn({ reason }, "instance unhealthy: stopped pulling");
     }
     this.options.onHealth(healthy, reason);
   }

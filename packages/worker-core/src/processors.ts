@@ -5,11 +5,16 @@ import { EmbedJobData, GenerateJobData, type HerdKeys, type JobReturnValue } fro
 import { OllamaError } from "@herd/ollama-client";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { invalidPayload, toJobError } from "./failure.js";
-import { GateClosedError, type SlotGate } from "./slot-gate.js";
+import { GateClosedError } from "./slot-gate.js";
+
+/** The part of SlotGate a processor uses. */
+export interface SlotSource {
+  acquire(): Promise<() => void>;
+}
 
 export interface ProcessorDeps {
   monitor: InstanceMonitor;
-  gate: SlotGate;
+  gate: SlotSource;
   /** Vector length reported by the instance for this model. */
   embeddingLength: number | undefined;
   /** The worker's Redis connection (same one BullMQ completes jobs on, so results land first). */
@@ -20,15 +25,17 @@ export interface ProcessorDeps {
   timeouts: { embedMs: number; generateMs: number };
   /** Aborted when the worker must hand its jobs back (shutdown deadline). */
   shutdownSignal: AbortSignal;
-  onCall: (outcome: "completed" | "failed") => void;
+  /** Reports each Ollama call's outcome and how long it held the slot. */
+  onCall: (outcome: "completed" | "failed", durationMs: number) => void;
 }
 
 /**
- * Holds one of the instance's slots around `call`. The slot is released the moment Ollama
- * answers, before the result is written, so a job already fetched (prefetched) starts on the
- * instance while this one is still being completed in Redis.
+ * Holds one of the instance's slots around `call`. `call` gets the release function so the slot
+ * can be handed on the moment Ollama's answer starts (its headers mean the work is done): a job
+ * already fetched (prefetched) then starts on the instance while this one's body is still being
+ * parsed and its result written to Redis. Releasing twice is harmless.
  */
-async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: () => Promise<T>): Promise<T> {
+async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => void) => Promise<T>): Promise<T> {
   let release: () => void;
   try {
     release = await deps.gate.acquire();
@@ -40,14 +47,20 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
     }
     throw error;
   }
+  const started = performance.now();
+  let freedAt: number | undefined;
+  const slotFree = () => {
+    freedAt ??= performance.now();
+    release();
+  };
   try {
-    const result = await call();
+    const result = await call(slotFree);
     deps.monitor.recordSuccess();
-    deps.onCall("completed");
+    deps.onCall("completed", (freedAt ?? performance.now()) - started);
     return result;
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
-    deps.onCall("failed");
+    deps.onCall("failed", (freedAt ?? performance.now()) - started);
     if (error instanceof OllamaError && error.kind === "aborted" && deps.shutdownSignal.aborted && token) {
       await job.moveToWait(token);
       throw new WaitingError();
@@ -75,7 +88,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   const vectors: Array<string | null> = [...cached];
   if (missing.length > 0) {
     const expectedLength = data.dimensions && deps.embeddingLength ? Math.min(data.dimensions, deps.embeddingLength) : deps.embeddingLength;
-    const output = await onSlot(deps, job, token, () =>
+    const output = await onSlot(deps, job, token, (slotFree) =>
       deps.monitor.client.embed(
         {
           model: data.model,
@@ -89,6 +102,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
           timeoutMs: deps.timeouts.embedMs,
           instanceSignal: deps.monitor.instanceSignal,
           signal: deps.shutdownSignal,
+          onSlotFree: slotFree,
           ...(expectedLength !== undefined ? { expectedLength } : {}),
         },
       ),
@@ -114,21 +128,22 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   const parsed = GenerateJobData.safeParse(job.data);
   if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
   const data = parsed.data;
-  const call = { timeoutMs: deps.timeouts.generateMs, instanceSignal: deps.monitor.instanceSignal, signal: deps.shutdownSignal };
+  const baseCall = { timeoutMs: deps.timeouts.generateMs, instanceSignal: deps.monitor.instanceSignal, signal: deps.shutdownSignal };
   const common = {
     model: data.model,
     ...(data.options ? { options: data.options } : {}),
     ...(data.format !== undefined ? { format: data.format } : {}),
     ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
   };
-  const output = await onSlot(deps, job, token, () =>
-    data.mode === "generate"
+  const output = await onSlot(deps, job, token, (slotFree) => {
+    const call = { ...baseCall, onSlotFree: slotFree };
+    return data.mode === "generate"
       ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.system !== undefined ? { system: data.system } : {}) }, call)
       : deps.monitor.client.chat(
           { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])] },
           call,
-        ),
-  );
+        );
+  });
   const body = {
     model: data.requestModel,
     ...(data.mode === "generate" ? { response: output.text } : { message: { role: "assistant", content: output.text } }),

@@ -12,8 +12,6 @@ import { InstanceMonitor } from "./instance-monitor.js";
 export interface WorkerRuntimeOptions {
   config: WorkerConfig;
   logger: Logger;
-  /** See Binding; "auto" unless a benchmark wants the plain BullMQ behaviour. */
-  prefetch?: "auto" | "off";
 }
 
 /**
@@ -40,7 +38,7 @@ export class WorkerRuntime {
     this.#connection = createRedisClient({ url: this.config.redisUrl, role: "blocking", logger: this.#logger, connectionName: `herd-worker-${this.config.workerId}` });
     this.#cacheRedis =
       this.config.cacheRedisUrl === this.config.redisUrl ? this.#connection : createRedisClient({ url: this.config.cacheRedisUrl, role: "cache", logger: this.#logger });
-    this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, logger: this.#logger });
+    this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
   }
 
@@ -98,7 +96,7 @@ export class WorkerRuntime {
         bullPrefix: hashTag(this.config.prefix),
         lockDurationMs: this.config.lockDurationMs,
         stalledIntervalMs: this.config.stalledIntervalMs,
-        prefetch: this.options.prefetch ?? "auto",
+        prefetch: this.config.prefetch,
         deps: {
           redis: this.#connection,
           keys: herdKeys(this.config.prefix),
@@ -157,8 +155,7 @@ export class WorkerRuntime {
   async #close(deadlineMs: number): Promise<void> {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     await this.#registry.remove(this.config.workerId).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
-    const bindings = this.bindings;
-    const drained = Promise.all(bindings.map((binding) => binding.close()));
+    const drained = Promise.all(this.bindings.map((binding) => binding.close()));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"deadline">((resolve) => {
       timer = setTimeout(() => resolve("deadline"), deadlineMs);

@@ -13,17 +13,21 @@ interface Waiter {
 
 /**
  * The in-flight limit of one (instance, model): at most `slots` Ollama calls at a time, FIFO.
- * Jobs may be fetched from BullMQ slightly ahead (prefetch) and wait here, never inside Ollama.
+ * A job fetched slightly ahead (prefetch) waits here, in the worker, never inside Ollama.
  */
 export class SlotGate {
-  #inFlight = 0;
   #maxInFlight = 0;
   readonly #waiters: Waiter[] = [];
+  /** Start times (performance.now) of the calls holding a slot. */
+  readonly #holders = new Set<{ since: number }>();
 
-  constructor(readonly slots: number) {}
+  constructor(
+    readonly slots: number,
+    private readonly onRelease: () => void = () => undefined,
+  ) {}
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#holders.size;
   }
 
   /** Highest in-flight count seen; a test hook for the "never above slots" invariant. */
@@ -35,8 +39,13 @@ export class SlotGate {
     return this.#waiters.length;
   }
 
+  /** Start times (performance.now) of the calls holding a slot, oldest first. */
+  holderStarts(): number[] {
+    return [...this.#holders].map((holder) => holder.since).sort((a, b) => a - b);
+  }
+
   acquire(): Promise<() => void> {
-    if (this.#inFlight < this.slots && this.#waiters.length === 0) return Promise.resolve(this.#take());
+    if (this.#holders.size < this.slots && this.#waiters.length === 0) return Promise.resolve(this.#take());
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -46,15 +55,17 @@ export class SlotGate {
   }
 
   #take(): () => void {
-    this.#inFlight += 1;
-    this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
+    const holder = { since: performance.now() };
+    this.#holders.add(holder);
+    this.#maxInFlight = Math.max(this.#maxInFlight, this.#holders.size);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.#inFlight -= 1;
+      this.#holders.delete(holder);
       const next = this.#waiters.shift();
       if (next) next.resolve(this.#take());
+      this.onRelease();
     };
   }
 }

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from "express";
 import { isJobKind, JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import type { JobStore } from "../job-store.js";
-import type { QueueRegistry } from "../queues.js";
+import type { QueueRegistry, Subscription } from "../queues.js";
 import { submitJob, type SubmitDeps } from "../submit.js";
 
 export interface JobsRouteDeps extends SubmitDeps {
@@ -44,14 +44,29 @@ function abortOnClose(res: Response): AbortSignal {
   return controller.signal;
 }
 
-function sendJsonText(res: Response, status: number, text: string): void {
-  res.status(status).type("application/json").send(text);
+/**
+ * Writes a prepared JSON body. Skips res.send()'s content negotiation and ETag work: these bodies
+ * are built once, as bytes, and often carry kilobytes of vectors.
+ */
+function sendJsonText(res: Response, status: number, body: Buffer): void {
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length });
+  res.end(body);
 }
 
-async function readOrThrow(store: JobStore, id: string): Promise<string> {
-  const view = await store.read(id);
+async function readOrThrow(store: JobStore, id: string, knownState?: "completed" | "failed"): Promise<Buffer> {
+  const view = await store.read(id, knownState);
   if (view === undefined) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
   return view;
+}
+
+/** Waits (up to `wait` ms) for a subscribed job, then reads its view. */
+async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscription, wait: number, checkFirst: boolean, signal: AbortSignal): Promise<{ finished: boolean; text: Buffer }> {
+  const parsed = deps.store.parse(id);
+  if (!parsed) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
+  const outcome = await withRedis(() => deps.queues.waitFor(subscription, wait, () => deps.store.isFinished(parsed, id), { signal, checkFirst }));
+  const known = outcome === "completed" || outcome === "failed" ? outcome : undefined;
+  const text = await withRedis(() => readOrThrow(deps.store, id, known));
+  return { finished: outcome !== undefined, text };
 }
 
 async function withRedis<T>(work: () => Promise<T>): Promise<T> {
@@ -68,23 +83,30 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
   const { store, queues } = deps;
 
   router.post("/v1/jobs", async (req: Request, res: Response) => {
-    if (!req.is("application/json")) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
+    // express.json() leaves the body undefined exactly when the Content-Type is not JSON.
+    if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
     const wait = parseWait(req.query["wait"], deps.config.limits.maxWaitMs);
     const request = parseJobRequest(req.body);
-    const outcome = await submitJob(deps, request);
-    if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
-    res.setHeader("Location", `/v1/jobs/${outcome.id}`);
-    if (wait > 0) {
-      const parsed = store.parse(outcome.id);
-      const finished = parsed ? await withRedis(() => queues.waitFor(outcome.queue, outcome.id, wait, () => store.isFinished(parsed, outcome.id), abortOnClose(res))) : false;
-      if (finished) {
-        const view = await withRedis(() => store.read(outcome.id));
-        if (view !== undefined) return sendJsonText(res, 200, view);
+    let subscription: Subscription | undefined;
+    try {
+      const outcome = await submitJob(deps, request, {
+        beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
+      });
+      if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
+      res.setHeader("Location", `/v1/jobs/${outcome.id}`);
+      if (wait === 0) return void res.status(202).json({ id: outcome.id, status: "queued" });
+      const fresh = subscription !== undefined && subscription.id === outcome.id;
+      if (!fresh) {
+        // Coalesced into an existing job, which may be done already: subscribe to it and check.
+        subscription?.cancel();
+        subscription = queues.subscribe(outcome.queue, outcome.id);
       }
+      const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res));
+      if (view.finished) return sendJsonText(res, 200, view.text);
+      res.status(202).json({ id: outcome.id, status: (JSON.parse(view.text.toString("utf8")) as { status: string }).status });
+    } finally {
+      subscription?.cancel();
     }
-    const view = wait > 0 ? await withRedis(() => store.read(outcome.id)) : undefined;
-    const status = view ? (JSON.parse(view) as { status: string }).status : "queued";
-    res.status(202).json({ id: outcome.id, status });
   });
 
   router.get("/v1/jobs/:id", async (req: Request, res: Response) => {
@@ -93,8 +115,14 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
     const parsed = store.parse(id);
     if (!parsed) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
     if (deps.redis.status !== "ready") throw redisUnavailable();
-    if (wait > 0) await withRedis(() => queues.waitFor(parsed.queue, id, wait, () => store.isFinished(parsed, id), abortOnClose(res)));
-    sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id)));
+    if (wait === 0) return sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id)));
+    const subscription = queues.subscribe(parsed.queue, id);
+    try {
+      const view = await waitAndRead(deps, id, subscription, wait, true, abortOnClose(res));
+      sendJsonText(res, 200, view.text);
+    } finally {
+      subscription.cancel();
+    }
   });
 
   router.delete("/v1/jobs/:id", async (req: Request, res: Response) => {

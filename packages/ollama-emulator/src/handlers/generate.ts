@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ModelSpec } from "../catalog.js";
+import { canComplete, type ModelSpec } from "../catalog.js";
 import { findModel, scaledMs, withSlot, type InstanceContext } from "../context.js";
 import { generate } from "../generation.js";
 import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepAlive, withoutZeroes } from "../http.js";
@@ -125,6 +125,6 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   if (modelName === "") throw new HttpError(400, "model is required");
   const spec = findModel(ctx, modelName);
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
-  if (spec.kind === "embedding") throw new HttpError(400, `"${modelName}" does not support ${mode}`);
+  if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
   await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, life, res));
 }

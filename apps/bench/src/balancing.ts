@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closedLoop, fmt, percentile } from "./load.js";
+import { freePort, startHerd } from "./herd.js";
+import { nginxAvailable, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
+
+export const FLEET = {
+  slots: [1, 1, 1, 1, 2, 2, 4, 4],
+  speeds: [0.5, 1, 1, 2, 0.5, 1, 1, 2],
+};
+const MODEL = "bench-embed:latest";
+/** Each job costs 19 ms + 1 ms per token at speed 1; inputs have 1–61 tokens: 20–80 ms. */
+const EMBED_MS = 19;
+const TOKEN_MS = 1;
+
+export interface BalancingRow {
+  mode: string;
+  jobs: number;
+  clients: number;
+  makespanMs: number;
+  boundMs: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  maxInFlight: number[];
+  waitedInsideMs: number;
+  /** Share of slot time spent working: Σ busy / (Σ slots × makespan). */
+  utilization: number;
+  /** Emulated work actually spent vs nominal (timer lateness and CPU contention on this machine). */
+  stretch: number;
+  skipped?: string;
+}
+
+interface InstanceStats {
+  models: Record<string, { requests: number; maxInFlight: number; totalQueueWaitMs: number; busyMs: number }>;
+}
+
+function workload(jobs: number): number[] {
+  let state = 0x9e3779b9;
+  return Array.from({ length: jobs }, () => {
+    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return 1 + (state % 61);
+  });
+}
+
+async function emulatorStats(emulator: EmulatorProcess): Promise<InstanceStats[]> {
+  return Promise.all(emulator.urls.map(async (_, i) => (await (await fetch(`${emulator.admin}/instances/${i}/stats`)).json()) as InstanceStats));
+}
+
+async function resetStats(emulator: EmulatorProcess): Promise<void> {
+  await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
+}
+
+async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, boundMs: number, herd: boolean): Promise<BalancingRow> {
+  const nominalMs = tokens.reduce((sum, n) => sum + EMBED_MS + n * TOKEN_MS, 0);
+  await resetStats(emulator);
+  const tag = mode.replace(/\W+/g, "");
+  const body = (i: number) => {
+    const text = `${tag}${i} ${"w ".repeat((tokens[i] ?? 1) - 1)}`.trim();
+    return herd ? JSON.stringify({ type: "embed", model: MODEL, input: text }) : JSON.stringify({ model: MODEL, input: text });
+  };
+  const result = await closedLoop(
+    origin,
+    clients,
+    (i) => (i < tokens.length ? { method: "POST", path: herd ? "/v1/jobs?wait=60000" : "/api/embed", body: body(i) } : undefined),
+    (status, text) => status === 200 && (!herd || text.includes('"status":"completed"')),
+  );
+  const stats = await emulatorStats(emulator);
+  return {
+    mode,
+    jobs: tokens.length,
+    clients,
+    makespanMs: result.elapsedMs,
+    boundMs,
+    p50: percentile(result.latenciesMs, 50),
+    p95: percentile(result.latenciesMs, 95),
+    p99: percentile(result.latenciesMs, 99),
+    errors: result.errors,
+    maxInFlight: stats.map((instance) => instance.models[MODEL]?.maxInFlight ?? 0),
+    waitedInsideMs: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.totalQueueWaitMs ?? 0), 0),
+    utilization: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.busyMs ?? 0), 0) / (FLEET.slots.reduce((a, b) => a + b, 0) * result.elapsedMs),
+    stretch: stats.reduce((sum, instance, i) => sum + (instance.models[MODEL]?.busyMs ?? 0) * (FLEET.speeds[i] ?? 1), 0) / nominalMs,
+  };
+}
+
+export async function balancingScenario(redisUrl: string, prefix: string, jobs: number, clients: number): Promise<BalancingRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), "herd-bench-"));
+  const catalog = join(dir, "models.json");
+  // An embedding model on a parallel runner: it embeds with num_parallel slots (see the emulator README).
+  writeFileSync(catalog, JSON.stringify([{ name: MODEL, kind: "embedding", capabilities: ["completion", "embedding"], embeddingLength: 768, contextLength: 8192 }]));
+  const emulator = await startEmulator([
+    "--instances", String(FLEET.slots.length),
+    "--slots", FLEET.slots.join(","),
+    "--speed", FLEET.speeds.join(","),
+    "--models", catalog,
+    "--latency", "zero",
+    "--embed-ms", String(EMBED_MS),
+    "--embed-token-ms", String(TOKEN_MS),
+  ]);
+  const tokens = workload(jobs);
+  const capacity = FLEET.slots.reduce((sum, slots, i) => sum + slots * (FLEET.speeds[i] ?? 1), 0);
+  const boundMs = tokens.reduce((sum, n) => sum + EMBED_MS + n * TOKEN_MS, 0) / capacity;
+  const instances = emulator.urls.map((url, i) => ({ url, name: `emu-${i}`, slots: FLEET.slots[i] ?? 1 }));
+  const rows: BalancingRow[] = [];
+  try {
+    for (const [mode, prefetch] of [["Herd", "auto"], ["Herd, prefetch off", "off"]] as const) {
+      const herd = await startHerd(instances, `${prefix}-bal-${prefetch}`, redisUrl, { HERD_PREFETCH: prefetch, HERD_CACHE_EMBEDDING_TTL: "off" });
+      try {
+        rows.push(await run(mode, herd.url, emulator, tokens, clients, boundMs, true));
+      } finally {
+        await herd.stop();
+      }
+    }
+    for (const mode of ["least_conn", "round_robin"] as const) {
+      const label = `nginx ${mode === "least_conn" ? "least_conn" : "round-robin"}`;
+      if (!nginxAvailable()) {
+        rows.push({ mode: label, jobs, clients, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, skipped: "nginx not installed (apt-get install nginx-light)" });
+        continue;
+      }
+      const nginx = await startNginx(mode, emulator.urls, await freePort());
+      try {
+        rows.push(await run(label, nginx.url, emulator, tokens, clients, boundMs, false));
+      } finally {
+        await nginx.proc.stop();
+        nginx.cleanup();
+      }
+    }
+  } finally {
+    await emulator.proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+export function balancingTable(rows: BalancingRow[]): string {
+  const lines = [
+    "| mode | makespan | × bound | p50 | p95 | p99 | errors | max in flight per instance (slots 1,1,1,1,2,2,4,4) | time queued inside Ollama | slot utilization | work stretch |",
+    "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+  ];
+  for (const row of rows) {
+    if (row.skipped) {
+      lines.push(`| ${row.mode} | skipped: ${row.skipped} | | | | | | | | | |`);
+      continue;
+    }
+    lines.push(
+      `| ${row.mode} | ${fmt(row.makespanMs / 1000, 2)} s | **${fmt(row.makespanMs / row.boundMs, 3)}** | ${fmt(row.p50, 0)} ms | ${fmt(row.p95, 0)} ms | ${fmt(row.p99, 0)} ms | ${row.errors} | ${row.maxInFlight.join(", ")} | ${fmt(row.waitedInsideMs / 1000, 1)} s | ${fmt(100 * row.utilization, 1)}% | ${fmt(row.stretch, 3)} |`,
+    );
+  }
+  return lines.join("\n");
+}

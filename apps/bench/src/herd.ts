@@ -1,0 +1,43 @@
+import { freePort } from "@herd/testing";
+import { Proc, appEntry, waitHttp } from "./processes.js";
+
+export { freePort };
+
+export interface HerdInstance {
+  url: string;
+  name: string;
+  slots?: number;
+}
+
+export interface HerdProcesses {
+  url: string;
+  prefix: string;
+  stop: () => Promise<void>;
+}
+
+/** Starts a Herd API and one worker process (the deployment shape) bound to `instances`. */
+export async function startHerd(instances: HerdInstance[], prefix: string, redisUrl: string, env: Record<string, string> = {}): Promise<HerdProcesses> {
+  const port = await freePort();
+  const common = { REDIS_URL: redisUrl, HERD_PREFIX: prefix, LOG_LEVEL: "warn", LOG_FORMAT: "json", ...env };
+  const worker = Proc.start("herd-worker", process.execPath, [appEntry("worker")], {
+    ...common,
+    HERD_INSTANCES: JSON.stringify(instances),
+    HERD_WORKER_ID: `${prefix}-worker`,
+  });
+  const api = Proc.start("herd-api", process.execPath, [appEntry("api")], { ...common, PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitHttp(`${url}/ready`, (status, body) => status === 200 && (JSON.parse(body) as { healthyInstances: number }).healthyInstances === instances.length);
+  } catch (error) {
+    await Promise.all([api.stop(), worker.stop()]);
+    throw new Error(`${(error as Error).message}\nworker: ${worker.output}\napi: ${api.output}`, { cause: error });
+  }
+  return {
+    url,
+    prefix,
+    stop: async () => {
+      await api.stop();
+      await worker.stop();
+    },
+  };
+}

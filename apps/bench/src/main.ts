@@ -1,0 +1,97 @@
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { DEFAULT_REDIS_URL } from "@herd/config";
+import { balancingScenario } from "./balancing.js";
+import { cacheScenario } from "./cache-hits.js";
+import { overheadScenario } from "./overhead.js";
+import { nginxVersion, setChildBaseEnv } from "./processes.js";
+import { renderReport, type Results } from "./report.js";
+
+const USAGE = `Usage: npm run bench -- [options]
+  --only LIST     overhead,balancing,cache (default: all)
+  --jobs N        balancing jobs (default 3000)
+  --clients N     balancing clients (default 40)
+  --scale X       multiplies the overhead request counts (default 1)
+  --seconds N     duration of each cache-hit run (default 5)
+  --out FILE      where to write the report (default BENCHMARKS.md; "-" prints only)
+  --redis URL     Redis to use (default REDIS_URL or ${DEFAULT_REDIS_URL})`;
+
+async function redisVersion(url: string): Promise<string> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    return /redis_version:(\S+)/.exec(await client.info("server"))?.[1] ?? "unknown";
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: "string" },
+      jobs: { type: "string" },
+      clients: { type: "string" },
+      scale: { type: "string" },
+      seconds: { type: "string" },
+      out: { type: "string" },
+      redis: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  setChildBaseEnv({ PATH: process.env["PATH"] });
+  const only = new Set((values.only ?? "overhead,balancing,cache").split(","));
+  const redisUrl = values.redis ?? process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
+  const prefix = `bench-${Date.now().toString(36)}`;
+  const results: Results = {
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    startedAt: new Date(),
+    redisVersion: await redisVersion(redisUrl),
+    nginxVersion: nginxVersion(),
+  };
+  try {
+    if (only.has("overhead")) {
+      console.error("bench: orchestration overhead…");
+      results.overhead = await overheadScenario(redisUrl, prefix, Number(values.scale ?? 1));
+    }
+    if (only.has("balancing")) {
+      console.error("bench: balancing…");
+      results.balancing = await balancingScenario(redisUrl, prefix, Number(values.jobs ?? 3000), Number(values.clients ?? 40));
+    }
+    if (only.has("cache")) {
+      console.error("bench: cache hits…");
+      results.cache = await cacheScenario(redisUrl, prefix, Number(values.seconds ?? 5), 32);
+    }
+  } finally {
+    await cleanup(redisUrl, prefix);
+  }
+  const report = renderReport(results);
+  console.log(report);
+  const out = values.out ?? "BENCHMARKS.md";
+  if (out !== "-") writeFileSync(out, report);
+}
+
+/** Removes every key the benchmark's Herd deployments wrote. */
+async function cleanup(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await client.scan(cursor, "MATCH", `{${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    client.disconnect();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,180 @@
+import { randomUUID } from "node:crypto";
+import { DelayedError, MetricsTime, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { coerceError, type Logger } from "@herd/logger";
+
+/** What the binding wants the loop to do next. */
+export type FetchDecision =
+  | { action: "fetch"; block: boolean }
+  /** Sleep until woken, or until `timeoutMs` passes when given. */
+  | { action: "wait"; timeoutMs?: number };
+
+export interface PullLoopOptions {
+  queue: string;
+  connection: Redis;
+  bullPrefix: string;
+  /** Stored on each job as `processedBy` (the instance's name). */
+  workerName: string;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  logger: Logger;
+  decide: () => FetchDecision;
+  /** Called once per fetch decision with the job (undefined: none, failed or shutting down) and its duration. */
+  onFetched: (job: Job | undefined, fetchMs: number, blocking: boolean) => void;
+  process: (job: Job, token: string) => Promise<unknown>;
+}
+
+const SPECIAL = new Set([WaitingError.name, DelayedError.name, WaitingChildrenError.name]);
+const FINISH_ATTEMPTS = 3;
+
+/**
+ * Fetches jobs from one BullMQ queue with BullMQ's manual API (getNextJob, moveToCompleted,
+ * moveToFailed, extendLock, the stalled-job checker), so the binding decides exactly when to
+ * fetch: the moment a slot frees, or just before. A BullMQ Worker's own loop only fetches after a
+ * job has been completed in Redis, which leaves every slot idle for a round trip per job.
+ *
+ * Invariants: at most one getNextJob call in flight per loop (BullMQ's blocking fetch is not
+ * re-entrant); every fetched job is completed, failed or handed back exactly once; its lock is
+ * renewed while it runs.
+ */
+export class PullLoop {
+  readonly worker: Worker;
+  readonly #options: PullLoopOptions;
+  readonly #tokenPrefix = randomUUID();
+  #tokens = 0;
+  #wake: (() => void) | undefined;
+  #closing = false;
+  #running: Promise<void> | undefined;
+  readonly #active = new Set<Promise<void>>();
+
+  constructor(options: PullLoopOptions) {
+    this.#options = options;
+    this.worker = new Worker(options.queue, null, {
+      connection: options.connection,
+      prefix: options.bullPrefix,
+      name: options.workerName,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+      autorun: false,
+    });
+    this.worker.on("error", (error) => options.logger.warn({ err: coerceError(error), queue: options.queue }, "queue worker error"));
+  }
+
+  get active(): number {
+    return this.#active.size;
+  }
+
+  start(): void {
+    this.#running ??= (async () => {
+      await this.worker.startStalledCheckTimer();
+      await this.#loop();
+    })().catch((error: unknown) => this.#options.logger.error({ err: coerceError(error), queue: this.#options.queue }, "pull loop stopped"));
+  }
+
+  /** Re-evaluates the fetch decision now (a slot freed, health changed, a timer fired). */
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async #sleep(timeoutMs: number | undefined): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, Math.max(0, timeoutMs));
+      this.#wake = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async #loop(): Promise<void> {
+    let failures = 0;
+    while (!this.#closing) {
+      const decision = this.#options.decide();
+      if (decision.action === "wait") {
+        await this.#sleep(decision.timeoutMs);
+        continue;
+      }
+      const token = `${this.#tokenPrefix}:${this.#tokens++}`;
+      const started = performance.now();
+      let job: Job | undefined;
+      try {
+        job = await this.worker.getNextJob(token, { block: decision.block });
+        failures = 0;
+      } catch (error) {
+        this.#options.onFetched(undefined, performance.now() - started, decision.block);
+        if (this.#closing) break;
+        failures += 1;
+        if (failures === 1) this.#options.logger.warn({ err: coerceError(error), queue: this.#options.queue }, "fetching jobs failed; retrying");
+        await this.#sleep(Math.min(2000, 100 * failures));
+        continue;
+      }
+      if (job && this.#closing) {
+        this.#options.onFetched(undefined, performance.now() - started, decision.block);
+        // Fetched while shutting down: hand it straight back.
+        await job.moveToWait(token).catch((error: unknown) => this.#options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not hand a job back"));
+        break;
+      }
+      this.#options.onFetched(job, performance.now() - started, decision.block);
+      if (job) this.#track(this.#run(job, token));
+    }
+  }
+
+  #track(run: Promise<void>): void {
+    this.#active.add(run);
+    void run.finally(() => {
+      this.#active.delete(run);
+      this.wake();
+    });
+  }
+
+  async #run(job: Job, token: string): Promise<void> {
+    const { lockDurationMs, logger, queue } = this.#options;
+    const renew = setInterval(() => {
+      job.extendLock(token, lockDurationMs).catch((error: unknown) => logger.warn({ err: coerceError(error), jobId: job.id, queue }, "could not extend a job lock"));
+    }, lockDurationMs / 2);
+    try {
+      let outcome: { ok: true; value: unknown } | { ok: false; error: Error };
+      try {
+        outcome = { ok: true, value: await this.#options.process(job, token) };
+      } catch (error) {
+        outcome = { ok: false, error: coerceError(error) };
+      }
+      if (!outcome.ok && SPECIAL.has(outcome.error.name)) return; // The processor already moved the job.
+      await this.#finish(job, token, outcome);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  /** Completes or fails the job, retrying Redis hiccups; a job left behind is recovered as stalled. */
+  async #finish(job: Job, token: string, outcome: { ok: true; value: unknown } | { ok: false; error: Error }): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        if (outcome.ok) await job.moveToCompleted(outcome.value, token, false);
+        else await job.moveToFailed(outcome.error, token, false);
+        return;
+      } catch (error) {
+        if (attempt >= FINISH_ATTEMPTS) {
+          this.#options.logger.error({ err: coerceError(error), jobId: job.id, queue: this.#options.queue }, "could not record a job's outcome; it will be retried as stalled");
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
+  /**
+   * Stops fetching and waits for running jobs to record their outcome, then closes the BullMQ
+   * worker (which also ends a blocking fetch still waiting for a job).
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.wake();
+    await Promise.allSettled([...this.#active]);
+    await this.worker.close();
+    await this.#running;
+  }
+}

@@ -15,17 +15,24 @@ interface ViewFields {
   timings: { queuedMs: number; runMs: number; totalMs: number };
 }
 
+/** A JSON body as a list of byte chunks, written in one syscall without being concatenated. */
+export type JsonChunks = Buffer[];
+
 /**
- * Renders a job view as JSON bytes. The result is spliced in as stored, so a large embedding
- * result is never decoded, parsed or re-serialised on its way to the client.
+ * Renders a job view as JSON chunks. The result is spliced in as stored, so a large embedding
+ * result is never decoded, parsed, re-serialised or even copied on its way to the client.
  */
-export function renderJobView(fields: ViewFields, resultJson?: string | Buffer): Buffer {
+export function renderJobView(fields: ViewFields, result?: string | Buffer | JsonChunks): JsonChunks {
   const { timings, ...rest } = fields;
   const head = JSON.stringify(rest).slice(0, -1);
   const tail = `,"timings":${JSON.stringify(timings)}}`;
-  if (resultJson === undefined) return Buffer.from(head + tail);
-  const result = typeof resultJson === "string" ? Buffer.from(resultJson) : resultJson;
-  return Buffer.concat([Buffer.from(`${head},"result":`), result, Buffer.from(tail)]);
+  if (result === undefined) return [Buffer.from(head + tail)];
+  const resultChunks = Array.isArray(result) ? result : [typeof result === "string" ? Buffer.from(result) : result];
+  return [Buffer.from(`${head},"result":`), ...resultChunks, Buffer.from(tail)];
+}
+
+export function chunksToString(chunks: JsonChunks): string {
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "ats", "pb", "failedReason"] as const;
@@ -60,7 +67,7 @@ export class JobStore {
    * The job's view as JSON text, or undefined when it is unknown or expired. `knownState` skips
    * the state lookup when an event has just told us (one round trip instead of two scripts).
    */
-  async read(id: string, knownState?: "completed" | "failed"): Promise<Buffer | undefined> {
+  async read(id: string, knownState?: "completed" | "failed"): Promise<JsonChunks | undefined> {
     const parsed = parseJobId(id);
     if (!parsed) return undefined;
     const queue = this.queues.queue(parsed.queue);

@@ -18,7 +18,7 @@ import {
 } from "@herd/jobs";
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
-import { renderJobView } from "./job-store.js";
+import { renderJobView, type JsonChunks } from "./job-store.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
 
@@ -32,7 +32,7 @@ export interface SubmitDeps {
 }
 
 export type SubmitOutcome =
-  | { kind: "cached"; body: Buffer; model: string; type: JobKind }
+  | { kind: "cached"; body: JsonChunks; model: string; type: JobKind }
   | { kind: "queued"; id: string; queue: string; type: JobKind; model: string };
 
 interface Prepared<K extends JobKind> {
@@ -42,7 +42,7 @@ interface Prepared<K extends JobKind> {
   /** Identical requests share this id while one is queued or running; undefined = never coalesce. */
   coalesceKey: string | undefined;
   /** Returns the cached result body (with `model`) when every part is cached. */
-  lookup: () => Promise<string | Buffer | undefined>;
+  lookup: () => Promise<string | JsonChunks | undefined>;
 }
 
 const COMMA = Buffer.from(",");
@@ -98,7 +98,7 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
         parts.push(vector);
       }
       parts.push(CLOSE);
-      return Buffer.concat(parts);
+      return parts;
     },
   };
 }

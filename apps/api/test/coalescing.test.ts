@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueName } from "@herd/jobs";
-import { uniquePrefix } from "@herd/testing";
+import { testRedis, uniquePrefix } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const EMBED = "nomic-embed-text:latest";
@@ -66,6 +66,27 @@ describe("cache and coalescing", () => {
     expect(second.status).toBe("failed");
     expect(second.id).not.toBe(first.id);
     expect(stack.emulatorRequests("all-minilm:latest")).toBe(callsBefore + 1);
+  });
+
+  it("keeps every key it writes under the {prefix} hash tag (Redis Cluster safe)", async () => {
+    const redis = testRedis();
+    try {
+      const prefix = stack.apiConfig.prefix;
+      const keys: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, batch] = await redis.scan(cursor, "MATCH", `*${prefix}*`, "COUNT", 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== "0");
+      expect(keys.length).toBeGreaterThan(10);
+      expect(keys.filter((key) => !key.startsWith(`{${prefix}}:`))).toEqual([]);
+      for (const kind of ["cache:embedding:", "result:", "fleet:worker", "embed.nomic-embed-text%3Alatest:"]) {
+        expect(keys.some((key) => key.startsWith(`{${prefix}}:${kind}`)), kind).toBe(true);
+      }
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it("serves deterministic generations from the inference cache", async () => {

@@ -4,13 +4,9 @@ import type { GenerateJobData, ModelOptions } from "@herd/jobs";
 
 const stableStringify = configure({ deterministic: true });
 
+/** One hash over NUL-separated parts (NUL cannot occur in the JSON-derived parts' separators). */
 function digest(parts: ReadonlyArray<string>): string {
-  const hash = createHash("sha256");
-  for (const part of parts) {
-    hash.update(part);
-    hash.update("\u0000");
-  }
-  return hash.digest("hex");
+  return createHash("sha256").update(parts.join("\u0000")).digest("hex");
 }
 
 /** Everything that changes a vector: model, the text, `dimensions`, truncation and runner options. */

@@ -2,7 +2,7 @@ import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { queueName, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
-import type { Logger } from "@herd/logger";
+import { coerceError, type Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, type ProcessorDeps } from "./processors.js";
@@ -24,7 +24,7 @@ export interface BindingOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   prefetch: PrefetchPolicy;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError">;
   logger: Logger;
 }
 
@@ -84,6 +84,7 @@ export class Binding {
       gate: this.gate,
       monitor: this.options.monitor,
       embeddingLength: this.model.embeddingLength,
+      onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
       onCall: (outcome, durationMs) => {
         if (outcome === "completed") this.#completed += 1;
         else this.#failed += 1;

@@ -25,6 +25,8 @@ export interface ProcessorDeps {
   timeouts: { embedMs: number; generateMs: number };
   /** Aborted when the worker must hand its jobs back (shutdown deadline). */
   shutdownSignal: AbortSignal;
+  /** A result write failed (the job's completion will fail with it and the job be retried). */
+  onStoreError: (job: Job, error: unknown) => void;
   /** Reports each Ollama call's outcome and how long it held the slot. */
   onCall: (outcome: "completed" | "failed", durationMs: number) => void;
 }
@@ -71,8 +73,14 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
   }
 }
 
-async function storeResult(deps: ProcessorDeps, job: Job, text: string): Promise<void> {
-  await deps.redis.set(deps.keys.result(job.id ?? ""), text, "PX", deps.resultTtlMs);
+/**
+ * Writes the result without waiting for the reply. It goes out on the same connection as the
+ * job's completion, which BullMQ sends next, so Redis stores the result before it marks the job
+ * completed; and whatever makes this write fail (connection loss, out of memory) fails the
+ * completion too, so the job is retried rather than completed without a result.
+ */
+function storeResult(deps: ProcessorDeps, job: Job, text: string): void {
+  deps.redis.set(deps.keys.result(job.id ?? ""), text, "PX", deps.resultTtlMs).catch((error: unknown) => deps.onStoreError(job, error));
 }
 
 export async function processEmbed(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {
@@ -119,7 +127,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     void deps.cache.setMany("embedding", fresh);
   }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  await storeResult(deps, job, result);
+  storeResult(deps, job, result);
   return { instance, resultBytes: result.length, cachedInputs: data.inputs.length - missing.length };
 }
 
@@ -156,6 +164,6 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     const { model: _model, ...withoutModel } = body;
     void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));
   }
-  await storeResult(deps, job, result);
+  storeResult(deps, job, result);
   return { instance, resultBytes: result.length };
 }

@@ -174,7 +174,9 @@ export class PullLoop {
     this.#closing = true;
     this.wake();
     await Promise.allSettled([...this.#active]);
-    await this.worker.close();
+    // Every job this loop fetched has recorded its outcome by now, so the worker has nothing to
+    // wait for; force-closing just ends a blocking fetch instead of letting it run its timeout.
+    await this.worker.close(true);
     await this.#running;
   }
 }

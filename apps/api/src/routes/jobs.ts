@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { isJobKind, JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
-import type { JobStore } from "../job-store.js";
+import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import type { QueueRegistry, Subscription } from "../queues.js";
 import { submitJob, type SubmitDeps } from "../submit.js";
 
@@ -48,19 +48,24 @@ function abortOnClose(res: Response): AbortSignal {
  * Writes a prepared JSON body. Skips res.send()'s content negotiation and ETag work: these bodies
  * are built once, as bytes, and often carry kilobytes of vectors.
  */
-function sendJsonText(res: Response, status: number, body: Buffer): void {
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length });
-  res.end(body);
+function sendJsonText(res: Response, status: number, body: JsonChunks): void {
+  let length = 0;
+  for (const chunk of body) length += chunk.length;
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": length });
+  res.cork();
+  for (const chunk of body) res.write(chunk);
+  res.end();
+  res.uncork();
 }
 
-async function readOrThrow(store: JobStore, id: string, knownState?: "completed" | "failed"): Promise<Buffer> {
+async function readOrThrow(store: JobStore, id: string, knownState?: "completed" | "failed"): Promise<JsonChunks> {
   const view = await store.read(id, knownState);
   if (view === undefined) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
   return view;
 }
 
 /** Waits (up to `wait` ms) for a subscribed job, then reads its view. */
-async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscription, wait: number, checkFirst: boolean, signal: AbortSignal): Promise<{ finished: boolean; text: Buffer }> {
+async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscription, wait: number, checkFirst: boolean, signal: AbortSignal): Promise<{ finished: boolean; text: JsonChunks }> {
   const parsed = deps.store.parse(id);
   if (!parsed) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
   const outcome = await withRedis(() => deps.queues.waitFor(subscription, wait, () => deps.store.isFinished(parsed, id), { signal, checkFirst }));
@@ -103,7 +108,7 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
       }
       const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res));
       if (view.finished) return sendJsonText(res, 200, view.text);
-      res.status(202).json({ id: outcome.id, status: (JSON.parse(view.text.toString("utf8")) as { status: string }).status });
+      res.status(202).json({ id: outcome.id, status: (JSON.parse(chunksToString(view.text)) as { status: string }).status });
     } finally {
       subscription?.cancel();
     }

@@ -58,7 +58,9 @@ export function createServer(deps: ServerDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.use(express.json({ limit: deps.config.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }));
+  // Compressed request bodies are refused (415): no client of ours sends them, and skipping the
+  // decompression branch is measurably cheaper on the cache-hit path.
+  app.use(express.json({ limit: deps.config.limits.maxBodyBytes, type: "application/json", inflate: false }));
   // Job routes first: they carry nearly all traffic, and every router a request passes costs time.
   app.use(jobsRouter(deps));
   app.use(healthRouter(deps));

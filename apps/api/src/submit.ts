@@ -41,12 +41,27 @@ interface Prepared<K extends JobKind> {
   data: K extends "embed" ? EmbedJobData : GenerateJobData;
   /** Identical requests share this id while one is queued or running; undefined = never coalesce. */
   coalesceKey: string | undefined;
+  /** The cached result body from process memory alone, synchronously, when all of it is there. */
+  peek: () => JsonChunks | undefined;
   /** Returns the cached result body (with `model`) when every part is cached. */
   lookup: () => Promise<string | JsonChunks | undefined>;
 }
 
 const COMMA = Buffer.from(",");
 const CLOSE = Buffer.from("]}");
+
+/** `{"model": …, "embeddings": [v1, v2, …]}` from cached vectors, or undefined if one is missing. */
+function embedBody(model: string, vectors: ReadonlyArray<Buffer | null> | undefined): JsonChunks | undefined {
+  if (!vectors) return undefined;
+  const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(model)},"embeddings":[`)];
+  for (const [index, vector] of vectors.entries()) {
+    if (vector === null) return undefined;
+    if (index > 0) parts.push(COMMA);
+    parts.push(vector);
+  }
+  parts.push(CLOSE);
+  return parts;
+}
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
@@ -88,18 +103,8 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
       cache: useCache,
     },
     coalesceKey: keys.length === 1 ? keys[0] : sha256(keys.join(",")),
-    lookup: async () => {
-      if (!useCache) return undefined;
-      const vectors = await deps.cache.getManyBuffers("embedding", keys);
-      const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(request.model)},"embeddings":[`)];
-      for (const [index, vector] of vectors.entries()) {
-        if (vector === null) return undefined;
-        if (index > 0) parts.push(COMMA);
-        parts.push(vector);
-      }
-      parts.push(CLOSE);
-      return parts;
-    },
+    peek: () => (useCache ? embedBody(request.model, deps.cache.peekMemory("embedding", keys)) : undefined),
+    lookup: async () => (useCache ? embedBody(request.model, await deps.cache.getManyBuffers("embedding", keys)) : undefined),
   };
 }
 
@@ -131,12 +136,21 @@ function prepareGenerate(deps: SubmitDeps, request: GenerateRequest): Prepared<"
     model,
     data: { ...shape, requestModel: request.model, ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}), cacheKey: useCache ? key : null },
     coalesceKey: deterministic ? key : undefined,
+    peek: () => undefined,
     lookup: async () => {
       if (!useCache) return undefined;
       const stored = await deps.cache.get("inference", key);
       return stored === null ? undefined : withModel(request.model, stored);
     },
   };
+}
+
+function cachedOutcome(prepared: Prepared<JobKind>, result: string | JsonChunks): SubmitOutcome {
+  const body = renderJobView(
+    { id: null, type: prepared.kind, model: prepared.model, status: "completed", attempts: 0, cached: true, timings: { queuedMs: 0, runMs: 0, totalMs: 0 } },
+    result,
+  );
+  return { kind: "cached", body, model: prepared.model, type: prepared.kind };
 }
 
 async function ensureServed(deps: SubmitDeps, model: string, kind: JobKind): Promise<void> {
@@ -159,20 +173,17 @@ export interface SubmitOptions {
  */
 export async function submitJob(deps: SubmitDeps, request: JobRequest, options: SubmitOptions = {}): Promise<SubmitOutcome> {
   const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request);
+  const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
+  const hot = served ? prepared.peek() : undefined;
+  if (hot) return cachedOutcome(prepared, hot);
   if (deps.redis.status !== "ready") throw redisUnavailable();
-  await ensureServed(deps, prepared.model, prepared.kind);
+  if (!served) await ensureServed(deps, prepared.model, prepared.kind);
   const name = queueName(prepared.kind, prepared.model);
   const queue = deps.queues.queue(name);
   deps.queues.listen(name);
   try {
     const cached = await prepared.lookup();
-    if (cached !== undefined) {
-      const body = renderJobView(
-        { id: null, type: prepared.kind, model: prepared.model, status: "completed", attempts: 0, cached: true, timings: { queuedMs: 0, runMs: 0, totalMs: 0 } },
-        cached,
-      );
-      return { kind: "cached", body, model: prepared.model, type: prepared.kind };
-    }
+    if (cached !== undefined) return cachedOutcome(prepared, cached);
     const waiting = await deps.depth.waiting(queue);
     if (waiting >= deps.config.limits.maxWaitingPerModel) {
       throw new ApiError(429, "queue_full", `${waiting} jobs are already waiting for ${prepared.model}; retry later`, { headers: { "Retry-After": "1" } });

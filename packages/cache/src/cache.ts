@@ -86,6 +86,23 @@ export class HerdCache {
   }
 
   /**
+   * Every value from the memory tier, synchronously, or undefined unless all are there. Lets the
+   * hottest requests skip the asynchronous path entirely.
+   */
+  peekMemory(layer: CacheLayer, hashes: readonly string[]): Buffer[] | undefined {
+    if (!this.#memory || !this.enabled(layer) || hashes.length === 0) return undefined;
+    const values: Buffer[] = [];
+    for (const hash of hashes) {
+      const value = this.#memory.get(this.key(layer, hash));
+      if (value === undefined) return undefined;
+      values.push(value);
+    }
+    this.#stats[layer].hits += values.length;
+    this.#stats[layer].memoryHits += values.length;
+    return values;
+  }
+
+  /**
    * Like getMany, as raw bytes: a hit can be spliced into a response without decoding it. Hot
    * keys come from the memory tier; only the rest are asked of Redis.
    */

@@ -1,3 +1,5 @@
 export { testEnv } from "./env.js";
 export { waitFor, type WaitOptions } from "./wait.js";
 export { uniquePrefix, testRedis, deletePrefix, freePort, RedisServer } from "./redis.js";
+export { createTestDatabase, type TestDatabase } from "./postgres.js";
+export { makePdf } from "./pdf.js";

@@ -1,0 +1,29 @@
+import { convert, type FormatCallback } from "html-to-text";
+import type { Block } from "../blocks.js";
+import { parseMarkdown } from "./markdown.js";
+
+/** Renders h1–h6 as Markdown headings so the Markdown path can keep sections together. */
+const markdownHeading: FormatCallback = (elem, walk, builder, formatOptions) => {
+  const level = Number((elem as { name?: string }).name?.slice(1) ?? 1);
+  builder.openBlock({ leadingLineBreaks: formatOptions.leadingLineBreaks ?? 2 });
+  builder.addInline(`${"#".repeat(Math.min(6, Math.max(1, level)))} `);
+  walk(elem.children ?? [], builder);
+  builder.closeBlock({ trailingLineBreaks: formatOptions.trailingLineBreaks ?? 2 });
+};
+
+/** HTML → text with html-to-text (scripts, styles and images dropped, links without URLs). */
+export function parseHtml(source: string): Block[] {
+  const text = convert(source, {
+    wordwrap: false,
+    formatters: { markdownHeading },
+    selectors: [
+      ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({ selector, format: "markdownHeading" })),
+      { selector: "a", options: { ignoreHref: true } },
+      { selector: "img", format: "skip" },
+      { selector: "script", format: "skip" },
+      { selector: "style", format: "skip" },
+      { selector: "nav", format: "skip" },
+    ],
+  });
+  return parseMarkdown(text);
+}

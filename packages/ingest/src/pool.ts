@@ -1,0 +1,23 @@
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import type { ParseResult, ParseTask } from "./task.js";
+
+/**
+ * Parsing (PDF especially) and tokenising are CPU-bound; they run on worker threads so the
+ * process that hosts them keeps answering interactive requests on time.
+ */
+export class ParsePool {
+  readonly #pool: Piscina;
+
+  constructor(threads = 1) {
+    this.#pool = new Piscina({ filename: fileURLToPath(new URL("./task.js", import.meta.url)), minThreads: 1, maxThreads: Math.max(1, threads), idleTimeout: 60_000 });
+  }
+
+  run(task: ParseTask): Promise<ParseResult> {
+    return this.#pool.run(task, { transferList: [] }) as Promise<ParseResult>;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}

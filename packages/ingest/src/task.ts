@@ -1,0 +1,23 @@
+import { chunkBlocks, type Chunk, type ChunkSettings } from "./chunker.js";
+import { parseDocument } from "./formats.js";
+
+export interface ParseTask extends ChunkSettings {
+  bytes: Uint8Array;
+  type: string;
+}
+
+export type ParseResult = { ok: true; chunks: Chunk[] } | { ok: false; reason: string };
+
+/** Parse and chunk one document. Runs in a worker thread (see pool.ts); never throws. */
+export async function parseAndChunk(task: ParseTask): Promise<ParseResult> {
+  try {
+    const blocks = await parseDocument(task.bytes, task.type);
+    const chunks = chunkBlocks(blocks, task);
+    if (chunks.length === 0) return { ok: false, reason: "the document contains no text" };
+    return { ok: true, chunks };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
+export default parseAndChunk;

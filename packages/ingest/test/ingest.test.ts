@@ -1,0 +1,110 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { makePdf } from "@herd/testing";
+import { ParsePool } from "@herd/ingest";
+import { chunkBlocks, parseAndChunk, parseDocument, resolveType, type Block } from "../src/index.js";
+
+const encoder = new TextEncoder();
+const settings = { chunkTokens: 60, chunkOverlap: 15 };
+
+describe("formats", () => {
+  it("chooses the parser by MIME type, else by extension", () => {
+    expect(resolveType("text/markdown; charset=utf-8", "x.bin")).toBe("text/markdown");
+    expect(resolveType(undefined, "Manual.PDF")).toBe("application/pdf");
+    expect(resolveType("application/octet-stream", "notes.txt")).toBe("text/plain");
+    expect(resolveType("application/msword", "a.doc")).toBeUndefined();
+    expect(resolveType(undefined, "a.docx")).toBeUndefined();
+  });
+
+  it("reads Markdown headings and blocks", async () => {
+    const blocks = await parseDocument(encoder.encode("# Pump\n\nIntro text.\n\n## Maintenance\n\n- check oil\n- check seals\n"), "text/markdown");
+    expect(blocks).toEqual([
+      { kind: "heading", level: 1, text: "Pump" },
+      { kind: "text", text: "Intro text." },
+      { kind: "heading", level: 2, text: "Maintenance" },
+      { kind: "text", text: "- check oil\n- check seals" },
+    ]);
+  });
+
+  it("reads HTML as sections, without scripts, styles or link targets", async () => {
+    const html = "<html><head><style>p{}</style><script>evil()</script></head><body><h1>Valve</h1><p>Turn the <a href='http://x'>handle</a> slowly.</p><h2>Torque</h2><p>Use 40 Nm.</p></body></html>";
+    const blocks = await parseDocument(encoder.encode(html), "text/html");
+    expect(blocks).toEqual([
+      { kind: "heading", level: 1, text: "Valve" },
+      { kind: "text", text: "Turn the handle slowly." },
+      { kind: "heading", level: 2, text: "Torque" },
+      { kind: "text", text: "Use 40 Nm." },
+    ]);
+  });
+
+  it("reads PDF text page by page, and rejects a corrupt PDF with a clear reason", async () => {
+    const pdf = makePdf([["Bleed the pump before first use.", "Open the valve slowly."], ["Replace the seal yearly."]]);
+    const blocks = await parseDocument(pdf, "application/pdf");
+    expect(blocks).toEqual([
+      { kind: "heading", level: 1, text: "Page 1" },
+      { kind: "text", text: "Bleed the pump before first use." },
+      { kind: "text", text: "Open the valve slowly." },
+      { kind: "heading", level: 1, text: "Page 2" },
+      { kind: "text", text: "Replace the seal yearly." },
+    ]);
+    const corrupt = await parseAndChunk({ bytes: Buffer.concat([pdf.subarray(0, 200), Buffer.from("garbage")]), type: "application/pdf", ...settings });
+    expect(corrupt).toMatchObject({ ok: false, reason: expect.stringMatching(/PDF/) });
+    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: "not a PDF file (no %PDF- header)" });
+    expect(await parseAndChunk({ bytes: encoder.encode("x"), type: "image/png", ...settings })).toMatchObject({ ok: false, reason: expect.stringContaining("unsupported type") });
+    expect(await parseAndChunk({ bytes: new Uint8Array([0xff, 0xfe, 0x00]), type: "text/plain", ...settings })).toEqual({ ok: false, reason: "the text is not valid UTF-8" });
+  });
+});
+
+describe("chunking", () => {
+  const long = (topic: string, n: number) => Array.from({ length: n }, (_, i) => `${topic} sentence number ${i} explains one more detail about the ${topic}.`).join(" ");
+
+  it("keeps a small section whole and merges small sections under their common heading", () => {
+    const blocks: Block[] = [
+      { kind: "heading", level: 1, text: "Pump" },
+      { kind: "heading", level: 2, text: "Oil" },
+      { kind: "text", text: "Use grade 46 oil." },
+      { kind: "heading", level: 2, text: "Seals" },
+      { kind: "text", text: "Replace seals yearly." },
+    ];
+    const chunks = chunkBlocks(blocks, settings);
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]).toMatchObject({ ordinal: 0, heading: "Pump", text: "Oil\n\nUse grade 46 oil.\n\nSeals\n\nReplace seals yearly." });
+    expect(chunks[0]?.embeddingText.startsWith("Pump\n\n")).toBe(true);
+  });
+
+  it("splits a long section within the token budget, with overlap, never across sections", () => {
+    const blocks: Block[] = [
+      { kind: "heading", level: 1, text: "Bearings" },
+      ...long("bearing", 12).split(/(?<=\.) /).map((text) => ({ kind: "text" as const, text })),
+      { kind: "heading", level: 1, text: "Belts" },
+      { kind: "text", text: long("belt", 2) },
+    ];
+    const chunks = chunkBlocks(blocks, settings);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks) expect(chunk.tokenCount).toBeLessThanOrEqual(settings.chunkTokens + 10);
+    const bearings = chunks.filter((chunk) => chunk.heading === "Bearings");
+    const belts = chunks.filter((chunk) => chunk.heading === "Belts");
+    expect(bearings.length + belts.length).toBe(chunks.length);
+    expect(belts.every((chunk) => !chunk.text.includes("bearing"))).toBe(true);
+    // The last sentence of one bearing chunk opens the next one.
+    const [first, second] = bearings;
+    const lastSentence = first?.text.split("\n\n").at(-1) ?? "";
+    expect(second?.text.startsWith(lastSentence)).toBe(true);
+    expect(chunks.map((chunk) => chunk.ordinal)).toEqual(chunks.map((_, i) => i));
+  });
+
+  it("is deterministic: same input, same chunks and hashes", () => {
+    const blocks: Block[] = [{ kind: "text", text: long("valve", 20) }];
+    expect(chunkBlocks(blocks, settings)).toEqual(chunkBlocks(blocks, settings));
+    expect(new Set(chunkBlocks(blocks, settings).map((chunk) => chunk.contentHash)).size).toBe(chunkBlocks(blocks, settings).length);
+  });
+});
+
+describe("parse pool", () => {
+  const pool = new ParsePool(1);
+  afterAll(() => pool.close());
+
+  it("parses and chunks on a worker thread", async () => {
+    const result = await pool.run({ bytes: encoder.encode("# Title\n\nSome text here."), type: "text/markdown", ...settings });
+    expect(result).toMatchObject({ ok: true, chunks: [{ heading: "Title", text: "Some text here." }] });
+  });
+});

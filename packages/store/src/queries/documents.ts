@@ -1,0 +1,109 @@
+import type { Queryable } from "../database.js";
+
+export type DocumentStatus = "pending" | "ready" | "failed";
+
+export interface DocumentRecord {
+  id: number;
+  collectionId: number;
+  externalId: string;
+  source: string | null;
+  mimeType: string;
+  contentHash: string;
+  metadata: Record<string, unknown>;
+  status: DocumentStatus;
+  error: string | null;
+  chunkCount: number;
+  chunkedHash: string | null;
+}
+
+interface DocumentRow {
+  id: string;
+  collection_id: string;
+  external_id: string;
+  source: string | null;
+  mime_type: string;
+  content_hash: string;
+  metadata: Record<string, unknown>;
+  status: DocumentStatus;
+  error: string | null;
+  chunk_count: number;
+  chunked_hash: string | null;
+}
+
+const COLUMNS = "id, collection_id, external_id, source, mime_type, content_hash, metadata, status, error, chunk_count, chunked_hash";
+
+function toDocument(row: DocumentRow): DocumentRecord {
+  return {
+    id: Number(row.id),
+    collectionId: Number(row.collection_id),
+    externalId: row.external_id,
+    source: row.source,
+    mimeType: row.mime_type,
+    contentHash: row.content_hash,
+    metadata: row.metadata,
+    status: row.status,
+    error: row.error,
+    chunkCount: row.chunk_count,
+    chunkedHash: row.chunked_hash,
+  };
+}
+
+export type DocumentUpsert = Pick<DocumentRecord, "collectionId" | "externalId" | "source" | "mimeType" | "contentHash" | "metadata">;
+
+/**
+ * Creates or updates a document row and marks it pending. Existing chunks stay in place (and
+ * searchable) until the new ones replace them in one transaction.
+ */
+export async function upsertDocument(db: Queryable, input: DocumentUpsert): Promise<DocumentRecord> {
+  const { rows } = await db.query<DocumentRow>(
+    `INSERT INTO documents (collection_id, external_id, source, mime_type, content_hash, metadata, status)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending')
+     ON CONFLICT (collection_id, external_id) DO UPDATE SET
+       source = EXCLUDED.source, mime_type = EXCLUDED.mime_type, content_hash = EXCLUDED.content_hash,
+       metadata = EXCLUDED.metadata, status = 'pending', error = NULL, updated_at = now()
+     RETURNING ${COLUMNS}`,
+    [input.collectionId, input.externalId, input.source, input.mimeType, input.contentHash, JSON.stringify(input.metadata)],
+  );
+  return toDocument(rows[0] as DocumentRow);
+}
+
+export async function saveDocumentContent(db: Queryable, documentId: number, body: Buffer): Promise<void> {
+  await db.query(
+    `INSERT INTO document_contents (document_id, body) VALUES ($1, $2)
+     ON CONFLICT (document_id) DO UPDATE SET body = EXCLUDED.body`,
+    [documentId, body],
+  );
+}
+
+export async function loadDocumentContent(db: Queryable, documentId: number): Promise<Buffer | undefined> {
+  const { rows } = await db.query<{ body: Buffer }>("SELECT body FROM document_contents WHERE document_id = $1", [documentId]);
+  return rows[0]?.body;
+}
+
+export async function findDocument(db: Queryable, documentId: number): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(`SELECT ${COLUMNS} FROM documents WHERE id = $1`, [documentId]);
+  return rows[0] ? toDocument(rows[0]) : undefined;
+}
+
+export async function findDocumentByExternalId(db: Queryable, collectionId: number, externalId: string): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(`SELECT ${COLUMNS} FROM documents WHERE collection_id = $1 AND external_id = $2`, [collectionId, externalId]);
+  return rows[0] ? toDocument(rows[0]) : undefined;
+}
+
+export async function markDocumentFailed(db: Queryable, documentId: number, error: string): Promise<void> {
+  await db.query("UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1", [documentId, error.slice(0, 2000)]);
+}
+
+/** Marks a document ready with the chunks it now has and what they were built from. */
+export async function markDocumentReady(db: Queryable, documentId: number, chunkCount: number, chunkedHash: string): Promise<void> {
+  await db.query(
+    "UPDATE documents SET status = 'ready', error = NULL, chunk_count = $2, chunked_hash = $3, updated_at = now() WHERE id = $1",
+    [documentId, chunkCount, chunkedHash],
+  );
+}
+
+/** Deletes a document; its content and chunks go with it (ON DELETE CASCADE). */
+export async function deleteDocument(db: Queryable, collectionId: number, externalId: string): Promise<boolean> {
+  const { rowCount } = await db.query("DELETE FROM documents WHERE collection_id = $1 AND external_id = $2", [collectionId, externalId]);
+  return (rowCount ?? 0) > 0;
+}

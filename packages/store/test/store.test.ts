@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "@herd/testing";
+import {
+  collectionFingerprint,
+  createCollectionIndex,
+  deleteChunksFrom,
+  deleteDocument,
+  findCollection,
+  insertCollection,
+  listDocumentChunks,
+  markDocumentReady,
+  migrate,
+  searchChunks,
+  startEmbeddedServer,
+  upsertChunks,
+  upsertDocument,
+  type ChunkInput,
+} from "../src/index.js";
+
+function unit(values: number[]): number[] {
+  const norm = Math.sqrt(values.reduce((sum, value) => sum + value * value, 0)) || 1;
+  return values.map((value) => value / norm);
+}
+
+function chunk(ordinal: number, text: string, embedding: number[]): ChunkInput {
+  return { ordinal, heading: "Pumps", text, tokenCount: text.split(" ").length, contentHash: `h-${text}`, embedding: unit(embedding) };
+}
+
+interface Server {
+  name: string;
+  start(): Promise<{ url: string; stop(): Promise<void> }>;
+}
+
+const servers: Server[] = [
+  {
+    name: "native PostgreSQL + pgvector",
+    async start() {
+      const database = await createTestDatabase("store");
+      return { url: database.url, stop: () => database.drop() };
+    },
+  },
+  {
+    name: "embedded PGlite + pgvector",
+    async start() {
+      const dir = mkdtempSync(join(tmpdir(), "herd-pglite-"));
+      const server = await startEmbeddedServer({ dataDir: dir });
+      return {
+        url: server.url,
+        async stop() {
+          await server.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
+
+describe.each(servers)("store on $name", (server) => {
+  let stop: () => Promise<void>;
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    const started = await server.start();
+    stop = started.stop;
+    pool = new pg.Pool({ connectionString: started.url, max: 1 });
+  }, 60_000);
+  afterAll(async () => {
+    await pool?.end();
+    await stop?.();
+  });
+
+  it("applies numbered migrations once, even when asked twice", async () => {
+    expect(await migrate(pool)).toEqual([1]);
+    expect(await migrate(pool)).toEqual([]);
+    const { rows } = await pool.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
+    expect(rows[0]?.extversion).toMatch(/^0\.(7|8|9)|^[1-9]/);
+  });
+
+  it("creates collections with their own HNSW index, refusing duplicate names", async () => {
+    const collection = await insertCollection(pool, { name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    expect(collection).toMatchObject({ name: "manuals", dimensions: 4 });
+    if (!collection) throw new Error("no collection");
+    await createCollectionIndex(pool, collection);
+    const { rows } = await pool.query("SELECT indexdef FROM pg_indexes WHERE indexname = $1", [`chunks_hnsw_${collection.id}`]);
+    expect(rows[0]?.indexdef).toContain("hnsw");
+    expect(await insertCollection(pool, { name: "manuals", model: "x", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 })).toBeUndefined();
+  });
+
+  it("upserts chunks idempotently and searches by vector, keyword and both", async () => {
+    const collection = await findCollection(pool, "manuals");
+    if (!collection) throw new Error("no collection");
+    const pump = await upsertDocument(pool, { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c1", metadata: { area: "hydraulics" } });
+    const fan = await upsertDocument(pool, { collectionId: collection.id, externalId: "fan.md", source: "fan.md", mimeType: "text/markdown", contentHash: "c2", metadata: { area: "cooling" } });
+    const pumpChunks = [chunk(0, "bleed the hydraulic pump before first use", [1, 0, 0, 0]), chunk(1, "replace the pump seal every year", [0.9, 0.1, 0, 0])];
+    expect(await upsertChunks(pool, collection.id, pump.id, pumpChunks)).toBe(2);
+    expect(await upsertChunks(pool, collection.id, pump.id, pumpChunks)).toBe(0);
+    await upsertChunks(pool, collection.id, fan.id, [chunk(0, "clean the cooling fan blades", [0, 0, 1, 0])]);
+    await markDocumentReady(pool, pump.id, 2, "k1");
+
+    const vector = await searchChunks(pool, "vector", { collectionId: collection.id, dimensions: 4, k: 2, candidates: 10, embedding: unit([1, 0.05, 0, 0]) });
+    expect(vector.map((hit) => hit.text)).toEqual(["bleed the hydraulic pump before first use", "replace the pump seal every year"]);
+    expect(vector[0]).toMatchObject({ documentId: "pump.md", metadata: { area: "hydraulics" }, vectorRank: 1, keywordRank: null });
+
+    const keyword = await searchChunks(pool, "keyword", { collectionId: collection.id, dimensions: 4, k: 5, candidates: 10, query: "How are the fans cleaned?" });
+    expect(keyword.map((hit) => hit.documentId)).toEqual(["fan.md"]);
+
+    const hybrid = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: 3, candidates: 10, embedding: unit([0, 0, 1, 0]), query: "pump seal" });
+    expect(hybrid.map((hit) => hit.text)).toContain("replace the pump seal every year");
+    expect(hybrid[0]?.score).toBeGreaterThan(0);
+
+    const filtered = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: 5, candidates: 10, embedding: unit([1, 0, 0, 0]), query: "pump", filter: { area: "cooling" } });
+    expect(filtered.every((hit) => hit.documentId === "fan.md")).toBe(true);
+  });
+
+  it("replaces a changed document's chunks and removes a deleted document's", async () => {
+    const collection = await findCollection(pool, "manuals");
+    if (!collection) throw new Error("no collection");
+    const pump = await upsertDocument(pool, { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c3", metadata: {} });
+    const before = await listDocumentChunks(pool, pump.id);
+    await upsertChunks(pool, collection.id, pump.id, [chunk(0, "bleed the hydraulic pump before first use", [1, 0, 0, 0])]);
+    expect(await deleteChunksFrom(pool, pump.id, 1)).toBe(1);
+    const after = await listDocumentChunks(pool, pump.id);
+    expect(after).toHaveLength(1);
+    expect(after[0]?.id).toBe(before[0]?.id);
+    expect((await collectionFingerprint(pool, collection.id)).map((row) => `${row.externalId}#${row.ordinal}`)).toEqual(["fan.md#0", "pump.md#0"]);
+    expect(await deleteDocument(pool, collection.id, "pump.md")).toBe(true);
+    expect(await listDocumentChunks(pool, pump.id)).toEqual([]);
+    expect(await deleteDocument(pool, collection.id, "pump.md")).toBe(false);
+  });
+});

@@ -5,7 +5,7 @@ import { createApiRuntime } from "./runtime.js";
 async function main(): Promise<void> {
   const config = loadConfig(ApiEnv, toApiConfig, process.env);
   const logger = createLogger({ name: "herd-api", level: config.log.level, format: config.log.format });
-  const runtime = createApiRuntime(config, logger);
+  const runtime = await createApiRuntime(config, logger);
   const { url } = await runtime.listen();
   logger.info({ url }, "herd api listening");
 

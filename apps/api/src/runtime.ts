@@ -3,10 +3,14 @@ import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import type { ApiConfig } from "@herd/config";
 import { HerdCache } from "@herd/cache";
+import { ParsePool } from "@herd/ingest";
 import { herdKeys, queueName } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
+import { migrate, openDatabase, type Database } from "@herd/store";
 import { FleetView } from "./fleet-view.js";
+import { IngestProcessor } from "./ingest/processor.js";
+import { IngestionProgress } from "./ingest/progress.js";
 import { JobStore } from "./job-store.js";
 import { QueueDepth } from "./queue-depth.js";
 import { QueueRegistry } from "./queues.js";
@@ -16,22 +20,52 @@ export interface ApiRuntime {
   app: Express;
   queues: QueueRegistry;
   fleet: FleetView;
+  db: Database;
+  ingest: IngestProcessor;
   listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
 }
 
-/** Builds the API's resources in order; `close()` releases them in reverse, within a deadline. */
-export function createApiRuntime(config: ApiConfig, logger: Logger): ApiRuntime {
+/** Lock on an ingest step: parsing a large PDF may keep the event loop of a worker thread busy. */
+const INGEST_LOCK_MS = 60_000;
+
+/**
+ * Builds the API's resources in order: Redis, cache, queues and fleet view, the database
+ * (migrated; embedded PGlite when DATABASE_URL is unset), the ingest processor, the express app.
+ * `close()` releases them in reverse, within a deadline.
+ */
+export async function createApiRuntime(config: ApiConfig, logger: Logger): Promise<ApiRuntime> {
   const redis = createRedisClient({ url: config.redisUrl, role: "command", logger, connectionName: "herd-api" });
   const cacheRedis: Redis = config.cacheRedisUrl === config.redisUrl ? redis : createRedisClient({ url: config.cacheRedisUrl, role: "cache", logger, connectionName: "herd-api-cache" });
   const cache = new HerdCache({ redis: cacheRedis, prefix: config.prefix, ttlSeconds: config.cacheTtlSeconds, memory: config.cacheMemory, logger });
+  const keys = herdKeys(config.prefix);
   const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger);
   // Listen for every served queue up front, so the first long-poll on it misses nothing.
   const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => {
     for (const served of snapshot.models.values()) for (const kind of served.kinds) queues.listen(queueName(kind, served.model));
   });
-  const store = new JobStore(redis, queues, herdKeys(config.prefix), config.jobs.retentionMs);
-  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), logger });
+  const store = new JobStore(redis, queues, keys, config.jobs.retentionMs);
+  const progress = new IngestionProgress(redis, keys);
+  const db = await openDatabase({ url: config.database.url, embeddedDataDir: config.database.embeddedDataDir, poolMax: config.database.poolMax, logger });
+  const applied = await migrate(db.pool);
+  if (applied.length > 0) logger.info({ applied, embedded: db.embedded }, "database migrated");
+  const parsePool = new ParsePool(config.ingest.parseThreads);
+  const ingestConnection = createRedisClient({ url: config.redisUrl, role: "blocking", logger, connectionName: "herd-api-ingest" });
+  const ingest = new IngestProcessor({
+    db,
+    redis,
+    connection: ingestConnection,
+    cache,
+    queues,
+    keys,
+    parsePool,
+    progress,
+    retention: config.jobs,
+    concurrency: config.ingest.concurrency,
+    lockDurationMs: INGEST_LOCK_MS,
+    logger,
+  });
+  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, logger });
   fleet.start();
   let server: Server | undefined;
 
@@ -39,6 +73,8 @@ export function createApiRuntime(config: ApiConfig, logger: Logger): ApiRuntime 
     app,
     queues,
     fleet,
+    db,
+    ingest,
     async listen(port = config.port, host = config.host) {
       server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(listening)));
@@ -53,8 +89,12 @@ export function createApiRuntime(config: ApiConfig, logger: Logger): ApiRuntime 
     async close() {
       const steps: Array<[string, () => Promise<unknown> | void]> = [
         ["http server", () => closeServer(server)],
+        ["ingest processor", () => ingest.close()],
+        ["parse pool", () => parsePool.close()],
         ["fleet view", () => fleet.close()],
         ["queues", () => queues.close()],
+        ["database", () => db.close()],
+        ["ingest redis", () => closeRedis(ingestConnection)],
         ["cache redis", () => (cacheRedis === redis ? undefined : closeRedis(cacheRedis))],
         ["redis", () => closeRedis(redis)],
       ];
@@ -80,4 +120,3 @@ async function closeServer(server: Server | undefined): Promise<void> {
   await closed;
   clearTimeout(grace);
 }
-

@@ -2,15 +2,20 @@ import express, { type ErrorRequestHandler, type Express } from "express";
 import type { Redis } from "ioredis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
+import type { RetentionPolicy } from "@herd/jobs";
+import type { Database } from "@herd/store";
 import { coerceError, type Logger } from "@herd/logger";
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
+import type { IngestionProgress } from "./ingest/progress.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
 import { fleetRouter } from "./routes/fleet.js";
 import { healthRouter } from "./routes/health.js";
+import { collectionsRouter } from "./routes/collections.js";
 import { jobsRouter } from "./routes/jobs.js";
+import { retrievalRouter } from "./routes/retrieval.js";
 
 export interface ServerDeps {
   config: ApiConfig;
@@ -20,6 +25,8 @@ export interface ServerDeps {
   fleet: FleetView;
   store: JobStore;
   depth: QueueDepth;
+  db: Database;
+  progress: IngestionProgress;
   logger: Logger;
 }
 
@@ -30,7 +37,17 @@ const KNOWN_ROUTES: Array<[path: string, methods: string]> = [
   ["/v1/fleet", "GET"],
   ["/health", "GET"],
   ["/ready", "GET"],
+  ["/v1/collections", "GET, POST"],
+  ["/v1/collections/:name", "GET"],
+  ["/v1/collections/:name/documents", "POST"],
+  ["/v1/collections/:name/documents/*id", "DELETE"],
+  ["/v1/collections/:name/search", "POST"],
+  ["/v1/collections/:name/answer", "POST"],
+  ["/v1/ingestions/:id", "GET"],
 ];
+
+/** Document uploads have their own (larger) limit and may be multipart; the general parser skips them. */
+const UPLOAD_PATH = /^\/v1\/collections\/[^/]+\/documents\/?$/;
 
 const BODY_PARSER_ERRORS: Record<string, [number, string]> = {
   "entity.parse.failed": [400, "invalid_json"],
@@ -41,8 +58,21 @@ const BODY_PARSER_ERRORS: Record<string, [number, string]> = {
   "request.size.invalid": [400, "invalid_request"],
 };
 
+const MULTER_ERRORS: Record<string, [number, string]> = {
+  LIMIT_FILE_SIZE: [413, "payload_too_large"],
+  LIMIT_FILE_COUNT: [413, "too_many_inputs"],
+  LIMIT_PART_COUNT: [413, "too_many_inputs"],
+};
+
 function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
+  if ((error as { name?: unknown } | null)?.name === "MulterError") {
+    const [status, code] = MULTER_ERRORS[String((error as { code?: unknown }).code)] ?? [400, "invalid_request"];
+    return new ApiError(status, code, `upload: ${(error as Error).message}`);
+  }
+  if (error instanceof Error && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(error.message)) {
+    return new ApiError(400, "invalid_request", `upload: ${error.message}`);
+  }
   const type = (error as { type?: unknown } | null)?.type;
   if (typeof type === "string" && BODY_PARSER_ERRORS[type]) {
     const [status, code] = BODY_PARSER_ERRORS[type];
@@ -60,9 +90,19 @@ export function createServer(deps: ServerDeps): Express {
   app.set("etag", false);
   // Compressed request bodies are refused (415): no client of ours sends them, and skipping the
   // decompression branch is measurably cheaper on the cache-hit path.
-  app.use(express.json({ limit: deps.config.limits.maxBodyBytes, type: "application/json", inflate: false }));
+  const json = express.json({ limit: deps.config.limits.maxBodyBytes, type: "application/json", inflate: false });
+  app.use((req, res, next) => (req.method === "POST" && UPLOAD_PATH.test(req.path) ? next() : json(req, res, next)));
   // Job routes first: they carry nearly all traffic, and every router a request passes costs time.
   app.use(jobsRouter(deps));
+  const retention: RetentionPolicy = deps.config.jobs;
+  const collectionDeps = {
+    ...deps,
+    retention,
+    embedBatch: deps.config.ingest.embedBatch,
+    limits: { maxUploadBytes: deps.config.ingest.maxUploadBytes, maxDocuments: deps.config.limits.maxInputs },
+  };
+  app.use(collectionsRouter(collectionDeps));
+  app.use(retrievalRouter({ ...collectionDeps, config: deps.config }));
   app.use(healthRouter(deps));
   app.use(fleetRouter(deps));
 

@@ -12,6 +12,7 @@ import {
   type EmbedJobData,
   type EmbedRequest,
   type GenerateJobData,
+  type Citation,
   type GenerateRequest,
   type JobKind,
   type JobRequest,
@@ -108,7 +109,7 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
   };
 }
 
-function prepareGenerate(deps: SubmitDeps, request: GenerateRequest): Prepared<"generate"> {
+function prepareGenerate(deps: SubmitDeps, request: GenerateRequest, answer: SubmitOptions["answer"]): Prepared<"generate"> {
   const { limits } = deps.config;
   if (request.prompt !== undefined) checkText("prompt", request.prompt, limits.maxInputChars);
   if (request.system !== undefined) checkText("system", request.system, limits.maxInputChars);
@@ -127,14 +128,20 @@ function prepareGenerate(deps: SubmitDeps, request: GenerateRequest): Prepared<"
     ...(request.options ? { options: request.options } : {}),
     ...(request.format !== undefined ? { format: request.format } : {}),
   } as const;
-  const key = inferenceCacheKey(shape);
+  const key = inferenceCacheKey({ ...shape, ...(answer ? { purpose: "answer" } : {}) });
   // Only deterministic generations coalesce: N identical sampled requests must get N samples.
   const deterministic = isCacheableGeneration(request.options, request.cache);
   const useCache = deterministic && deps.cache.enabled("inference");
   return {
     kind: "generate",
     model,
-    data: { ...shape, requestModel: request.model, ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}), cacheKey: useCache ? key : null },
+    data: {
+      ...shape,
+      requestModel: request.model,
+      ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
+      cacheKey: useCache ? key : null,
+      ...(answer ? { answer } : {}),
+    },
     coalesceKey: deterministic ? key : undefined,
     peek: () => undefined,
     lookup: async () => {
@@ -165,6 +172,8 @@ async function ensureServed(deps: SubmitDeps, model: string, kind: JobKind): Pro
 export interface SubmitOptions {
   /** Called with the new job's id and queue just before it is added (to subscribe to its events). */
   beforeEnqueue?: (id: string, queue: string) => void;
+  /** For RAG answers: the generation's result carries these citations (and caches apart). */
+  answer?: { citations: Citation[] };
 }
 
 /**
@@ -172,7 +181,7 @@ export interface SubmitOptions {
  * Shared by /v1/jobs and the drop-in endpoints.
  */
 export async function submitJob(deps: SubmitDeps, request: JobRequest, options: SubmitOptions = {}): Promise<SubmitOutcome> {
-  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request);
+  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request, options.answer);
   const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
   const hot = served ? prepared.peek() : undefined;
   if (hot) return cachedOutcome(prepared, hot);

@@ -1,7 +1,10 @@
 import { ApiEnv, WorkerEnv, loadConfig, toApiConfig, toWorkerConfig, type ApiConfig, type WorkerConfig } from "@herd/config";
 import { createLogger } from "@herd/logger";
 import { EmulatorFleet, type FleetOptions } from "@herd/ollama-emulator";
-import { deletePrefix, testEnv, testRedis, waitFor } from "@herd/testing";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTestDatabase, deletePrefix, testEnv, testRedis, waitFor, type TestDatabase } from "@herd/testing";
 import { WorkerRuntime } from "@herd/worker-core";
 import { createApiRuntime, type ApiRuntime } from "../src/runtime.js";
 
@@ -14,6 +17,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** Wait until the API sees every emulated instance as healthy. */
   waitHealthy?: boolean;
+  /** A fresh database on the native test server (default), or the embedded PGlite server. */
+  database?: "native" | "embedded";
 }
 
 /** A whole Herd in one process: emulated fleet, one worker runtime, the API on a free port. */
@@ -26,6 +31,7 @@ export class Stack {
     readonly workerConfig: WorkerConfig,
     readonly url: string,
     private readonly options: StackOptions,
+    private readonly releaseDatabase: () => Promise<void>,
   ) {}
 
   static async start(options: StackOptions): Promise<Stack> {
@@ -43,12 +49,25 @@ export class Stack {
       HERD_WORKER_ID: `${options.prefix}-worker`,
       ...options.workerEnv,
     });
-    const apiConfig = loadConfig(ApiEnv, toApiConfig, { ...common, PORT: "0", HERD_FLEET_REFRESH: "100ms" });
+    let database: TestDatabase | undefined;
+    let dataDir: string | undefined;
+    if (options.database === "embedded") dataDir = mkdtempSync(join(tmpdir(), "herd-stack-"));
+    else database = await createTestDatabase(options.prefix);
+    const apiConfig = loadConfig(ApiEnv, toApiConfig, {
+      ...common,
+      PORT: "0",
+      HERD_FLEET_REFRESH: "100ms",
+      ...(database ? { DATABASE_URL: database.url } : { HERD_DATA_DIR: dataDir }),
+    });
+    const releaseDatabase = async () => {
+      await database?.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    };
     const worker = new WorkerRuntime({ config: workerConfig, logger });
     await worker.start();
-    const api = createApiRuntime(apiConfig, logger);
+    const api = await createApiRuntime(apiConfig, logger);
     const { url } = await api.listen(0, "127.0.0.1");
-    const stack = new Stack(fleet, worker, api, apiConfig, workerConfig, url, options);
+    const stack = new Stack(fleet, worker, api, apiConfig, workerConfig, url, options, releaseDatabase);
     if (options.waitHealthy !== false) {
       await waitFor(async () => {
         const ready = (await (await fetch(`${url}/ready`)).json()) as { healthyInstances: number };
@@ -95,6 +114,7 @@ export class Stack {
     await this.api.close();
     await this.worker.close(2000);
     await this.fleet.close();
+    await this.releaseDatabase();
     const redis = testRedis(this.options.redisUrl);
     try {
       await deletePrefix(redis, this.options.prefix);

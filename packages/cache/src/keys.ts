@@ -21,12 +21,16 @@ export function embeddingCacheKey(input: { model: string; text: string; dimensio
   ]);
 }
 
-type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format">;
+type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format"> & {
+  /** Results shaped differently for the same prompt (e.g. RAG answers with citations) cache apart. */
+  purpose?: string;
+};
 
 /** Everything that changes a generation: model, mode, prompt or messages, system, options, format. */
 export function inferenceCacheKey(input: GenerationInput): string {
   return digest([
     "generate/v1",
+    input.purpose ?? "",
     input.model,
     input.mode,
     input.system ?? "",

@@ -8,6 +8,8 @@ export interface ServedModel {
   healthySlots: number;
   instances: number;
   healthyInstances: number;
+  /** Vector length reported by the instances serving it (embedding models). */
+  embeddingLength: number | undefined;
 }
 
 /** The fleet as the API sees it: which models are served, by how many healthy slots. */
@@ -24,10 +26,11 @@ export class FleetSnapshot {
         for (const binding of instance.models) {
           let served = models.get(binding.model);
           if (!served) {
-            served = { model: binding.model, kinds: new Set(), healthySlots: 0, instances: 0, healthyInstances: 0 };
+            served = { model: binding.model, kinds: new Set(), healthySlots: 0, instances: 0, healthyInstances: 0, embeddingLength: binding.embeddingLength };
             models.set(binding.model, served);
           }
           for (const kind of binding.kinds) served.kinds.add(kind);
+          served.embeddingLength ??= binding.embeddingLength;
           served.instances += 1;
           if (instance.healthy) {
             served.healthyInstances += 1;

@@ -8,6 +8,9 @@ export function herdKeys(prefix: string) {
     workers: `${tag}:fleet:workers`,
     worker: (workerId: string) => `${tag}:fleet:worker:${workerId}`,
     cache: (layer: string, hash: string) => `${tag}:cache:${layer}:${hash}`,
+    ingestion: (id: string) => `${tag}:ingestion:${id}`,
+    ingestionDocs: (id: string) => `${tag}:ingestion:${id}:docs`,
+    ingestionEmbedded: (id: string) => `${tag}:ingestion:${id}:embedded`,
   };
 }
 export type HerdKeys = ReturnType<typeof herdKeys>;

@@ -35,3 +35,6 @@ export function parseQueueName(name: string): { kind: JobKind; model: string } |
     return undefined;
   }
 }
+
+/** Document ingestion steps (parse, fan out embeddings, store) share one queue. */
+export const INGEST_QUEUE = "ingest";

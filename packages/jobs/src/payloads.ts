@@ -12,6 +12,8 @@ export const EmbedJobData = z.object({
   keepAlive: z.union([z.string(), z.number()]).optional(),
   /** Cache each input's vector when the job finishes (false when the embedding layer is off). */
   cache: z.boolean(),
+  /** For ingestion batches: a Redis hash field counting embedded chunks. */
+  progress: z.object({ key: z.string(), field: z.string() }).optional(),
 });
 export type EmbedJobData = z.infer<typeof EmbedJobData>;
 
@@ -27,6 +29,8 @@ export const GenerateJobData = z.object({
   keepAlive: z.union([z.string(), z.number()]).optional(),
   /** Inference-cache key to fill on success, or null when this generation must not be cached. */
   cacheKey: z.string().nullable(),
+  /** Set for RAG answers: the result becomes `{ answer, citations }` with these citations. */
+  answer: z.object({ citations: z.array(z.object({ documentId: z.string(), chunkId: z.number(), excerpt: z.string() })) }).optional(),
 });
 export type GenerateJobData = z.infer<typeof GenerateJobData>;
 
@@ -36,9 +40,14 @@ export const EmbedResult = z.object({
 });
 export type EmbedResult = z.infer<typeof EmbedResult>;
 
+export const Citation = z.object({ documentId: z.string(), chunkId: z.number(), excerpt: z.string() });
+export type Citation = z.infer<typeof Citation>;
+
 export const GenerateResult = z.object({
   model: z.string(),
   response: z.string().optional(),
+  answer: z.string().optional(),
+  citations: z.array(Citation).optional(),
   message: z.object({ role: z.literal("assistant"), content: z.string() }).optional(),
   done_reason: z.string().optional(),
   prompt_eval_count: z.number().int().nonnegative().optional(),
@@ -57,3 +66,25 @@ export const JobReturnValue = z.object({
   cachedInputs: z.number().int().nonnegative().optional(),
 });
 export type JobReturnValue = z.infer<typeof JobReturnValue>;
+
+/** One document of an ingestion, processed in steps: parse (and fan out embeddings) → store. */
+export const IngestJobData = z.object({
+  ingestionId: z.string(),
+  collectionId: z.number().int(),
+  documentId: z.number().int(),
+  externalId: z.string(),
+  contentHash: z.string(),
+  model: z.string(),
+  dimensions: z.number().int().positive(),
+  /** Vector length the model returns natively; `dimensions` below it asks Ollama to cut. */
+  modelDimensions: z.number().int().positive().optional(),
+  chunkTokens: z.number().int().positive(),
+  chunkOverlap: z.number().int().nonnegative(),
+  embedBatch: z.number().int().positive(),
+  step: z.enum(["parse", "store"]).default("parse"),
+  chunkedHash: z.string().optional(),
+  batches: z.number().int().nonnegative().optional(),
+  /** Bumped when embeddings had to be requested again (child ids stay unique). */
+  round: z.number().int().nonnegative().default(0),
+});
+export type IngestJobData = z.infer<typeof IngestJobData>;

@@ -126,6 +126,10 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
     void deps.cache.setMany("embedding", fresh);
   }
+  if (data.progress) {
+    const { key, field } = data.progress;
+    deps.redis.hincrby(key, field, data.inputs.length).catch((error: unknown) => deps.onStoreError(job, error));
+  }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
   storeResult(deps, job, result);
   return { instance, resultBytes: result.length, cachedInputs: data.inputs.length - missing.length };
@@ -152,9 +156,14 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
           call,
         );
   });
+  const shaped = data.answer
+    ? { answer: output.text.trim(), citations: data.answer.citations }
+    : data.mode === "generate"
+      ? { response: output.text }
+      : { message: { role: "assistant", content: output.text } };
   const body = {
     model: data.requestModel,
-    ...(data.mode === "generate" ? { response: output.text } : { message: { role: "assistant", content: output.text } }),
+    ...shaped,
     ...(output.doneReason !== undefined ? { done_reason: output.doneReason } : {}),
     prompt_eval_count: output.promptEvalCount,
     eval_count: output.evalCount,

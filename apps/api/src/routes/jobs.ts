@@ -3,7 +3,7 @@ import { isJobKind, JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import type { QueueRegistry, Subscription } from "../queues.js";
-import { submitJob, type SubmitDeps } from "../submit.js";
+import { submitJob, type SubmitDeps, type SubmitOptions } from "../submit.js";
 
 export interface JobsRouteDeps extends SubmitDeps {
   store: JobStore;
@@ -83,6 +83,35 @@ async function withRedis<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Submits a job and answers like POST /v1/jobs: 200 with the job view for a cache hit or a job
+ * that finished within `wait`, else 202 with its id, status and Location.
+ */
+export async function submitAndRespond(deps: JobsRouteDeps, res: Response, request: JobRequest, wait: number, options: Pick<SubmitOptions, "answer"> = {}): Promise<void> {
+  const { queues } = deps;
+  let subscription: Subscription | undefined;
+  try {
+    const outcome = await submitJob(deps, request, {
+      ...options,
+      beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
+    });
+    if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
+    res.setHeader("Location", `/v1/jobs/${outcome.id}`);
+    if (wait === 0) return void res.status(202).json({ id: outcome.id, status: "queued" });
+    const fresh = subscription !== undefined && subscription.id === outcome.id;
+    if (!fresh) {
+      // Coalesced into an existing job, which may be done already: subscribe to it and check.
+      subscription?.cancel();
+      subscription = queues.subscribe(outcome.queue, outcome.id);
+    }
+    const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res));
+    if (view.finished) return sendJsonText(res, 200, view.text);
+    res.status(202).json({ id: outcome.id, status: (JSON.parse(chunksToString(view.text)) as { status: string }).status });
+  } finally {
+    subscription?.cancel();
+  }
+}
+
 export function jobsRouter(deps: JobsRouteDeps): Router {
   const router = Router();
   const { store, queues } = deps;
@@ -91,27 +120,7 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
     // express.json() leaves the body undefined exactly when the Content-Type is not JSON.
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
     const wait = parseWait(req.query["wait"], deps.config.limits.maxWaitMs);
-    const request = parseJobRequest(req.body);
-    let subscription: Subscription | undefined;
-    try {
-      const outcome = await submitJob(deps, request, {
-        beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
-      });
-      if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
-      res.setHeader("Location", `/v1/jobs/${outcome.id}`);
-      if (wait === 0) return void res.status(202).json({ id: outcome.id, status: "queued" });
-      const fresh = subscription !== undefined && subscription.id === outcome.id;
-      if (!fresh) {
-        // Coalesced into an existing job, which may be done already: subscribe to it and check.
-        subscription?.cancel();
-        subscription = queues.subscribe(outcome.queue, outcome.id);
-      }
-      const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res));
-      if (view.finished) return sendJsonText(res, 200, view.text);
-      res.status(202).json({ id: outcome.id, status: (JSON.parse(chunksToString(view.text)) as { status: string }).status });
-    } finally {
-      subscription?.cancel();
-    }
+    await submitAndRespond(deps, res, parseJobRequest(req.body), wait);
   });
 
   router.get("/v1/jobs/:id", async (req: Request, res: Response) => {

@@ -1,0 +1,31 @@
+import { createHash } from "node:crypto";
+import type { HerdCache } from "@herd/cache";
+import type { Chunk, ParsePool } from "@herd/ingest";
+import { loadDocumentContent, type DocumentRecord, type Queryable } from "@herd/store";
+import type { IngestJobData } from "@herd/jobs";
+
+/** Bump when chunking changes, so cached chunk lists and "unchanged" checks start over. */
+const CHUNKER_VERSION = "chunker/1";
+
+/** What a document's chunks depend on: its content and every setting that changes chunking or vectors. */
+export function chunkedHashOf(contentHash: string, data: Pick<IngestJobData, "model" | "dimensions" | "chunkTokens" | "chunkOverlap">): string {
+  return createHash("sha256")
+    .update([CHUNKER_VERSION, contentHash, data.model, data.dimensions, data.chunkTokens, data.chunkOverlap].join("|"))
+    .digest("hex");
+}
+
+export type ChunkList = { ok: true; chunks: Chunk[] } | { ok: false; reason: string };
+
+/**
+ * The chunks of a document: from the chunk cache layer (30 days) when this exact content was
+ * chunked with these settings before, else parsed on a worker thread and cached.
+ */
+export async function loadChunks(db: Queryable, cache: HerdCache, pool: ParsePool, document: DocumentRecord, data: IngestJobData, chunkedHash: string): Promise<ChunkList> {
+  const cached = await cache.get("chunk", chunkedHash);
+  if (cached) return { ok: true, chunks: JSON.parse(cached) as Chunk[] };
+  const body = await loadDocumentContent(db, document.id);
+  if (!body) return { ok: false, reason: "the document's content is missing" };
+  const result = await pool.run({ bytes: new Uint8Array(body), type: document.mimeType, chunkTokens: data.chunkTokens, chunkOverlap: data.chunkOverlap });
+  if (result.ok) await cache.set("chunk", chunkedHash, JSON.stringify(result.chunks));
+  return result;
+}

@@ -1,0 +1,193 @@
+import { DelayedError, WaitingChildrenError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { HerdCache } from "@herd/cache";
+import type { Chunk, ParsePool } from "@herd/ingest";
+import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
+import { coerceError, type Logger } from "@herd/logger";
+import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, markDocumentFailed, markDocumentReady, upsertChunks, type Database } from "@herd/store";
+import type { QueueRegistry } from "../queues.js";
+import { chunkedHashOf, loadChunks } from "./chunks.js";
+import type { IngestionProgress } from "./progress.js";
+
+export interface IngestProcessorOptions {
+  db: Database;
+  redis: Redis;
+  /** A connection for the BullMQ worker (blocking role: no retry limit, offline queue on). */
+  connection: Redis;
+  cache: HerdCache;
+  queues: QueueRegistry;
+  keys: HerdKeys;
+  parsePool: ParsePool;
+  progress: IngestionProgress;
+  retention: RetentionPolicy;
+  concurrency: number;
+  lockDurationMs: number;
+  logger: Logger;
+}
+
+/** Rounds of re-requesting embeddings whose results expired before the document is failed. */
+const MAX_ROUNDS = 3;
+const DATABASE_RETRY_MS = 2000;
+
+/**
+ * Ingests one document per job, in two steps, as a BullMQ flow built at run time:
+ * 1. parse: skip unchanged content, parse and chunk (worker thread, chunk cache), then add one
+ *    embedding job per batch of chunks as children at batch priority and wait for them;
+ * 2. store: check the children, gather vectors, and replace the document's chunks in one
+ *    transaction.
+ * Every step can run again (a killed process, a Postgres restart) and end with the same rows:
+ * child ids are deterministic, chunks are upserted by position and content hash.
+ */
+export class IngestProcessor {
+  readonly worker: Worker;
+
+  constructor(private readonly options: IngestProcessorOptions) {
+    this.worker = new Worker(INGEST_QUEUE, (job, token) => this.#process(job, token), {
+      connection: options.connection,
+      prefix: options.queues.bullPrefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      autorun: true,
+    });
+    this.worker.on("error", (error) => options.logger.warn({ err: coerceError(error) }, "ingest worker error"));
+    this.worker.on("failed", (job, error) => options.logger.warn({ err: error, jobId: job?.id }, "ingest step failed"));
+  }
+
+  async #process(job: Job, token: string | undefined): Promise<unknown> {
+    const data = IngestJobData.parse(job.data);
+    try {
+      return data.step === "parse" ? await this.#parse(job, token, data) : await this.#store(job, token, data);
+    } catch (error) {
+      if (isDatabaseUnavailable(error) && token) {
+        // Postgres is restarting or unreachable: wait and resume without spending an attempt.
+        this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "database unavailable; ingest step delayed");
+        await job.moveToDelayed(Date.now() + DATABASE_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      throw error;
+    }
+  }
+
+  async #fail(data: IngestJobData, reason: string): Promise<{ failed: string }> {
+    await markDocumentFailed(this.options.db.pool, data.documentId, reason);
+    await this.options.progress.set(data.ingestionId, data.externalId, { status: "failed", error: reason });
+    return { failed: reason };
+  }
+
+  async #parse(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
+    const { db, cache, parsePool, progress } = this.options;
+    const document = await findDocument(db.pool, data.documentId);
+    if (!document || document.contentHash !== data.contentHash) {
+      // Deleted, or uploaded again since: the newer job owns the document now.
+      await progress.set(data.ingestionId, data.externalId, { status: "superseded" });
+      return { superseded: true };
+    }
+    const chunkedHash = chunkedHashOf(document.contentHash, data);
+    if (document.status === "ready" && document.chunkedHash === chunkedHash) {
+      await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: document.chunkCount, unchanged: true });
+      return { unchanged: true };
+    }
+    const list = await loadChunks(db.pool, cache, parsePool, document, data, chunkedHash);
+    if (!list.ok) return this.#fail(data, list.reason);
+    await progress.set(data.ingestionId, data.externalId, { status: "embedding", chunks: list.chunks.length });
+    const batches = Math.ceil(list.chunks.length / data.embedBatch);
+    await this.#requestEmbeddings(job, data, list.chunks, Array.from({ length: batches }, (_, i) => i), 0);
+    const next = { ...data, step: "store" as const, chunkedHash, batches, round: 0 };
+    await job.updateData(next);
+    return this.#waitOrStore(job, token, next);
+  }
+
+  async #waitOrStore(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
+    if (token && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+    return this.#store(job, token, data);
+  }
+
+  childId(job: Job, round: number, batch: number): string {
+    return `${job.id}-r${round}-b${batch}`;
+  }
+
+  async #requestEmbeddings(job: Job, data: IngestJobData, chunks: readonly Chunk[], batches: readonly number[], round: number): Promise<void> {
+    const queue = this.options.queues.queue(queueName("embed", data.model));
+    const cut = data.modelDimensions !== undefined && data.dimensions < data.modelDimensions;
+    await queue.addBulk(
+      batches.map((batch) => {
+        const slice = chunks.slice(batch * data.embedBatch, (batch + 1) * data.embedBatch);
+        const payload: EmbedJobData = {
+          model: data.model,
+          requestModel: data.model,
+          inputs: slice.map((chunk) => chunk.embeddingText),
+          ...(cut ? { dimensions: data.dimensions } : {}),
+          cache: this.options.cache.enabled("embedding"),
+          progress: { key: this.options.progress.embeddedKey(data.ingestionId), field: data.externalId },
+        };
+        return {
+          name: "embed",
+          data: payload,
+          opts: {
+            ...jobOptions(this.options.retention, "batch"),
+            priority: PRIORITIES.batch,
+            jobId: this.childId(job, round, batch),
+            parent: { id: job.id ?? "", queue: job.queueQualifiedName },
+            // A failed batch must not leave the document waiting forever: the store step reads it.
+            ignoreDependencyOnFailure: true,
+          },
+        };
+      }),
+    );
+  }
+
+  async #vectors(job: Job, data: IngestJobData, chunks: readonly Chunk[]): Promise<{ vectors: Array<number[] | undefined>; missing: number[] }> {
+    const batches = data.batches ?? 0;
+    const keys = Array.from({ length: batches }, (_, batch) => this.options.keys.result(this.childId(job, data.round, batch)));
+    const results = batches === 0 ? [] : await this.options.redis.mget(keys);
+    const vectors: Array<number[] | undefined> = new Array(chunks.length);
+    const missing: number[] = [];
+    results.forEach((text, batch) => {
+      const embeddings = text ? (JSON.parse(text) as { embeddings: number[][] }).embeddings : undefined;
+      if (!embeddings) {
+        missing.push(batch);
+        return;
+      }
+      embeddings.forEach((vector, i) => (vectors[batch * data.embedBatch + i] = vector));
+    });
+    return { vectors, missing };
+  }
+
+  async #store(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
+    const { db, cache, parsePool, progress } = this.options;
+    const document = await findDocument(db.pool, data.documentId);
+    if (!document || document.contentHash !== data.contentHash || !data.chunkedHash) {
+      await progress.set(data.ingestionId, data.externalId, { status: "superseded" });
+      return { superseded: true };
+    }
+    const failures = Object.values(await job.getIgnoredChildrenFailures());
+    if (failures.length > 0) return this.#fail(data, `embedding failed: ${failures[0]}`);
+    const list = await loadChunks(db.pool, cache, parsePool, document, data, data.chunkedHash);
+    if (!list.ok) return this.#fail(data, list.reason);
+    const { vectors, missing } = await this.#vectors(job, data, list.chunks);
+    if (missing.length > 0) {
+      // Results outlived their retention (a long outage): ask for every batch again under new
+      // ids; the embedding cache answers the ones that were done.
+      if (data.round + 1 >= MAX_ROUNDS) return this.#fail(data, `embeddings for ${missing.length} batches were lost`);
+      const next = { ...data, round: data.round + 1 };
+      const all = Array.from({ length: data.batches ?? 0 }, (_, batch) => batch);
+      await this.#requestEmbeddings(job, next, list.chunks, all, next.round);
+      await job.updateData(next);
+      return this.#waitOrStore(job, token, next);
+    }
+    const wrong = vectors.find((vector) => vector?.length !== data.dimensions);
+    if (wrong) return this.#fail(data, `the model returned ${wrong.length}-dimensional vectors; the collection stores ${data.dimensions}`);
+    const rows = list.chunks.map((chunk, i) => ({ ...chunk, embedding: vectors[i] as number[] }));
+    await inTransaction(db.pool, async (client) => {
+      await upsertChunks(client, data.collectionId, data.documentId, rows);
+      await deleteChunksFrom(client, data.documentId, rows.length);
+      await markDocumentReady(client, data.documentId, rows.length, data.chunkedHash as string);
+    });
+    await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: rows.length });
+    return { chunks: rows.length };
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+  }
+}

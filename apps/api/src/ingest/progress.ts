@@ -1,0 +1,92 @@
+import type { Redis } from "ioredis";
+import type { HerdKeys } from "@herd/jobs";
+
+export type DocumentState =
+  | { status: "pending" }
+  | { status: "embedding"; chunks: number }
+  | { status: "done"; chunks: number; unchanged?: boolean }
+  | { status: "failed"; error: string }
+  | { status: "superseded" };
+
+export interface IngestionSummary {
+  id: string;
+  collection: string;
+  status: "running" | "completed" | "completed_with_errors";
+  documents: { total: number; done: number; failed: number; pending: number };
+  chunks: { total: number; embedded: number };
+  errors: Array<{ documentId: string; error: string }>;
+  createdAt: string;
+}
+
+const TTL_SECONDS = 7 * 86_400;
+
+/**
+ * Ingestion progress lives in Redis (three hashes per ingestion, kept a week): the durable
+ * outcome of each document is its row in Postgres; this is the running tally the CLI's progress
+ * bar and GET /v1/ingestions/:id read. Embedding workers add to the `embedded` counters.
+ */
+export class IngestionProgress {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: HerdKeys,
+  ) {}
+
+  embeddedKey(id: string): string {
+    return this.keys.ingestionEmbedded(id);
+  }
+
+  async create(id: string, collection: string, documentIds: readonly string[]): Promise<void> {
+    const pending = JSON.stringify({ status: "pending" });
+    const multi = this.redis
+      .multi()
+      .hset(this.keys.ingestion(id), { collection, createdAt: new Date().toISOString(), total: String(documentIds.length) })
+      .expire(this.keys.ingestion(id), TTL_SECONDS);
+    if (documentIds.length > 0) multi.hset(this.keys.ingestionDocs(id), Object.fromEntries(documentIds.map((doc) => [doc, pending])));
+    await multi.expire(this.keys.ingestionDocs(id), TTL_SECONDS).exec();
+  }
+
+  async set(id: string, documentId: string, state: DocumentState): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.keys.ingestionDocs(id), documentId, JSON.stringify(state))
+      .expire(this.keys.ingestionEmbedded(id), TTL_SECONDS)
+      .exec();
+  }
+
+  async read(id: string): Promise<IngestionSummary | undefined> {
+    const [meta, docs, embedded] = await Promise.all([
+      this.redis.hgetall(this.keys.ingestion(id)),
+      this.redis.hgetall(this.keys.ingestionDocs(id)),
+      this.redis.hgetall(this.keys.ingestionEmbedded(id)),
+    ]);
+    if (!meta["collection"]) return undefined;
+    const summary: IngestionSummary = {
+      id,
+      collection: meta["collection"],
+      status: "running",
+      documents: { total: Number(meta["total"] ?? 0), done: 0, failed: 0, pending: 0 },
+      chunks: { total: 0, embedded: 0 },
+      errors: [],
+      createdAt: meta["createdAt"] ?? "",
+    };
+    for (const [documentId, raw] of Object.entries(docs)) {
+      const state = JSON.parse(raw) as DocumentState;
+      const chunks = "chunks" in state ? state.chunks : 0;
+      summary.chunks.total += chunks;
+      if (state.status === "done") {
+        summary.documents.done += 1;
+        summary.chunks.embedded += chunks;
+      } else {
+        // A batch retried after counting can count twice; never report more than there is.
+        summary.chunks.embedded += Math.min(chunks, Number(embedded[documentId] ?? 0));
+        if (state.status === "failed") {
+          summary.documents.failed += 1;
+          summary.errors.push({ documentId, error: state.error });
+        } else if (state.status === "superseded") summary.documents.done += 1;
+        else summary.documents.pending += 1;
+      }
+    }
+    if (summary.documents.pending === 0) summary.status = summary.documents.failed > 0 ? "completed_with_errors" : "completed";
+    return summary;
+  }
+}

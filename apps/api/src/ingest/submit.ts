@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Queue } from "bullmq";
+import { INGEST_QUEUE, jobOptions, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
+import { inTransaction, saveDocumentContent, upsertDocument, type Collection, type Database } from "@herd/store";
+import type { QueueRegistry } from "../queues.js";
+import type { IngestionProgress } from "./progress.js";
+import type { UploadedDocument } from "./uploads.js";
+
+export interface IngestDeps {
+  db: Database;
+  queues: QueueRegistry;
+  progress: IngestionProgress;
+  retention: RetentionPolicy;
+  embedBatch: number;
+}
+
+/**
+ * Records the documents (content kept in Postgres, so a retried step never depends on the
+ * upload) and queues one ingest job per document at batch priority.
+ */
+export async function startIngestion(deps: IngestDeps, collection: Collection, modelDimensions: number | undefined, documents: readonly UploadedDocument[]): Promise<string> {
+  const ingestionId = `ing_${randomBytes(12).toString("hex")}`;
+  const records: Array<{ id: number; externalId: string; contentHash: string }> = [];
+  for (const document of documents) {
+    const contentHash = createHash("sha256").update(document.bytes).digest("hex");
+    const record = await inTransaction(deps.db.pool, async (client) => {
+      const row = await upsertDocument(client, { collectionId: collection.id, externalId: document.externalId, source: document.source, mimeType: document.mimeType, contentHash, metadata: document.metadata });
+      await saveDocumentContent(client, row.id, document.bytes);
+      return row;
+    });
+    records.push({ id: record.id, externalId: record.externalId, contentHash });
+  }
+  await deps.progress.create(ingestionId, collection.name, records.map((record) => record.externalId));
+  const queue: Queue = deps.queues.queue(INGEST_QUEUE);
+  await queue.addBulk(
+    records.map((record) => {
+      const data: IngestJobData = {
+        ingestionId,
+        collectionId: collection.id,
+        documentId: record.id,
+        externalId: record.externalId,
+        contentHash: record.contentHash,
+        model: collection.model,
+        dimensions: collection.dimensions,
+        ...(modelDimensions !== undefined ? { modelDimensions } : {}),
+        chunkTokens: collection.chunkTokens,
+        chunkOverlap: collection.chunkOverlap,
+        embedBatch: deps.embedBatch,
+        step: "parse",
+        round: 0,
+      };
+      return { name: "document", data, opts: { ...jobOptions(deps.retention, "batch"), jobId: `${ingestionId}-d${record.id}` } };
+    }),
+  );
+  return ingestionId;
+}

@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { resolveType } from "@herd/ingest";
+import { ApiError } from "../errors.js";
+
+export interface UploadedDocument {
+  externalId: string;
+  bytes: Buffer;
+  mimeType: string;
+  source: string | null;
+  metadata: Record<string, unknown>;
+}
+
+const DocumentId = z.string().trim().min(1, "must not be empty").max(500, "is too long");
+const Metadata = z.record(z.string(), z.unknown());
+
+const JsonDocument = z
+  .object({
+    id: DocumentId.optional(),
+    text: z.string().optional(),
+    base64: z.string().optional(),
+    mimeType: z.string().max(200).optional(),
+    filename: z.string().max(500).optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict()
+  .superRefine((document, ctx) => {
+    if ((document.text === undefined) === (document.base64 === undefined)) ctx.addIssue({ code: "custom", path: ["text"], message: 'give exactly one of "text" or "base64"' });
+  });
+
+export const JsonUpload = z.object({ documents: z.array(JsonDocument).min(1, "must contain at least one document") }).strict();
+
+/** A declared or guessed MIME type; unknown types are kept and fail the document later with a reason. */
+function mimeOf(declared: string | undefined, filename: string | undefined, fallback: string): string {
+  return resolveType(declared, filename) ?? declared?.split(";")[0]?.trim().toLowerCase() ?? fallback;
+}
+
+function defaultId(bytes: Buffer): string {
+  return `sha256-${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}`;
+}
+
+export function documentsFromJson(body: unknown, maxDocuments: number): UploadedDocument[] {
+  const parsed = JsonUpload.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(400, "invalid_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+  }
+  if (parsed.data.documents.length > maxDocuments) throw new ApiError(413, "too_many_inputs", `documents: at most ${maxDocuments} per request`);
+  return parsed.data.documents.map((document, index) => {
+    let bytes: Buffer;
+    if (document.base64 !== undefined) {
+      if (!/^[A-Za-z0-9+/=\s]*$/.test(document.base64)) throw new ApiError(400, "invalid_request", `documents.${index}.base64: not valid base64`);
+      bytes = Buffer.from(document.base64, "base64");
+    } else bytes = Buffer.from(document.text ?? "", "utf8");
+    if (bytes.length === 0) throw new ApiError(400, "empty_input", `documents.${index}: the document is empty`);
+    const fallback = document.text !== undefined ? "text/plain" : "application/octet-stream";
+    return {
+      externalId: document.id ?? document.filename ?? defaultId(bytes),
+      bytes,
+      mimeType: mimeOf(document.mimeType, document.filename ?? document.id, fallback),
+      source: document.filename ?? null,
+      metadata: document.metadata ?? {},
+    };
+  });
+}
+
+export interface MultipartFile {
+  originalname: string;
+  mimetype: string;
+  buffer: Buffer;
+}
+
+/** Multipart uploads: each file's name is its document id; an optional `metadata` field applies to all. */
+export function documentsFromFiles(files: readonly MultipartFile[], metadataField: unknown, maxDocuments: number): UploadedDocument[] {
+  if (files.length === 0) throw new ApiError(400, "empty_input", "no files in the upload");
+  if (files.length > maxDocuments) throw new ApiError(413, "too_many_inputs", `at most ${maxDocuments} files per request`);
+  let metadata: Record<string, unknown> = {};
+  if (typeof metadataField === "string" && metadataField.trim() !== "") {
+    let value: unknown;
+    try {
+      value = JSON.parse(metadataField);
+    } catch {
+      throw new ApiError(400, "invalid_request", "metadata: not valid JSON");
+    }
+    const checked = Metadata.safeParse(value);
+    if (!checked.success) throw new ApiError(400, "invalid_request", "metadata: must be a JSON object");
+    metadata = checked.data;
+  }
+  return files.map((file) => {
+    const id = DocumentId.safeParse(file.originalname);
+    if (!id.success) throw new ApiError(400, "invalid_request", `file name: ${id.error.issues[0]?.message ?? "invalid"}`);
+    return { externalId: id.data, bytes: file.buffer, mimeType: mimeOf(file.mimetype === "application/octet-stream" ? undefined : file.mimetype, file.originalname, "application/octet-stream"), source: file.originalname, metadata };
+  });
+}
+
+export function assertUniqueIds(documents: readonly UploadedDocument[]): void {
+  const seen = new Set<string>();
+  for (const document of documents) {
+    if (seen.has(document.externalId)) throw new ApiError(400, "invalid_request", `documents: the id "${document.externalId}" appears twice`);
+    seen.add(document.externalId);
+  }
+}

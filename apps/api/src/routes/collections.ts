@@ -1,0 +1,118 @@
+import express, { Router, type NextFunction, type Request, type Response } from "express";
+import multer from "multer";
+import { z } from "zod";
+import { normalizeModel } from "@herd/jobs";
+import { createCollectionIndex, deleteDocument, findCollection, insertCollection, listCollections, type Collection, type Database } from "@herd/store";
+import { ApiError } from "../errors.js";
+import type { FleetView } from "../fleet-view.js";
+import type { IngestionProgress } from "../ingest/progress.js";
+import { startIngestion, type IngestDeps } from "../ingest/submit.js";
+import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
+
+export interface CollectionsRouteDeps extends IngestDeps {
+  db: Database;
+  fleet: FleetView;
+  progress: IngestionProgress;
+  limits: { maxUploadBytes: number; maxDocuments: number };
+}
+
+const CollectionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "use 1–63 letters, digits, '.', '_' or '-'");
+
+const CreateCollection = z
+  .object({
+    name: CollectionName,
+    model: z.string().trim().min(1).max(300),
+    dimensions: z.number().int().min(1).max(16_000).optional(),
+    chunkTokens: z.number().int().min(16).max(8192).default(256),
+    chunkOverlap: z.number().int().min(0).max(4096).default(32),
+  })
+  .strict()
+  .refine((body) => body.chunkOverlap < body.chunkTokens, { path: ["chunkOverlap"], message: "must be smaller than chunkTokens" });
+
+function invalid(error: z.ZodError): ApiError {
+  const issue = error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join(".") : "body";
+  return new ApiError(400, "invalid_request", `${field}: ${issue?.message ?? "invalid"}`);
+}
+
+export async function collectionOr404(db: Database, name: string): Promise<Collection> {
+  const collection = await findCollection(db.pool, name);
+  if (!collection) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
+  return collection;
+}
+
+function publicCollection(collection: Collection & { documents?: number; chunks?: number }) {
+  const { id: _id, ...rest } = collection;
+  return rest;
+}
+
+export function collectionsRouter(deps: CollectionsRouteDeps): Router {
+  const router = Router();
+  const uploadJson = express.json({ limit: deps.limits.maxUploadBytes, type: "application/json", inflate: false });
+  // preservePath: file names are document ids, and the CLI sends paths relative to the folder it ingests.
+  const uploadFiles = multer({ storage: multer.memoryStorage(), preservePath: true, limits: { fileSize: deps.limits.maxUploadBytes, files: deps.limits.maxDocuments, fields: 10 } }).any();
+
+  router.post("/v1/collections", async (req: Request, res: Response) => {
+    const parsed = CreateCollection.safeParse(req.body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const model = normalizeModel(parsed.data.model);
+    const snapshot = await deps.fleet.fresh();
+    const served = snapshot.models.get(model);
+    if (!served?.kinds.has("embed")) {
+      throw new ApiError(404, "model_not_served", `model "${model}" is not served for embed by any live worker; served: ${snapshot.modelsFor("embed").join(", ") || "none"}`);
+    }
+    const native = served.embeddingLength;
+    const dimensions = parsed.data.dimensions ?? native;
+    if (dimensions === undefined) throw new ApiError(400, "invalid_request", "dimensions: required, the fleet does not report this model's vector size");
+    if (native !== undefined && dimensions > native) throw new ApiError(400, "invalid_request", `dimensions: ${model} returns ${native}-dimensional vectors`);
+    const collection = await insertCollection(deps.db.pool, { name: parsed.data.name, model, dimensions, chunkTokens: parsed.data.chunkTokens, chunkOverlap: parsed.data.chunkOverlap });
+    if (!collection) throw new ApiError(409, "collection_exists", `a collection named ${JSON.stringify(parsed.data.name)} already exists`);
+    await createCollectionIndex(deps.db.pool, collection);
+    res.status(201).json(publicCollection(collection));
+  });
+
+  router.get("/v1/collections", async (_req: Request, res: Response) => {
+    res.json({ collections: (await listCollections(deps.db.pool)).map(publicCollection) });
+  });
+
+  router.get("/v1/collections/:name", async (req: Request, res: Response) => {
+    const name = String(req.params["name"]);
+    const found = (await listCollections(deps.db.pool)).find((collection) => collection.name === name);
+    if (!found) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
+    res.json(publicCollection(found));
+  });
+
+  router.post(
+    "/v1/collections/:name/documents",
+    (req: Request, res: Response, next: NextFunction) => (req.is("multipart/form-data") ? uploadFiles(req, res, next) : uploadJson(req, res, next)),
+    async (req: Request, res: Response) => {
+      const collection = await collectionOr404(deps.db, String(req.params["name"]));
+      const files = (req as Request & { files?: MultipartFile[] }).files;
+      let documents;
+      if (Array.isArray(files)) documents = documentsFromFiles(files, (req.body as Record<string, unknown> | undefined)?.["metadata"], deps.limits.maxDocuments);
+      else if (req.body !== undefined) documents = documentsFromJson(req.body, deps.limits.maxDocuments);
+      else throw new ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data");
+      assertUniqueIds(documents);
+      const modelDimensions = deps.fleet.snapshot.models.get(collection.model)?.embeddingLength;
+      const ingestionId = await startIngestion(deps, collection, modelDimensions, documents);
+      res.setHeader("Location", `/v1/ingestions/${ingestionId}`);
+      res.status(202).json({ ingestionId, documents: documents.length });
+    },
+  );
+
+  router.delete("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
+    const collection = await collectionOr404(deps.db, String(req.params["name"]));
+    const raw = req.params["id"] as unknown;
+    const id = Array.isArray(raw) ? raw.join("/") : String(raw);
+    if (!(await deleteDocument(deps.db.pool, collection.id, id))) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
+    res.json({ deleted: id });
+  });
+
+  router.get("/v1/ingestions/:id", async (req: Request, res: Response) => {
+    const summary = await deps.progress.read(String(req.params["id"]));
+    if (!summary) throw new ApiError(404, "ingestion_not_found", "unknown or expired ingestion id");
+    res.json(summary);
+  });
+
+  return router;
+}

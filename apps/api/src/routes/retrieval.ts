@@ -1,0 +1,111 @@
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import { searchChunks, type Collection, type SearchHit } from "@herd/store";
+import { ApiError } from "../errors.js";
+import { embedQuery, type SyncDeps } from "../sync.js";
+import { collectionOr404, type CollectionsRouteDeps } from "./collections.js";
+import { parseWait, submitAndRespond, type JobsRouteDeps } from "./jobs.js";
+
+export type RetrievalRouteDeps = CollectionsRouteDeps & SyncDeps & JobsRouteDeps;
+
+const MAX_K = 100;
+const QUERY_TIMEOUT_MS = 30_000;
+
+const Filter = z.record(z.string(), z.unknown());
+
+const SearchRequest = z
+  .object({
+    query: z.string({ error: "must be a string" }).max(10_000, "is too long"),
+    k: z.number({ error: "must be a number" }).optional(),
+    mode: z.enum(["vector", "keyword", "hybrid"]).default("hybrid"),
+    filter: Filter.optional(),
+  })
+  .strict();
+
+const AnswerRequest = z
+  .object({
+    question: z.string({ error: "must be a string" }).max(10_000, "is too long"),
+    model: z.string().trim().min(1).max(300),
+    k: z.number({ error: "must be a number" }).optional(),
+    filter: Filter.optional(),
+  })
+  .strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ApiError(400, "invalid_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+}
+
+function checkK(k: number | undefined, fallback: number): number {
+  const value = k ?? fallback;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_K) throw new ApiError(400, "invalid_k", `k: must be a whole number from 1 to ${MAX_K}`);
+  return value;
+}
+
+function checkText(field: string, text: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) throw new ApiError(400, "empty_query", `${field}: must not be empty`);
+  return trimmed;
+}
+
+async function retrieve(deps: RetrievalRouteDeps, collection: Collection, mode: "vector" | "keyword" | "hybrid", query: string, k: number, filter?: Record<string, unknown>): Promise<SearchHit[]> {
+  const modelDimensions = deps.fleet.snapshot.models.get(collection.model)?.embeddingLength;
+  const cut = modelDimensions !== undefined && collection.dimensions < modelDimensions ? collection.dimensions : undefined;
+  const embedding = mode === "keyword" ? undefined : await embedQuery(deps, collection.model, query, cut, QUERY_TIMEOUT_MS);
+  return searchChunks(deps.db.pool, mode, {
+    collectionId: collection.id,
+    dimensions: collection.dimensions,
+    k,
+    candidates: Math.max(50, k * 4),
+    query,
+    ...(embedding ? { embedding } : {}),
+    ...(filter ? { filter } : {}),
+  });
+}
+
+const SYSTEM_PROMPT =
+  "You answer questions about technical documents. Use only the numbered sources given with the question. " +
+  "If they do not contain the answer, say that the documents do not cover it. Cite the sources you use like [1].";
+
+/** The prompt of a RAG answer: numbered sources, then the question last. */
+export function answerPrompt(question: string, hits: readonly SearchHit[]): string {
+  const sources = hits.map((hit, i) => `[${i + 1}] (${hit.documentId}${hit.heading ? `, ${hit.heading}` : ""})\n${hit.text}`);
+  return `Sources:\n\n${sources.join("\n\n")}\n\nQuestion: ${question}`;
+}
+
+export function retrievalRouter(deps: RetrievalRouteDeps): Router {
+  const router = Router();
+
+  router.post("/v1/collections/:name/search", async (req: Request, res: Response) => {
+    if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
+    const body = parse(SearchRequest, req.body);
+    const query = checkText("query", body.query);
+    const k = checkK(body.k, 5);
+    const collection = await collectionOr404(deps.db, String(req.params["name"]));
+    const started = performance.now();
+    const results = await retrieve(deps, collection, body.mode, query, k, body.filter);
+    res.json({ collection: collection.name, mode: body.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, results });
+  });
+
+  router.post("/v1/collections/:name/answer", async (req: Request, res: Response) => {
+    if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
+    const wait = parseWait(req.query["wait"], deps.config.limits.maxWaitMs);
+    const body = parse(AnswerRequest, req.body);
+    const question = checkText("question", body.question);
+    const k = checkK(body.k, 5);
+    const collection = await collectionOr404(deps.db, String(req.params["name"]));
+    const hits = await retrieve(deps, collection, "hybrid", question, k, body.filter);
+    const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
+    await submitAndRespond(
+      deps,
+      res,
+      { type: "generate", model: body.model, system: SYSTEM_PROMPT, prompt: answerPrompt(question, hits), options: { temperature: 0 }, priority: "interactive" },
+      wait,
+      { answer: { citations } },
+    );
+  });
+
+  return router;
+}

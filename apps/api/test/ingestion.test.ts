@@ -1,0 +1,172 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collectionFingerprint, findCollection } from "@herd/store";
+import { makePdf, uniquePrefix, waitFor } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
+
+const DOCS = {
+  "pump.md": "# Hydraulic pump\n\nThe hydraulic pump must be bled before first use. Open the bleed screw until oil flows without bubbles.\n\n## Seals\n\nReplace the pump shaft seal every 2000 hours.",
+  "valve.html": "<h1>Relief valve</h1><p>The relief valve opens at 210 bar.</p><h2>Adjustment</h2><p>Turn the adjustment screw clockwise to raise the opening pressure.</p>",
+  "belt.txt": "Drive belt tension\n\nCheck the drive belt tension weekly. A loose belt squeals at start-up.",
+};
+
+async function ingestion(stack: Stack, id: string) {
+  return waitFor(async () => {
+    const response = await stack.get(`/v1/ingestions/${id}`);
+    return response.body.status !== "running" ? response.body : undefined;
+  }, { timeoutMs: 30_000, message: `ingestion ${id}` });
+}
+
+describe("document ingestion, search and answers", () => {
+  let stack: Stack;
+  let db: pg.Pool;
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("ingest"), fleet: { instances: 2, slots: [2], preload: true, latency: { embedMs: 2 } }, env: { HERD_MAX_UPLOAD_BYTES: "1mb" } });
+    db = new pg.Pool({ connectionString: stack.api.db.url, max: 2 });
+  });
+  afterAll(async () => {
+    await db?.end();
+    await stack?.close();
+  });
+
+  async function rows(name: string) {
+    const collection = await findCollection(db, name);
+    if (!collection) throw new Error("no collection");
+    const { rows: chunks } = await db.query("SELECT c.id, d.external_id, c.ordinal, c.content_hash FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.collection_id = $1 ORDER BY d.external_id, c.ordinal", [collection.id]);
+    return { chunks, fingerprint: await collectionFingerprint(db, collection.id) };
+  }
+
+  it("creates a collection for a served embedding model, refusing bad ones", async () => {
+    const created = await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text", chunkTokens: 64, chunkOverlap: 8 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: "manuals", model: "nomic-embed-text:latest", dimensions: 768, chunkTokens: 64 });
+    expect((await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text" })).body.error.code).toBe("collection_exists");
+    expect((await stack.post("/v1/collections", { name: "x", model: "llama3.2" })).status).toBe(404);
+    expect((await stack.post("/v1/collections", { name: "bad name!", model: "nomic-embed-text" })).status).toBe(400);
+    expect((await stack.post("/v1/collections", { name: "y", model: "nomic-embed-text", dimensions: 4096 })).status).toBe(400);
+  });
+
+  it("ingests text, Markdown, HTML and PDF; a corrupt PDF fails alone with its reason", async () => {
+    const pdf = makePdf([["Coolant filter", "Change the coolant filter every 500 hours of operation."]]);
+    const documents = [
+      { id: "pump.md", base64: b64(DOCS["pump.md"]), mimeType: "text/markdown", metadata: { area: "hydraulics" } },
+      { id: "valve.html", text: DOCS["valve.html"], mimeType: "text/html", metadata: { area: "hydraulics" } },
+      { id: "belt.txt", text: DOCS["belt.txt"], metadata: { area: "drive" } },
+      { id: "coolant.pdf", base64: b64(pdf), mimeType: "application/pdf", metadata: { area: "cooling" } },
+      { id: "broken.pdf", base64: b64(Buffer.concat([pdf.subarray(0, 120), Buffer.from("this is not the rest of a pdf")])), mimeType: "application/pdf" },
+      { id: "image.png", base64: b64("not really a png"), mimeType: "image/png" },
+    ];
+    const accepted = await stack.post("/v1/collections/manuals/documents", { documents });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get("location")).toBe(`/v1/ingestions/${accepted.body.ingestionId}`);
+    const summary = await ingestion(stack, accepted.body.ingestionId);
+    expect(summary).toMatchObject({ status: "completed_with_errors", collection: "manuals", documents: { total: 6, done: 4, failed: 2, pending: 0 } });
+    expect(summary.chunks.embedded).toBe(summary.chunks.total);
+    expect(summary.errors).toEqual(
+      expect.arrayContaining([
+        { documentId: "broken.pdf", error: expect.stringContaining("PDF") },
+        { documentId: "image.png", error: expect.stringContaining('unsupported type "image/png"') },
+      ]),
+    );
+    const { chunks } = await rows("manuals");
+    expect(chunks.length).toBe(summary.chunks.total);
+    expect(new Set(chunks.map((row: { external_id: string }) => row.external_id))).toEqual(new Set(["pump.md", "valve.html", "belt.txt", "coolant.pdf"]));
+    const listed = await stack.get("/v1/collections/manuals");
+    expect(listed.body).toMatchObject({ documents: 6, chunks: chunks.length });
+  });
+
+  it("re-ingesting unchanged documents adds no rows and changes nothing", async () => {
+    const before = await rows("manuals");
+    const again = await stack.post("/v1/collections/manuals/documents", {
+      documents: [
+        { id: "pump.md", base64: b64(DOCS["pump.md"]), mimeType: "text/markdown", metadata: { area: "hydraulics" } },
+        { id: "belt.txt", text: DOCS["belt.txt"], metadata: { area: "drive" } },
+      ],
+    });
+    const summary = await ingestion(stack, again.body.ingestionId);
+    expect(summary).toMatchObject({ status: "completed", documents: { done: 2, failed: 0 } });
+    expect(await rows("manuals")).toEqual(before);
+  });
+
+  it("replaces a changed document's chunks", async () => {
+    const changed = `${DOCS["belt.txt"]}\n\nReplace the belt when cracks appear on the ribs.`;
+    const accepted = await stack.post("/v1/collections/manuals/documents", { documents: [{ id: "belt.txt", text: changed, metadata: { area: "drive" } }] });
+    await ingestion(stack, accepted.body.ingestionId);
+    const { chunks } = await rows("manuals");
+    const collection = await findCollection(db, "manuals");
+    const { rows: text } = await db.query("SELECT string_agg(c.text, ' ') AS text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.external_id = 'belt.txt' AND d.collection_id = $1", [collection?.id]);
+    expect(text[0]?.text).toContain("cracks appear on the ribs");
+    expect(chunks.length).toBeGreaterThan(0);
+  });
+
+  it("searches by hybrid (default), vector and keyword, with a metadata filter", async () => {
+    const hybrid = await stack.post("/v1/collections/manuals/search", { query: "How do I bleed the hydraulic pump?", k: 3 });
+    expect(hybrid.status).toBe(200);
+    expect(hybrid.body.mode).toBe("hybrid");
+    expect(hybrid.body.results[0]).toMatchObject({ documentId: "pump.md", metadata: { area: "hydraulics" } });
+    expect(hybrid.body.results[0].score).toBeGreaterThan(0);
+    const keyword = await stack.post("/v1/collections/manuals/search", { query: "relief valve opening pressure", mode: "keyword" });
+    expect(keyword.body.results[0].documentId).toBe("valve.html");
+    expect(keyword.body.results[0].vectorRank).toBeNull();
+    const vector = await stack.post("/v1/collections/manuals/search", { query: "coolant filter change interval", mode: "vector", k: 1 });
+    expect(vector.body.results).toHaveLength(1);
+    expect(vector.body.results[0].documentId).toBe("coolant.pdf");
+    const filtered = await stack.post("/v1/collections/manuals/search", { query: "pump", filter: { area: "drive" } });
+    expect(filtered.body.results.every((hit: { documentId: string }) => hit.documentId === "belt.txt")).toBe(true);
+  });
+
+  it("answers a question from the retrieved chunks, with citations", async () => {
+    const response = await stack.post("/v1/collections/manuals/answer?wait=10000", { question: "At what pressure does the relief valve open?", model: "llama3.2" });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ type: "generate", status: "completed" });
+    expect(response.body.result.answer).toContain("The relief valve opens at 210 bar.");
+    expect(response.body.result.citations[0]).toMatchObject({ documentId: "valve.html", chunkId: expect.any(Number), excerpt: expect.stringContaining("210 bar") });
+    const polled = await stack.get(`/v1/jobs/${response.body.id}`);
+    expect(polled.body.result).toEqual(response.body.result);
+  });
+
+  it("rejects bad retrieval input with clear errors", async () => {
+    const cases: Array<[string, unknown, number, string]> = [
+      ["/v1/collections/nope/search", { query: "x" }, 404, "collection_not_found"],
+      ["/v1/collections/manuals/search", { query: "   " }, 400, "empty_query"],
+      ["/v1/collections/manuals/search", { query: "x", k: 0 }, 400, "invalid_k"],
+      ["/v1/collections/manuals/search", { query: "x", k: 101 }, 400, "invalid_k"],
+      ["/v1/collections/manuals/search", { query: "x", mode: "fuzzy" }, 400, "invalid_request"],
+      ["/v1/collections/manuals/answer", { question: "", model: "llama3.2" }, 400, "empty_query"],
+      ["/v1/collections/manuals/answer", { question: "why?", model: "nope" }, 404, "model_not_served"],
+      ["/v1/collections/nope/documents", { documents: [{ text: "x" }] }, 404, "collection_not_found"],
+      ["/v1/collections/manuals/documents", { documents: [] }, 400, "invalid_request"],
+      ["/v1/collections/manuals/documents", { documents: [{ id: "a", text: "x", base64: "eA==" }] }, 400, "invalid_request"],
+      ["/v1/collections/manuals/documents", { documents: [{ id: "a", text: "x" }, { id: "a", text: "y" }] }, 400, "invalid_request"],
+    ];
+    for (const [path, body, status, code] of cases) {
+      const response = await stack.post(path, body);
+      expect({ path, status: response.status, code: response.body.error?.code }).toEqual({ path, status, code });
+    }
+  });
+
+  it("takes multipart uploads, refuses oversized ones, and deletes a document with its chunks", async () => {
+    const form = new FormData();
+    form.append("metadata", JSON.stringify({ area: "lubrication" }));
+    form.append("file", new Blob(["# Grease\n\nGrease the bearings monthly with lithium grease."], { type: "text/markdown" }), "guides/grease.md");
+    const response = await fetch(`${stack.url}/v1/collections/manuals/documents`, { method: "POST", body: form });
+    expect(response.status).toBe(202);
+    const summary = await ingestion(stack, ((await response.json()) as { ingestionId: string }).ingestionId);
+    expect(summary.documents).toMatchObject({ total: 1, done: 1 });
+    const found = await stack.post("/v1/collections/manuals/search", { query: "lithium grease bearings", k: 1 });
+    expect(found.body.results[0]).toMatchObject({ documentId: "guides/grease.md", metadata: { area: "lubrication" } });
+
+    const deleted = await fetch(`${stack.url}/v1/collections/manuals/documents/guides/grease.md`, { method: "DELETE" });
+    expect(deleted.status).toBe(200);
+    const after = await stack.post("/v1/collections/manuals/search", { query: "lithium grease bearings", k: 5 });
+    expect(after.body.results.some((hit: { documentId: string }) => hit.documentId === "guides/grease.md")).toBe(false);
+    expect((await fetch(`${stack.url}/v1/collections/manuals/documents/guides/grease.md`, { method: "DELETE" })).status).toBe(404);
+
+    const big = new FormData();
+    big.append("file", new Blob([Buffer.alloc(2 * 1024 * 1024, 97)]), "big.txt");
+    const tooBig = await fetch(`${stack.url}/v1/collections/manuals/documents`, { method: "POST", body: big });
+    expect(tooBig.status).toBe(413);
+  });
+});

@@ -26,9 +26,6 @@ export interface ApiRuntime {
   close(): Promise<void>;
 }
 
-/** Lock on an ingest step: parsing a large PDF may keep the event loop of a worker thread busy. */
-const INGEST_LOCK_MS = 60_000;
-
 /**
  * Builds the API's resources in order: Redis, cache, queues and fleet view, the database
  * (migrated; embedded PGlite when DATABASE_URL is unset), the ingest processor, the express app.
@@ -62,7 +59,8 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     progress,
     retention: config.jobs,
     concurrency: config.ingest.concurrency,
-    lockDurationMs: INGEST_LOCK_MS,
+    lockDurationMs: config.ingest.lockDurationMs,
+    stalledIntervalMs: config.ingest.stalledIntervalMs,
     logger,
   });
   const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, logger });

@@ -32,6 +32,9 @@ export const ApiEnv = z
     HERD_PARSE_THREADS: intEnv(1, { min: 1, max: 32 }),
     /** Chunks per embedding job (one /api/embed call each). */
     HERD_EMBED_BATCH: intEnv(32, { min: 1, max: 512 }),
+    /** Lock on an ingest step; if this process dies, its documents resume elsewhere after about this long. */
+    HERD_INGEST_LOCK_DURATION: durationMsEnv(60_000, { min: 1000 }),
+    HERD_STALLED_INTERVAL: durationMsEnv(30_000, { min: 500 }),
   });
 
 export interface ApiConfig extends SharedConfig {
@@ -41,7 +44,7 @@ export interface ApiConfig extends SharedConfig {
   fleetRefreshMs: number;
   shutdownTimeoutMs: number;
   database: { url: string | undefined; poolMax: number; embeddedDataDir: string };
-  ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number };
+  ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
 }
 
 export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
@@ -64,6 +67,8 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
       concurrency: env.HERD_INGEST_CONCURRENCY,
       parseThreads: env.HERD_PARSE_THREADS,
       embedBatch: env.HERD_EMBED_BATCH,
+      lockDurationMs: env.HERD_INGEST_LOCK_DURATION,
+      stalledIntervalMs: env.HERD_STALLED_INTERVAL,
     },
   };
 }

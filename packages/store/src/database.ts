@@ -78,21 +78,41 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
+/**
+ * A checked-out client whose connection dies emits 'error' with nobody listening unless we do,
+ * which would crash the process; the failing query rejects anyway, so recording it is enough.
+ */
+export async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  const onError = (error: Error) => {
+    (client as pg.PoolClient & { lastError?: Error }).lastError = error;
+  };
+  client.on("error", onError);
+  const release = client.release.bind(client);
+  client.release = (destroy?: boolean | Error) => {
+    client.off("error", onError);
+    return release(destroy);
+  };
+  return client;
+}
+
 /** Runs `work` in a transaction on one pooled connection. */
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
+  let result: T;
   try {
     await client.query("BEGIN");
-    const result = await work(client);
+    result = await work(client);
     await client.query("COMMIT");
-    return result;
   } catch (error) {
     // The original error is what matters; a failed ROLLBACK means the connection is gone anyway.
     await client.query("ROLLBACK").catch(() => undefined);
+    // A broken connection is dropped rather than returned to the pool.
+    client.release(isDatabaseUnavailable(error) ? (error as Error) : undefined);
     throw error;
-  } finally {
-    client.release();
   }
+  client.release();
+  return result;
 }
 
 /** True for errors that mean "the database is not reachable right now" (worth a retry). */

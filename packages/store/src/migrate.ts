@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "pg";
+import { checkout } from "./database.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations/", import.meta.url));
 /** Any constant works; it only has to be the same in every process that migrates. */
@@ -25,7 +26,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * processes starting at once migrate exactly once. Returns the versions applied.
  */
 export async function migrate(pool: Pool, migrations = loadMigrations()): Promise<number[]> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   const applied: number[] = [];
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);

@@ -3,3 +3,4 @@ export { waitFor, type WaitOptions } from "./wait.js";
 export { uniquePrefix, testRedis, deletePrefix, freePort, RedisServer } from "./redis.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { makePdf } from "./pdf.js";
+export { PostgresServer } from "./postgres-server.js";

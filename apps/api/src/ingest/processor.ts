@@ -22,6 +22,7 @@ export interface IngestProcessorOptions {
   retention: RetentionPolicy;
   concurrency: number;
   lockDurationMs: number;
+  stalledIntervalMs: number;
   logger: Logger;
 }
 
@@ -47,6 +48,7 @@ export class IngestProcessor {
       prefix: options.queues.bullPrefix,
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
       autorun: true,
     });
     this.worker.on("error", (error) => options.logger.warn({ err: coerceError(error) }, "ingest worker error"));

@@ -23,6 +23,8 @@ export function parseHtml(source: string): Block[] {
       { selector: "script", format: "skip" },
       { selector: "style", format: "skip" },
       { selector: "nav", format: "skip" },
+      // Tables as aligned text rows, so cells do not run into each other ("force2200 kN").
+      { selector: "table", format: "dataTable", options: { uppercaseHeaderCells: false, maxColumnWidth: 80 } },
     ],
   });
   return parseMarkdown(text);

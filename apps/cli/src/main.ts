@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from "@herd/config";
+import { HerdError } from "@herd/client";
+import { INGEST_USAGE, ingest } from "./ingest.js";
 import { start } from "./start.js";
 
 const USAGE = `Usage: herd <command>
@@ -7,13 +9,18 @@ const USAGE = `Usage: herd <command>
 Commands:
   start     run Redis (if none answers), an emulated Ollama fleet (if HERD_INSTANCES is empty),
             the workers and the API; configuration comes from the environment (see README)
-  help      show this text`;
+  ingest    upload folders or files into a collection (see herd ingest --help)
+  help      show this text
+
+${INGEST_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case "start":
       return start(process.env);
+    case "ingest":
+      return ingest(argv.slice(1), process.env);
     case undefined:
     case "help":
     case "--help":
@@ -29,6 +36,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((error: unknown) => {
-    console.error(error instanceof ConfigError ? `herd: ${error.message}` : `herd: ${(error as Error).stack ?? String(error)}`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
+    if (error instanceof ConfigError || error instanceof HerdError) {
+      console.error(`herd: ${error.message}`);
+      process.exit(2);
+    }
+    console.error(`herd: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
   });

@@ -33,6 +33,8 @@ export const WorkerEnv = z
      * call time / slots): fast, many-slot instances gain throughput, slow ones keep no jobs back.
      */
     HERD_PREFETCH_MAX_WAIT: durationMsEnv(15, { min: 0, max: 60_000 }),
+    /** Inputs per Ollama call for batch (ingestion) embeddings; the slot is free between calls. */
+    HERD_BATCH_SLICE: intEnv(8, { min: 1, max: 2048 }),
   });
 
 export interface WorkerConfig extends SharedConfig {
@@ -47,6 +49,7 @@ export interface WorkerConfig extends SharedConfig {
   stalledIntervalMs: number;
   shutdownTimeoutMs: number;
   prefetch: { mode: "auto" | "off"; maxWaitMs: number };
+  batchSlice: number;
 }
 
 export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
@@ -63,5 +66,6 @@ export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
     stalledIntervalMs: env.HERD_STALLED_INTERVAL,
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
     prefetch: { mode: env.HERD_PREFETCH, maxWaitMs: env.HERD_PREFETCH_MAX_WAIT },
+    batchSlice: env.HERD_BATCH_SLICE,
   };
 }

@@ -39,3 +39,54 @@ export function statusFromState(state: string): JobStatus | undefined {
 export function failureToError(failure: JobFailure): { code: string; message: string } {
   return { code: failure.code, message: failure.message };
 }
+
+/*
+ * Wire shapes of the collection, ingestion and search endpoints. They live here, beside
+ * JobView, so the API, the store and @herd/client share one definition of what goes over HTTP.
+ */
+
+/** A collection as GET /v1/collections returns it (counts only on the single-collection read). */
+export interface CollectionView {
+  name: string;
+  model: string;
+  dimensions: number;
+  chunkTokens: number;
+  chunkOverlap: number;
+  createdAt: string;
+  documents?: number;
+  chunks?: number;
+}
+
+/** The body of GET /v1/ingestions/:id. */
+export interface IngestionSummary {
+  id: string;
+  collection: string;
+  status: "running" | "completed" | "completed_with_errors";
+  documents: { total: number; done: number; failed: number; pending: number };
+  chunks: { total: number; embedded: number };
+  errors: Array<{ documentId: string; error: string }>;
+  createdAt: string;
+}
+
+export type SearchMode = "vector" | "keyword" | "hybrid";
+
+export interface SearchHit {
+  chunkId: number;
+  documentId: string;
+  ordinal: number;
+  heading: string | null;
+  text: string;
+  metadata: Record<string, unknown>;
+  score: number;
+  /** Rank (1 = best) in the vector and keyword lists the hit came from. */
+  vectorRank: number | null;
+  keywordRank: number | null;
+}
+
+/** The body of POST /v1/collections/:name/search. */
+export interface SearchResponse {
+  collection: string;
+  mode: SearchMode;
+  tookMs: number;
+  results: SearchHit[];
+}

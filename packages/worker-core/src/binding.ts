@@ -1,6 +1,6 @@
 import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { queueName, type JobKind } from "@herd/jobs";
+import { PRIORITIES, queueName, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
@@ -24,7 +24,7 @@ export interface BindingOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   prefetch: PrefetchPolicy;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "yieldSlot">;
   logger: Logger;
 }
 
@@ -34,6 +34,8 @@ const BACKLOG_WAIT_MS = 5;
 const EWMA_WEIGHT = 0.1;
 /** Extra lead on top of the measured fetch time, for timer and scheduling jitter. */
 const PREFETCH_MARGIN_MS = 2;
+/** Longest a batch job waits between slices for the binding to look at the queue. */
+const YIELD_WAIT_MS = 50;
 
 function ewma(current: number | undefined, sample: number): number {
   return current === undefined ? sample : current + EWMA_WEIGHT * (sample - current);
@@ -68,6 +70,8 @@ export class Binding {
   readonly #backlog = new Map<JobKind, boolean>();
   #avgCallMs: number | undefined;
   #avgFetchMs: number | undefined;
+  /** Set by a batch job between slices: fetch once, without blocking, even though no slot is free. */
+  #yieldRequests: Array<() => void> = [];
 
   constructor(private readonly options: BindingOptions) {
     this.model = options.model;
@@ -84,6 +88,7 @@ export class Binding {
       gate: this.gate,
       monitor: this.options.monitor,
       embeddingLength: this.model.embeddingLength,
+      yieldSlot: (kind) => this.#yieldSlot(kind),
       onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
       onCall: (outcome, durationMs) => {
         if (outcome === "completed") this.#completed += 1;
@@ -131,8 +136,31 @@ export class Binding {
     if (this.options.monitor.healthy) void this.setPulling(true);
   }
 
+  /**
+   * A batch job between two slices: when interactive jobs wait in its queue, it waits for one
+   * non-blocking fetch (at most YIELD_WAIT_MS). BullMQ hands out the interactive job first, and
+   * the gate serves it before the batch job. Otherwise the batch job goes straight on.
+   */
+  async #yieldSlot(kind: JobKind): Promise<void> {
+    const loop = this.#loops.get(kind);
+    if (!loop || this.#closed || !this.#pulling) return;
+    if ((await loop.waitingAt(PRIORITIES.interactive)) === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, YIELD_WAIT_MS);
+      this.#yieldRequests.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#wakeAll();
+    });
+  }
+
   #decide(kind: JobKind): FetchDecision {
     if (this.#closed || !this.#pulling) return { action: "wait" };
+    if (this.#yieldRequests.length > 0 && this.#prefetching === 0) {
+      this.#prefetching += 1;
+      return { action: "fetch", block: false };
+    }
     // Another kind's loop may be blocked on its own (empty) queue, so fetches in flight do not
     // count against free slots; a binding serving two kinds can hold one extra job at the gate.
     const held = this.gate.waiting + this.#pending;
@@ -155,6 +183,8 @@ export class Binding {
   }
 
   #onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
+    // Resolve yields once the fetched job (if any) is on its way to the gate, so it queues first.
+    if (!blocking) queueMicrotask(() => this.#resolveYields());
     if (!blocking) {
       this.#prefetching -= 1;
       // Only non-blocking fetches measure the round trip; a blocking one also waited for a job.
@@ -165,6 +195,10 @@ export class Binding {
       return;
     }
     if (job.attemptsMade === 0) this.#backlog.set(kind, (job.processedOn ?? Date.now()) - job.timestamp >= BACKLOG_WAIT_MS);
+  }
+
+  #resolveYields(): void {
+    for (const resolve of this.#yieldRequests.splice(0)) resolve();
   }
 
   #wakeAll(): void {
@@ -197,6 +231,7 @@ export class Binding {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#resolveYields();
     this.gate.rejectWaiters("worker shutting down");
     await Promise.all([...this.#loops.values()].map((loop) => loop.close()));
   }

@@ -1,7 +1,7 @@
 import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
-import { EmbedJobData, GenerateJobData, type HerdKeys, type JobReturnValue } from "@herd/jobs";
+import { EmbedJobData, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { invalidPayload, toJobError } from "./failure.js";
@@ -9,7 +9,7 @@ import { GateClosedError } from "./slot-gate.js";
 
 /** The part of SlotGate a processor uses. */
 export interface SlotSource {
-  acquire(): Promise<() => void>;
+  acquire(priority?: number): Promise<() => void>;
 }
 
 export interface ProcessorDeps {
@@ -23,6 +23,13 @@ export interface ProcessorDeps {
   cache: HerdCache;
   resultTtlMs: number;
   timeouts: { embedMs: number; generateMs: number };
+  /** Inputs per Ollama call for batch-priority embedding jobs. */
+  batchSlice: number;
+  /**
+   * Between two slices of a batch job: lets the binding fetch whatever waits in the queue first
+   * (an interactive job takes the slot before the batch continues).
+   */
+  yieldSlot: (kind: "embed" | "generate") => Promise<void>;
   /** Aborted when the worker must hand its jobs back (shutdown deadline). */
   shutdownSignal: AbortSignal;
   /** A result write failed (the job's completion will fail with it and the job be retried). */
@@ -40,7 +47,7 @@ export interface ProcessorDeps {
 async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => void) => Promise<T>): Promise<T> {
   let release: () => void;
   try {
-    release = await deps.gate.acquire();
+    release = await deps.gate.acquire(job.opts.priority ?? 0);
   } catch (error) {
     if (error instanceof GateClosedError && token) {
       // The binding stopped pulling while this job waited: hand it back untouched.
@@ -96,27 +103,36 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   const vectors: Array<string | null> = [...cached];
   if (missing.length > 0) {
     const expectedLength = data.dimensions && deps.embeddingLength ? Math.min(data.dimensions, deps.embeddingLength) : deps.embeddingLength;
-    const output = await onSlot(deps, job, token, (slotFree) =>
-      deps.monitor.client.embed(
-        {
-          model: data.model,
-          input: missing.map((entry) => entry.text),
-          ...(data.dimensions !== undefined ? { dimensions: data.dimensions } : {}),
-          ...(data.truncate !== undefined ? { truncate: data.truncate } : {}),
-          ...(data.options ? { options: data.options } : {}),
-          ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
-        },
-        {
-          timeoutMs: deps.timeouts.embedMs,
-          instanceSignal: deps.monitor.instanceSignal,
-          signal: deps.shutdownSignal,
-          onSlotFree: slotFree,
-          ...(expectedLength !== undefined ? { expectedLength } : {}),
-        },
-      ),
-    );
+    // Batch jobs go to Ollama in slices, giving the slot back between slices: an interactive job
+    // fetched meanwhile waits for one slice, not for a whole batch (embedding models have one slot).
+    const slice = job.opts.priority === PRIORITIES.interactive ? missing.length : deps.batchSlice;
+    const embeddings: number[][] = [];
+    for (let start = 0; start < missing.length; start += slice) {
+      if (start > 0) await deps.yieldSlot("embed");
+      const part = missing.slice(start, start + slice);
+      const output = await onSlot(deps, job, token, (slotFree) =>
+        deps.monitor.client.embed(
+          {
+            model: data.model,
+            input: part.map((entry) => entry.text),
+            ...(data.dimensions !== undefined ? { dimensions: data.dimensions } : {}),
+            ...(data.truncate !== undefined ? { truncate: data.truncate } : {}),
+            ...(data.options ? { options: data.options } : {}),
+            ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
+          },
+          {
+            timeoutMs: deps.timeouts.embedMs,
+            instanceSignal: deps.monitor.instanceSignal,
+            signal: deps.shutdownSignal,
+            onSlotFree: slotFree,
+            ...(expectedLength !== undefined ? { expectedLength } : {}),
+          },
+        ),
+      );
+      embeddings.push(...output.embeddings);
+    }
     const fresh: Array<readonly [string, string]> = [];
-    output.embeddings.forEach((vector, i) => {
+    embeddings.forEach((vector, i) => {
       const entry = missing[i];
       if (!entry) return;
       const text = JSON.stringify(vector);

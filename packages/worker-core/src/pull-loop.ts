@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { DelayedError, MetricsTime, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
+import { DelayedError, MetricsTime, Queue, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { coerceError, type Logger } from "@herd/logger";
 
@@ -39,6 +39,8 @@ const FINISH_ATTEMPTS = 3;
  */
 export class PullLoop {
   readonly worker: Worker;
+  /** For looking at the queue without taking jobs from it. */
+  readonly queue: Queue;
   readonly #options: PullLoopOptions;
   readonly #tokenPrefix = randomUUID();
   #tokens = 0;
@@ -59,6 +61,14 @@ export class PullLoop {
       autorun: false,
     });
     this.worker.on("error", (error) => options.logger.warn({ err: coerceError(error), queue: options.queue }, "queue worker error"));
+    this.queue = new Queue(options.queue, { connection: options.connection, prefix: options.bullPrefix });
+    this.queue.on("error", (error) => options.logger.warn({ err: coerceError(error), queue: options.queue }, "queue error"));
+  }
+
+  /** Jobs waiting at one priority (e.g. interactive ones a batch job should step aside for). */
+  async waitingAt(priority: number): Promise<number> {
+    const counts = await this.queue.getCountsPerPriority([priority]);
+    return counts[String(priority)] ?? 0;
   }
 
   get active(): number {
@@ -178,5 +188,6 @@ export class PullLoop {
     // wait for; force-closing just ends a blocking fetch instead of letting it run its timeout.
     await this.worker.close(true);
     await this.#running;
+    await this.queue.close();
   }
 }

@@ -103,6 +103,7 @@ export class WorkerRuntime {
           cache: this.#cache,
           resultTtlMs: this.config.jobs.retentionMs,
           timeouts: this.config.timeouts,
+          batchSlice: this.config.batchSlice,
           shutdownSignal: this.#shutdown.signal,
         },
         logger: this.#logger,

@@ -9,11 +9,13 @@ export class GateClosedError extends Error {
 interface Waiter {
   resolve: (release: () => void) => void;
   reject: (error: Error) => void;
+  priority: number;
 }
 
 /**
- * The in-flight limit of one (instance, model): at most `slots` Ollama calls at a time, FIFO.
- * A job fetched slightly ahead (prefetch) waits here, in the worker, never inside Ollama.
+ * The in-flight limit of one (instance, model): at most `slots` Ollama calls at a time. Waiters
+ * are served by priority (BullMQ's: lower first), then first come first served. A job fetched
+ * slightly ahead (prefetch) waits here, in the worker, never inside Ollama.
  */
 export class SlotGate {
   #maxInFlight = 0;
@@ -44,9 +46,14 @@ export class SlotGate {
     return [...this.#holders].map((holder) => holder.since).sort((a, b) => a - b);
   }
 
-  acquire(): Promise<() => void> {
+  acquire(priority = 0): Promise<() => void> {
     if (this.#holders.size < this.slots && this.#waiters.length === 0) return Promise.resolve(this.#take());
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject, priority };
+      const after = this.#waiters.findIndex((other) => other.priority > priority);
+      if (after < 0) this.#waiters.push(waiter);
+      else this.#waiters.splice(after, 0, waiter);
+    });
   }
 
   /** Rejects every job still waiting for a slot (they go back to the queue). */

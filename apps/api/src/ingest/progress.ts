@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { HerdKeys } from "@herd/jobs";
+import type { HerdKeys, IngestionSummary } from "@herd/jobs";
 
 export type DocumentState =
   | { status: "pending" }
@@ -8,15 +8,7 @@ export type DocumentState =
   | { status: "failed"; error: string }
   | { status: "superseded" };
 
-export interface IngestionSummary {
-  id: string;
-  collection: string;
-  status: "running" | "completed" | "completed_with_errors";
-  documents: { total: number; done: number; failed: number; pending: number };
-  chunks: { total: number; embedded: number };
-  errors: Array<{ documentId: string; error: string }>;
-  createdAt: string;
-}
+export type { IngestionSummary };
 
 const TTL_SECONDS = 7 * 86_400;
 

@@ -1,13 +1,9 @@
+import type { CollectionView } from "@herd/jobs";
 import type { Queryable } from "../database.js";
 
-export interface Collection {
+/** A collection row: the public view plus the surrogate key chunks and documents reference. */
+export interface Collection extends Omit<CollectionView, "documents" | "chunks"> {
   id: number;
-  name: string;
-  model: string;
-  dimensions: number;
-  chunkTokens: number;
-  chunkOverlap: number;
-  createdAt: string;
 }
 
 interface CollectionRow {

@@ -1,20 +1,8 @@
+import type { SearchHit, SearchMode } from "@herd/jobs";
 import type { Queryable } from "../database.js";
 import { vectorLiteral } from "./chunks.js";
 
-export type SearchMode = "vector" | "keyword" | "hybrid";
-
-export interface SearchHit {
-  chunkId: number;
-  documentId: string;
-  ordinal: number;
-  heading: string | null;
-  text: string;
-  metadata: Record<string, unknown>;
-  score: number;
-  /** Rank (1 = best) in the vector and keyword lists the hit came from. */
-  vectorRank: number | null;
-  keywordRank: number | null;
-}
+export type { SearchHit, SearchMode };
 
 export interface SearchInput {
   collectionId: number;

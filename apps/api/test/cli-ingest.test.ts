@@ -1,0 +1,68 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makePdf, uniquePrefix } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
+const CORPUS = fileURLToPath(new URL("../../../corpus/manuals", import.meta.url));
+
+function herd(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("herd ingest (CLI)", () => {
+  let stack: Stack;
+  let dir: string;
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("cli"), fleet: { instances: 2, preload: true } });
+    dir = mkdtempSync(join(tmpdir(), "herd-cli-"));
+    mkdirSync(join(dir, "guides"));
+    writeFileSync(join(dir, "guides", "oil.md"), "# Oil\n\nUse ISO VG 46 oil.");
+    writeFileSync(join(dir, "scan.pdf"), makePdf([["Inspect the hoses monthly."]]));
+    writeFileSync(join(dir, "broken.pdf"), "%PDF-1.4 this file was cut short");
+    writeFileSync(join(dir, ".hidden"), "ignored");
+  });
+  afterAll(async () => {
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("ingests a folder with --wait, prints a progress bar and a summary, exits 0", async () => {
+    const result = await herd(["ingest", CORPUS, "--collection", "press", "--model", "nomic-embed-text", "--wait"], { HERD_URL: stack.url });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("created collection press");
+    expect(result.stdout).toMatch(/ingesting \[.*\] 26\/26 documents/);
+    expect(result.stdout).toMatch(/documents\s*│\s*26\s*│\s*26\s*│\s*0/);
+    const found = await stack.post("/v1/collections/press/search", { query: "relief valve", k: 1 });
+    expect(found.body.results).toHaveLength(1);
+  });
+
+  it("reports failed documents in a table and exits 1; paths become document ids", async () => {
+    const result = await herd(["ingest", dir, "--collection", "mixed", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("uploaded 3 files");
+    expect(result.stdout).toContain("broken.pdf");
+    expect(result.stdout).toMatch(/PDF/);
+    const found = await stack.post("/v1/collections/mixed/search", { query: "ISO VG 46 oil", k: 1 });
+    expect(found.body.results[0].documentId).toBe("guides/oil.md");
+  });
+
+  it("refuses bad usage with exit code 2", async () => {
+    expect((await herd(["ingest", dir], { HERD_URL: stack.url })).code).toBe(2);
+    expect((await herd(["ingest", dir, "--collection", "nope"], { HERD_URL: stack.url })).stderr).toContain("pass --model to create it");
+    expect((await herd(["ingest", "/no/such/folder", "--collection", "x"], { HERD_URL: stack.url })).code).not.toBe(0);
+    expect((await herd(["ingest", dir, "--collection", "x", "--model", "m"], { HERD_URL: "http://127.0.0.1:9" })).code).toBe(2);
+  });
+});

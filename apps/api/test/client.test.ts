@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HerdClient, HerdError } from "@herd/client";
+import { uniquePrefix } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+describe("@herd/client against a running Herd", () => {
+  let stack: Stack;
+  let client: HerdClient;
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("client"), fleet: { instances: 1, slots: [2], preload: true, latency: { embedMs: 30 } } });
+    client = new HerdClient({ baseUrl: stack.url, longPollMs: 5000 });
+  });
+  afterAll(() => stack?.close());
+
+  it("submits, waits and returns typed results", async () => {
+    const vectors = await client.embed("nomic-embed-text", ["client one", "client two"]);
+    expect(vectors).toHaveLength(2);
+    expect(vectors[0]).toHaveLength(768);
+    const submitted = await client.submit({ type: "generate", model: "llama3.2", prompt: "Hello.", options: { num_predict: 3 } });
+    expect("id" in submitted && submitted.id).toBeTruthy();
+    const view = await client.wait((submitted as { id: string }).id);
+    expect(view).toMatchObject({ status: "completed", type: "generate" });
+  });
+
+  it("raises HerdError with the API's status and code", async () => {
+    await expect(client.embed("nope", "x")).rejects.toMatchObject({ name: "HerdError", status: 404, code: "model_not_served" });
+    await expect(client.job("nope")).rejects.toBeInstanceOf(HerdError);
+    const unreachable = new HerdClient({ baseUrl: "http://127.0.0.1:9" });
+    await expect(unreachable.collections()).rejects.toMatchObject({ status: 0, code: "unreachable" });
+  });
+
+  it("creates a collection, ingests, searches and answers", async () => {
+    expect(await client.collection("docs")).toBeUndefined();
+    await client.createCollection({ name: "docs", model: "nomic-embed-text" });
+    const id = await client.ingest("docs", [
+      { id: "a/pump.md", data: "# Pump\n\nBleed the pump before the first start.", mimeType: "text/markdown" },
+      { id: "b/valve.txt", data: new TextEncoder().encode("The relief valve opens at 210 bar.") },
+    ], { source: "client-test" });
+    const readings: number[] = [];
+    const summary = await client.waitForIngestion(id, { pollMs: 50, onProgress: (reading) => readings.push(reading.documents.done) });
+    expect(summary).toMatchObject({ status: "completed", documents: { total: 2, done: 2 } });
+    expect(readings.at(-1)).toBe(2);
+    const found = await client.search("docs", "relief valve pressure", { k: 1 });
+    expect(found.results[0]).toMatchObject({ documentId: "b/valve.txt", metadata: { source: "client-test" } });
+    const answer = await client.answer("docs", "When must the pump be bled?", "llama3.2");
+    expect(answer.answer).toContain("Bleed the pump before the first start.");
+    expect(answer.citations[0]?.documentId).toBe("a/pump.md");
+    await client.deleteDocument("docs", "a/pump.md");
+    expect((await client.collection("docs"))?.documents).toBe(1);
+  });
+});

@@ -1,0 +1,184 @@
+import type { JobRequest } from "@herd/jobs";
+import type { Accepted, AnswerResult, Collection, IngestionSummary, JobView, SearchResponse, UploadDocument } from "./types.js";
+
+/** An error answered by Herd (`{ error: { code, message } }`), or a transport failure (status 0). */
+export class HerdError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "HerdError";
+  }
+}
+
+export interface HerdClientOptions {
+  /** Base URL of the API, e.g. http://127.0.0.1:8008. */
+  baseUrl: string;
+  /** Headers sent with every request (e.g. an Authorization header). */
+  headers?: Record<string, string>;
+  /** Longest single long-poll, in ms (the server caps it too). */
+  longPollMs?: number;
+}
+
+export interface WaitOptions {
+  /** Give up after this long (default 5 minutes). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const FINISHED = new Set(["completed", "failed", "canceled"]);
+
+/** Typed access to Herd's native API: jobs, collections, ingestion, search and answers. */
+export class HerdClient {
+  readonly #baseUrl: string;
+  readonly #headers: Record<string, string>;
+  readonly #longPollMs: number;
+
+  constructor(options: HerdClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#headers = options.headers ?? {};
+    this.#longPollMs = options.longPollMs ?? 20_000;
+  }
+
+  async #request<T>(method: string, path: string, init: { json?: unknown; body?: FormData; signal?: AbortSignal; accept?: number[] } = {}): Promise<{ status: number; body: T }> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.#baseUrl}${path}`, {
+        method,
+        headers: { ...this.#headers, ...(init.json !== undefined ? { "content-type": "application/json" } : {}) },
+        ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : init.body ? { body: init.body } : {}),
+        ...(init.signal ? { signal: init.signal } : {}),
+      });
+    } catch (error) {
+      throw new HerdError(0, "unreachable", `cannot reach Herd at ${this.#baseUrl}: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (!response.ok && !(init.accept ?? []).includes(response.status)) {
+      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const retryAfter = Number(response.headers.get("retry-after"));
+      throw new HerdError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+    }
+    return { status: response.status, body: body as T };
+  }
+
+  /** Submits a job. A cache hit (or a job that finished within `waitMs`) comes back as a job view. */
+  async submit(request: JobRequest, options: { waitMs?: number } = {}): Promise<JobView | Accepted> {
+    const query = options.waitMs ? `?wait=${Math.round(options.waitMs)}` : "";
+    return (await this.#request<JobView | Accepted>("POST", `/v1/jobs${query}`, { json: request })).body;
+  }
+
+  async job(id: string, options: { waitMs?: number } = {}): Promise<JobView> {
+    const query = options.waitMs ? `?wait=${Math.round(options.waitMs)}` : "";
+    return (await this.#request<JobView>("GET", `/v1/jobs/${encodeURIComponent(id)}${query}`)).body;
+  }
+
+  async cancel(id: string): Promise<JobView> {
+    return (await this.#request<JobView>("DELETE", `/v1/jobs/${encodeURIComponent(id)}`)).body;
+  }
+
+  /**
+   * Waits for a job with long polls (one request per `longPollMs` at most); a 503 (Redis being
+   * restarted) is retried with a growing pause.
+   */
+  async wait(id: string, options: WaitOptions = {}): Promise<JobView> {
+    const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+    let pause = 250;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new HerdError(0, "timeout", `job ${id} did not finish in time`);
+      try {
+        const view = await this.job(id, { waitMs: Math.min(this.#longPollMs, remaining) });
+        if (FINISHED.has(view.status)) return view;
+        pause = 250;
+      } catch (error) {
+        if (!(error instanceof HerdError) || (error.status !== 503 && error.status !== 0)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? pause));
+        pause = Math.min(5000, pause * 2);
+      }
+    }
+  }
+
+  /** Submits and waits; returns the finished job view (completed, failed or canceled). */
+  async run(request: JobRequest, options: WaitOptions = {}): Promise<JobView> {
+    const submitted = await this.submit(request, { waitMs: Math.min(this.#longPollMs, options.timeoutMs ?? this.#longPollMs) });
+    if ("type" in submitted && FINISHED.has(submitted.status)) return submitted;
+    return this.wait(submitted.id as string, options);
+  }
+
+  /** Embeddings for one or more texts, in order; throws a HerdError when the job fails. */
+  async embed(model: string, input: string | string[], options: { dimensions?: number; priority?: "interactive" | "batch" } & WaitOptions = {}): Promise<number[][]> {
+    const view = await this.run({ type: "embed", model, input, ...(options.dimensions ? { dimensions: options.dimensions } : {}), ...(options.priority ? { priority: options.priority } : {}) }, options);
+    if (view.status !== "completed") throw new HerdError(200, view.error?.code ?? view.status, view.error?.message ?? `job ${view.status}`);
+    return (view.result as { embeddings: number[][] }).embeddings;
+  }
+
+  async createCollection(input: { name: string; model: string; dimensions?: number; chunkTokens?: number; chunkOverlap?: number }): Promise<Collection> {
+    return (await this.#request<Collection>("POST", "/v1/collections", { json: input })).body;
+  }
+
+  async collections(): Promise<Collection[]> {
+    return (await this.#request<{ collections: Collection[] }>("GET", "/v1/collections")).body.collections;
+  }
+
+  /** The collection, or undefined when there is none by that name. */
+  async collection(name: string): Promise<Collection | undefined> {
+    const { status, body } = await this.#request<Collection>("GET", `/v1/collections/${encodeURIComponent(name)}`, { accept: [404] });
+    return status === 404 ? undefined : body;
+  }
+
+  /** Uploads documents (multipart) and starts their ingestion; returns the ingestion id. */
+  async ingest(collection: string, documents: readonly UploadDocument[], metadata?: Record<string, unknown>): Promise<string> {
+    const form = new FormData();
+    if (metadata) form.append("metadata", JSON.stringify(metadata));
+    for (const document of documents) {
+      const bytes = typeof document.data === "string" ? new TextEncoder().encode(document.data) : document.data;
+      form.append("file", new Blob([bytes as Uint8Array<ArrayBuffer>], document.mimeType ? { type: document.mimeType } : {}), document.id);
+    }
+    const { body } = await this.#request<{ ingestionId: string }>("POST", `/v1/collections/${encodeURIComponent(collection)}/documents`, { body: form });
+    return body.ingestionId;
+  }
+
+  async ingestion(id: string): Promise<IngestionSummary> {
+    return (await this.#request<IngestionSummary>("GET", `/v1/ingestions/${encodeURIComponent(id)}`)).body;
+  }
+
+  /** Polls an ingestion until no document is pending, reporting each reading. */
+  async waitForIngestion(id: string, options: WaitOptions & { pollMs?: number; onProgress?: (summary: IngestionSummary) => void } = {}): Promise<IngestionSummary> {
+    const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
+    for (;;) {
+      const summary = await this.ingestion(id);
+      options.onProgress?.(summary);
+      if (summary.status !== "running") return summary;
+      if (Date.now() > deadline) throw new HerdError(0, "timeout", `ingestion ${id} did not finish in time`);
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    }
+  }
+
+  async deleteDocument(collection: string, documentId: string): Promise<void> {
+    await this.#request("DELETE", `/v1/collections/${encodeURIComponent(collection)}/documents/${documentId.split("/").map(encodeURIComponent).join("/")}`);
+  }
+
+  async search(collection: string, query: string, options: { k?: number; mode?: "vector" | "keyword" | "hybrid"; filter?: Record<string, unknown> } = {}): Promise<SearchResponse> {
+    return (await this.#request<SearchResponse>("POST", `/v1/collections/${encodeURIComponent(collection)}/search`, { json: { query, ...options } })).body;
+  }
+
+  /** Asks a question answered from the collection; waits for the answer job. */
+  async answer(collection: string, question: string, model: string, options: { k?: number; filter?: Record<string, unknown> } & WaitOptions = {}): Promise<AnswerResult> {
+    const { k, filter, ...wait } = options;
+    const path = `/v1/collections/${encodeURIComponent(collection)}/answer?wait=${this.#longPollMs}`;
+    const submitted = (await this.#request<JobView | Accepted>("POST", path, { json: { question, model, ...(k ? { k } : {}), ...(filter ? { filter } : {}) } })).body;
+    const view = "type" in submitted && FINISHED.has(submitted.status) ? submitted : await this.wait(submitted.id as string, wait);
+    if (view.status !== "completed") throw new HerdError(200, view.error?.code ?? view.status, view.error?.message ?? `answer ${view.status}`);
+    return view.result as AnswerResult;
+  }
+}

@@ -1,0 +1,23 @@
+import type { Citation, CollectionView, IngestionSummary, JobView, SearchHit, SearchResponse } from "@herd/jobs";
+
+export type { JobView, Citation, IngestionSummary, SearchHit, SearchResponse };
+export type Collection = CollectionView;
+
+export interface Accepted {
+  id: string;
+  status: "queued" | "running";
+}
+
+export interface AnswerResult {
+  model: string;
+  answer: string;
+  citations: Citation[];
+}
+
+/** A document to upload: its id (a path or name), its bytes or text, and optional MIME type and metadata. */
+export interface UploadDocument {
+  id: string;
+  data: Uint8Array | string;
+  mimeType?: string;
+  metadata?: Record<string, unknown>;
+}

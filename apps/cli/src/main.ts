@@ -2,6 +2,7 @@
 import { ConfigError } from "@herd/config";
 import { HerdError } from "@herd/client";
 import { INGEST_USAGE, ingest } from "./ingest.js";
+import { runMigrate } from "./migrate.js";
 import { start } from "./start.js";
 
 const USAGE = `Usage: herd <command>
@@ -10,6 +11,7 @@ Commands:
   start     run Redis (if none answers), an emulated Ollama fleet (if HERD_INSTANCES is empty),
             the workers and the API; configuration comes from the environment (see README)
   ingest    upload folders or files into a collection (see herd ingest --help)
+  migrate   apply pending database migrations and exit (the API also migrates at start-up)
   help      show this text
 
 ${INGEST_USAGE}`;
@@ -21,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return start(process.env);
     case "ingest":
       return ingest(argv.slice(1), process.env);
+    case "migrate":
+      return runMigrate(argv.slice(1), process.env);
     case undefined:
     case "help":
     case "--help":

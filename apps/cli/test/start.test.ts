@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,11 +86,41 @@ describe("herd start (npm start)", () => {
     expect(((await again.json()) as { cached: boolean }).cached).toBe(true);
   });
 
+  it("runs the README ingestion walk-through on the embedded database: ingest, search, answer", async () => {
+    const corpus = fileURLToPath(new URL("../../../corpus/manuals", import.meta.url));
+    const ingest = spawnSync(process.execPath, [CLI, "ingest", corpus, "--collection", "manuals", "--model", "nomic-embed-text", "--wait"], {
+      env: { PATH: process.env["PATH"], HERD_URL: apiUrl },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(ingest.stderr).toBe("");
+    expect(ingest.status).toBe(0);
+    expect(ingest.stdout).toMatch(/26\/26 documents/);
+    expect(existsSync(join(dataDir, "pglite"))).toBe(true);
+
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${apiUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const search = await post("/v1/collections/manuals/search", { query: "How do I bleed air from the hydraulic pump?", k: 3 });
+    expect(search.status).toBe(200);
+    const hits = search.body["results"] as Array<{ documentId: string }>;
+    expect(hits.map((hit) => hit.documentId)).toContain("bleeding-the-pump.md");
+
+    const answer = await post("/v1/collections/manuals/answer?wait=30000", { question: "How do I bleed air from the hydraulic pump?", model: "llama3.2" });
+    expect(answer.status).toBe(200);
+    const result = answer.body["result"] as { answer: string; citations: Array<{ documentId: string }> };
+    expect(result.answer.length).toBeGreaterThan(20);
+    expect(result.citations.map((citation) => citation.documentId)).toContain("bleeding-the-pump.md");
+  }, 150_000);
+
   it("stops everything it started on SIGTERM", async () => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(await redisAnswers(redisUrl)).toBe(false);
     await expect(fetch(`${apiUrl}/health`)).rejects.toThrow();
+    // The embedded database closed cleanly and released its data directory.
+    expect(existsSync(join(dataDir, "pglite.lock"))).toBe(false);
   }, 60_000);
 });

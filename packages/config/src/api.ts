@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { bytesEnv, durationMsEnv, intEnv, optionalUrlEnv, stringEnv } from "./primitives.js";
+import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
+import { bytesEnv, durationMsEnv, intEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 export const ApiEnv = z
@@ -20,10 +21,7 @@ export const ApiEnv = z
     /** How often the API re-reads worker heartbeats. */
     HERD_FLEET_REFRESH: durationMsEnv(1000, { min: 50, max: 60_000 }),
     HERD_SHUTDOWN_TIMEOUT: durationMsEnv(10_000, { min: 100 }),
-    /** Postgres with pgvector; unset runs the embedded PGlite server with data under HERD_DATA_DIR. */
-    DATABASE_URL: optionalUrlEnv(["postgres:", "postgresql:"]),
-    DATABASE_POOL_MAX: intEnv(10, { min: 1, max: 200 }),
-    HERD_DATA_DIR: stringEnv(".herd"),
+    ...databaseEnvShape,
     /** Largest document upload request (JSON or multipart). */
     HERD_MAX_UPLOAD_BYTES: bytesEnv(64 * 1024 * 1024),
     /** Documents this process parses and stores at the same time. */
@@ -43,7 +41,7 @@ export interface ApiConfig extends SharedConfig {
   limits: { maxBodyBytes: number; maxInputs: number; maxInputChars: number; maxWaitMs: number; maxWaitingPerModel: number };
   fleetRefreshMs: number;
   shutdownTimeoutMs: number;
-  database: { url: string | undefined; poolMax: number; embeddedDataDir: string };
+  database: DatabaseConfig;
   ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
 }
 
@@ -61,7 +59,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     },
     fleetRefreshMs: env.HERD_FLEET_REFRESH,
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
-    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, embeddedDataDir: `${env.HERD_DATA_DIR.replace(/\/+$/, "")}/pglite` },
+    database: toDatabaseConfig(env),
     ingest: {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { urlEnv } from "./primitives.js";
+import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
+import { enumEnv, urlEnv } from "./primitives.js";
 
 /** Settings of the `herd` commands that talk to a running API. */
 export const CliEnv = z.object({
@@ -12,4 +13,19 @@ export interface CliConfig {
 
 export function toCliConfig(env: z.output<typeof CliEnv>): CliConfig {
   return { url: env.HERD_URL };
+}
+
+/** Settings of `herd migrate`, which talks to the database directly. */
+export const MigrateEnv = z.object({
+  ...databaseEnvShape,
+  LOG_LEVEL: enumEnv(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "warn"),
+});
+
+export interface MigrateConfig {
+  database: DatabaseConfig;
+  logLevel: z.output<typeof MigrateEnv>["LOG_LEVEL"];
+}
+
+export function toMigrateConfig(env: z.output<typeof MigrateEnv>): MigrateConfig {
+  return { database: toDatabaseConfig(env), logLevel: env.LOG_LEVEL };
 }

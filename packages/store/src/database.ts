@@ -25,7 +25,7 @@ const EMBEDDED_MAIN = fileURLToPath(new URL("./embedded-main.js", import.meta.ur
 
 /** Starts the embedded server in its own process and resolves with its URL once it listens. */
 export async function startEmbeddedProcess(dataDir: string, logger: Logger, timeoutMs = 60_000): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [EMBEDDED_MAIN, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [EMBEDDED_MAIN, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"] });
   let output = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     output += chunk.toString();

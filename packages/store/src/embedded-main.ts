@@ -3,7 +3,7 @@ import { startEmbeddedServer } from "./embedded.js";
 
 /**
  * `node embedded-main.js --data-dir DIR [--port P]`: runs the embedded Postgres and prints one
- * JSON line `{"event":"ready","url":…}`. Stops on SIGTERM/SIGINT or when its parent goes away.
+ * JSON line `{"event":"ready","url":…}`. Stops on SIGTERM/SIGINT or when its stdin closes (its parent went away).
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { "data-dir": { type: "string" }, port: { type: "string" }, host: { type: "string" } } });
@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  process.once("disconnect", stop);
+  // The parent holds our stdin open; EOF means it is gone (even after kill -9), so we must not
+  // outlive it holding the data directory.
+  process.stdin.once("end", stop);
+  process.stdin.resume();
 }
 
 main().catch((error: unknown) => {

@@ -15,6 +15,10 @@ export function redisUnavailable(): ApiError {
   return new ApiError(503, "redis_unavailable", "the job queue is unavailable; retry shortly", { headers: { "Retry-After": "1" } });
 }
 
+export function databaseUnavailable(): ApiError {
+  return new ApiError(503, "database_unavailable", "the document database is unavailable; retry shortly", { headers: { "Retry-After": "2" } });
+}
+
 /** True for errors that mean "Redis is not reachable right now" rather than a bug. */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

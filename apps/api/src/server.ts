@@ -3,9 +3,9 @@ import type { Redis } from "ioredis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { RetentionPolicy } from "@herd/jobs";
-import type { Database } from "@herd/store";
 import { coerceError, type Logger } from "@herd/logger";
-import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
+import { isDatabaseUnavailable, type Database } from "@herd/store";
+import { ApiError, databaseUnavailable, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
 import type { IngestionProgress } from "./ingest/progress.js";
@@ -79,6 +79,9 @@ function toApiError(error: unknown): ApiError | undefined {
     const message = code === "invalid_json" ? `body: invalid JSON (${(error as Error).message})` : (error as Error).message;
     return new ApiError(status, code, message);
   }
+  // Postgres first: its errors carry SQLSTATE codes (08xxx, 57P0x) or pg's own messages, while
+  // ioredis reports an outage as a closed stream or exhausted retries.
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if (isConnectionError(error)) return redisUnavailable();
   return undefined;
 }

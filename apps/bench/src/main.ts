@@ -4,18 +4,30 @@ import { Redis } from "ioredis";
 import { DEFAULT_REDIS_URL } from "@herd/config";
 import { balancingScenario } from "./balancing.js";
 import { cacheScenario } from "./cache-hits.js";
+import { databaseVersions } from "./database.js";
+import { ingestionScenario } from "./ingestion.js";
+import { interactiveScenario } from "./interactive.js";
+import { searchScenario } from "./search.js";
 import { overheadScenario } from "./overhead.js";
 import { nginxVersion, setChildBaseEnv } from "./processes.js";
 import { renderReport, type Results } from "./report.js";
 
+const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+const ALL = "overhead,balancing,cache,ingestion,search,interactive";
+
 const USAGE = `Usage: npm run bench -- [options]
-  --only LIST     overhead,balancing,cache (default: all)
+  --only LIST     overhead,balancing,cache,ingestion,search,interactive (default: all)
   --jobs N        balancing jobs (default 3000)
   --clients N     balancing clients (default 40)
   --scale X       multiplies the overhead request counts (default 1)
   --seconds N     duration of each cache-hit run (default 5)
   --out FILE      where to write the report (default BENCHMARKS.md; "-" prints only)
-  --redis URL     Redis to use (default REDIS_URL or ${DEFAULT_REDIS_URL})`;
+  --redis URL     Redis to use (default REDIS_URL or ${DEFAULT_REDIS_URL})
+  --database URL  PostgreSQL (with pgvector) where the benchmark creates and drops its databases
+                  (default ${DEFAULT_ADMIN_URL})
+  --documents N   documents in the ingestion run (default 250, about 20 chunks each)
+  --chunks N      chunks in the search run (default 100000)
+  --queries N     search queries (default 200)`;
 
 async function redisVersion(url: string): Promise<string> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -37,6 +49,10 @@ async function main(): Promise<void> {
       seconds: { type: "string" },
       out: { type: "string" },
       redis: { type: "string" },
+      database: { type: "string" },
+      documents: { type: "string" },
+      chunks: { type: "string" },
+      queries: { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -45,7 +61,9 @@ async function main(): Promise<void> {
     return;
   }
   setChildBaseEnv({ PATH: process.env["PATH"] });
-  const only = new Set((values.only ?? "overhead,balancing,cache").split(","));
+  const only = new Set((values.only ?? ALL).split(","));
+  const adminUrl = values.database ?? DEFAULT_ADMIN_URL;
+  const needsDatabase = ["ingestion", "search", "interactive"].some((name) => only.has(name));
   const redisUrl = values.redis ?? process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
   const prefix = `bench-${Date.now().toString(36)}`;
   const results: Results = {
@@ -53,6 +71,7 @@ async function main(): Promise<void> {
     startedAt: new Date(),
     redisVersion: await redisVersion(redisUrl),
     nginxVersion: nginxVersion(),
+    ...(needsDatabase ? { databaseVersions: await databaseVersions(adminUrl) } : {}),
   };
   try {
     if (only.has("overhead")) {
@@ -66,6 +85,18 @@ async function main(): Promise<void> {
     if (only.has("cache")) {
       console.error("bench: cache hits…");
       results.cache = await cacheScenario(redisUrl, prefix, Number(values.seconds ?? 5), 32);
+    }
+    if (only.has("ingestion")) {
+      console.error("bench: ingestion throughput…");
+      results.ingestion = await ingestionScenario(redisUrl, `${prefix}-ingest`, adminUrl, Number(values.documents ?? 250));
+    }
+    if (only.has("search")) {
+      console.error("bench: search latency (loading and indexing takes a few minutes)…");
+      results.search = await searchScenario(redisUrl, `${prefix}-search`, adminUrl, Number(values.chunks ?? 100_000), Number(values.queries ?? 200));
+    }
+    if (only.has("interactive")) {
+      console.error("bench: interactive latency during ingestion…");
+      results.interactive = await interactiveScenario(redisUrl, prefix, adminUrl, 200, 100);
     }
   } finally {
     await cleanup(redisUrl, prefix);

@@ -33,8 +33,13 @@ export const WorkerEnv = z
      * call time / slots): fast, many-slot instances gain throughput, slow ones keep no jobs back.
      */
     HERD_PREFETCH_MAX_WAIT: durationMsEnv(15, { min: 0, max: 60_000 }),
-    /** Inputs per Ollama call for batch (ingestion) embeddings; the slot is free between calls. */
-    HERD_BATCH_SLICE: intEnv(8, { min: 1, max: 2048 }),
+    /**
+     * Batch (ingestion) embeddings go to Ollama in calls sized to take about this long, so an
+     * interactive job waits for at most one of them; 0 sends each batch job as one call.
+     */
+    HERD_BATCH_SLICE_TARGET: durationMsEnv(50, { min: 0, max: 600_000 }),
+    /** Most inputs in one batch embedding call. */
+    HERD_BATCH_SLICE_MAX: intEnv(64, { min: 1, max: 2048 }),
   });
 
 export interface WorkerConfig extends SharedConfig {
@@ -49,7 +54,7 @@ export interface WorkerConfig extends SharedConfig {
   stalledIntervalMs: number;
   shutdownTimeoutMs: number;
   prefetch: { mode: "auto" | "off"; maxWaitMs: number };
-  batchSlice: number;
+  batchSlice: { targetMs: number; maxInputs: number };
 }
 
 export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
@@ -66,6 +71,6 @@ export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
     stalledIntervalMs: env.HERD_STALLED_INTERVAL,
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
     prefetch: { mode: env.HERD_PREFETCH, maxWaitMs: env.HERD_PREFETCH_MAX_WAIT },
-    batchSlice: env.HERD_BATCH_SLICE,
+    batchSlice: { targetMs: env.HERD_BATCH_SLICE_TARGET, maxInputs: env.HERD_BATCH_SLICE_MAX },
   };
 }

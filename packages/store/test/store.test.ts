@@ -14,6 +14,7 @@ import {
   listDocumentChunks,
   markDocumentReady,
   migrate,
+  searchCandidates,
   searchChunks,
   startEmbeddedServer,
   upsertChunks,
@@ -73,7 +74,7 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("applies numbered migrations once, even when asked twice", async () => {
-    expect(await migrate(pool)).toEqual([1]);
+    expect(await migrate(pool)).toEqual([1, 2]);
     expect(await migrate(pool)).toEqual([]);
     const { rows } = await pool.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
     expect(rows[0]?.extversion).toMatch(/^0\.(7|8|9)|^[1-9]/);
@@ -113,6 +114,51 @@ describe.each(servers)("store on $name", (server) => {
 
     const filtered = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: 5, candidates: 10, embedding: unit([1, 0, 0, 0]), query: "pump", filter: { area: "cooling" } });
     expect(filtered.every((hit) => hit.documentId === "fan.md")).toBe(true);
+  });
+
+  it("returns k vector hits through the HNSW index even past pgvector's default ef_search of 40", async () => {
+    const collection = await insertCollection(pool, { name: "wide", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    if (!collection) throw new Error("no collection");
+    await createCollectionIndex(pool, collection);
+    const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "many.md", source: null, mimeType: "text/markdown", contentHash: "m", metadata: {} });
+    const chunks = Array.from({ length: 150 }, (_, i) => chunk(i, `part ${i}`, [Math.cos(i / 20), Math.sin(i / 20), (i % 7) / 7, 1]));
+    await upsertChunks(pool, collection.id, document.id, chunks);
+    // A table this small would be scanned sequentially (exact, no cap); make the planner use the index.
+    await pool.query("SET enable_seqscan = off");
+    try {
+      const input = { collectionId: collection.id, dimensions: 4, k: 100, candidates: searchCandidates(100), embedding: unit([1, 0, 0, 1]) };
+      const plan = await pool.query<{ "QUERY PLAN": string }>(
+        `EXPLAIN SELECT id FROM chunks WHERE collection_id = ${collection.id} ORDER BY embedding::vector(4) <=> '[1,0,0,1]'::vector(4) LIMIT 400`,
+      );
+      expect(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")).toContain(`chunks_hnsw_${collection.id}`);
+      const hits = await searchChunks(pool, "vector", input);
+      expect(hits).toHaveLength(100);
+      expect(new Set(hits.map((hit) => hit.chunkId)).size).toBe(100);
+    } finally {
+      await pool.query("RESET enable_seqscan");
+    }
+  });
+
+  it("leaves terms found in too many chunks out of keyword search, by the planner's statistics", async () => {
+    const collection = await insertCollection(pool, { name: "frequent", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    if (!collection) throw new Error("no collection");
+    const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "press.md", source: null, mimeType: "text/markdown", contentHash: "p", metadata: {} });
+    const texts = Array.from({ length: 60 }, (_, i) => (i % 20 === 0 ? `check the pump seal ${i}` : `the pump runs at station ${i}`));
+    await upsertChunks(pool, collection.id, document.id, texts.map((text, i) => chunk(i, text, [1, i / 60, 0, 0])));
+    await pool.query("ANALYZE chunks");
+    const search = (mode: "keyword" | "hybrid", query: string, commonTermRows?: number) =>
+      searchChunks(pool, mode, { collectionId: collection.id, dimensions: 4, k: 10, candidates: 50, embedding: unit([1, 0, 0, 0]), query, ...(commonTermRows === undefined ? {} : { commonTermRows }) });
+
+    // "pump" is in every chunk: with a threshold of 20 chunks only "seal" ranks.
+    const pruned = await search("keyword", "pump seal", 20);
+    expect(pruned.map((hit) => hit.text).sort()).toEqual(["check the pump seal 0", "check the pump seal 20", "check the pump seal 40"]);
+    // Kept (threshold above the table's size), "pump" matches every chunk and fills the list.
+    expect(await search("keyword", "pump seal", 1000)).toHaveLength(10);
+    // Only common terms: keyword mode requires all of them; hybrid leaves ranking to the vectors.
+    expect(await search("keyword", "pump", 20)).toHaveLength(10);
+    const hybrid = await search("hybrid", "pump", 20);
+    expect(hybrid).toHaveLength(10);
+    expect(hybrid.every((hit) => hit.keywordRank === null && hit.vectorRank !== null)).toBe(true);
   });
 
   it("replaces a changed document's chunks and removes a deleted document's", async () => {

@@ -7,6 +7,7 @@ import type { DiscoveredModel } from "./discovery.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, type ProcessorDeps } from "./processors.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
+import { BatchSlicer } from "./batch-slicer.js";
 import { SlotGate } from "./slot-gate.js";
 
 export interface PrefetchPolicy {
@@ -24,7 +25,9 @@ export interface BindingOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   prefetch: PrefetchPolicy;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "yieldSlot">;
+  /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
+  batchSlice: { targetMs: number; maxInputs: number };
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "yieldSlot" | "slicer">;
   logger: Logger;
 }
 
@@ -57,6 +60,7 @@ function ewma(current: number | undefined, sample: number): number {
 export class Binding {
   readonly gate: SlotGate;
   readonly model: DiscoveredModel;
+  readonly slicer: BatchSlicer;
   readonly #loops = new Map<JobKind, PullLoop>();
   #completed = 0;
   #failed = 0;
@@ -72,10 +76,13 @@ export class Binding {
   #avgFetchMs: number | undefined;
   /** Set by a batch job between slices: fetch once, without blocking, even though no slot is free. */
   #yieldRequests: Array<() => void> = [];
+  /** Jobs fetched for a yield: when one reaches the gate, the yielding batch jobs go on. */
+  readonly #yieldingFor = new Set<string>();
 
   constructor(private readonly options: BindingOptions) {
     this.model = options.model;
     this.gate = new SlotGate(options.model.slots, () => this.#wakeAll());
+    this.slicer = new BatchSlicer(options.batchSlice.targetMs, options.batchSlice.maxInputs);
   }
 
   get key(): string {
@@ -86,9 +93,10 @@ export class Binding {
     const deps: ProcessorDeps = {
       ...this.options.deps,
       gate: this.gate,
+      slicer: this.slicer,
       monitor: this.options.monitor,
       embeddingLength: this.model.embeddingLength,
-      yieldSlot: (kind) => this.#yieldSlot(kind),
+      yieldSlot: (kind, held, priority) => this.#yieldSlot(kind, held, priority),
       onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
       onCall: (outcome, durationMs) => {
         if (outcome === "completed") this.#completed += 1;
@@ -115,6 +123,7 @@ export class Binding {
             if (!pending) return;
             pending = false;
             this.#pending -= 1;
+            if (job.id && this.#yieldingFor.delete(job.id)) this.#resolveYields();
           };
           try {
             if (!this.#pulling) {
@@ -122,7 +131,7 @@ export class Binding {
               await job.moveToWait(token);
               throw new WaitingError();
             }
-            const gate = { acquire: () => (reachedGate(), this.gate.acquire()) };
+            const gate = { acquire: (priority?: number) => (reachedGate(), this.gate.acquire(priority)) };
             return await process({ ...deps, gate }, job, token);
           } finally {
             reachedGate();
@@ -137,22 +146,23 @@ export class Binding {
   }
 
   /**
-   * A batch job between two slices: when interactive jobs wait in its queue, it waits for one
-   * non-blocking fetch (at most YIELD_WAIT_MS). BullMQ hands out the interactive job first, and
-   * the gate serves it before the batch job. Otherwise the batch job goes straight on.
+   * A batch job between two slices, holding the slot. When interactive jobs wait in its queue, it
+   * asks for one non-blocking fetch and waits (at most YIELD_WAIT_MS) until the fetched job stands
+   * at the gate. Then, if a job of higher priority waits there, the slot goes to it.
    */
-  async #yieldSlot(kind: JobKind): Promise<void> {
+  async #yieldSlot(kind: JobKind, held: () => void, priority: number): Promise<(() => void) | undefined> {
     const loop = this.#loops.get(kind);
-    if (!loop || this.#closed || !this.#pulling) return;
-    if ((await loop.waitingAt(PRIORITIES.interactive)) === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, YIELD_WAIT_MS);
-      this.#yieldRequests.push(() => {
-        clearTimeout(timer);
-        resolve();
+    if (loop && !this.#closed && this.#pulling && (await loop.waitingAt(PRIORITIES.interactive)) > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, YIELD_WAIT_MS);
+        this.#yieldRequests.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        this.#wakeAll();
       });
-      this.#wakeAll();
-    });
+    }
+    return this.gate.handOver(held, priority);
   }
 
   #decide(kind: JobKind): FetchDecision {
@@ -183,8 +193,12 @@ export class Binding {
   }
 
   #onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
-    // Resolve yields once the fetched job (if any) is on its way to the gate, so it queues first.
-    if (!blocking) queueMicrotask(() => this.#resolveYields());
+    // A yielding batch job resumes once the job fetched for it waits at the gate (so that job,
+    // if interactive, is served first), or at once when the fetch found nothing.
+    if (!blocking && this.#yieldRequests.length > 0) {
+      if (job?.id) this.#yieldingFor.add(job.id);
+      else this.#resolveYields();
+    }
     if (!blocking) {
       this.#prefetching -= 1;
       // Only non-blocking fetches measure the round trip; a blocking one also waited for a job.

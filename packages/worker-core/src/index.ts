@@ -4,3 +4,4 @@ export { InstanceMonitor } from "./instance-monitor.js";
 export { SlotGate, GateClosedError } from "./slot-gate.js";
 export { kindsFor, slotsFor, type DiscoveredModel } from "./discovery.js";
 export { toJobError } from "./failure.js";
+export { BatchSlicer } from "./batch-slicer.js";

@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
+import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { invalidPayload, toJobError } from "./failure.js";
 import { GateClosedError } from "./slot-gate.js";
@@ -23,13 +24,14 @@ export interface ProcessorDeps {
   cache: HerdCache;
   resultTtlMs: number;
   timeouts: { embedMs: number; generateMs: number };
-  /** Inputs per Ollama call for batch-priority embedding jobs. */
-  batchSlice: number;
+  /** Sizes the Ollama calls of batch-priority embedding jobs. */
+  slicer: BatchSlicer;
   /**
-   * Between two slices of a batch job: lets the binding fetch whatever waits in the queue first
-   * (an interactive job takes the slot before the batch continues).
+   * Between two slices of a batch job, which holds `held`: lets interactive jobs waiting in the
+   * queue reach the gate and take the slot first. Resolves with the slot if the job may keep it,
+   * or undefined once it was handed over (the job then queues for it again).
    */
-  yieldSlot: (kind: "embed" | "generate") => Promise<void>;
+  yieldSlot: (kind: "embed" | "generate", held: () => void, priority: number) => Promise<(() => void) | undefined>;
   /** Aborted when the worker must hand its jobs back (shutdown deadline). */
   shutdownSignal: AbortSignal;
   /** A result write failed (the job's completion will fail with it and the job be retried). */
@@ -38,16 +40,24 @@ export interface ProcessorDeps {
   onCall: (outcome: "completed" | "failed", durationMs: number) => void;
 }
 
+interface SlotOptions {
+  /** The slot this job already holds (kept by the previous slice of a batch job). */
+  held?: (() => void) | undefined;
+  /** Keep the slot after the call, because another slice of this job follows. */
+  keep?: boolean;
+}
+
 /**
  * Holds one of the instance's slots around `call`. `call` gets the release function so the slot
  * can be handed on the moment Ollama's answer starts (its headers mean the work is done): a job
  * already fetched (prefetched) then starts on the instance while this one's body is still being
- * parsed and its result written to Redis. Releasing twice is harmless.
+ * parsed and its result written to Redis. Releasing twice is harmless. With `keep`, the slot is
+ * returned to the caller instead, for the job's next slice.
  */
-async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => void) => Promise<T>): Promise<T> {
+async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => void) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: (() => void) | undefined }> {
   let release: () => void;
   try {
-    release = await deps.gate.acquire(job.opts.priority ?? 0);
+    release = options.held ?? (await deps.gate.acquire(job.opts.priority ?? 0));
   } catch (error) {
     if (error instanceof GateClosedError && token) {
       // The binding stopped pulling while this job waited: hand it back untouched.
@@ -60,13 +70,15 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
   let freedAt: number | undefined;
   const slotFree = () => {
     freedAt ??= performance.now();
-    release();
+    if (!options.keep) release();
   };
+  let kept = false;
   try {
     const result = await call(slotFree);
     deps.monitor.recordSuccess();
     deps.onCall("completed", (freedAt ?? performance.now()) - started);
-    return result;
+    kept = options.keep === true;
+    return { result, held: kept ? release : undefined };
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
     deps.onCall("failed", (freedAt ?? performance.now()) - started);
@@ -76,7 +88,7 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
     }
     throw toJobError(error, deps.monitor.instance.name);
   } finally {
-    release();
+    if (!kept) release();
   }
 }
 
@@ -105,13 +117,18 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     const expectedLength = data.dimensions && deps.embeddingLength ? Math.min(data.dimensions, deps.embeddingLength) : deps.embeddingLength;
     // Batch jobs go to Ollama in slices, giving the slot back between slices: an interactive job
     // fetched meanwhile waits for one slice, not for a whole batch (embedding models have one slot).
-    const slice = job.opts.priority === PRIORITIES.interactive ? missing.length : deps.batchSlice;
+    // The slot is kept from one slice to the next unless a job of higher priority wants it, so
+    // the pull loop does not see a free slot (and fetch another batch job) between slices.
+    const interactive = job.opts.priority === PRIORITIES.interactive;
     const embeddings: number[][] = [];
-    for (let start = 0; start < missing.length; start += slice) {
-      if (start > 0) await deps.yieldSlot("embed");
-      const part = missing.slice(start, start + slice);
-      const output = await onSlot(deps, job, token, (slotFree) =>
-        deps.monitor.client.embed(
+    let held: (() => void) | undefined;
+    try {
+    for (let start = 0; start < missing.length; ) {
+      if (held) held = await deps.yieldSlot("embed", held, job.opts.priority ?? 0);
+      const part = missing.slice(start, start + (interactive ? missing.length : deps.slicer.size));
+      start += part.length;
+      const slice = await onSlot(deps, job, token, (slotFree) =>
+        timedEmbed(deps.slicer, part.length, () => deps.monitor.client.embed(
           {
             model: data.model,
             input: part.map((entry) => entry.text),
@@ -127,9 +144,14 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
             onSlotFree: slotFree,
             ...(expectedLength !== undefined ? { expectedLength } : {}),
           },
-        ),
+        )),
+        { held, keep: start < missing.length },
       );
-      embeddings.push(...output.embeddings);
+      held = slice.held;
+      embeddings.push(...slice.result.embeddings);
+    }
+    } finally {
+      held?.();
     }
     const fresh: Array<readonly [string, string]> = [];
     embeddings.forEach((vector, i) => {
@@ -151,6 +173,14 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   return { instance, resultBytes: result.length, cachedInputs: data.inputs.length - missing.length };
 }
 
+/** Runs one embed call and teaches the slicer what an input costs on this binding. */
+async function timedEmbed<T>(slicer: BatchSlicer, inputs: number, call: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const output = await call();
+  slicer.record(inputs, performance.now() - started);
+  return output;
+}
+
 export async function processGenerate(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {
   const instance = deps.monitor.instance.name;
   const parsed = GenerateJobData.safeParse(job.data);
@@ -163,7 +193,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ...(data.format !== undefined ? { format: data.format } : {}),
     ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
   };
-  const output = await onSlot(deps, job, token, (slotFree) => {
+  const { result: output } = await onSlot(deps, job, token, (slotFree) => {
     const call = { ...baseCall, onSlotFree: slotFree };
     return data.mode === "generate"
       ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.system !== undefined ? { system: data.system } : {}) }, call)

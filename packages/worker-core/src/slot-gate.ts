@@ -56,6 +56,18 @@ export class SlotGate {
     });
   }
 
+  /**
+   * For a holder of `priority` between two pieces of work: if a job of higher priority (a lower
+   * number) waits, the slot goes to it and undefined is returned (the holder queues again);
+   * otherwise the holder keeps the slot.
+   */
+  handOver(release: () => void, priority: number): (() => void) | undefined {
+    const first = this.#waiters[0];
+    if (!first || first.priority >= priority) return release;
+    release();
+    return undefined;
+  }
+
   /** Rejects every job still waiting for a slot (they go back to the queue). */
   rejectWaiters(reason: string): void {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new GateClosedError(reason));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GateClosedError, SlotGate, kindsFor, slotsFor } from "../src/index.js";
+import { BatchSlicer, GateClosedError, SlotGate, kindsFor, slotsFor } from "../src/index.js";
 
 describe("SlotGate", () => {
   it("admits at most `slots` holders, in FIFO order", async () => {
@@ -21,6 +21,31 @@ describe("SlotGate", () => {
     d?.();
     expect(gate.inFlight).toBe(0);
     expect(gate.maxInFlight).toBe(2);
+  });
+
+  it("hands a held slot over only to a waiter of higher priority", async () => {
+    const gate = new SlotGate(1);
+    const batch = await gate.acquire(10);
+    const otherBatch = gate.acquire(10);
+    // Only a job of the same priority waits: the holder keeps the slot for its next slice.
+    const kept = gate.handOver(batch, 10);
+    expect(kept).toBe(batch);
+    expect(gate.inFlight).toBe(1);
+    const order: string[] = [];
+    const interactive = gate.acquire(1).then((release) => (order.push("interactive"), release));
+    expect(gate.handOver(batch, 10)).toBeUndefined();
+    const releaseInteractive = await interactive;
+    expect(order).toEqual(["interactive"]);
+    expect(gate.inFlight).toBe(1);
+    // The holder queues again behind the batch job that waited before it.
+    const again = gate.acquire(10).then((release) => (order.push("batch again"), release));
+    releaseInteractive();
+    const releaseOther = await otherBatch;
+    releaseOther();
+    (await again)();
+    expect(order).toEqual(["interactive", "batch again"]);
+    expect(gate.inFlight).toBe(0);
+    expect(gate.maxInFlight).toBe(1);
   });
 
   it("rejects waiters when the binding stops pulling", async () => {
@@ -50,5 +75,18 @@ describe("discovery rules", () => {
     expect(slotsFor(instance, "all-minilm:latest", ["embed"], 1)).toBe(1);
     expect(slotsFor(instance, "nomic-embed-text:latest", ["embed"], 1)).toBe(2);
     expect(slotsFor({ ...instance, slots: undefined }, "qwen:7b", ["generate"], 3)).toBe(3);
+  });
+});
+
+describe("BatchSlicer", () => {
+  it("sizes batch calls to the target duration from the binding's own calls", () => {
+    const slicer = new BatchSlicer(50, 16);
+    expect(slicer.size).toBe(1);
+    slicer.record(1, 20);
+    expect(slicer.size).toBe(2);
+    // Fast calls grow the slice, up to the cap.
+    for (let i = 0; i < 20; i += 1) slicer.record(32, 16);
+    expect(slicer.size).toBe(16);
+    expect(new BatchSlicer(0, 16).size).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
-import { searchChunks, type Collection, type SearchHit } from "@herd/store";
+import { searchCandidates, searchChunks, type Collection, type SearchHit } from "@herd/store";
 import { ApiError } from "../errors.js";
 import { embedQuery, type SyncDeps } from "../sync.js";
 import { collectionOr404, type CollectionsRouteDeps } from "./collections.js";
@@ -58,7 +58,7 @@ async function retrieve(deps: RetrievalRouteDeps, collection: Collection, mode: 
     collectionId: collection.id,
     dimensions: collection.dimensions,
     k,
-    candidates: Math.max(50, k * 4),
+    candidates: searchCandidates(k),
     query,
     ...(embedding ? { embedding } : {}),
     ...(filter ? { filter } : {}),

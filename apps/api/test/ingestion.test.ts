@@ -77,8 +77,9 @@ describe("document ingestion, search and answers", () => {
     expect(listed.body).toMatchObject({ documents: 6, chunks: chunks.length });
   });
 
-  it("re-ingesting unchanged documents adds no rows and changes nothing", async () => {
+  it("re-ingesting unchanged documents adds no rows, changes nothing and embeds nothing", async () => {
     const before = await rows("manuals");
+    const requestsBefore = stack.emulatorRequests("nomic-embed-text:latest");
     const again = await stack.post("/v1/collections/manuals/documents", {
       documents: [
         { id: "pump.md", base64: b64(DOCS["pump.md"]), mimeType: "text/markdown", metadata: { area: "hydraulics" } },
@@ -88,6 +89,7 @@ describe("document ingestion, search and answers", () => {
     const summary = await ingestion(stack, again.body.ingestionId);
     expect(summary).toMatchObject({ status: "completed", documents: { done: 2, failed: 0 } });
     expect(await rows("manuals")).toEqual(before);
+    expect(stack.emulatorRequests("nomic-embed-text:latest")).toBe(requestsBefore);
   });
 
   it("replaces a changed document's chunks", async () => {

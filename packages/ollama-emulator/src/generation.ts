@@ -34,21 +34,35 @@ function overlapScore(sentence: string, questionWords: Set<string>): number {
   return score;
 }
 
+/** A line like `[2] (manual.md, Heading)` opens numbered source 2 in a RAG prompt. */
+const SOURCE_LABEL = /^\[(\d+)\] \([^\n]*\)$/m;
+
+/** The context's sentences, each with the number of the source it belongs to, if any. */
+function sourcedSentences(context: string): Array<{ sentence: string; source?: string }> {
+  const parts = context.split(SOURCE_LABEL);
+  const out: Array<{ sentence: string; source?: string }> = splitSentences(parts[0] ?? "").map((sentence) => ({ sentence }));
+  for (let i = 1; i < parts.length; i += 2) {
+    const source = parts[i] as string;
+    for (const sentence of splitSentences(parts[i + 1] ?? "")) out.push({ sentence, source });
+  }
+  return out;
+}
+
 /**
  * Deterministic text: when the prompt carries context sentences, the answer is made of the
  * sentences that best match the question (so a RAG demo on the emulator answers from its
- * sources); otherwise a seeded pseudo-sentence. Same input and seed, same output.
+ * sources, citing numbered ones like [1]); otherwise a seeded pseudo-sentence. Same input and seed, same output.
  */
 function composeText(input: GenerationInput): string {
   const questionWords = new Set(contentWords(input.question));
-  const candidates = splitSentences(input.context).filter((sentence) => sentence !== input.question.trim());
+  const candidates = sourcedSentences(input.context).filter((entry) => entry.sentence !== input.question.trim());
   const ranked = candidates
-    .map((sentence, index) => ({ sentence, index, score: overlapScore(sentence, questionWords) }))
+    .map((entry, index) => ({ ...entry, index, score: overlapScore(entry.sentence, questionWords) }))
     .filter((entry) => entry.score > 0)
     .sort((a, b) => b.score - a.score || a.index - b.index)
     .slice(0, 2)
     .sort((a, b) => a.index - b.index);
-  if (ranked.length > 0) return ranked.map((entry) => entry.sentence).join(" ");
+  if (ranked.length > 0) return ranked.map((entry) => (entry.source ? `${entry.sentence} [${entry.source}]` : entry.sentence)).join(" ");
   let state = fnv1a(input.question, input.seed >>> 0) || 1;
   const words: string[] = [];
   const length = 12 + (state % 12);

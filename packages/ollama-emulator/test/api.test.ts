@@ -118,6 +118,12 @@ describe("emulator: Ollama routes and bodies", () => {
     expect(lines.slice(0, -1).map((line) => line["response"]).join("")).toBe("Oil keeps the pump cool.");
   });
 
+  it("answers a RAG prompt from its numbered sources, citing them", async () => {
+    const prompt = "Sources:\n\n[1] (fans.md, Cooling)\nClean the fan blades monthly.\n\n[2] (pump.md, Pumps)\nBleed the pump before the first start. Check the oil level daily.\n\nQuestion: When do I bleed the pump?";
+    const body = JSON.parse((await post(url, "/api/generate", { model: "llama3.2", prompt, stream: false })).text) as { response: string };
+    expect(body.response).toBe("Bleed the pump before the first start. [2]");
+  });
+
   it("answers stream:false with one object and /api/chat with a message", async () => {
     const generated = JSON.parse((await post(url, "/api/generate", { model: "llama3.2", prompt: "Hello there.", stream: false })).text) as Record<string, unknown>;
     expect(generated).toMatchObject({ done: true, response: expect.stringMatching(/\S/) });

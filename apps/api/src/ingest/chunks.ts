@@ -7,10 +7,13 @@ import type { IngestJobData } from "@herd/jobs";
 /** Bump when chunking changes, so cached chunk lists and "unchanged" checks start over. */
 const CHUNKER_VERSION = "chunker/1";
 
-/** What a document's chunks depend on: its content and every setting that changes chunking or vectors. */
-export function chunkedHashOf(contentHash: string, data: Pick<IngestJobData, "model" | "dimensions" | "chunkTokens" | "chunkOverlap">): string {
+/**
+ * What a document's chunks depend on: its content, the type it is parsed as, and every setting
+ * that changes chunking or vectors.
+ */
+export function chunkedHashOf(document: Pick<DocumentRecord, "contentHash" | "mimeType">, data: Pick<IngestJobData, "model" | "dimensions" | "chunkTokens" | "chunkOverlap">): string {
   return createHash("sha256")
-    .update([CHUNKER_VERSION, contentHash, data.model, data.dimensions, data.chunkTokens, data.chunkOverlap].join("|"))
+    .update([CHUNKER_VERSION, document.contentHash, document.mimeType, data.model, data.dimensions, data.chunkTokens, data.chunkOverlap].join("|"))
     .digest("hex");
 }
 

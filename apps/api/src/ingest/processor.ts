@@ -84,7 +84,7 @@ export class IngestProcessor {
       await progress.set(data.ingestionId, data.externalId, { status: "superseded" });
       return { superseded: true };
     }
-    const chunkedHash = chunkedHashOf(document.contentHash, data);
+    const chunkedHash = chunkedHashOf(document, data);
     if (document.status === "ready" && document.chunkedHash === chunkedHash) {
       await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: document.chunkCount, unchanged: true });
       return { unchanged: true };

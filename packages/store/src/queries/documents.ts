@@ -51,7 +51,8 @@ function toDocument(row: DocumentRow): DocumentRecord {
 export type DocumentUpsert = Pick<DocumentRecord, "collectionId" | "externalId" | "source" | "mimeType" | "contentHash" | "metadata">;
 
 /**
- * Creates or updates a document row and marks it pending. Existing chunks stay in place (and
+ * Creates or updates a document row. It becomes pending (to be chunked and embedded) unless the
+ * same content, of the same type, is already ready. Existing chunks stay in place (and
  * searchable) until the new ones replace them in one transaction.
  */
 export async function upsertDocument(db: Queryable, input: DocumentUpsert): Promise<DocumentRecord> {
@@ -60,7 +61,12 @@ export async function upsertDocument(db: Queryable, input: DocumentUpsert): Prom
      VALUES ($1, $2, $3, $4, $5, $6, 'pending')
      ON CONFLICT (collection_id, external_id) DO UPDATE SET
        source = EXCLUDED.source, mime_type = EXCLUDED.mime_type, content_hash = EXCLUDED.content_hash,
-       metadata = EXCLUDED.metadata, status = 'pending', error = NULL, updated_at = now()
+       metadata = EXCLUDED.metadata, updated_at = now(),
+       -- The same bytes, parsed the same way, stay ready: their chunks and vectors are still right
+       -- (metadata is not part of them), so the ingest step finds nothing to do.
+       status = CASE WHEN documents.status = 'ready' AND documents.content_hash = EXCLUDED.content_hash
+                      AND documents.mime_type = EXCLUDED.mime_type THEN 'ready' ELSE 'pending' END,
+       error = NULL
      RETURNING ${COLUMNS}`,
     [input.collectionId, input.externalId, input.source, input.mimeType, input.contentHash, JSON.stringify(input.metadata)],
   );

@@ -2,22 +2,26 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import type { ApiConfig } from "@herd/config";
-import { HerdCache } from "@herd/cache";
+import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { ParsePool } from "@herd/ingest";
 import { herdKeys, queueName } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
 import { migrate, openDatabase, type Database } from "@herd/store";
+import { AdminBoard } from "./admin.js";
 import { FleetView } from "./fleet-view.js";
 import { IngestProcessor } from "./ingest/processor.js";
 import { IngestionProgress } from "./ingest/progress.js";
+import { InstanceProber } from "./instance-prober.js";
 import { JobStore } from "./job-store.js";
+import { createApiMetrics, type ApiMetrics } from "./metrics.js";
 import { QueueDepth } from "./queue-depth.js";
 import { QueueRegistry } from "./queues.js";
 import { createServer } from "./server.js";
 
 export interface ApiRuntime {
   app: Express;
+  metrics: ApiMetrics;
   queues: QueueRegistry;
   fleet: FleetView;
   db: Database;
@@ -38,10 +42,13 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   const keys = herdKeys(config.prefix);
   const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger);
   // Listen for every served queue up front, so the first long-poll on it misses nothing.
+  const admin = new AdminBoard(config.admin, queues);
   const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => {
     for (const served of snapshot.models.values()) for (const kind of served.kinds) queues.listen(queueName(kind, served.model));
+    admin.sync(snapshot);
   });
   const store = new JobStore(redis, queues, keys, config.jobs.retentionMs);
+  const metrics = createApiMetrics({ cache, queues, fleet, logger });
   const progress = new IngestionProgress(redis, keys);
   const db = await openDatabase({ url: config.database.url, embeddedDataDir: config.database.embeddedDataDir, poolMax: config.database.poolMax, logger });
   const applied = await migrate(db.pool);
@@ -61,14 +68,19 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     concurrency: config.ingest.concurrency,
     lockDurationMs: config.ingest.lockDurationMs,
     stalledIntervalMs: config.ingest.stalledIntervalMs,
+    metrics: metrics.ingest,
     logger,
   });
-  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, logger });
+  const prober = new InstanceProber();
+  const cacheStats = new CacheStatsPublisher(cache, redis, keys.cacheStats, logger);
+  cacheStats.start();
+  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, metrics, jobMetrics: metrics.jobs, keys, prober, admin, logger });
   fleet.start();
   let server: Server | undefined;
 
   return {
     app,
+    metrics,
     queues,
     fleet,
     db,
@@ -90,6 +102,8 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
         ["ingest processor", () => ingest.close()],
         ["parse pool", () => parsePool.close()],
         ["fleet view", () => fleet.close()],
+        ["instance prober", () => prober.close()],
+        ["cache statistics", () => cacheStats.close()],
         ["queues", () => queues.close()],
         ["database", () => db.close()],
         ["ingest redis", () => closeRedis(ingestConnection)],

@@ -2,16 +2,21 @@ import express, { type ErrorRequestHandler, type Express } from "express";
 import type { Redis } from "ioredis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
-import type { RetentionPolicy } from "@herd/jobs";
+import type { HerdKeys, RetentionPolicy } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
+import { httpMetrics } from "@herd/metrics";
 import { isDatabaseUnavailable, type Database } from "@herd/store";
 import { ApiError, databaseUnavailable, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
+import { routeLabel, type ApiMetrics } from "./metrics.js";
 import type { IngestionProgress } from "./ingest/progress.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
+import type { AdminBoard } from "./admin.js";
+import type { InstanceProber } from "./instance-prober.js";
 import { fleetRouter } from "./routes/fleet.js";
+import { statsRouter } from "./routes/stats.js";
 import { healthRouter } from "./routes/health.js";
 import { collectionsRouter } from "./routes/collections.js";
 import { jobsRouter } from "./routes/jobs.js";
@@ -27,6 +32,11 @@ export interface ServerDeps {
   depth: QueueDepth;
   db: Database;
   progress: IngestionProgress;
+  metrics: ApiMetrics;
+  jobMetrics: ApiMetrics["jobs"];
+  keys: HerdKeys;
+  prober: InstanceProber;
+  admin: AdminBoard;
   logger: Logger;
 }
 
@@ -44,6 +54,10 @@ const KNOWN_ROUTES: Array<[path: string, methods: string]> = [
   ["/v1/collections/:name/search", "POST"],
   ["/v1/collections/:name/answer", "POST"],
   ["/v1/ingestions/:id", "GET"],
+  ["/metrics", "GET"],
+  ["/api/load-balancer-stats", "GET"],
+  ["/api/advanced-cache-stats", "GET"],
+  ["/api/ollama-health", "GET"],
 ];
 
 /** Document uploads have their own (larger) limit and may be multipart; the general parser skips them. */
@@ -91,6 +105,7 @@ export function createServer(deps: ServerDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.use(httpMetrics(deps.metrics.registry, routeLabel));
   // Compressed request bodies are refused (415): no client of ours sends them, and skipping the
   // decompression branch is measurably cheaper on the cache-hit path.
   const json = express.json({ limit: deps.config.limits.maxBodyBytes, type: "application/json", inflate: false });
@@ -107,7 +122,13 @@ export function createServer(deps: ServerDeps): Express {
   app.use(collectionsRouter(collectionDeps));
   app.use(retrievalRouter({ ...collectionDeps, config: deps.config }));
   app.use(healthRouter(deps));
+  app.get("/metrics", async (_req, res) => {
+    res.setHeader("Content-Type", deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
   app.use(fleetRouter(deps));
+  app.use(statsRouter(deps));
+  app.use(deps.admin.router);
 
   for (const [path, methods] of KNOWN_ROUTES) {
     app.all(path, (req, res) => {

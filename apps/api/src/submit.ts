@@ -22,9 +22,11 @@ import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
+import type { ApiJobMetrics } from "@herd/metrics";
 
 export interface SubmitDeps {
   config: ApiConfig;
+  jobMetrics: ApiJobMetrics;
   redis: Redis;
   cache: HerdCache;
   queues: QueueRegistry;
@@ -184,7 +186,11 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
   const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request, options.answer);
   const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
   const hot = served ? prepared.peek() : undefined;
-  if (hot) return cachedOutcome(prepared, hot);
+  const count = (outcome: "cached" | "coalesced" | "queued" | "rejected") => deps.jobMetrics.requests.inc({ kind: prepared.kind, model: prepared.model, outcome });
+  if (hot) {
+    count("cached");
+    return cachedOutcome(prepared, hot);
+  }
   if (deps.redis.status !== "ready") throw redisUnavailable();
   if (!served) await ensureServed(deps, prepared.model, prepared.kind);
   const name = queueName(prepared.kind, prepared.model);
@@ -192,9 +198,13 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
   deps.queues.listen(name);
   try {
     const cached = await prepared.lookup();
-    if (cached !== undefined) return cachedOutcome(prepared, cached);
+    if (cached !== undefined) {
+      count("cached");
+      return cachedOutcome(prepared, cached);
+    }
     const waiting = await deps.depth.waiting(queue);
     if (waiting >= deps.config.limits.maxWaitingPerModel) {
+      count("rejected");
       throw new ApiError(429, "queue_full", `${waiting} jobs are already waiting for ${prepared.model}; retry later`, { headers: { "Retry-After": "1" } });
     }
     const priorityClass = request.priority ?? "interactive";
@@ -208,6 +218,10 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     const job = await queue.add(jobCatalog[prepared.kind].jobName, prepared.data, jobOpts);
     deps.depth.added(queue);
     const jobId = job.id ?? id;
+    if (jobId === id) {
+      count("queued");
+      deps.jobMetrics.submitted.inc({ kind: prepared.kind, model: prepared.model, priority: priorityClass });
+    } else count("coalesced");
     if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId);
     return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model };
   } catch (error) {

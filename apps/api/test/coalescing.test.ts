@@ -81,7 +81,7 @@ describe("cache and coalescing", () => {
       } while (cursor !== "0");
       expect(keys.length).toBeGreaterThan(10);
       expect(keys.filter((key) => !key.startsWith(`{${prefix}}:`))).toEqual([]);
-      for (const kind of ["cache:embedding:", "result:", "fleet:worker", "embed.nomic-embed-text%3Alatest:"]) {
+      for (const kind of ["cache:embedding:", "result:", "fleet:worker", "embed.nomic-embed-text~3Alatest:"]) {
         expect(keys.some((key) => key.startsWith(`{${prefix}}:${kind}`)), kind).toBe(true);
       }
     } finally {

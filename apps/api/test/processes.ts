@@ -31,7 +31,7 @@ export class HerdProcesses {
   }
 
   startWorker(): void {
-    this.worker = this.#spawn("worker", { HERD_WORKER_ID: `w-${Date.now()}` });
+    this.worker = this.#spawn("worker", { HERD_WORKER_ID: `w-${Date.now()}`, HERD_METRICS_PORT: "0" });
   }
 
   async startApi(): Promise<void> {

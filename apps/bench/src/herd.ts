@@ -23,6 +23,7 @@ export async function startHerd(instances: HerdInstance[], prefix: string, redis
     ...common,
     HERD_INSTANCES: JSON.stringify(instances),
     HERD_WORKER_ID: `${prefix}-worker`,
+    HERD_METRICS_PORT: "0",
   });
   const api = Proc.start("herd-api", process.execPath, [appEntry("api")], { ...common, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;

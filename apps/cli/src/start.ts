@@ -98,6 +98,8 @@ export async function start(env: EnvSource): Promise<number> {
     launch(`worker-${i}`, process.execPath, [appEntry("worker")], {
       ...(instancesJson ? { HERD_INSTANCES: instancesJson } : {}),
       HERD_WORKER_ID: `local-${i}`,
+      // Each worker on this machine needs its own metrics port (0 stays "any free port").
+      HERD_METRICS_PORT: config.metricsBasePort === undefined ? "off" : String(config.metricsBasePort === 0 ? 0 : config.metricsBasePort + i),
     });
   }
   launch("api", process.execPath, [appEntry("api")], { PORT: String(config.port), HOST: config.host });

@@ -33,11 +33,13 @@ describe("herd start (npm start)", () => {
   let apiUrl = "";
   let redisUrl = "";
   let dataDir = "";
+  let metricsPort = 0;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "herd-start-"));
     redisUrl = `redis://127.0.0.1:${await freePort()}`;
     const port = await freePort();
+    metricsPort = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, [CLI, "start"], {
       env: {
@@ -47,6 +49,7 @@ describe("herd start (npm start)", () => {
         HERD_EMULATOR_BASE_PORT: String(await consecutiveFreePorts(2)),
         HERD_DATA_DIR: dataDir,
         HERD_PREFIX: "start-test",
+        HERD_METRICS_PORT: String(metricsPort),
         LOG_FORMAT: "json",
         LOG_LEVEL: "warn",
       },

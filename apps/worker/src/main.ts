@@ -1,14 +1,19 @@
 import { ConfigError, WorkerEnv, loadConfig, toWorkerConfig } from "@herd/config";
 import { coerceError, createLogger } from "@herd/logger";
+import { startMetricsServer } from "@herd/metrics";
 import { WorkerRuntime } from "@herd/worker-core";
 
 async function main(): Promise<void> {
   const config = loadConfig(WorkerEnv, toWorkerConfig, process.env);
   const logger = createLogger({ name: "herd-worker", level: config.log.level, format: config.log.format });
   const runtime = new WorkerRuntime({ config, logger });
+  // Metrics first: a port clash fails the start before any job is taken.
+  const metrics = config.metrics ? await startMetricsServer(runtime.metrics.registry, config.metrics.port, config.metrics.host).catch((error: unknown) => {
+    throw new Error(`HERD_METRICS_PORT: cannot listen on ${config.metrics?.host}:${config.metrics?.port} (${(error as Error).message}); set another port, or "off"`, { cause: error });
+  }) : undefined;
   await runtime.start();
   logger.info(
-    { workerId: config.workerId, instances: config.instances.map((instance) => `${instance.name}=${instance.url}`) },
+    { workerId: config.workerId, instances: config.instances.map((instance) => `${instance.name}=${instance.url}`), metrics: metrics?.url },
     "herd worker started",
   );
 
@@ -17,7 +22,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, "shutting down: finishing running jobs");
-    void runtime.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    void runtime
+      .close()
+      .then(() => metrics?.close())
+      .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

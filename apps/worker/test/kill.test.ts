@@ -35,6 +35,7 @@ describe("a worker process killed with SIGKILL mid-job", () => {
       HERD_INSTANCES: ollama.url,
       HERD_LOCK_DURATION: "2s",
       HERD_STALLED_INTERVAL: "500ms",
+      HERD_METRICS_PORT: "0",
       LOG_LEVEL: "silent",
     };
     const victim = spawn(process.execPath, [WORKER], { env, stdio: "ignore" });

@@ -159,19 +159,27 @@ export class HerdCache {
     await this.setMany(layer, [[hash, value]]);
   }
 
-  /** Approximate number of keys of a layer (SCAN-based, bounded); for stats pages, not hot paths. */
-  async approximateKeys(layer: CacheLayer, maxScan = 10_000): Promise<number | undefined> {
+  /**
+   * Keys of a layer: counted exactly by SCAN when the cache Redis is small, else estimated from
+   * the share of matching keys in the first `maxScan` keys scanned times DBSIZE. Bounded work,
+   * for stats pages only.
+   */
+  async approximateKeys(layer: CacheLayer, maxScan = 10_000): Promise<{ keys: number; exact: boolean } | undefined> {
     try {
       let cursor = "0";
-      let count = 0;
+      let matched = 0;
       let scanned = 0;
+      const pattern = `${this.key(layer, "")}*`;
       do {
-        const [next, keys] = await this.#redis.scan(cursor, "MATCH", `${this.key(layer, "")}*`, "COUNT", 1000);
+        // Without MATCH, so the keys examined are counted too (SCAN's COUNT is only a hint).
+        const [next, keys] = await this.#redis.scan(cursor, "COUNT", 1000);
         cursor = next;
-        count += keys.length;
-        scanned += 1000;
+        scanned += keys.length;
+        matched += keys.filter((key) => key.startsWith(pattern.slice(0, -1))).length;
       } while (cursor !== "0" && scanned < maxScan);
-      return count;
+      if (cursor === "0") return { keys: matched, exact: true };
+      const total = await this.#redis.dbsize();
+      return { keys: Math.round((matched / Math.max(1, scanned)) * total), exact: false };
     } catch (error) {
       this.#recordError(layer, "read", error);
       return undefined;

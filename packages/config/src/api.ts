@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
-import { bytesEnv, durationMsEnv, intEnv, stringEnv } from "./primitives.js";
+import { boolEnv, bytesEnv, durationMsEnv, intEnv, optionalSecretEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 export const ApiEnv = z
@@ -33,6 +33,11 @@ export const ApiEnv = z
     /** Lock on an ingest step; if this process dies, its documents resume elsewhere after about this long. */
     HERD_INGEST_LOCK_DURATION: durationMsEnv(60_000, { min: 1000 }),
     HERD_STALLED_INTERVAL: durationMsEnv(30_000, { min: 500 }),
+    /** Bull Board at /admin/queues (HTTP basic auth); unset password = the admin UI is off. */
+    HERD_ADMIN_USER: stringEnv("admin"),
+    HERD_ADMIN_PASSWORD: optionalSecretEnv(12),
+    /** Lets the admin UI retry, promote, clean and remove jobs; read-only otherwise. */
+    HERD_ADMIN_WRITE: boolEnv(false),
   });
 
 export interface ApiConfig extends SharedConfig {
@@ -43,6 +48,7 @@ export interface ApiConfig extends SharedConfig {
   shutdownTimeoutMs: number;
   database: DatabaseConfig;
   ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
+  admin: { user: string; password: string | undefined; write: boolean };
 }
 
 export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
@@ -60,6 +66,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     fleetRefreshMs: env.HERD_FLEET_REFRESH,
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
     database: toDatabaseConfig(env),
+    admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     ingest: {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,

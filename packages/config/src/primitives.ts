@@ -169,3 +169,36 @@ export function stringEnv(defaultValue: string) {
     .optional()
     .transform((raw) => (raw === undefined || raw.trim() === "" ? defaultValue : raw.trim()));
 }
+
+/** A listen port for a side server: a number (0 picks a free one), or "off" for none (undefined). */
+export function optionalPortEnv(defaultPort: number) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return defaultPort;
+      const word = raw.trim().toLowerCase();
+      if (word === "off" || word === "false" || word === "disabled") return undefined;
+      const value = Number(word);
+      if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+        ctx.addIssue({ code: "custom", message: `expected a port from 0 to 65535 or "off", got "${raw}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+
+/** A secret: unset or empty means "not configured" (undefined); when set, at least `minLength`. */
+export function optionalSecretEnv(minLength: number) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === "") return undefined;
+      if (raw.length < minLength) {
+        ctx.addIssue({ code: "custom", message: `must be at least ${minLength} characters` });
+        return z.NEVER;
+      }
+      return raw;
+    });
+}

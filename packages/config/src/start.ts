@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
 import { DEFAULT_REDIS_URL } from "./shared.js";
-import { intEnv, stringEnv, urlEnv } from "./primitives.js";
+import { intEnv, optionalPortEnv, stringEnv, urlEnv } from "./primitives.js";
 
 /** Settings of `herd start`, the all-in-one launcher; the API and workers it starts parse their own. */
 export const StartEnv = z.object({
@@ -18,6 +18,8 @@ export const StartEnv = z.object({
   HERD_EMULATOR_SLOTS: intEnv(2, { min: 1, max: 64 }),
   /** Where a Redis started by `herd start` keeps its data. */
   HERD_DATA_DIR: stringEnv(".herd"),
+  /** Metrics port of the first worker; the others take the next ones ("off": none). */
+  HERD_METRICS_PORT: optionalPortEnv(9464),
 });
 
 export interface StartConfig {
@@ -28,6 +30,7 @@ export interface StartConfig {
   workers: number;
   emulator: { instances: number; basePort: number; slots: number };
   dataDir: string;
+  metricsBasePort: number | undefined;
 }
 
 export function toStartConfig(env: z.output<typeof StartEnv>): StartConfig {
@@ -39,5 +42,6 @@ export function toStartConfig(env: z.output<typeof StartEnv>): StartConfig {
     workers: env.HERD_WORKERS,
     emulator: { instances: env.HERD_EMULATOR_INSTANCES, basePort: env.HERD_EMULATOR_BASE_PORT, slots: env.HERD_EMULATOR_SLOTS },
     dataDir: env.HERD_DATA_DIR,
+    metricsBasePort: env.HERD_METRICS_PORT,
   };
 }

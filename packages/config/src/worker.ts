@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
-import { durationMsEnv, enumEnv, intEnv, stringEnv } from "./primitives.js";
+import { durationMsEnv, enumEnv, intEnv, optionalPortEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 export const WorkerEnv = z
@@ -40,6 +40,9 @@ export const WorkerEnv = z
     HERD_BATCH_SLICE_TARGET: durationMsEnv(50, { min: 0, max: 600_000 }),
     /** Most inputs in one batch embedding call. */
     HERD_BATCH_SLICE_MAX: intEnv(64, { min: 1, max: 2048 }),
+    /** Port of this worker's GET /metrics (Prometheus); "off" for none, 0 for any free port. */
+    HERD_METRICS_PORT: optionalPortEnv(9464),
+    HERD_METRICS_HOST: stringEnv("127.0.0.1"),
   });
 
 export interface WorkerConfig extends SharedConfig {
@@ -55,6 +58,7 @@ export interface WorkerConfig extends SharedConfig {
   shutdownTimeoutMs: number;
   prefetch: { mode: "auto" | "off"; maxWaitMs: number };
   batchSlice: { targetMs: number; maxInputs: number };
+  metrics: { port: number; host: string } | undefined;
 }
 
 export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
@@ -72,5 +76,6 @@ export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
     prefetch: { mode: env.HERD_PREFETCH, maxWaitMs: env.HERD_PREFETCH_MAX_WAIT },
     batchSlice: { targetMs: env.HERD_BATCH_SLICE_TARGET, maxInputs: env.HERD_BATCH_SLICE_MAX },
+    metrics: env.HERD_METRICS_PORT === undefined ? undefined : { port: env.HERD_METRICS_PORT, host: env.HERD_METRICS_HOST },
   };
 }

@@ -11,6 +11,8 @@ export const ModelBindingStatus = z.object({
   failed: z.number().int().nonnegative(),
   /** Vector length reported by /api/show, when known. */
   embeddingLength: z.number().int().positive().optional(),
+  /** Duration of the last (up to 512) successful calls, until Ollama's answer started. */
+  latencyMs: z.object({ mean: z.number().nonnegative(), p95: z.number().nonnegative() }).optional(),
 });
 export type ModelBindingStatus = z.infer<typeof ModelBindingStatus>;
 

@@ -11,6 +11,8 @@ export function herdKeys(prefix: string) {
     ingestion: (id: string) => `${tag}:ingestion:${id}`,
     ingestionDocs: (id: string) => `${tag}:ingestion:${id}:docs`,
     ingestionEmbedded: (id: string) => `${tag}:ingestion:${id}:embedded`,
+    /** Fleet-wide cache counters (`layer:hits` → n), summed from every process. */
+    cacheStats: `${tag}:stats:cache`,
   };
 }
 export type HerdKeys = ReturnType<typeof herdKeys>;

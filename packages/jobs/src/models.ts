@@ -17,11 +17,14 @@ export function isJobKind(value: string): value is JobKind {
 }
 
 /**
- * One queue per (kind, model). BullMQ separates key parts with ":", which model tags contain,
- * so the model is percent-encoded: `embed.nomic-embed-text%3Alatest`.
+ * One queue per (kind, model). BullMQ separates key parts with ":", which model tags contain, so
+ * the model is escaped like percent-encoding but with "~" in place of "%": `embed.nomic-embed-text~3Alatest`.
+ * Not "%" itself, because tools around BullMQ (Bull Board) decode queue names from URLs once
+ * more than they were encoded, and would never find a name containing "%3A".
  */
 export function queueName(kind: JobKind, model: string): string {
-  return `${kind}.${encodeURIComponent(normalizeModel(model))}`;
+  const escaped = encodeURIComponent(normalizeModel(model)).replace(/[~!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}.${escaped.replace(/%/g, "~")}`;
 }
 
 export function parseQueueName(name: string): { kind: JobKind; model: string } | undefined {
@@ -30,7 +33,7 @@ export function parseQueueName(name: string): { kind: JobKind; model: string } |
   const kind = name.slice(0, dot);
   if (!isJobKind(kind)) return undefined;
   try {
-    return { kind, model: decodeURIComponent(name.slice(dot + 1)) };
+    return { kind, model: decodeURIComponent(name.slice(dot + 1).replace(/~/g, "%")) };
   } catch {
     return undefined;
   }

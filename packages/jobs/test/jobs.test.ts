@@ -10,15 +10,21 @@ describe("job catalog helpers", () => {
 
   it("encodes model names in queue names without BullMQ's ':' separator", () => {
     const name = queueName("embed", "nomic-embed-text");
-    expect(name).toBe("embed.nomic-embed-text%3Alatest");
+    expect(name).toBe("embed.nomic-embed-text~3Alatest");
     expect(name).not.toContain(":");
     expect(parseQueueName(name)).toEqual({ kind: "embed", model: "nomic-embed-text:latest" });
+    // No "%": URL-based tools decode queue names one time too many.
+    for (const model of ["registry.local:5000/team/model~x", "über(1)!:q*", "a%3Ab"]) {
+      const escaped = queueName("generate", model);
+      expect(escaped).toMatch(/^generate\.[A-Za-z0-9._~-]+$/);
+      expect(parseQueueName(escaped)).toEqual({ kind: "generate", model: normalizeModel(model) });
+    }
   });
 
   it("round-trips job ids to their queue", () => {
     const id = createJobId("generate", "llama3.2");
     expect(id).not.toMatch(/[:/]/);
-    expect(parseJobId(id)).toEqual({ kind: "generate", model: "llama3.2:latest", queue: "generate.llama3.2%3Alatest" });
+    expect(parseJobId(id)).toEqual({ kind: "generate", model: "llama3.2:latest", queue: "generate.llama3.2~3Alatest" });
     expect(parseJobId("generate.bGxhbWEzLjI.0123456789abcdef01234567")).toBeUndefined();
     expect(parseJobId("1234")).toBeUndefined();
   });

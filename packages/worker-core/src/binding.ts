@@ -8,6 +8,8 @@ import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, type ProcessorDeps } from "./processors.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
+import { LatencyWindow } from "./latency-window.js";
+import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import { SlotGate } from "./slot-gate.js";
 
 export interface PrefetchPolicy {
@@ -27,6 +29,7 @@ export interface BindingOptions {
   prefetch: PrefetchPolicy;
   /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
   batchSlice: { targetMs: number; maxInputs: number };
+  metrics: WorkerMetrics;
   deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "yieldSlot" | "slicer">;
   logger: Logger;
 }
@@ -73,6 +76,7 @@ export class Binding {
   /** Per queue: did the last fetch show jobs waiting? */
   readonly #backlog = new Map<JobKind, boolean>();
   #avgCallMs: number | undefined;
+  readonly #latencies = new LatencyWindow(512);
   #avgFetchMs: number | undefined;
   /** Set by a batch job between slices: fetch once, without blocking, even though no slot is free. */
   #yieldRequests: Array<() => void> = [];
@@ -89,6 +93,10 @@ export class Binding {
     return `${this.options.monitor.instance.name}/${this.model.model}`;
   }
 
+  get instanceName(): string {
+    return this.options.monitor.instance.name;
+  }
+
   start(): void {
     const deps: ProcessorDeps = {
       ...this.options.deps,
@@ -98,16 +106,24 @@ export class Binding {
       embeddingLength: this.model.embeddingLength,
       yieldSlot: (kind, held, priority) => this.#yieldSlot(kind, held, priority),
       onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
-      onCall: (outcome, durationMs) => {
-        if (outcome === "completed") this.#completed += 1;
-        else this.#failed += 1;
-        this.#avgCallMs = ewma(this.#avgCallMs, durationMs);
-      },
+      onCall: () => undefined,
     };
     for (const kind of this.model.kinds) {
       const process = kind === "embed" ? processEmbed : processGenerate;
+      const queue = queueName(kind, this.model.model);
+      const instance = this.options.monitor.instance.name;
+      const tracker = new JobTracker(this.options.metrics, this.options.logger, { kind, model: this.model.model, instance, queue });
+      const onCall = (outcome: "completed" | "failed", durationMs: number, errorClass?: string) => {
+        if (outcome === "completed") {
+          this.#completed += 1;
+          this.#latencies.record(durationMs);
+        } else this.#failed += 1;
+        this.#avgCallMs = ewma(this.#avgCallMs, durationMs);
+        this.options.metrics.instances.requestDuration.observe({ instance, model: this.model.model, kind, outcome }, durationMs / 1000);
+        if (errorClass) this.options.metrics.instances.errors.inc({ instance, class: errorClass });
+      };
       const loop = new PullLoop({
-        queue: queueName(kind, this.model.model),
+        queue,
         connection: this.options.connection,
         bullPrefix: this.options.bullPrefix,
         workerName: this.options.monitor.instance.name,
@@ -117,6 +133,7 @@ export class Binding {
         decide: () => this.#decide(kind),
         onFetched: (job, fetchMs, blocking) => this.#onFetched(kind, job, fetchMs, blocking),
         process: async (job: Job, token: string) => {
+          const startedAt = tracker.started(job);
           this.#pending += 1;
           let pending = true;
           const reachedGate = () => {
@@ -132,7 +149,12 @@ export class Binding {
               throw new WaitingError();
             }
             const gate = { acquire: (priority?: number) => (reachedGate(), this.gate.acquire(priority)) };
-            return await process({ ...deps, gate }, job, token);
+            const result = await process({ ...deps, gate, onCall }, job, token);
+            tracker.finished(job, startedAt);
+            return result;
+          } catch (error) {
+            tracker.finished(job, startedAt, error);
+            throw error;
           } finally {
             reachedGate();
             this.#wakeAll();
@@ -228,6 +250,7 @@ export class Binding {
   }
 
   status(): ModelBindingStatus {
+    const latency = this.#latencies.summary();
     return {
       model: this.model.model,
       kinds: [...this.model.kinds],
@@ -236,6 +259,7 @@ export class Binding {
       completed: this.#completed,
       failed: this.#failed,
       ...(this.model.embeddingLength !== undefined ? { embeddingLength: this.model.embeddingLength } : {}),
+      ...(latency ? { latencyMs: { mean: latency.meanMs, p95: latency.p95Ms } } : {}),
     };
   }
 

@@ -5,3 +5,4 @@ export { SlotGate, GateClosedError } from "./slot-gate.js";
 export { kindsFor, slotsFor, type DiscoveredModel } from "./discovery.js";
 export { toJobError } from "./failure.js";
 export { BatchSlicer } from "./batch-slicer.js";
+export { WorkerMetrics } from "./metrics.js";

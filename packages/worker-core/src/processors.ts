@@ -36,8 +36,8 @@ export interface ProcessorDeps {
   shutdownSignal: AbortSignal;
   /** A result write failed (the job's completion will fail with it and the job be retried). */
   onStoreError: (job: Job, error: unknown) => void;
-  /** Reports each Ollama call's outcome and how long it held the slot. */
-  onCall: (outcome: "completed" | "failed", durationMs: number) => void;
+  /** Reports each Ollama call's outcome, how long it held the slot, and the error class of a failure. */
+  onCall: (outcome: "completed" | "failed", durationMs: number, errorClass?: string) => void;
 }
 
 interface SlotOptions {
@@ -81,7 +81,7 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
     return { result, held: kept ? release : undefined };
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
-    deps.onCall("failed", (freedAt ?? performance.now()) - started);
+    deps.onCall("failed", (freedAt ?? performance.now()) - started, error instanceof OllamaError ? error.kind : "internal");
     if (error instanceof OllamaError && error.kind === "aborted" && deps.shutdownSignal.aborted && token) {
       await job.moveToWait(token);
       throw new WaitingError();

@@ -1,13 +1,14 @@
 import { hostname } from "node:os";
 import type { WorkerConfig } from "@herd/config";
 import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
-import { HerdCache } from "@herd/cache";
+import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type Redis } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { InstanceMonitor } from "./instance-monitor.js";
+import { WorkerMetrics } from "./metrics.js";
 
 export interface WorkerRuntimeOptions {
   config: WorkerConfig;
@@ -25,7 +26,10 @@ export class WorkerRuntime {
   readonly #cacheRedis: Redis;
   readonly #cache: HerdCache;
   readonly #registry: FleetRegistry;
+  readonly #cacheStats: CacheStatsPublisher;
   readonly monitors: InstanceMonitor[] = [];
+  /** Prometheus metrics of this process; apps/worker serves them on HERD_METRICS_PORT. */
+  readonly metrics: WorkerMetrics;
   readonly #bindings = new Map<string, Binding>();
   readonly #shutdown = new AbortController();
   readonly #startedAt = new Date();
@@ -40,6 +44,12 @@ export class WorkerRuntime {
       this.config.cacheRedisUrl === this.config.redisUrl ? this.#connection : createRedisClient({ url: this.config.cacheRedisUrl, role: "cache", logger: this.#logger });
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
+    this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
+    this.metrics = new WorkerMetrics({
+      bindings: () => this.bindings.map((binding) => ({ instance: binding.instanceName, model: binding.model.model, slots: binding.model.slots, inFlight: binding.gate.inFlight })),
+      instances: () => this.monitors.map((monitor) => ({ instance: monitor.instance.name, healthy: monitor.healthy })),
+      cache: () => this.#cache.stats(),
+    });
   }
 
   get bindings(): Binding[] {
@@ -67,6 +77,7 @@ export class WorkerRuntime {
     await Promise.all(this.monitors.map((monitor) => monitor.probeNow()));
     for (const monitor of this.monitors) monitor.start();
     await this.#publishHeartbeat();
+    this.#cacheStats.start();
     this.#heartbeatTimer = setInterval(() => void this.#publishHeartbeat(), this.config.heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
   }
@@ -98,6 +109,7 @@ export class WorkerRuntime {
         stalledIntervalMs: this.config.stalledIntervalMs,
         prefetch: this.config.prefetch,
         batchSlice: this.config.batchSlice,
+        metrics: this.metrics,
         deps: {
           redis: this.#connection,
           keys: herdKeys(this.config.prefix),
@@ -168,6 +180,7 @@ export class WorkerRuntime {
     }
     clearTimeout(timer);
     await Promise.all(this.monitors.map((monitor) => monitor.close()));
+    await this.#cacheStats.close();
     if (this.#cacheRedis !== this.#connection) await closeRedis(this.#cacheRedis);
     await closeRedis(this.#connection);
   }

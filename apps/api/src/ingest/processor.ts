@@ -1,9 +1,10 @@
-import { DelayedError, WaitingChildrenError, Worker, type Job } from "bullmq";
+import { DelayedError, MetricsTime, WaitingChildrenError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { HerdCache } from "@herd/cache";
 import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
+import type { IngestMetrics } from "@herd/metrics";
 import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, markDocumentFailed, markDocumentReady, upsertChunks, type Database } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { chunkedHashOf, loadChunks } from "./chunks.js";
@@ -23,6 +24,7 @@ export interface IngestProcessorOptions {
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  metrics: IngestMetrics;
   logger: Logger;
 }
 
@@ -49,6 +51,8 @@ export class IngestProcessor {
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,
+      // Throughput history for the admin UI's charts (same setting as the job workers).
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       autorun: true,
     });
     this.worker.on("error", (error) => options.logger.warn({ err: coerceError(error) }, "ingest worker error"));
@@ -73,6 +77,7 @@ export class IngestProcessor {
   async #fail(data: IngestJobData, reason: string): Promise<{ failed: string }> {
     await markDocumentFailed(this.options.db.pool, data.documentId, reason);
     await this.options.progress.set(data.ingestionId, data.externalId, { status: "failed", error: reason });
+    this.options.metrics.documents.inc({ outcome: "failed" });
     return { failed: reason };
   }
 
@@ -87,6 +92,7 @@ export class IngestProcessor {
     const chunkedHash = chunkedHashOf(document, data);
     if (document.status === "ready" && document.chunkedHash === chunkedHash) {
       await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: document.chunkCount, unchanged: true });
+      this.options.metrics.documents.inc({ outcome: "unchanged" });
       return { unchanged: true };
     }
     const list = await loadChunks(db.pool, cache, parsePool, document, data, chunkedHash);
@@ -186,6 +192,8 @@ export class IngestProcessor {
       await markDocumentReady(client, data.documentId, rows.length, data.chunkedHash as string);
     });
     await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: rows.length });
+    this.options.metrics.documents.inc({ outcome: "stored" });
+    this.options.metrics.chunks.inc(rows.length);
     return { chunks: rows.length };
   }
 

@@ -2,7 +2,10 @@ import type { Request } from "express";
 import type { HerdCache } from "@herd/cache";
 import { INGEST_QUEUE, queueName } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { ApiJobMetrics, IngestMetrics, cacheMetrics, createRegistry, queueMetrics, type Registry } from "@herd/metrics";
+import type { FleetSnapshot } from "@herd/fleet";
+import { ApiJobMetrics, IngestMetrics, cacheMetrics, createRegistry, dependencyMetrics, fleetMetrics, queueMetrics, type FleetCounts, type Registry } from "@herd/metrics";
+import type { Redis } from "@herd/redis";
+import type { Database } from "@herd/store";
 import type { FleetView } from "./fleet-view.js";
 import type { QueueRegistry } from "./queues.js";
 
@@ -20,14 +23,38 @@ export function routeLabel(req: Request): string | undefined {
   return req.originalUrl.startsWith(ADMIN_PATH) ? ADMIN_PATH : undefined;
 }
 
+export interface ApiMetricsDeps {
+  cache: HerdCache;
+  queues: QueueRegistry;
+  fleet: FleetView;
+  redis: Redis;
+  cacheRedis: Redis;
+  db: Database;
+  logger: Logger;
+}
+
+function fleetCounts(snapshot: FleetSnapshot): FleetCounts {
+  const instances = snapshot.workers.flatMap((worker) => worker.instances);
+  const healthy = instances.filter((instance) => instance.healthy).length;
+  const healthySlots = new Map([...snapshot.models.values()].map((served) => [served.model, served.healthySlots]));
+  return { workers: snapshot.workers.length, instances: { healthy, unhealthy: instances.length - healthy }, healthySlots };
+}
+
 /**
  * The API's Prometheus metrics: requests, job requests by outcome, ingestion, cache lookups, and
  * queue depth per queue and state (read from BullMQ on each scrape, for every queue the fleet
- * serves plus the ingest queue).
+ * serves plus the ingest queue), the fleet seen through heartbeats, and whether Redis and
+ * Postgres answer.
  */
-export function createApiMetrics(deps: { cache: HerdCache; queues: QueueRegistry; fleet: FleetView; logger: Logger }): ApiMetrics {
+export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
   const registry = createRegistry("api");
   cacheMetrics(registry, () => deps.cache.stats());
+  fleetMetrics(registry, () => fleetCounts(deps.fleet.snapshot));
+  dependencyMetrics(registry, {
+    redis: () => deps.redis.ping(),
+    ...(deps.cacheRedis !== deps.redis ? { cache_redis: () => deps.cacheRedis.ping() } : {}),
+    postgres: () => deps.db.pool.query("SELECT 1"),
+  });
   let lastError = 0;
   queueMetrics(
     registry,

@@ -48,11 +48,11 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     admin.sync(snapshot);
   });
   const store = new JobStore(redis, queues, keys, config.jobs.retentionMs);
-  const metrics = createApiMetrics({ cache, queues, fleet, logger });
   const progress = new IngestionProgress(redis, keys);
   const db = await openDatabase({ url: config.database.url, embeddedDataDir: config.database.embeddedDataDir, poolMax: config.database.poolMax, logger });
   const applied = await migrate(db.pool);
   if (applied.length > 0) logger.info({ applied, embedded: db.embedded }, "database migrated");
+  const metrics = createApiMetrics({ cache, queues, fleet, redis, cacheRedis, db, logger });
   const parsePool = new ParsePool(config.ingest.parseThreads);
   const ingestConnection = createRedisClient({ url: config.redisUrl, role: "blocking", logger, connectionName: "herd-api-ingest" });
   const ingest = new IngestProcessor({

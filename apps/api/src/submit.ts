@@ -176,6 +176,8 @@ export interface SubmitOptions {
   beforeEnqueue?: (id: string, queue: string) => void;
   /** For RAG answers: the generation's result carries these citations (and caches apart). */
   answer?: { citations: Citation[] };
+  /** The client family for metrics (see clientFamily); "internal" for Herd's own requests. */
+  client?: string;
 }
 
 /**
@@ -186,7 +188,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
   const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request, options.answer);
   const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
   const hot = served ? prepared.peek() : undefined;
-  const count = (outcome: "cached" | "coalesced" | "queued" | "rejected") => deps.jobMetrics.requests.inc({ kind: prepared.kind, model: prepared.model, outcome });
+  const count = (outcome: "cached" | "coalesced" | "queued" | "rejected") => deps.jobMetrics.requests.inc({ kind: prepared.kind, model: prepared.model, outcome, client: options.client ?? "internal" });
   if (hot) {
     count("cached");
     return cachedOutcome(prepared, hot);

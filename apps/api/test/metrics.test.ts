@@ -59,7 +59,7 @@ describe("Prometheus metrics", () => {
     expect(sample(apiText, "herd_http_request_duration_seconds_count", { route: "/v1/jobs", method: "POST", status: "200" })).toBeGreaterThanOrEqual(2);
     expect(sample(apiText, "herd_http_request_duration_seconds_count", { route: "/v1/jobs/:id", method: "GET", status: "200" })).toBeGreaterThanOrEqual(1);
     expect(sample(apiText, "herd_http_request_duration_seconds_count", { route: "unmatched", method: "GET", status: "404" })).toBe(1);
-    expect(sample(apiText, "herd_job_requests_total", { kind: "embed", model: "nomic-embed-text:latest", outcome: "cached" })).toBe(1);
+    expect(sample(apiText, "herd_job_requests_total", { kind: "embed", model: "nomic-embed-text:latest", outcome: "cached", client: "node" })).toBe(1);
     expect(sample(apiText, "herd_job_requests_total", { kind: "embed", model: "nomic-embed-text:latest", outcome: "queued" })).toBe(5);
     expect(sample(apiText, "herd_jobs_submitted_total", { kind: "generate", model: "llama3.2:latest", priority: "interactive" })).toBe(1);
     expect(sample(apiText, "herd_cache_requests_total", { layer: "embedding", result: "hit" })).toBeGreaterThanOrEqual(1);
@@ -67,19 +67,24 @@ describe("Prometheus metrics", () => {
     expect(sample(apiText, "herd_queue_jobs", { queue: "ingest", state: "completed" })).toBeGreaterThanOrEqual(1);
     expect(sample(apiText, "herd_ingest_documents_total", { outcome: "stored" })).toBe(1);
     expect(sample(apiText, "herd_ingest_chunks_total")).toBe(1);
+    expect(sample(apiText, "herd_fleet_workers")).toBe(1);
+    expect(sample(apiText, "herd_fleet_instances", { state: "healthy" })).toBe(2);
+    expect(sample(apiText, "herd_fleet_model_slots", { model: "llama3.2:latest" })).toBeGreaterThanOrEqual(2);
+    expect(sample(apiText, "herd_dependency_up", { dependency: "redis" })).toBe(1);
+    expect(sample(apiText, "herd_dependency_up", { dependency: "postgres" })).toBe(1);
     expect(apiText).toMatch(/^process_resident_memory_bytes\{service="api"\} \d+/m);
   });
 
   it("the worker counts jobs, waits, runs, Ollama calls and errors per instance, and instance state", () => {
-    expect(sample(workerText, "herd_jobs_completed_total", { kind: "embed", model: "nomic-embed-text:latest", instance: /^ollama-\d$/ })).toBeGreaterThanOrEqual(1);
+    expect(sample(workerText, "herd_jobs_completed_total", { kind: "embed", model: "nomic-embed-text:latest", ollama: /^ollama-\d$/ })).toBeGreaterThanOrEqual(1);
     expect(sample(workerText, "herd_jobs_retried_total", { kind: "embed", model: "nomic-embed-text:latest", code: "instance_unavailable" })).toBeGreaterThanOrEqual(1);
-    expect(sample(workerText, "herd_ollama_errors_total", { instance: "ollama-0", class: "server" })).toBeGreaterThanOrEqual(1);
+    expect(sample(workerText, "herd_ollama_errors_total", { ollama: "ollama-0", class: "server" })).toBeGreaterThanOrEqual(1);
     expect(sample(workerText, "herd_job_wait_seconds_count", { kind: "generate", model: "llama3.2:latest", priority: "interactive" })).toBe(1);
     expect(sample(workerText, "herd_job_run_seconds_count", { kind: "embed" })).toBeGreaterThanOrEqual(1);
-    expect(sample(workerText, "herd_ollama_request_duration_seconds_count", { instance: /^ollama-\d$/, model: "nomic-embed-text:latest", kind: "embed", outcome: "completed" })).toBeGreaterThanOrEqual(1);
-    expect(sample(workerText, "herd_instance_healthy", { instance: "ollama-1" })).toBe(1);
-    expect(sample(workerText, "herd_instance_slots", { instance: "ollama-0", model: "nomic-embed-text:latest" })).toBe(1);
-    expect(sample(workerText, "herd_instance_in_flight", { instance: "ollama-0", model: "nomic-embed-text:latest" })).toBe(0);
+    expect(sample(workerText, "herd_ollama_request_duration_seconds_count", { ollama: /^ollama-\d$/, model: "nomic-embed-text:latest", kind: "embed", outcome: "completed" })).toBeGreaterThanOrEqual(1);
+    expect(sample(workerText, "herd_instance_healthy", { ollama: "ollama-1" })).toBe(1);
+    expect(sample(workerText, "herd_instance_slots", { ollama: "ollama-0", model: "nomic-embed-text:latest" })).toBe(1);
+    expect(sample(workerText, "herd_instance_in_flight", { ollama: "ollama-0", model: "nomic-embed-text:latest" })).toBe(0);
   });
 
   it("never uses a job id, document id or other unbounded value as a label", () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from "@herd/config";
 import { HerdError } from "@herd/client";
+import { runDoctor } from "./doctor/index.js";
 import { INGEST_USAGE, ingest } from "./ingest.js";
 import { runMigrate } from "./migrate.js";
 import { start } from "./start.js";
@@ -12,6 +13,7 @@ Commands:
             the workers and the API; configuration comes from the environment (see README)
   ingest    upload folders or files into a collection (see herd ingest --help)
   migrate   apply pending database migrations and exit (the API also migrates at start-up)
+  doctor    check Redis, Postgres + pgvector and every Ollama instance before a deployment
   help      show this text
 
 ${INGEST_USAGE}`;
@@ -25,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
       return ingest(argv.slice(1), process.env);
     case "migrate":
       return runMigrate(argv.slice(1), process.env);
+    case "doctor":
+      return runDoctor(argv.slice(1), process.env);
     case undefined:
     case "help":
     case "--help":

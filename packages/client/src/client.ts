@@ -39,7 +39,8 @@ export class HerdClient {
 
   constructor(options: HerdClientOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
-    this.#headers = options.headers ?? {};
+    // Named so the API's metrics can count requests by client family; a caller's own header wins.
+    this.#headers = { "user-agent": "herd-client", ...options.headers };
     this.#longPollMs = options.longPollMs ?? 20_000;
   }
 

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
-import { enumEnv, urlEnv } from "./primitives.js";
+import { InstancesEnv, type ResolvedInstance } from "./instances.js";
+import { durationMsEnv, enumEnv, urlEnv } from "./primitives.js";
+import { sharedEnvShape } from "./shared.js";
 
 /** Settings of the `herd` commands that talk to a running API. */
 export const CliEnv = z.object({
@@ -28,4 +30,35 @@ export interface MigrateConfig {
 
 export function toMigrateConfig(env: z.output<typeof MigrateEnv>): MigrateConfig {
   return { database: toDatabaseConfig(env), logLevel: env.LOG_LEVEL };
+}
+
+/** Settings of `herd doctor`: everything a deployment talks to, read the way the API and workers read it. */
+export const DoctorEnv = z.object({
+  REDIS_URL: sharedEnvShape.REDIS_URL,
+  HERD_CACHE_REDIS_URL: sharedEnvShape.HERD_CACHE_REDIS_URL,
+  HERD_PREFIX: sharedEnvShape.HERD_PREFIX,
+  ...databaseEnvShape,
+  /** The instances to check; when empty, those the live workers report in their heartbeats. */
+  HERD_INSTANCES: InstancesEnv,
+  HERD_DOCTOR_TIMEOUT: durationMsEnv(3000, { min: 100, max: 60_000 }),
+});
+
+export interface DoctorConfig {
+  redisUrl: string;
+  cacheRedisUrl: string;
+  prefix: string;
+  database: DatabaseConfig;
+  instances: ResolvedInstance[];
+  timeoutMs: number;
+}
+
+export function toDoctorConfig(env: z.output<typeof DoctorEnv>): DoctorConfig {
+  return {
+    redisUrl: env.REDIS_URL,
+    cacheRedisUrl: env.HERD_CACHE_REDIS_URL ?? env.REDIS_URL,
+    prefix: env.HERD_PREFIX,
+    database: toDatabaseConfig(env),
+    instances: env.HERD_INSTANCES,
+    timeoutMs: env.HERD_DOCTOR_TIMEOUT,
+  };
 }

@@ -6,5 +6,5 @@ export { StartEnv, toStartConfig, type StartConfig } from "./start.js";
 export { InstanceConfig, InstancesEnv, defaultInstanceName, type ResolvedInstance } from "./instances.js";
 export { DEFAULT_REDIS_URL, type SharedConfig } from "./shared.js";
 export { parseDurationMs } from "./primitives.js";
-export { CliEnv, toCliConfig, type CliConfig, MigrateEnv, toMigrateConfig, type MigrateConfig } from "./cli.js";
+export { CliEnv, toCliConfig, type CliConfig, MigrateEnv, toMigrateConfig, type MigrateConfig, DoctorEnv, toDoctorConfig, type DoctorConfig } from "./cli.js";
 export { type DatabaseConfig } from "./database.js";

@@ -14,54 +14,56 @@ export interface InstanceState {
 
 /**
  * A worker's view of its Ollama instances. Slots, in-flight calls and health are read from the
- * bindings when Prometheus scrapes; call durations and errors are recorded as they happen.
+ * bindings when Prometheus scrapes; call durations and errors are recorded as they happen. The
+ * instance is labelled `ollama`, not `instance`: Prometheus sets `instance` to the scraped target
+ * and would rename ours to `exported_instance`.
  */
 export class InstanceMetrics {
-  readonly requestDuration: Histogram<"instance" | "model" | "kind" | "outcome">;
-  readonly errors: Counter<"instance" | "class">;
+  readonly requestDuration: Histogram<"ollama" | "model" | "kind" | "outcome">;
+  readonly errors: Counter<"ollama" | "class">;
 
   constructor(registry: Registry, state: { bindings: () => BindingState[]; instances: () => InstanceState[] }) {
     new Gauge({
       name: "herd_instance_slots",
       help: "Slots (parallel requests) of an instance for a model.",
-      labelNames: ["instance", "model"] as const,
+      labelNames: ["ollama", "model"] as const,
       registers: [registry],
       collect() {
         this.reset();
-        for (const binding of state.bindings()) this.set({ instance: binding.instance, model: binding.model }, binding.slots);
+        for (const binding of state.bindings()) this.set({ ollama: binding.instance, model: binding.model }, binding.slots);
       },
     });
     new Gauge({
       name: "herd_instance_in_flight",
       help: "Ollama calls running on an instance for a model.",
-      labelNames: ["instance", "model"] as const,
+      labelNames: ["ollama", "model"] as const,
       registers: [registry],
       collect() {
         this.reset();
-        for (const binding of state.bindings()) this.set({ instance: binding.instance, model: binding.model }, binding.inFlight);
+        for (const binding of state.bindings()) this.set({ ollama: binding.instance, model: binding.model }, binding.inFlight);
       },
     });
     new Gauge({
       name: "herd_instance_healthy",
       help: "1 while an instance is healthy and pulling jobs, 0 while it is taken out.",
-      labelNames: ["instance"] as const,
+      labelNames: ["ollama"] as const,
       registers: [registry],
       collect() {
         this.reset();
-        for (const instance of state.instances()) this.set({ instance: instance.instance }, instance.healthy ? 1 : 0);
+        for (const instance of state.instances()) this.set({ ollama: instance.instance }, instance.healthy ? 1 : 0);
       },
     });
     this.requestDuration = new Histogram({
       name: "herd_ollama_request_duration_seconds",
       help: "Duration of calls to Ollama (until the answer starts), by instance, model, kind and outcome.",
-      labelNames: ["instance", "model", "kind", "outcome"] as const,
+      labelNames: ["ollama", "model", "kind", "outcome"] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     });
     this.errors = new Counter({
       name: "herd_ollama_errors_total",
       help: "Failed calls to Ollama by instance and error class (connection, timeout, server, bad_request, not_found, invalid_response, aborted).",
-      labelNames: ["instance", "class"] as const,
+      labelNames: ["ollama", "class"] as const,
       registers: [registry],
     });
   }

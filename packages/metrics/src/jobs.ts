@@ -5,14 +5,14 @@ const RUN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 
 /** What the API counts as requests arrive: answered from the cache, joined to a running job, or queued. */
 export class ApiJobMetrics {
-  readonly requests: Counter<"kind" | "model" | "outcome">;
+  readonly requests: Counter<"kind" | "model" | "outcome" | "client">;
   readonly submitted: Counter<"kind" | "model" | "priority">;
 
   constructor(registry: Registry) {
     this.requests = new Counter({
       name: "herd_job_requests_total",
-      help: "Job requests by kind, model and outcome: cached (answered from the cache), coalesced (joined an identical job), queued (new job), rejected (queue full).",
-      labelNames: ["kind", "model", "outcome"] as const,
+      help: "Job requests by kind, model, outcome (cached: answered from the cache, coalesced: joined an identical job, queued: new job, rejected: queue full) and client family (from the User-Agent; internal for Herd's own, such as a search query's embedding).",
+      labelNames: ["kind", "model", "outcome", "client"] as const,
       registers: [registry],
     });
     this.submitted = new Counter({
@@ -26,17 +26,17 @@ export class ApiJobMetrics {
 
 /** What workers count as jobs run: outcomes, retries, time waited in the queue and time running. */
 export class WorkerJobMetrics {
-  readonly completed: Counter<"kind" | "model" | "instance">;
+  readonly completed: Counter<"kind" | "model" | "ollama">;
   readonly failed: Counter<"kind" | "model" | "code">;
   readonly retried: Counter<"kind" | "model" | "code">;
   readonly wait: Histogram<"kind" | "model" | "priority">;
-  readonly run: Histogram<"kind" | "model" | "instance">;
+  readonly run: Histogram<"kind" | "model" | "ollama">;
 
   constructor(registry: Registry) {
     this.completed = new Counter({
       name: "herd_jobs_completed_total",
       help: "Jobs completed, by kind, model and instance.",
-      labelNames: ["kind", "model", "instance"] as const,
+      labelNames: ["kind", "model", "ollama"] as const,
       registers: [registry],
     });
     this.failed = new Counter({
@@ -61,7 +61,7 @@ export class WorkerJobMetrics {
     this.run = new Histogram({
       name: "herd_job_run_seconds",
       help: "Time from a worker taking a job to its outcome (waiting for a slot included).",
-      labelNames: ["kind", "model", "instance"] as const,
+      labelNames: ["kind", "model", "ollama"] as const,
       buckets: RUN_BUCKETS,
       registers: [registry],
     });

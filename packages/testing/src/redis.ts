@@ -51,12 +51,16 @@ export class RedisServer {
   #process: ChildProcess | undefined;
   readonly dir: string;
 
-  private constructor(readonly port: number) {
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), "herd-redis-"));
   }
 
-  static async start(port?: number): Promise<RedisServer> {
-    const server = new RedisServer(port ?? (await freePort()));
+  /** `extraArgs` come last and so override the defaults (e.g. `--maxmemory-policy allkeys-lru`). */
+  static async start(port?: number, extraArgs: readonly string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), extraArgs);
     await server.restart();
     return server;
   }
@@ -67,7 +71,7 @@ export class RedisServer {
 
   async restart(): Promise<void> {
     if (this.#process && this.#process.exitCode === null) return;
-    this.#process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction"], { stdio: "ignore" });
+    this.#process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction", ...this.extraArgs], { stdio: "ignore" });
     await waitFor(async () => {
       const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on("error", () => undefined);

@@ -119,8 +119,8 @@ export class Binding {
           this.#latencies.record(durationMs);
         } else this.#failed += 1;
         this.#avgCallMs = ewma(this.#avgCallMs, durationMs);
-        this.options.metrics.instances.requestDuration.observe({ instance, model: this.model.model, kind, outcome }, durationMs / 1000);
-        if (errorClass) this.options.metrics.instances.errors.inc({ instance, class: errorClass });
+        this.options.metrics.instances.requestDuration.observe({ ollama: instance, model: this.model.model, kind, outcome }, durationMs / 1000);
+        if (errorClass) this.options.metrics.instances.errors.inc({ ollama: instance, class: errorClass });
       };
       const loop = new PullLoop({
         queue,

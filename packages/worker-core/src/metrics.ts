@@ -44,8 +44,8 @@ export class JobTracker {
     const { kind, model, instance, queue } = this.labels;
     const durationMs = Math.round((performance.now() - startedAt) * 10) / 10;
     if (error === undefined) {
-      this.metrics.jobs.completed.inc({ kind, model, instance });
-      this.metrics.jobs.run.observe({ kind, model, instance }, durationMs / 1000);
+      this.metrics.jobs.completed.inc({ kind, model, ollama: instance });
+      this.metrics.jobs.run.observe({ kind, model, ollama: instance }, durationMs / 1000);
       this.logger.debug({ jobId: job.id, queue, instance, durationMs }, "job completed");
       return;
     }
@@ -57,7 +57,7 @@ export class JobTracker {
     const message = error instanceof Error ? error.message : String(error);
     const { code } = decodeFailure(message);
     const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    this.metrics.jobs.run.observe({ kind, model, instance }, durationMs / 1000);
+    this.metrics.jobs.run.observe({ kind, model, ollama: instance }, durationMs / 1000);
     if (final) {
       this.metrics.jobs.failed.inc({ kind, model, code });
       this.logger.warn({ jobId: job.id, queue, instance, durationMs, code, attempt: job.attemptsMade + 1 }, "job failed");

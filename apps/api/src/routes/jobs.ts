@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from "express";
 import { isJobKind, JobRequest } from "@herd/jobs";
+import { clientFamily } from "@herd/metrics";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import type { QueueRegistry, Subscription } from "../queues.js";
@@ -93,6 +94,7 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
   try {
     const outcome = await submitJob(deps, request, {
       ...options,
+      client: clientFamily(res.req.get("user-agent")),
       beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
     });
     if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);

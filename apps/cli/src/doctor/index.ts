@@ -1,0 +1,63 @@
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { DoctorEnv, loadConfig, toDoctorConfig, type DoctorConfig, type EnvSource } from "@herd/config";
+import { FleetRegistry } from "@herd/fleet";
+import { checkDatabase } from "./postgres.js";
+import { checkCollectionModels, checkInstances } from "./ollama.js";
+import { checkCacheRedis, checkQueueRedis } from "./redis.js";
+import { fail, renderReport, type Finding } from "./report.js";
+
+export const DOCTOR_USAGE = `Usage: herd doctor [--json]
+
+Checks what a deployment depends on and prints a table: the queue Redis (version 6.2 or newer,
+maxmemory-policy noeviction, persistence), the cache Redis, PostgreSQL and pgvector versions and
+migrations, every Ollama instance (reachable, version, models; HERD_INSTANCES, or else the ones
+live workers report) and the models that collections need. Exits 1 when a check fails.
+--json prints the findings as JSON ({ ok, findings: [{ check, status, detail }] }) instead.
+Reads REDIS_URL, HERD_CACHE_REDIS_URL, HERD_PREFIX, DATABASE_URL, HERD_DATA_DIR, HERD_INSTANCES
+and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
+
+/** The instances live workers report in their heartbeats, for a doctor run without HERD_INSTANCES. */
+async function instancesFromHeartbeats(config: DoctorConfig): Promise<Array<{ name: string; url: string }> | Finding> {
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, connectTimeout: config.timeoutMs, commandTimeout: config.timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+    const workers = await new FleetRegistry(redis, config.prefix).list();
+    const byUrl = new Map<string, { name: string; url: string }>();
+    for (const worker of workers) for (const instance of worker.instances) byUrl.set(instance.url, { name: instance.name, url: instance.url });
+    return [...byUrl.values()];
+  } catch (error) {
+    return fail("Ollama instances", `HERD_INSTANCES is empty and the live workers cannot be read from Redis: ${(error as Error).message}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function collectFindings(config: DoctorConfig): Promise<Finding[]> {
+  const [queue, cache, database, listed] = await Promise.all([
+    checkQueueRedis(config.redisUrl, config.timeoutMs),
+    checkCacheRedis(config.cacheRedisUrl, config.redisUrl, config.timeoutMs),
+    checkDatabase(config.database, config.timeoutMs),
+    config.instances.length > 0 ? config.instances : instancesFromHeartbeats(config),
+  ]);
+  const findings = [...queue, ...cache, ...database.findings];
+  if (!Array.isArray(listed)) return [...findings, listed];
+  const instances = await checkInstances(listed, config.instances.length > 0 ? "HERD_INSTANCES" : "worker heartbeat", config.timeoutMs);
+  findings.push(...instances.findings);
+  if (database.collections) findings.push(...checkCollectionModels(database.collections, instances.models));
+  return findings;
+}
+
+/** `herd doctor`: prints the table; 0 when nothing failed, 1 otherwise. */
+export async function runDoctor(argv: string[], env: EnvSource, out: NodeJS.WriteStream | NodeJS.WritableStream = process.stdout): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { help: { type: "boolean" }, json: { type: "boolean" } } });
+  if (values.help) {
+    out.write(`${DOCTOR_USAGE}\n`);
+    return 0;
+  }
+  const config = loadConfig(DoctorEnv, toDoctorConfig, env);
+  const findings = await collectFindings(config);
+  out.write(values.json ? `${JSON.stringify({ ok: !findings.some((finding) => finding.status === "fail"), findings }, null, 2)}\n` : renderReport(findings, "isTTY" in out && out.isTTY === true));
+  return findings.some((finding) => finding.status === "fail") ? 1 : 0;
+}

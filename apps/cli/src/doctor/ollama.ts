@@ -1,0 +1,57 @@
+import type { ResolvedInstance } from "@herd/config";
+import { normalizeModel } from "@herd/jobs";
+import { OllamaClient, OllamaError } from "@herd/ollama-client";
+import { fail, ok, warn, type Finding } from "./report.js";
+
+export interface InstanceReport {
+  findings: Finding[];
+  /** Models of each reachable instance, normalised ("name:tag"). */
+  models: Map<string, Set<string>>;
+}
+
+/** Each instance: reachable, Ollama's version, its models, and how long that took. */
+export async function checkInstances(instances: ReadonlyArray<Pick<ResolvedInstance, "name" | "url">>, source: string, timeoutMs: number): Promise<InstanceReport> {
+  const models = new Map<string, Set<string>>();
+  if (instances.length === 0) {
+    return { findings: [warn("Ollama instances", "none configured (HERD_INSTANCES) and no live worker reports any; herd start runs emulated ones for development")], models };
+  }
+  const findings = await Promise.all(
+    instances.map(async (instance): Promise<Finding> => {
+      const check = `Ollama ${instance.name}`;
+      const client = new OllamaClient({ url: instance.url, instance: instance.name, connections: 1 });
+      const started = performance.now();
+      try {
+        const version = await client.version({ timeoutMs });
+        const tags = await client.tags({ timeoutMs });
+        const names = tags.models.map((model) => normalizeModel(model.name)).sort();
+        models.set(instance.name, new Set(names));
+        const ms = Math.round(performance.now() - started);
+        const listed = names.length > 0 ? names.join(", ") : "no models pulled";
+        return names.length > 0 ? ok(check, `${instance.url} (${source}): Ollama ${version}, ${ms} ms; ${listed}`) : warn(check, `${instance.url} (${source}): Ollama ${version}, ${ms} ms; ${listed}`);
+      } catch (error) {
+        const reason = error instanceof OllamaError ? `${error.kind}: ${error.message}` : (error as Error).message;
+        return fail(check, `${instance.url} (${source}) is not reachable: ${reason}`);
+      } finally {
+        await client.close();
+      }
+    }),
+  );
+  return { findings, models };
+}
+
+/** Every collection's embedding model must be on at least one reachable instance. */
+export function checkCollectionModels(collections: ReadonlyArray<{ name: string; model: string }>, models: ReadonlyMap<string, ReadonlySet<string>>): Finding[] {
+  const needed = new Map<string, string[]>();
+  for (const collection of collections) {
+    const model = normalizeModel(collection.model);
+    needed.set(model, [...(needed.get(model) ?? []), collection.name]);
+  }
+  if (needed.size === 0) return [ok("models collections need", "no collections yet")];
+  return [...needed].map(([model, names]) => {
+    const on = [...models].filter(([, served]) => served.has(model)).map(([instance]) => instance);
+    const which = `collection${names.length > 1 ? "s" : ""} ${names.join(", ")}`;
+    return on.length > 0
+      ? ok(`model ${model}`, `needed by ${which}; on ${on.join(", ")}`)
+      : fail(`model ${model}`, `needed by ${which}, but no reachable instance has it: ollama pull ${model}`);
+  });
+}

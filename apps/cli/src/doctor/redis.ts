@@ -1,0 +1,83 @@
+import { Redis } from "ioredis";
+import { fail, ok, versionAtLeast, warn, type Finding } from "./report.js";
+
+const MIN_REDIS = "6.2.0";
+
+/** INFO's `key:value` lines as a map (works on managed Redis, where CONFIG is often disabled). */
+async function info(url: string, timeoutMs: number): Promise<Map<string, string>> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // ioredis rejects connect() with a bare "Connection is closed."; the event carries the cause.
+  let cause: Error | undefined;
+  client.on("error", (error: Error) => (cause ??= error));
+  try {
+    await client.connect().catch((error: unknown) => {
+      throw cause ?? error;
+    });
+    const text = await client.info();
+    return new Map(
+      text
+        .split(/\r?\n/)
+        .filter((line) => line.includes(":") && !line.startsWith("#"))
+        .map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1)] as [string, string]),
+    );
+  } finally {
+    client.disconnect();
+  }
+}
+
+function redacted(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
+}
+
+interface RedisFacts {
+  fields: Map<string, string>;
+  version: string;
+  policy: string;
+}
+
+/** INFO from the Redis at `url` (named by its `variable`), or the finding that says why it is unusable. */
+async function inspect(check: string, url: string, variable: string, timeoutMs: number): Promise<RedisFacts | Finding> {
+  let fields: Map<string, string>;
+  try {
+    fields = await info(url, timeoutMs);
+  } catch (error) {
+    return fail(check, `cannot reach ${redacted(url)} (${variable}): ${(error as Error).message}`);
+  }
+  const version = fields.get("redis_version") ?? "unknown";
+  if (!versionAtLeast(version, MIN_REDIS)) return fail(check, `Redis ${version} is too old: BullMQ needs ${MIN_REDIS} or newer`);
+  return { fields, version, policy: fields.get("maxmemory_policy") ?? "unknown" };
+}
+
+/** The queue Redis: version, `noeviction` (evicting a queue key loses jobs) and persistence. */
+export async function checkQueueRedis(url: string, timeoutMs: number): Promise<Finding[]> {
+  const check = "queue Redis";
+  const facts = await inspect(check, url, "REDIS_URL", timeoutMs);
+  if ("status" in facts) return [facts];
+  const { fields, version, policy } = facts;
+  const findings: Finding[] = [ok(check, `Redis ${version} at ${redacted(url)}, maxmemory-policy ${policy}`)];
+  if (policy !== "noeviction") {
+    findings.push(fail(`${check} eviction`, `maxmemory-policy is ${policy}: Redis may evict queue keys and lose jobs; set maxmemory-policy noeviction on REDIS_URL`));
+  }
+  if (fields.get("aof_enabled") !== "1") {
+    findings.push(warn(`${check} persistence`, "appendonly is off: jobs queued since the last snapshot are lost if Redis restarts (appendonly yes, appendfsync everysec)"));
+  }
+  return findings;
+}
+
+/** The cache Redis: a separate LRU Redis is best; sharing the queue Redis works for small deployments. */
+export async function checkCacheRedis(url: string, queueUrl: string, timeoutMs: number): Promise<Finding[]> {
+  const check = "cache Redis";
+  if (url === queueUrl) {
+    return [warn(check, "shares REDIS_URL: cache entries take the queue's memory and leave only when their TTL ends; set HERD_CACHE_REDIS_URL to a Redis with maxmemory and allkeys-lru")];
+  }
+  const facts = await inspect(check, url, "HERD_CACHE_REDIS_URL", timeoutMs);
+  if ("status" in facts) return [facts];
+  const { fields, version, policy } = facts;
+  const maxmemory = Number(fields.get("maxmemory") ?? "0");
+  const summary = `Redis ${version} at ${redacted(url)}, maxmemory-policy ${policy}, maxmemory ${maxmemory > 0 ? `${Math.round(maxmemory / 1048576)} MiB` : "unlimited"}`;
+  if (maxmemory === 0) return [warn(check, `${summary}: the cache grows until the machine runs out of memory; set maxmemory`)];
+  if (policy === "noeviction") return [warn(check, `${summary}: once full, cache writes fail (counted as cache errors); use allkeys-lru`)];
+  return [ok(check, summary)];
+}

@@ -1,0 +1,130 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FleetRegistry } from "@herd/fleet";
+import { EmulatorFleet } from "@herd/ollama-emulator";
+import { insertCollection, migrate } from "@herd/store";
+import { createTestDatabase, freePort, RedisServer, uniquePrefix, type TestDatabase } from "@herd/testing";
+
+const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+/** Runs the CLI without blocking this process, which serves the emulated Ollama instances. */
+function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env["PATH"], HERD_DOCTOR_TIMEOUT: "2s", ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+interface Finding {
+  check: string;
+  status: string;
+  detail: string;
+}
+
+async function doctor(env: Record<string, string>): Promise<{ code: number; findings: Finding[]; table: string }> {
+  const json = await run(["doctor", "--json"], env);
+  expect(json.stderr).toBe("");
+  const table = await run(["doctor"], env);
+  expect(table.code).toBe(json.code);
+  const parsed = JSON.parse(json.stdout) as { ok: boolean; findings: Finding[] };
+  expect(parsed.ok).toBe(json.code === 0);
+  return { code: json.code, findings: parsed.findings, table: table.stdout };
+}
+
+function row(findings: Finding[], check: string): Omit<Finding, "check"> | undefined {
+  const found = findings.find((finding) => finding.check === check);
+  return found && { status: found.status, detail: found.detail };
+}
+
+describe("herd doctor", () => {
+  let fleet: EmulatorFleet;
+  let queueRedis: RedisServer;
+  let cacheRedis: RedisServer;
+  let evictingRedis: RedisServer;
+  /** Only collections whose model the fleet has. */
+  let sound: TestDatabase;
+  /** Also a collection whose model no instance has. */
+  let database: TestDatabase;
+  const prefix = uniquePrefix("doctor");
+
+  beforeAll(async () => {
+    fleet = await EmulatorFleet.start({ instances: 2 });
+    queueRedis = await RedisServer.start();
+    cacheRedis = await RedisServer.start(undefined, ["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru", "--appendonly", "no"]);
+    evictingRedis = await RedisServer.start(undefined, ["--maxmemory-policy", "allkeys-lru", "--appendonly", "no"]);
+    sound = await createTestDatabase("cli_doctor_sound");
+    database = await createTestDatabase("cli_doctor");
+    for (const [db, models] of [[sound, ["nomic-embed-text"]], [database, ["nomic-embed-text", "mxbai-embed-large"]]] as const) {
+      const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+      try {
+        await migrate(pool);
+        for (const model of models) {
+          await insertCollection(pool, { name: model === "nomic-embed-text" ? "manuals" : "legacy", model, dimensions: 768, chunkTokens: 256, chunkOverlap: 32 });
+        }
+      } finally {
+        await pool.end();
+      }
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await fleet?.close();
+    await Promise.all([queueRedis?.close(), cacheRedis?.close(), evictingRedis?.close()]);
+    await sound?.drop();
+    await database?.drop();
+  });
+
+  const instancesEnv = () => JSON.stringify(fleet.instances.map((instance) => ({ url: instance.url, name: instance.ctx.name })));
+
+  it("passes a sound deployment and prints what it found", async () => {
+    const result = await doctor({ REDIS_URL: queueRedis.url, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: sound.url, HERD_INSTANCES: instancesEnv() });
+    expect(row(result.findings, "queue Redis")).toEqual({ status: "ok", detail: expect.stringMatching(/^Redis \d+\.\d+\.\d+ at redis:\/\/127\.0\.0\.1:\d+\/?, maxmemory-policy noeviction$/) });
+    expect(row(result.findings, "queue Redis persistence")).toBeUndefined();
+    expect(row(result.findings, "cache Redis")).toEqual({ status: "ok", detail: expect.stringContaining("maxmemory-policy allkeys-lru, maxmemory 64 MiB") });
+    expect(row(result.findings, "Postgres")?.status).toBe("ok");
+    expect(row(result.findings, "pgvector")).toEqual({ status: "ok", detail: expect.stringMatching(/^pgvector 0\.(7|8|9|\d\d)\.\d+ in this database$/) });
+    expect(row(result.findings, "migrations")?.status).toBe("ok");
+    expect(row(result.findings, "Ollama ollama-0")).toEqual({ status: "ok", detail: expect.stringContaining("(HERD_INSTANCES): Ollama 0.") });
+    expect(row(result.findings, "Ollama ollama-1")?.detail).toContain("nomic-embed-text:latest");
+    for (const finding of result.findings) expect(result.table).toContain(finding.check);
+    expect(row(result.findings, "model nomic-embed-text:latest")).toEqual({ status: "ok", detail: "needed by collection manuals; on ollama-0, ollama-1" });
+    expect(result.findings.filter((finding) => finding.status !== "ok")).toEqual([]);
+    expect(result.table).toMatch(/all checks passed\n$/);
+    expect(result.code).toBe(0);
+  });
+
+  it("fails with one clear line per problem and a non-zero exit", async () => {
+    const closed = await freePort();
+    const instances = JSON.stringify([{ url: fleet.instances[0]?.url, name: "gpu-1" }, { url: `http://127.0.0.1:${closed}`, name: "gpu-2" }]);
+    const result = await doctor({ REDIS_URL: evictingRedis.url, HERD_CACHE_REDIS_URL: `redis://127.0.0.1:${closed}`, DATABASE_URL: database.url, HERD_INSTANCES: instances });
+    expect(result.code).toBe(1);
+    const failures = result.table.split("\n").filter((line) => line.startsWith("✗ "));
+    expect(failures).toEqual([
+      "✗ queue Redis eviction: maxmemory-policy is allkeys-lru: Redis may evict queue keys and lose jobs; set maxmemory-policy noeviction on REDIS_URL",
+      expect.stringMatching(new RegExp(`^✗ cache Redis: cannot reach redis://127\\.0\\.0\\.1:${closed}/? \\(HERD_CACHE_REDIS_URL\\): connect ECONNREFUSED`)),
+      expect.stringMatching(new RegExp(`^✗ Ollama gpu-2: http://127\\.0\\.0\\.1:${closed} \\(HERD_INSTANCES\\) is not reachable: connection`)),
+      "✗ model mxbai-embed-large:latest: needed by collection legacy, but no reachable instance has it: ollama pull mxbai-embed-large:latest",
+    ]);
+    expect(row(result.findings, "queue Redis persistence")?.status).toBe("warn");
+    expect(row(result.findings, "model nomic-embed-text:latest")?.detail).toBe("needed by collection manuals; on gpu-1");
+    expect(result.table).toMatch(/4 check\(s\) failed, 1 warning\(s\)\n$/);
+  });
+
+  it("without HERD_INSTANCES checks the instances live workers report", async () => {
+    const redis = new Redis(queueRedis.url);
+    const instance = fleet.instances[1];
+    await new FleetRegistry(redis, prefix).publish(
+      { workerId: "w-1", host: "gpu-box", pid: 1, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), instances: [{ name: "box-ollama", url: instance?.url ?? "", healthy: true, weight: 1, models: [] }] },
+      60_000,
+    );
+    await redis.quit();
+    const result = await doctor({ REDIS_URL: queueRedis.url, HERD_PREFIX: prefix, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: database.url });
+    expect(row(result.findings, "Ollama box-ollama")).toEqual({ status: "ok", detail: expect.stringContaining("(worker heartbeat): Ollama") });
+    expect(row(result.findings, "model mxbai-embed-large:latest")?.status).toBe("fail");
+    expect(result.code).toBe(1);
+  });
+});

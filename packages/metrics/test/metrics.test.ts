@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { clientFamily, createRegistry, dependencyMetrics } from "../src/index.js";
+
+describe("dependency checks", () => {
+  it("report 1 for an answer, 0 for an error and 0 for a check that outlives its deadline", async () => {
+    const registry = createRegistry("api");
+    let hungSignal: AbortSignal | undefined;
+    dependencyMetrics(
+      registry,
+      {
+        redis: async () => "PONG",
+        postgres: async () => {
+          throw new Error("connection refused");
+        },
+        cache_redis: (signal) => {
+          hungSignal = signal;
+          return new Promise(() => undefined);
+        },
+      },
+      50,
+    );
+    const text = await registry.metrics();
+    expect(text).toContain('herd_dependency_up{dependency="redis",service="api"} 1');
+    expect(text).toContain('herd_dependency_up{dependency="postgres",service="api"} 0');
+    expect(text).toContain('herd_dependency_up{dependency="cache_redis",service="api"} 0');
+    expect(hungSignal?.aborted).toBe(true);
+    const seconds = Number(/herd_dependency_check_seconds\{dependency="cache_redis",service="api"\} (\S+)/.exec(text)?.[1]);
+    expect(seconds).toBeGreaterThanOrEqual(0.04);
+  });
+});
+
+describe("client families", () => {
+  it("name known clients by their User-Agent and everything else 'other'", () => {
+    expect(clientFamily("ollama-js/0.6.3 (x64 linux Node.js/v20.20.2)")).toBe("ollama-js");
+    expect(clientFamily("OpenAI/JS 6.1.0")).toBe("openai-js");
+    expect(clientFamily("herd-client")).toBe("herd-client");
+    expect(clientFamily("curl/8.5.0")).toBe("curl");
+    expect(clientFamily("node")).toBe("node");
+    expect(clientFamily("Mozilla/5.0 (X11; Linux x86_64)")).toBe("browser");
+    expect(clientFamily("my-script/" + "x".repeat(500))).toBe("other");
+    expect(clientFamily(undefined)).toBe("other");
+  });
+});

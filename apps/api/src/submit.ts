@@ -22,6 +22,7 @@ import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
+import type { Logger } from "@herd/logger";
 import type { ApiJobMetrics } from "@herd/metrics";
 
 export interface SubmitDeps {
@@ -32,6 +33,7 @@ export interface SubmitDeps {
   queues: QueueRegistry;
   fleet: FleetView;
   depth: QueueDepth;
+  logger: Logger;
 }
 
 export type SubmitOutcome =
@@ -223,7 +225,11 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     if (jobId === id) {
       count("queued");
       deps.jobMetrics.submitted.inc({ kind: prepared.kind, model: prepared.model, priority: priorityClass });
-    } else count("coalesced");
+      deps.logger.debug({ jobId, queue: name, priority: priorityClass }, "job queued");
+    } else {
+      count("coalesced");
+      deps.logger.debug({ jobId, queue: name, priority: priorityClass }, "request joined an identical queued job");
+    }
     if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId);
     return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model };
   } catch (error) {

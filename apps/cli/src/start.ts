@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
-import { StartEnv, loadConfig, toStartConfig, type EnvSource } from "@herd/config";
+import { StartEnv, loadConfig, toStartConfig, type EnvSource, type StartConfig } from "@herd/config";
 import { NO_REDIS_HELP, isLocalRedis, onPath, redisAnswers, startLocalRedis } from "./redis-check.js";
 
 interface Child {
@@ -30,12 +30,23 @@ async function apiReady(url: string): Promise<boolean> {
   }
 }
 
-function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: boolean): string {
+function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: boolean, config: StartConfig): string {
+  const workerMetrics =
+    config.metricsBasePort === undefined
+      ? "off (HERD_METRICS_PORT)"
+      : config.metricsBasePort === 0
+        ? "on free ports (HERD_METRICS_PORT=0)"
+        : Array.from({ length: config.workers }, (_, i) => `http://127.0.0.1:${(config.metricsBasePort ?? 0) + i}/metrics`).join(", ");
   const lines = [
     "",
     `Herd is running: ${apiUrl}`,
     redisStarted ? "  Redis: started for you (data under .herd/redis)" : "  Redis: using REDIS_URL",
     emulated ? `  Ollama: ${emulated.length} emulated instances (${emulated.join(", ")}); set HERD_INSTANCES to use real servers` : "  Ollama: instances from HERD_INSTANCES",
+    `  Metrics: ${apiUrl}/metrics (API); workers: ${workerMetrics}`,
+    `  Fleet: ${apiUrl}/api/load-balancer-stats, ${apiUrl}/api/advanced-cache-stats`,
+    config.adminUser
+      ? `  Queues (Bull Board): ${apiUrl}/admin/queues (user ${config.adminUser})`
+      : `  Queues (Bull Board): set HERD_ADMIN_PASSWORD (12+ characters) to enable ${apiUrl}/admin/queues`,
     "",
     "Try it:",
     `  curl -s -X POST '${apiUrl}/v1/jobs?wait=10000' -H 'content-type: application/json' \\`,
@@ -125,7 +136,7 @@ export async function start(env: EnvSource): Promise<number> {
 
   const apiUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}`;
   const ready = await Promise.race([waitFor(() => apiReady(apiUrl), 60_000, 250), exited.then(() => false), signalled.then(() => false)]);
-  if (ready) console.log(banner(apiUrl, emulatedUrls, redisStarted));
+  if (ready) console.log(banner(apiUrl, emulatedUrls, redisStarted, config));
   else if (!stopping) {
     console.error(`herd: the API did not become ready at ${apiUrl}/ready within 60 s`);
     return stopAll(1);

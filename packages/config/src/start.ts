@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
 import { DEFAULT_REDIS_URL } from "./shared.js";
-import { intEnv, optionalPortEnv, stringEnv, urlEnv } from "./primitives.js";
+import { intEnv, optionalPortEnv, optionalSecretEnv, stringEnv, urlEnv } from "./primitives.js";
 
 /** Settings of `herd start`, the all-in-one launcher; the API and workers it starts parse their own. */
 export const StartEnv = z.object({
@@ -20,6 +20,9 @@ export const StartEnv = z.object({
   HERD_DATA_DIR: stringEnv(".herd"),
   /** Metrics port of the first worker; the others take the next ones ("off": none). */
   HERD_METRICS_PORT: optionalPortEnv(9464),
+  /** Read only to tell where Bull Board is; the API validates them again. */
+  HERD_ADMIN_USER: stringEnv("admin"),
+  HERD_ADMIN_PASSWORD: optionalSecretEnv(12),
 });
 
 export interface StartConfig {
@@ -31,6 +34,8 @@ export interface StartConfig {
   emulator: { instances: number; basePort: number; slots: number };
   dataDir: string;
   metricsBasePort: number | undefined;
+  /** The Bull Board user, when the admin UI is enabled. */
+  adminUser: string | undefined;
 }
 
 export function toStartConfig(env: z.output<typeof StartEnv>): StartConfig {
@@ -43,5 +48,6 @@ export function toStartConfig(env: z.output<typeof StartEnv>): StartConfig {
     emulator: { instances: env.HERD_EMULATOR_INSTANCES, basePort: env.HERD_EMULATOR_BASE_PORT, slots: env.HERD_EMULATOR_SLOTS },
     dataDir: env.HERD_DATA_DIR,
     metricsBasePort: env.HERD_METRICS_PORT,
+    adminUser: env.HERD_ADMIN_PASSWORD === undefined ? undefined : env.HERD_ADMIN_USER,
   };
 }

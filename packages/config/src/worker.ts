@@ -4,6 +4,20 @@ import { InstancesEnv, type ResolvedInstance } from "./instances.js";
 import { durationMsEnv, enumEnv, intEnv, optionalPortEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
+const claimEnv = z
+  .string()
+  .optional()
+  .transform((raw, ctx): number | undefined => {
+    const word = (raw ?? "").trim().toLowerCase();
+    if (word === "" || word === "off" || word === "false") return undefined;
+    const value = Number(word);
+    if (!Number.isInteger(value) || value < 1 || value > 1024) {
+      ctx.addIssue({ code: "custom", message: `expected "off" or how many instances to claim (1 to 1024), got "${raw}"` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
 export const WorkerEnv = z
   .object({
     ...sharedEnvShape,
@@ -43,7 +57,14 @@ export const WorkerEnv = z
     /** Port of this worker's GET /metrics (Prometheus); "off" for none, 0 for any free port. */
     HERD_METRICS_PORT: optionalPortEnv(9464),
     HERD_METRICS_HOST: stringEnv("127.0.0.1"),
+    /**
+     * "off": bind every instance in HERD_INSTANCES. A number N: bind at most N of them, each
+     * claimed exclusively in Redis, so replicas sharing one list split the instances and spare
+     * replicas stand by to take over an instance whose worker stops.
+     */
+    HERD_CLAIM_INSTANCES: claimEnv,
   });
+
 
 export interface WorkerConfig extends SharedConfig {
   workerId: string;
@@ -59,6 +80,8 @@ export interface WorkerConfig extends SharedConfig {
   prefetch: { mode: "auto" | "off"; maxWaitMs: number };
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: { port: number; host: string } | undefined;
+  /** Most instances to claim exclusively; undefined binds all of them without claims. */
+  claimInstances: number | undefined;
 }
 
 export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
@@ -77,5 +100,6 @@ export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
     prefetch: { mode: env.HERD_PREFETCH, maxWaitMs: env.HERD_PREFETCH_MAX_WAIT },
     batchSlice: { targetMs: env.HERD_BATCH_SLICE_TARGET, maxInputs: env.HERD_BATCH_SLICE_MAX },
     metrics: env.HERD_METRICS_PORT === undefined ? undefined : { port: env.HERD_METRICS_PORT, host: env.HERD_METRICS_HOST },
+    claimInstances: env.HERD_CLAIM_INSTANCES,
   };
 }

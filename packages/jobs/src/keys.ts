@@ -7,6 +7,8 @@ export function herdKeys(prefix: string) {
     canceled: (jobId: string) => `${tag}:canceled:${jobId}`,
     workers: `${tag}:fleet:workers`,
     worker: (workerId: string) => `${tag}:fleet:worker:${workerId}`,
+    /** Which worker holds an Ollama instance (HERD_CLAIM_INSTANCES), keyed by its URL. */
+    instanceClaim: (url: string) => `${tag}:fleet:claim:${url}`,
     cache: (layer: string, hash: string) => `${tag}:cache:${layer}:${hash}`,
     ingestion: (id: string) => `${tag}:ingestion:${id}`,
     ingestionDocs: (id: string) => `${tag}:ingestion:${id}:docs`,

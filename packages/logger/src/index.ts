@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger } from "pino";
 
@@ -9,12 +9,14 @@ export interface LoggerOptions {
   format: "auto" | "json" | "pretty";
   /** Defaults to whether stdout is a terminal; injectable for tests. */
   isTerminal?: boolean;
+  /** Where JSON lines go instead of stdout (tests read them back). */
+  destination?: DestinationStream;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
   const terminal = options.isTerminal ?? Boolean(process.stdout.isTTY);
   const pretty = options.format === "pretty" || (options.format === "auto" && terminal);
-  return pino({
+  const settings = {
     name: options.name,
     level: options.level,
     base: { service: options.name },
@@ -22,7 +24,8 @@ export function createLogger(options: LoggerOptions): Logger {
     ...(pretty
       ? { transport: { target: "pino-pretty", options: { colorize: terminal, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service" } } }
       : {}),
-  });
+  };
+  return options.destination && !pretty ? pino(settings, options.destination) : pino(settings);
 }
 
 /** A logger that discards everything, for tests and library defaults. */

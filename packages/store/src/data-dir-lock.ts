@@ -25,6 +25,17 @@ export function lockDataDir(dataDir: string): () => void {
   throw new Error(`could not lock ${path}`);
 }
 
+/** The pid of the live process holding `dataDir`, if any. */
+export function dataDirOwner(dataDir: string): number | undefined {
+  try {
+    const owner = Number(readFileSync(`${dataDir.replace(/\/+$/, "")}.lock`, "utf8").trim());
+    return Number.isInteger(owner) && owner > 0 && isAlive(owner) ? owner : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -5,3 +5,4 @@ export * from "./queries/collections.js";
 export * from "./queries/documents.js";
 export * from "./queries/chunks.js";
 export * from "./queries/search.js";
+export { dataDirOwner } from "./data-dir-lock.js";

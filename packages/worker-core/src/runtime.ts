@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { WorkerConfig } from "@herd/config";
+import type { ResolvedInstance, WorkerConfig } from "@herd/config";
 import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys } from "@herd/jobs";
@@ -7,6 +7,7 @@ import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type Redis } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
+import { InstanceClaims } from "./instance-claims.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
 
@@ -35,6 +36,9 @@ export class WorkerRuntime {
   readonly #startedAt = new Date();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** Exclusive instance leases, when HERD_CLAIM_INSTANCES is set. */
+  readonly #claims: InstanceClaims | undefined;
+  #claimRound: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
     this.config = options.config;
@@ -45,6 +49,10 @@ export class WorkerRuntime {
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
     this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
+    this.#claims =
+      this.config.claimInstances === undefined
+        ? undefined
+        : new InstanceClaims(this.#connection, herdKeys(this.config.prefix).instanceClaim, this.config.workerId, this.config.heartbeatIntervalMs * 3);
     this.metrics = new WorkerMetrics({
       bindings: () => this.bindings.map((binding) => ({ instance: binding.instanceName, model: binding.model.model, slots: binding.model.slots, inFlight: binding.gate.inFlight })),
       instances: () => this.monitors.map((monitor) => ({ instance: monitor.instance.name, healthy: monitor.healthy })),
@@ -58,28 +66,73 @@ export class WorkerRuntime {
 
   /** Probes every instance once (so a healthy fleet pulls immediately), then keeps watching. */
   async start(): Promise<void> {
-    for (const instance of this.config.instances) {
-      const monitor: InstanceMonitor = new InstanceMonitor({
-        instance,
-        defaultSlots: this.config.defaultSlots,
-        probe: this.config.probe,
-        discoveryIntervalMs: this.config.discoveryIntervalMs,
-        logger: this.#logger.child({ instance: instance.name }),
-        connections: 64,
-        onModels: (models) => this.#syncBindings(monitor, models),
-        onHealth: (healthy) => {
-          for (const binding of this.#bindingsOf(monitor)) void binding.setPulling(healthy).catch((error: unknown) => this.#logger.error({ err: coerceError(error) }, "pause/resume failed"));
-          void this.#publishHeartbeat();
-        },
-      });
-      this.monitors.push(monitor);
-    }
-    await Promise.all(this.monitors.map((monitor) => monitor.probeNow()));
-    for (const monitor of this.monitors) monitor.start();
+    if (this.#claims) await this.#claimTick();
+    else await Promise.all(this.config.instances.map((instance) => this.#watch(instance)));
     await this.#publishHeartbeat();
     this.#cacheStats.start();
-    this.#heartbeatTimer = setInterval(() => void this.#publishHeartbeat(), this.config.heartbeatIntervalMs);
+    this.#heartbeatTimer = setInterval(() => void this.#tick(), this.config.heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#claims) await this.#claimTick();
+    await this.#publishHeartbeat();
+  }
+
+  async #watch(instance: ResolvedInstance): Promise<void> {
+    const monitor: InstanceMonitor = new InstanceMonitor({
+      instance,
+      defaultSlots: this.config.defaultSlots,
+      probe: this.config.probe,
+      discoveryIntervalMs: this.config.discoveryIntervalMs,
+      logger: this.#logger.child({ instance: instance.name }),
+      connections: 64,
+      onModels: (models) => this.#syncBindings(monitor, models),
+      onHealth: (healthy) => {
+        for (const binding of this.#bindingsOf(monitor)) void binding.setPulling(healthy).catch((error: unknown) => this.#logger.error({ err: coerceError(error) }, "pause/resume failed"));
+        void this.#publishHeartbeat();
+      },
+    });
+    this.monitors.push(monitor);
+    await monitor.probeNow();
+    monitor.start();
+  }
+
+  /** Stops serving an instance: its bindings drain (running jobs finish), then its monitor stops. */
+  async #unwatch(monitor: InstanceMonitor): Promise<void> {
+    this.monitors.splice(this.monitors.indexOf(monitor), 1);
+    const bindings = this.#bindingsOf(monitor);
+    for (const binding of bindings) this.#bindings.delete(binding.key);
+    await Promise.all(bindings.map((binding) => binding.close()));
+    await monitor.close();
+  }
+
+  /** Renews the instances this worker holds, lets go of any another worker took, claims free ones. */
+  async #claimTick(): Promise<void> {
+    const claims = this.#claims;
+    if (!claims || this.#closing) return;
+    this.#claimRound ??= (async () => {
+      try {
+        for (const monitor of [...this.monitors]) {
+          if (await claims.renew(monitor.instance.url)) continue;
+          this.#logger.warn({ instance: monitor.instance.name, holder: await claims.holder(monitor.instance.url) }, "another worker holds this instance now; no longer serving it");
+          await this.#unwatch(monitor);
+        }
+        const held = new Set(this.monitors.map((monitor) => monitor.instance.url));
+        for (const instance of this.config.instances) {
+          if (this.monitors.length >= (this.config.claimInstances ?? 0) || this.#closing) break;
+          if (held.has(instance.url) || !(await claims.tryClaim(instance.url))) continue;
+          this.#logger.info({ instance: instance.name }, "claimed instance");
+          await this.#watch(instance);
+        }
+      } catch (error) {
+        // Redis unreachable: keep serving what is held; leases are re-taken when it answers.
+        this.#logger.warn({ err: coerceError(error) }, "instance claims not renewed");
+      } finally {
+        this.#claimRound = undefined;
+      }
+    })();
+    await this.#claimRound;
   }
 
   #bindingsOf(monitor: InstanceMonitor): Binding[] {
@@ -167,6 +220,8 @@ export class WorkerRuntime {
 
   async #close(deadlineMs: number): Promise<void> {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    // A claim round under way may still be starting an instance: let it finish, so it is drained too.
+    await this.#claimRound;
     await this.#registry.remove(this.config.workerId).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
     const drained = Promise.all(this.bindings.map((binding) => binding.close()));
     let timer: NodeJS.Timeout | undefined;
@@ -180,6 +235,10 @@ export class WorkerRuntime {
     }
     clearTimeout(timer);
     await Promise.all(this.monitors.map((monitor) => monitor.close()));
+    const claims = this.#claims;
+    if (claims) {
+      await Promise.all(this.monitors.map((monitor) => claims.release(monitor.instance.url))).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "instance claims not released; they expire on their own"));
+    }
     await this.#cacheStats.close();
     if (this.#cacheRedis !== this.#connection) await closeRedis(this.#cacheRedis);
     await closeRedis(this.#connection);

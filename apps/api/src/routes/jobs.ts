@@ -153,6 +153,7 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
       case "finished":
         throw new ApiError(409, "job_finished", "the job has already finished");
       case "canceled":
+        deps.logger.debug({ jobId: id }, "job canceled");
         sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id)));
     }
   });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import pg from "pg";
 import type { DatabaseConfig } from "@herd/config";
 import { createLogger } from "@herd/logger";
-import { loadMigrations, openDatabase, type Queryable } from "@herd/store";
+import { dataDirOwner, loadMigrations, openDatabase, type Queryable } from "@herd/store";
 import { fail, ok, versionAtLeast, warn, type Finding } from "./report.js";
 
 const MIN_POSTGRES = 150000;
@@ -67,12 +67,15 @@ export async function checkDatabase(config: DatabaseConfig, timeoutMs: number): 
   if (!existsSync(config.embeddedDataDir)) {
     return { findings: [warn("Postgres", `${embedded}; ${config.embeddedDataDir} does not exist yet (npm start creates it)`)], collections: [] };
   }
+  const owner = dataDirOwner(config.embeddedDataDir);
+  if (owner !== undefined) {
+    return { findings: [warn("Postgres", `${embedded}; in use by a running Herd (process ${owner}), so its collections are not checked`)], collections: undefined };
+  }
   let db: Awaited<ReturnType<typeof openDatabase>>;
   try {
     db = await openDatabase({ url: undefined, embeddedDataDir: config.embeddedDataDir, poolMax: 1, logger: createLogger({ name: "herd-doctor", level: "silent", format: "json" }) });
   } catch (error) {
-    // Usually a running Herd holding the data directory: not a fault, but nothing more to read.
-    return { findings: [warn("Postgres", `${embedded}; not inspected: ${(error as Error).message}`)], collections: undefined };
+    return { findings: [fail("Postgres", `${embedded}; it cannot be opened: ${(error as Error).message.split("\n")[0]}`)], collections: undefined };
   }
   try {
     const report = await inspect(db.pool, `embedded (${config.embeddedDataDir})`);

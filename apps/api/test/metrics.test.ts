@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniquePrefix, waitFor } from "@herd/testing";
+import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 /** The value of the sample named `name` whose labels include `labels` (in any order), if any. */
@@ -92,6 +93,19 @@ describe("Prometheus metrics", () => {
       expect(text).not.toContain(jobId);
       expect(text).not.toContain("pump.md");
       expect(text).not.toContain("no-such-route");
+    }
+  });
+
+  it("workers record BullMQ's own metrics, which Bull Board charts", async () => {
+    const redis = testRedis();
+    const queues = ["embed.nomic-embed-text~3Alatest", "ingest"].map((name) => new Queue(name, { connection: redis, prefix: `{${stack.apiConfig.prefix}}` }));
+    try {
+      const [embed, ingest] = await Promise.all(queues.map((queue) => queue.getMetrics("completed")));
+      expect(embed?.meta.count).toBeGreaterThanOrEqual(5);
+      expect(ingest?.meta.count).toBeGreaterThanOrEqual(1);
+    } finally {
+      await Promise.all(queues.map((queue) => queue.close()));
+      redis.disconnect();
     }
   });
 

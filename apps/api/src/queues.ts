@@ -20,6 +20,7 @@ export class QueueRegistry {
   readonly #queues = new Map<string, Queue>();
   readonly #events = new Map<string, QueueEvents>();
   readonly #waiters = new Map<string, Set<(outcome: Outcome) => void>>();
+  readonly #progress = new Map<string, (data: unknown) => void>();
   readonly bullPrefix: string;
 
   constructor(
@@ -55,6 +56,7 @@ export class QueueRegistry {
     events.on("error", (error) => this.logger.debug({ err: coerceError(error), queue: name }, "queue events error"));
     events.on("completed", ({ jobId }) => this.#notify(name, jobId, "completed"));
     events.on("failed", ({ jobId }) => this.#notify(name, jobId, "failed"));
+    events.on("progress", ({ jobId, data }) => this.#progress.get(`${name}/${jobId}`)?.(data));
     this.#events.set(name, events);
   }
 
@@ -90,6 +92,20 @@ export class QueueRegistry {
         set.delete(onEvent);
         if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
       },
+    };
+  }
+
+  /**
+   * Calls `listener` with each progress event of one job (a streamed generation's pieces), from
+   * whichever worker runs it. Like subscribe(), listen before the job is added to miss nothing.
+   * One listener per job: streamed jobs are never shared between requests.
+   */
+  onProgress(queue: string, jobId: string, listener: (data: unknown) => void): () => void {
+    this.listen(queue);
+    const key = `${queue}/${jobId}`;
+    this.#progress.set(key, listener);
+    return () => {
+      if (this.#progress.get(key) === listener) this.#progress.delete(key);
     };
   }
 

@@ -13,6 +13,7 @@ import { FleetView } from "./fleet-view.js";
 import { IngestProcessor } from "./ingest/processor.js";
 import { IngestionProgress } from "./ingest/progress.js";
 import { InstanceProber } from "./instance-prober.js";
+import { FleetInstances } from "./dropin/instances.js";
 import { JobStore } from "./job-store.js";
 import { createApiMetrics, type ApiMetrics } from "./metrics.js";
 import { QueueDepth } from "./queue-depth.js";
@@ -72,9 +73,10 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     logger,
   });
   const prober = new InstanceProber();
+  const instances = new FleetInstances(fleet, logger);
   const cacheStats = new CacheStatsPublisher(cache, redis, keys.cacheStats, logger);
   cacheStats.start();
-  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, metrics, jobMetrics: metrics.jobs, keys, prober, admin, logger });
+  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, metrics, jobMetrics: metrics.jobs, keys, prober, admin, instances, logger });
   fleet.start();
   let server: Server | undefined;
 
@@ -103,6 +105,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
         ["parse pool", () => parsePool.close()],
         ["fleet view", () => fleet.close()],
         ["instance prober", () => prober.close()],
+        ["drop-in instance clients", () => instances.close()],
         ["cache statistics", () => cacheStats.close()],
         ["queues", () => queues.close()],
         ["database", () => db.close()],

@@ -21,6 +21,10 @@ import { healthRouter } from "./routes/health.js";
 import { collectionsRouter } from "./routes/collections.js";
 import { jobsRouter } from "./routes/jobs.js";
 import { retrievalRouter } from "./routes/retrieval.js";
+import { OLLAMA_PATHS, ollamaRouter } from "./routes/ollama.js";
+import { OPENAI_PATHS, openAiRouter } from "./routes/openai.js";
+import type { FleetInstances } from "./dropin/instances.js";
+import { dialectError } from "./dropin/dialects.js";
 
 export interface ServerDeps {
   config: ApiConfig;
@@ -37,6 +41,7 @@ export interface ServerDeps {
   keys: HerdKeys;
   prober: InstanceProber;
   admin: AdminBoard;
+  instances: FleetInstances;
   logger: Logger;
 }
 
@@ -58,6 +63,17 @@ const KNOWN_ROUTES: Array<[path: string, methods: string]> = [
   ["/api/load-balancer-stats", "GET"],
   ["/api/advanced-cache-stats", "GET"],
   ["/api/ollama-health", "GET"],
+  ["/api/generate", "POST"],
+  ["/api/chat", "POST"],
+  ["/api/embed", "POST"],
+  ["/api/embeddings", "POST"],
+  ["/api/tags", "GET"],
+  ["/api/ps", "GET"],
+  ["/api/show", "POST"],
+  ["/api/version", "GET"],
+  ["/v1/embeddings", "POST"],
+  ["/v1/chat/completions", "POST"],
+  ["/v1/models", "GET"],
 ];
 
 /** Document uploads have their own (larger) limit and may be multipart; the general parser skips them. */
@@ -109,9 +125,17 @@ export function createServer(deps: ServerDeps): Express {
   // Compressed request bodies are refused (415): no client of ours sends them, and skipping the
   // decompression branch is measurably cheaper on the cache-hit path.
   const json = express.json({ limit: deps.config.limits.maxBodyBytes, type: "application/json", inflate: false });
-  app.use((req, res, next) => (req.method === "POST" && UPLOAD_PATH.test(req.path) ? next() : json(req, res, next)));
+  // Ollama reads a JSON body whatever its Content-Type (curl -d sends a form type): so do its drop-ins.
+  const anyJson = express.json({ limit: deps.config.limits.maxBodyBytes, type: () => true, inflate: false });
+  app.use((req, res, next) => {
+    if (req.method === "POST" && UPLOAD_PATH.test(req.path)) return next();
+    return (OLLAMA_PATHS.test(req.path) || OPENAI_PATHS.test(req.path) ? anyJson : json)(req, res, next);
+  });
   // Job routes first: they carry nearly all traffic, and every router a request passes costs time.
   app.use(jobsRouter(deps));
+  const dropIn = { ...deps, instances: deps.instances };
+  app.use(ollamaRouter(dropIn));
+  app.use(openAiRouter(dropIn));
   const retention: RetentionPolicy = deps.config.jobs;
   const collectionDeps = {
     ...deps,
@@ -140,7 +164,7 @@ export function createServer(deps: ServerDeps): Express {
     res.status(404).json({ error: { code: "not_found", message: `no route for ${req.method} ${req.path}` } });
   });
 
-  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const apiError = toApiError(error);
     if (!apiError) deps.logger.error({ err: coerceError(error) }, "unhandled error in request");
     const status = apiError?.status ?? 500;
@@ -149,6 +173,12 @@ export function createServer(deps: ServerDeps): Express {
       return;
     }
     for (const [name, value] of Object.entries(apiError?.extra.headers ?? {})) res.setHeader(name, value);
+    const dialect = OLLAMA_PATHS.test(req.path) ? "ollama" : OPENAI_PATHS.test(req.path) ? "openai" : undefined;
+    if (dialect) {
+      const shaped = dialectError(dialect, apiError, req.body);
+      res.status(shaped.status).json(shaped.body);
+      return;
+    }
     res.status(status).json({
       error: {
         code: apiError?.code ?? "internal",

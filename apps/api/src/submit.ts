@@ -113,7 +113,7 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
   };
 }
 
-function prepareGenerate(deps: SubmitDeps, request: GenerateRequest, answer: SubmitOptions["answer"]): Prepared<"generate"> {
+function prepareGenerate(deps: SubmitDeps, request: GenerateRequest, answer: SubmitOptions["answer"], stream: boolean): Prepared<"generate"> {
   const { limits } = deps.config;
   if (request.prompt !== undefined) checkText("prompt", request.prompt, limits.maxInputChars);
   if (request.system !== undefined) checkText("system", request.system, limits.maxInputChars);
@@ -145,8 +145,9 @@ function prepareGenerate(deps: SubmitDeps, request: GenerateRequest, answer: Sub
       ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
       cacheKey: useCache ? key : null,
       ...(answer ? { answer } : {}),
+      ...(stream ? { stream: true } : {}),
     },
-    coalesceKey: deterministic ? key : undefined,
+    coalesceKey: deterministic && !stream ? key : undefined,
     peek: () => undefined,
     lookup: async () => {
       if (!useCache) return undefined;
@@ -180,6 +181,11 @@ export interface SubmitOptions {
   answer?: { citations: Citation[] };
   /** The client family for metrics (see clientFamily); "internal" for Herd's own requests. */
   client?: string;
+  /**
+   * A client waits for the tokens: the worker publishes them as they come. Such a job is never
+   * coalesced with another request (each stream belongs to one client, who may cancel it).
+   */
+  stream?: boolean;
 }
 
 /**
@@ -187,7 +193,7 @@ export interface SubmitOptions {
  * Shared by /v1/jobs and the drop-in endpoints.
  */
 export async function submitJob(deps: SubmitDeps, request: JobRequest, options: SubmitOptions = {}): Promise<SubmitOutcome> {
-  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request, options.answer);
+  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request, options.answer, options.stream === true);
   const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
   const hot = served ? prepared.peek() : undefined;
   const count = (outcome: "cached" | "coalesced" | "queued" | "rejected") => deps.jobMetrics.requests.inc({ kind: prepared.kind, model: prepared.model, outcome, client: options.client ?? "internal" });

@@ -1,38 +1,25 @@
-import type { JobRequest, JobView } from "@herd/jobs";
+import type { HerdKeys, JobRequest, JobView } from "@herd/jobs";
 import { ApiError } from "./errors.js";
-import { chunksToString, type JobStore } from "./job-store.js";
-import type { QueueRegistry, Subscription } from "./queues.js";
-import { submitJob, type SubmitDeps } from "./submit.js";
+import { runInteractive } from "./interactive.js";
+import type { JobStore } from "./job-store.js";
+import type { QueueRegistry } from "./queues.js";
+import type { SubmitDeps } from "./submit.js";
+
+/** Herd's own requests have no client that could go away. */
+const NEVER = new AbortController().signal;
 
 export interface SyncDeps extends SubmitDeps {
   store: JobStore;
   queues: QueueRegistry;
+  keys: HerdKeys;
 }
 
 /**
  * Runs a job to completion for the API's own use (a search query's embedding): cache first,
- * then the queue at the request's priority, waiting at most `timeoutMs`.
+ * then the queue at interactive priority, waiting at most `timeoutMs`.
  */
-export async function runJob(deps: SyncDeps, request: JobRequest, timeoutMs: number): Promise<JobView> {
-  let subscription: Subscription | undefined;
-  try {
-    const outcome = await submitJob(deps, request, { beforeEnqueue: (id, queue) => (subscription = deps.queues.subscribe(queue, id)) });
-    if (outcome.kind === "cached") return JSON.parse(chunksToString(outcome.body)) as JobView;
-    const fresh = subscription?.id === outcome.id;
-    if (!fresh) {
-      subscription?.cancel();
-      subscription = deps.queues.subscribe(outcome.queue, outcome.id);
-    }
-    const parsed = deps.store.parse(outcome.id);
-    if (!parsed) throw new Error(`unparseable job id ${outcome.id}`);
-    const finished = await deps.queues.waitFor(subscription as Subscription, timeoutMs, () => deps.store.isFinished(parsed, outcome.id), { checkFirst: !fresh });
-    if (!finished) throw new ApiError(504, "upstream_timeout", `the ${request.type} job did not finish within ${timeoutMs}ms; the fleet may be saturated`);
-    const view = await deps.store.read(outcome.id, finished === "finished" ? undefined : finished);
-    if (!view) throw new ApiError(502, "upstream_failed", `the ${request.type} job's result expired before it was read`);
-    return JSON.parse(chunksToString(view)) as JobView;
-  } finally {
-    subscription?.cancel();
-  }
+export function runJob(deps: SyncDeps, request: JobRequest, timeoutMs: number): Promise<JobView> {
+  return runInteractive(deps, request, { timeoutMs, signal: NEVER, client: "internal" });
 }
 
 /** The query's vector, or an API error naming why there is none. */

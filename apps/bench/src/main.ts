@@ -9,14 +9,15 @@ import { ingestionScenario } from "./ingestion.js";
 import { interactiveScenario } from "./interactive.js";
 import { searchScenario } from "./search.js";
 import { overheadScenario } from "./overhead.js";
+import { ttftScenario } from "./ttft.js";
 import { nginxVersion, setChildBaseEnv } from "./processes.js";
 import { renderReport, type Results } from "./report.js";
 
 const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
-const ALL = "overhead,balancing,cache,ingestion,search,interactive";
+const ALL = "overhead,balancing,cache,ingestion,search,interactive,ttft";
 
 const USAGE = `Usage: npm run bench -- [options]
-  --only LIST     overhead,balancing,cache,ingestion,search,interactive (default: all)
+  --only LIST     overhead,balancing,cache,ingestion,search,interactive,ttft (default: all)
   --jobs N        balancing jobs (default 3000)
   --clients N     balancing clients (default 40)
   --scale X       multiplies the overhead request counts (default 1)
@@ -97,6 +98,10 @@ async function main(): Promise<void> {
     if (only.has("interactive")) {
       console.error("bench: interactive latency during ingestion…");
       results.interactive = await interactiveScenario(redisUrl, prefix, adminUrl, 200, 100);
+    }
+    if (only.has("ttft")) {
+      console.error("bench: time to first token…");
+      results.ttft = await ttftScenario(redisUrl, `${prefix}-ttft`, Math.round(300 * Number(values.scale ?? 1)));
     }
   } finally {
     await cleanup(redisUrl, prefix);

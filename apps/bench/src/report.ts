@@ -10,6 +10,7 @@ import { fmt } from "./load.js";
 import { searchTable, type SearchResult } from "./search.js";
 import type { OverheadRow } from "./overhead.js";
 import { overheadTable } from "./overhead.js";
+import { ttftTable, type TtftRow } from "./ttft.js";
 
 export interface Results {
   command: string;
@@ -23,6 +24,7 @@ export interface Results {
   ingestion?: IngestionResult;
   search?: SearchResult;
   interactive?: InteractiveRow[];
+  ttft?: TtftRow;
 }
 
 const verdict = (ok: boolean) => (ok ? "✅ met" : "❌ not met");
@@ -180,6 +182,19 @@ export function renderReport(results: Results): string {
       interactiveTable(results.interactive),
       "",
       ...interactiveGoals(results.interactive),
+      "",
+    );
+  }
+  if (results.ttft) {
+    const added = results.ttft.herd.p50 - results.ttft.direct.p50;
+    sections.push(
+      "## 7. Time to first token",
+      "",
+      "One client, one streaming `/api/chat` at a time (8 tokens, every prompt new): straight to an emulated instance with realistic latency vs through Herd's Ollama-compatible endpoint, where the tokens travel worker → Redis (job progress) → API. Measured until the first piece of the response body arrives.",
+      "",
+      ttftTable(results.ttft),
+      "",
+      `- Added time to first token at p50: ${fmt(added, 2)} ms (goal ≤ 5 ms: ${verdict(added <= 5)})`,
       "",
     );
   }

@@ -38,6 +38,11 @@ export const ApiEnv = z
     HERD_ADMIN_PASSWORD: optionalSecretEnv(12),
     /** Lets the admin UI retry, promote, clean and remove jobs; read-only otherwise. */
     HERD_ADMIN_WRITE: boolEnv(false),
+    /**
+     * How long the drop-in Ollama and OpenAI endpoints wait for a job before answering 504 (and
+     * canceling it); they answer synchronously, like Ollama.
+     */
+    HERD_SYNC_TIMEOUT: durationMsEnv(600_000, { min: 100, max: 3_600_000 }),
   });
 
 export interface ApiConfig extends SharedConfig {
@@ -49,6 +54,7 @@ export interface ApiConfig extends SharedConfig {
   database: DatabaseConfig;
   ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
   admin: { user: string; password: string | undefined; write: boolean };
+  syncTimeoutMs: number;
 }
 
 export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
@@ -67,6 +73,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
     database: toDatabaseConfig(env),
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
+    syncTimeoutMs: env.HERD_SYNC_TIMEOUT,
     ingest: {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,

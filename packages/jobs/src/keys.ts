@@ -5,6 +5,8 @@ export function herdKeys(prefix: string) {
     tag,
     result: (jobId: string) => `${tag}:result:${jobId}`,
     canceled: (jobId: string) => `${tag}:canceled:${jobId}`,
+    /** Pub/sub channel: a job id published here is aborted by the worker running it. */
+    cancelChannel: `${tag}:cancel`,
     workers: `${tag}:fleet:workers`,
     worker: (workerId: string) => `${tag}:fleet:worker:${workerId}`,
     /** Which worker holds an Ollama instance (HERD_CLAIM_INSTANCES), keyed by its URL. */

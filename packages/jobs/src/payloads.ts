@@ -31,8 +31,17 @@ export const GenerateJobData = z.object({
   cacheKey: z.string().nullable(),
   /** Set for RAG answers: the result becomes `{ answer, citations }` with these citations. */
   answer: z.object({ citations: z.array(z.object({ documentId: z.string(), chunkId: z.number(), excerpt: z.string() })) }).optional(),
+  /** A client waits for the tokens: the worker publishes them as job progress (TokenProgress) as they come. */
+  stream: z.boolean().optional(),
 });
 export type GenerateJobData = z.infer<typeof GenerateJobData>;
+
+/**
+ * One piece of a streamed generation, sent as BullMQ job progress (the events stream carries it to
+ * every API process). `seq` numbers the pieces from 0, so a listener can tell a gap or a repeat.
+ */
+export const TokenProgress = z.object({ seq: z.number().int().nonnegative(), text: z.string() });
+export type TokenProgress = z.infer<typeof TokenProgress>;
 
 export const EmbedResult = z.object({
   model: z.string(),

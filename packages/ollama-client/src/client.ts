@@ -88,6 +88,14 @@ export class OllamaClient {
     return parseOrThrow(VersionResponse, await this.#transport.json("GET", "/api/version", undefined, call), this.instance, "/api/version").version;
   }
 
+  /**
+   * Any other endpoint, answered as Ollama sent it (parsed JSON), for passing through: /api/show,
+   * /api/ps. A non-2xx answer throws an OllamaError carrying the status.
+   */
+  async passthrough(method: "GET" | "POST", path: string, body: unknown, call: CallOptions): Promise<unknown> {
+    return this.#transport.json(method, path, body, call);
+  }
+
   async tags(call: CallOptions): Promise<TagsResponse> {
     return parseOrThrow(TagsResponse, await this.#transport.json("GET", "/api/tags", undefined, call), this.instance, "/api/tags");
   }

@@ -7,6 +7,8 @@ import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { invalidPayload, toJobError } from "./failure.js";
 import { GateClosedError } from "./slot-gate.js";
+import type { JobCancels } from "./job-cancels.js";
+import { TokenPublisher } from "./token-publisher.js";
 
 /** The part of SlotGate a processor uses. */
 export interface SlotSource {
@@ -34,6 +36,8 @@ export interface ProcessorDeps {
   yieldSlot: (kind: "embed" | "generate", held: () => void, priority: number) => Promise<(() => void) | undefined>;
   /** Aborted when the worker must hand its jobs back (shutdown deadline). */
   shutdownSignal: AbortSignal;
+  /** Running jobs a client canceled (it went away): their Ollama calls are aborted. */
+  cancels: JobCancels;
   /** A result write failed (the job's completion will fail with it and the job be retried). */
   onStoreError: (job: Job, error: unknown) => void;
   /** Reports each Ollama call's outcome, how long it held the slot, and the error class of a failure. */
@@ -122,6 +126,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     const interactive = job.opts.priority === PRIORITIES.interactive;
     const embeddings: number[][] = [];
     let held: (() => void) | undefined;
+    const tracked = deps.cancels.track(job.id ?? "", deps.shutdownSignal);
     try {
     for (let start = 0; start < missing.length; ) {
       if (held) held = await deps.yieldSlot("embed", held, job.opts.priority ?? 0);
@@ -140,7 +145,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
           {
             timeoutMs: deps.timeouts.embedMs,
             instanceSignal: deps.monitor.instanceSignal,
-            signal: deps.shutdownSignal,
+            signal: tracked.signal,
             onSlotFree: slotFree,
             ...(expectedLength !== undefined ? { expectedLength } : {}),
           },
@@ -152,6 +157,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     }
     } finally {
       held?.();
+      tracked.release();
     }
     const fresh: Array<readonly [string, string]> = [];
     embeddings.forEach((vector, i) => {
@@ -186,22 +192,36 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   const parsed = GenerateJobData.safeParse(job.data);
   if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
   const data = parsed.data;
-  const baseCall = { timeoutMs: deps.timeouts.generateMs, instanceSignal: deps.monitor.instanceSignal, signal: deps.shutdownSignal };
+  const tracked = deps.cancels.track(job.id ?? "", deps.shutdownSignal);
+  const publisher = data.stream ? new TokenPublisher(job, (error) => deps.onStoreError(job, error)) : undefined;
+  const baseCall = {
+    timeoutMs: deps.timeouts.generateMs,
+    instanceSignal: deps.monitor.instanceSignal,
+    signal: tracked.signal,
+    ...(publisher ? { onToken: (piece: string) => publisher.push(piece) } : {}),
+  };
   const common = {
     model: data.model,
     ...(data.options ? { options: data.options } : {}),
     ...(data.format !== undefined ? { format: data.format } : {}),
     ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
   };
-  const { result: output } = await onSlot(deps, job, token, (slotFree) => {
-    const call = { ...baseCall, onSlotFree: slotFree };
-    return data.mode === "generate"
-      ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.system !== undefined ? { system: data.system } : {}) }, call)
-      : deps.monitor.client.chat(
-          { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])] },
-          call,
-        );
-  });
+  let output: Awaited<ReturnType<typeof deps.monitor.client.generate>>;
+  try {
+    ({ result: output } = await onSlot(deps, job, token, (slotFree) => {
+      const call = { ...baseCall, onSlotFree: slotFree };
+      return data.mode === "generate"
+        ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.system !== undefined ? { system: data.system } : {}) }, call)
+        : deps.monitor.client.chat(
+            { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])] },
+            call,
+          );
+    }));
+    // Every piece reaches the events stream before the completion event does.
+    await publisher?.drain();
+  } finally {
+    tracked.release();
+  }
   const shaped = data.answer
     ? { answer: output.text.trim(), citations: data.answer.citations }
     : data.mode === "generate"

@@ -8,6 +8,7 @@ import { closeRedis, createRedisClient, hashTag, type Redis } from "@herd/redis"
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { InstanceClaims } from "./instance-claims.js";
+import { JobCancels } from "./job-cancels.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
 
@@ -38,6 +39,7 @@ export class WorkerRuntime {
   #closing: Promise<void> | undefined;
   /** Exclusive instance leases, when HERD_CLAIM_INSTANCES is set. */
   readonly #claims: InstanceClaims | undefined;
+  readonly #cancels: JobCancels;
   #claimRound: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
@@ -49,6 +51,7 @@ export class WorkerRuntime {
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
     this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
+    this.#cancels = new JobCancels(this.config.redisUrl, herdKeys(this.config.prefix).cancelChannel, this.#logger);
     this.#claims =
       this.config.claimInstances === undefined
         ? undefined
@@ -170,6 +173,7 @@ export class WorkerRuntime {
           resultTtlMs: this.config.jobs.retentionMs,
           timeouts: this.config.timeouts,
           shutdownSignal: this.#shutdown.signal,
+          cancels: this.#cancels,
         },
         logger: this.#logger,
       });
@@ -240,6 +244,7 @@ export class WorkerRuntime {
       await Promise.all(this.monitors.map((monitor) => claims.release(monitor.instance.url))).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "instance claims not released; they expire on their own"));
     }
     await this.#cacheStats.close();
+    await this.#cancels.close();
     if (this.#cacheRedis !== this.#connection) await closeRedis(this.#cacheRedis);
     await closeRedis(this.#connection);
   }

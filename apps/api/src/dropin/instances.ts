@@ -1,0 +1,113 @@
+import type { FleetSnapshot } from "@herd/fleet";
+import { normalizeModel } from "@herd/jobs";
+import { coerceError, type Logger } from "@herd/logger";
+import { OllamaClient, OllamaError } from "@herd/ollama-client";
+import { ApiError } from "../errors.js";
+import type { FleetView } from "../fleet-view.js";
+
+interface TagEntry {
+  name: string;
+  model?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Answers the Ollama endpoints that describe models (/api/tags, /api/ps, /api/show, /api/version)
+ * from the instances the live workers report, asked now. URLs come from the workers'
+ * configuration through their heartbeats, never from a request.
+ */
+export class FleetInstances {
+  readonly #clients = new Map<string, OllamaClient>();
+
+  constructor(
+    private readonly fleet: FleetView,
+    private readonly logger: Logger,
+    private readonly timeoutMs = 3000,
+  ) {}
+
+  /** One instance's list, or none when it does not answer (it is left out, and that is logged). */
+  async #list(instance: { name: string; url: string }, path: "/api/tags" | "/api/ps"): Promise<TagEntry[]> {
+    try {
+      const body = await this.#client(instance.url, instance.name).passthrough("GET", path, undefined, { timeoutMs: this.timeoutMs });
+      return (body as { models?: TagEntry[] }).models ?? [];
+    } catch (error) {
+      this.logger.warn({ err: coerceError(error), instance: instance.name }, `${path} left out an instance that did not answer`);
+      return [];
+    }
+  }
+
+  #client(url: string, name: string): OllamaClient {
+    let client = this.#clients.get(url);
+    if (!client) {
+      client = new OllamaClient({ url, instance: name, connections: 2 });
+      this.#clients.set(url, client);
+    }
+    return client;
+  }
+
+  /** Healthy instances, each once (several workers may report the same one). */
+  #healthy(snapshot: FleetSnapshot): Array<{ name: string; url: string; version?: string; models: string[] }> {
+    const byUrl = new Map<string, { name: string; url: string; version?: string; models: string[] }>();
+    for (const worker of snapshot.workers) {
+      for (const instance of worker.instances) {
+        if (!instance.healthy || byUrl.has(instance.url)) continue;
+        byUrl.set(instance.url, { name: instance.name, url: instance.url, ...(instance.version ? { version: instance.version } : {}), models: instance.models.map((binding) => binding.model) });
+      }
+    }
+    return [...byUrl.values()];
+  }
+
+  /** The union of every healthy instance's /api/tags, limited to models a worker serves. */
+  async tags(): Promise<{ models: TagEntry[] }> {
+    const snapshot = await this.fleet.fresh(1000);
+    const lists = await Promise.all(this.#healthy(snapshot).map((instance) => this.#list(instance, "/api/tags")));
+    const models = new Map<string, TagEntry>();
+    for (const entry of lists.flat()) {
+      const name = normalizeModel(entry.name);
+      if (snapshot.models.has(name) && !models.has(name)) models.set(name, entry);
+    }
+    return { models: [...models.values()] };
+  }
+
+  /** The union of every healthy instance's /api/ps (a model loaded on two instances is listed twice). */
+  async ps(): Promise<{ models: TagEntry[] }> {
+    const snapshot = await this.fleet.fresh(1000);
+    const lists = await Promise.all(this.#healthy(snapshot).map((instance) => this.#list(instance, "/api/ps")));
+    return { models: lists.flat() };
+  }
+
+  /** /api/show from a healthy instance that serves the model, with Ollama's own answer and status. */
+  async show(body: Record<string, unknown>): Promise<unknown> {
+    const requested = typeof body["model"] === "string" ? body["model"] : typeof body["name"] === "string" ? body["name"] : "";
+    if (!requested) throw new ApiError(400, "invalid_request", "model is required");
+    const model = normalizeModel(requested);
+    const snapshot = await this.fleet.fresh(1000);
+    const instance = this.#healthy(snapshot).find((candidate) => candidate.models.includes(model));
+    if (!instance) throw new ApiError(404, "model_not_served", `model '${requested}' not found`);
+    try {
+      return await this.#client(instance.url, instance.name).passthrough("POST", "/api/show", { ...body, model: requested }, { timeoutMs: this.timeoutMs });
+    } catch (error) {
+      if (error instanceof OllamaError && error.status !== undefined && error.status < 500) throw new ApiError(error.status, "upstream_rejected", error.message);
+      throw new ApiError(502, "upstream_failed", `instance ${instance.name} did not answer /api/show: ${(error as Error).message}`);
+    }
+  }
+
+  /** The oldest version among healthy instances: what every request can rely on. */
+  async version(): Promise<string> {
+    const versions = this.#healthy(await this.fleet.fresh(1000))
+      .map((instance) => instance.version)
+      .filter((version): version is string => version !== undefined);
+    const numeric = (version: string) => version.split(/[.-]/).slice(0, 3).map((part) => Number.parseInt(part, 10) || 0);
+    versions.sort((a, b) => {
+      const [x, y] = [numeric(a), numeric(b)];
+      for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+      return 0;
+    });
+    return versions[0] ?? "0.0.0";
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#clients.values()].map((client) => client.close()));
+    this.#clients.clear();
+  }
+}

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { JobRequest } from "@herd/jobs";
+import { ApiError } from "../errors.js";
+
+/** Ollama's request fields Herd passes on; others Ollama knows but Herd cannot honour are refused by name. */
+const common = {
+  model: z.string({ error: "model is required" }).min(1, "model is required"),
+  stream: z.boolean().optional(),
+  format: z.unknown().optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+  keep_alive: z.union([z.string(), z.number()]).optional(),
+};
+const UNSUPPORTED = ["suffix", "template", "context", "images", "tools", "logprobs", "top_logprobs"] as const;
+
+export const OllamaGenerateBody = z.object({ ...common, prompt: z.string().optional(), system: z.string().optional(), raw: z.boolean().optional(), think: z.unknown().optional() }).passthrough();
+export const OllamaChatBody = z.object({ ...common, messages: z.array(z.record(z.string(), z.unknown())).optional(), think: z.unknown().optional() }).passthrough();
+export const OllamaEmbedBody = z
+  .object({ model: common.model, input: z.unknown().optional(), truncate: z.boolean().optional(), dimensions: z.number().int().positive().optional(), options: common.options, keep_alive: common.keep_alive })
+  .passthrough();
+export const OllamaEmbeddingsBody = z.object({ model: common.model, prompt: z.string().optional(), options: common.options, keep_alive: common.keep_alive }).passthrough();
+
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === undefined || body === null || (typeof body === "object" && Object.keys(body).length === 0)) {
+    throw new ApiError(400, "invalid_request", "missing request body");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiError(400, "invalid_request", parsed.error.issues[0]?.message ?? "invalid request");
+  return parsed.data;
+}
+
+function refuseUnsupported(body: Record<string, unknown>, model: string): void {
+  for (const field of UNSUPPORTED) {
+    const value = body[field];
+    const present = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null && value !== "" && value !== false;
+    if (present) throw new ApiError(400, "unsupported_field", `"${field}" is not supported through Herd`);
+  }
+  if (body["raw"] === true) throw new ApiError(400, "unsupported_field", `"raw" is not supported through Herd`);
+  if (body["think"] !== undefined && body["think"] !== false) throw new ApiError(400, "unsupported_field", `"${model}" does not support thinking through Herd`);
+  for (const message of (body["messages"] as Array<Record<string, unknown>> | undefined) ?? []) {
+    for (const field of ["images", "tool_calls", "thinking"]) {
+      const value = message[field];
+      if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0) && value !== "") {
+        throw new ApiError(400, "unsupported_field", `messages: "${field}" is not supported through Herd`);
+      }
+    }
+  }
+}
+
+/** The native job request for an Ollama /api/generate or /api/chat body, validated like /v1/jobs. */
+export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.infer<typeof OllamaChatBody>, mode: "generate" | "chat"): JobRequest {
+  refuseUnsupported(body, body.model);
+  const candidate = {
+    type: "generate",
+    model: body.model,
+    ...(mode === "generate"
+      ? { prompt: (body as { prompt?: string }).prompt ?? "", ...((body as { system?: string }).system !== undefined ? { system: (body as { system?: string }).system } : {}) }
+      : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map((message) => ({ role: message["role"], content: message["content"] ?? "" })) }),
+    ...(body.options ? { options: body.options } : {}),
+    ...(body.format !== undefined && body.format !== "" && body.format !== null ? { format: body.format } : {}),
+    ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
+    priority: "interactive",
+  };
+  return toJobRequest(candidate);
+}
+
+export function toJobRequest(candidate: unknown): JobRequest {
+  const parsed = JobRequest.safeParse(candidate);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(400, "invalid_request", issue ? `${issue.path.map(String).join(".")}${issue.path.length ? ": " : ""}${issue.message}` : "invalid request");
+  }
+  return parsed.data;
+}

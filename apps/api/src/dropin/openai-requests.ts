@@ -1,0 +1,107 @@
+import { z } from "zod";
+import type { JobRequest } from "@herd/jobs";
+import { ApiError } from "../errors.js";
+import { toJobRequest } from "./ollama-requests.js";
+
+export const OpenAiEmbeddingsBody = z
+  .object({
+    model: z.string({ error: "model is required" }).min(1, "model is required"),
+    input: z.unknown(),
+    dimensions: z.number().int().positive().optional(),
+    encoding_format: z.enum(["float", "base64"], { error: "encoding_format must be \"float\" or \"base64\"" }).optional(),
+    user: z.string().optional(),
+  })
+  .passthrough();
+
+const ContentPart = z.object({ type: z.string(), text: z.string().optional() }).passthrough();
+const Message = z
+  .object({
+    role: z.enum(["system", "developer", "user", "assistant", "tool"], { error: "role must be system, developer, user, assistant or tool" }),
+    content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
+  })
+  .passthrough();
+
+export const OpenAiChatBody = z
+  .object({
+    model: z.string({ error: "model is required" }).min(1, "model is required"),
+    messages: z.array(Message, { error: "messages must be an array" }).min(1, "messages must not be empty"),
+    stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullable().optional(),
+    max_tokens: z.number().int().positive().nullable().optional(),
+    max_completion_tokens: z.number().int().positive().nullable().optional(),
+    seed: z.number().int().nullable().optional(),
+    stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
+    frequency_penalty: z.number().nullable().optional(),
+    presence_penalty: z.number().nullable().optional(),
+    response_format: z.object({ type: z.string(), json_schema: z.object({ schema: z.record(z.string(), z.unknown()).optional() }).passthrough().optional() }).passthrough().optional(),
+    n: z.number().int().optional(),
+    tools: z.array(z.unknown()).optional(),
+  })
+  .passthrough();
+export type OpenAiChatBody = z.infer<typeof OpenAiChatBody>;
+
+export function parseOpenAi<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(400, "invalid_request", issue?.message ?? "invalid request", { details: { param: issue?.path.map(String).join(".") || null } });
+  }
+  return parsed.data;
+}
+
+function text(content: z.infer<typeof Message>["content"], index: number): string {
+  if (content === undefined || content === null) return "";
+  if (typeof content === "string") return content;
+  return content
+    .map((part) => {
+      if (part.type !== "text") throw new ApiError(400, "unsupported_field", `messages[${index}]: content parts of type "${part.type}" are not supported through Herd`, { details: { param: `messages.${index}.content` } });
+      return part.text ?? "";
+    })
+    .join("");
+}
+
+/** The native job request for a chat completion: sampling settings become Ollama options. */
+export function chatRequest(body: OpenAiChatBody): JobRequest {
+  if (body.n !== undefined && body.n !== 1) throw new ApiError(400, "unsupported_field", "n: only one choice per request is supported", { details: { param: "n" } });
+  if (body.tools && body.tools.length > 0) throw new ApiError(400, "unsupported_field", "tools are not supported through Herd", { details: { param: "tools" } });
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const options = {
+    ...(maxTokens != null ? { num_predict: maxTokens } : {}),
+    ...(body.seed != null ? { seed: body.seed } : {}),
+    ...(body.stop != null ? { stop: Array.isArray(body.stop) ? body.stop : [body.stop] } : {}),
+    ...(body.temperature != null ? { temperature: body.temperature } : {}),
+    ...(body.top_p != null ? { top_p: body.top_p } : {}),
+    ...(body.frequency_penalty != null ? { frequency_penalty: body.frequency_penalty } : {}),
+    ...(body.presence_penalty != null ? { presence_penalty: body.presence_penalty } : {}),
+  };
+  const format =
+    body.response_format?.type === "json_object"
+      ? "json"
+      : body.response_format?.type === "json_schema"
+        ? (body.response_format.json_schema?.schema ?? "json")
+        : undefined;
+  return toJobRequest({
+    type: "generate",
+    model: body.model,
+    messages: body.messages.map((message, index) => ({ role: message.role === "developer" ? "system" : message.role, content: text(message.content, index) })),
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+    ...(format !== undefined ? { format } : {}),
+    priority: "interactive",
+  });
+}
+
+/** string | string[] only: token arrays cannot be passed on to Ollama. */
+export function embeddingInputs(input: unknown): string[] {
+  if (typeof input === "string") return [input];
+  if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === "string")) return input as string[];
+  throw new ApiError(400, "invalid_request", "invalid input: expected a string or a non-empty array of strings (token arrays are not supported)", { details: { param: "input" } });
+}
+
+/** A vector as OpenAI's base64 encoding: little-endian float32. */
+export function base64Vector(vector: readonly number[]): string {
+  const buffer = Buffer.alloc(vector.length * 4);
+  vector.forEach((value, index) => buffer.writeFloatLE(value, index * 4));
+  return buffer.toString("base64");
+}

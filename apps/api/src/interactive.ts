@@ -1,0 +1,87 @@
+import type { JobRequest, JobView } from "@herd/jobs";
+import { ApiError } from "./errors.js";
+import { chunksToString } from "./job-store.js";
+import type { Subscription } from "./queues.js";
+import { StreamAssembler } from "./stream-assembler.js";
+import { submitJob } from "./submit.js";
+import type { SyncDeps } from "./sync.js";
+
+export interface InteractiveOptions {
+  timeoutMs: number;
+  /** Aborts when the client goes away: a job this request created is then canceled. */
+  signal: AbortSignal;
+  /** Client family for metrics. */
+  client: string;
+  /** Generation only: called with each new piece of text as the worker produces it. */
+  onText?: (text: string) => void;
+}
+
+/** The text of a finished generation's result (`response`, or a chat's `message.content`). */
+export function generatedText(result: unknown): string {
+  const body = (result ?? {}) as { response?: unknown; message?: { content?: unknown } };
+  if (typeof body.response === "string") return body.response;
+  return typeof body.message?.content === "string" ? body.message.content : "";
+}
+
+/**
+ * Cancels a job on behalf of a client that went away: a queued job is removed; a running one is
+ * aborted by the worker running it (through the cancel channel), which frees its slot.
+ */
+export async function cancelJob(deps: SyncDeps, id: string): Promise<void> {
+  const outcome = await deps.store.cancel(id);
+  if (outcome === "running") await deps.redis.publish(deps.keys.cancelChannel, id);
+  deps.logger.debug({ jobId: id, outcome }, "client went away; job canceled");
+}
+
+/**
+ * Runs one request to completion for a client that waits on the connection (the drop-in Ollama and
+ * OpenAI endpoints): cache, queue at interactive priority, optional token streaming. A job this
+ * request created is canceled when the client goes away or the deadline passes; a job it merely
+ * joined (an identical request already queued) is left to the others waiting on it.
+ */
+export async function runInteractive(deps: SyncDeps, request: JobRequest, options: InteractiveOptions): Promise<JobView> {
+  let subscription: Subscription | undefined;
+  let stopProgress: (() => void) | undefined;
+  const assembler = options.onText ? new StreamAssembler(options.onText) : undefined;
+  try {
+    const outcome = await submitJob(deps, request, {
+      client: options.client,
+      stream: assembler !== undefined,
+      beforeEnqueue: (id, queue) => {
+        subscription = deps.queues.subscribe(queue, id);
+        if (assembler) stopProgress = deps.queues.onProgress(queue, id, (data) => assembler.piece(data));
+      },
+    });
+    if (outcome.kind === "cached") {
+      const view = JSON.parse(chunksToString(outcome.body)) as JobView;
+      assembler?.finish(generatedText(view.result));
+      return view;
+    }
+    const fresh = subscription?.id === outcome.id;
+    if (!fresh) {
+      subscription?.cancel();
+      subscription = deps.queues.subscribe(outcome.queue, outcome.id);
+    }
+    const parsed = deps.store.parse(outcome.id);
+    if (!parsed) throw new Error(`unparseable job id ${outcome.id}`);
+    const finished = await deps.queues.waitFor(subscription as Subscription, options.timeoutMs, () => deps.store.isFinished(parsed, outcome.id), {
+      signal: options.signal,
+      checkFirst: !fresh,
+    });
+    if (!finished) {
+      if (fresh) await cancelJob(deps, outcome.id);
+      if (options.signal.aborted) throw new ApiError(499, "client_closed", "the client went away");
+      throw new ApiError(504, "upstream_timeout", `the ${request.type} job did not finish within ${options.timeoutMs}ms; it was canceled`);
+    }
+    const stored = await deps.store.read(outcome.id, finished === "finished" ? undefined : finished);
+    if (!stored) throw new ApiError(502, "upstream_failed", `the ${request.type} job's result expired before it was read`);
+    const view = JSON.parse(chunksToString(stored)) as JobView;
+    if (assembler && view.status === "completed" && !assembler.finish(generatedText(view.result))) {
+      throw new ApiError(502, "stream_diverged", "the instance failed mid-generation and the retry produced different text than was already sent");
+    }
+    return view;
+  } finally {
+    stopProgress?.();
+    subscription?.cancel();
+  }
+}

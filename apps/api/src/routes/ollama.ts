@@ -1,0 +1,145 @@
+import { Router, type Request, type Response } from "express";
+import type { ApiConfig } from "@herd/config";
+import { normalizeModel, type JobRequest, type JobView } from "@herd/jobs";
+import { ApiError } from "../errors.js";
+import type { FleetInstances } from "../dropin/instances.js";
+import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
+import { failedJob, nanoseconds, requestContext, streamWriter } from "../dropin/respond.js";
+import { generatedText, runInteractive } from "../interactive.js";
+import type { SyncDeps } from "../sync.js";
+
+export interface DropInDeps extends SyncDeps {
+  config: ApiConfig;
+  instances: FleetInstances;
+}
+
+/** Paths of Ollama's API that Herd answers; errors on them take Ollama's shape (see server.ts). */
+export const OLLAMA_PATHS = /^\/(api\/(embed|embeddings|generate|chat|tags|ps|show|version|pull|push|create|copy|delete|blobs(\/.*)?))?$/;
+
+const MANAGEMENT = "model management is not offered through Herd: pull, create, copy and delete models on the Ollama instances themselves (herd doctor lists which instance lacks a model)";
+
+type Mode = "generate" | "chat";
+
+function counts(result: unknown): Record<string, unknown> {
+  const body = (result ?? {}) as { done_reason?: string; prompt_eval_count?: number; eval_count?: number };
+  return {
+    done_reason: body.done_reason ?? "stop",
+    // Ollama leaves zero metrics out.
+    ...(body.prompt_eval_count ? { prompt_eval_count: body.prompt_eval_count } : {}),
+    ...(body.eval_count ? { eval_count: body.eval_count } : {}),
+  };
+}
+
+function content(mode: Mode, text: string): Record<string, unknown> {
+  return mode === "generate" ? { response: text } : { message: { role: "assistant", content: text } };
+}
+
+/** Answers an empty prompt (or no messages) the way Ollama does: load the model, generate nothing. */
+async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mode): Promise<void> {
+  const snapshot = await deps.fleet.fresh();
+  if (!snapshot.serves(normalizeModel(model), "generate")) throw new ApiError(404, "model_not_served", `model '${model}' not found`);
+  res.json({ model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: "load" });
+}
+
+async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {
+  const started = performance.now();
+  const context = requestContext(req, res);
+  const final = (view: JobView, text: string) => ({ model, created_at: new Date().toISOString(), ...content(mode, text), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
+  if (!stream) {
+    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...context });
+    if (view.status !== "completed") throw failedJob(view);
+    res.json(final(view, generatedText(view.result)));
+    return;
+  }
+  const writer = streamWriter(res, "application/x-ndjson");
+  const line = (body: unknown) => writer.write(`${JSON.stringify(body)}\n`);
+  try {
+    const view = await runInteractive(deps, request, {
+      timeoutMs: deps.config.syncTimeoutMs,
+      ...context,
+      onText: (text) => line({ model, created_at: new Date().toISOString(), ...content(mode, text), done: false }),
+    });
+    if (view.status !== "completed") throw failedJob(view);
+    line(final(view, ""));
+    res.end();
+  } catch (error) {
+    if (!writer.started() || !(error instanceof ApiError)) throw error;
+    // Once streaming, Ollama reports an error as one more line and keeps the 200 status.
+    line({ error: error.message });
+    res.end();
+  }
+}
+
+function isStringList(value: unknown): value is string | string[] {
+  return typeof value === "string" || (Array.isArray(value) && value.every((item) => typeof item === "string"));
+}
+
+/**
+ * Ollama's own API in front of the queue: the same paths and bodies, answered synchronously
+ * through the cache and the queue at interactive priority, streaming NDJSON by default.
+ */
+export function ollamaRouter(deps: DropInDeps): Router {
+  const router = Router();
+  const running = (_req: Request, res: Response) => void res.type("text/plain").send("Ollama is running");
+  router.get("/", running);
+  router.head("/", running);
+
+  router.get("/api/version", async (_req, res) => void res.json({ version: await deps.instances.version() }));
+  router.get("/api/tags", async (_req, res) => void res.json(await deps.instances.tags()));
+  router.get("/api/ps", async (_req, res) => void res.json(await deps.instances.ps()));
+  router.post("/api/show", async (req, res) => {
+    if (!req.body || typeof req.body !== "object" || Array.isArray(req.body)) throw new ApiError(400, "invalid_request", "missing request body");
+    res.json(await deps.instances.show(req.body as Record<string, unknown>));
+  });
+
+  router.post("/api/generate", async (req, res) => {
+    const body = parseBody(OllamaGenerateBody, req.body);
+    if (!body.prompt) return loadOnly(deps, res, body.model, "generate");
+    await generation(deps, req, res, generationRequest(body, "generate"), body.model, "generate", body.stream !== false);
+  });
+
+  router.post("/api/chat", async (req, res) => {
+    const body = parseBody(OllamaChatBody, req.body);
+    if (!body.messages || body.messages.length === 0) return loadOnly(deps, res, body.model, "chat");
+    await generation(deps, req, res, generationRequest(body, "chat"), body.model, "chat", body.stream !== false);
+  });
+
+  router.post("/api/embed", async (req, res) => {
+    const started = performance.now();
+    const body = parseBody(OllamaEmbedBody, req.body);
+    const input = body.input;
+    if (input === undefined || input === "" || (Array.isArray(input) && input.length === 0)) return void res.json({ model: body.model, embeddings: [] });
+    if (!isStringList(input)) throw new ApiError(400, "invalid_request", "invalid input type");
+    const request = toJobRequest({
+      type: "embed",
+      model: body.model,
+      input,
+      ...(body.truncate !== undefined ? { truncate: body.truncate } : {}),
+      ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}),
+      ...(body.options ? { options: body.options } : {}),
+      ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
+      priority: "interactive",
+    });
+    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res) });
+    if (view.status !== "completed") throw failedJob(view);
+    const embeddings = (view.result as { embeddings?: number[][] }).embeddings ?? [];
+    res.json({ model: body.model, embeddings, total_duration: nanoseconds(performance.now() - started) });
+  });
+
+  router.post("/api/embeddings", async (req, res) => {
+    const body = parseBody(OllamaEmbeddingsBody, req.body);
+    if (!body.prompt) return void res.json({ embedding: [] });
+    const request = toJobRequest({ type: "embed", model: body.model, input: body.prompt, ...(body.options ? { options: body.options } : {}), ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}), priority: "interactive" });
+    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res) });
+    if (view.status !== "completed") throw failedJob(view);
+    res.json({ embedding: (view.result as { embeddings?: number[][] }).embeddings?.[0] ?? [] });
+  });
+
+  const refuse = () => {
+    throw new ApiError(501, "not_offered", MANAGEMENT);
+  };
+  for (const path of ["/api/pull", "/api/push", "/api/create", "/api/copy"]) router.post(path, refuse);
+  router.delete("/api/delete", refuse);
+  router.all("/api/blobs/*digest", refuse);
+  return router;
+}

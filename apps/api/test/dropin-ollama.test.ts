@@ -1,0 +1,144 @@
+import { Ollama } from "ollama";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniquePrefix, waitFor } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const CHAT = [{ role: "user" as const, content: "How do I bleed the hydraulic pump before the first start?" }];
+
+/**
+ * The official `ollama` client, unmodified, pointed at Herd, checked against the same client
+ * pointed straight at an emulated instance.
+ */
+describe("Ollama-compatible API, driven by the ollama npm package", () => {
+  let stack: Stack;
+  let herd: Ollama;
+  let direct: Ollama;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("dropin-ollama"), fleet: { instances: 2, preload: true, latency: { evalTokenMs: 5 } }, waitHealthy: true });
+    herd = new Ollama({ host: stack.url });
+    direct = new Ollama({ host: stack.fleet.instances[0]?.url ?? "" });
+  }, 60_000);
+  afterAll(() => stack?.close());
+
+  it("embeds through the queue and the cache, with the instance's vectors", async () => {
+    const input = ["hydraulic pump", "return filter element"];
+    const through = await herd.embed({ model: "nomic-embed-text", input });
+    const straight = await direct.embed({ model: "nomic-embed-text", input });
+    expect(through.model).toBe("nomic-embed-text");
+    expect(through.embeddings).toHaveLength(2);
+    expect(through.embeddings[0]).toHaveLength(768);
+    through.embeddings.forEach((vector, i) => vector.forEach((value, j) => expect(value).toBeCloseTo(straight.embeddings[i]?.[j] ?? NaN, 6)));
+    const again = await herd.embed({ model: "nomic-embed-text", input });
+    expect(again.embeddings).toEqual(through.embeddings);
+    const legacy = await herd.embeddings({ model: "nomic-embed-text", prompt: "hydraulic pump" });
+    expect(legacy.embedding).toHaveLength(768);
+  });
+
+  it("generates and chats without streaming, answering like the instance", async () => {
+    const prompt = "Why must the pump be bled?";
+    const through = await herd.generate({ model: "llama3.2", prompt, stream: false, options: { temperature: 0 } });
+    const straight = await direct.generate({ model: "llama3.2", prompt, stream: false, options: { temperature: 0 } });
+    expect(through.response).toBe(straight.response);
+    expect(through.done).toBe(true);
+    expect(through.done_reason).toBe("stop");
+    expect(through.eval_count).toBe(straight.eval_count);
+    const chat = await herd.chat({ model: "llama3.2", messages: CHAT, stream: false });
+    const chatDirect = await direct.chat({ model: "llama3.2", messages: CHAT, stream: false });
+    expect(chat.message).toEqual({ role: "assistant", content: chatDirect.message.content });
+  });
+
+  it("streams a chat token by token while the instance is still generating", async () => {
+    const parts: Array<{ content: string; done: boolean; done_reason?: string }> = [];
+    let runningAtFirstPart: number | undefined;
+    for await (const part of await herd.chat({ model: "llama3.2", messages: CHAT, stream: true })) {
+      if (parts.length === 0) {
+        const stats = await Promise.all(stack.fleet.instances.map((instance) => instance.stats()));
+        runningAtFirstPart = stats.reduce((sum, snapshot) => sum + (snapshot.models["llama3.2:latest"]?.executing ?? 0), 0);
+      }
+      parts.push({ content: part.message.content, done: part.done, ...(part.done_reason ? { done_reason: part.done_reason } : {}) });
+    }
+    const straight = await direct.chat({ model: "llama3.2", messages: CHAT, stream: false });
+    // The first token reached the client while the generation was still running on an instance.
+    expect(runningAtFirstPart).toBe(1);
+    expect(parts.length).toBeGreaterThan(3);
+    expect(parts.map((part) => part.content).join("")).toBe(straight.message.content);
+    expect(parts.at(-1)).toMatchObject({ done: true, done_reason: "stop", content: "" });
+    expect(parts.slice(0, -1).every((part) => !part.done)).toBe(true);
+  });
+
+  it("streams generate too", async () => {
+    const pieces: string[] = [];
+    for await (const part of await herd.generate({ model: "llama3.2", prompt: "Describe the return filter.", stream: true })) pieces.push(part.response ?? "");
+    const straight = await direct.generate({ model: "llama3.2", prompt: "Describe the return filter.", stream: false });
+    expect(pieces.join("")).toBe(straight.response);
+  });
+
+  it("lists the fleet's models, shows one, and reports a version", async () => {
+    const listed = await herd.list();
+    expect(listed.models.map((model) => model.name).sort()).toEqual(["all-minilm:latest", "llama3.2:latest", "nomic-embed-text:latest"]);
+    const show = await herd.show({ model: "llama3.2" });
+    expect(show.capabilities).toContain("completion");
+    expect((await herd.version()).version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Array.isArray((await herd.ps()).models)).toBe(true);
+  });
+
+  it("answers errors the way Ollama does", async () => {
+    await expect(herd.generate({ model: "no-such-model", prompt: "hi", stream: false })).rejects.toMatchObject({ status_code: 404, error: "model 'no-such-model' not found" });
+    await expect(herd.pull({ model: "llama3.2", stream: false })).rejects.toMatchObject({ status_code: 501, error: expect.stringContaining("not offered through Herd") });
+    const response = await fetch(`${stack.url}/api/generate`, { method: "POST", body: "{not json" });
+    expect(response.status).toBe(400);
+    expect(Object.keys((await response.json()) as object)).toEqual(["error"]);
+    const root = await fetch(`${stack.url}/`);
+    expect(await root.text()).toBe("Ollama is running");
+  });
+
+  it("a client that goes away while its job is queued removes the job", async () => {
+    const generateQueue = stack.api.queues.queue("generate.llama3.2~3Alatest");
+    const slots = stack.worker.bindings.filter((binding) => binding.model.model === "llama3.2:latest").reduce((sum, binding) => sum + binding.model.slots, 0);
+    for (const instance of stack.fleet.instances) await instance.setFault({ mode: "slow", rate: 1, factor: 20, status: 500, scope: "inference" });
+    try {
+      // Fill every slot, then one more request waits in the queue.
+      const busy = Array.from({ length: slots }, (_, i) => herd.generate({ model: "llama3.2", prompt: `Keep the slot busy ${i}.`, stream: false }));
+      await waitFor(() => stack.worker.bindings.every((binding) => binding.model.model !== "llama3.2:latest" || binding.gate.inFlight === binding.model.slots), { message: "all slots busy" });
+      const leaving = new AbortController();
+      const queued = fetch(`${stack.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "llama3.2", prompt: "I will not wait.", stream: false }), signal: leaving.signal });
+      await waitFor(async () => (await generateQueue.getJobCounts("prioritized", "waiting")).prioritized === 1, { message: "the request is queued" });
+      leaving.abort();
+      await expect(queued).rejects.toThrow();
+      await waitFor(async () => {
+        const counts = await generateQueue.getJobCounts("prioritized", "waiting");
+        return (counts.prioritized ?? 0) + (counts.waiting ?? 0) === 0;
+      }, { message: "the queued job was removed" });
+      await Promise.all(busy);
+      const counts = await generateQueue.getJobCounts("completed", "failed", "active");
+      expect(counts.active).toBe(0);
+    } finally {
+      for (const instance of stack.fleet.instances) await instance.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
+    }
+  });
+
+  it("a client that goes away mid-stream cancels its job and frees the slot", async () => {
+    await stack.fleet.instances[0]?.setFault({ mode: "slow", rate: 1, factor: 50, status: 500, scope: "inference" });
+    await stack.fleet.instances[1]?.setFault({ mode: "slow", rate: 1, factor: 50, status: 500, scope: "inference" });
+    try {
+      const client = new Ollama({ host: stack.url });
+      const stream = await client.chat({ model: "llama3.2", messages: [{ role: "user", content: "Tell me everything about the hydraulic pump, at length." }], stream: true });
+      for await (const part of stream) {
+        expect(part.done).toBe(false);
+        break;
+      }
+      stream.abort();
+      // The worker aborted its call: the instance has nothing running, and the worker's slot is free.
+      await waitFor(async () => {
+        const stats = await Promise.all(stack.fleet.instances.map((instance) => instance.stats()));
+        return stats.every((snapshot) => (snapshot.models["llama3.2:latest"]?.executing ?? 0) === 0);
+      }, { message: "the instance stopped generating" });
+      await waitFor(() => stack.worker.bindings.every((binding) => binding.gate.inFlight === 0), { message: "the slot was released" });
+      const failed = await stack.worker.metrics.registry.getSingleMetric("herd_jobs_failed_total")?.get();
+      expect(failed?.values.find((value) => value.labels["code"] === "canceled")?.value).toBe(1);
+    } finally {
+      for (const instance of stack.fleet.instances) await instance.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
+    }
+  });
+});

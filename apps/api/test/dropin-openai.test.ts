@@ -1,0 +1,93 @@
+import OpenAI from "openai";
+import { Ollama } from "ollama";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniquePrefix } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const MESSAGES = [
+  { role: "system" as const, content: "Answer from the manual." },
+  { role: "user" as const, content: "How often is the return filter changed?" },
+];
+
+/** The official `openai` client, unmodified, with Herd as its base URL. */
+describe("OpenAI-compatible API, driven by the openai npm package", () => {
+  let stack: Stack;
+  let openai: OpenAI;
+  let direct: Ollama;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("dropin-openai"), fleet: { instances: 2, preload: true, latency: { evalTokenMs: 1 } }, waitHealthy: true });
+    openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "not-needed", maxRetries: 0 });
+    direct = new Ollama({ host: stack.fleet.instances[0]?.url ?? "" });
+  }, 60_000);
+  afterAll(() => stack?.close());
+
+  it("embeds a string and an array, as floats and as base64 (the client's default)", async () => {
+    const straight = await direct.embed({ model: "nomic-embed-text", input: ["hydraulic pump", "return filter"] });
+    // Without encoding_format the client asks for base64 and decodes it itself.
+    const decoded = await openai.embeddings.create({ model: "nomic-embed-text", input: ["hydraulic pump", "return filter"] });
+    expect(decoded.object).toBe("list");
+    expect(decoded.data.map((entry) => entry.index)).toEqual([0, 1]);
+    decoded.data.forEach((entry, i) => {
+      expect(entry.embedding).toHaveLength(768);
+      entry.embedding.forEach((value, j) => expect(value).toBeCloseTo(straight.embeddings[i]?.[j] ?? NaN, 5));
+    });
+    const floats = await openai.embeddings.create({ model: "nomic-embed-text", input: "hydraulic pump", encoding_format: "float" });
+    floats.data[0]?.embedding.forEach((value, j) => expect(value).toBeCloseTo(straight.embeddings[0]?.[j] ?? NaN, 6));
+    const shorter = await openai.embeddings.create({ model: "nomic-embed-text", input: "hydraulic pump", dimensions: 256, encoding_format: "float" });
+    expect(shorter.data[0]?.embedding).toHaveLength(256);
+  });
+
+  it("completes a chat, answering like the instance", async () => {
+    const completion = await openai.chat.completions.create({ model: "llama3.2", messages: MESSAGES, temperature: 0 });
+    const straight = await direct.chat({ model: "llama3.2", messages: MESSAGES, stream: false, options: { temperature: 0 } });
+    expect(completion.object).toBe("chat.completion");
+    expect(completion.id).toMatch(/^chatcmpl-/);
+    expect(completion.choices).toHaveLength(1);
+    expect(completion.choices[0]?.message).toMatchObject({ role: "assistant", content: straight.message.content });
+    expect(completion.choices[0]?.finish_reason).toBe("stop");
+    expect(completion.usage?.completion_tokens).toBe(straight.eval_count);
+    const cut = await openai.chat.completions.create({ model: "llama3.2", messages: MESSAGES, max_tokens: 3 });
+    expect(cut.choices[0]?.finish_reason).toBe("length");
+  });
+
+  it("streams a chat as server-sent events ending with [DONE]", async () => {
+    const stream = await openai.chat.completions.create({ model: "llama3.2", messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
+    const deltas: string[] = [];
+    const finishes: Array<string | null> = [];
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe("chat.completion.chunk");
+      for (const choice of chunk.choices) {
+        deltas.push(choice.delta.content ?? "");
+        finishes.push(choice.finish_reason);
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    const straight = await direct.chat({ model: "llama3.2", messages: MESSAGES, stream: false });
+    expect(deltas.length).toBeGreaterThan(3);
+    expect(deltas.join("")).toBe(straight.message.content);
+    expect(finishes.at(-1)).toBe("stop");
+    expect(finishes.slice(0, -1).every((finish) => finish === null)).toBe(true);
+    expect(usage?.completion_tokens).toBe(straight.eval_count);
+    // The raw stream ends with the [DONE] sentinel.
+    const raw = await fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "llama3.2", messages: MESSAGES, stream: true }) });
+    expect(raw.headers.get("content-type")).toContain("text/event-stream");
+    expect((await raw.text()).endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
+  it("lists the fleet's models", async () => {
+    const ids: string[] = [];
+    for await (const model of openai.models.list()) ids.push(model.id);
+    expect(ids.sort()).toEqual(["all-minilm:latest", "llama3.2:latest", "nomic-embed-text:latest"]);
+    expect((await openai.models.retrieve("llama3.2")).id).toBe("llama3.2:latest");
+  });
+
+  it("answers errors in OpenAI's shape", async () => {
+    await expect(openai.chat.completions.create({ model: "no-such-model", messages: MESSAGES })).rejects.toMatchObject({ status: 404, type: "not_found_error", param: "model" });
+    await expect(openai.embeddings.create({ model: "nomic-embed-text", input: [] })).rejects.toMatchObject({ status: 400, type: "invalid_request_error", param: "input" });
+    const bad = await fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "llama3.2" }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { message: expect.any(String), type: "invalid_request_error", param: "messages", code: "invalid_request" } });
+  });
+});

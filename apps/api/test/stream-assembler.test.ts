@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { StreamAssembler } from "../src/stream-assembler.js";
+
+function assembler() {
+  const out: string[] = [];
+  return { out, stream: new StreamAssembler((text) => out.push(text)) };
+}
+
+describe("StreamAssembler", () => {
+  it("passes pieces on in order and sends nothing twice at the end", () => {
+    const { out, stream } = assembler();
+    stream.piece({ seq: 0, text: "Bleed" });
+    stream.piece({ seq: 1, text: " the pump" });
+    expect(stream.finish("Bleed the pump")).toBe(true);
+    expect(out).toEqual(["Bleed", " the pump"]);
+  });
+
+  it("a retried job that repeats what was sent continues seamlessly", () => {
+    const { out, stream } = assembler();
+    stream.piece({ seq: 0, text: "Bleed" });
+    stream.piece({ seq: 1, text: " the" });
+    // The instance died; the retry starts over with the same text.
+    stream.piece({ seq: 0, text: "Bleed" });
+    stream.piece({ seq: 1, text: " the pump" });
+    expect(stream.finish("Bleed the pump first.")).toBe(true);
+    expect(out.join("")).toBe("Bleed the pump first.");
+    expect(out).toEqual(["Bleed", " the", " pump", " first."]);
+  });
+
+  it("a retry that says something else is reported, and nothing contradicting is sent", () => {
+    const { out, stream } = assembler();
+    stream.piece({ seq: 0, text: "Bleed the" });
+    stream.piece({ seq: 0, text: "Drain the tank" });
+    expect(stream.diverged).toBe(true);
+    expect(stream.finish("Drain the tank")).toBe(false);
+    expect(out).toEqual(["Bleed the"]);
+  });
+
+  it("a missed piece stops the live stream; the end is filled in from the result", () => {
+    const { out, stream } = assembler();
+    stream.piece({ seq: 0, text: "Bleed" });
+    stream.piece({ seq: 2, text: " pump" });
+    stream.piece({ seq: 3, text: " first" });
+    expect(out).toEqual(["Bleed"]);
+    expect(stream.finish("Bleed the pump first")).toBe(true);
+    expect(out).toEqual(["Bleed", " the pump first"]);
+  });
+
+  it("ignores progress that is not a token piece", () => {
+    const { out, stream } = assembler();
+    stream.piece(42);
+    stream.piece({ seq: -1, text: "x" });
+    expect(out).toEqual([]);
+  });
+});

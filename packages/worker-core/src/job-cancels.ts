@@ -1,0 +1,50 @@
+import { coerceError, type Logger } from "@herd/logger";
+import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
+
+export interface TrackedJob {
+  /** Aborts when the client cancels the job or the worker must hand its jobs back. */
+  signal: AbortSignal;
+  canceled: () => boolean;
+  release: () => void;
+}
+
+/**
+ * Cancellation of running jobs across processes. BullMQ's own cancellation only reaches the worker
+ * that holds the job, and the API that learns of a client's disconnect is another process: it
+ * publishes the job id on a channel every worker subscribes to, and the worker running the job
+ * aborts its Ollama call (which frees the slot).
+ */
+export class JobCancels {
+  readonly #controllers = new Map<string, AbortController>();
+  readonly #subscriber: Redis;
+
+  constructor(redisUrl: string, channel: string, logger: Logger) {
+    this.#subscriber = createRedisClient({ url: redisUrl, role: "blocking", logger, connectionName: "herd-worker-cancels" });
+    this.#subscriber.on("message", (_channel: string, jobId: string) => this.cancel(jobId));
+    // ioredis subscribes again by itself after a reconnect.
+    this.#subscriber.subscribe(channel).catch((error: unknown) => logger.error({ err: coerceError(error) }, "could not subscribe to job cancellations"));
+  }
+
+  track(jobId: string, shutdown: AbortSignal): TrackedJob {
+    const controller = new AbortController();
+    this.#controllers.set(jobId, controller);
+    return {
+      signal: AbortSignal.any([controller.signal, shutdown]),
+      canceled: () => controller.signal.aborted,
+      release: () => {
+        if (this.#controllers.get(jobId) === controller) this.#controllers.delete(jobId);
+      },
+    };
+  }
+
+  cancel(jobId: string): boolean {
+    const controller = this.#controllers.get(jobId);
+    if (!controller) return false;
+    controller.abort(new Error("canceled: the client went away"));
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await closeRedis(this.#subscriber);
+  }
+}

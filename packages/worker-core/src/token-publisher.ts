@@ -1,0 +1,42 @@
+import type { Job } from "bullmq";
+import type { TokenProgress } from "@herd/jobs";
+
+/**
+ * Sends a streamed generation's pieces to the API as job progress. At most one write is in flight:
+ * pieces that arrive meanwhile go out together in the next one, so a fast model costs fewer Redis
+ * writes while the first token still leaves at once.
+ */
+export class TokenPublisher {
+  #pending = "";
+  #seq = 0;
+  #inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly job: Job,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  push(piece: string): void {
+    this.#pending += piece;
+    if (!this.#inFlight) this.#flush();
+  }
+
+  #flush(): void {
+    const progress: TokenProgress = { seq: this.#seq, text: this.#pending };
+    this.#seq += 1;
+    this.#pending = "";
+    this.#inFlight = this.job
+      .updateProgress(progress)
+      // A lost piece is repaired by the API from the final result; it must not fail the job.
+      .catch(this.onError)
+      .finally(() => {
+        this.#inFlight = undefined;
+        if (this.#pending) this.#flush();
+      });
+  }
+
+  /** Waits until every piece is written, so they all precede the job's completion event. */
+  async drain(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
+  }
+}

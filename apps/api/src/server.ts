@@ -25,6 +25,8 @@ import { OLLAMA_PATHS, ollamaRouter } from "./routes/ollama.js";
 import { OPENAI_PATHS, openAiRouter } from "./routes/openai.js";
 import type { FleetInstances } from "./dropin/instances.js";
 import { dialectError } from "./dropin/dialects.js";
+import type { ApiKeys } from "@herd/access";
+import { authenticate } from "./auth.js";
 
 export interface ServerDeps {
   config: ApiConfig;
@@ -42,6 +44,8 @@ export interface ServerDeps {
   prober: InstanceProber;
   admin: AdminBoard;
   instances: FleetInstances;
+  /** API keys, or undefined in open mode. */
+  apiKeys: ApiKeys | undefined;
   logger: Logger;
 }
 
@@ -122,6 +126,7 @@ export function createServer(deps: ServerDeps): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(httpMetrics(deps.metrics.registry, routeLabel));
+  app.use(authenticate(deps.apiKeys));
   // Compressed request bodies are refused (415): no client of ours sends them, and skipping the
   // decompression branch is measurably cheaper on the cache-hit path.
   const json = express.json({ limit: deps.config.limits.maxBodyBytes, type: "application/json", inflate: false });

@@ -17,7 +17,7 @@ export class HerdProcesses {
 
   static async start(env: Record<string, string>): Promise<HerdProcesses> {
     const port = await freePort();
-    const processes = new HerdProcesses({ PATH: process.env["PATH"] ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", ...env, PORT: String(port) }, `http://127.0.0.1:${port}`);
+    const processes = new HerdProcesses({ PATH: process.env["PATH"] ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", HERD_AUTH: "open", ...env, PORT: String(port) }, `http://127.0.0.1:${port}`);
     processes.startWorker();
     await processes.startApi();
     return processes;

@@ -54,6 +54,8 @@ export class Stack {
     if (options.database === "embedded") dataDir = mkdtempSync(join(tmpdir(), "herd-stack-"));
     else database = await createTestDatabase(options.prefix);
     const apiConfig = loadConfig(ApiEnv, toApiConfig, {
+      // Tests that exercise API keys set HERD_AUTH=keys in `env`.
+      HERD_AUTH: "open",
       ...common,
       PORT: "0",
       HERD_FLEET_REFRESH: "100ms",

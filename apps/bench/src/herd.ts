@@ -18,7 +18,7 @@ export interface HerdProcesses {
 /** Starts a Herd API and one worker process (the deployment shape) bound to `instances`. */
 export async function startHerd(instances: HerdInstance[], prefix: string, redisUrl: string, env: Record<string, string> = {}): Promise<HerdProcesses> {
   const port = await freePort();
-  const common = { REDIS_URL: redisUrl, HERD_PREFIX: prefix, LOG_LEVEL: "warn", LOG_FORMAT: "json", ...env };
+  const common = { REDIS_URL: redisUrl, HERD_PREFIX: prefix, LOG_LEVEL: "warn", LOG_FORMAT: "json", HERD_AUTH: "open", ...env };
   const worker = Proc.start("herd-worker", process.execPath, [appEntry("worker")], {
     ...common,
     HERD_INSTANCES: JSON.stringify(instances),

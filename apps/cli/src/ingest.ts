@@ -13,7 +13,7 @@ Uploads the files (folders recursively; hidden files skipped) and ingests them i
   --model MODEL       create the collection with this embedding model if it does not exist
   --wait              show progress until every document is done, then a summary; exit 1 if any failed
   --metadata JSON     metadata stored with every document, e.g. '{"product":"HX-220"}'
-  --url URL           Herd API (default HERD_URL or http://127.0.0.1:8008)`;
+  --url URL           Herd API (default HERD_URL or http://127.0.0.1:8008); HERD_API_KEY is sent as the API key`;
 
 const MAX_FILES_PER_UPLOAD = 100;
 const MAX_BYTES_PER_UPLOAD = 32 * 1024 * 1024;
@@ -55,7 +55,7 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
     }
   }
   const config = loadConfig(CliEnv, toCliConfig, values.url ? { ...env, HERD_URL: values.url } : env);
-  const client = new HerdClient({ baseUrl: config.url });
+  const client = new HerdClient({ baseUrl: config.url, ...(config.apiKey ? { headers: { authorization: `Bearer ${config.apiKey}` } } : {}) });
   const files = await collectFiles(positionals);
   if (files.length === 0) {
     process.stderr.write("herd ingest: no files found\n");

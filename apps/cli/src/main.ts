@@ -2,6 +2,7 @@
 import { ConfigError } from "@herd/config";
 import { HerdError } from "@herd/client";
 import { runDoctor } from "./doctor/index.js";
+import { keysCommand } from "./keys.js";
 import { INGEST_USAGE, ingest } from "./ingest.js";
 import { runMigrate } from "./migrate.js";
 import { start } from "./start.js";
@@ -14,6 +15,7 @@ Commands:
   ingest    upload folders or files into a collection (see herd ingest --help)
   migrate   apply pending database migrations and exit (the API also migrates at start-up)
   doctor    check Redis, Postgres + pgvector and every Ollama instance before a deployment
+  keys      create, list and revoke API keys (see herd keys help)
   help      show this text
 
 ${INGEST_USAGE}`;
@@ -29,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return runMigrate(argv.slice(1), process.env);
     case "doctor":
       return runDoctor(argv.slice(1), process.env);
+    case "keys":
+      return keysCommand(argv.slice(1), process.env);
     case undefined:
     case "help":
     case "--help":

@@ -42,6 +42,9 @@ function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: bo
     `Herd is running: ${apiUrl}`,
     redisStarted ? "  Redis: started for you (data under .herd/redis)" : "  Redis: using REDIS_URL",
     emulated ? `  Ollama: ${emulated.length} emulated instances (${emulated.join(", ")}); set HERD_INSTANCES to use real servers` : "  Ollama: instances from HERD_INSTANCES",
+    config.auth === "open"
+      ? "  Access: open, no API key needed (the API listens on loopback only; HERD_AUTH=keys to require keys)"
+      : "  Access: API keys required; create one with: npx herd keys create --name <who>",
     `  Metrics: ${apiUrl}/metrics (API); workers: ${workerMetrics}`,
     `  Fleet: ${apiUrl}/api/load-balancer-stats, ${apiUrl}/api/advanced-cache-stats`,
     config.adminUser
@@ -113,7 +116,7 @@ export async function start(env: EnvSource): Promise<number> {
       HERD_METRICS_PORT: config.metricsBasePort === undefined ? "off" : String(config.metricsBasePort === 0 ? 0 : config.metricsBasePort + i),
     });
   }
-  launch("api", process.execPath, [appEntry("api")], { PORT: String(config.port), HOST: config.host });
+  launch("api", process.execPath, [appEntry("api")], { PORT: String(config.port), HOST: config.host, HERD_AUTH: config.auth });
 
   const exited = new Promise<number>((done) => {
     for (const child of children) {

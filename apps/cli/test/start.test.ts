@@ -73,6 +73,7 @@ describe("herd start (npm start)", () => {
     expect(output).toContain("curl -s -X POST");
     expect(output).toContain(`Metrics: ${apiUrl}/metrics (API); workers: http://127.0.0.1:${metricsPort}/metrics`);
     expect(output).toContain("Queues (Bull Board): set HERD_ADMIN_PASSWORD");
+    expect(output).toContain("Access: open, no API key needed (the API listens on loopback only");
     expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
     expect(await redisAnswers(redisUrl)).toBe(true);
     const ready = (await (await fetch(`${apiUrl}/ready`)).json()) as { healthyInstances: number; models: string[] };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
-import { boolEnv, bytesEnv, durationMsEnv, intEnv, optionalSecretEnv, stringEnv } from "./primitives.js";
+import { boolEnv, bytesEnv, durationMsEnv, enumEnv, intEnv, optionalSecretEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 export const ApiEnv = z
@@ -43,7 +43,25 @@ export const ApiEnv = z
      * canceling it); they answer synchronously, like Ollama.
      */
     HERD_SYNC_TIMEOUT: durationMsEnv(600_000, { min: 100, max: 3_600_000 }),
+    /**
+     * "keys": every route but /health and /ready needs an API key (`herd keys create`). "open": no
+     * keys, for local development only: refused unless HOST is a loopback address.
+     */
+    HERD_AUTH: enumEnv(["keys", "open"] as const, "keys"),
+    /** How long a process trusts a verified key before asking Redis again (a revocation's delay). */
+    HERD_KEY_CACHE: durationMsEnv(5000, { min: 0, max: 300_000 }),
+  })
+  .superRefine((env, ctx) => {
+    if (env.HERD_AUTH === "open" && !isLoopback(env.HOST)) {
+      ctx.addIssue({ code: "custom", path: ["HERD_AUTH"], message: `"open" (no API keys) only works while the API listens on a loopback address, not HOST=${env.HOST}; create keys with herd keys create` });
+    }
   });
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+
 
 export interface ApiConfig extends SharedConfig {
   port: number;
@@ -55,6 +73,7 @@ export interface ApiConfig extends SharedConfig {
   ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
   admin: { user: string; password: string | undefined; write: boolean };
   syncTimeoutMs: number;
+  auth: { mode: "keys" | "open"; cacheMs: number };
 }
 
 export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
@@ -74,6 +93,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     database: toDatabaseConfig(env),
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     syncTimeoutMs: env.HERD_SYNC_TIMEOUT,
+    auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE },
     ingest: {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,

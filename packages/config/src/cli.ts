@@ -7,14 +7,17 @@ import { sharedEnvShape } from "./shared.js";
 /** Settings of the `herd` commands that talk to a running API. */
 export const CliEnv = z.object({
   HERD_URL: urlEnv("http://127.0.0.1:8008", ["http:", "https:"]),
+  /** Sent as Authorization: Bearer; not needed when the API runs in open mode. */
+  HERD_API_KEY: z.string().trim().min(1).optional(),
 });
 
 export interface CliConfig {
   url: string;
+  apiKey: string | undefined;
 }
 
 export function toCliConfig(env: z.output<typeof CliEnv>): CliConfig {
-  return { url: env.HERD_URL };
+  return { url: env.HERD_URL, apiKey: env.HERD_API_KEY };
 }
 
 /** Settings of `herd migrate`, which talks to the database directly. */
@@ -61,4 +64,14 @@ export function toDoctorConfig(env: z.output<typeof DoctorEnv>): DoctorConfig {
     instances: env.HERD_INSTANCES,
     timeoutMs: env.HERD_DOCTOR_TIMEOUT,
   };
+}
+
+/** Settings of `herd keys`: the Redis where API keys live. */
+export const KeysEnv = z.object({
+  REDIS_URL: sharedEnvShape.REDIS_URL,
+  HERD_PREFIX: sharedEnvShape.HERD_PREFIX,
+});
+
+export function toKeysConfig(env: z.output<typeof KeysEnv>): { redisUrl: string; prefix: string } {
+  return { redisUrl: env.REDIS_URL, prefix: env.HERD_PREFIX };
 }

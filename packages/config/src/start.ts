@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
 import { DEFAULT_REDIS_URL } from "./shared.js";
+import { isLoopback } from "./api.js";
 import { intEnv, optionalPortEnv, optionalSecretEnv, stringEnv, urlEnv } from "./primitives.js";
 
 /** Settings of `herd start`, the all-in-one launcher; the API and workers it starts parse their own. */
@@ -23,6 +24,8 @@ export const StartEnv = z.object({
   /** Read only to tell where Bull Board is; the API validates them again. */
   HERD_ADMIN_USER: stringEnv("admin"),
   HERD_ADMIN_PASSWORD: optionalSecretEnv(12),
+  /** Unset: open (no API keys) while HOST is loopback, keys otherwise. The API checks it again. */
+  HERD_AUTH: z.enum(["keys", "open"], { error: 'expected "keys" or "open"' }).optional(),
 });
 
 export interface StartConfig {
@@ -36,6 +39,8 @@ export interface StartConfig {
   metricsBasePort: number | undefined;
   /** The Bull Board user, when the admin UI is enabled. */
   adminUser: string | undefined;
+  /** Whether the API this starts checks API keys. */
+  auth: "keys" | "open";
 }
 
 export function toStartConfig(env: z.output<typeof StartEnv>): StartConfig {
@@ -49,5 +54,6 @@ export function toStartConfig(env: z.output<typeof StartEnv>): StartConfig {
     dataDir: env.HERD_DATA_DIR,
     metricsBasePort: env.HERD_METRICS_PORT,
     adminUser: env.HERD_ADMIN_PASSWORD === undefined ? undefined : env.HERD_ADMIN_USER,
+    auth: env.HERD_AUTH ?? (isLoopback(env.HOST) ? "open" : "keys"),
   };
 }

@@ -15,6 +15,9 @@ export function herdKeys(prefix: string) {
     ingestion: (id: string) => `${tag}:ingestion:${id}`,
     ingestionDocs: (id: string) => `${tag}:ingestion:${id}:docs`,
     ingestionEmbedded: (id: string) => `${tag}:ingestion:${id}:embedded`,
+    /** API keys: one JSON record per key id (hash of the secret, never the secret), and the set of ids. */
+    apiKey: (id: string) => `${tag}:access:key:${id}`,
+    apiKeys: `${tag}:access:keys`,
     /** Fleet-wide cache counters (`layer:hits` → n), summed from every process. */
     cacheStats: `${tag}:stats:cache`,
   };

@@ -1,0 +1,1 @@
+export { ApiKeys, ApiKeyRecord, KeyError, type ApiKeyInfo, type Principal } from "./keys.js";

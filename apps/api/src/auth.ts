@@ -41,3 +41,8 @@ export function authenticate(keys: ApiKeys | undefined): RequestHandler {
     );
   };
 }
+
+/** The tenant of the request's caller (set by authenticate()). */
+export function tenantOf(res: Response): string {
+  return (res.locals["principal"] as Principal | undefined)?.tenant ?? OPEN_PRINCIPAL.tenant;
+}

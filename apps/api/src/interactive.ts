@@ -12,6 +12,8 @@ export interface InteractiveOptions {
   signal: AbortSignal;
   /** Client family for metrics. */
   client: string;
+  /** Owner of the job; identical requests coalesce only within a tenant. */
+  tenant?: string;
   /** Generation only: called with each new piece of text as the worker produces it. */
   onText?: (text: string) => void;
 }
@@ -46,6 +48,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
   try {
     const outcome = await submitJob(deps, request, {
       client: options.client,
+      ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
       stream: assembler !== undefined,
       beforeEnqueue: (id, queue) => {
         subscription = deps.queues.subscribe(queue, id);

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { decodeFailure, failureToError, parseJobId, statusFromState, type HerdKeys, type JobKind, type JobStatus, type ParsedJobId } from "@herd/jobs";
+import { decodeFailure, failureToError, parseJobId, statusFromState, tenantOfJobName, type HerdKeys, type JobKind, type JobStatus, type ParsedJobId } from "@herd/jobs";
 import type { QueueRegistry } from "./queues.js";
 
 interface ViewFields {
@@ -35,12 +35,18 @@ export function chunksToString(chunks: JsonChunks): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "ats", "pb", "failedReason"] as const;
+const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "ats", "pb", "failedReason", "name"] as const;
 
 function toNumber(value: string | null | undefined): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   const parsed = Number(value);
   return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+/** The tenant recorded with a canceled (removed) job: `<timestamp>|<tenant>`. */
+function canceledBy(value: string | null | undefined): string | undefined {
+  const bar = value?.indexOf("|") ?? -1;
+  return value && bar >= 0 && bar < value.length - 1 ? value.slice(bar + 1) : undefined;
 }
 
 export type CancelOutcome = "canceled" | "running" | "finished" | "not_found";
@@ -67,7 +73,19 @@ export class JobStore {
    * The job's view as JSON text, or undefined when it is unknown or expired. `knownState` skips
    * the state lookup when an event has just told us (one round trip instead of two scripts).
    */
-  async read(id: string, knownState?: "completed" | "failed"): Promise<JsonChunks | undefined> {
+  /** The tenant that submitted a job (undefined when the job is unknown, expired or has none). */
+  async owner(id: string): Promise<string | undefined> {
+    const parsed = parseJobId(id);
+    if (!parsed) return undefined;
+    const [name, canceled] = await this.redis.pipeline().hget(this.queues.queue(parsed.queue).toKey(id), "name").get(this.keys.canceled(id)).exec().then((replies) => (replies ?? []).map(([, value]) => value as string | null));
+    return tenantOfJobName(name) ?? canceledBy(canceled);
+  }
+
+  /**
+   * With `tenant`, a job another tenant submitted reads as unknown (undefined), like an id that
+   * never existed: its existence is nobody else's business.
+   */
+  async read(id: string, knownState?: "completed" | "failed", tenant?: string): Promise<JsonChunks | undefined> {
     const parsed = parseJobId(id);
     if (!parsed) return undefined;
     const queue = this.queues.queue(parsed.queue);
@@ -79,12 +97,13 @@ export class JobStore {
     const fields = replies[0]?.[1] as Array<string | null>;
     const result = knownState === "failed" ? null : (replies[1]?.[1] as Buffer | null);
     const canceled = knownState ? null : (replies[2]?.[1] as string | null);
-    const [timestamp, processedOn, finishedOn, attemptsStarted, processedBy, failedReason] = fields.map((value) => value ?? undefined);
+    const [timestamp, processedOn, finishedOn, attemptsStarted, processedBy, failedReason, name] = fields.map((value) => value ?? undefined);
     const base = { id, type: parsed.kind, model: parsed.model };
     const status = statusFromState(state);
+    if (tenant !== undefined && (status ? tenantOfJobName(name) : canceledBy(canceled)) !== tenant) return undefined;
     if (!status) {
       if (!canceled) return undefined;
-      const at = toNumber(canceled) ?? Date.now();
+      const at = toNumber(canceled.split("|")[0]) ?? Date.now();
       return renderJobView({ ...base, status: "canceled", attempts: 0, canceledAt: new Date(at).toISOString(), timings: { queuedMs: 0, runMs: 0, totalMs: 0 } });
     }
     const now = Date.now();
@@ -113,9 +132,11 @@ export class JobStore {
   }
 
   /** Removes a job that has not started. Running jobs are not interrupted. */
-  async cancel(id: string): Promise<CancelOutcome> {
+  async cancel(id: string, tenant?: string): Promise<CancelOutcome> {
     const parsed = parseJobId(id);
     if (!parsed) return "not_found";
+    const owner = tenant === undefined ? undefined : await this.owner(id);
+    if (tenant !== undefined && owner !== tenant) return "not_found";
     const queue = this.queues.queue(parsed.queue);
     const state = await queue.getJobState(id);
     if (state === "unknown") return (await this.redis.exists(this.keys.canceled(id))) ? "canceled" : "not_found";
@@ -124,7 +145,7 @@ export class JobStore {
     // remove() refuses a job another worker has just locked; that race reads as "running".
     const removed = await queue.remove(id);
     if (removed !== 1) return "running";
-    await this.redis.set(this.keys.canceled(id), String(Date.now()), "PX", this.retentionMs);
+    await this.redis.set(this.keys.canceled(id), `${Date.now()}|${owner ?? ""}`, "PX", this.retentionMs);
     return "canceled";
   }
 }

@@ -4,8 +4,8 @@ import type { ApiConfig } from "@herd/config";
 import { embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
 import {
   createJobId,
-  jobCatalog,
   jobOptions,
+  ownedJobName,
   normalizeModel,
   PRIORITIES,
   queueName,
@@ -174,6 +174,9 @@ async function ensureServed(deps: SubmitDeps, model: string, kind: JobKind): Pro
   throw new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${list}`, { details: { served } });
 }
 
+/** Owner of the jobs Herd submits for itself (a search query's embedding). */
+export const INTERNAL_TENANT = "herd";
+
 export interface SubmitOptions {
   /** Called with the new job's id and queue just before it is added (to subscribe to its events). */
   beforeEnqueue?: (id: string, queue: string) => void;
@@ -181,6 +184,11 @@ export interface SubmitOptions {
   answer?: { citations: Citation[] };
   /** The client family for metrics (see clientFamily); "internal" for Herd's own requests. */
   client?: string;
+  /**
+   * The tenant the job belongs to (recorded in its name, checked on reads). Identical requests
+   * coalesce only within one tenant, so a shared job never reveals another tenant's request.
+   */
+  tenant?: string;
   /**
    * A client waits for the tokens: the worker publishes them as they come. Such a job is never
    * coalesced with another request (each stream belongs to one client, who may cancel it).
@@ -219,13 +227,14 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     }
     const priorityClass = request.priority ?? "interactive";
     const id = createJobId(prepared.kind, prepared.model);
+    const tenant = options.tenant ?? INTERNAL_TENANT;
     const jobOpts = {
       ...jobOptions(deps.config.jobs, priorityClass),
       jobId: id,
-      ...(prepared.coalesceKey ? { deduplication: { id: prepared.coalesceKey } } : {}),
+      ...(prepared.coalesceKey ? { deduplication: { id: `${tenant}:${prepared.coalesceKey}` } } : {}),
     };
     options.beforeEnqueue?.(id, name);
-    const job = await queue.add(jobCatalog[prepared.kind].jobName, prepared.data, jobOpts);
+    const job = await queue.add(ownedJobName(prepared.kind, tenant), prepared.data, jobOpts);
     deps.depth.added(queue);
     const jobId = job.id ?? id;
     if (jobId === id) {

@@ -78,7 +78,7 @@ describe.skipIf(!PostgresServer.available())("ingestion under faults ends with t
   }
 
   async function fingerprint(name: string) {
-    const collection = await findCollection(db, name);
+    const collection = await findCollection(db, "local", name);
     if (!collection) throw new Error(`no collection ${name}`);
     return collectionFingerprint(db, collection.id);
   }

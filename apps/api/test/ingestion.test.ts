@@ -32,7 +32,7 @@ describe("document ingestion, search and answers", () => {
   });
 
   async function rows(name: string) {
-    const collection = await findCollection(db, name);
+    const collection = await findCollection(db, "local", name);
     if (!collection) throw new Error("no collection");
     const { rows: chunks } = await db.query("SELECT c.id, d.external_id, c.ordinal, c.content_hash FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.collection_id = $1 ORDER BY d.external_id, c.ordinal", [collection.id]);
     return { chunks, fingerprint: await collectionFingerprint(db, collection.id) };
@@ -97,7 +97,7 @@ describe("document ingestion, search and answers", () => {
     const accepted = await stack.post("/v1/collections/manuals/documents", { documents: [{ id: "belt.txt", text: changed, metadata: { area: "drive" } }] });
     await ingestion(stack, accepted.body.ingestionId);
     const { chunks } = await rows("manuals");
-    const collection = await findCollection(db, "manuals");
+    const collection = await findCollection(db, "local", "manuals");
     const { rows: text } = await db.query("SELECT string_agg(c.text, ' ') AS text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.external_id = 'belt.txt' AND d.collection_id = $1", [collection?.id]);
     expect(text[0]?.text).toContain("cracks appear on the ribs");
     expect(chunks.length).toBeGreaterThan(0);

@@ -63,7 +63,7 @@ describe("herd doctor", () => {
       try {
         await migrate(pool);
         for (const model of models) {
-          await insertCollection(pool, { name: model === "nomic-embed-text" ? "manuals" : "legacy", model, dimensions: 768, chunkTokens: 256, chunkOverlap: 32 });
+          await insertCollection(pool, { tenant: "local", name: model === "nomic-embed-text" ? "manuals" : "legacy", model, dimensions: 768, chunkTokens: 256, chunkOverlap: 32 });
         }
       } finally {
         await pool.end();

@@ -42,3 +42,16 @@ export function jobOptions(policy: RetentionPolicy, priority: PriorityClass): Jo
     removeOnFail: { age: ageSeconds, count: policy.retentionCount },
   };
 }
+
+/**
+ * A job's BullMQ name carries the tenant that submitted it (`embed@team-a`): the API checks it on
+ * every read, in the same round trip as the job's other fields. Ingestion's own jobs have none.
+ */
+export function ownedJobName(kind: keyof typeof jobCatalog, tenant: string): string {
+  return `${jobCatalog[kind].jobName}@${tenant}`;
+}
+
+export function tenantOfJobName(name: string | null | undefined): string | undefined {
+  const at = name?.indexOf("@") ?? -1;
+  return name && at >= 0 ? name.slice(at + 1) : undefined;
+}

@@ -10,6 +10,7 @@ import {
   deleteChunksFrom,
   deleteDocument,
   findCollection,
+  listCollections,
   insertCollection,
   listDocumentChunks,
   markDocumentReady,
@@ -74,24 +75,34 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("applies numbered migrations once, even when asked twice", async () => {
-    expect(await migrate(pool)).toEqual([1, 2]);
+    expect(await migrate(pool)).toEqual([1, 2, 3]);
     expect(await migrate(pool)).toEqual([]);
     const { rows } = await pool.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
     expect(rows[0]?.extversion).toMatch(/^0\.(7|8|9)|^[1-9]/);
   });
 
   it("creates collections with their own HNSW index, refusing duplicate names", async () => {
-    const collection = await insertCollection(pool, { name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    const collection = await insertCollection(pool, { tenant: "t1", name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     expect(collection).toMatchObject({ name: "manuals", dimensions: 4 });
     if (!collection) throw new Error("no collection");
     await createCollectionIndex(pool, collection);
     const { rows } = await pool.query("SELECT indexdef FROM pg_indexes WHERE indexname = $1", [`chunks_hnsw_${collection.id}`]);
     expect(rows[0]?.indexdef).toContain("hnsw");
-    expect(await insertCollection(pool, { name: "manuals", model: "x", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 })).toBeUndefined();
+    expect(await insertCollection(pool, { tenant: "t1", name: "manuals", model: "x", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 })).toBeUndefined();
+  });
+
+  it("scopes collections to their tenant: the same name in another tenant is another collection", async () => {
+    const other = await insertCollection(pool, { tenant: "t2", name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    expect(other).toMatchObject({ tenant: "t2", name: "manuals" });
+    expect((await findCollection(pool, "t1", "manuals"))?.id).not.toBe(other?.id);
+    expect(await findCollection(pool, "t3", "manuals")).toBeUndefined();
+    expect((await listCollections(pool, "t2")).map((collection) => collection.name)).toEqual(["manuals"]);
+    expect(await listCollections(pool, "t3")).toEqual([]);
+    await pool.query("DELETE FROM collections WHERE tenant = 't2'");
   });
 
   it("upserts chunks idempotently and searches by vector, keyword and both", async () => {
-    const collection = await findCollection(pool, "manuals");
+    const collection = await findCollection(pool, "t1", "manuals");
     if (!collection) throw new Error("no collection");
     const pump = await upsertDocument(pool, { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c1", metadata: { area: "hydraulics" } });
     const fan = await upsertDocument(pool, { collectionId: collection.id, externalId: "fan.md", source: "fan.md", mimeType: "text/markdown", contentHash: "c2", metadata: { area: "cooling" } });
@@ -117,7 +128,7 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("returns k vector hits through the HNSW index even past pgvector's default ef_search of 40", async () => {
-    const collection = await insertCollection(pool, { name: "wide", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    const collection = await insertCollection(pool, { tenant: "t1", name: "wide", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     if (!collection) throw new Error("no collection");
     await createCollectionIndex(pool, collection);
     const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "many.md", source: null, mimeType: "text/markdown", contentHash: "m", metadata: {} });
@@ -140,7 +151,7 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("leaves terms found in too many chunks out of keyword search, by the planner's statistics", async () => {
-    const collection = await insertCollection(pool, { name: "frequent", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    const collection = await insertCollection(pool, { tenant: "t1", name: "frequent", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     if (!collection) throw new Error("no collection");
     const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "press.md", source: null, mimeType: "text/markdown", contentHash: "p", metadata: {} });
     const texts = Array.from({ length: 60 }, (_, i) => (i % 20 === 0 ? `check the pump seal ${i}` : `the pump runs at station ${i}`));
@@ -162,7 +173,7 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("replaces a changed document's chunks and removes a deleted document's", async () => {
-    const collection = await findCollection(pool, "manuals");
+    const collection = await findCollection(pool, "t1", "manuals");
     if (!collection) throw new Error("no collection");
     const pump = await upsertDocument(pool, { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c3", metadata: {} });
     const before = await listDocumentChunks(pool, pump.id);

@@ -27,11 +27,11 @@ export class IngestionProgress {
     return this.keys.ingestionEmbedded(id);
   }
 
-  async create(id: string, collection: string, documentIds: readonly string[]): Promise<void> {
+  async create(id: string, collection: string, tenant: string, documentIds: readonly string[]): Promise<void> {
     const pending = JSON.stringify({ status: "pending" });
     const multi = this.redis
       .multi()
-      .hset(this.keys.ingestion(id), { collection, createdAt: new Date().toISOString(), total: String(documentIds.length) })
+      .hset(this.keys.ingestion(id), { collection, tenant, createdAt: new Date().toISOString(), total: String(documentIds.length) })
       .expire(this.keys.ingestion(id), TTL_SECONDS);
     if (documentIds.length > 0) multi.hset(this.keys.ingestionDocs(id), Object.fromEntries(documentIds.map((doc) => [doc, pending])));
     await multi.expire(this.keys.ingestionDocs(id), TTL_SECONDS).exec();
@@ -45,13 +45,15 @@ export class IngestionProgress {
       .exec();
   }
 
-  async read(id: string): Promise<IngestionSummary | undefined> {
+  /** With `tenant`, another tenant's ingestion reads as unknown. */
+  async read(id: string, tenant?: string): Promise<IngestionSummary | undefined> {
     const [meta, docs, embedded] = await Promise.all([
       this.redis.hgetall(this.keys.ingestion(id)),
       this.redis.hgetall(this.keys.ingestionDocs(id)),
       this.redis.hgetall(this.keys.ingestionEmbedded(id)),
     ]);
     if (!meta["collection"]) return undefined;
+    if (tenant !== undefined && (meta["tenant"] ?? "local") !== tenant) return undefined;
     const summary: IngestionSummary = {
       id,
       collection: meta["collection"],

@@ -30,7 +30,7 @@ export async function startIngestion(deps: IngestDeps, collection: Collection, m
     });
     records.push({ id: record.id, externalId: record.externalId, contentHash });
   }
-  await deps.progress.create(ingestionId, collection.name, records.map((record) => record.externalId));
+  await deps.progress.create(ingestionId, collection.name, collection.tenant, records.map((record) => record.externalId));
   const queue: Queue = deps.queues.queue(INGEST_QUEUE);
   await queue.addBulk(
     records.map((record) => {

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { normalizeModel } from "@herd/jobs";
 import { createCollectionIndex, deleteDocument, findCollection, insertCollection, listCollections, type Collection, type Database } from "@herd/store";
 import { ApiError } from "../errors.js";
+import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
 import type { IngestionProgress } from "../ingest/progress.js";
 import { startIngestion, type IngestDeps } from "../ingest/submit.js";
@@ -35,14 +36,15 @@ function invalid(error: z.ZodError): ApiError {
   return new ApiError(400, "invalid_request", `${field}: ${issue?.message ?? "invalid"}`);
 }
 
-export async function collectionOr404(db: Database, name: string): Promise<Collection> {
-  const collection = await findCollection(db.pool, name);
+/** The caller's collection of that name; another tenant's reads as missing (404), never as forbidden. */
+export async function collectionOr404(db: Database, tenant: string, name: string): Promise<Collection> {
+  const collection = await findCollection(db.pool, tenant, name);
   if (!collection) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
   return collection;
 }
 
 function publicCollection(collection: Collection & { documents?: number; chunks?: number }) {
-  const { id: _id, ...rest } = collection;
+  const { id: _id, tenant: _tenant, ...rest } = collection;
   return rest;
 }
 
@@ -65,19 +67,19 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     const dimensions = parsed.data.dimensions ?? native;
     if (dimensions === undefined) throw new ApiError(400, "invalid_request", "dimensions: required, the fleet does not report this model's vector size");
     if (native !== undefined && dimensions > native) throw new ApiError(400, "invalid_request", `dimensions: ${model} returns ${native}-dimensional vectors`);
-    const collection = await insertCollection(deps.db.pool, { name: parsed.data.name, model, dimensions, chunkTokens: parsed.data.chunkTokens, chunkOverlap: parsed.data.chunkOverlap });
+    const collection = await insertCollection(deps.db.pool, { tenant: tenantOf(res), name: parsed.data.name, model, dimensions, chunkTokens: parsed.data.chunkTokens, chunkOverlap: parsed.data.chunkOverlap });
     if (!collection) throw new ApiError(409, "collection_exists", `a collection named ${JSON.stringify(parsed.data.name)} already exists`);
     await createCollectionIndex(deps.db.pool, collection);
     res.status(201).json(publicCollection(collection));
   });
 
   router.get("/v1/collections", async (_req: Request, res: Response) => {
-    res.json({ collections: (await listCollections(deps.db.pool)).map(publicCollection) });
+    res.json({ collections: (await listCollections(deps.db.pool, tenantOf(res))).map(publicCollection) });
   });
 
   router.get("/v1/collections/:name", async (req: Request, res: Response) => {
     const name = String(req.params["name"]);
-    const found = (await listCollections(deps.db.pool)).find((collection) => collection.name === name);
+    const found = (await listCollections(deps.db.pool, tenantOf(res))).find((collection) => collection.name === name);
     if (!found) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
     res.json(publicCollection(found));
   });
@@ -86,7 +88,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     "/v1/collections/:name/documents",
     (req: Request, res: Response, next: NextFunction) => (req.is("multipart/form-data") ? uploadFiles(req, res, next) : uploadJson(req, res, next)),
     async (req: Request, res: Response) => {
-      const collection = await collectionOr404(deps.db, String(req.params["name"]));
+      const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
       const files = (req as Request & { files?: MultipartFile[] }).files;
       let documents;
       if (Array.isArray(files)) documents = documentsFromFiles(files, (req.body as Record<string, unknown> | undefined)?.["metadata"], deps.limits.maxDocuments);
@@ -101,7 +103,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   );
 
   router.delete("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
-    const collection = await collectionOr404(deps.db, String(req.params["name"]));
+    const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const raw = req.params["id"] as unknown;
     const id = Array.isArray(raw) ? raw.join("/") : String(raw);
     if (!(await deleteDocument(deps.db.pool, collection.id, id))) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
@@ -109,7 +111,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   });
 
   router.get("/v1/ingestions/:id", async (req: Request, res: Response) => {
-    const summary = await deps.progress.read(String(req.params["id"]));
+    const summary = await deps.progress.read(String(req.params["id"]), tenantOf(res));
     if (!summary) throw new ApiError(404, "ingestion_not_found", "unknown or expired ingestion id");
     res.json(summary);
   });

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { isJobKind, JobRequest } from "@herd/jobs";
 import { clientFamily } from "@herd/metrics";
+import { tenantOf } from "../auth.js";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import type { QueueRegistry, Subscription } from "../queues.js";
@@ -59,19 +60,19 @@ function sendJsonText(res: Response, status: number, body: JsonChunks): void {
   res.uncork();
 }
 
-async function readOrThrow(store: JobStore, id: string, knownState?: "completed" | "failed"): Promise<JsonChunks> {
-  const view = await store.read(id, knownState);
+async function readOrThrow(store: JobStore, id: string, knownState: "completed" | "failed" | undefined, tenant: string): Promise<JsonChunks> {
+  const view = await store.read(id, knownState, tenant);
   if (view === undefined) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
   return view;
 }
 
 /** Waits (up to `wait` ms) for a subscribed job, then reads its view. */
-async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscription, wait: number, checkFirst: boolean, signal: AbortSignal): Promise<{ finished: boolean; text: JsonChunks }> {
+async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscription, wait: number, checkFirst: boolean, signal: AbortSignal, tenant: string): Promise<{ finished: boolean; text: JsonChunks }> {
   const parsed = deps.store.parse(id);
   if (!parsed) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
   const outcome = await withRedis(() => deps.queues.waitFor(subscription, wait, () => deps.store.isFinished(parsed, id), { signal, checkFirst }));
   const known = outcome === "completed" || outcome === "failed" ? outcome : undefined;
-  const text = await withRedis(() => readOrThrow(deps.store, id, known));
+  const text = await withRedis(() => readOrThrow(deps.store, id, known, tenant));
   return { finished: outcome !== undefined, text };
 }
 
@@ -95,6 +96,7 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
     const outcome = await submitJob(deps, request, {
       ...options,
       client: clientFamily(res.req.get("user-agent")),
+      tenant: tenantOf(res),
       beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
     });
     if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
@@ -106,7 +108,7 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
       subscription?.cancel();
       subscription = queues.subscribe(outcome.queue, outcome.id);
     }
-    const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res));
+    const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res), tenantOf(res));
     if (view.finished) return sendJsonText(res, 200, view.text);
     res.status(202).json({ id: outcome.id, status: (JSON.parse(chunksToString(view.text)) as { status: string }).status });
   } finally {
@@ -131,10 +133,13 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
     const parsed = store.parse(id);
     if (!parsed) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
     if (deps.redis.status !== "ready") throw redisUnavailable();
-    if (wait === 0) return sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id)));
+    const tenant = tenantOf(res);
+    if (wait === 0) return sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id, undefined, tenant)));
+    // Another tenant's job answers 404 at once, exactly like an unknown id (no waiting on it).
+    if ((await withRedis(() => store.owner(id))) !== tenant) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
     const subscription = queues.subscribe(parsed.queue, id);
     try {
-      const view = await waitAndRead(deps, id, subscription, wait, true, abortOnClose(res));
+      const view = await waitAndRead(deps, id, subscription, wait, true, abortOnClose(res), tenant);
       sendJsonText(res, 200, view.text);
     } finally {
       subscription.cancel();
@@ -144,7 +149,8 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
   router.delete("/v1/jobs/:id", async (req: Request, res: Response) => {
     const id = String(req.params["id"]);
     if (deps.redis.status !== "ready") throw redisUnavailable();
-    const outcome = await withRedis(() => store.cancel(id));
+    const tenant = tenantOf(res);
+    const outcome = await withRedis(() => store.cancel(id, tenant));
     switch (outcome) {
       case "not_found":
         throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
@@ -154,7 +160,7 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
         throw new ApiError(409, "job_finished", "the job has already finished");
       case "canceled":
         deps.logger.debug({ jobId: id }, "job canceled");
-        sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id)));
+        sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id, undefined, tenant)));
     }
   });
 

@@ -4,6 +4,7 @@ import { searchCandidates, searchChunks, type Collection, type SearchHit } from 
 import { ApiError } from "../errors.js";
 import { embedQuery, type SyncDeps } from "../sync.js";
 import { collectionOr404, type CollectionsRouteDeps } from "./collections.js";
+import { tenantOf } from "../auth.js";
 import { parseWait, submitAndRespond, type JobsRouteDeps } from "./jobs.js";
 
 export type RetrievalRouteDeps = CollectionsRouteDeps & SyncDeps & JobsRouteDeps;
@@ -83,7 +84,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const body = parse(SearchRequest, req.body);
     const query = checkText("query", body.query);
     const k = checkK(body.k, 5);
-    const collection = await collectionOr404(deps.db, String(req.params["name"]));
+    const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const started = performance.now();
     const results = await retrieve(deps, collection, body.mode, query, k, body.filter);
     res.json({ collection: collection.name, mode: body.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, results });
@@ -95,7 +96,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const body = parse(AnswerRequest, req.body);
     const question = checkText("question", body.question);
     const k = checkK(body.k, 5);
-    const collection = await collectionOr404(deps.db, String(req.params["name"]));
+    const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const hits = await retrieve(deps, collection, "hybrid", question, k, body.filter);
     const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
     await submitAndRespond(

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiKeys } from "@herd/access";
+import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+describe("tenants (one per API key) see only their own jobs, collections and ingestions", () => {
+  const prefix = uniquePrefix("tenancy");
+  const redis = testRedis();
+  let stack: Stack;
+  let teamA = "";
+  let teamB = "";
+  let teamA2 = "";
+
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix, fleet: { instances: 1, preload: true, latency: { evalTokenMs: 5 } }, env: { HERD_AUTH: "keys", HERD_KEY_CACHE: "0" } });
+    const keys = new ApiKeys(redis, prefix, 0);
+    teamA = (await keys.create({ name: "team-a" })).token;
+    teamA2 = (await keys.create({ name: "team-a-ci", tenant: "team-a" })).token;
+    teamB = (await keys.create({ name: "team-b" })).token;
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+    redis.disconnect();
+  });
+
+  const call = async (token: string, method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${stack.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+
+  it("another tenant's job is 404, exactly like an unknown id, for reads, long polls and cancels", async () => {
+    const job = await call(teamA, "POST", "/v1/jobs", { type: "generate", model: "llama3.2", prompt: "Describe the pump seal in detail." });
+    expect(job.status).toBe(202);
+    const unknown = await call(teamB, "GET", "/v1/jobs/generate.bGxhbWEzLjI6bGF0ZXN0.000000000000000000000000");
+    for (const path of [`/v1/jobs/${job.body.id}`, `/v1/jobs/${job.body.id}?wait=20000`]) {
+      const other = await call(teamB, "GET", path);
+      expect(other.status, path).toBe(404);
+      expect(other.body.error.code).toBe(unknown.body.error.code);
+    }
+    expect((await call(teamB, "DELETE", `/v1/jobs/${job.body.id}`)).status).toBe(404);
+    // Another key of the same tenant sees it.
+    const mine = await call(teamA2, "GET", `/v1/jobs/${job.body.id}?wait=20000`);
+    expect(mine.status).toBe(200);
+    expect(mine.body.status).toBe("completed");
+  });
+
+  it("identical requests coalesce within a tenant, never across tenants", async () => {
+    const request = { type: "generate", model: "llama3.2", prompt: "What is the maximum system pressure?", options: { temperature: 0 } };
+    const [a1, a2, b1] = await Promise.all([call(teamA, "POST", "/v1/jobs", request), call(teamA2, "POST", "/v1/jobs", request), call(teamB, "POST", "/v1/jobs", request)]);
+    expect(a1.body.id).toBe(a2.body.id);
+    expect(b1.body.id).not.toBe(a1.body.id);
+    expect((await call(teamB, "GET", `/v1/jobs/${a1.body.id}`)).status).toBe(404);
+    expect((await call(teamB, "GET", `/v1/jobs/${b1.body.id}?wait=20000`)).body.status).toBe("completed");
+  });
+
+  it("collections, their documents, searches, answers and ingestions belong to the tenant", async () => {
+    expect((await call(teamA, "POST", "/v1/collections", { name: "manuals", model: "nomic-embed-text" })).status).toBe(201);
+    const upload = await call(teamA, "POST", "/v1/collections/manuals/documents", { documents: [{ id: "pump.md", text: "# Pump\n\nBleed the pump before the first start." }] });
+    expect(upload.status).toBe(202);
+    await waitFor(async () => (await call(teamA, "GET", `/v1/ingestions/${upload.body.ingestionId}`)).body.status === "completed", { message: "ingestion" });
+
+    expect((await call(teamB, "GET", "/v1/collections")).body.collections).toEqual([]);
+    for (const [method, path, body] of [
+      ["GET", "/v1/collections/manuals", undefined],
+      ["POST", "/v1/collections/manuals/search", { query: "bleed the pump" }],
+      ["POST", "/v1/collections/manuals/answer", { question: "How do I bleed the pump?", model: "llama3.2" }],
+      ["POST", "/v1/collections/manuals/documents", { documents: [{ id: "x.md", text: "x" }] }],
+      ["DELETE", "/v1/collections/manuals/documents/pump.md", undefined],
+      ["GET", `/v1/ingestions/${upload.body.ingestionId}`, undefined],
+    ] as const) {
+      expect((await call(teamB, method, path, body)).status, `${method} ${path}`).toBe(404);
+    }
+    // Team B may use the same name for a collection of its own.
+    expect((await call(teamB, "POST", "/v1/collections", { name: "manuals", model: "nomic-embed-text" })).status).toBe(201);
+    expect((await call(teamB, "POST", "/v1/collections/manuals/search", { query: "bleed the pump" })).body.results).toEqual([]);
+    const search = await call(teamA, "POST", "/v1/collections/manuals/search", { query: "bleed the pump" });
+    expect(search.body.results[0]?.documentId).toBe("pump.md");
+  });
+});

@@ -4,12 +4,12 @@ import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { HerdKeys, RetentionPolicy } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { httpMetrics } from "@herd/metrics";
+import { hasCredentials, httpMetrics } from "@herd/metrics";
 import { isDatabaseUnavailable, type Database } from "@herd/store";
 import { ApiError, databaseUnavailable, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
-import { routeLabel, type ApiMetrics } from "./metrics.js";
+import { ADMIN_PATH, routeLabel, type ApiMetrics } from "./metrics.js";
 import type { IngestionProgress } from "./ingest/progress.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
@@ -27,6 +27,8 @@ import type { FleetInstances } from "./dropin/instances.js";
 import { dialectError } from "./dropin/dialects.js";
 import type { ApiKeys } from "@herd/access";
 import { authenticate } from "./auth.js";
+import { rateLimit } from "./rate-limit.js";
+import helmet from "helmet";
 
 export interface ServerDeps {
   config: ApiConfig;
@@ -126,7 +128,12 @@ export function createServer(deps: ServerDeps): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(httpMetrics(deps.metrics.registry, routeLabel));
+  // Security headers; Bull Board's pages run their own scripts and styles, so they skip the CSP.
+  const headers = helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
+  const adminHeaders = helmet({ contentSecurityPolicy: false });
+  app.use((req, res, next) => (req.path.startsWith(ADMIN_PATH) ? adminHeaders : headers)(req, res, next));
   app.use(authenticate(deps.apiKeys));
+  app.use(rateLimit(deps.redis, deps.config.prefix, deps.config.auth.defaultRate));
   // Compressed request bodies are refused (415): no client of ours sends them, and skipping the
   // decompression branch is measurably cheaper on the cache-hit path.
   const json = express.json({ limit: deps.config.limits.maxBodyBytes, type: "application/json", inflate: false });
@@ -151,7 +158,16 @@ export function createServer(deps: ServerDeps): Express {
   app.use(collectionsRouter(collectionDeps));
   app.use(retrievalRouter({ ...collectionDeps, config: deps.config }));
   app.use(healthRouter(deps));
-  app.get("/metrics", async (_req, res) => {
+  app.get("/metrics", async (req, res) => {
+    const { user, password } = deps.config.admin;
+    // Metrics are the operator's: behind the admin login, never an API key. Keys mode without an
+    // admin password keeps them closed rather than open to every network peer.
+    if (password === undefined && deps.config.auth.mode === "keys") {
+      throw new ApiError(404, "metrics_disabled", "set HERD_ADMIN_PASSWORD: /metrics then answers with the admin login (HTTP basic auth)");
+    }
+    if (password !== undefined && !hasCredentials(req, { user, password })) {
+      throw new ApiError(401, "unauthorized", "admin credentials required (HTTP basic auth)", { headers: { "WWW-Authenticate": 'Basic realm="Herd metrics"' } });
+    }
     res.setHeader("Content-Type", deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
   });

@@ -41,6 +41,16 @@ describe("Bull Board at /admin/queues", () => {
     expect((await fetch(`${stack.url}/admin/queues/api/queues`)).status).toBe(401);
   });
 
+  it("puts /metrics behind the same admin login", async () => {
+    const anonymous = await fetch(`${stack.url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toBe('Basic realm="Herd metrics"');
+    expect((await fetch(`${stack.url}/metrics`, { headers: { authorization: basic(USER, "wrong password!!") } })).status).toBe(401);
+    const admin = await fetch(`${stack.url}/metrics`, { headers: { authorization: basic(USER, PASSWORD) } });
+    expect(admin.status).toBe(200);
+    expect(await admin.text()).toContain("herd_http_request_duration_seconds");
+  });
+
   it("lists every queue in a real browser once logged in", async () => {
     const anonymous = await browser.newContext();
     // Chromium, asked for a login it cannot give, refuses to show the page at all.

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeys } from "@herd/access";
 import { ApiEnv, ConfigError, loadConfig, toApiConfig } from "@herd/config";
 import { testRedis, uniquePrefix } from "@herd/testing";
+import { createLogger } from "@herd/logger";
+import { createApiRuntime } from "../src/runtime.js";
 import { Stack } from "./stack.js";
 
 describe("API keys (HERD_AUTH=keys)", () => {
@@ -44,8 +46,14 @@ describe("API keys (HERD_AUTH=keys)", () => {
     }
   });
 
-  it("lets liveness and readiness through without a key", async () => {
-    expect((await fetch(`${stack.url}/health`)).status).toBe(200);
+  it("lets liveness and readiness through without a key, with security headers on every answer", async () => {
+    const health = await fetch(`${stack.url}/health`);
+    expect(health.status).toBe(200);
+    expect(health.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(health.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(health.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(health.headers.get("x-powered-by")).toBeNull();
+    expect((await fetch(`${stack.url}/v1/jobs`)).headers.get("x-content-type-options")).toBe("nosniff");
     expect((await fetch(`${stack.url}/ready`)).status).toBe(200);
   });
 
@@ -56,6 +64,35 @@ describe("API keys (HERD_AUTH=keys)", () => {
     expect((await openai.embeddings.create({ model: "nomic-embed-text", input: "pump", encoding_format: "float" })).data[0]?.embedding).toHaveLength(768);
     const ollama = new Ollama({ host: stack.url, headers: { authorization: `Bearer ${token}` } });
     expect((await ollama.embed({ model: "nomic-embed-text", input: "pump" })).embeddings).toHaveLength(1);
+  });
+
+  it("limits a key's requests across API processes with 429 and Retry-After, other keys unaffected", async () => {
+    const { token: limited } = await keys.create({ name: "team-rate", rate: { requests: 3, perSeconds: 60 } });
+    // A second API process (same Redis, same prefix) shares the key's counter.
+    const second = await createApiRuntime(stack.apiConfig, createLogger({ name: "api-2", level: "silent", format: "json" }));
+    const { url: secondUrl } = await second.listen(0, "127.0.0.1");
+    try {
+      const get = (url: string, key: string) => fetch(`${url}/v1/fleet`, { headers: { authorization: `Bearer ${key}` } });
+      const statuses = [];
+      for (const url of [stack.url, secondUrl, stack.url]) statuses.push((await get(url, limited)).status);
+      expect(statuses).toEqual([200, 200, 200]);
+      const refused = await get(secondUrl, limited);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+      const ollama = await fetch(`${stack.url}/api/tags`, { headers: { authorization: `Bearer ${limited}` } });
+      expect(ollama.status).toBe(429);
+      expect(await ollama.json()).toEqual({ error: expect.stringContaining("limited to 3 requests") });
+      expect((await get(stack.url, token)).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("keeps /metrics closed to keys (and to everyone) until an admin password is set", async () => {
+    const withKey = await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(withKey.status).toBe(404);
+    expect(((await withKey.json()) as { error: { code: string } }).error.code).toBe("metrics_disabled");
   });
 
   it("stops accepting a key once it is revoked", async () => {

@@ -107,7 +107,7 @@ describe("docker-compose.yml", () => {
     // Scalable with --scale: no fixed name, no host port.
     expect(service("worker").container_name).toBeUndefined();
     expect(service("worker").ports).toBeUndefined();
-    expect(config.metrics).toEqual({ host: "0.0.0.0", port: 9464 });
+    expect(config.metrics).toEqual({ host: "0.0.0.0", port: 9464, credentials: { user: "admin", password: exampleEnv["HERD_ADMIN_PASSWORD"] } });
     expect(service("worker").healthcheck?.test.join(" ")).toContain(`:${config.metrics?.port}/metrics`);
     expect(config.shutdownTimeoutMs).toBeLessThan(30_000);
   });
@@ -117,6 +117,15 @@ describe("docker-compose.yml", () => {
       scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
     };
     const job = (name: string) => prometheus.scrape_configs.find((scrape) => scrape.job_name === name);
+    // Both scrape with the admin login, its password from the compose secret fed by HERD_ADMIN_PASSWORD.
+    const secrets = (parse(interpolate(readFileSync(join(ROOT, "docker-compose.yml"), "utf8"), exampleEnv, [])) as { secrets: Record<string, { environment: string }> }).secrets;
+    for (const name of ["herd-api", "herd-worker"]) {
+      const auth = (job(name) as { basic_auth?: { username: string; password_file: string } } | undefined)?.basic_auth;
+      expect(auth?.username, name).toBe(envOf("api")["HERD_ADMIN_USER"]);
+      const secret = auth?.password_file.replace(/^\/run\/secrets\//, "") ?? "";
+      expect(secrets[secret], name).toEqual({ environment: "HERD_ADMIN_PASSWORD" });
+      expect((service("prometheus") as { secrets?: string[] }).secrets).toContain(secret);
+    }
     expect(job("herd-api")?.static_configs?.[0]?.targets).toEqual([`api:${envOf("api")["PORT"]}`]);
     expect(job("herd-worker")?.dns_sd_configs?.[0]).toMatchObject({ names: ["worker"], port: Number(envOf("worker")["HERD_METRICS_PORT"]) });
     const datasource = parse(readFileSync(join(ROOT, "monitoring/grafana/provisioning/datasources/prometheus.yml"), "utf8")) as { datasources: Array<{ url: string }> };

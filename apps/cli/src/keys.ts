@@ -1,22 +1,23 @@
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { Redis } from "ioredis";
-import { ApiKeys, KeyError } from "@herd/access";
+import { ApiKeys, KeyError, parseRate } from "@herd/access";
 import { KeysEnv, loadConfig, toKeysConfig, type EnvSource } from "@herd/config";
 
-export const KEYS_USAGE = `Usage: herd keys create --name NAME [--tenant TENANT]
+export const KEYS_USAGE = `Usage: herd keys create --name NAME [--tenant TENANT] [--rate 20/s|600/m|10000/h]
        herd keys list [--json]
        herd keys revoke ID|NAME
 
 API keys for the API (HERD_AUTH=keys, the default). A key is shown once, when it is created;
 Redis keeps only its SHA-256. Clients send it as Authorization: Bearer <key>. The tenant (default:
-the name) owns what the key creates. A revoked key stops working within HERD_KEY_CACHE (5 s).
+the name) owns what the key creates. --rate limits the key's requests across every API process
+(429 with Retry-After beyond it); without it the API's HERD_DEFAULT_RATE applies. A revoked key stops working within HERD_KEY_CACHE (5 s).
 Reads REDIS_URL and HERD_PREFIX.`;
 
 /** `herd keys …`: returns the exit code (0 ok, 2 usage or input error). */
 export async function keysCommand(argv: string[], env: EnvSource, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [action, ...rest] = argv;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: { type: "string" }, tenant: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: { type: "string" }, tenant: { type: "string" }, rate: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } } });
   if (values.help || action === undefined || action === "help") {
     out.write(`${KEYS_USAGE}\n`);
     return action === undefined ? 2 : 0;
@@ -29,8 +30,9 @@ export async function keysCommand(argv: string[], env: EnvSource, out: NodeJS.Wr
     switch (action) {
       case "create": {
         if (!values.name) throw new KeyError("--name is required");
-        const { token, key } = await keys.create({ name: values.name, ...(values.tenant ? { tenant: values.tenant } : {}) });
-        out.write(`created key ${key.id} "${key.name}" (tenant ${key.tenant})\n\n  ${token}\n\nThis is the only time the key is shown: store it now.\n`);
+        const { token, key } = await keys.create({ name: values.name, ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.rate ? { rate: parseRate(values.rate) } : {}) });
+        const rate = key.rate ? `, ${key.rate.requests} requests per ${key.rate.perSeconds === 1 ? "second" : key.rate.perSeconds === 60 ? "minute" : "hour"}` : "";
+        out.write(`created key ${key.id} "${key.name}" (tenant ${key.tenant}${rate})\n\n  ${token}\n\nThis is the only time the key is shown: store it now.\n`);
         return 0;
       }
       case "list": {
@@ -39,8 +41,8 @@ export async function keysCommand(argv: string[], env: EnvSource, out: NodeJS.Wr
           out.write(`${JSON.stringify(list, null, 2)}\n`);
           return 0;
         }
-        const table = new Table({ head: ["id", "name", "tenant", "created", "status"], style: { head: [], border: [], compact: true } });
-        for (const key of list) table.push([key.id, key.name, key.tenant, key.createdAt, key.revokedAt ? `revoked ${key.revokedAt}` : "active"]);
+        const table = new Table({ head: ["id", "name", "tenant", "rate", "created", "status"], style: { head: [], border: [], compact: true } });
+        for (const key of list) table.push([key.id, key.name, key.tenant, key.rate ? `${key.rate.requests}/${key.rate.perSeconds === 1 ? "s" : key.rate.perSeconds === 60 ? "m" : "h"}` : "default", key.createdAt, key.revokedAt ? `revoked ${key.revokedAt}` : "active"]);
         out.write(list.length > 0 ? `${table.toString()}\n` : "no API keys yet: herd keys create --name <who>\n");
         return 0;
       }

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: "herd-worker", level: config.log.level, format: config.log.format });
   const runtime = new WorkerRuntime({ config, logger });
   // Metrics first: a port clash fails the start before any job is taken.
-  const metrics = config.metrics ? await startMetricsServer(runtime.metrics.registry, config.metrics.port, config.metrics.host).catch((error: unknown) => {
+  const metrics = config.metrics ? await startMetricsServer(runtime.metrics.registry, config.metrics.port, config.metrics.host, config.metrics.credentials).catch((error: unknown) => {
     throw new Error(`HERD_METRICS_PORT: cannot listen on ${config.metrics?.host}:${config.metrics?.port} (${(error as Error).message}); set another port, or "off"`, { cause: error });
   }) : undefined;
   await runtime.start();

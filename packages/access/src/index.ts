@@ -1,1 +1,1 @@
-export { ApiKeys, ApiKeyRecord, KeyError, type ApiKeyInfo, type Principal } from "./keys.js";
+export { ApiKeys, ApiKeyRecord, KeyError, parseRate, type ApiKeyInfo, type Principal, type RateLimit } from "./keys.js";

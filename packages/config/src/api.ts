@@ -3,6 +3,20 @@ import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./datab
 import { boolEnv, bytesEnv, durationMsEnv, enumEnv, intEnv, optionalSecretEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
+const rateEnv = z
+  .string()
+  .optional()
+  .transform((raw, ctx): { requests: number; perSeconds: number } | undefined => {
+    const text = (raw ?? "").trim().toLowerCase();
+    if (text === "" || text === "off") return undefined;
+    const match = /^(\d+)\s*\/\s*(s|m|h)$/.exec(text);
+    if (!match || Number(match[1]) < 1) {
+      ctx.addIssue({ code: "custom", message: `expected "off" or a rate like 20/s, 600/m or 10000/h, got "${raw}"` });
+      return z.NEVER;
+    }
+    return { requests: Number(match[1]), perSeconds: match[2] === "s" ? 1 : match[2] === "m" ? 60 : 3600 };
+  });
+
 export const ApiEnv = z
   .object({
     ...sharedEnvShape,
@@ -50,6 +64,8 @@ export const ApiEnv = z
     HERD_AUTH: enumEnv(["keys", "open"] as const, "keys"),
     /** How long a process trusts a verified key before asking Redis again (a revocation's delay). */
     HERD_KEY_CACHE: durationMsEnv(5000, { min: 0, max: 300_000 }),
+    /** Requests per key ("20/s", "600/m", "10000/h") for keys created without --rate; "off": none. */
+    HERD_DEFAULT_RATE: rateEnv,
   })
   .superRefine((env, ctx) => {
     if (env.HERD_AUTH === "open" && !isLoopback(env.HOST)) {
@@ -73,7 +89,7 @@ export interface ApiConfig extends SharedConfig {
   ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
   admin: { user: string; password: string | undefined; write: boolean };
   syncTimeoutMs: number;
-  auth: { mode: "keys" | "open"; cacheMs: number };
+  auth: { mode: "keys" | "open"; cacheMs: number; defaultRate: { requests: number; perSeconds: number } | undefined };
 }
 
 export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
@@ -93,7 +109,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     database: toDatabaseConfig(env),
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     syncTimeoutMs: env.HERD_SYNC_TIMEOUT,
-    auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE },
+    auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE, defaultRate: env.HERD_DEFAULT_RATE },
     ingest: {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,

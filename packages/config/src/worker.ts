@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
-import { durationMsEnv, enumEnv, intEnv, optionalPortEnv, stringEnv } from "./primitives.js";
+import { durationMsEnv, enumEnv, intEnv, optionalPortEnv, optionalSecretEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
 const claimEnv = z
@@ -63,6 +63,9 @@ export const WorkerEnv = z
      * replicas stand by to take over an instance whose worker stops.
      */
     HERD_CLAIM_INSTANCES: claimEnv,
+    /** When set, GET /metrics needs these admin credentials (HTTP basic auth), as on the API. */
+    HERD_ADMIN_USER: stringEnv("admin"),
+    HERD_ADMIN_PASSWORD: optionalSecretEnv(12),
   });
 
 
@@ -79,7 +82,7 @@ export interface WorkerConfig extends SharedConfig {
   shutdownTimeoutMs: number;
   prefetch: { mode: "auto" | "off"; maxWaitMs: number };
   batchSlice: { targetMs: number; maxInputs: number };
-  metrics: { port: number; host: string } | undefined;
+  metrics: { port: number; host: string; credentials: { user: string; password: string } | undefined } | undefined;
   /** Most instances to claim exclusively; undefined binds all of them without claims. */
   claimInstances: number | undefined;
 }
@@ -99,7 +102,10 @@ export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
     prefetch: { mode: env.HERD_PREFETCH, maxWaitMs: env.HERD_PREFETCH_MAX_WAIT },
     batchSlice: { targetMs: env.HERD_BATCH_SLICE_TARGET, maxInputs: env.HERD_BATCH_SLICE_MAX },
-    metrics: env.HERD_METRICS_PORT === undefined ? undefined : { port: env.HERD_METRICS_PORT, host: env.HERD_METRICS_HOST },
+    metrics:
+      env.HERD_METRICS_PORT === undefined
+        ? undefined
+        : { port: env.HERD_METRICS_PORT, host: env.HERD_METRICS_HOST, credentials: env.HERD_ADMIN_PASSWORD === undefined ? undefined : { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD } },
     claimInstances: env.HERD_CLAIM_INSTANCES,
   };
 }

@@ -5,7 +5,7 @@ export { InstanceMetrics, type BindingState, type InstanceState } from "./instan
 export { cacheMetrics, type CacheLayerCounts } from "./cache.js";
 export { IngestMetrics } from "./ingest.js";
 export { queueMetrics, QUEUE_STATES, type CountableQueue } from "./queues.js";
-export { startMetricsServer, type MetricsServer } from "./server.js";
+export { startMetricsServer, hasCredentials, type Credentials, type MetricsServer } from "./server.js";
 export { clientFamily, CLIENT_FAMILIES } from "./clients.js";
 export { fleetMetrics, type FleetCounts } from "./fleet.js";
 export { dependencyMetrics, type DependencyCheck } from "./dependencies.js";

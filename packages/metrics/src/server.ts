@@ -1,4 +1,5 @@
-import { createServer, type Server } from "node:http";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
@@ -7,9 +8,32 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** A small HTTP server for processes without an API of their own (workers): GET /metrics. */
-export async function startMetricsServer(registry: Registry, port: number, host: string): Promise<MetricsServer> {
+export interface Credentials {
+  user: string;
+  password: string;
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/** Whether a request carries these credentials as HTTP basic auth (compared in constant time). */
+export function hasCredentials(req: Pick<IncomingMessage, "headers">, credentials: Credentials): boolean {
+  const header = req.headers.authorization ?? "";
+  const match = /^Basic\s+(\S+)$/i.exec(header);
+  if (!match) return false;
+  const given = Buffer.from(match[1] as string, "base64").toString("utf8");
+  return timingSafeEqual(digest(given), digest(`${credentials.user}:${credentials.password}`));
+}
+
+/**
+ * A small HTTP server for processes without an API of their own (workers): GET /metrics, behind
+ * HTTP basic auth when `credentials` are given.
+ */
+export async function startMetricsServer(registry: Registry, port: number, host: string, credentials?: Credentials): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
+    if (credentials && !hasCredentials(req, credentials)) {
+      res.writeHead(401, { "www-authenticate": 'Basic realm="Herd metrics"', "content-type": "text/plain" }).end("admin credentials required (HTTP basic auth)\n");
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;

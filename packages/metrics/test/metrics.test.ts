@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientFamily, createRegistry, dependencyMetrics } from "../src/index.js";
+import { clientFamily, createRegistry, dependencyMetrics, startMetricsServer } from "../src/index.js";
 
 describe("dependency checks", () => {
   it("report 1 for an answer, 0 for an error and 0 for a check that outlives its deadline", async () => {
@@ -39,5 +39,23 @@ describe("client families", () => {
     expect(clientFamily("Mozilla/5.0 (X11; Linux x86_64)")).toBe("browser");
     expect(clientFamily("my-script/" + "x".repeat(500))).toBe("other");
     expect(clientFamily(undefined)).toBe("other");
+  });
+});
+
+describe("a worker's metrics server", () => {
+  it("answers only with the admin login when credentials are set", async () => {
+    const server = await startMetricsServer(createRegistry("worker"), 0, "127.0.0.1", { user: "admin", password: "correct horse battery" });
+    try {
+      const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+      const anonymous = await fetch(server.url);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get("www-authenticate")).toBe('Basic realm="Herd metrics"');
+      expect((await fetch(server.url, { headers: { authorization: basic("admin", "wrong") } })).status).toBe(401);
+      const admin = await fetch(server.url, { headers: { authorization: basic("admin", "correct horse battery") } });
+      expect(admin.status).toBe(200);
+      expect(await admin.text()).toContain('process_cpu_seconds_total{service="worker"}');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -57,6 +57,22 @@ describe("tenants (one per API key) see only their own jobs, collections and ing
     expect((await call(teamB, "GET", `/v1/jobs/${b1.body.id}?wait=20000`)).body.status).toBe("completed");
   });
 
+  it("one tenant's batch backlog does not hold up another tenant's interactive job", async () => {
+    // Team A queues a batch backlog on the single generation slot; team B then asks interactively.
+    const batch = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => call(teamA, "POST", "/v1/jobs", { type: "generate", model: "llama3.2", prompt: `Batch summary ${i} of the pump manual.`, priority: "batch" })),
+    );
+    const interactive = await call(teamB, "POST", "/v1/jobs?wait=20000", { type: "generate", model: "llama3.2", prompt: "Quick: what is E-402?" });
+    expect(interactive.status).toBe(200);
+    const views = await Promise.all(batch.map((job) => call(teamA, "GET", `/v1/jobs/${job.body.id}`)));
+    // At most the batch jobs already on the slots (plus one fetched ahead) ran before team B's.
+    const slots = stack.worker.bindings.filter((binding) => binding.model.model === "llama3.2:latest").reduce((sum, binding) => sum + binding.model.slots, 0);
+    const finishedBefore = views.filter((view) => view.body.status === "completed").length;
+    expect(finishedBefore).toBeLessThanOrEqual(slots + 1);
+    expect(views.filter((view) => view.body.status !== "completed").length).toBeGreaterThan(0);
+    await Promise.all(batch.map((job) => call(teamA, "GET", `/v1/jobs/${job.body.id}?wait=30000`)));
+  });
+
   it("collections, their documents, searches, answers and ingestions belong to the tenant", async () => {
     expect((await call(teamA, "POST", "/v1/collections", { name: "manuals", model: "nomic-embed-text" })).status).toBe(201);
     const upload = await call(teamA, "POST", "/v1/collections/manuals/documents", { documents: [{ id: "pump.md", text: "# Pump\n\nBleed the pump before the first start." }] });

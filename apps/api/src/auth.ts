@@ -46,3 +46,10 @@ export function authenticate(keys: ApiKeys | undefined): RequestHandler {
 export function tenantOf(res: Response): string {
   return (res.locals["principal"] as Principal | undefined)?.tenant ?? OPEN_PRINCIPAL.tenant;
 }
+
+/** The API key a request runs under and its concurrency limit, for the job quota (none in open mode). */
+export function quotaKeyOf(res: Response, defaultConcurrency: number | undefined): { id: string; concurrency: number | undefined } | undefined {
+  const principal = res.locals["principal"] as Principal | undefined;
+  if (!principal || principal.keyId === OPEN_PRINCIPAL.keyId) return undefined;
+  return { id: principal.keyId, concurrency: principal.concurrency ?? defaultConcurrency };
+}

@@ -14,6 +14,8 @@ export interface InteractiveOptions {
   client: string;
   /** Owner of the job; identical requests coalesce only within a tenant. */
   tenant?: string;
+  /** The API key, for its concurrency quota. */
+  key?: { id: string; concurrency: number | undefined } | undefined;
   /** Generation only: called with each new piece of text as the worker produces it. */
   onText?: (text: string) => void;
 }
@@ -49,6 +51,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
     const outcome = await submitJob(deps, request, {
       client: options.client,
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+      ...(options.key ? { key: options.key } : {}),
       stream: assembler !== undefined,
       beforeEnqueue: (id, queue) => {
         subscription = deps.queues.subscribe(queue, id);

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { decodeFailure, failureToError, parseJobId, statusFromState, tenantOfJobName, type HerdKeys, type JobKind, type JobStatus, type ParsedJobId } from "@herd/jobs";
+import { decodeFailure, failureToError, ownerOfJobName, parseJobId, statusFromState, tenantOfJobName, type HerdKeys, type JobKind, type JobStatus, type ParsedJobId } from "@herd/jobs";
 import type { QueueRegistry } from "./queues.js";
 
 interface ViewFields {
@@ -135,17 +135,21 @@ export class JobStore {
   async cancel(id: string, tenant?: string): Promise<CancelOutcome> {
     const parsed = parseJobId(id);
     if (!parsed) return "not_found";
-    const owner = tenant === undefined ? undefined : await this.owner(id);
-    if (tenant !== undefined && owner !== tenant) return "not_found";
     const queue = this.queues.queue(parsed.queue);
+    const [name, canceled] = await this.redis.pipeline().hget(queue.toKey(id), "name").get(this.keys.canceled(id)).exec().then((replies) => (replies ?? []).map(([, value]) => value as string | null));
+    const owner = ownerOfJobName(name);
+    if (tenant !== undefined && (owner?.tenant ?? canceledBy(canceled)) !== tenant) return "not_found";
     const state = await queue.getJobState(id);
-    if (state === "unknown") return (await this.redis.exists(this.keys.canceled(id))) ? "canceled" : "not_found";
+    if (state === "unknown") return canceled ? "canceled" : "not_found";
     if (state === "completed" || state === "failed") return "finished";
     if (state === "active") return "running";
     // remove() refuses a job another worker has just locked; that race reads as "running".
     const removed = await queue.remove(id);
     if (removed !== 1) return "running";
-    await this.redis.set(this.keys.canceled(id), `${Date.now()}|${owner ?? ""}`, "PX", this.retentionMs);
+    const writes = this.redis.multi().set(this.keys.canceled(id), `${Date.now()}|${owner?.tenant ?? ""}`, "PX", this.retentionMs);
+    // A job that never ran frees its place in the API key's concurrency quota.
+    if (owner?.keyId) writes.zrem(this.keys.keyInflight(owner.keyId), id);
+    await writes.exec();
     return "canceled";
   }
 }

@@ -14,7 +14,7 @@ import { IngestProcessor } from "./ingest/processor.js";
 import { IngestionProgress } from "./ingest/progress.js";
 import { InstanceProber } from "./instance-prober.js";
 import { FleetInstances } from "./dropin/instances.js";
-import { ApiKeys } from "@herd/access";
+import { ApiKeys, ConcurrencyQuota } from "@herd/access";
 import { JobStore } from "./job-store.js";
 import { createApiMetrics, type ApiMetrics } from "./metrics.js";
 import { QueueDepth } from "./queue-depth.js";
@@ -79,7 +79,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   if (!apiKeys) logger.warn({ host: config.host }, "open mode: no API key is checked (HERD_AUTH=open, loopback only)");
   const cacheStats = new CacheStatsPublisher(cache, redis, keys.cacheStats, logger);
   cacheStats.start();
-  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, metrics, jobMetrics: metrics.jobs, keys, prober, admin, instances, apiKeys, logger });
+  const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, metrics, jobMetrics: metrics.jobs, keys, prober, admin, instances, apiKeys, ...(apiKeys ? { quota: new ConcurrencyQuota(redis, config.prefix) } : {}), logger });
   fleet.start();
   let server: Server | undefined;
 

@@ -25,7 +25,7 @@ import { OLLAMA_PATHS, ollamaRouter } from "./routes/ollama.js";
 import { OPENAI_PATHS, openAiRouter } from "./routes/openai.js";
 import type { FleetInstances } from "./dropin/instances.js";
 import { dialectError } from "./dropin/dialects.js";
-import type { ApiKeys } from "@herd/access";
+import type { ApiKeys, ConcurrencyQuota } from "@herd/access";
 import { authenticate } from "./auth.js";
 import { rateLimit } from "./rate-limit.js";
 import helmet from "helmet";
@@ -48,6 +48,8 @@ export interface ServerDeps {
   instances: FleetInstances;
   /** API keys, or undefined in open mode. */
   apiKeys: ApiKeys | undefined;
+  /** Jobs each key has queued or running (keys mode). */
+  quota?: ConcurrencyQuota | undefined;
   logger: Logger;
 }
 

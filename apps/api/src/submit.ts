@@ -22,8 +22,9 @@ import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
-import type { Logger } from "@herd/logger";
+import { coerceError, type Logger } from "@herd/logger";
 import type { ApiJobMetrics } from "@herd/metrics";
+import type { ConcurrencyQuota } from "@herd/access";
 
 export interface SubmitDeps {
   config: ApiConfig;
@@ -34,6 +35,8 @@ export interface SubmitDeps {
   fleet: FleetView;
   depth: QueueDepth;
   logger: Logger;
+  /** Per-key concurrency quota; absent in tests that build a bare submit path. */
+  quota?: ConcurrencyQuota;
 }
 
 export type SubmitOutcome =
@@ -189,6 +192,8 @@ export interface SubmitOptions {
    * coalesce only within one tenant, so a shared job never reveals another tenant's request.
    */
   tenant?: string;
+  /** The API key submitting, with its concurrency limit (jobs queued or running at once). */
+  key?: { id: string; concurrency: number | undefined } | undefined;
   /**
    * A client waits for the tokens: the worker publishes them as they come. Such a job is never
    * coalesced with another request (each stream belongs to one client, who may cancel it).
@@ -233,8 +238,20 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
       jobId: id,
       ...(prepared.coalesceKey ? { deduplication: { id: `${tenant}:${prepared.coalesceKey}` } } : {}),
     };
+    const quota = options.key?.concurrency !== undefined && deps.quota ? { store: deps.quota, keyId: options.key.id, limit: options.key.concurrency } : undefined;
+    if (quota && !(await quota.store.admit(quota.keyId, id, quota.limit))) {
+      count("rejected");
+      throw new ApiError(429, "concurrency_limited", `this API key already has ${quota.limit} jobs queued or running; retry when one finishes`, { headers: { "Retry-After": "1" } });
+    }
     options.beforeEnqueue?.(id, name);
-    const job = await queue.add(ownedJobName(prepared.kind, tenant), prepared.data, jobOpts);
+    let job;
+    try {
+      job = await queue.add(ownedJobName(prepared.kind, tenant, quota?.keyId), prepared.data, jobOpts);
+    } catch (error) {
+      // The add failed, so nothing runs under this reservation; if even the release fails, it lapses.
+      if (quota) await quota.store.release(quota.keyId, id).catch((releaseError: unknown) => deps.logger.warn({ err: coerceError(releaseError), jobId: id }, "could not release a quota reservation"));
+      throw error;
+    }
     deps.depth.added(queue);
     const jobId = job.id ?? id;
     if (jobId === id) {
@@ -243,6 +260,8 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
       deps.logger.debug({ jobId, queue: name, priority: priorityClass }, "job queued");
     } else {
       count("coalesced");
+      // Joined a job already counted (against the key that created it): the reservation is not needed.
+      if (quota) await quota.store.release(quota.keyId, id);
       deps.logger.debug({ jobId, queue: name, priority: priorityClass }, "request joined an identical queued job");
     }
     if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId);

@@ -61,7 +61,7 @@ describe("Ollama-compatible API, driven by the ollama npm package", () => {
     const straight = await direct.chat({ model: "llama3.2", messages: CHAT, stream: false });
     // The first token reached the client while the generation was still running on an instance.
     expect(runningAtFirstPart).toBe(1);
-    expect(parts.length).toBeGreaterThan(3);
+    expect(parts.length).toBeGreaterThan(1);
     expect(parts.map((part) => part.content).join("")).toBe(straight.message.content);
     expect(parts.at(-1)).toMatchObject({ done: true, done_reason: "stop", content: "" });
     expect(parts.slice(0, -1).every((part) => !part.done)).toBe(true);

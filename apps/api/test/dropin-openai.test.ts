@@ -65,7 +65,8 @@ describe("OpenAI-compatible API, driven by the openai npm package", () => {
       if (chunk.usage) usage = chunk.usage;
     }
     const straight = await direct.chat({ model: "llama3.2", messages: MESSAGES, stream: false });
-    expect(deltas.length).toBeGreaterThan(3);
+    // Pieces arriving while a write is in flight travel together, so the count depends on timing.
+    expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join("")).toBe(straight.message.content);
     expect(finishes.at(-1)).toBe("stop");
     expect(finishes.slice(0, -1).every((finish) => finish === null)).toBe(true);

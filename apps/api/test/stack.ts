@@ -44,7 +44,8 @@ export class Stack {
       HERD_INSTANCES: JSON.stringify(fleet.instances.map((instance) => ({ url: instance.url, name: instance.ctx.name, slots: instance.slots }))),
       HERD_PROBE_INTERVAL: "100ms",
       HERD_PROBE_TIMEOUT: "300ms",
-      HERD_HEARTBEAT_INTERVAL: "200ms",
+      // Heartbeats expire after 3 intervals: 1.5 s leaves room for a busy CI machine.
+      HERD_HEARTBEAT_INTERVAL: "500ms",
       HERD_JOB_BACKOFF: "50ms",
       HERD_WORKER_ID: `${options.prefix}-worker`,
       ...options.workerEnv,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiKeys } from "@herd/access";
+import { ApiKeys, ConcurrencyQuota } from "@herd/access";
 import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
@@ -71,6 +71,27 @@ describe("tenants (one per API key) see only their own jobs, collections and ing
     expect(finishedBefore).toBeLessThanOrEqual(slots + 1);
     expect(views.filter((view) => view.body.status !== "completed").length).toBeGreaterThan(0);
     await Promise.all(batch.map((job) => call(teamA, "GET", `/v1/jobs/${job.body.id}?wait=30000`)));
+  });
+
+  it("a key's concurrency quota caps its queued and running jobs; finished and canceled jobs free places", async () => {
+    const keys = new ApiKeys(redis, prefix, 0);
+    const { token: capped, key } = await keys.create({ name: "team-capped", concurrency: 2 });
+    const submit = (i: number) => call(capped, "POST", "/v1/jobs", { type: "generate", model: "llama3.2", prompt: `Long answer ${i} about the hydraulic press.` });
+    const [first, second] = [await submit(1), await submit(2)];
+    expect([first.status, second.status]).toEqual([202, 202]);
+    const refused = await fetch(`${stack.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${capped}`, "content-type": "application/json" }, body: JSON.stringify({ type: "generate", model: "llama3.2", prompt: "One too many." }) });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("concurrency_limited");
+    // Other keys are not affected.
+    expect((await call(teamB, "POST", "/v1/jobs", { type: "generate", model: "llama3.2", prompt: "Unrelated." })).status).toBe(202);
+    // Canceling the queued one (if it has not started yet) or waiting for both frees the places.
+    const canceled = await call(capped, "DELETE", `/v1/jobs/${second.body.id}`);
+    expect([200, 409]).toContain(canceled.status);
+    await call(capped, "GET", `/v1/jobs/${first.body.id}?wait=20000`);
+    if (canceled.status === 409) await call(capped, "GET", `/v1/jobs/${second.body.id}?wait=20000`);
+    await waitFor(async () => (await new ConcurrencyQuota(redis, prefix).count(key.id)) === 0, { message: "the quota emptied" });
+    expect((await submit(3)).status).toBe(202);
   });
 
   it("collections, their documents, searches, answers and ingestions belong to the tenant", async () => {

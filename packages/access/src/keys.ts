@@ -13,6 +13,8 @@ export const ApiKeyRecord = z.object({
   revokedAt: z.string().optional(),
   /** Most requests per window for this key, across every API process; none: the API's default. */
   rate: z.object({ requests: z.number().int().positive(), perSeconds: z.number().int().positive() }).optional(),
+  /** Most jobs this key may have queued or running at once; none: the API's default. */
+  concurrency: z.number().int().positive().optional(),
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecord>;
 
@@ -24,6 +26,7 @@ export interface Principal {
   name: string;
   tenant: string;
   rate?: RateLimit | undefined;
+  concurrency?: number | undefined;
 }
 
 export type RateLimit = { requests: number; perSeconds: number };
@@ -62,14 +65,14 @@ export class ApiKeys {
   }
 
   /** Creates a key; the returned token is the only time the secret exists outside the caller. */
-  async create(input: { name: string; tenant?: string; rate?: RateLimit }): Promise<{ token: string; key: ApiKeyInfo }> {
+  async create(input: { name: string; tenant?: string; rate?: RateLimit; concurrency?: number }): Promise<{ token: string; key: ApiKeyInfo }> {
     if (!NAME.test(input.name)) throw new KeyError(`name must be 1 to 64 letters, digits, '.', '_' or '-': ${JSON.stringify(input.name)}`);
     const tenant = input.tenant ?? input.name;
     if (!NAME.test(tenant)) throw new KeyError(`tenant must be 1 to 64 letters, digits, '.', '_' or '-': ${JSON.stringify(tenant)}`);
     if ((await this.list()).some((key) => key.name === input.name && !key.revokedAt)) throw new KeyError(`a key named "${input.name}" exists; revoke it first or choose another name`);
     const id = randomBytes(9).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "0").slice(0, 12).padEnd(12, "0");
     const secret = randomBytes(32).toString("base64url");
-    const record: ApiKeyRecord = { id, name: input.name, tenant, hash: sha256(secret), createdAt: new Date().toISOString(), ...(input.rate ? { rate: input.rate } : {}) };
+    const record: ApiKeyRecord = { id, name: input.name, tenant, hash: sha256(secret), createdAt: new Date().toISOString(), ...(input.rate ? { rate: input.rate } : {}), ...(input.concurrency ? { concurrency: input.concurrency } : {}) };
     const created = await this.redis.set(this.#keys.apiKey(id), JSON.stringify(record), "NX");
     if (created !== "OK") throw new KeyError("key id collision; try again");
     await this.redis.sadd(this.#keys.apiKeys, id);
@@ -118,7 +121,7 @@ export class ApiKeys {
       if (parsed?.success && !parsed.data.revokedAt) {
         const expected = Buffer.from(parsed.data.hash, "hex");
         const actual = Buffer.from(sha256(match[2] as string), "hex");
-        if (expected.length === actual.length && timingSafeEqual(expected, actual)) principal = { keyId: parsed.data.id, name: parsed.data.name, tenant: parsed.data.tenant, rate: parsed.data.rate };
+        if (expected.length === actual.length && timingSafeEqual(expected, actual)) principal = { keyId: parsed.data.id, name: parsed.data.name, tenant: parsed.data.tenant, rate: parsed.data.rate, concurrency: parsed.data.concurrency };
       }
     }
     if (this.#verified.size > 10_000) this.#verified.clear();

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { herdKeys } from "@herd/jobs";
 import { deletePrefix, testRedis, uniquePrefix } from "@herd/testing";
-import { ApiKeys, KeyError } from "../src/index.js";
+import { ApiKeys, ConcurrencyQuota, KeyError } from "../src/index.js";
 
 describe("API keys", () => {
   const redis = testRedis();
@@ -51,5 +51,34 @@ describe("API keys", () => {
     await admin.revoke(key.id);
     expect(await cached.verify(token)).toBeDefined();
     expect(await admin.verify(token)).toBeUndefined();
+  });
+});
+
+describe("concurrency quota", () => {
+  const redis = testRedis();
+  const prefix = uniquePrefix("quota");
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it("admits jobs up to the limit, atomically, and frees a place on release", async () => {
+    const quota = new ConcurrencyQuota(redis, prefix);
+    const admitted = await Promise.all(Array.from({ length: 10 }, (_, i) => quota.admit("k1", `job-${i}`, 3)));
+    expect(admitted.filter(Boolean)).toHaveLength(3);
+    expect(await quota.count("k1")).toBe(3);
+    expect(await quota.admit("k2", "other", 3)).toBe(true);
+    const first = admitted.findIndex(Boolean);
+    await quota.release("k1", `job-${first}`);
+    expect(await quota.admit("k1", "job-late", 3)).toBe(true);
+    expect(await quota.admit("k1", "job-later", 3)).toBe(false);
+  });
+
+  it("forgets entries nobody released once they lapse", async () => {
+    const quota = new ConcurrencyQuota(redis, prefix);
+    // An entry whose lease ended a second ago (as if its worker died before releasing it).
+    await redis.zadd(herdKeys(prefix).keyInflight("k3"), Date.now() - 1000, "lost-job");
+    expect(await quota.count("k3")).toBe(0);
+    expect(await quota.admit("k3", "fresh", 1)).toBe(true);
   });
 });

@@ -66,6 +66,20 @@ export const ApiEnv = z
     HERD_KEY_CACHE: durationMsEnv(5000, { min: 0, max: 300_000 }),
     /** Requests per key ("20/s", "600/m", "10000/h") for keys created without --rate; "off": none. */
     HERD_DEFAULT_RATE: rateEnv,
+    /** Jobs a key may have queued or running at once, for keys created without --concurrency; "off": no limit. */
+    HERD_DEFAULT_CONCURRENCY: z
+      .string()
+      .optional()
+      .transform((raw, ctx): number | undefined => {
+        const text = (raw ?? "").trim().toLowerCase();
+        if (text === "" || text === "off") return undefined;
+        const value = Number(text);
+        if (!Number.isInteger(value) || value < 1 || value > 1_000_000) {
+          ctx.addIssue({ code: "custom", message: `expected "off" or a whole number of jobs (1 or more), got "${raw}"` });
+          return z.NEVER;
+        }
+        return value;
+      }),
   })
   .superRefine((env, ctx) => {
     if (env.HERD_AUTH === "open" && !isLoopback(env.HOST)) {
@@ -89,7 +103,7 @@ export interface ApiConfig extends SharedConfig {
   ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
   admin: { user: string; password: string | undefined; write: boolean };
   syncTimeoutMs: number;
-  auth: { mode: "keys" | "open"; cacheMs: number; defaultRate: { requests: number; perSeconds: number } | undefined };
+  auth: { mode: "keys" | "open"; cacheMs: number; defaultRate: { requests: number; perSeconds: number } | undefined; defaultConcurrency: number | undefined };
 }
 
 export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
@@ -109,7 +123,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     database: toDatabaseConfig(env),
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     syncTimeoutMs: env.HERD_SYNC_TIMEOUT,
-    auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE, defaultRate: env.HERD_DEFAULT_RATE },
+    auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE, defaultRate: env.HERD_DEFAULT_RATE, defaultConcurrency: env.HERD_DEFAULT_CONCURRENCY },
     ingest: {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,

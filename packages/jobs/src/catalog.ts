@@ -44,14 +44,22 @@ export function jobOptions(policy: RetentionPolicy, priority: PriorityClass): Jo
 }
 
 /**
- * A job's BullMQ name carries the tenant that submitted it (`embed@team-a`): the API checks it on
- * every read, in the same round trip as the job's other fields. Ingestion's own jobs have none.
+ * A job's BullMQ name carries who submitted it (`embed@team-a/k3q0x7c1m2ab`: tenant, then API key
+ * id): the API checks the tenant on every read, in the same round trip as the job's other fields,
+ * and the worker releases the key's concurrency quota when the job ends. Ingestion's own jobs have
+ * neither.
  */
-export function ownedJobName(kind: keyof typeof jobCatalog, tenant: string): string {
-  return `${jobCatalog[kind].jobName}@${tenant}`;
+export function ownedJobName(kind: keyof typeof jobCatalog, tenant: string, keyId?: string): string {
+  return `${jobCatalog[kind].jobName}@${tenant}${keyId ? `/${keyId}` : ""}`;
+}
+
+export function ownerOfJobName(name: string | null | undefined): { tenant: string; keyId: string | undefined } | undefined {
+  const at = name?.indexOf("@") ?? -1;
+  if (!name || at < 0) return undefined;
+  const [tenant, keyId] = name.slice(at + 1).split("/");
+  return tenant ? { tenant, keyId: keyId || undefined } : undefined;
 }
 
 export function tenantOfJobName(name: string | null | undefined): string | undefined {
-  const at = name?.indexOf("@") ?? -1;
-  return name && at >= 0 ? name.slice(at + 1) : undefined;
+  return ownerOfJobName(name)?.tenant;
 }

@@ -18,6 +18,8 @@ export function herdKeys(prefix: string) {
     /** API keys: one JSON record per key id (hash of the secret, never the secret), and the set of ids. */
     apiKey: (id: string) => `${tag}:access:key:${id}`,
     apiKeys: `${tag}:access:keys`,
+    /** Jobs an API key has queued or running (sorted set, score = when the entry lapses). */
+    keyInflight: (keyId: string) => `${tag}:access:inflight:${keyId}`,
     /** Fleet-wide cache counters (`layer:hits` → n), summed from every process. */
     cacheStats: `${tag}:stats:cache`,
   };

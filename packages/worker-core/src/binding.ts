@@ -1,6 +1,6 @@
 import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { PRIORITIES, queueName, type JobKind } from "@herd/jobs";
+import { ownerOfJobName, PRIORITIES, queueName, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
@@ -150,10 +150,10 @@ export class Binding {
             }
             const gate = { acquire: (priority?: number) => (reachedGate(), this.gate.acquire(priority)) };
             const result = await process({ ...deps, gate, onCall }, job, token);
-            tracker.finished(job, startedAt);
+            if (tracker.finished(job, startedAt)) this.#releaseQuota(job);
             return result;
           } catch (error) {
-            tracker.finished(job, startedAt, error);
+            if (tracker.finished(job, startedAt, error)) this.#releaseQuota(job);
             throw error;
           } finally {
             reachedGate();
@@ -165,6 +165,15 @@ export class Binding {
       loop.start();
     }
     if (this.options.monitor.healthy) void this.setPulling(true);
+  }
+
+  /** A job that ended frees a place in its API key's concurrency quota (see @herd/access). */
+  #releaseQuota(job: Job): void {
+    const keyId = ownerOfJobName(job.name)?.keyId;
+    if (!keyId || !job.id) return;
+    this.options.deps.redis
+      .zrem(this.options.deps.keys.keyInflight(keyId), job.id)
+      .catch((error: unknown) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not release the key's concurrency quota; it lapses on its own"));
   }
 
   /**

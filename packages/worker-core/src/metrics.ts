@@ -40,19 +40,20 @@ export class JobTracker {
     return performance.now();
   }
 
-  finished(job: Job, startedAt: number, error?: unknown): void {
+  /** Records how an attempt ended; true when the job itself ended (completed, or failed for good). */
+  finished(job: Job, startedAt: number, error?: unknown): boolean {
     const { kind, model, instance, queue } = this.labels;
     const durationMs = Math.round((performance.now() - startedAt) * 10) / 10;
     if (error === undefined) {
       this.metrics.jobs.completed.inc({ kind, model, ollama: instance });
       this.metrics.jobs.run.observe({ kind, model, ollama: instance }, durationMs / 1000);
       this.logger.debug({ jobId: job.id, queue, instance, durationMs }, "job completed");
-      return;
+      return true;
     }
     const name = (error as { name?: unknown } | null)?.name;
     if (typeof name === "string" && HANDED_BACK.has(name)) {
       this.logger.debug({ jobId: job.id, queue, instance, durationMs }, "job handed back to the queue");
-      return;
+      return false;
     }
     const message = error instanceof Error ? error.message : String(error);
     const { code } = decodeFailure(message);
@@ -65,5 +66,6 @@ export class JobTracker {
       this.metrics.jobs.retried.inc({ kind, model, code });
       this.logger.warn({ jobId: job.id, queue, instance, durationMs, code, attempt: job.attemptsMade + 1 }, "job attempt failed; it will be retried");
     }
+    return final;
   }
 }

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import type { JobView } from "@herd/jobs";
 import { clientFamily } from "@herd/metrics";
 import { ApiError } from "../errors.js";
-import { tenantOf } from "../auth.js";
+import { quotaKeyOf, tenantOf } from "../auth.js";
 
 /** Job failure codes → the HTTP status a drop-in client gets. */
 const STATUS_FOR_FAILURE: Record<string, number> = {
@@ -22,12 +22,12 @@ export function failedJob(view: JobView): ApiError {
  * An AbortSignal that fires when the client goes away before the response is complete, and the
  * client family of the request, for runInteractive.
  */
-export function requestContext(req: Request, res: Response): { signal: AbortSignal; client: string; tenant: string } {
+export function requestContext(req: Request, res: Response, defaultConcurrency?: number): { signal: AbortSignal; client: string; tenant: string; key: ReturnType<typeof quotaKeyOf> } {
   const controller = new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) controller.abort();
   });
-  return { signal: controller.signal, client: clientFamily(req.get("user-agent")), tenant: tenantOf(res) };
+  return { signal: controller.signal, client: clientFamily(req.get("user-agent")), tenant: tenantOf(res), key: quotaKeyOf(res, defaultConcurrency) };
 }
 
 /** Writes one line or event of a streamed response, sending the headers with the first one. */

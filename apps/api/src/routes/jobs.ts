@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { isJobKind, JobRequest } from "@herd/jobs";
 import { clientFamily } from "@herd/metrics";
-import { tenantOf } from "../auth.js";
+import { quotaKeyOf, tenantOf } from "../auth.js";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import type { QueueRegistry, Subscription } from "../queues.js";
@@ -97,6 +97,7 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
       ...options,
       client: clientFamily(res.req.get("user-agent")),
       tenant: tenantOf(res),
+      key: quotaKeyOf(res, deps.config.auth.defaultConcurrency),
       beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
     });
     if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);

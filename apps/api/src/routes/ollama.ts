@@ -43,7 +43,7 @@ async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mo
 
 async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {
   const started = performance.now();
-  const context = requestContext(req, res);
+  const context = requestContext(req, res, deps.config.auth.defaultConcurrency);
   const final = (view: JobView, text: string) => ({ model, created_at: new Date().toISOString(), ...content(mode, text), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
   if (!stream) {
     const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...context });
@@ -120,7 +120,7 @@ export function ollamaRouter(deps: DropInDeps): Router {
       ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
       priority: "interactive",
     });
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res) });
+    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) });
     if (view.status !== "completed") throw failedJob(view);
     const embeddings = (view.result as { embeddings?: number[][] }).embeddings ?? [];
     res.json({ model: body.model, embeddings, total_duration: nanoseconds(performance.now() - started) });
@@ -130,7 +130,7 @@ export function ollamaRouter(deps: DropInDeps): Router {
     const body = parseBody(OllamaEmbeddingsBody, req.body);
     if (!body.prompt) return void res.json({ embedding: [] });
     const request = toJobRequest({ type: "embed", model: body.model, input: body.prompt, ...(body.options ? { options: body.options } : {}), ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}), priority: "interactive" });
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res) });
+    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) });
     if (view.status !== "completed") throw failedJob(view);
     res.json({ embedding: (view.result as { embeddings?: number[][] }).embeddings?.[0] ?? [] });
   });

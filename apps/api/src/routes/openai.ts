@@ -23,7 +23,7 @@ const finishReason = (result: unknown) => ((result as { done_reason?: string } |
 async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiChatBody, req.body);
   const request = chatRequest(body);
-  const context = requestContext(req, res);
+  const context = requestContext(req, res, deps.config.auth.defaultConcurrency);
   const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
   const created = Math.floor(Date.now() / 1000);
   const base = { id, created, model: body.model, system_fingerprint: "fp_herd" };
@@ -74,7 +74,7 @@ export function openAiRouter(deps: DropInDeps): Router {
     const body = parseOpenAi(OpenAiEmbeddingsBody, req.body);
     const inputs = embeddingInputs(body.input);
     const request = toJobRequest({ type: "embed", model: body.model, input: inputs, ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}), priority: "interactive" });
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res) });
+    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) });
     if (view.status !== "completed") throw failedJob(view);
     const vectors = (view.result as { embeddings?: number[][] }).embeddings ?? [];
     res.json({

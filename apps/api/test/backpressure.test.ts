@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorInstance } from "@herd/ollama-emulator";
-import { createTestDatabase, deletePrefix, testEnv, testRedis, uniquePrefix, waitFor, type TestDatabase } from "@herd/testing";
-import { HerdProcesses } from "./processes.js";
+import { createTestDatabase, testEnv, uniquePrefix, waitFor, type TestDatabase } from "@herd/testing";
+import { closeAll, HerdProcesses } from "./processes.js";
 
 /** Resident memory a process reports on its own /metrics. */
 async function rss(metricsUrl: string): Promise<number> {
@@ -32,14 +32,7 @@ describe("backpressure", () => {
     workerMetrics = await waitFor(() => /"metrics":"(http:[^"]+)"/.exec(herd.output)?.[1], { message: "the worker's metrics URL" });
   }, 90_000);
 
-  afterAll(async () => {
-    await herd?.close();
-    await ollama?.close();
-    await database?.drop();
-    const redis = testRedis();
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
-  });
+  afterAll(() => closeAll(prefix, herd, ollama, database));
 
   it("answers 429 with Retry-After beyond the queue bound, never timeouts or 5xx, loses no accepted job, and memory stays bounded", async () => {
     const before = { api: await rss(`${herd.url}/metrics`), worker: await rss(workerMetrics) };

@@ -1,8 +1,8 @@
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorInstance } from "@herd/ollama-emulator";
-import { createTestDatabase, deletePrefix, testEnv, testRedis, uniquePrefix, waitFor, type TestDatabase } from "@herd/testing";
-import { HerdProcesses } from "./processes.js";
+import { createTestDatabase, testEnv, uniquePrefix, waitFor, type TestDatabase } from "@herd/testing";
+import { closeAll, HerdProcesses } from "./processes.js";
 
 const MESSAGES = [{ role: "user" as const, content: "Walk me through bleeding the hydraulic pump, step by step." }];
 
@@ -19,14 +19,7 @@ describe("drop-in streaming across processes", () => {
     herd = await HerdProcesses.start({ REDIS_URL: testEnv.TEST_REDIS_URL, HERD_PREFIX: prefix, DATABASE_URL: database.url, HERD_INSTANCES: ollama.url, HERD_PROBE_INTERVAL: "200ms", HERD_FLEET_REFRESH: "200ms" });
   }, 90_000);
 
-  afterAll(async () => {
-    await herd?.close();
-    await ollama?.close();
-    await database?.drop();
-    const redis = testRedis();
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
-  });
+  afterAll(() => closeAll(prefix, herd, ollama, database));
 
   const executing = async () => (await ollama.stats()).models["llama3.2:latest"]?.executing ?? 0;
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort, waitFor } from "@herd/testing";
+import { deletePrefix, freePort, testRedis, waitFor } from "@herd/testing";
 
 const entry = (app: string) => fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url));
 
@@ -63,4 +63,15 @@ export class HerdProcesses {
     await HerdProcesses.kill(this.api, "SIGTERM");
     await HerdProcesses.kill(this.worker, "SIGTERM");
   }
+}
+
+/** Stops, in reverse order of start, what a process-level test opened, then deletes its Redis keys. */
+export async function closeAll(prefix: string, ...resources: Array<{ close(): Promise<unknown> } | { drop(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const resource of resources) {
+    if (!resource) continue;
+    await ("close" in resource ? resource.close() : resource.drop());
+  }
+  const redis = testRedis();
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
 }

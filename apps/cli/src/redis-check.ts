@@ -3,17 +3,36 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 
-/** One PING with a short timeout and no reconnects. */
-export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  client.on("error", () => undefined);
+/**
+ * A connection for a few commands from a command-line tool: short timeouts, no reconnects, no
+ * offline queue. Rejects with the real cause (ioredis itself only says "Connection is closed.").
+ * The caller disconnects it.
+ */
+export async function connectOnce(url: string, timeoutMs: number): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  let cause: Error | undefined;
+  // Errors surface through connect() and the commands; the event only tells why.
+  client.on("error", (error: Error) => (cause ??= error));
   try {
     await client.connect();
+    return client;
+  } catch (error) {
+    client.disconnect();
+    throw cause ?? error;
+  }
+}
+
+/** One PING with a short timeout and no reconnects. */
+export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  let client: Redis | undefined;
+  try {
+    client = await connectOnce(url, timeoutMs);
     return (await client.ping()) === "PONG";
   } catch {
+    // Not answering is the answer.
     return false;
   } finally {
-    client.disconnect();
+    client?.disconnect();
   }
 }
 

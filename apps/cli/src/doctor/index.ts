@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { connectOnce } from "../redis-check.js";
 import { DoctorEnv, loadConfig, toDoctorConfig, type DoctorConfig, type EnvSource } from "@herd/config";
 import { FleetRegistry } from "@herd/fleet";
 import { checkDatabase } from "./postgres.js";
@@ -19,10 +20,9 @@ and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
 
 /** The instances live workers report in their heartbeats, for a doctor run without HERD_INSTANCES. */
 async function instancesFromHeartbeats(config: DoctorConfig): Promise<Array<{ name: string; url: string }> | Finding> {
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, connectTimeout: config.timeoutMs, commandTimeout: config.timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  redis.on("error", () => undefined);
+  let redis: Redis | undefined;
   try {
-    await redis.connect();
+    redis = await connectOnce(config.redisUrl, config.timeoutMs);
     const workers = await new FleetRegistry(redis, config.prefix).list();
     const byUrl = new Map<string, { name: string; url: string }>();
     for (const worker of workers) for (const instance of worker.instances) byUrl.set(instance.url, { name: instance.name, url: instance.url });
@@ -30,7 +30,7 @@ async function instancesFromHeartbeats(config: DoctorConfig): Promise<Array<{ na
   } catch (error) {
     return fail("Ollama instances", `HERD_INSTANCES is empty and the live workers cannot be read from Redis: ${(error as Error).message}`);
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }
 

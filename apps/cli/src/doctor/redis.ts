@@ -1,18 +1,13 @@
-import { Redis } from "ioredis";
+import { redactUrl } from "@herd/redis";
+import { connectOnce } from "../redis-check.js";
 import { fail, ok, versionAtLeast, warn, type Finding } from "./report.js";
 
 const MIN_REDIS = "6.2.0";
 
 /** INFO's `key:value` lines as a map (works on managed Redis, where CONFIG is often disabled). */
 async function info(url: string, timeoutMs: number): Promise<Map<string, string>> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  // ioredis rejects connect() with a bare "Connection is closed."; the event carries the cause.
-  let cause: Error | undefined;
-  client.on("error", (error: Error) => (cause ??= error));
+  const client = await connectOnce(url, timeoutMs);
   try {
-    await client.connect().catch((error: unknown) => {
-      throw cause ?? error;
-    });
     const text = await client.info();
     return new Map(
       text
@@ -23,12 +18,6 @@ async function info(url: string, timeoutMs: number): Promise<Map<string, string>
   } finally {
     client.disconnect();
   }
-}
-
-function redacted(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = "***";
-  return parsed.toString();
 }
 
 interface RedisFacts {
@@ -43,7 +32,7 @@ async function inspect(check: string, url: string, variable: string, timeoutMs: 
   try {
     fields = await info(url, timeoutMs);
   } catch (error) {
-    return fail(check, `cannot reach ${redacted(url)} (${variable}): ${(error as Error).message}`);
+    return fail(check, `cannot reach ${redactUrl(url)} (${variable}): ${(error as Error).message}`);
   }
   const version = fields.get("redis_version") ?? "unknown";
   if (!versionAtLeast(version, MIN_REDIS)) return fail(check, `Redis ${version} is too old: BullMQ needs ${MIN_REDIS} or newer`);
@@ -56,7 +45,7 @@ export async function checkQueueRedis(url: string, timeoutMs: number): Promise<F
   const facts = await inspect(check, url, "REDIS_URL", timeoutMs);
   if ("status" in facts) return [facts];
   const { fields, version, policy } = facts;
-  const findings: Finding[] = [ok(check, `Redis ${version} at ${redacted(url)}, maxmemory-policy ${policy}`)];
+  const findings: Finding[] = [ok(check, `Redis ${version} at ${redactUrl(url)}, maxmemory-policy ${policy}`)];
   if (policy !== "noeviction") {
     findings.push(fail(`${check} eviction`, `maxmemory-policy is ${policy}: Redis may evict queue keys and lose jobs; set maxmemory-policy noeviction on REDIS_URL`));
   }
@@ -76,7 +65,7 @@ export async function checkCacheRedis(url: string, queueUrl: string, timeoutMs: 
   if ("status" in facts) return [facts];
   const { fields, version, policy } = facts;
   const maxmemory = Number(fields.get("maxmemory") ?? "0");
-  const summary = `Redis ${version} at ${redacted(url)}, maxmemory-policy ${policy}, maxmemory ${maxmemory > 0 ? `${Math.round(maxmemory / 1048576)} MiB` : "unlimited"}`;
+  const summary = `Redis ${version} at ${redactUrl(url)}, maxmemory-policy ${policy}, maxmemory ${maxmemory > 0 ? `${Math.round(maxmemory / 1048576)} MiB` : "unlimited"}`;
   if (maxmemory === 0) return [warn(check, `${summary}: the cache grows until the machine runs out of memory; set maxmemory`)];
   if (policy === "noeviction") return [warn(check, `${summary}: once full, cache writes fail (counted as cache errors); use allkeys-lru`)];
   return [ok(check, summary)];

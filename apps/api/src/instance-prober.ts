@@ -16,12 +16,18 @@ export class InstanceProber {
 
   constructor(private readonly timeoutMs = 2000) {}
 
-  async probe(url: string, name: string): Promise<ProbeResult> {
+  /** The client for an instance the workers report, created on first use and kept until close(). */
+  client(url: string, name: string): OllamaClient {
     let client = this.#clients.get(url);
     if (!client) {
-      client = new OllamaClient({ url, instance: name, connections: 1 });
+      client = new OllamaClient({ url, instance: name, connections: 2 });
       this.#clients.set(url, client);
     }
+    return client;
+  }
+
+  async probe(url: string, name: string): Promise<ProbeResult> {
+    const client = this.client(url, name);
     const started = performance.now();
     try {
       const version = await client.version({ timeoutMs: this.timeoutMs });

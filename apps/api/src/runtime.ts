@@ -74,7 +74,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     logger,
   });
   const prober = new InstanceProber();
-  const instances = new FleetInstances(fleet, logger);
+  const instances = new FleetInstances(fleet, prober, logger);
   const apiKeys = config.auth.mode === "keys" ? new ApiKeys(redis, config.prefix, config.auth.cacheMs) : undefined;
   if (!apiKeys) logger.warn({ host: config.host }, "open mode: no API key is checked (HERD_AUTH=open, loopback only)");
   const cacheStats = new CacheStatsPublisher(cache, redis, keys.cacheStats, logger);
@@ -108,7 +108,6 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
         ["parse pool", () => parsePool.close()],
         ["fleet view", () => fleet.close()],
         ["instance prober", () => prober.close()],
-        ["drop-in instance clients", () => instances.close()],
         ["cache statistics", () => cacheStats.close()],
         ["queues", () => queues.close()],
         ["database", () => db.close()],

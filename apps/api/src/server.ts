@@ -147,9 +147,8 @@ export function createServer(deps: ServerDeps): Express {
   });
   // Job routes first: they carry nearly all traffic, and every router a request passes costs time.
   app.use(jobsRouter(deps));
-  const dropIn = { ...deps, instances: deps.instances };
-  app.use(ollamaRouter(dropIn));
-  app.use(openAiRouter(dropIn));
+  app.use(ollamaRouter(deps));
+  app.use(openAiRouter(deps));
   const retention: RetentionPolicy = deps.config.jobs;
   const collectionDeps = {
     ...deps,

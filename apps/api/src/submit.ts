@@ -168,7 +168,8 @@ function cachedOutcome(prepared: Prepared<JobKind>, result: string | JsonChunks)
   return { kind: "cached", body, model: prepared.model, type: prepared.kind };
 }
 
-async function ensureServed(deps: SubmitDeps, model: string, kind: JobKind): Promise<void> {
+/** Throws 404 model_not_served unless a live worker serves `model` (normalised) for `kind`. */
+export async function ensureServed(deps: Pick<SubmitDeps, "fleet">, model: string, kind: JobKind): Promise<void> {
   let snapshot = deps.fleet.snapshot;
   if (!snapshot.serves(model, kind)) snapshot = await deps.fleet.fresh();
   if (snapshot.serves(model, kind)) return;

@@ -16,8 +16,16 @@ const FAMILIES: ReadonlyArray<readonly [RegExp, string]> = [
 
 export const CLIENT_FAMILIES = [...FAMILIES.map(([, family]) => family), "other"] as const;
 
+// Clients send the same few User-Agents over and over: remember the answer (bounded).
+const known = new Map<string, string>();
+
+/** Runs on every job request, so a repeated User-Agent costs one map lookup. */
 export function clientFamily(userAgent: string | undefined): string {
   if (!userAgent) return "other";
-  for (const [pattern, family] of FAMILIES) if (pattern.test(userAgent)) return family;
-  return "other";
+  const cached = known.get(userAgent);
+  if (cached) return cached;
+  const family = FAMILIES.find(([pattern]) => pattern.test(userAgent))?.[1] ?? "other";
+  if (known.size >= 1000) known.clear();
+  known.set(userAgent, family);
+  return family;
 }

@@ -1,9 +1,10 @@
 import type { FleetSnapshot } from "@herd/fleet";
 import { normalizeModel } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { OllamaClient, OllamaError } from "@herd/ollama-client";
+import { OllamaError } from "@herd/ollama-client";
 import { ApiError } from "../errors.js";
 import type { FleetView } from "../fleet-view.js";
+import type { InstanceProber } from "../instance-prober.js";
 
 interface TagEntry {
   name: string;
@@ -17,10 +18,10 @@ interface TagEntry {
  * configuration through their heartbeats, never from a request.
  */
 export class FleetInstances {
-  readonly #clients = new Map<string, OllamaClient>();
-
   constructor(
     private readonly fleet: FleetView,
+    /** Owns the per-instance clients (shared with /api/ollama-health). */
+    private readonly prober: InstanceProber,
     private readonly logger: Logger,
     private readonly timeoutMs = 3000,
   ) {}
@@ -28,21 +29,12 @@ export class FleetInstances {
   /** One instance's list, or none when it does not answer (it is left out, and that is logged). */
   async #list(instance: { name: string; url: string }, path: "/api/tags" | "/api/ps"): Promise<TagEntry[]> {
     try {
-      const body = await this.#client(instance.url, instance.name).passthrough("GET", path, undefined, { timeoutMs: this.timeoutMs });
+      const body = await this.prober.client(instance.url, instance.name).passthrough("GET", path, undefined, { timeoutMs: this.timeoutMs });
       return (body as { models?: TagEntry[] }).models ?? [];
     } catch (error) {
       this.logger.warn({ err: coerceError(error), instance: instance.name }, `${path} left out an instance that did not answer`);
       return [];
     }
-  }
-
-  #client(url: string, name: string): OllamaClient {
-    let client = this.#clients.get(url);
-    if (!client) {
-      client = new OllamaClient({ url, instance: name, connections: 2 });
-      this.#clients.set(url, client);
-    }
-    return client;
   }
 
   /** Healthy instances, each once (several workers may report the same one). */
@@ -85,7 +77,7 @@ export class FleetInstances {
     const instance = this.#healthy(snapshot).find((candidate) => candidate.models.includes(model));
     if (!instance) throw new ApiError(404, "model_not_served", `model '${requested}' not found`);
     try {
-      return await this.#client(instance.url, instance.name).passthrough("POST", "/api/show", { ...body, model: requested }, { timeoutMs: this.timeoutMs });
+      return await this.prober.client(instance.url, instance.name).passthrough("POST", "/api/show", { ...body, model: requested }, { timeoutMs: this.timeoutMs });
     } catch (error) {
       if (error instanceof OllamaError && error.status !== undefined && error.status < 500) throw new ApiError(error.status, "upstream_rejected", error.message);
       throw new ApiError(502, "upstream_failed", `instance ${instance.name} did not answer /api/show: ${(error as Error).message}`);
@@ -104,10 +96,5 @@ export class FleetInstances {
       return 0;
     });
     return versions[0] ?? "0.0.0";
-  }
-
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.#clients.values()].map((client) => client.close()));
-    this.#clients.clear();
   }
 }

@@ -3,6 +3,7 @@ import type { JobView } from "@herd/jobs";
 import { clientFamily } from "@herd/metrics";
 import { ApiError } from "../errors.js";
 import { quotaKeyOf, tenantOf } from "../auth.js";
+import { abortOnClose } from "../routes/jobs.js";
 
 /** Job failure codes → the HTTP status a drop-in client gets. */
 const STATUS_FOR_FAILURE: Record<string, number> = {
@@ -23,11 +24,7 @@ export function failedJob(view: JobView): ApiError {
  * client family of the request, for runInteractive.
  */
 export function requestContext(req: Request, res: Response, defaultConcurrency?: number): { signal: AbortSignal; client: string; tenant: string; key: ReturnType<typeof quotaKeyOf> } {
-  const controller = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return { signal: controller.signal, client: clientFamily(req.get("user-agent")), tenant: tenantOf(res), key: quotaKeyOf(res, defaultConcurrency) };
+  return { signal: abortOnClose(res), client: clientFamily(req.get("user-agent")), tenant: tenantOf(res), key: quotaKeyOf(res, defaultConcurrency) };
 }
 
 /** Writes one line or event of a streamed response, sending the headers with the first one. */

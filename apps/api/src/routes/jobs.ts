@@ -40,7 +40,8 @@ export function parseJobRequest(body: unknown): JobRequest {
   return parsed.data;
 }
 
-function abortOnClose(res: Response): AbortSignal {
+/** Fires when the client's connection closes (a signal nobody listens to once the response is done). */
+export function abortOnClose(res: Response): AbortSignal {
   const controller = new AbortController();
   res.on("close", () => controller.abort());
   return controller.signal;

@@ -6,6 +6,7 @@ import type { FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { failedJob, nanoseconds, requestContext, streamWriter } from "../dropin/respond.js";
 import { generatedText, runInteractive } from "../interactive.js";
+import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
 export interface DropInDeps extends SyncDeps {
@@ -36,8 +37,7 @@ function content(mode: Mode, text: string): Record<string, unknown> {
 
 /** Answers an empty prompt (or no messages) the way Ollama does: load the model, generate nothing. */
 async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mode): Promise<void> {
-  const snapshot = await deps.fleet.fresh();
-  if (!snapshot.serves(normalizeModel(model), "generate")) throw new ApiError(404, "model_not_served", `model '${model}' not found`);
+  await ensureServed(deps, normalizeModel(model), "generate");
   res.json({ model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: "load" });
 }
 

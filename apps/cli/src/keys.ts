@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { Redis } from "ioredis";
-import { ApiKeys, KeyError, parseRate } from "@herd/access";
-import { KeysEnv, loadConfig, toKeysConfig, type EnvSource } from "@herd/config";
+import { ApiKeys, KeyError, type RateLimit } from "@herd/access";
+import { KeysEnv, loadConfig, parseRate, toKeysConfig, type EnvSource } from "@herd/config";
 
 export const KEYS_USAGE = `Usage: herd keys create --name NAME [--tenant TENANT] [--rate 20/s|600/m|10000/h] [--concurrency N]
        herd keys list [--json]
@@ -14,6 +14,12 @@ the name) owns what the key creates. --rate limits the key's requests across eve
 (429 with Retry-After beyond it); --concurrency limits the jobs it may have queued or running at
 once. Without them the API's HERD_DEFAULT_RATE and HERD_DEFAULT_CONCURRENCY apply. A revoked key stops working within HERD_KEY_CACHE (5 s).
 Reads REDIS_URL and HERD_PREFIX.`;
+
+function rateOption(text: string): RateLimit {
+  const rate = parseRate(text);
+  if (!rate) throw new KeyError(`rate must look like 20/s, 600/m or 10000/h, got ${JSON.stringify(text)}`);
+  return rate;
+}
 
 function parseConcurrency(text: string): number {
   const value = Number(text);
@@ -37,7 +43,7 @@ export async function keysCommand(argv: string[], env: EnvSource, out: NodeJS.Wr
     switch (action) {
       case "create": {
         if (!values.name) throw new KeyError("--name is required");
-        const { token, key } = await keys.create({ name: values.name, ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.rate ? { rate: parseRate(values.rate) } : {}), ...(values.concurrency !== undefined ? { concurrency: parseConcurrency(values.concurrency) } : {}) });
+        const { token, key } = await keys.create({ name: values.name, ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.rate ? { rate: rateOption(values.rate) } : {}), ...(values.concurrency !== undefined ? { concurrency: parseConcurrency(values.concurrency) } : {}) });
         const limits = key.concurrency ? `, at most ${key.concurrency} jobs at once` : "";
         const rate = key.rate ? `, ${key.rate.requests} requests per ${key.rate.perSeconds === 1 ? "second" : key.rate.perSeconds === 60 ? "minute" : "hour"}` : "";
         out.write(`created key ${key.id} "${key.name}" (tenant ${key.tenant}${rate}${limits})\n\n  ${token}\n\nThis is the only time the key is shown: store it now.\n`);

@@ -31,15 +31,6 @@ export interface Principal {
 
 export type RateLimit = { requests: number; perSeconds: number };
 
-/** "20/s", "600/m", "10000/h" → a rate limit. */
-export function parseRate(text: string): RateLimit {
-  const match = /^\s*(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/i.exec(text);
-  const requests = Number(match?.[1]);
-  if (!match || !Number.isInteger(requests) || requests < 1) throw new KeyError(`rate must look like 20/s, 600/m or 10000/h, got ${JSON.stringify(text)}`);
-  const unit = (match[2] as string).toLowerCase()[0];
-  return { requests, perSeconds: unit === "s" ? 1 : unit === "m" ? 60 : 3600 };
-}
-
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const TOKEN = /^herd_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -70,7 +61,7 @@ export class ApiKeys {
     const tenant = input.tenant ?? input.name;
     if (!NAME.test(tenant)) throw new KeyError(`tenant must be 1 to 64 letters, digits, '.', '_' or '-': ${JSON.stringify(tenant)}`);
     if ((await this.list()).some((key) => key.name === input.name && !key.revokedAt)) throw new KeyError(`a key named "${input.name}" exists; revoke it first or choose another name`);
-    const id = randomBytes(9).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "0").slice(0, 12).padEnd(12, "0");
+    const id = randomBytes(6).toString("hex");
     const secret = randomBytes(32).toString("base64url");
     const record: ApiKeyRecord = { id, name: input.name, tenant, hash: sha256(secret), createdAt: new Date().toISOString(), ...(input.rate ? { rate: input.rate } : {}), ...(input.concurrency ? { concurrency: input.concurrency } : {}) };
     const created = await this.redis.set(this.#keys.apiKey(id), JSON.stringify(record), "NX");

@@ -3,18 +3,27 @@ import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./datab
 import { boolEnv, bytesEnv, durationMsEnv, enumEnv, intEnv, optionalSecretEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
 
+/** "20/s", "600/m", "10000/h" (also "20/sec", "600/minute"…) → requests per window; undefined if malformed. */
+export function parseRate(text: string): { requests: number; perSeconds: number } | undefined {
+  const match = /^\s*(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/i.exec(text);
+  const requests = Number(match?.[1]);
+  if (!match || !Number.isInteger(requests) || requests < 1) return undefined;
+  const unit = (match[2] as string).toLowerCase()[0];
+  return { requests, perSeconds: unit === "s" ? 1 : unit === "m" ? 60 : 3600 };
+}
+
 const rateEnv = z
   .string()
   .optional()
   .transform((raw, ctx): { requests: number; perSeconds: number } | undefined => {
     const text = (raw ?? "").trim().toLowerCase();
     if (text === "" || text === "off") return undefined;
-    const match = /^(\d+)\s*\/\s*(s|m|h)$/.exec(text);
-    if (!match || Number(match[1]) < 1) {
+    const rate = parseRate(text);
+    if (!rate) {
       ctx.addIssue({ code: "custom", message: `expected "off" or a rate like 20/s, 600/m or 10000/h, got "${raw}"` });
       return z.NEVER;
     }
-    return { requests: Number(match[1]), perSeconds: match[2] === "s" ? 1 : match[2] === "m" ? 60 : 3600 };
+    return rate;
   });
 
 export const ApiEnv = z

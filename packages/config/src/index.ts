@@ -1,6 +1,6 @@
 export { ConfigError } from "./errors.js";
 export { loadConfig, type EnvSource } from "./load.js";
-export { ApiEnv, toApiConfig, isLoopback, type ApiConfig } from "./api.js";
+export { ApiEnv, toApiConfig, isLoopback, parseRate, type ApiConfig } from "./api.js";
 export { WorkerEnv, toWorkerConfig, type WorkerConfig } from "./worker.js";
 export { StartEnv, toStartConfig, type StartConfig } from "./start.js";
 export { InstanceConfig, InstancesEnv, defaultInstanceName, type ResolvedInstance } from "./instances.js";

@@ -16,6 +16,11 @@ export interface InstanceContext {
   latency: LatencyProfile;
   /** Work durations are divided by this: 2 means twice as fast. */
   speed: number;
+  /**
+   * How many times each embedding input was computed, when recording is on (fault tests count
+   * work that ran twice). Off by default: a long-running emulator must not grow without bound.
+   */
+  inputLedger: Map<string, number> | undefined;
 }
 
 export function findModel(ctx: InstanceContext, name: string): ModelSpec | undefined {

@@ -29,6 +29,8 @@ export interface EmulatorOptions {
   keepAliveMs?: number;
   /** Whether models start loaded (no load latency on first use). */
   preload?: boolean;
+  /** Count how many times each embedding input is computed (see inputCounts()). */
+  recordInputs?: boolean;
 }
 
 const ROUTES: Record<string, readonly string[]> = {
@@ -78,6 +80,7 @@ export class EmulatorInstance {
       stats,
       latency,
       speed,
+      inputLedger: options.recordInputs ? new Map() : undefined,
     };
     this.#server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       void this.#route(req, res);
@@ -142,6 +145,11 @@ export class EmulatorInstance {
 
   stats() {
     return this.ctx.stats.snapshot();
+  }
+
+  /** Times each embedding input was computed (empty unless created with `recordInputs`). */
+  inputCounts(): ReadonlyMap<string, number> {
+    return this.ctx.inputLedger ?? new Map();
   }
 
   async close(): Promise<void> {

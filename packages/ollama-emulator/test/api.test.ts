@@ -148,3 +148,21 @@ describe("emulator: Ollama routes and bodies", () => {
     expect(JSON.parse(shaped.response)).toEqual({ ok: expect.any(Boolean), reason: expect.any(String) });
   });
 });
+
+describe("emulator: input ledger", () => {
+  it("counts each embedding input it computed, only when asked to", async () => {
+    const recording = await new EmulatorInstance({ recordInputs: true }).listen();
+    const plain = await new EmulatorInstance().listen();
+    try {
+      for (const instance of [recording, plain]) {
+        expect((await post(instance.url, "/api/embed", { model: "nomic-embed-text", input: ["seal", "gasket", "seal"] })).status).toBe(200);
+        expect((await post(instance.url, "/api/embed", { model: "nomic-embed-text", input: "seal" })).status).toBe(200);
+      }
+      expect(Object.fromEntries(recording.inputCounts())).toEqual({ seal: 3, gasket: 1 });
+      expect(plain.inputCounts().size).toBe(0);
+    } finally {
+      await recording.close();
+      await plain.close();
+    }
+  });
+});

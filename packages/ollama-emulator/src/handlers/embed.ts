@@ -67,6 +67,8 @@ export async function handleEmbed(ctx: InstanceContext, req: IncomingMessage, re
           }),
         );
       }
+      const ledger = ctx.inputLedger;
+      if (ledger) for (const raw of inputs) ledger.set(raw, (ledger.get(raw) ?? 0) + 1);
       const metrics = withoutZeroes({
         total_duration: msToNs(performance.now() - started),
         load_duration: msToNs(lease.loadDurationMs),

@@ -172,6 +172,19 @@ describe.each(servers)("store on $name", (server) => {
     expect(hybrid.every((hit) => hit.keywordRank === null && hit.vectorRank !== null)).toBe(true);
   });
 
+  it("fuses hybrid search in two concurrent statements exactly as the single statement does", async () => {
+    const collection = await findCollection(pool, "t1", "frequent");
+    if (!collection) throw new Error("no collection");
+    for (const [query, embedding, candidates] of [["pump seal", [1, 0, 0, 0], 50], ["station 7 pump", [0.2, 1, 0, 0], 50], ["check seal", [1, 0.5, 0, 0], 12], ["nothing matches this", [0, 1, 0, 0], 50]] as const) {
+      const input = { collectionId: collection.id, dimensions: 4, k: 8, candidates, embedding: unit([...embedding]), query, commonTermRows: 20 };
+      const single = await searchChunks(pool, "hybrid", input, { parallel: false });
+      const parallel = await searchChunks(pool, "hybrid", input, { parallel: true });
+      expect(single.length, query).toBeGreaterThan(0);
+      expect(parallel.map(({ score: _score, ...hit }) => hit), query).toEqual(single.map(({ score: _score, ...hit }) => hit));
+      parallel.forEach((hit, i) => expect(hit.score).toBeCloseTo(single[i]?.score ?? NaN, 12));
+    }
+  });
+
   it("replaces a changed document's chunks and removes a deleted document's", async () => {
     const collection = await findCollection(pool, "t1", "manuals");
     if (!collection) throw new Error("no collection");

@@ -1,6 +1,5 @@
 import type { SearchHit, SearchMode } from "@herd/jobs";
 import type pg from "pg";
-import { inTransaction } from "../database.js";
 import { vectorLiteral } from "./chunks.js";
 
 export type { SearchHit, SearchMode };
@@ -64,24 +63,26 @@ interface HitRow {
  * feed the fused score. Vectors use the collection's HNSW index (the cast and the collection
  * filter are literal so the partial index matches); keywords use an OR of the query's stemmed
  * words against the GIN-indexed tsvector, ranked by ts_rank_cd.
+ *
+ * Hybrid search on a pool of several connections runs the two lists as two statements at once
+ * and fuses them here: PostgreSQL runs one statement on one core, and the two lists are
+ * independent, so the search takes as long as the slower list instead of both in a row. A pool
+ * of one connection (the embedded server) runs the single statement that fuses in SQL.
  */
-export async function searchChunks(pool: pg.Pool, mode: SearchMode, input: SearchInput): Promise<SearchHit[]> {
-  if (mode === "keyword" || input.candidates <= DEFAULT_EF_SEARCH) return runSearch(pool, mode, input);
-  // An HNSW scan stops at hnsw.ef_search rows whatever the LIMIT (40 by default), so a list of
-  // 50 candidates would silently hold 40. SET LOCAL raises it for this query only.
-  const efSearch = Math.trunc(input.candidates);
-  return inTransaction(pool, async (client) => {
-    await client.query(`SET LOCAL hnsw.ef_search = ${efSearch}`);
-    return runSearch(client, mode, input);
-  });
+export async function searchChunks(pool: pg.Pool, mode: SearchMode, input: SearchInput, options: { parallel?: boolean } = {}): Promise<SearchHit[]> {
+  const parallel = options.parallel ?? (pool.options.max ?? 10) > 1;
+  if (mode === "hybrid" && parallel) return hybridInParallel(pool, input);
+  if (mode === "keyword") return runSearch(pool, mode, input);
+  return withEfSearch(pool, input.candidates, (client) => runSearch(client, mode, input));
 }
 
 /**
- * The statement for one mode. The collection id and dimension are integers from the database row
- * (literal, so the collection's partial HNSW index matches); everything from the client is a
- * parameter. Documents are joined into the candidate lists only when a filter needs them.
+ * The candidate lists of one mode as CTEs (`vec`, `kw`: id and rank). The collection id and
+ * dimension are integers from the database row (literal, so the collection's partial HNSW index
+ * matches); everything from the client is a parameter. Documents are joined into the candidate
+ * lists only when a filter needs them.
  */
-export function searchSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS): string {
+function listsSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, tsqueryParam = false): string {
   const id = Math.trunc(collectionId);
   const dims = Math.trunc(dimensions);
   const from = filtered ? "chunks c JOIN documents d ON d.id = c.document_id" : "chunks c";
@@ -102,6 +103,8 @@ export function searchSql(mode: SearchMode, collectionId: number, dimensions: nu
   const keywordQuery =
     mode === "vector"
       ? "SELECT NULL::tsquery AS query"
+      : tsqueryParam
+        ? "SELECT nullif($2::text, '')::tsquery AS query"
       : `SELECT CASE
                WHEN count(*) = 0 THEN NULL
                WHEN bool_or(t.rows <= ${limit}) THEN to_tsquery('english', string_agg(quote_literal(t.lexeme), ' | ') FILTER (WHERE t.rows <= ${limit}))
@@ -116,10 +119,16 @@ export function searchSql(mode: SearchMode, collectionId: number, dimensions: nu
           WHERE c.collection_id = ${id} AND q.query IS NOT NULL AND c.tsv @@ q.query ${filter}
           ORDER BY ts_rank_cd(c.tsv, q.query) DESC, c.id LIMIT $3::int`;
   // Every parameter is typed once in `params`, so a mode that leaves some unused still plans.
+  // A list the final SELECT does not reference is never evaluated.
   return `WITH params AS (SELECT $1::text AS embedding, $2::text AS query, $3::int AS candidates, $4::jsonb AS filter, $5::int AS k),
-      terms AS MATERIALIZED (${mode === "vector" ? "SELECT NULL::text AS lexeme, 0::float8 AS rows WHERE false" : TERM_ESTIMATES}),
+      terms AS MATERIALIZED (${mode === "vector" || tsqueryParam ? "SELECT NULL::text AS lexeme, 0::float8 AS rows WHERE false" : TERM_ESTIMATES}),
       kw_query AS MATERIALIZED (${keywordQuery}),
-      vec AS (${vectorList}), kw AS (${keywordList}),
+      vec AS (${vectorList}), kw AS (${keywordList})`;
+}
+
+/** One mode's ranked, fused hits with their rows, in one statement. */
+export function searchSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS): string {
+  return `${listsSql(mode, collectionId, dimensions, filtered, commonTermRows)},
       fused AS (
         SELECT coalesce(vec.id, kw.id) AS id, vec.rank AS vector_rank, kw.rank AS keyword_rank,
                coalesce(1.0 / (${RRF_K} + vec.rank), 0) + coalesce(1.0 / (${RRF_K} + kw.rank), 0) AS score
@@ -129,15 +138,96 @@ export function searchSql(mode: SearchMode, collectionId: number, dimensions: nu
      ORDER BY f.score DESC, c.id LIMIT $5::int`;
 }
 
-async function runSearch(db: pg.Pool | pg.PoolClient, mode: SearchMode, input: SearchInput): Promise<SearchHit[]> {
-  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.filter !== undefined, input.commonTermRows), [
+function parameters(mode: SearchMode, input: SearchInput): unknown[] {
+  return [
     mode !== "keyword" && input.embedding ? vectorLiteral(input.embedding) : null,
     input.query ?? "",
     input.candidates,
     input.filter ? JSON.stringify(input.filter) : null,
     input.k,
-  ]);
-  return rows.map((row) => ({
+  ];
+}
+
+const ROWS_BY_ID = `SELECT c.id AS chunk_id, d.external_id, c.ordinal, c.heading, c.text, d.metadata
+    FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigint[])`;
+
+/** The hnsw.ef_search each pooled connection was last given (a session setting). */
+const efSearchOf = new WeakMap<pg.PoolClient, number>();
+
+/**
+ * Runs `work` on a pooled connection whose hnsw.ef_search is at least `candidates` (an HNSW scan
+ * stops at ef_search rows whatever the LIMIT). Set per session and remembered, so the usual case
+ * costs no round trip, unlike a transaction with SET LOCAL (four round trips).
+ */
+async function withEfSearch<T>(pool: pg.Pool, candidates: number, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const wanted = Math.max(DEFAULT_EF_SEARCH, Math.trunc(candidates));
+  const client = await pool.connect();
+  try {
+    if (efSearchOf.get(client) !== wanted) {
+      await client.query(`SET hnsw.ef_search = ${wanted}`);
+      efSearchOf.set(client, wanted);
+    }
+    return await work(client);
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Hybrid search as two concurrent statements (the vector list; the keyword list), fused with the
+ * same formula and order as searchSql, then one lookup of the winners' rows. The keyword side
+ * first turns the query into a tsquery with a prepared statement: reading the planner statistics
+ * goes through the pg_stats view, whose parsing and rewriting cost more than the search itself,
+ * and a prepared statement pays that once per connection (it does not depend on the collection).
+ */
+async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<SearchHit[]> {
+  const limit = Math.trunc(input.commonTermRows ?? COMMON_TERM_ROWS);
+  const filtered = input.filter !== undefined;
+  const params = parameters("hybrid", input);
+  const [vectorParam, queryParam, ...rest] = params;
+  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, filtered, limit, tsqueryParam)} SELECT id, rank FROM ${list}`;
+  const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec", false), [vectorParam, "", ...rest])).rows);
+  const keywordList = async () => {
+    const terms = await pool.query<{ query: string | null }>({
+      name: `herd-search-terms-${limit}`,
+      text: `${listsSql("hybrid", 0, 1, false, limit)} SELECT query::text AS query FROM kw_query`,
+      values: [null, queryParam, ...rest],
+    });
+    const tsquery = terms.rows[0]?.query;
+    if (!tsquery) return [];
+    return (await pool.query<RankRow>(listOf("kw", true), [null, tsquery, ...rest])).rows;
+  };
+  const [vec, kw] = await Promise.all([vectorList(), keywordList()]);
+  const fused = new Map<string, { vectorRank: number | null; keywordRank: number | null }>();
+  for (const row of vec) fused.set(row.id, { vectorRank: Number(row.rank), keywordRank: null });
+  for (const row of kw) {
+    const entry = fused.get(row.id);
+    if (entry) entry.keywordRank = Number(row.rank);
+    else fused.set(row.id, { vectorRank: null, keywordRank: Number(row.rank) });
+  }
+  const rrf = (rank: number | null) => (rank === null ? 0 : 1 / (RRF_K + rank));
+  const winners = [...fused]
+    .map(([id, ranks]) => ({ id, ...ranks, score: rrf(ranks.vectorRank) + rrf(ranks.keywordRank) }))
+    .sort((a, b) => b.score - a.score || Number(a.id) - Number(b.id))
+    .slice(0, input.k);
+  if (winners.length === 0) return [];
+  const { rows } = await pool.query<Omit<HitRow, "score" | "vector_rank" | "keyword_rank">>(ROWS_BY_ID, [winners.map((winner) => winner.id)]);
+  const byId = new Map(rows.map((row) => [String(row.chunk_id), row]));
+  return winners.flatMap((winner) => {
+    const row = byId.get(winner.id);
+    // A chunk deleted between the two steps drops out of the answer.
+    if (!row) return [];
+    return [{ ...toHit({ ...row, score: winner.score, vector_rank: null, keyword_rank: null }), vectorRank: winner.vectorRank, keywordRank: winner.keywordRank }];
+  });
+}
+
+interface RankRow {
+  id: string;
+  rank: string;
+}
+
+function toHit(row: HitRow): SearchHit {
+  return {
     chunkId: Number(row.chunk_id),
     documentId: row.external_id,
     ordinal: row.ordinal,
@@ -147,5 +237,10 @@ async function runSearch(db: pg.Pool | pg.PoolClient, mode: SearchMode, input: S
     score: Number(row.score),
     vectorRank: row.vector_rank === null ? null : Number(row.vector_rank),
     keywordRank: row.keyword_rank === null ? null : Number(row.keyword_rank),
-  }));
+  };
+}
+
+async function runSearch(db: pg.Pool | pg.PoolClient, mode: SearchMode, input: SearchInput): Promise<SearchHit[]> {
+  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.filter !== undefined, input.commonTermRows), parameters(mode, input));
+  return rows.map(toHit);
 }

@@ -70,7 +70,7 @@ export class RedisServer {
   }
 
   async restart(): Promise<void> {
-    if (this.#process && this.#process.exitCode === null) return;
+    if (this.#process && this.#process.exitCode === null && this.#process.signalCode === null) return;
     this.#process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction", ...this.extraArgs], { stdio: "ignore" });
     await waitFor(async () => {
       const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -84,11 +84,12 @@ export class RedisServer {
     }, { timeoutMs: 10_000, message: `redis-server on port ${this.port}` });
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM: Redis writes its AOF and exits. `crash` sends SIGKILL instead (nothing flushed). */
+  async stop(crash = false): Promise<void> {
     const child = this.#process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
+    child.kill(crash ? "SIGKILL" : "SIGTERM");
     await exited;
   }
 

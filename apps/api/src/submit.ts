@@ -84,7 +84,12 @@ function checkText(field: string, text: string, maxChars: number): void {
   if (text.length > maxChars) throw new ApiError(413, "input_too_large", `${field}: ${text.length} characters is more than the limit of ${maxChars}`);
 }
 
-function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"> {
+/** The cache scope of a request by `tenant`: the tenant itself, unless the cache is shared. */
+export function cacheScopeOf(config: Pick<ApiConfig, "cacheScope">, tenant: string): string | undefined {
+  return config.cacheScope === "tenant" ? tenant : undefined;
+}
+
+function prepareEmbed(deps: SubmitDeps, request: EmbedRequest, scope: string | undefined): Prepared<"embed"> {
   const { limits } = deps.config;
   const inputs = typeof request.input === "string" ? [request.input] : request.input;
   if (inputs.length === 0) throw new ApiError(400, "empty_input", "input: must contain at least one string");
@@ -96,7 +101,7 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
   });
   const model = normalizeModel(request.model);
   const useCache = deps.cache.enabled("embedding");
-  const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options: request.options }));
+  const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options: request.options, scope }));
   return {
     kind: "embed",
     model,
@@ -109,6 +114,7 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
       ...(request.options ? { options: request.options } : {}),
       ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
       cache: useCache,
+      ...(useCache && scope !== undefined ? { cacheScope: scope } : {}),
     },
     coalesceKey: keys.length === 1 ? keys[0] : sha256(keys.join(",")),
     peek: () => (useCache ? embedBody(request.model, deps.cache.peekMemory("embedding", keys)) : undefined),
@@ -116,7 +122,7 @@ function prepareEmbed(deps: SubmitDeps, request: EmbedRequest): Prepared<"embed"
   };
 }
 
-function prepareGenerate(deps: SubmitDeps, request: GenerateRequest, answer: SubmitOptions["answer"], stream: boolean): Prepared<"generate"> {
+function prepareGenerate(deps: SubmitDeps, request: GenerateRequest, answer: SubmitOptions["answer"], stream: boolean, scope: string | undefined): Prepared<"generate"> {
   const { limits } = deps.config;
   if (request.prompt !== undefined) checkText("prompt", request.prompt, limits.maxInputChars);
   if (request.system !== undefined) checkText("system", request.system, limits.maxInputChars);
@@ -135,7 +141,7 @@ function prepareGenerate(deps: SubmitDeps, request: GenerateRequest, answer: Sub
     ...(request.options ? { options: request.options } : {}),
     ...(request.format !== undefined ? { format: request.format } : {}),
   } as const;
-  const key = inferenceCacheKey({ ...shape, ...(answer ? { purpose: "answer" } : {}) });
+  const key = inferenceCacheKey({ ...shape, ...(answer ? { purpose: "answer" } : {}), scope });
   // Only deterministic generations coalesce: N identical sampled requests must get N samples.
   const deterministic = isCacheableGeneration(request.options, request.cache);
   const useCache = deterministic && deps.cache.enabled("inference");
@@ -207,7 +213,9 @@ export interface SubmitOptions {
  * Shared by /v1/jobs and the drop-in endpoints.
  */
 export async function submitJob(deps: SubmitDeps, request: JobRequest, options: SubmitOptions = {}): Promise<SubmitOutcome> {
-  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request) : prepareGenerate(deps, request, options.answer, options.stream === true);
+  const tenant = options.tenant ?? INTERNAL_TENANT;
+  const scope = cacheScopeOf(deps.config, tenant);
+  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request, scope) : prepareGenerate(deps, request, options.answer, options.stream === true, scope);
   const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
   const hot = served ? prepared.peek() : undefined;
   const count = (outcome: "cached" | "coalesced" | "queued" | "rejected") => deps.jobMetrics.requests.inc({ kind: prepared.kind, model: prepared.model, outcome, client: options.client ?? "internal" });
@@ -233,7 +241,6 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     }
     const priorityClass = request.priority ?? "interactive";
     const id = createJobId(prepared.kind, prepared.model);
-    const tenant = options.tenant ?? INTERNAL_TENANT;
     const jobOpts = {
       ...jobOptions(deps.config.jobs, priorityClass),
       jobId: id,

@@ -57,6 +57,23 @@ describe("tenants (one per API key) see only their own jobs, collections and ing
     expect((await call(teamB, "GET", `/v1/jobs/${b1.body.id}?wait=20000`)).body.status).toBe("completed");
   });
 
+  it("cached results are kept per tenant: a cache hit never reveals another tenant's request", async () => {
+    const body = { type: "embed", model: "nomic-embed-text", input: "torque of the prototype pump housing bolts" };
+    const first = await call(teamA, "POST", "/v1/jobs?wait=20000", body);
+    expect(first.body).toMatchObject({ status: "completed" });
+    expect(first.body.cached).toBeUndefined();
+    // The same tenant (another of its keys) hits the cache at once.
+    const sameTenant = await call(teamA2, "POST", "/v1/jobs", body);
+    expect(sameTenant.status).toBe(200);
+    expect(sameTenant.body.cached).toBe(true);
+    // Another tenant computes it: same vector, but no sign that anyone asked before.
+    const otherTenant = await call(teamB, "POST", "/v1/jobs?wait=20000", body);
+    expect(otherTenant.body.status).toBe("completed");
+    expect(otherTenant.body.cached).toBeUndefined();
+    expect(otherTenant.body.result.embeddings).toEqual(first.body.result.embeddings);
+    expect((await call(teamB, "POST", "/v1/jobs", body)).body.cached).toBe(true);
+  });
+
   it("one tenant's batch backlog does not hold up another tenant's interactive job", async () => {
     // Team A queues a batch backlog on the single generation slot; team B then asks interactively.
     const batch = await Promise.all(

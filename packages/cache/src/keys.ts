@@ -9,10 +9,19 @@ function digest(parts: ReadonlyArray<string>): string {
   return createHash("sha256").update(parts.join("\u0000")).digest("hex");
 }
 
+/**
+ * Who may share a cached value: with a scope (a tenant), only requests of that scope hit it, so
+ * a hit never tells one tenant what another asked. Scoped keys use their own version tag, so they
+ * can never equal an unscoped key.
+ */
+function header(kind: string, scope: string | undefined): string[] {
+  return scope === undefined ? [`${kind}/v1`] : [`${kind}/v1/scoped`, scope];
+}
+
 /** Everything that changes a vector: model, the text, `dimensions`, truncation and runner options. */
-export function embeddingCacheKey(input: { model: string; text: string; dimensions?: number | undefined; truncate?: boolean | undefined; options?: ModelOptions | undefined }): string {
+export function embeddingCacheKey(input: { model: string; text: string; dimensions?: number | undefined; truncate?: boolean | undefined; options?: ModelOptions | undefined; scope?: string | undefined }): string {
   return digest([
-    "embed/v1",
+    ...header("embed", input.scope),
     input.model,
     input.dimensions === undefined ? "" : String(input.dimensions),
     input.truncate === false ? "strict" : "truncate",
@@ -24,12 +33,14 @@ export function embeddingCacheKey(input: { model: string; text: string; dimensio
 type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format"> & {
   /** Results shaped differently for the same prompt (e.g. RAG answers with citations) cache apart. */
   purpose?: string;
+  /** See embeddingCacheKey. */
+  scope?: string | undefined;
 };
 
 /** Everything that changes a generation: model, mode, prompt or messages, system, options, format. */
 export function inferenceCacheKey(input: GenerationInput): string {
   return digest([
-    "generate/v1",
+    ...header("generate", input.scope),
     input.purpose ?? "",
     input.model,
     input.mode,

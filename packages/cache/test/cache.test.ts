@@ -59,6 +59,19 @@ describe("cache keys", () => {
     expect(inferenceCacheKey(generation)).not.toBe(inferenceCacheKey({ ...generation, system: "s" }));
   });
 
+  it("keep scopes (tenants) apart, and a scoped key never equals an unscoped one", () => {
+    const base = { model: "m:latest", text: "hello" };
+    const a = embeddingCacheKey({ ...base, scope: "team-a" });
+    expect(embeddingCacheKey({ ...base, scope: "team-a" })).toBe(a);
+    expect(embeddingCacheKey({ ...base, scope: "team-b" })).not.toBe(a);
+    expect(embeddingCacheKey(base)).not.toBe(a);
+    // Unscoped keys are those of earlier versions: upgrading with a shared cache keeps its entries.
+    expect(embeddingCacheKey(base)).toBe(embeddingCacheKey({ ...base, scope: undefined }));
+    const generation = { model: "m:latest", mode: "generate" as const, prompt: "p" };
+    expect(inferenceCacheKey({ ...generation, scope: "team-a" })).not.toBe(inferenceCacheKey({ ...generation, scope: "team-b" }));
+    expect(inferenceCacheKey({ ...generation, scope: "team-a" })).not.toBe(inferenceCacheKey(generation));
+  });
+
   it("cache generations only when deterministic unless told otherwise", () => {
     expect(isCacheableGeneration(undefined, undefined)).toBe(false);
     expect(isCacheableGeneration({ temperature: 0.7 }, undefined)).toBe(false);

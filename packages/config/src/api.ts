@@ -71,6 +71,12 @@ export const ApiEnv = z
      * keys, for local development only: refused unless HOST is a loopback address.
      */
     HERD_AUTH: enumEnv(["keys", "open"] as const, "keys"),
+    /**
+     * Who shares cached results: "tenant" (default) keeps each tenant's cache apart, so a cache
+     * hit never reveals what another tenant asked; "shared" lets every tenant hit every entry
+     * (more hits, for deployments whose tenants trust each other).
+     */
+    HERD_CACHE_SCOPE: enumEnv(["tenant", "shared"] as const, "tenant"),
     /** How long a process trusts a verified key before asking Redis again (a revocation's delay). */
     HERD_KEY_CACHE: durationMsEnv(5000, { min: 0, max: 300_000 }),
     /** Requests per key ("20/s", "600/m", "10000/h") for keys created without --rate; "off": none. */
@@ -113,6 +119,8 @@ export interface ApiConfig extends SharedConfig {
   admin: { user: string; password: string | undefined; write: boolean };
   syncTimeoutMs: number;
   auth: { mode: "keys" | "open"; cacheMs: number; defaultRate: { requests: number; perSeconds: number } | undefined; defaultConcurrency: number | undefined };
+  /** "tenant": cache entries are keyed by tenant; "shared": one cache for all tenants. */
+  cacheScope: "tenant" | "shared";
 }
 
 export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
@@ -133,6 +141,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     syncTimeoutMs: env.HERD_SYNC_TIMEOUT,
     auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE, defaultRate: env.HERD_DEFAULT_RATE, defaultConcurrency: env.HERD_DEFAULT_CONCURRENCY },
+    cacheScope: env.HERD_CACHE_SCOPE,
     ingest: {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,

@@ -12,6 +12,8 @@ export const EmbedJobData = z.object({
   keepAlive: z.union([z.string(), z.number()]).optional(),
   /** Cache each input's vector when the job finishes (false when the embedding layer is off). */
   cache: z.boolean(),
+  /** The cache scope (the tenant) when cached values are not shared between tenants. */
+  cacheScope: z.string().optional(),
   /** For ingestion batches: a Redis hash field counting embedded chunks. */
   progress: z.object({ key: z.string(), field: z.string() }).optional(),
 });
@@ -95,5 +97,7 @@ export const IngestJobData = z.object({
   batches: z.number().int().nonnegative().optional(),
   /** Bumped when embeddings had to be requested again (child ids stay unique). */
   round: z.number().int().nonnegative().default(0),
+  /** The embedding cache scope of the collection's tenant (absent: the cache is shared). */
+  cacheScope: z.string().optional(),
 });
 export type IngestJobData = z.infer<typeof IngestJobData>;

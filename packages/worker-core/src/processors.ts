@@ -111,7 +111,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   const parsed = EmbedJobData.safeParse(job.data);
   if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
   const data = parsed.data;
-  const keyOf = (text: string) => embeddingCacheKey({ model: data.model, text, dimensions: data.dimensions, truncate: data.truncate, options: data.options });
+  const keyOf = (text: string) => embeddingCacheKey({ model: data.model, text, dimensions: data.dimensions, truncate: data.truncate, options: data.options, scope: data.cacheScope });
   const cacheKeys = data.cache ? data.inputs.map(keyOf) : [];
   // The API already answered full cache hits; a batch may still have some inputs cached.
   const cached = data.cache && data.inputs.length > 1 ? await deps.cache.getMany("embedding", cacheKeys) : data.inputs.map(() => null);

@@ -24,11 +24,13 @@ export type ChunkList = { ok: true; chunks: Chunk[] } | { ok: false; reason: str
  * chunked with these settings before, else parsed on a worker thread and cached.
  */
 export async function loadChunks(db: Queryable, cache: HerdCache, pool: ParsePool, document: DocumentRecord, data: IngestJobData, chunkedHash: string): Promise<ChunkList> {
-  const cached = await cache.get("chunk", chunkedHash);
+  // Scoped like the embedding cache: one tenant's upload never speeds up (so reveals) another's.
+  const cacheKey = data.cacheScope === undefined ? chunkedHash : createHash("sha256").update(`${data.cacheScope}\u0000${chunkedHash}`).digest("hex");
+  const cached = await cache.get("chunk", cacheKey);
   if (cached) return { ok: true, chunks: JSON.parse(cached) as Chunk[] };
   const body = await loadDocumentContent(db, document.id);
   if (!body) return { ok: false, reason: "the document's content is missing" };
   const result = await pool.run({ bytes: new Uint8Array(body), type: document.mimeType, chunkTokens: data.chunkTokens, chunkOverlap: data.chunkOverlap });
-  if (result.ok) await cache.set("chunk", chunkedHash, JSON.stringify(result.chunks));
+  if (result.ok) await cache.set("chunk", cacheKey, JSON.stringify(result.chunks));
   return result;
 }

@@ -126,6 +126,7 @@ export class IngestProcessor {
           inputs: slice.map((chunk) => chunk.embeddingText),
           ...(cut ? { dimensions: data.dimensions } : {}),
           cache: this.options.cache.enabled("embedding"),
+          ...(data.cacheScope !== undefined ? { cacheScope: data.cacheScope } : {}),
           progress: { key: this.options.progress.embeddedKey(data.ingestionId), field: data.externalId },
         };
         return {

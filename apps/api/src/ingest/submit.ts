@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
+import type { ApiConfig } from "@herd/config";
 import { INGEST_QUEUE, jobOptions, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
 import { inTransaction, saveDocumentContent, upsertDocument, type Collection, type Database } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
+import { cacheScopeOf } from "../submit.js";
 import type { IngestionProgress } from "./progress.js";
 import type { UploadedDocument } from "./uploads.js";
 
@@ -12,6 +14,7 @@ export interface IngestDeps {
   progress: IngestionProgress;
   retention: RetentionPolicy;
   embedBatch: number;
+  config: Pick<ApiConfig, "cacheScope">;
 }
 
 /**
@@ -32,6 +35,7 @@ export async function startIngestion(deps: IngestDeps, collection: Collection, m
   }
   await deps.progress.create(ingestionId, collection.name, collection.tenant, records.map((record) => record.externalId));
   const queue: Queue = deps.queues.queue(INGEST_QUEUE);
+  const cacheScope = cacheScopeOf(deps.config, collection.tenant);
   await queue.addBulk(
     records.map((record) => {
       const data: IngestJobData = {
@@ -48,6 +52,7 @@ export async function startIngestion(deps: IngestDeps, collection: Collection, m
         embedBatch: deps.embedBatch,
         step: "parse",
         round: 0,
+        ...(cacheScope !== undefined ? { cacheScope } : {}),
       };
       return { name: "document", data, opts: { ...jobOptions(deps.retention, "batch"), jobId: `${ingestionId}-d${record.id}` } };
     }),

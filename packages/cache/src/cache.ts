@@ -144,9 +144,15 @@ export class HerdCache {
     if (!this.enabled(layer) || entries.length === 0) return;
     const ttl = this.#ttl[layer];
     try {
+      if (this.#memory) for (const [hash, value] of entries) this.#memory.set(this.key(layer, hash), Buffer.from(value), { ttl: this.#memoryTtl(layer) });
+      const [only] = entries;
+      if (entries.length === 1 && only) {
+        // One value (every interactive job): a plain command, without building a pipeline.
+        await this.#redis.set(this.key(layer, only[0]), only[1], "EX", ttl);
+        return;
+      }
       const pipeline = this.#redis.pipeline();
       for (const [hash, value] of entries) pipeline.set(this.key(layer, hash), value, "EX", ttl);
-      if (this.#memory) for (const [hash, value] of entries) this.#memory.set(this.key(layer, hash), Buffer.from(value), { ttl: this.#memoryTtl(layer) });
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error !== null);
       if (failed?.[0]) throw failed[0];

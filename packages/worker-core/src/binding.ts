@@ -1,6 +1,6 @@
-import { WaitingError, type Job } from "bullmq";
+import { DelayedError, WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { ownerOfJobName, PRIORITIES, queueName, type JobKind } from "@herd/jobs";
+import { decodeFailure, ownerOfJobName, PRIORITIES, queueName, type FailureCode, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
@@ -32,6 +32,8 @@ export interface BindingOptions {
   metrics: WorkerMetrics;
   deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "yieldSlot" | "slicer">;
   logger: Logger;
+  /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
+  peerServes?: (model: string, kind: JobKind, except: string) => boolean;
 }
 
 /** A fetched job that sat in the queue at least this long means there is a backlog. */
@@ -42,6 +44,10 @@ const EWMA_WEIGHT = 0.1;
 const PREFETCH_MARGIN_MS = 2;
 /** Longest a batch job waits between slices for the binding to look at the queue. */
 const YIELD_WAIT_MS = 50;
+/** Failures that say something about the instance rather than the request. */
+const INSTANCE_FAULTS = new Set<FailureCode>(["instance_unavailable", "timeout", "invalid_response"]);
+/** How long a retry this instance passes on stays out of the queue (lets a healthy peer take it). */
+const RETRY_ELSEWHERE_DELAY_MS = 25;
 
 function ewma(current: number | undefined, sample: number): number {
   return current === undefined ? sample : current + EWMA_WEIGHT * (sample - current);
@@ -68,6 +74,8 @@ export class Binding {
   #completed = 0;
   #failed = 0;
   #pulling = false;
+  /** After passing a retry on: no fetching until then (see #failedHereLast). */
+  #holdOffUntil = 0;
   #closed = false;
   /** Non-blocking fetches ahead of a free slot, in flight. */
   #prefetching = 0;
@@ -91,6 +99,11 @@ export class Binding {
 
   get key(): string {
     return `${this.options.monitor.instance.name}/${this.model.model}`;
+  }
+
+  /** Whether this binding takes jobs now (its instance healthy, the worker not closing). */
+  get pulling(): boolean {
+    return this.#pulling && !this.#closed;
   }
 
   get instanceName(): string {
@@ -148,6 +161,15 @@ export class Binding {
               await job.moveToWait(token);
               throw new WaitingError();
             }
+            if (this.#failedHereLast(job, kind)) {
+              // A sick instance answers at once, so its slot is the first free one and it would
+              // take the job's retries too, burning every attempt before it is quarantined. Pass
+              // the retry on (no attempt spent) while a healthy peer here serves the model.
+              await job.moveToDelayed(Date.now() + RETRY_ELSEWHERE_DELAY_MS, token);
+              // Stay out of the queue a little longer than the job, so the peer is the one to get it.
+              this.#holdOffUntil = Date.now() + 2 * RETRY_ELSEWHERE_DELAY_MS;
+              throw new DelayedError();
+            }
             const gate = { acquire: (priority?: number) => (reachedGate(), this.gate.acquire(priority)) };
             const result = await process({ ...deps, gate, onCall }, job, token);
             if (tracker.finished(job, startedAt)) this.#releaseQuota(job);
@@ -165,6 +187,14 @@ export class Binding {
       loop.start();
     }
     if (this.options.monitor.healthy) void this.setPulling(true);
+  }
+
+  /** The job's last attempt failed on this instance, through its fault, and a peer could run it. */
+  #failedHereLast(job: Job, kind: JobKind): boolean {
+    if (job.attemptsMade === 0 || !job.failedReason) return false;
+    const failure = decodeFailure(job.failedReason);
+    if (failure.instance !== this.instanceName || !INSTANCE_FAULTS.has(failure.code)) return false;
+    return this.options.peerServes?.(this.model.model, kind, this.instanceName) ?? false;
   }
 
   /** A job that ended frees a place in its API key's concurrency quota (see @herd/access). */
@@ -198,6 +228,8 @@ export class Binding {
 
   #decide(kind: JobKind): FetchDecision {
     if (this.#closed || !this.#pulling) return { action: "wait" };
+    const holdOff = this.#holdOffUntil - Date.now();
+    if (holdOff > 0) return { action: "wait", timeoutMs: holdOff };
     if (this.#yieldRequests.length > 0 && this.#prefetching === 0) {
       this.#prefetching += 1;
       return { action: "fetch", block: false };

@@ -176,6 +176,7 @@ export class WorkerRuntime {
           cancels: this.#cancels,
         },
         logger: this.#logger,
+        peerServes: (model, kind, except) => this.bindings.some((peer) => peer.instanceName !== except && peer.model.model === model && peer.model.kinds.includes(kind) && peer.pulling),
       });
       this.#bindings.set(key, binding);
       binding.start();

@@ -1,15 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniquePrefix, waitFor } from "@herd/testing";
+import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 describe("fleet and cache stats endpoints", () => {
   let stack: Stack;
+  // A cache Redis of its own (LRU, as production runs one): the key count below is exact whatever
+  // else the shared test Redis holds.
+  let cacheRedis: RedisServer;
   beforeAll(async () => {
-    stack = await Stack.start({ prefix: uniquePrefix("stats"), fleet: { instances: 2, preload: true, latency: { embedMs: 2 } } });
+    cacheRedis = await RedisServer.start(undefined, ["--maxmemory-policy", "allkeys-lru"]);
+    stack = await Stack.start({ prefix: uniquePrefix("stats"), fleet: { instances: 2, preload: true, latency: { embedMs: 2 } }, env: { HERD_CACHE_REDIS_URL: cacheRedis.url } });
     await Promise.all(Array.from({ length: 6 }, (_, i) => stack.run({ type: "embed", model: "nomic-embed-text", input: `stats ${i}` })));
     expect((await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "stats 0" })).body.cached).toBe(true);
   });
-  afterAll(() => stack?.close());
+  afterAll(async () => {
+    await stack?.close();
+    await cacheRedis?.close();
+  });
 
   it("GET /api/load-balancer-stats: per instance health, slots, in flight, counts, latency and last probe", async () => {
     const stats = await waitFor(async () => {

@@ -35,7 +35,7 @@ export function chunksToString(chunks: JsonChunks): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "ats", "pb", "failedReason", "name"] as const;
+const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "atm", "pb", "failedReason", "name"] as const;
 
 /**
  * A job's fields, its stored result and its cancel marker in one command: cheaper than building a
@@ -104,7 +104,7 @@ export class JobStore {
     const fields = rawFields.map((value) => (value === null ? null : value.toString("utf8")));
     const result = knownState === "failed" ? null : rawResult;
     const canceled = knownState || rawCanceled === null ? null : rawCanceled.toString("utf8");
-    const [timestamp, processedOn, finishedOn, attemptsStarted, processedBy, failedReason, name] = fields.map((value) => value ?? undefined);
+    const [timestamp, processedOn, finishedOn, attemptsMade, processedBy, failedReason, name] = fields.map((value) => value ?? undefined);
     const base = { id, type: parsed.kind, model: parsed.model };
     const status = statusFromState(state);
     if (tenant !== undefined && (status ? tenantOfJobName(name) : canceledBy(canceled)) !== tenant) return undefined;
@@ -123,7 +123,11 @@ export class JobStore {
       runMs: status === "queued" || started === undefined ? 0 : Math.max(0, ((finished ? ended : undefined) ?? now) - started),
       totalMs: Math.max(0, ((finished ? ended : undefined) ?? now) - created),
     };
-    const view: ViewFields = { ...base, status, attempts: toNumber(attemptsStarted) ?? 0, timings };
+    // Attempts that ended (BullMQ's attemptsMade counts failures and the completion) plus the one
+    // running. Not BullMQ's attemptsStarted: hand-backs (shutdown, a sick instance passing a retry
+    // on) start a job again without being attempts of it.
+    const made = toNumber(attemptsMade) ?? 0;
+    const view: ViewFields = { ...base, status, attempts: status === "running" ? made + 1 : made, timings };
     if (status !== "queued" && processedBy) view.instance = processedBy;
     if (status === "completed") {
       // BullMQ evicts finished jobs lazily; once the result has expired the job is gone too.

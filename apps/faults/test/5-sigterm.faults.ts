@@ -58,6 +58,8 @@ it(`${testCase.order}. ${testCase.title} under load: in-flight work finishes or 
   const [workerExit, apiExit] = (await exits) ?? [];
   const settled = await settle(() => stayingApi.url ?? "", load.accepted, 120_000);
   const heldDone = scenario.queue ? await recoveryOf(scenario.queue, held, signaledAt) : undefined;
+  // A job handed back at the deadline ran to its end once: its view counts one attempt.
+  const heldAttempts = await Promise.all(held.map(async (id) => ((await (await fetch(`${stayingApi.url}/v1/jobs/${id}`)).json()) as { attempts: number }).attempts));
   const counts = tally(load, settled, fleet);
   record({
     order: testCase.order,
@@ -84,6 +86,7 @@ it(`${testCase.order}. ${testCase.title} under load: in-flight work finishes or 
   expect(workerExit?.exitMs).toBeLessThan(testCase.deadlineMs + 1000);
   expect(apiExit?.exitMs).toBeLessThan(testCase.deadlineMs + 1000);
   expect(heldDone).toBeDefined();
+  expect(heldAttempts.every((attempts) => attempts === 1), JSON.stringify(heldAttempts)).toBe(true);
   // A job that cannot finish in time is kept until the deadline, not dropped at once.
   if (testCase.slowdown > 1) expect(workerExit?.exitMs).toBeGreaterThanOrEqual(testCase.deadlineMs - 50);
   // Work in hand was finished, or aborted and handed back: either way it ran to the end once.

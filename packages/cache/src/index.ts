@@ -1,3 +1,3 @@
 export { HerdCache, CACHE_LAYERS, type CacheLayer, type CacheOptions, type LayerStats, type MemoryTier } from "./cache.js";
 export { CacheStatsPublisher, readCacheTotals } from "./stats-publisher.js";
-export { embeddingCacheKey, inferenceCacheKey, isCacheableGeneration } from "./keys.js";
+export { chunkCacheKey, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration } from "./keys.js";

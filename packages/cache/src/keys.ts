@@ -30,6 +30,14 @@ export function embeddingCacheKey(input: { model: string; text: string; dimensio
   ]);
 }
 
+/**
+ * The chunk layer's key for a document's chunk list (`chunkedHash` already covers its content and
+ * chunking settings), kept apart per scope like the other layers.
+ */
+export function chunkCacheKey(chunkedHash: string, scope: string | undefined): string {
+  return scope === undefined ? chunkedHash : digest([...header("chunk", scope), chunkedHash]);
+}
+
 type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format"> & {
   /** Results shaped differently for the same prompt (e.g. RAG answers with citations) cache apart. */
   purpose?: string;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "@herd/logger";
 import { Redis } from "ioredis";
 import { deletePrefix, freePort, testRedis, uniquePrefix } from "@herd/testing";
-import { HerdCache, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration } from "../src/index.js";
+import { HerdCache, chunkCacheKey, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration } from "../src/index.js";
 
 describe("HerdCache on real Redis", () => {
   const prefix = uniquePrefix("cache");
@@ -70,6 +70,8 @@ describe("cache keys", () => {
     const generation = { model: "m:latest", mode: "generate" as const, prompt: "p" };
     expect(inferenceCacheKey({ ...generation, scope: "team-a" })).not.toBe(inferenceCacheKey({ ...generation, scope: "team-b" }));
     expect(inferenceCacheKey({ ...generation, scope: "team-a" })).not.toBe(inferenceCacheKey(generation));
+    expect(chunkCacheKey("c0ffee", undefined)).toBe("c0ffee");
+    expect(chunkCacheKey("c0ffee", "team-a")).not.toBe(chunkCacheKey("c0ffee", "team-b"));
   });
 
   it("cache generations only when deterministic unless told otherwise", () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { HerdCache } from "@herd/cache";
+import { chunkCacheKey, type HerdCache } from "@herd/cache";
 import type { Chunk, ParsePool } from "@herd/ingest";
 import { loadDocumentContent, type DocumentRecord, type Queryable } from "@herd/store";
 import type { IngestJobData } from "@herd/jobs";
@@ -25,7 +25,7 @@ export type ChunkList = { ok: true; chunks: Chunk[] } | { ok: false; reason: str
  */
 export async function loadChunks(db: Queryable, cache: HerdCache, pool: ParsePool, document: DocumentRecord, data: IngestJobData, chunkedHash: string): Promise<ChunkList> {
   // Scoped like the embedding cache: one tenant's upload never speeds up (so reveals) another's.
-  const cacheKey = data.cacheScope === undefined ? chunkedHash : createHash("sha256").update(`${data.cacheScope}\u0000${chunkedHash}`).digest("hex");
+  const cacheKey = chunkCacheKey(chunkedHash, data.cacheScope);
   const cached = await cache.get("chunk", cacheKey);
   if (cached) return { ok: true, chunks: JSON.parse(cached) as Chunk[] };
   const body = await loadDocumentContent(db, document.id);

@@ -54,8 +54,9 @@ interface HitRow {
   text: string;
   metadata: Record<string, unknown>;
   score: string | number;
-  vector_rank: string | null;
-  keyword_rank: string | null;
+  /** bigint text from SQL, or a number when fused here. */
+  vector_rank: string | number | null;
+  keyword_rank: string | number | null;
 }
 
 /**
@@ -217,7 +218,7 @@ async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<Sear
     const row = byId.get(winner.id);
     // A chunk deleted between the two steps drops out of the answer.
     if (!row) return [];
-    return [{ ...toHit({ ...row, score: winner.score, vector_rank: null, keyword_rank: null }), vectorRank: winner.vectorRank, keywordRank: winner.keywordRank }];
+    return [toHit({ ...row, score: winner.score, vector_rank: winner.vectorRank, keyword_rank: winner.keywordRank })];
   });
 }
 

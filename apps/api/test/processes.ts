@@ -1,52 +1,53 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { deletePrefix, freePort, testRedis, waitFor } from "@herd/testing";
+import type { ChildProcess } from "node:child_process";
+import { deletePrefix, freePort, HerdCluster, testRedis, type Member } from "@herd/testing";
 
-const entry = (app: string) => fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url));
-
-/** Herd's API and a worker as real processes, so a test can kill -9 either and start it again. */
+/**
+ * One API and one worker as real processes (HerdCluster underneath), so a test can kill -9 either
+ * and start it again; a restarted API keeps its URL.
+ */
 export class HerdProcesses {
-  api: ChildProcess | undefined;
-  worker: ChildProcess | undefined;
-  output = "";
+  #api: Member | undefined;
+  #worker: Member | undefined;
+  #workers = 0;
 
   private constructor(
-    readonly env: Record<string, string>,
+    readonly cluster: HerdCluster,
     readonly url: string,
+    private readonly port: number,
+    private readonly instances: string,
   ) {}
 
   static async start(env: Record<string, string>): Promise<HerdProcesses> {
     const port = await freePort();
-    const processes = new HerdProcesses({ PATH: process.env["PATH"] ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", HERD_AUTH: "open", ...env, PORT: String(port) }, `http://127.0.0.1:${port}`);
+    const { HERD_INSTANCES: instances = "", ...rest } = env;
+    const processes = new HerdProcesses(new HerdCluster({ PATH: process.env["PATH"] ?? "", ...rest }), `http://127.0.0.1:${port}`, port, instances);
     processes.startWorker();
     await processes.startApi();
     return processes;
   }
 
-  #spawn(app: string, extra: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [entry(app)], { env: { ...this.env, ...extra }, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.on("data", (chunk: Buffer) => (this.output += `[${app}] ${chunk.toString()}`));
-    child.stderr?.on("data", (chunk: Buffer) => (this.output += `[${app}] ${chunk.toString()}`));
-    return child;
+  get api(): ChildProcess | undefined {
+    return this.#api?.child;
+  }
+
+  get worker(): ChildProcess | undefined {
+    return this.#worker?.child;
+  }
+
+  get output(): string {
+    return this.cluster.output;
   }
 
   startWorker(): void {
-    this.worker = this.#spawn("worker", { HERD_WORKER_ID: `w-${Date.now()}`, HERD_METRICS_PORT: "0" });
+    this.#worker = this.cluster.startWorker(`w-${++this.#workers}-${Date.now()}`, this.instances);
   }
 
   async startApi(): Promise<void> {
-    this.api = this.#spawn("api");
-    await waitFor(async () => {
-      const response = await fetch(`${this.url}/ready`);
-      return response.ok;
-    }, { timeoutMs: 60_000, message: `the API at ${this.url} to be ready\n${this.output}` });
+    this.#api = await this.cluster.startApi("api", {}, this.port);
   }
 
   static async kill(child: ChildProcess | undefined, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill(signal);
-    await exited;
+    if (child) await HerdCluster.stop({ child }, signal);
   }
 
   async post(path: string, body: unknown): Promise<{ status: number; body: any }> {
@@ -60,8 +61,7 @@ export class HerdProcesses {
   }
 
   async close(): Promise<void> {
-    await HerdProcesses.kill(this.api, "SIGTERM");
-    await HerdProcesses.kill(this.worker, "SIGTERM");
+    await this.cluster.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, expect, it } from "vitest";
-import { activeOn, countMap, HerdCluster, offerLoad, recoveryOf, settle } from "../src/index.js";
+import { HerdCluster } from "@herd/testing";
+import { activeOn, countMap, offerLoad, recoveryOf, settle } from "../src/index.js";
 import { emulators, instancesEnv, record, Scenario, tally } from "./setup.js";
 
 const scenario = new Scenario("kill9");

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { EmulatorInstance, FaultSpec } from "@herd/ollama-emulator";
-import { waitFor } from "@herd/testing";
-import { activeOn, countMap, HerdCluster, offerLoad, recoveryOf, settle, type Member } from "../src/index.js";
+import { HerdCluster, waitFor, type Member } from "@herd/testing";
+import { activeOn, countMap, offerLoad, recoveryOf, settle } from "../src/index.js";
 import { emulators, instancesEnv, record, Scenario, tally } from "./setup.js";
 
 const scenario = new Scenario("instance");

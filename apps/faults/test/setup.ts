@@ -2,8 +2,8 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { queueName } from "@herd/jobs";
 import { EmulatorInstance } from "@herd/ollama-emulator";
-import { createTestDatabase, deletePrefix, testEnv, testRedis, uniquePrefix, type TestDatabase } from "@herd/testing";
-import { countMap, duplicates, HerdCluster, saveResult, type OfferedLoad, type ScenarioResult, type Settled } from "../src/index.js";
+import { createTestDatabase, deletePrefix, HerdCluster, testEnv, testRedis, uniquePrefix, type TestDatabase } from "@herd/testing";
+import { countMap, duplicates, saveResult, type OfferedLoad, type ScenarioResult, type Settled } from "../src/index.js";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const EMBED_QUEUE = queueName("embed", "nomic-embed-text");

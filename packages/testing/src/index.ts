@@ -4,3 +4,4 @@ export { uniquePrefix, testRedis, deletePrefix, freePort, RedisServer } from "./
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { makePdf } from "./pdf.js";
 export { PostgresServer } from "./postgres-server.js";
+export { HerdCluster, type Member } from "./cluster.js";

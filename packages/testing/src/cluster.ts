@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort, waitFor } from "@herd/testing";
+import { freePort } from "./redis.js";
+import { waitFor } from "./wait.js";
 
 /** The compiled entry point of one of Herd's apps (`npm run build` first); same path from src/ and dist/. */
 function entry(app: "api" | "worker"): string {
-  return fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url));
+  return fileURLToPath(new URL(`../../../apps/${app}/dist/main.js`, import.meta.url));
 }
 
 export interface Member {
@@ -53,9 +54,12 @@ export class HerdCluster {
     return member;
   }
 
-  /** An API process on a free port, once /ready answers 200 (Redis up and a healthy instance). */
-  async startApi(name: string, extra: Record<string, string> = {}): Promise<Member> {
-    const port = await freePort();
+  /**
+   * An API process, once /ready answers 200 (Redis up and a healthy instance), on `port` (a
+   * restarted API keeps its address) or a free one.
+   */
+  async startApi(name: string, extra: Record<string, string> = {}, port?: number): Promise<Member> {
+    port ??= await freePort();
     const url = `http://127.0.0.1:${port}`;
     const member = { name, kind: "api" as const, child: this.#spawn("api", name, { PORT: String(port), ...extra }), url };
     this.members.push(member);
@@ -70,7 +74,7 @@ export class HerdCluster {
    * Sends `signal` and resolves once the process has exited, with how long that took and its exit
    * code (null when a signal ended it).
    */
-  static async stop(member: Member, signal: NodeJS.Signals): Promise<{ exitMs: number; code: number | null; signal: NodeJS.Signals | null }> {
+  static async stop(member: Pick<Member, "child">, signal: NodeJS.Signals): Promise<{ exitMs: number; code: number | null; signal: NodeJS.Signals | null }> {
     const child = member.child;
     const started = performance.now();
     if (child.exitCode !== null || child.signalCode !== null) return { exitMs: 0, code: child.exitCode, signal: child.signalCode };

@@ -1,7 +1,7 @@
 import type { JobRequest, JobView } from "@herd/jobs";
 import { ApiError } from "./errors.js";
 import { chunksToString } from "./job-store.js";
-import type { Subscription } from "./queues.js";
+import { waitVia, type Subscription } from "./queues.js";
 import { StreamAssembler } from "./stream-assembler.js";
 import { submitJob } from "./submit.js";
 import type { SyncDeps } from "./sync.js";
@@ -53,6 +53,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
       ...(options.key ? { key: options.key } : {}),
       stream: assembler !== undefined,
+      replyTo: deps.queues.replies?.replyTo,
       beforeEnqueue: (id, queue) => {
         subscription = deps.queues.subscribe(queue, id);
         if (assembler) stopProgress = deps.queues.onProgress(queue, id, (data) => assembler.piece(data));
@@ -74,12 +75,13 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
       signal: options.signal,
       checkFirst: !fresh,
     });
+    deps.jobMetrics.waits.inc({ via: waitVia(finished) });
     if (!finished) {
       if (fresh) await cancelJob(deps, outcome.id);
       if (options.signal.aborted) throw new ApiError(499, "client_closed", "the client went away");
       throw new ApiError(504, "upstream_timeout", `the ${request.type} job did not finish within ${options.timeoutMs}ms; it was canceled`);
     }
-    const stored = await deps.store.read(outcome.id, finished === "finished" ? undefined : finished);
+    const stored = typeof finished === "object" ? deps.store.fromReply(outcome.id, finished) : await deps.store.read(outcome.id, finished === "finished" ? undefined : finished);
     if (!stored) throw new ApiError(502, "upstream_failed", `the ${request.type} job's result expired before it was read`);
     const view = JSON.parse(chunksToString(stored)) as JobView;
     if (assembler && view.status === "completed" && !assembler.finish(generatedText(view.result))) {

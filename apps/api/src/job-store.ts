@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { decodeFailure, failureToError, ownerOfJobName, parseJobId, statusFromState, tenantOfJobName, type HerdKeys, type JobKind, type JobStatus, type ParsedJobId } from "@herd/jobs";
+import { decodeFailure, failureToError, ownerOfJobName, parseJobId, statusFromState, tenantOfJobName, type HerdKeys, type JobKind, type JobReply, type JobStatus, type ParsedJobId } from "@herd/jobs";
 import type { QueueRegistry } from "./queues.js";
 
 interface ViewFields {
@@ -140,6 +140,24 @@ export class JobStore {
       if (failure.instance) view.instance = failure.instance;
     }
     return renderJobView(view);
+  }
+
+  /**
+   * The completed job's view from the result a worker sent this process: the same body read()
+   * returns once BullMQ has recorded the completion, without reading it back. Only waiters that
+   * may see the job subscribe to it (its own submitter, a coalesced request of the same tenant,
+   * a poll that checked the owner), so there is no tenant to check here.
+   */
+  fromReply(id: string, reply: JobReply): JsonChunks | undefined {
+    const parsed = parseJobId(id);
+    if (!parsed || reply.header.jobId !== id) return undefined;
+    const { attempts, instance, timestamp, processedOn, finishedOn } = reply.header;
+    const timings = {
+      queuedMs: Math.max(0, processedOn - timestamp),
+      runMs: Math.max(0, finishedOn - processedOn),
+      totalMs: Math.max(0, finishedOn - timestamp),
+    };
+    return renderJobView({ id, type: parsed.kind, model: parsed.model, status: "completed", attempts, timings, instance }, reply.result);
   }
 
   /** Removes a job that has not started. Running jobs are not interrupted. */

@@ -1,15 +1,27 @@
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
+import type { JobReply } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { hashTag } from "@herd/redis";
+import type { Replies } from "./replies.js";
 
 export type Outcome = "completed" | "failed";
 
 export interface Subscription {
   id: string;
-  /** Resolves when the job's completed or failed event arrives. */
-  finished: Promise<Outcome>;
+  /** Resolves when the job's completed or failed event arrives, or its result is sent to this process. */
+  finished: Promise<Outcome | JobReply>;
   cancel: () => void;
+}
+
+/** How a wait ended: an event, a reply carrying the result, a state read ("finished"), or undefined (timeout, abort). */
+export type WaitOutcome = Outcome | JobReply | "finished" | undefined;
+
+/** The `via` label of herd_job_waits_total for a wait's outcome. */
+export function waitVia(outcome: WaitOutcome): "reply" | "event" | "state" | "timeout" {
+  if (outcome === undefined) return "timeout";
+  if (typeof outcome === "object") return "reply";
+  return outcome === "finished" ? "state" : "event";
 }
 
 /**
@@ -28,6 +40,8 @@ export class QueueRegistry {
     private readonly redisUrl: string,
     prefix: string,
     private readonly logger: Logger,
+    /** This process's reply channel; without it, waiters hear of completions from events only. */
+    readonly replies?: Replies,
   ) {
     this.bullPrefix = hashTag(prefix);
   }
@@ -78,17 +92,19 @@ export class QueueRegistry {
       waiters = new Set();
       this.#waiters.set(key, waiters);
     }
-    let resolve: (outcome: Outcome) => void = () => undefined;
-    const finished = new Promise<Outcome>((done) => {
+    let resolve: (outcome: Outcome | JobReply) => void = () => undefined;
+    const finished = new Promise<Outcome | JobReply>((done) => {
       resolve = done;
     });
     const onEvent = (outcome: Outcome) => resolve(outcome);
     waiters.add(onEvent);
     const set = waiters;
+    const stopReply = this.replies?.listen(jobId, resolve);
     return {
       id: jobId,
       finished,
       cancel: () => {
+        stopReply?.();
         set.delete(onEvent);
         if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
       },
@@ -121,10 +137,10 @@ export class QueueRegistry {
     timeoutMs: number,
     isFinished: () => Promise<boolean>,
     options: { signal?: AbortSignal; checkFirst: boolean },
-  ): Promise<Outcome | "finished" | undefined> {
+  ): Promise<WaitOutcome> {
     if (timeoutMs <= 0) return undefined;
-    let wake: (finished: Outcome | "finished" | undefined) => void = () => undefined;
-    const done = new Promise<Outcome | "finished" | undefined>((resolve) => {
+    let wake: (finished: WaitOutcome) => void = () => undefined;
+    const done = new Promise<WaitOutcome>((resolve) => {
       wake = resolve;
     });
     void subscription.finished.then((outcome) => wake(outcome));

@@ -19,6 +19,7 @@ import { JobStore } from "./job-store.js";
 import { createApiMetrics, type ApiMetrics } from "./metrics.js";
 import { QueueDepth } from "./queue-depth.js";
 import { QueueRegistry } from "./queues.js";
+import { Replies } from "./replies.js";
 import { createServer } from "./server.js";
 
 export interface ApiRuntime {
@@ -42,7 +43,8 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   const cacheRedis: Redis = config.cacheRedisUrl === config.redisUrl ? redis : createRedisClient({ url: config.cacheRedisUrl, role: "cache", logger, connectionName: "herd-api-cache" });
   const cache = new HerdCache({ redis: cacheRedis, prefix: config.prefix, ttlSeconds: config.cacheTtlSeconds, memory: config.cacheMemory, logger });
   const keys = herdKeys(config.prefix);
-  const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger);
+  const replies = new Replies(config.redisUrl, keys, logger);
+  const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger, replies);
   // Listen for every served queue up front, so the first long-poll on it misses nothing.
   const admin = new AdminBoard(config.admin, queues);
   const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => {
@@ -110,6 +112,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
         ["instance prober", () => prober.close()],
         ["cache statistics", () => cacheStats.close()],
         ["queues", () => queues.close()],
+        ["replies", () => replies.close()],
         ["database", () => db.close()],
         ["ingest redis", () => closeRedis(ingestConnection)],
         ["cache redis", () => (cacheRedis === redis ? undefined : closeRedis(cacheRedis))],

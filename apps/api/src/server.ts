@@ -10,6 +10,7 @@ import { ApiError, databaseUnavailable, isConnectionError, redisUnavailable } fr
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
 import { ADMIN_PATH, routeLabel, type ApiMetrics } from "./metrics.js";
+import { securityHeaders } from "./security-headers.js";
 import type { IngestionProgress } from "./ingest/progress.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
@@ -28,7 +29,6 @@ import { dialectError } from "./dropin/dialects.js";
 import type { ApiKeys, ConcurrencyQuota } from "@herd/access";
 import { authenticate } from "./auth.js";
 import { rateLimit } from "./rate-limit.js";
-import helmet from "helmet";
 
 export interface ServerDeps {
   config: ApiConfig;
@@ -131,9 +131,7 @@ export function createServer(deps: ServerDeps): Express {
   app.set("etag", false);
   app.use(httpMetrics(deps.metrics.registry, routeLabel));
   // Security headers; Bull Board's pages run their own scripts and styles, so they skip the CSP.
-  const headers = helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
-  const adminHeaders = helmet({ contentSecurityPolicy: false });
-  app.use((req, res, next) => (req.path.startsWith(ADMIN_PATH) ? adminHeaders : headers)(req, res, next));
+  app.use(securityHeaders({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }, ADMIN_PATH, { contentSecurityPolicy: false }));
   app.use(authenticate(deps.apiKeys));
   app.use(rateLimit(deps.redis, deps.config.prefix, deps.config.auth.defaultRate));
   // Compressed request bodies are refused (415): no client of ours sends them, and skipping the

@@ -206,6 +206,8 @@ export interface SubmitOptions {
    * coalesced with another request (each stream belongs to one client, who may cancel it).
    */
   stream?: boolean;
+  /** The reply channel of this process (see replies.ts), when a client here waits for the result. */
+  replyTo?: string | undefined;
 }
 
 /**
@@ -254,7 +256,8 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     options.beforeEnqueue?.(id, name);
     let job;
     try {
-      job = await queue.add(ownedJobName(prepared.kind, tenant, quota?.keyId), prepared.data, jobOpts);
+      const data = options.replyTo !== undefined && options.stream !== true ? { ...prepared.data, replyTo: options.replyTo } : prepared.data;
+      job = await queue.add(ownedJobName(prepared.kind, tenant, quota?.keyId), data, jobOpts);
     } catch (error) {
       // The add failed, so nothing runs under this reservation; if even the release fails, it lapses.
       if (quota) await quota.store.release(quota.keyId, id).catch((releaseError: unknown) => deps.logger.warn({ err: coerceError(releaseError), jobId: id }, "could not release a quota reservation"));

@@ -43,6 +43,27 @@ describe("job lifecycle", () => {
     expect(response.body.result.embeddings).toHaveLength(2);
   });
 
+  it("answers a waiting submit with the result its worker sends, in the view a later read returns", async () => {
+    const waits = async (via: string) => (await stack.api.metrics.jobs.waits.get()).values.find((value) => value.labels["via"] === via)?.value ?? 0;
+    const [replies, events] = [await waits("reply"), await waits("event")];
+    const response = await stack.post("/v1/jobs?wait=5000", { type: "embed", model: "nomic-embed-text", input: "answered by reply" });
+    expect(response.status).toBe(200);
+    expect(await waits("reply")).toBe(replies + 1);
+    expect(await waits("event")).toBe(events);
+    // The reply is sent before BullMQ records the completion: wait for the record, then compare.
+    const stored = await waitFor(async () => {
+      const view = await stack.get(`/v1/jobs/${response.body.id}`);
+      return view.body.status === "completed" ? view.body : undefined;
+    }, { message: "the completion recorded" });
+    const { timings: sentTimings, ...sent } = response.body;
+    const { timings: storedTimings, ...rest } = stored;
+    expect(sent).toEqual(rest);
+    expect(sent).toMatchObject({ status: "completed", attempts: 1, instance: "ollama-0" });
+    // Both finish times are the worker's clock, taken a moment apart.
+    expect(Math.abs(sentTimings.totalMs - storedTimings.totalMs)).toBeLessThanOrEqual(50);
+    expect(sentTimings.queuedMs).toBe(storedTimings.queuedMs);
+  });
+
   it("cancels a queued job, refuses to cancel a running one, and reports canceled", async () => {
     const running = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "occupies the slot" });
     await waitFor(async () => (await stack.get(`/v1/jobs/${running.body.id}`)).body.status === "running", { message: "first job running" });

@@ -6,3 +6,4 @@ export * from "./failures.js";
 export * from "./catalog.js";
 export * from "./keys.js";
 export * from "./views.js";
+export * from "./replies.js";

@@ -7,6 +7,8 @@ export function herdKeys(prefix: string) {
     canceled: (jobId: string) => `${tag}:canceled:${jobId}`,
     /** Pub/sub channel: a job id published here is aborted by the worker running it. */
     cancelChannel: `${tag}:cancel`,
+    /** Pub/sub channel of one API process: finished results of the jobs its clients wait for. */
+    replies: (apiId: string) => `${tag}:replies:${apiId}`,
     workers: `${tag}:fleet:workers`,
     worker: (workerId: string) => `${tag}:fleet:worker:${workerId}`,
     /** Which worker holds an Ollama instance (HERD_CLAIM_INSTANCES), keyed by its URL. */

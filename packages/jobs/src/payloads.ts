@@ -16,6 +16,8 @@ export const EmbedJobData = z.object({
   cacheScope: z.string().optional(),
   /** For ingestion batches: a Redis hash field counting embedded chunks. */
   progress: z.object({ key: z.string(), field: z.string() }).optional(),
+  /** Where a client waits for the result: the API process's reply channel (see replies.ts). */
+  replyTo: z.string().optional(),
 });
 export type EmbedJobData = z.infer<typeof EmbedJobData>;
 
@@ -35,6 +37,8 @@ export const GenerateJobData = z.object({
   answer: z.object({ citations: z.array(z.object({ documentId: z.string(), chunkId: z.number(), excerpt: z.string() })) }).optional(),
   /** A client waits for the tokens: the worker publishes them as job progress (TokenProgress) as they come. */
   stream: z.boolean().optional(),
+  /** Where a client waits for the result: the API process's reply channel (see replies.ts). */
+  replyTo: z.string().optional(),
 });
 export type GenerateJobData = z.infer<typeof GenerateJobData>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JobRequest, createJobId, decodeFailure, encodeFailure, jobOptions, normalizeModel, parseJobId, parseQueueName, queueName } from "../src/index.js";
+import { JobRequest, createJobId, decodeFailure, decodeReply, encodeFailure, encodeReply, jobOptions, normalizeModel, parseJobId, parseQueueName, queueName } from "../src/index.js";
 
 describe("job catalog helpers", () => {
   it("normalises model names the way Ollama resolves them", () => {
@@ -46,5 +46,18 @@ describe("job catalog helpers", () => {
     expect(JobRequest.safeParse({ type: "generate", model: "m", messages: [{ role: "user", content: "hi" }] }).success).toBe(true);
     expect(JobRequest.safeParse({ type: "generate", model: "m" }).success).toBe(false);
     expect(JobRequest.safeParse({ type: "embed", model: "bad model!", input: "a" }).success).toBe(false);
+  });
+});
+
+describe("job replies", () => {
+  it("round-trips a header and a result, and refuses what is not a reply", () => {
+    const header = { jobId: "embed~m~abc", attempts: 2, instance: "ollama-1", timestamp: 1, processedOn: 5, finishedOn: 9 };
+    const result = '{"model":"m","embeddings":[[0.1,-0.2]],"note":"a\\nb"}';
+    const decoded = decodeReply(Buffer.from(encodeReply(header, result)));
+    expect(decoded?.header).toEqual(header);
+    expect(decoded?.result.toString("utf8")).toBe(result);
+    expect(decodeReply(Buffer.from("no newline"))).toBeUndefined();
+    expect(decodeReply(Buffer.from("not json\n{}"))).toBeUndefined();
+    expect(decodeReply(Buffer.from(`${JSON.stringify({ ...header, attempts: "2" })}\n{}`))).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ const RUN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 export class ApiJobMetrics {
   readonly requests: Counter<"kind" | "model" | "outcome" | "client">;
   readonly submitted: Counter<"kind" | "model" | "priority">;
+  readonly waits: Counter<"via">;
 
   constructor(registry: Registry) {
     this.requests = new Counter({
@@ -19,6 +20,12 @@ export class ApiJobMetrics {
       name: "herd_jobs_submitted_total",
       help: "Jobs added to the queues, by kind, model and priority.",
       labelNames: ["kind", "model", "priority"] as const,
+      registers: [registry],
+    });
+    this.waits = new Counter({
+      name: "herd_job_waits_total",
+      help: "Requests that waited for a job (?wait=, the drop-in endpoints) by how the wait ended: reply (a worker sent the result to this process), event (BullMQ's completion event), state (a state read found the job finished), timeout (the wait ran out or the client left).",
+      labelNames: ["via"] as const,
       registers: [registry],
     });
   }

@@ -10,14 +10,10 @@ import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
 import { LatencyWindow } from "./latency-window.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
+import { PrefetchPlanner, type PrefetchPolicy } from "./prefetch.js";
 import { SlotGate } from "./slot-gate.js";
 
-export interface PrefetchPolicy {
-  /** "auto" fetches one job just before a slot is expected to free, under a backlog; "off" never. */
-  mode: "auto" | "off";
-  /** Only where average call time / slots is at most this (a held job waits about that long). */
-  maxWaitMs: number;
-}
+export type { PrefetchPolicy };
 
 export interface BindingOptions {
   monitor: InstanceMonitor;
@@ -30,7 +26,7 @@ export interface BindingOptions {
   /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: WorkerMetrics;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "yieldSlot" | "slicer">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "onReplyError" | "yieldSlot" | "slicer">;
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
@@ -38,20 +34,12 @@ export interface BindingOptions {
 
 /** A fetched job that sat in the queue at least this long means there is a backlog. */
 const BACKLOG_WAIT_MS = 5;
-/** Weight of the newest sample in the moving averages. */
-const EWMA_WEIGHT = 0.1;
-/** Extra lead on top of the measured fetch time, for timer and scheduling jitter. */
-const PREFETCH_MARGIN_MS = 2;
 /** Longest a batch job waits between slices for the binding to look at the queue. */
 const YIELD_WAIT_MS = 50;
 /** Failures that say something about the instance rather than the request. */
 const INSTANCE_FAULTS = new Set<FailureCode>(["instance_unavailable", "timeout", "invalid_response"]);
 /** How long a retry this instance passes on stays out of the queue (lets a healthy peer take it). */
 const RETRY_ELSEWHERE_DELAY_MS = 25;
-
-function ewma(current: number | undefined, sample: number): number {
-  return current === undefined ? sample : current + EWMA_WEIGHT * (sample - current);
-}
 
 /**
  * One (instance, model): a PullLoop per job kind the model serves, all sharing one SlotGate so
@@ -60,10 +48,9 @@ function ewma(current: number | undefined, sample: number): number {
  * When to fetch (decide()):
  * - a slot is free (counting jobs already fetched or being fetched) → fetch, blocking on an
  *   empty queue;
- * - no slot is free but one is expected to free within the time a fetch takes (moving averages
- *   of call and fetch times), the queue has a backlog, and this binding is fast enough that a held
- *   job waits only briefly (average call / slots ≤ maxWaitMs) → fetch one job ahead, without
- *   blocking. It waits at the gate, in this process, and starts the instant a slot frees;
+ * - no slot is free, the queue has a backlog, and the PrefetchPlanner expects a running call to
+ *   end within the time a fetch takes to reach the gate → fetch one job ahead, without blocking.
+ *   It waits at the gate, in this process, and starts the instant the slot frees;
  * - otherwise sleep until a slot frees, health changes, or the prefetch moment comes.
  */
 export class Binding {
@@ -83,9 +70,10 @@ export class Binding {
   #pending = 0;
   /** Per queue: did the last fetch show jobs waiting? */
   readonly #backlog = new Map<JobKind, boolean>();
-  #avgCallMs: number | undefined;
+  readonly #planner: PrefetchPlanner;
+  /** Jobs fetched while others waited → when their fetch began (for the planner's lead). */
+  readonly #fetchedAt = new Map<string, number>();
   readonly #latencies = new LatencyWindow(512);
-  #avgFetchMs: number | undefined;
   /** Set by a batch job between slices: fetch once, without blocking, even though no slot is free. */
   #yieldRequests: Array<() => void> = [];
   /** Jobs fetched for a yield: when one reaches the gate, the yielding batch jobs go on. */
@@ -94,6 +82,7 @@ export class Binding {
   constructor(private readonly options: BindingOptions) {
     this.model = options.model;
     this.gate = new SlotGate(options.model.slots, () => this.#wakeAll());
+    this.#planner = new PrefetchPlanner(options.prefetch, options.model.slots);
     this.slicer = new BatchSlicer(options.batchSlice.targetMs, options.batchSlice.maxInputs);
   }
 
@@ -119,6 +108,7 @@ export class Binding {
       embeddingLength: this.model.embeddingLength,
       yieldSlot: (kind, held, priority) => this.#yieldSlot(kind, held, priority),
       onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
+      onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job result to the waiting API process"),
       onCall: () => undefined,
     };
     for (const kind of this.model.kinds) {
@@ -126,12 +116,12 @@ export class Binding {
       const queue = queueName(kind, this.model.model);
       const instance = this.options.monitor.instance.name;
       const tracker = new JobTracker(this.options.metrics, this.options.logger, { kind, model: this.model.model, instance, queue });
-      const onCall = (outcome: "completed" | "failed", durationMs: number, errorClass?: string) => {
+      const onCall = (outcome: "completed" | "failed", durationMs: number, errorClass?: string, size?: number) => {
         if (outcome === "completed") {
           this.#completed += 1;
           this.#latencies.record(durationMs);
+          this.#planner.recordCall(durationMs, size);
         } else this.#failed += 1;
-        this.#avgCallMs = ewma(this.#avgCallMs, durationMs);
         this.options.metrics.instances.requestDuration.observe({ ollama: instance, model: this.model.model, kind, outcome }, durationMs / 1000);
         if (errorClass) this.options.metrics.instances.errors.inc({ ollama: instance, class: errorClass });
       };
@@ -149,10 +139,14 @@ export class Binding {
           const startedAt = tracker.started(job);
           this.#pending += 1;
           let pending = true;
-          const reachedGate = () => {
+          const reachedGate = (atGate: boolean) => {
             if (!pending) return;
             pending = false;
             this.#pending -= 1;
+            const fetchedAt = job.id === undefined ? undefined : this.#fetchedAt.get(job.id);
+            if (fetchedAt === undefined) return;
+            this.#fetchedAt.delete(job.id as string);
+            if (atGate) this.#planner.recordLead(performance.now() - fetchedAt);
             if (job.id && this.#yieldingFor.delete(job.id)) this.#resolveYields();
           };
           try {
@@ -170,7 +164,7 @@ export class Binding {
               this.#holdOffUntil = Date.now() + 2 * RETRY_ELSEWHERE_DELAY_MS;
               throw new DelayedError();
             }
-            const gate = { acquire: (priority?: number) => (reachedGate(), this.gate.acquire(priority)) };
+            const gate = { acquire: (priority?: number, size?: number) => (reachedGate(true), this.gate.acquire(priority, this.#planner.expectedMs(size))) };
             const result = await process({ ...deps, gate, onCall }, job, token);
             if (tracker.finished(job, startedAt)) this.#releaseQuota(job);
             return result;
@@ -178,7 +172,7 @@ export class Binding {
             if (tracker.finished(job, startedAt, error)) this.#releaseQuota(job);
             throw error;
           } finally {
-            reachedGate();
+            reachedGate(false);
             this.#wakeAll();
           }
         },
@@ -238,21 +232,13 @@ export class Binding {
     // count against free slots; a binding serving two kinds can hold one extra job at the gate.
     const held = this.gate.waiting + this.#pending;
     if (this.gate.inFlight + held < this.model.slots) return { action: "fetch", block: true };
-    const { mode, maxWaitMs } = this.options.prefetch;
-    const avgCall = this.#avgCallMs;
-    if (mode === "off" || !this.#backlog.get(kind) || avgCall === undefined || avgCall / this.model.slots > maxWaitMs) return { action: "wait" };
-    // Fetch one job ahead for every slot expected to free within the time a fetch takes. A call
-    // running far past the average says nothing about when it ends: it gets no job ahead.
-    const lead = (this.#avgFetchMs ?? 1) + PREFETCH_MARGIN_MS;
-    const now = performance.now();
-    const ends = this.gate.holderStarts().map((since) => since + avgCall).filter((end) => end > now - avgCall / 2);
-    const due = ends.filter((end) => end - lead <= now).length;
-    if (held + this.#prefetching < due) {
+    if (!this.#backlog.get(kind)) return { action: "wait" };
+    const plan = this.#planner.plan(this.gate.holders(), held + this.#prefetching, performance.now());
+    if (plan === "fetch") {
       this.#prefetching += 1;
       return { action: "fetch", block: false };
     }
-    const next = ends.find((end) => end - lead > now);
-    return next === undefined ? { action: "wait" } : { action: "wait", timeoutMs: next - lead - now };
+    return plan === undefined ? { action: "wait" } : { action: "wait", timeoutMs: plan };
   }
 
   #onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
@@ -262,16 +248,15 @@ export class Binding {
       if (job?.id) this.#yieldingFor.add(job.id);
       else this.#resolveYields();
     }
-    if (!blocking) {
-      this.#prefetching -= 1;
-      // Only non-blocking fetches measure the round trip; a blocking one also waited for a job.
-      this.#avgFetchMs = ewma(this.#avgFetchMs, fetchMs);
-    }
+    if (!blocking) this.#prefetching -= 1;
     if (!job) {
       this.#backlog.set(kind, false);
       return;
     }
     if (job.attemptsMade === 0) this.#backlog.set(kind, (job.processedOn ?? Date.now()) - job.timestamp >= BACKLOG_WAIT_MS);
+    // The job was already waiting when the fetch began, so the fetch's time to the gate is all
+    // round trip and processing: what a job fetched ahead needs as lead.
+    if (job.id !== undefined && job.attemptsMade === 0 && Date.now() - fetchMs - job.timestamp >= BACKLOG_WAIT_MS) this.#fetchedAt.set(job.id, performance.now() - fetchMs);
   }
 
   #resolveYields(): void {

@@ -1,7 +1,7 @@
 import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
-import { EmbedJobData, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
+import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
@@ -12,7 +12,8 @@ import { TokenPublisher } from "./token-publisher.js";
 
 /** The part of SlotGate a processor uses. */
 export interface SlotSource {
-  acquire(priority?: number): Promise<() => void>;
+  /** `size`: the call's input size in characters, when it predicts how long the call takes. */
+  acquire(priority?: number, size?: number): Promise<() => void>;
 }
 
 export interface ProcessorDeps {
@@ -40,8 +41,13 @@ export interface ProcessorDeps {
   cancels: JobCancels;
   /** A result write failed (the job's completion will fail with it and the job be retried). */
   onStoreError: (job: Job, error: unknown) => void;
-  /** Reports each Ollama call's outcome, how long it held the slot, and the error class of a failure. */
-  onCall: (outcome: "completed" | "failed", durationMs: number, errorClass?: string) => void;
+  /** Sending a result to the waiting API process failed (its client still hears from BullMQ). */
+  onReplyError: (job: Job, error: unknown) => void;
+  /**
+   * Reports each Ollama call's outcome, how long it held the slot, the error class of a failure
+   * and the input size given to acquire().
+   */
+  onCall: (outcome: "completed" | "failed", durationMs: number, errorClass?: string, size?: number) => void;
 }
 
 interface SlotOptions {
@@ -49,6 +55,8 @@ interface SlotOptions {
   held?: (() => void) | undefined;
   /** Keep the slot after the call, because another slice of this job follows. */
   keep?: boolean;
+  /** Input size in characters, for calls whose time grows with it (embeddings). */
+  size?: number;
 }
 
 /**
@@ -61,7 +69,7 @@ interface SlotOptions {
 async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => void) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: (() => void) | undefined }> {
   let release: () => void;
   try {
-    release = options.held ?? (await deps.gate.acquire(job.opts.priority ?? 0));
+    release = options.held ?? (await deps.gate.acquire(job.opts.priority ?? 0, options.size));
   } catch (error) {
     if (error instanceof GateClosedError && token) {
       // The binding stopped pulling while this job waited: hand it back untouched.
@@ -80,12 +88,12 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
   try {
     const result = await call(slotFree);
     deps.monitor.recordSuccess();
-    deps.onCall("completed", (freedAt ?? performance.now()) - started);
+    deps.onCall("completed", (freedAt ?? performance.now()) - started, undefined, options.size);
     kept = options.keep === true;
     return { result, held: kept ? release : undefined };
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
-    deps.onCall("failed", (freedAt ?? performance.now()) - started, error instanceof OllamaError ? error.kind : "internal");
+    deps.onCall("failed", (freedAt ?? performance.now()) - started, error instanceof OllamaError ? error.kind : "internal", options.size);
     if (error instanceof OllamaError && error.kind === "aborted" && deps.shutdownSignal.aborted && token) {
       await job.moveToWait(token);
       throw new WaitingError();
@@ -101,9 +109,19 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
  * job's completion, which BullMQ sends next, so Redis stores the result before it marks the job
  * completed; and whatever makes this write fail (connection loss, out of memory) fails the
  * completion too, so the job is retried rather than completed without a result.
+ *
+ * With `replyTo`, a client waits for this job in that API process: the result goes there too,
+ * right behind the write that stores it (see @herd/jobs replies.ts).
  */
-function storeResult(deps: ProcessorDeps, job: Job, text: string): void {
-  deps.redis.set(deps.keys.result(job.id ?? ""), text, "PX", deps.resultTtlMs).catch((error: unknown) => deps.onStoreError(job, error));
+function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined): void {
+  const jobId = job.id ?? "";
+  deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs).catch((error: unknown) => deps.onStoreError(job, error));
+  if (replyTo === undefined) return;
+  const now = Date.now();
+  const header = { jobId, attempts: job.attemptsMade + 1, instance: deps.monitor.instance.name, timestamp: job.timestamp, processedOn: job.processedOn ?? now, finishedOn: now };
+  // A lost reply costs the waiting client only speed (it still hears of the completion), so a
+  // failure here is logged with the job, never failing it.
+  deps.redis.publish(replyTo, encodeReply(header, text)).catch((error: unknown) => deps.onReplyError(job, error));
 }
 
 export async function processEmbed(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {
@@ -150,7 +168,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
             ...(expectedLength !== undefined ? { expectedLength } : {}),
           },
         )),
-        { held, keep: start < missing.length },
+        { held, keep: start < missing.length, size: part.reduce((sum, entry) => sum + entry.text.length, 0) },
       );
       held = slice.held;
       embeddings.push(...slice.result.embeddings);
@@ -175,7 +193,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     deps.redis.hincrby(key, field, data.inputs.length).catch((error: unknown) => deps.onStoreError(job, error));
   }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  storeResult(deps, job, result);
+  storeResult(deps, job, result, data.replyTo);
   return { instance, resultBytes: result.length, cachedInputs: data.inputs.length - missing.length };
 }
 
@@ -239,6 +257,8 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     const { model: _model, ...withoutModel } = body;
     void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));
   }
-  storeResult(deps, job, result);
+  // A streamed generation's client assembles its text from the progress events, which must all
+  // arrive before it hears of the end: it waits for the completion event, never a reply.
+  storeResult(deps, job, result, data.stream ? undefined : data.replyTo);
   return { instance, resultBytes: result.length };
 }

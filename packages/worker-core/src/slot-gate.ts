@@ -10,6 +10,13 @@ interface Waiter {
   resolve: (release: () => void) => void;
   reject: (error: Error) => void;
   priority: number;
+  expectedMs: number | undefined;
+}
+
+/** A call holding a slot: when it started (performance.now) and how long it is expected to take. */
+export interface SlotHolder {
+  readonly since: number;
+  readonly expectedMs: number | undefined;
 }
 
 /**
@@ -20,8 +27,7 @@ interface Waiter {
 export class SlotGate {
   #maxInFlight = 0;
   readonly #waiters: Waiter[] = [];
-  /** Start times (performance.now) of the calls holding a slot. */
-  readonly #holders = new Set<{ since: number }>();
+  readonly #holders = new Set<SlotHolder>();
 
   constructor(
     readonly slots: number,
@@ -41,15 +47,16 @@ export class SlotGate {
     return this.#waiters.length;
   }
 
-  /** Start times (performance.now) of the calls holding a slot, oldest first. */
-  holderStarts(): number[] {
-    return [...this.#holders].map((holder) => holder.since).sort((a, b) => a - b);
+  /** The calls holding a slot. */
+  holders(): SlotHolder[] {
+    return [...this.#holders];
   }
 
-  acquire(priority = 0): Promise<() => void> {
-    if (this.#holders.size < this.slots && this.#waiters.length === 0) return Promise.resolve(this.#take());
+  /** `expectedMs`: how long the call is expected to hold the slot (for the binding's prefetch). */
+  acquire(priority = 0, expectedMs?: number): Promise<() => void> {
+    if (this.#holders.size < this.slots && this.#waiters.length === 0) return Promise.resolve(this.#take(expectedMs));
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject, priority };
+      const waiter = { resolve, reject, priority, expectedMs };
       const after = this.#waiters.findIndex((other) => other.priority > priority);
       if (after < 0) this.#waiters.push(waiter);
       else this.#waiters.splice(after, 0, waiter);
@@ -73,8 +80,8 @@ export class SlotGate {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new GateClosedError(reason));
   }
 
-  #take(): () => void {
-    const holder = { since: performance.now() };
+  #take(expectedMs: number | undefined): () => void {
+    const holder: SlotHolder = { since: performance.now(), expectedMs };
     this.#holders.add(holder);
     this.#maxInFlight = Math.max(this.#maxInFlight, this.#holders.size);
     let released = false;
@@ -83,7 +90,7 @@ export class SlotGate {
       released = true;
       this.#holders.delete(holder);
       const next = this.#waiters.shift();
-      if (next) next.resolve(this.#take());
+      if (next) next.resolve(this.#take(next.expectedMs));
       this.onRelease();
     };
   }

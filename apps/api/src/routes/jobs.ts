@@ -4,7 +4,7 @@ import { clientFamily } from "@herd/metrics";
 import { quotaKeyOf, tenantOf } from "../auth.js";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
-import type { QueueRegistry, Subscription } from "../queues.js";
+import { waitVia, type QueueRegistry, type Subscription } from "../queues.js";
 import { submitJob, type SubmitDeps, type SubmitOptions } from "../submit.js";
 
 export interface JobsRouteDeps extends SubmitDeps {
@@ -78,6 +78,11 @@ async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscr
   const parsed = deps.store.parse(id);
   if (!parsed) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
   const outcome = await withRedis(() => deps.queues.waitFor(subscription, wait, () => deps.store.isFinished(parsed, id), { signal, checkFirst }));
+  deps.jobMetrics.waits.inc({ via: waitVia(outcome) });
+  if (typeof outcome === "object") {
+    const replied = deps.store.fromReply(id, outcome);
+    if (replied) return { finished: true, text: replied };
+  }
   const known = outcome === "completed" || outcome === "failed" ? outcome : undefined;
   const text = await withRedis(() => readOrThrow(deps.store, id, known, tenant));
   return { finished: outcome !== undefined, text };
@@ -106,6 +111,7 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
       tenant: tenantOf(res),
       key: quotaKeyOf(res, deps.config.auth.defaultConcurrency),
       beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
+      replyTo: wait > 0 ? queues.replies?.replyTo : undefined,
     });
     if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
     res.setHeader("Location", `/v1/jobs/${outcome.id}`);

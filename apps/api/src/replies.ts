@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { decodeReply, type HerdKeys, type JobReply } from "@herd/jobs";
+import { coerceError, type Logger } from "@herd/logger";
+import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
+
+/**
+ * This API process's reply channel: workers publish the results of jobs its clients wait for
+ * (see @herd/jobs replies.ts). A job gets the channel as `replyTo` only while the subscription
+ * is live; a reply lost anyway leaves its waiter on BullMQ's completion event.
+ */
+export class Replies {
+  readonly channel: string;
+  readonly #subscriber: Redis;
+  readonly #listeners = new Map<string, Set<(reply: JobReply) => void>>();
+  #subscribed = false;
+
+  constructor(redisUrl: string, keys: HerdKeys, private readonly logger: Logger) {
+    this.channel = keys.replies(randomUUID());
+    this.#subscriber = createRedisClient({ url: redisUrl, role: "blocking", logger, connectionName: "herd-api-replies" });
+    this.#subscriber.on("messageBuffer", (_channel: Buffer, message: Buffer) => this.#deliver(message));
+    // ioredis subscribes again by itself after a reconnect; until then jobs carry no replyTo.
+    this.#subscriber.on("close", () => (this.#subscribed = false));
+    this.#subscriber.on("ready", () => (this.#subscribed = true));
+    this.#subscriber
+      .subscribe(this.channel)
+      .then(() => (this.#subscribed = true))
+      .catch((error: unknown) => logger.error({ err: coerceError(error) }, "could not subscribe to job replies; clients are answered from completion events"));
+  }
+
+  /** The channel to put on a new job, when replies can reach this process now. */
+  get replyTo(): string | undefined {
+    return this.#subscribed && this.#subscriber.status === "ready" ? this.channel : undefined;
+  }
+
+  /** Calls `listener` with the job's reply if one arrives; returns the unsubscribe. */
+  listen(jobId: string, listener: (reply: JobReply) => void): () => void {
+    let listeners = this.#listeners.get(jobId);
+    if (!listeners) {
+      listeners = new Set();
+      this.#listeners.set(jobId, listeners);
+    }
+    listeners.add(listener);
+    const set = listeners;
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.#listeners.get(jobId) === set) this.#listeners.delete(jobId);
+    };
+  }
+
+  #deliver(message: Buffer): void {
+    const reply = decodeReply(message);
+    if (!reply) {
+      this.logger.warn({ bytes: message.length }, "ignored a malformed job reply");
+      return;
+    }
+    const listeners = this.#listeners.get(reply.header.jobId);
+    if (!listeners) return; // Its waiter gave up (timeout, client gone) before the result came.
+    for (const listener of listeners) listener(reply);
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    await closeRedis(this.#subscriber);
+  }
+}

@@ -20,6 +20,7 @@ import { createApiMetrics, type ApiMetrics } from "./metrics.js";
 import { QueueDepth } from "./queue-depth.js";
 import { QueueRegistry } from "./queues.js";
 import { Replies } from "./replies.js";
+import { createExpressServer } from "./http-server.js";
 import { createServer } from "./server.js";
 
 export interface ApiRuntime {
@@ -94,7 +95,12 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     ingest,
     async listen(port = config.port, host = config.host) {
       server = await new Promise<Server>((resolve, reject) => {
-        const listening = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+        const listening = createExpressServer(app);
+        listening.once("error", reject);
+        listening.listen(port, host, () => {
+          listening.off("error", reject);
+          resolve(listening);
+        });
       });
       // Long polls hold requests open up to the wait cap; keep-alive outlives common proxies' 60 s.
       server.keepAliveTimeout = 65_000;

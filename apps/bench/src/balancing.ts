@@ -18,6 +18,8 @@ export interface BalancingRow {
   mode: string;
   jobs: number;
   clients: number;
+  /** Jobs run before the measured ones, not measured. */
+  warmup: number;
   makespanMs: number;
   boundMs: number;
   p50: number;
@@ -53,25 +55,28 @@ async function resetStats(emulator: EmulatorProcess): Promise<void> {
   await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
 }
 
-async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, boundMs: number, herd: boolean): Promise<BalancingRow> {
+async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean): Promise<BalancingRow> {
   const nominalMs = tokens.reduce((sum, n) => sum + EMBED_MS + n * TOKEN_MS, 0);
-  await resetStats(emulator);
   const tag = mode.replace(/\W+/g, "");
-  const body = (i: number) => {
-    const text = `${tag}${i} ${"w ".repeat((tokens[i] ?? 1) - 1)}`.trim();
-    return herd ? JSON.stringify({ type: "embed", model: MODEL, input: text }) : JSON.stringify({ model: MODEL, input: text });
-  };
-  const result = await closedLoop(
-    origin,
-    clients,
-    (i) => (i < tokens.length ? { method: "POST", path: herd ? "/v1/jobs?wait=60000" : "/api/embed", body: body(i) } : undefined),
-    (status, text) => status === 200 && (!herd || text.includes('"status":"completed"')),
-  );
+  const body = (text: string) => (herd ? JSON.stringify({ type: "embed", model: MODEL, input: text }) : JSON.stringify({ model: MODEL, input: text }));
+  const load = (count: number, label: string) =>
+    closedLoop(
+      origin,
+      clients,
+      (i) => (i < count ? { method: "POST", path: herd ? "/v1/jobs?wait=60000" : "/api/embed", body: body(`${label}${i} ${"w ".repeat((tokens[i % tokens.length] ?? 1) - 1)}`.trim()) } : undefined),
+      (status, text) => status === 200 && (!herd || text.includes('"status":"completed"')),
+    );
+  // Every mode runs warm: a fresh process compiles its hot code while the first jobs run, which
+  // is not how a long-running balancer behaves.
+  if (warmup > 0) await load(warmup, `${tag}warm`);
+  await resetStats(emulator);
+  const result = await load(tokens.length, tag);
   const stats = await emulatorStats(emulator);
   return {
     mode,
     jobs: tokens.length,
     clients,
+    warmup,
     makespanMs: result.elapsedMs,
     boundMs,
     p50: percentile(result.latenciesMs, 50),
@@ -85,7 +90,7 @@ async function run(mode: string, origin: string, emulator: EmulatorProcess, toke
   };
 }
 
-export async function balancingScenario(redisUrl: string, prefix: string, jobs: number, clients: number): Promise<BalancingRow[]> {
+export async function balancingScenario(redisUrl: string, prefix: string, jobs: number, clients: number, warmup: number): Promise<BalancingRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "herd-bench-"));
   const catalog = join(dir, "models.json");
   // An embedding model on a parallel runner: it embeds with num_parallel slots (see the emulator README).
@@ -108,7 +113,7 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
     for (const [mode, prefetch] of [["Herd", "auto"], ["Herd, prefetch off", "off"]] as const) {
       const herd = await startHerd(instances, `${prefix}-bal-${prefetch}`, redisUrl, { HERD_PREFETCH: prefetch, HERD_CACHE_EMBEDDING_TTL: "off" });
       try {
-        rows.push(await run(mode, herd.url, emulator, tokens, clients, boundMs, true));
+        rows.push(await run(mode, herd.url, emulator, tokens, clients, warmup, boundMs, true));
       } finally {
         await herd.stop();
       }
@@ -116,12 +121,12 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
     for (const mode of ["least_conn", "round_robin"] as const) {
       const label = `nginx ${mode === "least_conn" ? "least_conn" : "round-robin"}`;
       if (!nginxAvailable()) {
-        rows.push({ mode: label, jobs, clients, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, skipped: "nginx not installed (apt-get install nginx-light)" });
+        rows.push({ mode: label, jobs, clients, warmup, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, skipped: "nginx not installed (apt-get install nginx-light)" });
         continue;
       }
       const nginx = await startNginx(mode, emulator.urls, await freePort());
       try {
-        rows.push(await run(label, nginx.url, emulator, tokens, clients, boundMs, false));
+        rows.push(await run(label, nginx.url, emulator, tokens, clients, warmup, boundMs, false));
       } finally {
         await nginx.proc.stop();
         nginx.cleanup();

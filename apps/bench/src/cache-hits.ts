@@ -3,6 +3,8 @@ import { startHerd } from "./herd.js";
 import { Proc, helloEntry, startEmulator } from "./processes.js";
 
 export interface CacheRow {
+  /** Herd rows are measured against the baselines: bare express as it ships, and on Herd's server construction. */
+  role: "herd" | "herd-redis" | "baseline" | "baseline-prototypes";
   target: string;
   requests: number;
   rps: number;
@@ -21,29 +23,40 @@ async function measureHerd(herdUrl: string, body: string, seconds: number, clien
 export async function cacheScenario(redisUrl: string, prefix: string, seconds: number, clients: number): Promise<CacheRow[]> {
   const emulator = await startEmulator(["--instances", "1", "--latency", "zero"]);
   const instances = [{ url: emulator.urls[0] ?? "", name: "emu-0" }];
-  const hello = Proc.start("hello", process.execPath, [helloEntry()]);
   try {
-    await hello.waitForOutput('"event":"ready"');
-    const port = (JSON.parse(hello.output.split("\n").find((line) => line.includes("ready")) ?? "{}") as { port: number }).port;
     const body = JSON.stringify({ type: "embed", model: "nomic-embed-text", input: "What is the torque for the pump housing bolts?" });
     const ok = (status: number) => status === 200;
     const helloSpec = () => ({ method: "GET" as const, path: "/hello" });
     const rows: CacheRow[] = [];
-    for (const [label, memory] of [["Herd: POST /v1/jobs, cached 768-d embedding (memory tier + Redis)", "64mb"], ["Herd: same, memory tier off (every hit read from Redis)", "off"]] as const) {
+    for (const [role, label, memory] of [
+      ["herd", "Herd: POST /v1/jobs, cached 768-d embedding (memory tier + Redis)", "64mb"],
+      ["herd-redis", "Herd: same, memory tier off (every hit read from Redis)", "off"],
+    ] as const) {
       const herd = await startHerd(instances, `${prefix}-cache-${memory}`, redisUrl, { HERD_CACHE_MEMORY: memory });
       try {
         const run = await measureHerd(herd.url, body, seconds, clients);
-        rows.push({ target: label, requests: run.latenciesMs.length, rps: run.latenciesMs.length / (run.elapsedMs / 1000), errors: run.errors });
+        rows.push({ role, target: label, requests: run.latenciesMs.length, rps: run.latenciesMs.length / (run.elapsedMs / 1000), errors: run.errors });
       } finally {
         await herd.stop();
       }
     }
-    await closedLoop(`http://127.0.0.1:${port}`, clients, helloSpec, ok, 1000);
-    const helloRun = await closedLoop(`http://127.0.0.1:${port}`, clients, helloSpec, ok, seconds * 1000);
-    rows.push({ target: "bare express: GET /hello", requests: helloRun.latenciesMs.length, rps: helloRun.latenciesMs.length / (helloRun.elapsedMs / 1000), errors: helloRun.errors });
+    for (const [role, label, args] of [
+      ["baseline", "bare express: GET /hello", []],
+      ["baseline-prototypes", "bare express: GET /hello, on Herd's server construction (requests born with express's prototypes)", ["--app-prototypes"]],
+    ] as const) {
+      const hello = Proc.start("hello", process.execPath, [helloEntry(), ...args]);
+      try {
+        await hello.waitForOutput('"event":"ready"');
+        const port = (JSON.parse(hello.output.split("\n").find((line) => line.includes("ready")) ?? "{}") as { port: number }).port;
+        await closedLoop(`http://127.0.0.1:${port}`, clients, helloSpec, ok, 1000);
+        const run = await closedLoop(`http://127.0.0.1:${port}`, clients, helloSpec, ok, seconds * 1000);
+        rows.push({ role, target: label, requests: run.latenciesMs.length, rps: run.latenciesMs.length / (run.elapsedMs / 1000), errors: run.errors });
+      } finally {
+        await hello.stop();
+      }
+    }
     return rows;
   } finally {
-    await hello.stop();
     await emulator.proc.stop();
   }
 }
@@ -51,7 +64,10 @@ export async function cacheScenario(redisUrl: string, prefix: string, seconds: n
 export function cacheTable(rows: CacheRow[]): string {
   const lines = ["| target | requests | requests/s | errors |", "|---|---:|---:|---:|"];
   for (const row of rows) lines.push(`| ${row.target} | ${row.requests} | ${fmt(row.rps, 0)} | ${row.errors} |`);
-  const hello = rows.at(-1);
-  for (const row of rows.slice(0, -1)) if (hello) lines.push("", `${row.target}: **${fmt((100 * row.rps) / hello.rps, 0)}%** of the bare route's rate.`);
+  const bare = rows.find((row) => row.role === "baseline");
+  const same = rows.find((row) => row.role === "baseline-prototypes");
+  for (const row of rows.filter((candidate) => candidate.role.startsWith("herd"))) {
+    if (bare) lines.push("", `${row.target}: **${fmt((100 * row.rps) / bare.rps, 0)}%** of the bare route's rate${same ? `, ${fmt((100 * row.rps) / same.rps, 0)}% of the bare route on Herd's server construction` : ""}.`);
+  }
   return lines.join("\n");
 }

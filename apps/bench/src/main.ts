@@ -20,6 +20,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --only LIST     overhead,balancing,cache,ingestion,search,interactive,ttft (default: all)
   --jobs N        balancing jobs (default 3000)
   --clients N     balancing clients (default 40)
+  --warmup N      balancing jobs run (unmeasured) before each mode's measured ones (default 1000)
   --scale X       multiplies the overhead request counts (default 1)
   --seconds N     duration of each cache-hit run (default 5)
   --out FILE      where to write the report (default BENCHMARKS.md; "-" prints only)
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       only: { type: "string" },
       jobs: { type: "string" },
       clients: { type: "string" },
+      warmup: { type: "string" },
       scale: { type: "string" },
       seconds: { type: "string" },
       out: { type: "string" },
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
     }
     if (only.has("balancing")) {
       console.error("bench: balancing…");
-      results.balancing = await balancingScenario(redisUrl, prefix, Number(values.jobs ?? 3000), Number(values.clients ?? 40));
+      results.balancing = await balancingScenario(redisUrl, prefix, Number(values.jobs ?? 3000), Number(values.clients ?? 40), Number(values.warmup ?? 1000));
     }
     if (only.has("cache")) {
       console.error("bench: cache hits…");

@@ -4,8 +4,9 @@ export const ErrorBody = z.object({ error: z.string() });
 
 export const EmbedResponse = z.object({
   model: z.string().optional(),
-  // Vectors are checked element by element in validateVectors, without zod's per-value cost.
-  embeddings: z.array(z.array(z.unknown())),
+  // Vectors are checked element by element in validateVectors: zod would visit every value once
+  // more (z.array(z.unknown()) parses each element), thousands per response.
+  embeddings: z.custom<unknown[][]>((value) => Array.isArray(value) && value.every((vector) => Array.isArray(vector)), { message: "expected an array of arrays" }),
   total_duration: z.number().optional(),
   load_duration: z.number().optional(),
   prompt_eval_count: z.number().optional(),

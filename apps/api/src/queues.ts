@@ -96,7 +96,10 @@ export class QueueRegistry {
     const finished = new Promise<Outcome | JobReply>((done) => {
       resolve = done;
     });
-    const onEvent = (outcome: Outcome) => resolve(outcome);
+    // The worker publishes a reply before it records the completion, but both can reach this
+    // process in one read of the sockets, the event first: the event waits one turn of the event
+    // loop so the reply, which carries the result, wins and spares the read.
+    const onEvent = this.replies ? (outcome: Outcome) => void setImmediate(resolve, outcome) : resolve;
     waiters.add(onEvent);
     const set = waiters;
     const stopReply = this.replies?.listen(jobId, resolve);

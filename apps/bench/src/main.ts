@@ -22,7 +22,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --clients N     balancing clients (default 40)
   --warmup N      balancing jobs run (unmeasured) before each mode's measured ones (default 1000)
   --scale X       multiplies the overhead request counts (default 1)
-  --seconds N     duration of each cache-hit run (default 5)
+  --seconds N     duration of each cache-hit round (default 3; 5 rounds per target)
   --out FILE      where to write the report (default BENCHMARKS.md; "-" prints only)
   --redis URL     Redis to use (default REDIS_URL or ${DEFAULT_REDIS_URL})
   --database URL  PostgreSQL (with pgvector) where the benchmark creates and drops its databases
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     }
     if (only.has("cache")) {
       console.error("bench: cache hits…");
-      results.cache = await cacheScenario(redisUrl, prefix, Number(values.seconds ?? 5), 32);
+      results.cache = await cacheScenario(redisUrl, prefix, Number(values.seconds ?? 3), 32);
     }
     if (only.has("ingestion")) {
       console.error("bench: ingestion throughput…");

@@ -141,7 +141,7 @@ export function renderReport(results: Results): string {
     );
   }
   if (results.cache) {
-    sections.push("## 3. Cache hits", "", "Closed loop with the same number of connections against each target for the same duration.", "", cacheTable(results.cache), "", ...cacheGoals(results.cache), "");
+    sections.push("## 3. Cache hits", "", "Closed loop, 32 connections. All four targets run side by side and take turns: 5 rounds of the same duration each, in a rotating order; a row reports its median round (one after the other, identical runs differed by half on this shared machine).", "", cacheTable(results.cache), "", ...cacheGoals(results.cache), "");
   }
   if (results.ingestion) {
     const result = results.ingestion;

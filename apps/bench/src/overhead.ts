@@ -1,4 +1,5 @@
-import { closedLoop, fmt, percentile, type LoadResult } from "./load.js";
+import { Pool } from "undici";
+import { closedLoop, fmt, percentile, type LoadResult, type RequestSpec } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
 
@@ -8,6 +9,46 @@ export interface OverheadRow {
   direct: { p50: number; p99: number };
   herd: { p50: number; p99: number };
   errors: number;
+}
+
+async function timed(pool: Pool, spec: RequestSpec, ok: (status: number, body: string) => boolean, into: LoadResult): Promise<void> {
+  const sent = performance.now();
+  try {
+    const response = await pool.request({ method: spec.method, path: spec.path, ...(spec.body === undefined ? {} : { body: spec.body, headers: { "content-type": "application/json" } }) });
+    const text = await response.body.text();
+    if (ok(response.statusCode, text)) into.latenciesMs.push(performance.now() - sent);
+    else {
+      into.errors += 1;
+      into.firstError ??= `${response.statusCode} ${text.slice(0, 200)}`;
+    }
+  } catch (error) {
+    into.errors += 1;
+    into.firstError ??= (error as Error).message;
+  }
+}
+
+/** One client: request i straight to the instance, then request i through Herd, and so on. */
+async function alternating(
+  directOrigin: string,
+  herdOrigin: string,
+  requests: number,
+  direct: (i: number) => RequestSpec | undefined,
+  viaHerd: (i: number) => RequestSpec | undefined,
+  okDirect: (status: number, body: string) => boolean,
+  okHerd: (status: number, body: string) => boolean,
+): Promise<{ direct: LoadResult; herd: LoadResult }> {
+  const pools = [new Pool(directOrigin, { connections: 1, keepAliveTimeout: 60_000 }), new Pool(herdOrigin, { connections: 1, keepAliveTimeout: 60_000 })] as const;
+  const results = { direct: { latenciesMs: [], errors: 0, firstError: undefined, elapsedMs: 0 } as LoadResult, herd: { latenciesMs: [], errors: 0, firstError: undefined, elapsedMs: 0 } as LoadResult };
+  try {
+    for (let i = 0; i < requests; i += 1) {
+      const [toDirect, toHerd] = [direct(i), viaHerd(i)];
+      if (toDirect) await timed(pools[0], toDirect, okDirect, results.direct);
+      if (toHerd) await timed(pools[1], toHerd, okHerd, results.herd);
+    }
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+  return results;
 }
 
 function assertClean(result: LoadResult, what: string): void {
@@ -27,8 +68,8 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
     // Warm both paths (connections, JIT, BullMQ scripts) before measuring.
     await closedLoop(emulator.urls[0] ?? "", 1, (i) => (i < 100 ? direct("warm-d")(i) : undefined), okDirect);
     await closedLoop(herd.url, 1, (i) => (i < 100 ? viaHerd("warm-h")(i) : undefined), okHerd);
-    const directResult = await closedLoop(emulator.urls[0] ?? "", 1, direct("d"), okDirect);
-    const herdResult = await closedLoop(herd.url, 1, viaHerd("h"), okHerd);
+    // Request by request in turn, so both paths see the same moments of this shared machine.
+    const { direct: directResult, herd: herdResult } = await alternating(emulator.urls[0] ?? "", herd.url, requests, direct("d"), viaHerd("h"), okDirect, okHerd);
     assertClean(directResult, "direct");
     assertClean(herdResult, "herd");
     return {

@@ -114,7 +114,7 @@ export function renderReport(results: Results): string {
     sections.push(
       "## 1. Orchestration overhead",
       "",
-      "One client, one request at a time: `POST /api/embed` straight to an emulated instance vs `POST /v1/jobs?wait=30000` through Herd (API → Redis → BullMQ → worker → the same instance → back), every input distinct so nothing is a cache hit.",
+      "One client, one request at a time: `POST /api/embed` straight to an emulated instance vs `POST /v1/jobs?wait=30000` through Herd (API → Redis → BullMQ → worker → the same instance → back), every input distinct so nothing is a cache hit. The two paths take turns request by request, so both see the same moments of this shared machine.",
       "",
       overheadTable(results.overhead),
       "",

@@ -143,11 +143,13 @@ export class Binding {
             if (!pending) return;
             pending = false;
             this.#pending -= 1;
-            const fetchedAt = job.id === undefined ? undefined : this.#fetchedAt.get(job.id);
-            if (fetchedAt === undefined) return;
-            this.#fetchedAt.delete(job.id as string);
-            if (atGate) this.#planner.recordLead(performance.now() - fetchedAt);
-            if (job.id && this.#yieldingFor.delete(job.id)) this.#resolveYields();
+            if (job.id === undefined) return;
+            const fetchedAt = this.#fetchedAt.get(job.id);
+            if (fetchedAt !== undefined) {
+              this.#fetchedAt.delete(job.id);
+              if (atGate) this.#planner.recordLead(performance.now() - fetchedAt);
+            }
+            if (this.#yieldingFor.delete(job.id)) this.#resolveYields();
           };
           try {
             if (!this.#pulling) {

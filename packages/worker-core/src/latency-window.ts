@@ -1,4 +1,4 @@
-/** The durations of the last `size` calls, for the mean and p95 shown in fleet stats. */
+/** The last `size` durations (calls for fleet stats, fetches for the prefetch lead), for their mean and percentiles. */
 export class LatencyWindow {
   readonly #values: number[] = [];
   #next = 0;
@@ -11,12 +11,18 @@ export class LatencyWindow {
     this.#next = (this.#next + 1) % this.size;
   }
 
-  /** Mean and 95th percentile in ms, or undefined before the first call. */
-  summary(): { meanMs: number; p95Ms: number } | undefined {
+  /** The `p`-th percentile (0–100) of the recorded values, or undefined before the first. */
+  percentile(p: number): number | undefined {
     if (this.#values.length === 0) return undefined;
     const sorted = [...this.#values].sort((a, b) => a - b);
-    const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-    const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)] as number;
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((sorted.length * p) / 100) - 1))];
+  }
+
+  /** Mean and 95th percentile in ms, or undefined before the first call. */
+  summary(): { meanMs: number; p95Ms: number } | undefined {
+    const p95 = this.percentile(95);
+    if (p95 === undefined) return undefined;
+    const mean = this.#values.reduce((sum, value) => sum + value, 0) / this.#values.length;
     return { meanMs: Math.round(mean * 10) / 10, p95Ms: Math.round(p95 * 10) / 10 };
   }
 }

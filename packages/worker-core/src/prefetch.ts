@@ -1,4 +1,5 @@
 import { CallCostModel } from "./call-cost.js";
+import { LatencyWindow } from "./latency-window.js";
 import type { SlotHolder } from "./slot-gate.js";
 
 export interface PrefetchPolicy {
@@ -28,8 +29,7 @@ const LEAD_SAMPLES = 64;
 export class PrefetchPlanner {
   readonly #cost = new CallCostModel();
   #avgCallMs: number | undefined;
-  readonly #leads: number[] = [];
-  #nextLead = 0;
+  readonly #leads = new LatencyWindow(LEAD_SAMPLES);
   #leadMs = DEFAULT_LEAD_MS;
 
   constructor(
@@ -51,11 +51,8 @@ export class PrefetchPlanner {
   /** How long a fetch, made while jobs were waiting, took to put its job at the gate. */
   recordLead(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
-    if (this.#leads.length < LEAD_SAMPLES) this.#leads.push(ms);
-    else this.#leads[this.#nextLead] = ms;
-    this.#nextLead = (this.#nextLead + 1) % LEAD_SAMPLES;
-    const sorted = [...this.#leads].sort((a, b) => a - b);
-    this.#leadMs = sorted[Math.floor(0.9 * (sorted.length - 1))] ?? DEFAULT_LEAD_MS;
+    this.#leads.record(ms);
+    this.#leadMs = this.#leads.percentile(90) ?? DEFAULT_LEAD_MS;
   }
 
   get leadMs(): number {

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import type { JobReply } from "@herd/jobs";
+import { parseJobId, type JobReply } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { hashTag } from "@herd/redis";
 import type { Replies } from "./replies.js";
@@ -31,7 +31,7 @@ export function waitVia(outcome: WaitOutcome): "reply" | "event" | "state" | "ti
 export class QueueRegistry {
   readonly #queues = new Map<string, Queue>();
   readonly #events = new Map<string, QueueEvents>();
-  readonly #waiters = new Map<string, Set<(outcome: Outcome) => void>>();
+  readonly #waiters = new Map<string, Set<(outcome: Outcome | JobReply) => void>>();
   readonly #progress = new Map<string, (data: unknown) => void>();
   readonly bullPrefix: string;
 
@@ -44,6 +44,10 @@ export class QueueRegistry {
     readonly replies?: Replies,
   ) {
     this.bullPrefix = hashTag(prefix);
+    replies?.onReply((reply) => {
+      const queue = parseJobId(reply.header.jobId)?.queue;
+      if (queue) this.#notify(queue, reply.header.jobId, reply);
+    });
   }
 
   queue(name: string): Queue {
@@ -68,13 +72,24 @@ export class QueueRegistry {
       prefix: this.bullPrefix,
     } as ConstructorParameters<typeof QueueEvents>[1]);
     events.on("error", (error) => this.logger.debug({ err: coerceError(error), queue: name }, "queue events error"));
-    events.on("completed", ({ jobId }) => this.#notify(name, jobId, "completed"));
-    events.on("failed", ({ jobId }) => this.#notify(name, jobId, "failed"));
+    events.on("completed", ({ jobId }) => this.#onEvent(name, jobId, "completed"));
+    events.on("failed", ({ jobId }) => this.#onEvent(name, jobId, "failed"));
     events.on("progress", ({ jobId, data }) => this.#progress.get(`${name}/${jobId}`)?.(data));
     this.#events.set(name, events);
   }
 
-  #notify(queue: string, jobId: string, outcome: Outcome): void {
+  /**
+   * The worker publishes a reply before it records the completion, but both can reach this
+   * process in one read of the sockets, the event first: with replies, the event waits one turn of
+   * the event loop so the reply, which carries the result, wins and spares the read.
+   */
+  #onEvent(queue: string, jobId: string, outcome: Outcome): void {
+    if (!this.#waiters.has(`${queue}/${jobId}`)) return;
+    if (this.replies) setImmediate(() => this.#notify(queue, jobId, outcome));
+    else this.#notify(queue, jobId, outcome);
+  }
+
+  #notify(queue: string, jobId: string, outcome: Outcome | JobReply): void {
     const waiters = this.#waiters.get(`${queue}/${jobId}`);
     if (!waiters) return;
     for (const wake of waiters) wake(outcome);
@@ -96,19 +111,14 @@ export class QueueRegistry {
     const finished = new Promise<Outcome | JobReply>((done) => {
       resolve = done;
     });
-    // The worker publishes a reply before it records the completion, but both can reach this
-    // process in one read of the sockets, the event first: the event waits one turn of the event
-    // loop so the reply, which carries the result, wins and spares the read.
-    const onEvent = this.replies ? (outcome: Outcome) => void setImmediate(resolve, outcome) : resolve;
-    waiters.add(onEvent);
+    const onOutcome = (outcome: Outcome | JobReply) => resolve(outcome);
+    waiters.add(onOutcome);
     const set = waiters;
-    const stopReply = this.replies?.listen(jobId, resolve);
     return {
       id: jobId,
       finished,
       cancel: () => {
-        stopReply?.();
-        set.delete(onEvent);
+        set.delete(onOutcome);
         if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
       },
     };

@@ -11,7 +11,7 @@ import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
 export class Replies {
   readonly channel: string;
   readonly #subscriber: Redis;
-  readonly #listeners = new Map<string, Set<(reply: JobReply) => void>>();
+  #onReply: (reply: JobReply) => void = () => undefined;
   #subscribed = false;
 
   constructor(redisUrl: string, keys: HerdKeys, private readonly logger: Logger) {
@@ -32,19 +32,9 @@ export class Replies {
     return this.#subscribed && this.#subscriber.status === "ready" ? this.channel : undefined;
   }
 
-  /** Calls `listener` with the job's reply if one arrives; returns the unsubscribe. */
-  listen(jobId: string, listener: (reply: JobReply) => void): () => void {
-    let listeners = this.#listeners.get(jobId);
-    if (!listeners) {
-      listeners = new Set();
-      this.#listeners.set(jobId, listeners);
-    }
-    listeners.add(listener);
-    const set = listeners;
-    return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.#listeners.get(jobId) === set) this.#listeners.delete(jobId);
-    };
+  /** Where replies go (the QueueRegistry, which knows who waits for which job). */
+  onReply(handler: (reply: JobReply) => void): void {
+    this.#onReply = handler;
   }
 
   #deliver(message: Buffer): void {
@@ -53,13 +43,10 @@ export class Replies {
       this.logger.warn({ bytes: message.length }, "ignored a malformed job reply");
       return;
     }
-    const listeners = this.#listeners.get(reply.header.jobId);
-    if (!listeners) return; // Its waiter gave up (timeout, client gone) before the result came.
-    for (const listener of listeners) listener(reply);
+    this.#onReply(reply);
   }
 
   async close(): Promise<void> {
-    this.#listeners.clear();
     await closeRedis(this.#subscriber);
   }
 }

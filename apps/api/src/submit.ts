@@ -256,6 +256,8 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     options.beforeEnqueue?.(id, name);
     let job;
     try {
+      // A streamed generation's client assembles its text from the progress events, which must all
+      // arrive before it hears of the end: it waits for the completion event, never a reply.
       const data = options.replyTo !== undefined && options.stream !== true ? { ...prepared.data, replyTo: options.replyTo } : prepared.data;
       job = await queue.add(ownedJobName(prepared.kind, tenant, quota?.keyId), data, jobOpts);
     } catch (error) {

@@ -257,8 +257,6 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     const { model: _model, ...withoutModel } = body;
     void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));
   }
-  // A streamed generation's client assembles its text from the progress events, which must all
-  // arrive before it hears of the end: it waits for the completion event, never a reply.
-  storeResult(deps, job, result, data.stream ? undefined : data.replyTo);
+  storeResult(deps, job, result, data.replyTo);
   return { instance, resultBytes: result.length };
 }

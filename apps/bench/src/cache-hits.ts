@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closedLoop, fmt } from "./load.js";
+import { closedLoop, fmt, percentile } from "./load.js";
 import { startHerd } from "./herd.js";
 import { Proc, helloEntry, startEmulator } from "./processes.js";
 
@@ -26,12 +26,6 @@ interface Target {
   spec: () => { method: "GET" | "POST"; path: string; body?: string };
   ok: (status: number, text: string) => boolean;
   stop: () => Promise<void>;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? NaN) : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
 }
 
 async function startHello(args: string[]): Promise<{ origin: string; stop: () => Promise<void> }> {
@@ -91,7 +85,7 @@ export async function cacheScenario(redisUrl: string, prefix: string, seconds: n
         role: target.role,
         target: target.label,
         requests: runs.reduce((sum, run) => sum + run.requests, 0),
-        rps: median(runs.map((run) => run.rps)),
+        rps: percentile(runs.map((run) => run.rps), 50),
         spread: [Math.min(...runs.map((run) => run.rps)), Math.max(...runs.map((run) => run.rps))],
         errors: runs.reduce((sum, run) => sum + run.errors, 0),
       };

@@ -13,6 +13,30 @@ export interface LoadResult {
   elapsedMs: number;
 }
 
+/** Sends one request on `pool` and records its latency (when `check` accepts the answer) or the error into `into`. */
+export async function timedRequest(pool: Pool, spec: RequestSpec, check: (status: number, body: string) => boolean, into: LoadResult): Promise<void> {
+  const sent = performance.now();
+  try {
+    const response = await pool.request({
+      method: spec.method,
+      path: spec.path,
+      ...(spec.body === undefined ? {} : { body: spec.body, headers: { "content-type": "application/json" } }),
+    });
+    const text = await response.body.text();
+    if (!check(response.statusCode, text)) {
+      into.errors += 1;
+      into.firstError ??= `${response.statusCode} ${text.slice(0, 200)}`;
+    } else into.latenciesMs.push(performance.now() - sent);
+  } catch (error) {
+    into.errors += 1;
+    into.firstError ??= (error as Error).message;
+  }
+}
+
+export function emptyResult(): LoadResult {
+  return { latenciesMs: [], errors: 0, firstError: undefined, elapsedMs: 0 };
+}
+
 /**
  * A closed-loop load: `clients` loops, each sending its next request when the previous answer
  * is back, until the shared list of requests is used up (or the duration passes).
@@ -25,9 +49,7 @@ export async function closedLoop(
   durationMs?: number,
 ): Promise<LoadResult> {
   const pool = new Pool(origin, { connections: clients, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
-  const latencies: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
+  const result = emptyResult();
   let cursor = 0;
   const started = performance.now();
   const stopAt = durationMs === undefined ? Number.POSITIVE_INFINITY : started + durationMs;
@@ -37,28 +59,13 @@ export async function closedLoop(
       const spec = next(cursor);
       cursor += 1;
       if (!spec) return;
-      const sent = performance.now();
-      try {
-        const response = await pool.request({
-          method: spec.method,
-          path: spec.path,
-          ...(spec.body === undefined ? {} : { body: spec.body, headers: { "content-type": "application/json" } }),
-        });
-        const text = await response.body.text();
-        if (!check(response.statusCode, text)) {
-          errors += 1;
-          firstError ??= `${response.statusCode} ${text.slice(0, 200)}`;
-        } else latencies.push(performance.now() - sent);
-      } catch (error) {
-        errors += 1;
-        firstError ??= (error as Error).message;
-      }
+      await timedRequest(pool, spec, check, result);
     }
   };
   await Promise.all(Array.from({ length: clients }, loop));
-  const elapsedMs = performance.now() - started;
+  result.elapsedMs = performance.now() - started;
   await pool.close();
-  return { latenciesMs: latencies, errors, firstError, elapsedMs };
+  return result;
 }
 
 export function percentile(values: number[], p: number): number {

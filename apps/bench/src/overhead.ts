@@ -1,5 +1,5 @@
 import { Pool } from "undici";
-import { closedLoop, fmt, percentile, type LoadResult, type RequestSpec } from "./load.js";
+import { closedLoop, emptyResult, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
 
@@ -9,22 +9,6 @@ export interface OverheadRow {
   direct: { p50: number; p99: number };
   herd: { p50: number; p99: number };
   errors: number;
-}
-
-async function timed(pool: Pool, spec: RequestSpec, ok: (status: number, body: string) => boolean, into: LoadResult): Promise<void> {
-  const sent = performance.now();
-  try {
-    const response = await pool.request({ method: spec.method, path: spec.path, ...(spec.body === undefined ? {} : { body: spec.body, headers: { "content-type": "application/json" } }) });
-    const text = await response.body.text();
-    if (ok(response.statusCode, text)) into.latenciesMs.push(performance.now() - sent);
-    else {
-      into.errors += 1;
-      into.firstError ??= `${response.statusCode} ${text.slice(0, 200)}`;
-    }
-  } catch (error) {
-    into.errors += 1;
-    into.firstError ??= (error as Error).message;
-  }
 }
 
 /** One client: request i straight to the instance, then request i through Herd, and so on. */
@@ -38,12 +22,12 @@ async function alternating(
   okHerd: (status: number, body: string) => boolean,
 ): Promise<{ direct: LoadResult; herd: LoadResult }> {
   const pools = [new Pool(directOrigin, { connections: 1, keepAliveTimeout: 60_000 }), new Pool(herdOrigin, { connections: 1, keepAliveTimeout: 60_000 })] as const;
-  const results = { direct: { latenciesMs: [], errors: 0, firstError: undefined, elapsedMs: 0 } as LoadResult, herd: { latenciesMs: [], errors: 0, firstError: undefined, elapsedMs: 0 } as LoadResult };
+  const results = { direct: emptyResult(), herd: emptyResult() };
   try {
     for (let i = 0; i < requests; i += 1) {
       const [toDirect, toHerd] = [direct(i), viaHerd(i)];
-      if (toDirect) await timed(pools[0], toDirect, okDirect, results.direct);
-      if (toHerd) await timed(pools[1], toHerd, okHerd, results.herd);
+      if (toDirect) await timedRequest(pools[0], toDirect, okDirect, results.direct);
+      if (toHerd) await timedRequest(pools[1], toHerd, okHerd, results.herd);
     }
   } finally {
     await Promise.all(pools.map((pool) => pool.close()));

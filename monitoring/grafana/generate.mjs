@@ -96,6 +96,7 @@ const performance = dashboard("herd-performance", "Herd — performance", "Laten
   series("Ollama call duration p95 by instance", "Until Ollama's answer starts, per instance: a slow box shows here first.", [[quantile(0.95, "herd_ollama_request_duration_seconds", "ollama"), "{{ollama}}"]], { unit: "s" }),
   series("Jobs waiting by queue", "Waiting and prioritized jobs in each queue.", [[queueJobs("waiting|prioritized"), "{{queue}}"]], { unit: "short", min: 0 }),
   series("Jobs running by queue", "Active jobs in each queue.", [[queueJobs("active"), "{{queue}}"]], { unit: "short", min: 0 }),
+  series("Waiting clients answered by", "How waits for a job (?wait=, drop-in endpoints) ended. reply: the worker sent the result straight to the waiting API process (the fast path); event: BullMQ's completion event; state: the once-a-second state read (a safety net); timeout: the wait ran out or the client left. Many event or state answers mean replies are lost.", [["sum by (via) (rate(herd_job_waits_total[$__rate_interval]))", "{{via}}"]], { unit: "ops", w: 24 }),
 ]);
 
 const health = dashboard("herd-health", "Herd — health", "Instances, workers, Redis and Postgres, errors.", [

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
+import { cpuSampler, perJob, type CpuReading } from "./cpu.js";
 import { closedLoop, fmt, percentile } from "./load.js";
 import { freePort, startHerd } from "./herd.js";
 import { nginxAvailable, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
@@ -32,6 +34,8 @@ export interface BalancingRow {
   utilization: number;
   /** Emulated work actually spent vs nominal (timer lateness and CPU contention on this machine). */
   stretch: number;
+  /** CPU ms per measured job, by process (see cpu.ts). */
+  cpuPerJob?: CpuReading;
   skipped?: string;
 }
 
@@ -55,7 +59,7 @@ async function resetStats(emulator: EmulatorProcess): Promise<void> {
   await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
 }
 
-async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean): Promise<BalancingRow> {
+async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean, cpu: () => Promise<CpuReading>): Promise<BalancingRow> {
   const nominalMs = tokens.reduce((sum, n) => sum + EMBED_MS + n * TOKEN_MS, 0);
   const tag = mode.replace(/\W+/g, "");
   const body = (text: string) => (herd ? JSON.stringify({ type: "embed", model: MODEL, input: text }) : JSON.stringify({ model: MODEL, input: text }));
@@ -70,7 +74,9 @@ async function run(mode: string, origin: string, emulator: EmulatorProcess, toke
   // is not how a long-running balancer behaves.
   if (warmup > 0) await load(warmup, `${tag}warm`);
   await resetStats(emulator);
+  const cpuBefore = await cpu();
   const result = await load(tokens.length, tag);
+  const cpuAfter = await cpu();
   const stats = await emulatorStats(emulator);
   return {
     mode,
@@ -87,6 +93,7 @@ async function run(mode: string, origin: string, emulator: EmulatorProcess, toke
     waitedInsideMs: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.totalQueueWaitMs ?? 0), 0),
     utilization: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.busyMs ?? 0), 0) / (FLEET.slots.reduce((a, b) => a + b, 0) * result.elapsedMs),
     stretch: stats.reduce((sum, instance, i) => sum + (instance.models[MODEL]?.busyMs ?? 0) * (FLEET.speeds[i] ?? 1), 0) / nominalMs,
+    cpuPerJob: perJob(cpuBefore, cpuAfter, tokens.length),
   };
 }
 
@@ -109,11 +116,13 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
   const boundMs = tokens.reduce((sum, n) => sum + EMBED_MS + n * TOKEN_MS, 0) / capacity;
   const instances = emulator.urls.map((url, i) => ({ url, name: `emu-${i}`, slots: FLEET.slots[i] ?? 1 }));
   const rows: BalancingRow[] = [];
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     for (const [mode, prefetch] of [["Herd", "auto"], ["Herd, prefetch off", "off"]] as const) {
       const herd = await startHerd(instances, `${prefix}-bal-${prefetch}`, redisUrl, { HERD_PREFETCH: prefetch, HERD_CACHE_EMBEDDING_TTL: "off" });
       try {
-        rows.push(await run(mode, herd.url, emulator, tokens, clients, warmup, boundMs, true));
+        const cpu = cpuSampler({ "Herd API": herd.pids.api, "Herd worker": herd.pids.worker, "emulated fleet": emulator.proc.child.pid }, redis);
+        rows.push(await run(mode, herd.url, emulator, tokens, clients, warmup, boundMs, true, cpu));
       } finally {
         await herd.stop();
       }
@@ -126,13 +135,15 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
       }
       const nginx = await startNginx(mode, emulator.urls, await freePort());
       try {
-        rows.push(await run(label, nginx.url, emulator, tokens, clients, warmup, boundMs, false));
+        const cpu = cpuSampler({ nginx: nginx.proc.child.pid, "emulated fleet": emulator.proc.child.pid }, redis);
+        rows.push(await run(label, nginx.url, emulator, tokens, clients, warmup, boundMs, false, cpu));
       } finally {
         await nginx.proc.stop();
         nginx.cleanup();
       }
     }
   } finally {
+    redis.disconnect();
     await emulator.proc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -152,6 +163,20 @@ export function balancingTable(rows: BalancingRow[]): string {
     lines.push(
       `| ${row.mode} | ${fmt(row.makespanMs / 1000, 2)} s | **${fmt(row.makespanMs / row.boundMs, 3)}** | ${fmt(row.p50, 0)} ms | ${fmt(row.p95, 0)} ms | ${fmt(row.p99, 0)} ms | ${row.errors} | ${row.maxInFlight.join(", ")} | ${fmt(row.waitedInsideMs / 1000, 1)} s | ${fmt(100 * row.utilization, 1)}% | ${fmt(row.stretch, 3)} |`,
     );
+  }
+  return lines.join("\n");
+}
+
+const CPU_ROLES = ["load generator", "Herd API", "Herd worker", "nginx", "Redis", "emulated fleet"] as const;
+
+/** CPU per measured job by process: what each balancer costs besides the work it balances. */
+export function balancingCpuTable(rows: BalancingRow[]): string {
+  const lines = [`| mode | ${CPU_ROLES.join(" | ")} | all |`, `|---|${CPU_ROLES.map(() => "---:").join("|")}|---:|`];
+  for (const row of rows) {
+    if (row.skipped || !row.cpuPerJob) continue;
+    const cpu = row.cpuPerJob;
+    const total = Object.values(cpu).reduce((sum, ms) => sum + ms, 0);
+    lines.push(`| ${row.mode} | ${CPU_ROLES.map((role) => (cpu[role] === undefined ? "–" : `${fmt(cpu[role], 2)}`)).join(" | ")} | **${fmt(total, 2)}** |`);
   }
   return lines.join("\n");
 }

@@ -12,6 +12,8 @@ export interface HerdInstance {
 export interface HerdProcesses {
   url: string;
   prefix: string;
+  /** Process ids of the API and the worker (for CPU readings). */
+  pids: { api: number | undefined; worker: number | undefined };
   stop: () => Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startHerd(instances: HerdInstance[], prefix: string, redis
   return {
     url,
     prefix,
+    pids: { api: api.child.pid, worker: worker.child.pid },
     stop: async () => {
       await api.stop();
       await worker.stop();

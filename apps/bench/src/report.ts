@@ -1,6 +1,6 @@
 import { cpus, totalmem } from "node:os";
 import type { BalancingRow } from "./balancing.js";
-import { balancingTable, FLEET } from "./balancing.js";
+import { balancingCpuTable, balancingTable, FLEET } from "./balancing.js";
 import type { CacheRow } from "./cache-hits.js";
 import { cacheTable } from "./cache-hits.js";
 import { ingestionTable, type IngestionResult } from "./ingestion.js";
@@ -137,6 +137,10 @@ export function renderReport(results: Results): string {
       balancingTable(results.balancing),
       "",
       ...balancingGoals(results.balancing),
+      "",
+      "CPU time per measured job, in ms, by process (from /proc and Redis's INFO cpu, over the measured jobs only). Herd's API, worker and Redis are what orchestration costs; with 2 cores shared by every process here, that CPU is also what delays each hand-off between a freed slot and its next call (the gap behind the makespan above the bound).",
+      "",
+      balancingCpuTable(results.balancing),
       "",
     );
   }

@@ -31,7 +31,7 @@ export function processTreeCpuMs(root: number): number | undefined {
   const own = procStat(root);
   if (!own) return undefined;
   const children = new Map<number, number[]>();
-  let pids: number[] = [];
+  let pids: number[];
   try {
     pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
   } catch {

@@ -1,7 +1,7 @@
 import type { JobRequest, JobView } from "@herd/jobs";
 import { ApiError } from "./errors.js";
 import { chunksToString } from "./job-store.js";
-import { waitVia, type Subscription } from "./queues.js";
+import { knownState, waitVia, type Subscription } from "./queues.js";
 import { StreamAssembler } from "./stream-assembler.js";
 import { submitJob } from "./submit.js";
 import type { SyncDeps } from "./sync.js";
@@ -47,16 +47,19 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
   let subscription: Subscription | undefined;
   let stopProgress: (() => void) | undefined;
   const assembler = options.onText ? new StreamAssembler(options.onText) : undefined;
+  // A streamed generation never gets a reply (submit.ts): it goes by the events.
+  const replyTo = assembler ? undefined : deps.queues.replies?.replyTo;
   try {
     const outcome = await submitJob(deps, request, {
       client: options.client,
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
       ...(options.key ? { key: options.key } : {}),
       stream: assembler !== undefined,
-      replyTo: deps.queues.replies?.replyTo,
+      replyTo,
       beforeEnqueue: (id, queue) => {
-        subscription = deps.queues.subscribe(queue, id);
+        subscription = deps.queues.subscribe(queue, id, { viaReply: replyTo !== undefined });
         if (assembler) stopProgress = deps.queues.onProgress(queue, id, (data) => assembler.piece(data));
+        return subscription.listening;
       },
     });
     if (outcome.kind === "cached") {
@@ -81,7 +84,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
       if (options.signal.aborted) throw new ApiError(499, "client_closed", "the client went away");
       throw new ApiError(504, "upstream_timeout", `the ${request.type} job did not finish within ${options.timeoutMs}ms; it was canceled`);
     }
-    const stored = typeof finished === "object" ? deps.store.fromReply(outcome.id, finished) : await deps.store.read(outcome.id, finished === "finished" ? undefined : finished);
+    const stored = (typeof finished === "object" ? deps.store.fromReply(outcome.id, finished) : undefined) ?? (await deps.store.read(outcome.id, knownState(finished)));
     if (!stored) throw new ApiError(502, "upstream_failed", `the ${request.type} job's result expired before it was read`);
     const view = JSON.parse(chunksToString(stored)) as JobView;
     if (assembler && view.status === "completed" && !assembler.finish(generatedText(view.result))) {

@@ -150,7 +150,8 @@ export class JobStore {
    */
   fromReply(id: string, reply: JobReply): JsonChunks | undefined {
     const parsed = parseJobId(id);
-    if (!parsed || reply.header.jobId !== id) return undefined;
+    // A failure carries no result: the caller reads the job's error from Redis.
+    if (!parsed || reply.header.jobId !== id || reply.header.failed) return undefined;
     const { attempts, instance, timestamp, processedOn, finishedOn } = reply.header;
     const timings = {
       queuedMs: Math.max(0, processedOn - timestamp),

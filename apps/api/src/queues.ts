@@ -9,13 +9,21 @@ export type Outcome = "completed" | "failed";
 
 export interface Subscription {
   id: string;
-  /** Resolves when the job's completed or failed event arrives, or its result is sent to this process. */
+  /** Resolves when the job's completed or failed event arrives, or its outcome is sent to this process. */
   finished: Promise<Outcome | JobReply>;
+  /** Resolves once no event of the job can be missed any more (at once for a reply-only subscription). */
+  listening: Promise<void>;
   cancel: () => void;
 }
 
 /** How a wait ended: an event, a reply carrying the result, a state read ("finished"), or undefined (timeout, abort). */
 export type WaitOutcome = Outcome | JobReply | "finished" | undefined;
+
+/** The state a wait's outcome proves, for the read that follows (undefined: the read finds out). */
+export function knownState(outcome: WaitOutcome): Outcome | undefined {
+  if (typeof outcome === "object") return outcome.header.failed ? "failed" : "completed";
+  return outcome === "completed" || outcome === "failed" ? outcome : undefined;
+}
 
 /** The `via` label of herd_job_waits_total for a wait's outcome. */
 export function waitVia(outcome: WaitOutcome): "reply" | "event" | "state" | "timeout" {
@@ -26,11 +34,18 @@ export function waitVia(outcome: WaitOutcome): "reply" | "event" | "state" | "ti
 
 /**
  * The API's BullMQ objects: one Queue per (kind, model) on the shared fail-fast connection, and
- * one QueueEvents per queue (its own blocking connection) feeding long-poll waiters.
+ * one QueueEvents per queue (its own blocking connection) feeding waiters that need events.
+ *
+ * A queue's events are read only from the first time a waiter needs them: a long poll, a request
+ * that joined another's job, a streamed generation, or any wait while replies cannot reach this
+ * process. A client that submits and waits hears from the worker's reply alone, so an API that
+ * only serves such clients never reads the events stream, which costs it CPU for every event of
+ * every job (about a fifth of its CPU per job, measured).
  */
 export class QueueRegistry {
   readonly #queues = new Map<string, Queue>();
   readonly #events = new Map<string, QueueEvents>();
+  readonly #listening = new Map<string, Promise<void>>();
   readonly #waiters = new Map<string, Set<(outcome: Outcome | JobReply) => void>>();
   readonly #progress = new Map<string, (data: unknown) => void>();
   readonly bullPrefix: string;
@@ -64,12 +79,39 @@ export class QueueRegistry {
     return [...this.#queues.keys()];
   }
 
-  /** Starts listening for a queue's events (idempotent). */
-  listen(name: string): void {
-    if (this.#events.has(name)) return;
+  /** Queues whose events this process reads. */
+  get eventQueues(): string[] {
+    return [...this.#listening.keys()];
+  }
+
+  /**
+   * Starts reading a queue's events (idempotent). Resolves once every event from then on will be
+   * delivered: the reader starts at the stream position of Redis's clock now, however long its
+   * first XREAD takes to go out.
+   */
+  listen(name: string): Promise<void> {
+    let listening = this.#listening.get(name);
+    if (!listening) {
+      listening = this.#startEvents(name);
+      this.#listening.set(name, listening);
+    }
+    return listening;
+  }
+
+  async #startEvents(name: string): Promise<void> {
+    let lastEventId: string | undefined;
+    try {
+      const [seconds, micros] = await this.connection.time();
+      // Stream ids are <ms>-<seq>: from the millisecond before, so nothing of this one is skipped.
+      lastEventId = `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
+    } catch (error) {
+      // Redis is unreachable: this request fails on its own; the reader starts at the stream's end.
+      this.logger.warn({ err: coerceError(error), queue: name }, "could not read Redis's clock; queue events start from now");
+    }
     const events = new QueueEvents(name, {
       connection: { url: this.redisUrl, maxRetriesPerRequest: null, enableOfflineQueue: true },
       prefix: this.bullPrefix,
+      ...(lastEventId ? { lastEventId } : {}),
     } as ConstructorParameters<typeof QueueEvents>[1]);
     events.on("error", (error) => this.logger.debug({ err: coerceError(error), queue: name }, "queue events error"));
     events.on("completed", ({ jobId }) => this.#onEvent(name, jobId, "completed"));
@@ -96,11 +138,13 @@ export class QueueRegistry {
   }
 
   /**
-   * Starts listening for one job's completion. Subscribing before the job is added means its
-   * event cannot be missed, so a fresh job needs no extra state check.
+   * Starts listening for one job's completion. Subscribing (and awaiting `listening`) before the
+   * job is added means its outcome cannot be missed, so a fresh job needs no extra state check.
+   * With `viaReply`, the job carries this process's reply channel and the worker's reply alone
+   * will say how it ended: no events are read for it.
    */
-  subscribe(queue: string, jobId: string): Subscription {
-    this.listen(queue);
+  subscribe(queue: string, jobId: string, options: { viaReply?: boolean } = {}): Subscription {
+    const listening = options.viaReply === true ? Promise.resolve() : this.listen(queue);
     const key = `${queue}/${jobId}`;
     let waiters = this.#waiters.get(key);
     if (!waiters) {
@@ -117,6 +161,7 @@ export class QueueRegistry {
     return {
       id: jobId,
       finished,
+      listening,
       cancel: () => {
         set.delete(onOutcome);
         if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
@@ -126,11 +171,11 @@ export class QueueRegistry {
 
   /**
    * Calls `listener` with each progress event of one job (a streamed generation's pieces), from
-   * whichever worker runs it. Like subscribe(), listen before the job is added to miss nothing.
-   * One listener per job: streamed jobs are never shared between requests.
+   * whichever worker runs it. Like subscribe(), await listen() before the job is added to miss
+   * nothing. One listener per job: streamed jobs are never shared between requests.
    */
   onProgress(queue: string, jobId: string, listener: (data: unknown) => void): () => void {
-    this.listen(queue);
+    void this.listen(queue);
     const key = `${queue}/${jobId}`;
     this.#progress.set(key, listener);
     return () => {
@@ -164,6 +209,7 @@ export class QueueRegistry {
       isFinished().then((finished) => finished && wake("finished"), () => undefined);
     }, 1000);
     try {
+      await subscription.listening;
       if (options.checkFirst && (await isFinished())) return "finished";
       return await done;
     } finally {
@@ -174,6 +220,7 @@ export class QueueRegistry {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#listening.values()]);
     await Promise.allSettled([...this.#events.values()].map((events) => events.close()));
     await Promise.allSettled([...this.#queues.values()].map((queue) => queue.close()));
   }

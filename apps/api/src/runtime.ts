@@ -4,7 +4,7 @@ import type { Express } from "express";
 import type { ApiConfig } from "@herd/config";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { ParsePool } from "@herd/ingest";
-import { herdKeys, queueName } from "@herd/jobs";
+import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
 import { migrate, openDatabase, type Database } from "@herd/store";
@@ -46,12 +46,8 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   const keys = herdKeys(config.prefix);
   const replies = new Replies(config.redisUrl, keys, logger);
   const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger, replies);
-  // Listen for every served queue up front, so the first long-poll on it misses nothing.
   const admin = new AdminBoard(config.admin, queues);
-  const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => {
-    for (const served of snapshot.models.values()) for (const kind of served.kinds) queues.listen(queueName(kind, served.model));
-    admin.sync(snapshot);
-  });
+  const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => admin.sync(snapshot));
   const store = new JobStore(redis, queues, keys, config.jobs.retentionMs);
   const progress = new IngestionProgress(redis, keys);
   const db = await openDatabase({ url: config.database.url, embeddedDataDir: config.database.embeddedDataDir, poolMax: config.database.poolMax, logger });

@@ -188,8 +188,11 @@ export async function ensureServed(deps: Pick<SubmitDeps, "fleet">, model: strin
 export const INTERNAL_TENANT = "herd";
 
 export interface SubmitOptions {
-  /** Called with the new job's id and queue just before it is added (to subscribe to its events). */
-  beforeEnqueue?: (id: string, queue: string) => void;
+  /**
+   * Called with the new job's id and queue just before it is added (to subscribe to its outcome);
+   * the add waits for the promise it returns (until no event of the job can be missed).
+   */
+  beforeEnqueue?: (id: string, queue: string) => void | Promise<void>;
   /** For RAG answers: the generation's result carries these citations (and caches apart). */
   answer?: { citations: Citation[] };
   /** The client family for metrics (see clientFamily); "internal" for Herd's own requests. */
@@ -229,7 +232,6 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
   if (!served) await ensureServed(deps, prepared.model, prepared.kind);
   const name = queueName(prepared.kind, prepared.model);
   const queue = deps.queues.queue(name);
-  deps.queues.listen(name);
   try {
     const cached = await prepared.lookup();
     if (cached !== undefined) {
@@ -253,7 +255,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
       count("rejected");
       throw new ApiError(429, "concurrency_limited", `this API key already has ${quota.limit} jobs queued or running; retry when one finishes`, { headers: { "Retry-After": "1" } });
     }
-    options.beforeEnqueue?.(id, name);
+    await options.beforeEnqueue?.(id, name);
     let job;
     try {
       // A streamed generation's client assembles its text from the progress events, which must all

@@ -64,6 +64,24 @@ describe("job lifecycle", () => {
     expect(sentTimings.queuedMs).toBe(storedTimings.queuedMs);
   });
 
+  it("tells a waiting submit how its job ended by the worker's reply, without reading the queue's events", async () => {
+    const queue = queueName("embed", "all-minilm");
+    const waits = async (via: string) => (await stack.api.metrics.jobs.waits.get()).values.find((value) => value.labels["via"] === via)?.value ?? 0;
+    const before = { reply: await waits("reply"), event: await waits("event"), state: await waits("state") };
+    const fine = await stack.post("/v1/jobs?wait=5000", { type: "embed", model: "all-minilm", input: "a short one" });
+    expect(fine.body.status).toBe("completed");
+    // Too long for the model's context with truncation off: Ollama answers 400, so it fails for good at once.
+    const failed = await stack.post("/v1/jobs?wait=5000", { type: "embed", model: "all-minilm", input: "word ".repeat(400), truncate: false });
+    expect(failed.status).toBe(200);
+    expect(failed.body).toMatchObject({ status: "failed", attempts: 1, error: { code: "bad_request" } });
+    expect({ reply: await waits("reply"), event: await waits("event"), state: await waits("state") }).toEqual({ ...before, reply: before.reply + 2 });
+    expect(stack.api.queues.eventQueues).not.toContain(queue);
+    // A long poll needs the events: it starts reading them, and still finds the finished job.
+    const polled = await stack.get(`/v1/jobs/${failed.body.id}?wait=5000`);
+    expect(polled.body).toMatchObject({ status: "failed", error: { code: "bad_request" } });
+    expect(stack.api.queues.eventQueues).toContain(queue);
+  });
+
   it("cancels a queued job, refuses to cancel a running one, and reports canceled", async () => {
     const running = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "occupies the slot" });
     await waitFor(async () => (await stack.get(`/v1/jobs/${running.body.id}`)).body.status === "running", { message: "first job running" });

@@ -1,9 +1,9 @@
 /**
- * A finished job's result, sent by the worker straight to the API process whose client waits for
- * it (the job's `replyTo` channel), in the same write as the stored result. It spares that
- * client the completion event's trip through BullMQ's events stream and the read after it. BullMQ
- * stays the record: a reply that is lost (a reconnecting subscriber) leaves the waiter on the
- * events, exactly as without replies.
+ * A finished job's outcome, sent by the worker straight to the API process whose client waits for
+ * it (the job's `replyTo` channel). A completion carries the result, in the same write as the
+ * stored result: it spares that client the read after it. A final failure carries no result; it
+ * is sent once BullMQ has recorded it, so the client's read then finds it. BullMQ stays the record:
+ * a reply that is lost (a subscriber reconnecting) leaves the waiter on its state checks.
  */
 export interface ReplyHeader {
   jobId: string;
@@ -14,11 +14,13 @@ export interface ReplyHeader {
   timestamp: number;
   processedOn: number;
   finishedOn: number;
+  /** The job failed for good (no attempts left, or unrecoverable); the reply has no result. */
+  failed?: true;
 }
 
 export interface JobReply {
   header: ReplyHeader;
-  /** The result body exactly as stored under the job's result key. */
+  /** The result body exactly as stored under the job's result key (empty for a failure). */
   result: Buffer;
 }
 
@@ -40,5 +42,6 @@ export function decodeReply(message: Buffer): JobReply | undefined {
   }
   const numbers = [header.attempts, header.timestamp, header.processedOn, header.finishedOn];
   if (typeof header.jobId !== "string" || typeof header.instance !== "string" || !numbers.every((value) => typeof value === "number" && Number.isFinite(value))) return undefined;
+  if (header.failed !== undefined && header.failed !== true) return undefined;
   return { header: header as ReplyHeader, result: message.subarray(split + 1) };
 }

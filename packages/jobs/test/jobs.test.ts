@@ -59,5 +59,9 @@ describe("job replies", () => {
     expect(decodeReply(Buffer.from("no newline"))).toBeUndefined();
     expect(decodeReply(Buffer.from("not json\n{}"))).toBeUndefined();
     expect(decodeReply(Buffer.from(`${JSON.stringify({ ...header, attempts: "2" })}\n{}`))).toBeUndefined();
+    const failure = decodeReply(Buffer.from(encodeReply({ ...header, failed: true }, "")));
+    expect(failure?.header.failed).toBe(true);
+    expect(failure?.result.length).toBe(0);
+    expect(decodeReply(Buffer.from(`${JSON.stringify({ ...header, failed: "yes" })}\n`))).toBeUndefined();
   });
 });

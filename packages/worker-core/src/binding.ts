@@ -5,7 +5,7 @@ import type { ModelBindingStatus } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
-import { processEmbed, processGenerate, type ProcessorDeps } from "./processors.js";
+import { processEmbed, processGenerate, sendFailureReply, type ProcessorDeps } from "./processors.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
 import { LatencyWindow } from "./latency-window.js";
@@ -135,6 +135,7 @@ export class Binding {
         logger: this.options.logger.child({ binding: this.key, kind }),
         decide: () => this.#decide(kind),
         onFetched: (job, fetchMs, blocking) => this.#onFetched(kind, job, fetchMs, blocking),
+        onFailedForGood: (job) => sendFailureReply(deps, job, instance),
         process: async (job: Job, token: string) => {
           const startedAt = tracker.started(job);
           this.#pending += 1;

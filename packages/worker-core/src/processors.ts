@@ -1,7 +1,7 @@
 import { WaitingError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
-import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
+import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
@@ -117,11 +117,25 @@ function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: strin
   const jobId = job.id ?? "";
   deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs).catch((error: unknown) => deps.onStoreError(job, error));
   if (replyTo === undefined) return;
-  const now = Date.now();
-  const header = { jobId, attempts: job.attemptsMade + 1, instance: deps.monitor.instance.name, timestamp: job.timestamp, processedOn: job.processedOn ?? now, finishedOn: now };
-  // A lost reply costs the waiting client only speed (it still hears of the completion), so a
-  // failure here is logged with the job, never failing it.
-  deps.redis.publish(replyTo, encodeReply(header, text)).catch((error: unknown) => deps.onReplyError(job, error));
+  // A lost reply costs the waiting client only speed (it still finds the completion by its state
+  // checks), so a failure here is logged with the job, never failing it.
+  deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
+}
+
+function replyHeader(job: Job, instance: string, finishedOn: number): ReplyHeader {
+  return { jobId: job.id ?? "", attempts: job.attemptsMade + 1, instance, timestamp: job.timestamp, processedOn: job.processedOn ?? finishedOn, finishedOn };
+}
+
+/**
+ * Tells the API process whose client waits for `job` (its `replyTo`) that the job failed for
+ * good. Sent after BullMQ recorded the failure (job.finishedOn is then set), so the read the API
+ * makes next finds it; `attemptsMade` already counts the failed attempt.
+ */
+export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "onReplyError">, job: Job, instance: string): void {
+  const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
+  if (typeof replyTo !== "string" || job.finishedOn === undefined) return;
+  const header: ReplyHeader = { ...replyHeader(job, instance, job.finishedOn), attempts: job.attemptsMade, failed: true };
+  deps.redis.publish(replyTo, encodeReply(header, "")).catch((error: unknown) => deps.onReplyError(job, error));
 }
 
 export async function processEmbed(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {

@@ -22,6 +22,8 @@ export interface PullLoopOptions {
   /** Called once per fetch decision with the job (undefined: none, failed or shutting down) and its duration. */
   onFetched: (job: Job | undefined, fetchMs: number, blocking: boolean) => void;
   process: (job: Job, token: string) => Promise<unknown>;
+  /** A job failed for good (no retry follows), after BullMQ recorded it. */
+  onFailedForGood?: (job: Job) => void;
 }
 
 const SPECIAL = new Set([WaitingError.name, DelayedError.name, WaitingChildrenError.name]);
@@ -164,7 +166,12 @@ export class PullLoop {
     for (let attempt = 1; ; attempt += 1) {
       try {
         if (outcome.ok) await job.moveToCompleted(outcome.value, token, false);
-        else await job.moveToFailed(outcome.error, token, false);
+        else {
+          const finishedBefore = job.finishedOn;
+          await job.moveToFailed(outcome.error, token, false);
+          // BullMQ sets finishedOn only when it failed the job instead of scheduling a retry.
+          if (job.finishedOn !== undefined && job.finishedOn !== finishedBefore) this.#options.onFailedForGood?.(job);
+        }
         return;
       } catch (error) {
         if (attempt >= FINISH_ATTEMPTS) {

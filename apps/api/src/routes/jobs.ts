@@ -4,7 +4,7 @@ import { clientFamily } from "@herd/metrics";
 import { quotaKeyOf, tenantOf } from "../auth.js";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
-import { waitVia, type QueueRegistry, type Subscription } from "../queues.js";
+import { knownState, waitVia, type QueueRegistry, type Subscription } from "../queues.js";
 import { submitJob, type SubmitDeps, type SubmitOptions } from "../submit.js";
 
 export interface JobsRouteDeps extends SubmitDeps {
@@ -83,8 +83,7 @@ async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscr
     const replied = deps.store.fromReply(id, outcome);
     if (replied) return { finished: true, text: replied };
   }
-  const known = outcome === "completed" || outcome === "failed" ? outcome : undefined;
-  const text = await withRedis(() => readOrThrow(deps.store, id, known, tenant));
+  const text = await withRedis(() => readOrThrow(deps.store, id, knownState(outcome), tenant));
   return { finished: outcome !== undefined, text };
 }
 
@@ -104,14 +103,21 @@ async function withRedis<T>(work: () => Promise<T>): Promise<T> {
 export async function submitAndRespond(deps: JobsRouteDeps, res: Response, request: JobRequest, wait: number, options: Pick<SubmitOptions, "answer"> = {}): Promise<void> {
   const { queues } = deps;
   let subscription: Subscription | undefined;
+  const replyTo = wait > 0 ? queues.replies?.replyTo : undefined;
   try {
     const outcome = await submitJob(deps, request, {
       ...options,
       client: clientFamily(res.req.get("user-agent")),
       tenant: tenantOf(res),
       key: quotaKeyOf(res, deps.config.auth.defaultConcurrency),
-      beforeEnqueue: wait > 0 ? (id, queue) => (subscription = queues.subscribe(queue, id)) : undefined,
-      replyTo: wait > 0 ? queues.replies?.replyTo : undefined,
+      beforeEnqueue:
+        wait > 0
+          ? (id, queue) => {
+              subscription = queues.subscribe(queue, id, { viaReply: replyTo !== undefined });
+              return subscription.listening;
+            }
+          : undefined,
+      replyTo,
     });
     if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
     res.setHeader("Location", `/v1/jobs/${outcome.id}`);

@@ -28,6 +28,7 @@ describe("cache and coalescing", () => {
     expect(repeat.status).toBe(200);
     expect(repeat.headers.get("location")).toBeNull();
     expect(repeat.body).toMatchObject({ id: null, type: "embed", model: EMBED, status: "completed", cached: true });
+    expect(repeat.headers.get("server-timing")).toMatch(/^cache;dur=\d+\.\d\d;desc="validated, answered from the cache"$/);
     expect(repeat.body.result).toEqual(first.result);
     expect(Object.keys(repeat.body).sort()).toEqual(expect.arrayContaining(Object.keys(first).filter((key) => key !== "instance")));
     expect(stack.emulatorRequests(EMBED)).toBe(callsBefore);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueName } from "@herd/jobs";
 import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
+import { parseServerTiming } from "../src/server-timing.js";
 import { Stack } from "./stack.js";
 
 const EMBED_QUEUE = queueName("embed", "nomic-embed-text");
@@ -41,6 +42,13 @@ describe("job lifecycle", () => {
     expect(response.status).toBe(200);
     expect(response.body.status).toBe("completed");
     expect(response.body.result.embeddings).toHaveLength(2);
+    // Server-Timing says where the API spent the time: queuing it, then waiting for the worker
+    // (two inputs of 400 ms each on the instance), with no read after the worker's reply.
+    const timing = parseServerTiming(response.headers.get("server-timing"));
+    expect(timing.map((entry) => entry.name)).toEqual(["enqueue", "wait"]);
+    expect(timing[1]?.durationMs).toBeGreaterThanOrEqual(700);
+    expect(timing[1]?.description).toBe("queued and running, answered by reply");
+    expect(timing[0]?.durationMs).toBeLessThan(timing[1]?.durationMs ?? 0);
   });
 
   it("answers a waiting submit with the result its worker sends, in the view a later read returns", async () => {
@@ -79,6 +87,7 @@ describe("job lifecycle", () => {
     // A long poll needs the events: it starts reading them, and still finds the finished job.
     const polled = await stack.get(`/v1/jobs/${failed.body.id}?wait=5000`);
     expect(polled.body).toMatchObject({ status: "failed", error: { code: "bad_request" } });
+    expect(parseServerTiming(polled.headers.get("server-timing")).map((entry) => entry.name)).toEqual(["wait", "read"]);
     expect(stack.api.queues.eventQueues).toContain(queue);
   });
 

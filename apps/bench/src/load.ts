@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { Pool } from "undici";
 
 export interface RequestSpec {
@@ -14,7 +15,7 @@ export interface LoadResult {
 }
 
 /** Sends one request on `pool` and records its latency (when `check` accepts the answer) or the error into `into`. */
-export async function timedRequest(pool: Pool, spec: RequestSpec, check: (status: number, body: string) => boolean, into: LoadResult): Promise<void> {
+export async function timedRequest(pool: Pool, spec: RequestSpec, check: (status: number, body: string, headers: IncomingHttpHeaders) => boolean, into: LoadResult): Promise<void> {
   const sent = performance.now();
   try {
     const response = await pool.request({
@@ -23,7 +24,7 @@ export async function timedRequest(pool: Pool, spec: RequestSpec, check: (status
       ...(spec.body === undefined ? {} : { body: spec.body, headers: { "content-type": "application/json" } }),
     });
     const text = await response.body.text();
-    if (!check(response.statusCode, text)) {
+    if (!check(response.statusCode, text, response.headers)) {
       into.errors += 1;
       into.firstError ??= `${response.statusCode} ${text.slice(0, 200)}`;
     } else into.latenciesMs.push(performance.now() - sent);
@@ -45,7 +46,7 @@ export async function closedLoop(
   origin: string,
   clients: number,
   next: (index: number) => RequestSpec | undefined,
-  check: (status: number, body: string) => boolean,
+  check: (status: number, body: string, headers: IncomingHttpHeaders) => boolean,
   durationMs?: number,
 ): Promise<LoadResult> {
   const pool = new Pool(origin, { connections: clients, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });

@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { Pool } from "undici";
+import { parseServerTiming } from "@herd/api/server-timing";
 import { closedLoop, emptyResult, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
@@ -8,6 +10,8 @@ export interface OverheadRow {
   requests: number;
   direct: { p50: number; p99: number };
   herd: { p50: number; p99: number };
+  /** Medians of the API's own Server-Timing parts of the Herd requests. */
+  herdParts: { enqueue: number; wait: number };
   errors: number;
 }
 
@@ -19,7 +23,7 @@ async function alternating(
   direct: (i: number) => RequestSpec | undefined,
   viaHerd: (i: number) => RequestSpec | undefined,
   okDirect: (status: number, body: string) => boolean,
-  okHerd: (status: number, body: string) => boolean,
+  okHerd: (status: number, body: string, headers: IncomingHttpHeaders) => boolean,
 ): Promise<{ direct: LoadResult; herd: LoadResult }> {
   const pools = [new Pool(directOrigin, { connections: 1, keepAliveTimeout: 60_000 }), new Pool(herdOrigin, { connections: 1, keepAliveTimeout: 60_000 })] as const;
   const results = { direct: emptyResult(), herd: emptyResult() };
@@ -48,11 +52,22 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
     const viaHerd = (tag: string) => (i: number) =>
       i < requests ? { method: "POST" as const, path: "/v1/jobs?wait=30000", body: JSON.stringify({ type: "embed", model: "nomic-embed-text", input: `overhead ${tag} ${i} pump seal` }) } : undefined;
     const okDirect = (status: number) => status === 200;
-    const okHerd = (status: number, body: string) => status === 200 && body.includes('"status":"completed"');
+    const parts = { enqueue: [] as number[], wait: [] as number[] };
+    let measuring = false;
+    const okHerd = (status: number, body: string, headers: IncomingHttpHeaders) => {
+      if (measuring) {
+        const header = headers["server-timing"];
+        for (const entry of parseServerTiming(Array.isArray(header) ? header.join(",") : header)) {
+          if (entry.name === "enqueue" || entry.name === "wait") parts[entry.name].push(entry.durationMs);
+        }
+      }
+      return status === 200 && body.includes('"status":"completed"');
+    };
     // Warm both paths (connections, JIT, BullMQ scripts) before measuring.
     await closedLoop(emulator.urls[0] ?? "", 1, (i) => (i < 100 ? direct("warm-d")(i) : undefined), okDirect);
     await closedLoop(herd.url, 1, (i) => (i < 100 ? viaHerd("warm-h")(i) : undefined), okHerd);
     // Request by request in turn, so both paths see the same moments of this shared machine.
+    measuring = true;
     const { direct: directResult, herd: herdResult } = await alternating(emulator.urls[0] ?? "", herd.url, requests, direct("d"), viaHerd("h"), okDirect, okHerd);
     assertClean(directResult, "direct");
     assertClean(herdResult, "herd");
@@ -61,6 +76,7 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
       requests,
       direct: { p50: percentile(directResult.latenciesMs, 50), p99: percentile(directResult.latenciesMs, 99) },
       herd: { p50: percentile(herdResult.latenciesMs, 50), p99: percentile(herdResult.latenciesMs, 99) },
+      herdParts: { enqueue: percentile(parts.enqueue, 50), wait: percentile(parts.wait, 50) },
       errors: directResult.errors + herdResult.errors,
     };
   } finally {
@@ -85,6 +101,24 @@ export function overheadTable(rows: OverheadRow[]): string {
     lines.push(
       `| ${row.latency} | ${row.requests} | ${fmt(row.direct.p50, 2)} ms | ${fmt(row.herd.p50, 2)} ms | **${fmt(row.herd.p50 - row.direct.p50, 2)} ms** | ${fmt(row.direct.p99, 2)} ms | ${fmt(row.herd.p99, 2)} ms | **${fmt(row.herd.p99 - row.direct.p99, 2)} ms** |`,
     );
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Where a Herd request's time goes, from the API's Server-Timing header: its own work before the
+ * job is queued, then the wait for the worker's answer (queue, worker, the same Ollama call the
+ * direct row makes, the reply); the rest is outside the route (HTTP in and out, body parsing).
+ * Medians of each part, so they add up only roughly.
+ */
+export function overheadPartsTable(rows: OverheadRow[]): string {
+  const lines = [
+    "| emulated latency | Herd p50 | API: validate, cache miss, enqueue | API: waiting for the worker's answer | of which beyond the direct call's p50 | outside the route (HTTP, body parsing, response) |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const row of rows) {
+    const { enqueue, wait } = row.herdParts;
+    lines.push(`| ${row.latency} | ${fmt(row.herd.p50, 2)} ms | ${fmt(enqueue, 2)} ms | ${fmt(wait, 2)} ms | ${fmt(wait - row.direct.p50, 2)} ms | ${fmt(row.herd.p50 - enqueue - wait, 2)} ms |`);
   }
   return lines.join("\n");
 }

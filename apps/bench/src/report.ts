@@ -9,7 +9,7 @@ import { COMMON_TERM_ROWS } from "@herd/store";
 import { fmt } from "./load.js";
 import { searchTable, type SearchResult } from "./search.js";
 import type { OverheadRow } from "./overhead.js";
-import { overheadTable } from "./overhead.js";
+import { overheadPartsTable, overheadTable } from "./overhead.js";
 import { ttftTable, type TtftRow } from "./ttft.js";
 
 export interface Results {
@@ -119,6 +119,10 @@ export function renderReport(results: Results): string {
       overheadTable(results.overhead),
       "",
       ...overheadGoals(results.overhead),
+      "",
+      "Where Herd's time goes, from the `Server-Timing` header the API sends with every job request (medians of each part over the same requests; they add up only roughly). The enqueue part ends when BullMQ's add returns, by which time the worker may already hold the job; waiting for the worker's answer covers the rest of the queue, the worker, the same Ollama call as the direct row, and the reply to the API; outside the route is what the client sees beyond the route's own parts (HTTP both ways, body parsing, writing the response).",
+      "",
+      overheadPartsTable(results.overhead),
       "",
     );
   }

@@ -5,6 +5,7 @@ import { quotaKeyOf, tenantOf } from "../auth.js";
 import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import { knownState, waitVia, type QueueRegistry, type Subscription } from "../queues.js";
+import { ServerTiming } from "../server-timing.js";
 import { submitJob, type SubmitDeps, type SubmitOptions } from "../submit.js";
 
 export interface JobsRouteDeps extends SubmitDeps {
@@ -74,16 +75,19 @@ async function readOrThrow(store: JobStore, id: string, knownState: "completed" 
 }
 
 /** Waits (up to `wait` ms) for a subscribed job, then reads its view. */
-async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscription, wait: number, checkFirst: boolean, signal: AbortSignal, tenant: string): Promise<{ finished: boolean; text: JsonChunks }> {
+async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscription, wait: number, checkFirst: boolean, signal: AbortSignal, tenant: string, timing: ServerTiming): Promise<{ finished: boolean; text: JsonChunks }> {
   const parsed = deps.store.parse(id);
   if (!parsed) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
   const outcome = await withRedis(() => deps.queues.waitFor(subscription, wait, () => deps.store.isFinished(parsed, id), { signal, checkFirst }));
-  deps.jobMetrics.waits.inc({ via: waitVia(outcome) });
+  const via = waitVia(outcome);
+  deps.jobMetrics.waits.inc({ via });
+  timing.mark("wait", via === "timeout" ? "waited, not finished" : `queued and running, answered by ${via}`);
   if (typeof outcome === "object") {
     const replied = deps.store.fromReply(id, outcome);
     if (replied) return { finished: true, text: replied };
   }
   const text = await withRedis(() => readOrThrow(deps.store, id, knownState(outcome), tenant));
+  timing.mark("read", "job read from Redis");
   return { finished: outcome !== undefined, text };
 }
 
@@ -100,7 +104,7 @@ async function withRedis<T>(work: () => Promise<T>): Promise<T> {
  * Submits a job and answers like POST /v1/jobs: 200 with the job view for a cache hit or a job
  * that finished within `wait`, else 202 with its id, status and Location.
  */
-export async function submitAndRespond(deps: JobsRouteDeps, res: Response, request: JobRequest, wait: number, options: Pick<SubmitOptions, "answer"> = {}): Promise<void> {
+export async function submitAndRespond(deps: JobsRouteDeps, res: Response, request: JobRequest, wait: number, options: Pick<SubmitOptions, "answer"> = {}, timing = new ServerTiming()): Promise<void> {
   const { queues } = deps;
   let subscription: Subscription | undefined;
   const replyTo = wait > 0 ? queues.replies?.replyTo : undefined;
@@ -119,16 +123,25 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
           : undefined,
       replyTo,
     });
-    if (outcome.kind === "cached") return sendJsonText(res, 200, outcome.body);
+    if (outcome.kind === "cached") {
+      timing.mark("cache", "validated, answered from the cache");
+      res.setHeader("Server-Timing", timing.header);
+      return sendJsonText(res, 200, outcome.body);
+    }
+    timing.mark("enqueue", "validated, cache missed, job queued");
     res.setHeader("Location", `/v1/jobs/${outcome.id}`);
-    if (wait === 0) return void res.status(202).json({ id: outcome.id, status: "queued" });
+    if (wait === 0) {
+      res.setHeader("Server-Timing", timing.header);
+      return void res.status(202).json({ id: outcome.id, status: "queued" });
+    }
     const fresh = subscription !== undefined && subscription.id === outcome.id;
     if (!fresh) {
       // Coalesced into an existing job, which may be done already: subscribe to it and check.
       subscription?.cancel();
       subscription = queues.subscribe(outcome.queue, outcome.id);
     }
-    const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res), tenantOf(res));
+    const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res), tenantOf(res), timing);
+    res.setHeader("Server-Timing", timing.header);
     if (view.finished) return sendJsonText(res, 200, view.text);
     res.status(202).json({ id: outcome.id, status: (JSON.parse(chunksToString(view.text)) as { status: string }).status });
   } finally {
@@ -141,10 +154,11 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
   const { store, queues } = deps;
 
   router.post("/v1/jobs", async (req: Request, res: Response) => {
+    const timing = new ServerTiming();
     // express.json() leaves the body undefined exactly when the Content-Type is not JSON.
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
     const wait = parseWait(req.query["wait"], deps.config.limits.maxWaitMs);
-    await submitAndRespond(deps, res, parseJobRequest(req.body), wait);
+    await submitAndRespond(deps, res, parseJobRequest(req.body), wait, {}, timing);
   });
 
   router.get("/v1/jobs/:id", async (req: Request, res: Response) => {
@@ -157,9 +171,11 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
     if (wait === 0) return sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id, undefined, tenant)));
     // Another tenant's job answers 404 at once, exactly like an unknown id (no waiting on it).
     if ((await withRedis(() => store.owner(id))) !== tenant) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
+    const timing = new ServerTiming();
     const subscription = queues.subscribe(parsed.queue, id);
     try {
-      const view = await waitAndRead(deps, id, subscription, wait, true, abortOnClose(res), tenant);
+      const view = await waitAndRead(deps, id, subscription, wait, true, abortOnClose(res), tenant, timing);
+      res.setHeader("Server-Timing", timing.header);
       sendJsonText(res, 200, view.text);
     } finally {
       subscription.cancel();

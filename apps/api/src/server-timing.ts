@@ -2,20 +2,20 @@
  * The `Server-Timing` header of a job request: where its time went inside the API, in
  * consecutive segments (browser devtools and `curl -i` show it). Everything outside the segments
  * (the network, HTTP parsing, body parsing before the route) is the client's total minus their sum.
+ * Each mark updates the response's header, so whichever answer goes out carries the segments so far.
  */
 export class ServerTiming {
   #last = performance.now();
   readonly #entries: string[] = [];
+
+  constructor(private readonly response: { setHeader(name: string, value: string): unknown }) {}
 
   /** Closes the segment that started at the previous mark (or at construction). */
   mark(name: string, description: string): void {
     const now = performance.now();
     this.#entries.push(`${name};dur=${(now - this.#last).toFixed(2)};desc="${description}"`);
     this.#last = now;
-  }
-
-  get header(): string {
-    return this.#entries.join(", ");
+    this.response.setHeader("Server-Timing", this.#entries.join(", "));
   }
 }
 

@@ -104,7 +104,7 @@ async function withRedis<T>(work: () => Promise<T>): Promise<T> {
  * Submits a job and answers like POST /v1/jobs: 200 with the job view for a cache hit or a job
  * that finished within `wait`, else 202 with its id, status and Location.
  */
-export async function submitAndRespond(deps: JobsRouteDeps, res: Response, request: JobRequest, wait: number, options: Pick<SubmitOptions, "answer"> = {}, timing = new ServerTiming()): Promise<void> {
+export async function submitAndRespond(deps: JobsRouteDeps, res: Response, request: JobRequest, wait: number, options: Pick<SubmitOptions, "answer"> = {}, timing = new ServerTiming(res)): Promise<void> {
   const { queues } = deps;
   let subscription: Subscription | undefined;
   const replyTo = wait > 0 ? queues.replies?.replyTo : undefined;
@@ -125,15 +125,11 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
     });
     if (outcome.kind === "cached") {
       timing.mark("cache", "validated, answered from the cache");
-      res.setHeader("Server-Timing", timing.header);
       return sendJsonText(res, 200, outcome.body);
     }
     timing.mark("enqueue", "validated, cache missed, job queued");
     res.setHeader("Location", `/v1/jobs/${outcome.id}`);
-    if (wait === 0) {
-      res.setHeader("Server-Timing", timing.header);
-      return void res.status(202).json({ id: outcome.id, status: "queued" });
-    }
+    if (wait === 0) return void res.status(202).json({ id: outcome.id, status: "queued" });
     const fresh = subscription !== undefined && subscription.id === outcome.id;
     if (!fresh) {
       // Coalesced into an existing job, which may be done already: subscribe to it and check.
@@ -141,7 +137,6 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
       subscription = queues.subscribe(outcome.queue, outcome.id);
     }
     const view = await waitAndRead(deps, outcome.id, subscription as Subscription, wait, !fresh, abortOnClose(res), tenantOf(res), timing);
-    res.setHeader("Server-Timing", timing.header);
     if (view.finished) return sendJsonText(res, 200, view.text);
     res.status(202).json({ id: outcome.id, status: (JSON.parse(chunksToString(view.text)) as { status: string }).status });
   } finally {
@@ -154,7 +149,7 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
   const { store, queues } = deps;
 
   router.post("/v1/jobs", async (req: Request, res: Response) => {
-    const timing = new ServerTiming();
+    const timing = new ServerTiming(res);
     // express.json() leaves the body undefined exactly when the Content-Type is not JSON.
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
     const wait = parseWait(req.query["wait"], deps.config.limits.maxWaitMs);
@@ -171,11 +166,10 @@ export function jobsRouter(deps: JobsRouteDeps): Router {
     if (wait === 0) return sendJsonText(res, 200, await withRedis(() => readOrThrow(store, id, undefined, tenant)));
     // Another tenant's job answers 404 at once, exactly like an unknown id (no waiting on it).
     if ((await withRedis(() => store.owner(id))) !== tenant) throw new ApiError(404, "job_not_found", `job ${JSON.stringify(id)} is unknown or has expired`);
-    const timing = new ServerTiming();
+    const timing = new ServerTiming(res);
     const subscription = queues.subscribe(parsed.queue, id);
     try {
       const view = await waitAndRead(deps, id, subscription, wait, true, abortOnClose(res), tenant, timing);
-      res.setHeader("Server-Timing", timing.header);
       sendJsonText(res, 200, view.text);
     } finally {
       subscription.cancel();

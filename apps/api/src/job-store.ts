@@ -51,6 +51,17 @@ function toNumber(value: string | null | undefined): number | undefined {
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
+/** A job's timings from BullMQ's timestamps (epoch ms): an unfinished part runs until `now`. */
+function jobTimings(status: JobStatus, created: number, started: number | undefined, ended: number | undefined, now: number): ViewFields["timings"] {
+  const finished = status === "completed" || status === "failed";
+  const end = (finished ? ended : undefined) ?? now;
+  return {
+    queuedMs: Math.max(0, (status === "queued" ? now : (started ?? now)) - created),
+    runMs: status === "queued" || started === undefined ? 0 : Math.max(0, end - started),
+    totalMs: Math.max(0, end - created),
+  };
+}
+
 /** The tenant recorded with a canceled (removed) job: `<timestamp>|<tenant>`. */
 function canceledBy(value: string | null | undefined): string | undefined {
   const bar = value?.indexOf("|") ?? -1;
@@ -114,15 +125,7 @@ export class JobStore {
       return renderJobView({ ...base, status: "canceled", attempts: 0, canceledAt: new Date(at).toISOString(), timings: { queuedMs: 0, runMs: 0, totalMs: 0 } });
     }
     const now = Date.now();
-    const created = toNumber(timestamp) ?? now;
-    const started = toNumber(processedOn);
-    const ended = toNumber(finishedOn);
-    const finished = status === "completed" || status === "failed";
-    const timings = {
-      queuedMs: Math.max(0, (status === "queued" ? now : (started ?? now)) - created),
-      runMs: status === "queued" || started === undefined ? 0 : Math.max(0, ((finished ? ended : undefined) ?? now) - started),
-      totalMs: Math.max(0, ((finished ? ended : undefined) ?? now) - created),
-    };
+    const timings = jobTimings(status, toNumber(timestamp) ?? now, toNumber(processedOn), toNumber(finishedOn), now);
     // Attempts that ended (BullMQ's attemptsMade counts failures and the completion) plus the one
     // running. Not BullMQ's attemptsStarted: hand-backs (shutdown, a sick instance passing a retry
     // on) start a job again without being attempts of it.
@@ -153,11 +156,7 @@ export class JobStore {
     // A failure carries no result: the caller reads the job's error from Redis.
     if (!parsed || reply.header.jobId !== id || reply.header.failed) return undefined;
     const { attempts, instance, timestamp, processedOn, finishedOn } = reply.header;
-    const timings = {
-      queuedMs: Math.max(0, processedOn - timestamp),
-      runMs: Math.max(0, finishedOn - processedOn),
-      totalMs: Math.max(0, finishedOn - timestamp),
-    };
+    const timings = jobTimings("completed", timestamp, processedOn, finishedOn, Date.now());
     return renderJobView({ id, type: parsed.kind, model: parsed.model, status: "completed", attempts, timings, instance }, reply.result);
   }
 

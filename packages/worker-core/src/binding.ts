@@ -108,7 +108,7 @@ export class Binding {
       embeddingLength: this.model.embeddingLength,
       yieldSlot: (kind, held, priority) => this.#yieldSlot(kind, held, priority),
       onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
-      onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job result to the waiting API process"),
+      onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job's outcome to the waiting API process"),
       onCall: () => undefined,
     };
     for (const kind of this.model.kinds) {
@@ -135,7 +135,7 @@ export class Binding {
         logger: this.options.logger.child({ binding: this.key, kind }),
         decide: () => this.#decide(kind),
         onFetched: (job, fetchMs, blocking) => this.#onFetched(kind, job, fetchMs, blocking),
-        onFailedForGood: (job) => sendFailureReply(deps, job, instance),
+        onFailedForGood: (job) => sendFailureReply(deps, job),
         process: async (job: Job, token: string) => {
           const startedAt = tracker.started(job);
           this.#pending += 1;

@@ -119,11 +119,12 @@ function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: strin
   if (replyTo === undefined) return;
   // A lost reply costs the waiting client only speed (it still finds the completion by its state
   // checks), so a failure here is logged with the job, never failing it.
-  deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
+  deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
 }
 
-function replyHeader(job: Job, instance: string, finishedOn: number): ReplyHeader {
-  return { jobId: job.id ?? "", attempts: job.attemptsMade + 1, instance, timestamp: job.timestamp, processedOn: job.processedOn ?? finishedOn, finishedOn };
+/** `attempts`: including the one that just ended (BullMQ counts it only once it recorded it). */
+function replyHeader(job: Job, instance: string, attempts: number, finishedOn: number): ReplyHeader {
+  return { jobId: job.id ?? "", attempts, instance, timestamp: job.timestamp, processedOn: job.processedOn ?? finishedOn, finishedOn };
 }
 
 /**
@@ -131,10 +132,10 @@ function replyHeader(job: Job, instance: string, finishedOn: number): ReplyHeade
  * good. Sent after BullMQ recorded the failure (job.finishedOn is then set), so the read the API
  * makes next finds it; `attemptsMade` already counts the failed attempt.
  */
-export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "onReplyError">, job: Job, instance: string): void {
+export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "monitor" | "onReplyError">, job: Job): void {
   const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
   if (typeof replyTo !== "string" || job.finishedOn === undefined) return;
-  const header: ReplyHeader = { ...replyHeader(job, instance, job.finishedOn), attempts: job.attemptsMade, failed: true };
+  const header: ReplyHeader = { ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade, job.finishedOn), failed: true };
   deps.redis.publish(replyTo, encodeReply(header, "")).catch((error: unknown) => deps.onReplyError(job, error));
 }
 

@@ -18,7 +18,7 @@ function procStat(pid: number): ProcStat | undefined {
   try {
     text = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
-    return undefined; // Gone, or no /proc on this system.
+    return undefined; // The process is gone.
   }
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const [ppid, utime, stime] = [Number(fields[1]), Number(fields[11]), Number(fields[12])];
@@ -28,26 +28,27 @@ function procStat(pid: number): ProcStat | undefined {
 
 /** CPU ms of `root` and every live process below it (nginx's master and its worker). */
 export function processTreeCpuMs(root: number): number | undefined {
-  const own = procStat(root);
-  if (!own) return undefined;
-  const children = new Map<number, number[]>();
   let pids: number[];
   try {
     pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
   } catch {
-    return own.cpuMs;
+    return undefined; // No /proc on this system.
   }
   const stats = new Map<number, ProcStat>();
+  const children = new Map<number, number[]>();
   for (const pid of pids) {
     const stat = procStat(pid);
     if (!stat) continue;
     stats.set(pid, stat);
-    children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(stat.ppid, [pid]);
   }
+  if (!stats.has(root)) return undefined;
   let total = 0;
   const pending = [root];
   for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    total += stats.get(pid)?.cpuMs ?? (pid === root ? own.cpuMs : 0);
+    total += stats.get(pid)?.cpuMs ?? 0;
     pending.push(...(children.get(pid) ?? []));
   }
   return total;

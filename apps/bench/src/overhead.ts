@@ -52,23 +52,20 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
     const viaHerd = (tag: string) => (i: number) =>
       i < requests ? { method: "POST" as const, path: "/v1/jobs?wait=30000", body: JSON.stringify({ type: "embed", model: "nomic-embed-text", input: `overhead ${tag} ${i} pump seal` }) } : undefined;
     const okDirect = (status: number) => status === 200;
+    const okHerd = (status: number, body: string) => status === 200 && body.includes('"status":"completed"');
     const parts = { enqueue: [] as number[], wait: [] as number[] };
-    let measuring = false;
-    const okHerd = (status: number, body: string, headers: IncomingHttpHeaders) => {
-      if (measuring) {
-        const header = headers["server-timing"];
-        for (const entry of parseServerTiming(Array.isArray(header) ? header.join(",") : header)) {
-          if (entry.name === "enqueue" || entry.name === "wait") parts[entry.name].push(entry.durationMs);
-        }
+    const okHerdRecordingParts = (status: number, body: string, headers: IncomingHttpHeaders) => {
+      const header = headers["server-timing"];
+      for (const entry of parseServerTiming(Array.isArray(header) ? header.join(",") : header)) {
+        if (entry.name === "enqueue" || entry.name === "wait") parts[entry.name].push(entry.durationMs);
       }
-      return status === 200 && body.includes('"status":"completed"');
+      return okHerd(status, body);
     };
     // Warm both paths (connections, JIT, BullMQ scripts) before measuring.
     await closedLoop(emulator.urls[0] ?? "", 1, (i) => (i < 100 ? direct("warm-d")(i) : undefined), okDirect);
     await closedLoop(herd.url, 1, (i) => (i < 100 ? viaHerd("warm-h")(i) : undefined), okHerd);
     // Request by request in turn, so both paths see the same moments of this shared machine.
-    measuring = true;
-    const { direct: directResult, herd: herdResult } = await alternating(emulator.urls[0] ?? "", herd.url, requests, direct("d"), viaHerd("h"), okDirect, okHerd);
+    const { direct: directResult, herd: herdResult } = await alternating(emulator.urls[0] ?? "", herd.url, requests, direct("d"), viaHerd("h"), okDirect, okHerdRecordingParts);
     assertClean(directResult, "direct");
     assertClean(herdResult, "herd");
     return {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { cpuSampler, perJob, type CpuReading } from "./cpu.js";
+import { cpuSampler, perJob, type CpuReading, type ProcessReading } from "./cpu.js";
 import { closedLoop, fmt, percentile } from "./load.js";
 import { freePort, startHerd } from "./herd.js";
 import { nginxAvailable, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
@@ -36,6 +36,8 @@ export interface BalancingRow {
   stretch: number;
   /** CPU ms per measured job, by process (see cpu.ts). */
   cpuPerJob?: CpuReading;
+  /** Write system calls per measured job, by process. */
+  writesPerJob?: CpuReading;
   skipped?: string;
 }
 
@@ -59,7 +61,7 @@ async function resetStats(emulator: EmulatorProcess): Promise<void> {
   await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
 }
 
-async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean, cpu: () => Promise<CpuReading>): Promise<BalancingRow> {
+async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean, cpu: () => Promise<ProcessReading>): Promise<BalancingRow> {
   const nominalMs = tokens.reduce((sum, n) => sum + EMBED_MS + n * TOKEN_MS, 0);
   const tag = mode.replace(/\W+/g, "");
   const body = (text: string) => (herd ? JSON.stringify({ type: "embed", model: MODEL, input: text }) : JSON.stringify({ model: MODEL, input: text }));
@@ -93,7 +95,8 @@ async function run(mode: string, origin: string, emulator: EmulatorProcess, toke
     waitedInsideMs: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.totalQueueWaitMs ?? 0), 0),
     utilization: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.busyMs ?? 0), 0) / (FLEET.slots.reduce((a, b) => a + b, 0) * result.elapsedMs),
     stretch: stats.reduce((sum, instance, i) => sum + (instance.models[MODEL]?.busyMs ?? 0) * (FLEET.speeds[i] ?? 1), 0) / nominalMs,
-    cpuPerJob: perJob(cpuBefore, cpuAfter, tokens.length),
+    cpuPerJob: perJob(cpuBefore.cpuMs, cpuAfter.cpuMs, tokens.length),
+    writesPerJob: perJob(cpuBefore.writes, cpuAfter.writes, tokens.length),
   };
 }
 
@@ -169,14 +172,23 @@ export function balancingTable(rows: BalancingRow[]): string {
 
 const CPU_ROLES = ["load generator", "Herd API", "Herd worker", "nginx", "Redis", "emulated fleet"] as const;
 
-/** CPU per measured job by process: what each balancer costs besides the work it balances. */
+/** CPU ms per measured job by process: what each balancer costs besides the work it balances. */
 export function balancingCpuTable(rows: BalancingRow[]): string {
+  return perProcessTable(rows, (row) => row.cpuPerJob, 2);
+}
+
+/** Write system calls per measured job by process: each one wakes the process at the other end. */
+export function balancingWritesTable(rows: BalancingRow[]): string {
+  return perProcessTable(rows, (row) => row.writesPerJob, 1);
+}
+
+function perProcessTable(rows: BalancingRow[], pick: (row: BalancingRow) => CpuReading | undefined, digits: number): string {
   const lines = [`| mode | ${CPU_ROLES.join(" | ")} | all |`, `|---|${CPU_ROLES.map(() => "---:").join("|")}|---:|`];
   for (const row of rows) {
-    if (row.skipped || !row.cpuPerJob) continue;
-    const cpu = row.cpuPerJob;
-    const total = Object.values(cpu).reduce((sum, ms) => sum + ms, 0);
-    lines.push(`| ${row.mode} | ${CPU_ROLES.map((role) => (cpu[role] === undefined ? "–" : `${fmt(cpu[role], 2)}`)).join(" | ")} | **${fmt(total, 2)}** |`);
+    const values = row.skipped ? undefined : pick(row);
+    if (!values) continue;
+    const total = Object.values(values).reduce((sum, value) => sum + value, 0);
+    lines.push(`| ${row.mode} | ${CPU_ROLES.map((role) => (values[role] === undefined ? "–" : fmt(values[role], digits))).join(" | ")} | **${fmt(total, digits)}** |`);
   }
   return lines.join("\n");
 }

@@ -1,8 +1,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 
-/** CPU time in ms, by process role, since some fixed point. */
+/** A per-process counter (CPU ms, write system calls) by process role, since some fixed point. */
 export type CpuReading = Record<string, number>;
+
+/** CPU ms and write system calls (write, writev: each a wake-up of the peer) by process role. */
+export interface ProcessReading {
+  cpuMs: CpuReading;
+  writes: CpuReading;
+}
 
 /** Clock ticks per second of /proc/<pid>/stat times: 100 on every Linux build Node runs on. */
 const TICKS_PER_SECOND = 100;
@@ -10,6 +16,18 @@ const TICKS_PER_SECOND = 100;
 interface ProcStat {
   ppid: number;
   cpuMs: number;
+  /** Write system calls so far (/proc/<pid>/io syscw); undefined where io is not readable. */
+  writes: number | undefined;
+}
+
+/** syscw of /proc/<pid>/io: how many write-family system calls the process made. */
+function writeCalls(pid: number | "self"): number | undefined {
+  try {
+    const count = /^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1];
+    return count === undefined ? undefined : Number(count);
+  } catch {
+    return undefined; // Gone, or not ours to read.
+  }
 }
 
 /** utime + stime of one process from /proc (fields 14 and 15; the name in field 2 may hold spaces). */
@@ -23,11 +41,11 @@ function procStat(pid: number): ProcStat | undefined {
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const [ppid, utime, stime] = [Number(fields[1]), Number(fields[11]), Number(fields[12])];
   if (![ppid, utime, stime].every(Number.isFinite)) return undefined;
-  return { ppid, cpuMs: ((utime + stime) * 1000) / TICKS_PER_SECOND };
+  return { ppid, cpuMs: ((utime + stime) * 1000) / TICKS_PER_SECOND, writes: writeCalls(pid) };
 }
 
-/** CPU ms of `root` and every live process below it (nginx's master and its worker). */
-export function processTreeCpuMs(root: number): number | undefined {
+/** CPU ms and write calls of `root` and every live process below it (nginx's master and its worker). */
+export function processTreeUsage(root: number): { cpuMs: number; writes: number | undefined } | undefined {
   let pids: number[];
   try {
     pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
@@ -45,21 +63,28 @@ export function processTreeCpuMs(root: number): number | undefined {
     else children.set(stat.ppid, [pid]);
   }
   if (!stats.has(root)) return undefined;
-  let total = 0;
+  let cpuMs = 0;
+  let writes: number | undefined = 0;
   const pending = [root];
   for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    total += stats.get(pid)?.cpuMs ?? 0;
+    const stat = stats.get(pid);
+    cpuMs += stat?.cpuMs ?? 0;
+    writes = writes === undefined || stat?.writes === undefined ? undefined : writes + stat.writes;
     pending.push(...(children.get(pid) ?? []));
   }
-  return total;
+  return { cpuMs, writes };
 }
 
-/** The Redis server's own CPU ms (INFO cpu), whoever started it. */
-export async function redisCpuMs(redis: Redis): Promise<number | undefined> {
-  const info = await redis.info("cpu");
+/** The Redis server's own CPU ms (INFO cpu), whoever started it, and its write calls when it runs here. */
+export async function redisUsage(redis: Redis): Promise<{ cpuMs: number | undefined; writes: number | undefined }> {
+  const info = await redis.info();
   const user = /used_cpu_user:([\d.]+)/.exec(info)?.[1];
   const sys = /used_cpu_sys:([\d.]+)/.exec(info)?.[1];
-  return user === undefined || sys === undefined ? undefined : (Number(user) + Number(sys)) * 1000;
+  const pid = /process_id:(\d+)/.exec(info)?.[1];
+  return {
+    cpuMs: user === undefined || sys === undefined ? undefined : (Number(user) + Number(sys)) * 1000,
+    writes: pid === undefined ? undefined : writeCalls(Number(pid)),
+  };
 }
 
 /** This process's CPU ms: the load generator. */
@@ -68,16 +93,20 @@ export function selfCpuMs(): number {
   return (usage.user + usage.system) / 1000;
 }
 
-/** Reads the CPU of each named process (tree), Redis and the load generator. */
-export function cpuSampler(pids: Record<string, number | undefined>, redis: Redis): () => Promise<CpuReading> {
+/** Reads the CPU and write calls of each named process (tree), Redis and the load generator. */
+export function cpuSampler(pids: Record<string, number | undefined>, redis: Redis): () => Promise<ProcessReading> {
   return async () => {
-    const reading: CpuReading = { "load generator": selfCpuMs() };
+    const reading: ProcessReading = { cpuMs: {}, writes: {} };
+    const put = (role: string, usage: { cpuMs: number | undefined; writes: number | undefined }) => {
+      if (usage.cpuMs !== undefined) reading.cpuMs[role] = usage.cpuMs;
+      if (usage.writes !== undefined) reading.writes[role] = usage.writes;
+    };
+    put("load generator", { cpuMs: selfCpuMs(), writes: writeCalls("self") });
     for (const [role, pid] of Object.entries(pids)) {
-      const ms = pid === undefined ? undefined : processTreeCpuMs(pid);
-      if (ms !== undefined) reading[role] = ms;
+      const usage = pid === undefined ? undefined : processTreeUsage(pid);
+      if (usage) put(role, usage);
     }
-    const redisMs = await redisCpuMs(redis);
-    if (redisMs !== undefined) reading["Redis"] = redisMs;
+    put("Redis", await redisUsage(redis));
     return reading;
   };
 }

@@ -1,6 +1,6 @@
 import { cpus, totalmem } from "node:os";
 import type { BalancingRow } from "./balancing.js";
-import { balancingCpuTable, balancingTable, FLEET } from "./balancing.js";
+import { balancingCpuTable, balancingTable, balancingWritesTable, FLEET } from "./balancing.js";
 import type { CacheRow } from "./cache-hits.js";
 import { cacheTable } from "./cache-hits.js";
 import { ingestionTable, type IngestionResult } from "./ingestion.js";
@@ -145,6 +145,10 @@ export function renderReport(results: Results): string {
       "CPU time per measured job, in ms, by process (from /proc and Redis's INFO cpu, over the measured jobs only). Herd's API, worker and Redis are what orchestration costs; with 2 cores shared by every process here, that CPU is also what delays each hand-off between a freed slot and its next call (the gap behind the makespan above the bound).",
       "",
       balancingCpuTable(results.balancing),
+      "",
+      "Write system calls per measured job, by process (`syscw` of /proc/<pid>/io; Redis's own when it runs on this machine). Each socket write wakes the process at the other end, and on this VM a write that wakes a sleeping peer costs about as much CPU as the rest of a Redis command's handling; the worker sends a job's result, its reply and its completion in one write.",
+      "",
+      balancingWritesTable(results.balancing),
       "",
     );
   }

@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import { writeTogether, type Redis } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
@@ -108,13 +108,15 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
  * Writes the result without waiting for the reply. It goes out on the same connection as the
  * job's completion, which BullMQ sends next, so Redis stores the result before it marks the job
  * completed; and whatever makes this write fail (connection loss, out of memory) fails the
- * completion too, so the job is retried rather than completed without a result.
+ * completion too, so the job is retried rather than completed without a result. The result, the
+ * reply and the completion (issued in this same event-loop turn) leave in one socket write.
  *
  * With `replyTo`, a client waits for this job in that API process: the result goes there too,
  * right behind the write that stores it (see @herd/jobs replies.ts).
  */
 function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined): void {
   const jobId = job.id ?? "";
+  writeTogether(deps.redis);
   deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs).catch((error: unknown) => deps.onStoreError(job, error));
   if (replyTo === undefined) return;
   // A lost reply costs the waiting client only speed (it still finds the completion by its state

@@ -8,9 +8,10 @@ import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, sendFailureReply, type ProcessorDeps } from "./processors.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
+import { FetchDecider } from "./fetch-decider.js";
 import { LatencyWindow } from "./latency-window.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
-import { PrefetchPlanner, type PrefetchPolicy } from "./prefetch.js";
+import type { PrefetchPolicy } from "./prefetch.js";
 import { SlotGate } from "./slot-gate.js";
 
 export type { PrefetchPolicy };
@@ -32,10 +33,6 @@ export interface BindingOptions {
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
 }
 
-/** A fetched job that sat in the queue at least this long means there is a backlog. */
-const BACKLOG_WAIT_MS = 5;
-/** Longest a batch job waits between slices for the binding to look at the queue. */
-const YIELD_WAIT_MS = 50;
 /** Failures that say something about the instance rather than the request. */
 const INSTANCE_FAULTS = new Set<FailureCode>(["instance_unavailable", "timeout", "invalid_response"]);
 /** How long a retry this instance passes on stays out of the queue (lets a healthy peer take it). */
@@ -43,15 +40,8 @@ const RETRY_ELSEWHERE_DELAY_MS = 25;
 
 /**
  * One (instance, model): a PullLoop per job kind the model serves, all sharing one SlotGate so
- * the instance never runs more than `slots` requests for this model.
- *
- * When to fetch (decide()):
- * - a slot is free (counting jobs already fetched or being fetched) → fetch, blocking on an
- *   empty queue;
- * - no slot is free, the queue has a backlog, and the PrefetchPlanner expects a running call to
- *   end within the time a fetch takes to reach the gate → fetch one job ahead, without blocking.
- *   It waits at the gate, in this process, and starts the instant the slot frees;
- * - otherwise sleep until a slot frees, health changes, or the prefetch moment comes.
+ * the instance never runs more than `slots` requests for this model. While the instance is
+ * healthy, its FetchDecider says when each loop fetches.
  */
 export class Binding {
   readonly gate: SlotGate;
@@ -64,25 +54,13 @@ export class Binding {
   /** After passing a retry on: no fetching until then (see #failedHereLast). */
   #holdOffUntil = 0;
   #closed = false;
-  /** Non-blocking fetches ahead of a free slot, in flight. */
-  #prefetching = 0;
-  /** Jobs fetched that have not reached the gate yet (parsing, cache lookups). */
-  #pending = 0;
-  /** Per queue: did the last fetch show jobs waiting? */
-  readonly #backlog = new Map<JobKind, boolean>();
-  readonly #planner: PrefetchPlanner;
-  /** Jobs fetched while others waited → when their fetch began (for the planner's lead). */
-  readonly #fetchedAt = new Map<string, number>();
+  readonly #fetch: FetchDecider;
   readonly #latencies = new LatencyWindow(512);
-  /** Set by a batch job between slices: fetch once, without blocking, even though no slot is free. */
-  #yieldRequests: Array<() => void> = [];
-  /** Jobs fetched for a yield: when one reaches the gate, the yielding batch jobs go on. */
-  readonly #yieldingFor = new Set<string>();
 
   constructor(private readonly options: BindingOptions) {
     this.model = options.model;
     this.gate = new SlotGate(options.model.slots, () => this.#wakeAll());
-    this.#planner = new PrefetchPlanner(options.prefetch, options.model.slots);
+    this.#fetch = new FetchDecider(this.gate, options.prefetch);
     this.slicer = new BatchSlicer(options.batchSlice.targetMs, options.batchSlice.maxInputs);
   }
 
@@ -120,7 +98,7 @@ export class Binding {
         if (outcome === "completed") {
           this.#completed += 1;
           this.#latencies.record(durationMs);
-          this.#planner.recordCall(durationMs, size);
+          this.#fetch.recordCall(durationMs, size);
         } else this.#failed += 1;
         this.options.metrics.instances.requestDuration.observe({ ollama: instance, model: this.model.model, kind, outcome }, durationMs / 1000);
         if (errorClass) this.options.metrics.instances.errors.inc({ ollama: instance, class: errorClass });
@@ -134,24 +112,11 @@ export class Binding {
         stalledIntervalMs: this.options.stalledIntervalMs,
         logger: this.options.logger.child({ binding: this.key, kind }),
         decide: () => this.#decide(kind),
-        onFetched: (job, fetchMs, blocking) => this.#onFetched(kind, job, fetchMs, blocking),
+        onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
         onFailedForGood: (job) => sendFailureReply(deps, job),
         process: async (job: Job, token: string) => {
           const startedAt = tracker.started(job);
-          this.#pending += 1;
-          let pending = true;
-          const reachedGate = (atGate: boolean) => {
-            if (!pending) return;
-            pending = false;
-            this.#pending -= 1;
-            if (job.id === undefined) return;
-            const fetchedAt = this.#fetchedAt.get(job.id);
-            if (fetchedAt !== undefined) {
-              this.#fetchedAt.delete(job.id);
-              if (atGate) this.#planner.recordLead(performance.now() - fetchedAt);
-            }
-            if (this.#yieldingFor.delete(job.id)) this.#resolveYields();
-          };
+          const reachedGate = this.#fetch.jobStarted(job);
           try {
             if (!this.#pulling) {
               // Fetched just as the instance went unhealthy: give it back without spending an attempt.
@@ -167,7 +132,7 @@ export class Binding {
               this.#holdOffUntil = Date.now() + 2 * RETRY_ELSEWHERE_DELAY_MS;
               throw new DelayedError();
             }
-            const gate = { acquire: (priority?: number, size?: number) => (reachedGate(true), this.gate.acquire(priority, this.#planner.expectedMs(size))) };
+            const gate = { acquire: (priority?: number, size?: number) => (reachedGate(true), this.gate.acquire(priority, this.#fetch.expectedMs(size))) };
             const result = await process({ ...deps, gate, onCall }, job, token);
             if (tracker.finished(job, startedAt)) this.#releaseQuota(job);
             return result;
@@ -205,20 +170,15 @@ export class Binding {
 
   /**
    * A batch job between two slices, holding the slot. When interactive jobs wait in its queue, it
-   * asks for one non-blocking fetch and waits (at most YIELD_WAIT_MS) until the fetched job stands
-   * at the gate. Then, if a job of higher priority waits there, the slot goes to it.
+   * asks for one non-blocking fetch and waits (briefly, see FetchDecider.requestYield) until the
+   * fetched job stands at the gate. Then, if a job of higher priority waits there, it gets the slot.
    */
   async #yieldSlot(kind: JobKind, held: () => void, priority: number): Promise<(() => void) | undefined> {
     const loop = this.#loops.get(kind);
     if (loop && !this.#closed && this.#pulling && (await loop.waitingAt(PRIORITIES.interactive)) > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, YIELD_WAIT_MS);
-        this.#yieldRequests.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        this.#wakeAll();
-      });
+      const yielded = this.#fetch.requestYield();
+      this.#wakeAll();
+      await yielded;
     }
     return this.gate.handOver(held, priority);
   }
@@ -227,43 +187,7 @@ export class Binding {
     if (this.#closed || !this.#pulling) return { action: "wait" };
     const holdOff = this.#holdOffUntil - Date.now();
     if (holdOff > 0) return { action: "wait", timeoutMs: holdOff };
-    if (this.#yieldRequests.length > 0 && this.#prefetching === 0) {
-      this.#prefetching += 1;
-      return { action: "fetch", block: false };
-    }
-    // Another kind's loop may be blocked on its own (empty) queue, so fetches in flight do not
-    // count against free slots; a binding serving two kinds can hold one extra job at the gate.
-    const held = this.gate.waiting + this.#pending;
-    if (this.gate.inFlight + held < this.model.slots) return { action: "fetch", block: true };
-    if (!this.#backlog.get(kind)) return { action: "wait" };
-    const plan = this.#planner.plan(this.gate.holders(), held + this.#prefetching, performance.now());
-    if (plan === "fetch") {
-      this.#prefetching += 1;
-      return { action: "fetch", block: false };
-    }
-    return plan === undefined ? { action: "wait" } : { action: "wait", timeoutMs: plan };
-  }
-
-  #onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
-    // A yielding batch job resumes once the job fetched for it waits at the gate (so that job,
-    // if interactive, is served first), or at once when the fetch found nothing.
-    if (!blocking && this.#yieldRequests.length > 0) {
-      if (job?.id) this.#yieldingFor.add(job.id);
-      else this.#resolveYields();
-    }
-    if (!blocking) this.#prefetching -= 1;
-    if (!job) {
-      this.#backlog.set(kind, false);
-      return;
-    }
-    if (job.attemptsMade === 0) this.#backlog.set(kind, (job.processedOn ?? Date.now()) - job.timestamp >= BACKLOG_WAIT_MS);
-    // The job was already waiting when the fetch began, so the fetch's time to the gate is all
-    // round trip and processing: what a job fetched ahead needs as lead.
-    if (job.id !== undefined && job.attemptsMade === 0 && Date.now() - fetchMs - job.timestamp >= BACKLOG_WAIT_MS) this.#fetchedAt.set(job.id, performance.now() - fetchMs);
-  }
-
-  #resolveYields(): void {
-    for (const resolve of this.#yieldRequests.splice(0)) resolve();
+    return this.#fetch.decide(kind);
   }
 
   #wakeAll(): void {
@@ -298,7 +222,7 @@ export class Binding {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#resolveYields();
+    this.#fetch.resolveYields();
     this.gate.rejectWaiters("worker shutting down");
     await Promise.all([...this.#loops.values()].map((loop) => loop.close()));
   }

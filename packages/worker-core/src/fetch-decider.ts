@@ -1,0 +1,132 @@
+import type { Job } from "bullmq";
+import type { JobKind } from "@herd/jobs";
+import type { FetchDecision } from "./pull-loop.js";
+import { PrefetchPlanner, type PrefetchPolicy } from "./prefetch.js";
+import type { SlotGate } from "./slot-gate.js";
+
+/** A fetched job that sat in the queue at least this long means there is a backlog. */
+const BACKLOG_WAIT_MS = 5;
+/** Longest a batch job waits between slices for the binding to look at the queue. */
+const YIELD_WAIT_MS = 50;
+
+/**
+ * When one binding's pull loops fetch (see Binding), and the bookkeeping that decision needs:
+ * - a slot is free (counting jobs already fetched or being fetched) → fetch, blocking on an
+ *   empty queue;
+ * - no slot is free, the queue has a backlog, and the PrefetchPlanner expects a running call to
+ *   end within the time a fetch takes to reach the gate → fetch one job ahead, without blocking.
+ *   It waits at the gate, in this process, and starts the instant the slot frees;
+ * - a batch job between slices asked to yield → one non-blocking fetch, so an interactive job
+ *   waiting in the queue can reach the gate;
+ * - otherwise sleep until a slot frees, health changes, or the prefetch moment comes.
+ */
+export class FetchDecider {
+  readonly #planner: PrefetchPlanner;
+  /** Non-blocking fetches ahead of a free slot, in flight. */
+  #prefetching = 0;
+  /** Jobs fetched that have not reached the gate yet (parsing, cache lookups). */
+  #pending = 0;
+  /** Per queue: did the last fetch show jobs waiting? */
+  readonly #backlog = new Map<JobKind, boolean>();
+  /** Jobs fetched while others waited → when their fetch began (for the planner's lead). */
+  readonly #fetchedAt = new Map<string, number>();
+  /** Set by a batch job between slices: fetch once, without blocking, even though no slot is free. */
+  #yieldRequests: Array<() => void> = [];
+  /** Jobs fetched for a yield: when one reaches the gate, the yielding batch jobs go on. */
+  readonly #yieldingFor = new Set<string>();
+
+  constructor(
+    private readonly gate: SlotGate,
+    policy: PrefetchPolicy,
+  ) {
+    this.#planner = new PrefetchPlanner(policy, gate.slots);
+  }
+
+  /** Expected slot time of a call of `size` characters, once learned. */
+  expectedMs(size: number | undefined): number | undefined {
+    return this.#planner.expectedMs(size);
+  }
+
+  /** A call completed after holding its slot `durationMs`. */
+  recordCall(durationMs: number, size: number | undefined): void {
+    this.#planner.recordCall(durationMs, size);
+  }
+
+  /** For a binding that is pulling: what `kind`'s loop does next. */
+  decide(kind: JobKind): FetchDecision {
+    if (this.#yieldRequests.length > 0 && this.#prefetching === 0) {
+      this.#prefetching += 1;
+      return { action: "fetch", block: false };
+    }
+    // Another kind's loop may be blocked on its own (empty) queue, so fetches in flight do not
+    // count against free slots; a binding serving two kinds can hold one extra job at the gate.
+    const held = this.gate.waiting + this.#pending;
+    if (this.gate.inFlight + held < this.gate.slots) return { action: "fetch", block: true };
+    if (!this.#backlog.get(kind)) return { action: "wait" };
+    const plan = this.#planner.plan(this.gate.holders(), held + this.#prefetching, performance.now());
+    if (plan === "fetch") {
+      this.#prefetching += 1;
+      return { action: "fetch", block: false };
+    }
+    return plan === undefined ? { action: "wait" } : { action: "wait", timeoutMs: plan };
+  }
+
+  /** A fetch that decide() asked for ended with `job` (undefined: none, failed or shutting down). */
+  onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
+    // A yielding batch job resumes once the job fetched for it waits at the gate (so that job,
+    // if interactive, is served first), or at once when the fetch found nothing.
+    if (!blocking && this.#yieldRequests.length > 0) {
+      if (job?.id) this.#yieldingFor.add(job.id);
+      else this.resolveYields();
+    }
+    if (!blocking) this.#prefetching -= 1;
+    if (!job) {
+      this.#backlog.set(kind, false);
+      return;
+    }
+    if (job.attemptsMade === 0) this.#backlog.set(kind, (job.processedOn ?? Date.now()) - job.timestamp >= BACKLOG_WAIT_MS);
+    // The job was already waiting when the fetch began, so the fetch's time to the gate is all
+    // round trip and processing: what a job fetched ahead needs as lead.
+    if (job.id !== undefined && job.attemptsMade === 0 && Date.now() - fetchMs - job.timestamp >= BACKLOG_WAIT_MS) this.#fetchedAt.set(job.id, performance.now() - fetchMs);
+  }
+
+  /**
+   * A fetched job starts processing: it counts as holding a place at the gate until the returned
+   * function is called, with `atGate` true when it reached the gate (asked for its slot) and false
+   * when it ended without (handed back, failed early). Calling it again does nothing.
+   */
+  jobStarted(job: Job): (atGate: boolean) => void {
+    this.#pending += 1;
+    let pending = true;
+    return (atGate) => {
+      if (!pending) return;
+      pending = false;
+      this.#pending -= 1;
+      if (job.id === undefined) return;
+      const fetchedAt = this.#fetchedAt.get(job.id);
+      if (fetchedAt !== undefined) {
+        this.#fetchedAt.delete(job.id);
+        if (atGate) this.#planner.recordLead(performance.now() - fetchedAt);
+      }
+      if (this.#yieldingFor.delete(job.id)) this.resolveYields();
+    };
+  }
+
+  /**
+   * Asks for one non-blocking fetch (the caller wakes the loops) and resolves when the job it
+   * fetched waits at the gate, when it found none, or after YIELD_WAIT_MS.
+   */
+  requestYield(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, YIELD_WAIT_MS);
+      this.#yieldRequests.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  resolveYields(): void {
+    for (const resolve of this.#yieldRequests.splice(0)) resolve();
+  }
+}

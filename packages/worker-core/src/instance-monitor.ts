@@ -2,6 +2,7 @@ import type { ResolvedInstance } from "@herd/config";
 import { coerceError, type Logger } from "@herd/logger";
 import { OllamaClient, OllamaError } from "@herd/ollama-client";
 import { discoverModels, type DiscoveredModel } from "./discovery.js";
+import { sharedAbortController } from "./shared-signal.js";
 
 export interface MonitorOptions {
   instance: ResolvedInstance;
@@ -37,7 +38,7 @@ export class InstanceMonitor {
   #trips = 0;
   #quarantineUntil = 0;
   #discoveredAt = 0;
-  #deadController = new AbortController();
+  #deadController = sharedAbortController();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #probing: Promise<void> | undefined;
@@ -134,7 +135,7 @@ export class InstanceMonitor {
     this.#healthy = healthy;
     if (healthy) {
       this.#callFailures = 0;
-      if (this.#deadController.signal.aborted) this.#deadController = new AbortController();
+      if (this.#deadController.signal.aborted) this.#deadController = sharedAbortController();
       this.options.logger.info({ reason }, "instance healthy: pulling jobs");
     } else {
       this.options.logger.warn({ reason }, "instance unhealthy: stopped pulling");

@@ -11,6 +11,7 @@ import { InstanceClaims } from "./instance-claims.js";
 import { JobCancels } from "./job-cancels.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
+import { sharedAbortController } from "./shared-signal.js";
 
 export interface WorkerRuntimeOptions {
   config: WorkerConfig;
@@ -33,7 +34,7 @@ export class WorkerRuntime {
   /** Prometheus metrics of this process; apps/worker serves them on HERD_METRICS_PORT. */
   readonly metrics: WorkerMetrics;
   readonly #bindings = new Map<string, Binding>();
-  readonly #shutdown = new AbortController();
+  readonly #shutdown = sharedAbortController();
   readonly #startedAt = new Date();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 import { OllamaError } from "./errors.js";
 import { ChatChunk, EmbedResponse, GenerateChunk, ShowResponse, TagsResponse, VersionResponse } from "./schemas.js";
 import { Transport, type CallOptions } from "./transport.js";
-import { validateVectors } from "./validate.js";
+import { validateVectors, vectorTexts } from "./validate.js";
 
 export interface OllamaClientOptions {
   url: string;
@@ -22,6 +22,8 @@ export interface EmbedParams {
 
 export interface EmbedOutput {
   embeddings: number[][];
+  /** Each vector's JSON text as the instance sent it (see vectorTexts). */
+  vectorTexts: string[];
   promptEvalCount: number;
 }
 
@@ -122,10 +124,10 @@ export class OllamaClient {
    * expected one when known), every value a finite number.
    */
   async embed(params: EmbedParams, call: CallOptions & { expectedLength?: number }): Promise<EmbedOutput> {
-    const raw = await this.#transport.json("POST", "/api/embed", params, call);
-    const response = parseOrThrow(EmbedResponse, raw, this.instance, "/api/embed");
+    const { value, text } = await this.#transport.jsonWithText("POST", "/api/embed", params, call);
+    const response = parseOrThrow(EmbedResponse, value, this.instance, "/api/embed");
     const embeddings = validateVectors(response.embeddings, params.input.length, call.expectedLength, this.instance);
-    return { embeddings, promptEvalCount: response.prompt_eval_count ?? 0 };
+    return { embeddings, vectorTexts: vectorTexts(text, embeddings), promptEvalCount: response.prompt_eval_count ?? 0 };
   }
 
   async generate(params: GenerateParams, call: StreamOptions): Promise<GenerationOutput> {

@@ -90,6 +90,11 @@ export class Transport {
   }
 
   async json(method: "GET" | "POST", path: string, body: unknown, call: CallOptions): Promise<unknown> {
+    return (await this.jsonWithText(method, path, body, call)).value;
+  }
+
+  /** Like json(), also giving the body's text. */
+  async jsonWithText(method: "GET" | "POST", path: string, body: unknown, call: CallOptions): Promise<{ value: unknown; text: string }> {
     return this.#withDeadline(call, async (signal) => {
       const response = await this.#pool.request({
         method,
@@ -101,7 +106,7 @@ export class Transport {
       const text = await response.body.text();
       if (response.statusCode < 200 || response.statusCode >= 300) throw this.#statusError(response.statusCode, text);
       try {
-        return JSON.parse(text) as unknown;
+        return { value: JSON.parse(text) as unknown, text };
       } catch {
         throw new OllamaError("invalid_response", `response is not valid JSON (${text.length} bytes)`, this.instance);
       }

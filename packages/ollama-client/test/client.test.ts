@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorInstance, NO_FAULT } from "@herd/ollama-emulator";
 import { freePort } from "@herd/testing";
-import { OllamaClient, OllamaError, type OllamaErrorKind } from "../src/index.js";
+import { OllamaClient, OllamaError, vectorTexts, type OllamaErrorKind } from "../src/index.js";
 
 async function failure(promise: Promise<unknown>): Promise<OllamaError> {
   try {
@@ -37,6 +37,8 @@ describe("OllamaClient against the emulator", () => {
     const output = await client.embed({ model: "nomic-embed-text:latest", input: ["a b", "c d"] }, { ...call, expectedLength: 768 });
     expect(output.embeddings).toHaveLength(2);
     expect(output.promptEvalCount).toBe(4);
+    // The text of each vector, cut from the body, stands for exactly the validated numbers.
+    expect(output.vectorTexts.map((text) => JSON.parse(text) as unknown)).toEqual(output.embeddings);
   });
 
   it("reads capabilities and sizes from /api/show, versions and tags", async () => {
@@ -142,5 +144,32 @@ describe("OllamaClient transport failures", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("vectorTexts", () => {
+  const vectors = [
+    [0.5, -0.25, 1e-7],
+    [1, 2, 3],
+  ];
+
+  it("cuts each vector's text from the body as the instance wrote it", () => {
+    const text = '{"model":"m","embeddings":[[0.50,-0.25,1e-07],[1.0,2,3]],"total_duration":5}';
+    expect(vectorTexts(text, vectors)).toEqual(["[0.50,-0.25,1e-07]", "[1.0,2,3]"]);
+    const spaced = '{ "model": "m", "embeddings" : [ [0.5, -0.25, 1e-7] ,\n [1, 2, 3] ] }';
+    expect(vectorTexts(spaced, vectors)).toEqual(["[0.5, -0.25, 1e-7]", "[1, 2, 3]"]);
+  });
+
+  it("falls back to serialising the parsed vectors when the body is not one plain embeddings array", () => {
+    const serialised = vectors.map((vector) => JSON.stringify(vector));
+    // JSON.parse keeps the last duplicate key, so the first one's text was never validated.
+    expect(vectorTexts('{"embeddings":[[9,9,9],[9,9,9]],"embeddings":[[0.5,-0.25,1e-7],[1,2,3]]}', vectors)).toEqual(serialised);
+    // The key's name also appears as a value.
+    expect(vectorTexts('{"model":"embeddings","embeddings":[[0.5,-0.25,1e-7],[1,2,3]]}', vectors)).toEqual(serialised);
+    // A vector's element count differs from the parsed one, or one vector more or fewer.
+    expect(vectorTexts('{"embeddings":[[0.5,-0.25],[1,2,3]]}', vectors)).toEqual(serialised);
+    expect(vectorTexts('{"embeddings":[[0.5,-0.25,1e-7],[1,2,3],[4,5,6]]}', vectors)).toEqual(serialised);
+    expect(vectorTexts('{"embeddings":[[0.5,-0.25,1e-7]]}', vectors)).toEqual(serialised);
+    expect(vectorTexts("{}", vectors)).toEqual(serialised);
   });
 });

@@ -159,7 +159,8 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     // The slot is kept from one slice to the next unless a job of higher priority wants it, so
     // the pull loop does not see a free slot (and fetch another batch job) between slices.
     const interactive = job.opts.priority === PRIORITIES.interactive;
-    const embeddings: number[][] = [];
+    /** Each vector's JSON text, as the instance sent it. */
+    const embeddings: string[] = [];
     let held: (() => void) | undefined;
     const tracked = deps.cancels.track(job.id ?? "", deps.shutdownSignal);
     try {
@@ -188,17 +189,16 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
         { held, keep: start < missing.length, size: part.reduce((sum, entry) => sum + entry.text.length, 0) },
       );
       held = slice.held;
-      embeddings.push(...slice.result.embeddings);
+      embeddings.push(...slice.result.vectorTexts);
     }
     } finally {
       held?.();
       tracked.release();
     }
     const fresh: Array<readonly [string, string]> = [];
-    embeddings.forEach((vector, i) => {
+    embeddings.forEach((text, i) => {
       const entry = missing[i];
       if (!entry) return;
-      const text = JSON.stringify(vector);
       vectors[entry.index] = text;
       if (data.cache) fresh.push([cacheKeys[entry.index] as string, text]);
     });

@@ -10,10 +10,35 @@ function addFeature(vector: Float64Array, feature: string, weight: number, seed:
   vector[bucket] = (vector[bucket] ?? 0) + sign * weight;
 }
 
+/** Norm of the background relative to the features' (see embedText). */
+const BACKGROUND = 0.05;
+
 /**
- * Deterministic embedding by feature hashing of words, word bigrams and character trigrams.
- * Texts that share words and word pieces get a high cosine similarity, so retrieval built on the
- * emulator ranks documents sensibly. The model name seeds the hash: models disagree, like real ones.
+ * Fills every dimension with a small pseudo-random value drawn from the text (xorshift32), at
+ * `scale` times the features' norm. A real model's vector has no zeros; without this, a
+ * feature-hashed vector is mostly zeros, and its JSON a fifth of the size of Ollama's, which
+ * would flatter every benchmark that moves vectors around.
+ */
+function addBackground(vector: Float64Array, text: string, seed: number, scale: number): void {
+  let featureNorm = 0;
+  for (let i = 0; i < vector.length; i += 1) featureNorm += (vector[i] ?? 0) ** 2;
+  // Uniform in [-1, 1) has a mean square of 1/3: this makes the background's norm `scale` × features'.
+  const amplitude = (scale * Math.sqrt(featureNorm)) / Math.sqrt(vector.length / 3);
+  let state = fnv1a(text, seed) || 1;
+  for (let i = 0; i < vector.length; i += 1) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    vector[i] = (vector[i] ?? 0) + amplitude * ((state >>> 0) / 2 ** 31 - 1);
+  }
+}
+
+/**
+ * Deterministic embedding by feature hashing of words, word bigrams and character trigrams, over a
+ * faint dense background (every value non-zero, as in a real model's output). Texts that share
+ * words and word pieces get a high cosine similarity, so retrieval built on the emulator ranks
+ * documents sensibly; the background, unrelated between texts, moves a similarity by well under
+ * a hundredth. The model name seeds the hash: models disagree, like real ones.
  */
 export function embedText(text: string, model: string, length: number): number[] {
   const seed = fnv1a(model);
@@ -27,6 +52,7 @@ export function embedText(text: string, model: string, length: number): number[]
     for (let j = 0; j + 3 <= padded.length; j += 1) addFeature(vector, `c:${padded.slice(j, j + 3)}`, 0.25, seed);
   }
   if (words.length === 0) addFeature(vector, `empty:${text}`, 1, seed);
+  addBackground(vector, text, seed, BACKGROUND);
   return normalize(vector);
 }
 

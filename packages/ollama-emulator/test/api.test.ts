@@ -46,6 +46,9 @@ describe("emulator: Ollama routes and bodies", () => {
     for (const vector of body.embeddings) {
       expect(vector).toHaveLength(768);
       expect(norm(vector)).toBeCloseTo(1, 5);
+      // Dense like a real model's output, so bodies are as large as Ollama's (~10 kB per vector).
+      expect(vector.every((value) => value !== 0)).toBe(true);
+      expect(JSON.stringify(vector).length).toBeGreaterThan(768 * 10);
     }
     expect(body.prompt_eval_count).toBe(4);
     const single = JSON.parse((await post(url, "/api/embed", { model: "nomic-embed-text", input: "pump pressure" })).text) as { embeddings: number[][] };

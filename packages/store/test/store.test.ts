@@ -75,7 +75,7 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("applies numbered migrations once, even when asked twice", async () => {
-    expect(await migrate(pool)).toEqual([1, 2, 3]);
+    expect(await migrate(pool)).toEqual([1, 2, 3, 4]);
     expect(await migrate(pool)).toEqual([]);
     const { rows } = await pool.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
     expect(rows[0]?.extversion).toMatch(/^0\.(7|8|9)|^[1-9]/);
@@ -125,6 +125,28 @@ describe.each(servers)("store on $name", (server) => {
 
     const filtered = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: 5, candidates: 10, embedding: unit([1, 0, 0, 0]), query: "pump", filter: { area: "cooling" } });
     expect(filtered.every((hit) => hit.documentId === "fan.md")).toBe(true);
+  });
+
+  it("keeps a chunk with a dense 768-d embedding whole in its row, nothing in the TOAST table", async () => {
+    const collection = await insertCollection(pool, { tenant: "t1", name: "dense", model: "nomic-embed-text:latest", dimensions: 768, chunkTokens: 200, chunkOverlap: 20 });
+    if (!collection) throw new Error("no collection");
+    const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "dense.md", source: "dense.md", mimeType: "text/markdown", contentHash: "d1", metadata: {} });
+    // Incompressible like a real model's output (no zeros, no repeats), with a chunk-sized text.
+    const dense = unit(Array.from({ length: 768 }, (_, i) => ((Math.sin(i * 12.9898 + 1) * 43758.5453) % 1) + 1.5));
+    const text = Array.from({ length: 150 }, (_, i) => `word${i}`).join(" ");
+    await upsertChunks(pool, collection.id, document.id, [chunk(0, text, dense)]);
+    const { rows } = await pool.query<{ toast: string; size: number }>(
+      "SELECT c.reltoastrelid::regclass::text AS toast, (SELECT pg_column_size(embedding) FROM chunks WHERE document_id = $1) AS size FROM pg_class c WHERE c.relname = 'chunks'",
+      [document.id],
+    );
+    const [row] = rows;
+    if (!row) throw new Error("no chunks table");
+    // 4 bytes a dimension plus headers: stored uncompressed...
+    expect(row.size).toBeGreaterThanOrEqual(768 * 4);
+    // ...and in the row, as are the text and its tsvector: the TOAST table holds nothing.
+    const toasted = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${row.toast}`);
+    expect(Number(toasted.rows[0]?.count)).toBe(0);
+    await pool.query("DELETE FROM collections WHERE id = $1", [collection.id]);
   });
 
   it("returns k vector hits through the HNSW index even past pgvector's default ef_search of 40", async () => {

@@ -39,10 +39,10 @@ describe("herd migrate", () => {
   it("applies the migrations to DATABASE_URL once, then reports it up to date", async () => {
     const first = herd(["migrate"], { DATABASE_URL: database.url });
     expect(first.stderr).toBe("");
-    expect(first.stdout).toMatch(/^applied migrations 1, 2, 3 to DATABASE_URL/);
+    expect(first.stdout).toMatch(/^applied migrations 1, 2, 3, 4 to DATABASE_URL/);
     expect(first.code).toBe(0);
     const second = herd(["migrate"], { DATABASE_URL: database.url });
-    expect(second.stdout).toMatch(/^DATABASE_URL is up to date \(migration 3_collection_tenants\)/);
+    expect(second.stdout).toMatch(/^DATABASE_URL is up to date \(migration 4_chunks_inline\)/);
     expect(second.code).toBe(0);
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
@@ -63,7 +63,7 @@ describe("herd migrate", () => {
   it("migrates the embedded database, and refuses one that another process has open", async () => {
     const dataDir = tempDir();
     const first = herd(["migrate"], { HERD_DATA_DIR: dataDir });
-    expect(first.stdout).toContain(`applied migrations 1, 2, 3 to embedded database (${dataDir}/pglite)`);
+    expect(first.stdout).toContain(`applied migrations 1, 2, 3, 4 to embedded database (${dataDir}/pglite)`);
     expect(first.code).toBe(0);
     expect(existsSync(`${dataDir}/pglite.lock`)).toBe(false);
 

@@ -4,7 +4,7 @@ import type { ApiConfig } from "@herd/config";
 import { INGEST_QUEUE, jobOptions, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
 import { inTransaction, saveDocumentContent, upsertDocument, type Collection, type Database } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
-import { cacheScopeOf } from "../submit.js";
+import { cacheScopeOf } from "../prepare-job.js";
 import type { IngestionProgress } from "./progress.js";
 import type { UploadedDocument } from "./uploads.js";
 

@@ -1,0 +1,136 @@
+import { createHash } from "node:crypto";
+import type { ApiConfig } from "@herd/config";
+import { embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
+import { normalizeModel, type Citation, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind } from "@herd/jobs";
+import { ApiError } from "./errors.js";
+import type { JsonChunks } from "./job-store.js";
+
+/** What turning a request into a job needs. */
+export interface PrepareDeps {
+  config: ApiConfig;
+  cache: HerdCache;
+}
+
+/** A validated request, shaped as the job it becomes, with its cache lookups. */
+export interface Prepared<K extends JobKind> {
+  kind: K;
+  model: string;
+  data: K extends "embed" ? EmbedJobData : GenerateJobData;
+  /** Identical requests share this id while one is queued or running; undefined = never coalesce. */
+  coalesceKey: string | undefined;
+  /** The cached result body from process memory alone, synchronously, when all of it is there. */
+  peek: () => JsonChunks | undefined;
+  /** Returns the cached result body (with `model`) when every part is cached. */
+  lookup: () => Promise<string | JsonChunks | undefined>;
+}
+
+const COMMA = Buffer.from(",");
+const CLOSE = Buffer.from("]}");
+
+/** `{"model": …, "embeddings": [v1, v2, …]}` from cached vectors, or undefined if one is missing. */
+function embedBody(model: string, vectors: ReadonlyArray<Buffer | null> | undefined): JsonChunks | undefined {
+  if (!vectors) return undefined;
+  const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(model)},"embeddings":[`)];
+  for (const [index, vector] of vectors.entries()) {
+    if (vector === null) return undefined;
+    if (index > 0) parts.push(COMMA);
+    parts.push(vector);
+  }
+  parts.push(CLOSE);
+  return parts;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function withModel(model: string, storedWithoutModel: string): string {
+  const rest = storedWithoutModel.slice(1);
+  return `{"model":${JSON.stringify(model)}${rest === "}" ? "" : ","}${rest}`;
+}
+
+function checkText(field: string, text: string, maxChars: number): void {
+  if (text.length > maxChars) throw new ApiError(413, "input_too_large", `${field}: ${text.length} characters is more than the limit of ${maxChars}`);
+}
+
+/** The cache scope of a request by `tenant`: the tenant itself, unless the cache is shared. */
+export function cacheScopeOf(config: Pick<ApiConfig, "cacheScope">, tenant: string): string | undefined {
+  return config.cacheScope === "tenant" ? tenant : undefined;
+}
+
+export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: string | undefined): Prepared<"embed"> {
+  const { limits } = deps.config;
+  const inputs = typeof request.input === "string" ? [request.input] : request.input;
+  if (inputs.length === 0) throw new ApiError(400, "empty_input", "input: must contain at least one string");
+  if (inputs.length > limits.maxInputs) throw new ApiError(413, "too_many_inputs", `input: ${inputs.length} inputs is more than the limit of ${limits.maxInputs}`);
+  inputs.forEach((text, index) => {
+    const field = typeof request.input === "string" ? "input" : `input[${index}]`;
+    if (text.trim().length === 0) throw new ApiError(400, "empty_input", `${field}: must not be empty`);
+    checkText(field, text, limits.maxInputChars);
+  });
+  const model = normalizeModel(request.model);
+  const useCache = deps.cache.enabled("embedding");
+  const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options: request.options, scope }));
+  return {
+    kind: "embed",
+    model,
+    data: {
+      model,
+      requestModel: request.model,
+      inputs,
+      ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
+      ...(request.truncate !== undefined ? { truncate: request.truncate } : {}),
+      ...(request.options ? { options: request.options } : {}),
+      ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
+      cache: useCache,
+      ...(useCache && scope !== undefined ? { cacheScope: scope } : {}),
+    },
+    coalesceKey: keys.length === 1 ? keys[0] : sha256(keys.join(",")),
+    peek: () => (useCache ? embedBody(request.model, deps.cache.peekMemory("embedding", keys)) : undefined),
+    lookup: async () => (useCache ? embedBody(request.model, await deps.cache.getManyBuffers("embedding", keys)) : undefined),
+  };
+}
+
+export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, answer: { citations: Citation[] } | undefined, stream: boolean, scope: string | undefined): Prepared<"generate"> {
+  const { limits } = deps.config;
+  if (request.prompt !== undefined) checkText("prompt", request.prompt, limits.maxInputChars);
+  if (request.system !== undefined) checkText("system", request.system, limits.maxInputChars);
+  request.messages?.forEach((message, index) => checkText(`messages[${index}].content`, message.content, limits.maxInputChars));
+  if (request.messages && request.messages.length > limits.maxInputs) {
+    throw new ApiError(413, "too_many_inputs", `messages: ${request.messages.length} messages is more than the limit of ${limits.maxInputs}`);
+  }
+  const model = normalizeModel(request.model);
+  const mode = request.prompt !== undefined ? "generate" : "chat";
+  const shape = {
+    model,
+    mode,
+    ...(request.prompt !== undefined ? { prompt: request.prompt } : {}),
+    ...(request.messages ? { messages: request.messages } : {}),
+    ...(request.system !== undefined ? { system: request.system } : {}),
+    ...(request.options ? { options: request.options } : {}),
+    ...(request.format !== undefined ? { format: request.format } : {}),
+  } as const;
+  const key = inferenceCacheKey({ ...shape, ...(answer ? { purpose: "answer" } : {}), scope });
+  // Only deterministic generations coalesce: N identical sampled requests must get N samples.
+  const deterministic = isCacheableGeneration(request.options, request.cache);
+  const useCache = deterministic && deps.cache.enabled("inference");
+  return {
+    kind: "generate",
+    model,
+    data: {
+      ...shape,
+      requestModel: request.model,
+      ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
+      cacheKey: useCache ? key : null,
+      ...(answer ? { answer } : {}),
+      ...(stream ? { stream: true } : {}),
+    },
+    coalesceKey: deterministic && !stream ? key : undefined,
+    peek: () => undefined,
+    lookup: async () => {
+      if (!useCache) return undefined;
+      const stored = await deps.cache.get("inference", key);
+      return stored === null ? undefined : withModel(request.model, stored);
+    },
+  };
+}

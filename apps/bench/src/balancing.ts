@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { cpuSampler, perJob, type CpuReading, type ProcessReading } from "./cpu.js";
+import { cpuSampler, perJob, type ProcessCounts, type ProcessReading } from "./cpu.js";
 import { closedLoop, fmt, percentile } from "./load.js";
 import { freePort, startHerd } from "./herd.js";
 import { nginxAvailable, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
@@ -35,9 +35,9 @@ export interface BalancingRow {
   /** Emulated work actually spent vs nominal (timer lateness and CPU contention on this machine). */
   stretch: number;
   /** CPU ms per measured job, by process (see cpu.ts). */
-  cpuPerJob?: CpuReading;
+  cpuPerJob?: ProcessCounts;
   /** Write system calls per measured job, by process. */
-  writesPerJob?: CpuReading;
+  writesPerJob?: ProcessCounts;
   skipped?: string;
 }
 
@@ -182,7 +182,7 @@ export function balancingWritesTable(rows: BalancingRow[]): string {
   return perProcessTable(rows, (row) => row.writesPerJob, 1);
 }
 
-function perProcessTable(rows: BalancingRow[], pick: (row: BalancingRow) => CpuReading | undefined, digits: number): string {
+function perProcessTable(rows: BalancingRow[], pick: (row: BalancingRow) => ProcessCounts | undefined, digits: number): string {
   const lines = [`| mode | ${CPU_ROLES.join(" | ")} | all |`, `|---|${CPU_ROLES.map(() => "---:").join("|")}|---:|`];
   for (const row of rows) {
     const values = row.skipped ? undefined : pick(row);

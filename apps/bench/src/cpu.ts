@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 
-/** A per-process counter (CPU ms, write system calls) by process role, since some fixed point. */
-export type CpuReading = Record<string, number>;
+/** One counter (CPU ms, write system calls) by process role, since some fixed point. */
+export type ProcessCounts = Record<string, number>;
 
 /** CPU ms and write system calls (write, writev: each a wake-up of the peer) by process role. */
 export interface ProcessReading {
-  cpuMs: CpuReading;
-  writes: CpuReading;
+  cpuMs: ProcessCounts;
+  writes: ProcessCounts;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat times: 100 on every Linux build Node runs on. */
@@ -16,8 +16,6 @@ const TICKS_PER_SECOND = 100;
 interface ProcStat {
   ppid: number;
   cpuMs: number;
-  /** Write system calls so far (/proc/<pid>/io syscw); undefined where io is not readable. */
-  writes: number | undefined;
 }
 
 /** syscw of /proc/<pid>/io: how many write-family system calls the process made. */
@@ -41,7 +39,7 @@ function procStat(pid: number): ProcStat | undefined {
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const [ppid, utime, stime] = [Number(fields[1]), Number(fields[11]), Number(fields[12])];
   if (![ppid, utime, stime].every(Number.isFinite)) return undefined;
-  return { ppid, cpuMs: ((utime + stime) * 1000) / TICKS_PER_SECOND, writes: writeCalls(pid) };
+  return { ppid, cpuMs: ((utime + stime) * 1000) / TICKS_PER_SECOND };
 }
 
 /** CPU ms and write calls of `root` and every live process below it (nginx's master and its worker). */
@@ -67,9 +65,12 @@ export function processTreeUsage(root: number): { cpuMs: number; writes: number 
   let writes: number | undefined = 0;
   const pending = [root];
   for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    const stat = stats.get(pid);
-    cpuMs += stat?.cpuMs ?? 0;
-    writes = writes === undefined || stat?.writes === undefined ? undefined : writes + stat.writes;
+    cpuMs += stats.get(pid)?.cpuMs ?? 0;
+    // Only the tree's own io files are read, not every process's on the machine.
+    if (writes !== undefined) {
+      const calls = writeCalls(pid);
+      writes = calls === undefined ? undefined : writes + calls;
+    }
     pending.push(...(children.get(pid) ?? []));
   }
   return { cpuMs, writes };
@@ -77,7 +78,7 @@ export function processTreeUsage(root: number): { cpuMs: number; writes: number 
 
 /** The Redis server's own CPU ms (INFO cpu), whoever started it, and its write calls when it runs here. */
 export async function redisUsage(redis: Redis): Promise<{ cpuMs: number | undefined; writes: number | undefined }> {
-  const info = await redis.info();
+  const info = (await redis.call("INFO", "server", "cpu")) as string;
   const user = /used_cpu_user:([\d.]+)/.exec(info)?.[1];
   const sys = /used_cpu_sys:([\d.]+)/.exec(info)?.[1];
   const pid = /process_id:(\d+)/.exec(info)?.[1];
@@ -112,8 +113,8 @@ export function cpuSampler(pids: Record<string, number | undefined>, redis: Redi
 }
 
 /** CPU ms per job between two readings, for the roles both have. */
-export function perJob(before: CpuReading, after: CpuReading, jobs: number): CpuReading {
-  const result: CpuReading = {};
+export function perJob(before: ProcessCounts, after: ProcessCounts, jobs: number): ProcessCounts {
+  const result: ProcessCounts = {};
   for (const [role, end] of Object.entries(after)) {
     const start = before[role];
     if (start !== undefined && jobs > 0) result[role] = (end - start) / jobs;

@@ -24,7 +24,7 @@ const EMBEDDINGS_KEY = '"embeddings"';
 /**
  * The JSON text of each vector exactly as the instance sent it, cut from the response body
  * `text` whose parsed `vectors` were validated. Storing that text saves serialising every number
- * again (about 75 µs per 768-dimension vector, a tenth of a worker's CPU per job). Falls back to
+ * again (JSON.stringify of a dense 768-dimension vector: about 75 µs; the cut: about 6). Falls back to
  * JSON.stringify whenever the body is not laid out as one `"embeddings"` array of those vectors.
  */
 export function vectorTexts(text: string, vectors: readonly number[][]): string[] {

@@ -159,8 +159,8 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     // The slot is kept from one slice to the next unless a job of higher priority wants it, so
     // the pull loop does not see a free slot (and fetch another batch job) between slices.
     const interactive = job.opts.priority === PRIORITIES.interactive;
-    /** Each vector's JSON text, as the instance sent it. */
-    const embeddings: string[] = [];
+    /** The JSON text of each vector fetched, as the instance sent it. */
+    const fetched: string[] = [];
     let held: (() => void) | undefined;
     const tracked = deps.cancels.track(job.id ?? "", deps.shutdownSignal);
     try {
@@ -189,14 +189,14 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
         { held, keep: start < missing.length, size: part.reduce((sum, entry) => sum + entry.text.length, 0) },
       );
       held = slice.held;
-      embeddings.push(...slice.result.vectorTexts);
+      fetched.push(...slice.result.vectorTexts);
     }
     } finally {
       held?.();
       tracked.release();
     }
     const fresh: Array<readonly [string, string]> = [];
-    embeddings.forEach((text, i) => {
+    fetched.forEach((text, i) => {
       const entry = missing[i];
       if (!entry) return;
       vectors[entry.index] = text;

@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { writeTogether } from "../src/index.js";
 
 /** Counts the socket's low-level writes (each is one system call on a local connection). */
-function countWrites(client: Redis): { single: number; batched: number[]; restore: () => void } {
+function countWrites(client: Redis): { counts: { single: number; batched: number[] }; restore: () => void } {
   const socket = client.stream as Socket & { _write: Socket["_write"]; _writev: NonNullable<Socket["_writev"]> };
   const counts = { single: 0, batched: [] as number[] };
   const write = socket._write;
@@ -19,12 +19,7 @@ function countWrites(client: Redis): { single: number; batched: number[]; restor
     return writev.apply(this, args);
   };
   return {
-    get single() {
-      return counts.single;
-    },
-    get batched() {
-      return counts.batched;
-    },
+    counts,
     restore: () => {
       socket._write = write;
       socket._writev = writev;
@@ -57,8 +52,8 @@ describe("writeTogether on real Redis", () => {
       const late = redis.incr(key);
       expect(await results).toEqual(["OK", 2, "2"]);
       expect(await late).toBe(3);
-      expect(writes.single).toBe(0);
-      expect(writes.batched).toEqual([4]);
+      expect(writes.counts.single).toBe(0);
+      expect(writes.counts.batched).toEqual([4]);
       expect((redis.stream as Socket).writableCorked).toBe(0);
     } finally {
       writes.restore();

@@ -1,56 +1,69 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Pool } from "undici";
 import { parseServerTiming } from "@herd/api/server-timing";
+import { startBareBullmq, type BareBullmq } from "./bare-bullmq.js";
 import { closedLoop, emptyResult, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
+import { wakeProbe, type WakeProbe } from "./wake-probe.js";
 
 export interface OverheadRow {
   latency: string;
   requests: number;
   direct: { p50: number; p99: number };
+  /** BullMQ alone: add → a worker making the same call → waitUntilFinished. */
+  bare: { p50: number; p99: number };
   herd: { p50: number; p99: number };
   /** Medians of the API's own Server-Timing parts of the Herd requests. */
   herdParts: { enqueue: number; wait: number };
   errors: number;
 }
 
-/** One client: request i straight to the instance, then request i through Herd, and so on. */
-async function alternating(
-  directOrigin: string,
-  herdOrigin: string,
-  requests: number,
-  direct: (i: number) => RequestSpec | undefined,
-  viaHerd: (i: number) => RequestSpec | undefined,
-  okDirect: (status: number, body: string) => boolean,
-  okHerd: (status: number, body: string, headers: IncomingHttpHeaders) => boolean,
-): Promise<{ direct: LoadResult; herd: LoadResult }> {
-  const pools = [new Pool(directOrigin, { connections: 1, keepAliveTimeout: 60_000 }), new Pool(herdOrigin, { connections: 1, keepAliveTimeout: 60_000 })] as const;
-  const results = { direct: emptyResult(), herd: emptyResult() };
-  try {
-    for (let i = 0; i < requests; i += 1) {
-      const [toDirect, toHerd] = [direct(i), viaHerd(i)];
-      if (toDirect) await timedRequest(pools[0], toDirect, okDirect, results.direct);
-      if (toHerd) await timedRequest(pools[1], toHerd, okHerd, results.herd);
-    }
-  } finally {
-    await Promise.all(pools.map((pool) => pool.close()));
+type Send = (i: number, into: LoadResult) => Promise<void>;
+
+/** One client: request i on each path in turn (direct, BullMQ alone, Herd), then request i + 1, and so on. */
+async function alternating(requests: number, paths: Send[]): Promise<LoadResult[]> {
+  const results = paths.map(() => emptyResult());
+  for (let i = 0; i < requests; i += 1) {
+    for (const [index, send] of paths.entries()) await send(i, results[index] ?? emptyResult());
   }
   return results;
+}
+
+/** Times one add → worker → finished round trip of the bare BullMQ path. */
+async function timedBareJob(bare: BareBullmq, body: string, into: LoadResult): Promise<void> {
+  const sent = performance.now();
+  try {
+    const job = await bare.queue.add("embed", { body }, { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } });
+    const result = (await job.waitUntilFinished(bare.events, 30_000)) as { embeddings?: unknown[] } | undefined;
+    if (result?.embeddings?.length !== 1) throw new Error(`unexpected result ${JSON.stringify(result).slice(0, 200)}`);
+    into.latenciesMs.push(performance.now() - sent);
+  } catch (error) {
+    into.errors += 1;
+    into.firstError ??= (error as Error).message;
+  }
 }
 
 function assertClean(result: LoadResult, what: string): void {
   if (result.errors > 0) throw new Error(`${what}: ${result.errors} errors, first: ${result.firstError}`);
 }
 
+const p50p99 = (result: LoadResult) => ({ p50: percentile(result.latenciesMs, 50), p99: percentile(result.latenciesMs, 99) });
+
 async function measure(latencyArgs: string[], label: string, requests: number, redisUrl: string, prefix: string): Promise<OverheadRow> {
   const emulator = await startEmulator(["--instances", "1", ...latencyArgs]);
-  const herd = await startHerd([{ url: emulator.urls[0] ?? "", name: "emu-0" }], prefix, redisUrl);
+  const ollamaUrl = emulator.urls[0] ?? "";
+  const herd = await startHerd([{ url: ollamaUrl, name: "emu-0" }], prefix, redisUrl);
+  const bare = await startBareBullmq(redisUrl, `${prefix}-bare`, ollamaUrl);
+  const pools = { direct: new Pool(ollamaUrl, { connections: 1, keepAliveTimeout: 60_000 }), herd: new Pool(herd.url, { connections: 1, keepAliveTimeout: 60_000 }) };
   try {
-    const direct = (tag: string) => (i: number) =>
-      i < requests ? { method: "POST" as const, path: "/api/embed", body: JSON.stringify({ model: "nomic-embed-text", input: `overhead ${tag} ${i} pump seal` }) } : undefined;
-    const viaHerd = (tag: string) => (i: number) =>
-      i < requests ? { method: "POST" as const, path: "/v1/jobs?wait=30000", body: JSON.stringify({ type: "embed", model: "nomic-embed-text", input: `overhead ${tag} ${i} pump seal` }) } : undefined;
+    const embedBody = (tag: string, i: number) => JSON.stringify({ model: "nomic-embed-text", input: `overhead ${tag} ${i} pump seal` });
+    const direct = (tag: string, i: number): RequestSpec => ({ method: "POST", path: "/api/embed", body: embedBody(tag, i) });
+    const viaHerd = (tag: string, i: number): RequestSpec => ({
+      method: "POST",
+      path: "/v1/jobs?wait=30000",
+      body: JSON.stringify({ type: "embed", model: "nomic-embed-text", input: `overhead ${tag} ${i} pump seal` }),
+    });
     const okDirect = (status: number) => status === 200;
     const okHerd = (status: number, body: string) => status === 200 && body.includes('"status":"completed"');
     const parts = { enqueue: [] as number[], wait: [] as number[] };
@@ -61,32 +74,52 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
       }
       return okHerd(status, body);
     };
-    // Warm both paths (connections, JIT, BullMQ scripts) before measuring.
-    await closedLoop(emulator.urls[0] ?? "", 1, (i) => (i < 100 ? direct("warm-d")(i) : undefined), okDirect);
-    await closedLoop(herd.url, 1, (i) => (i < 100 ? viaHerd("warm-h")(i) : undefined), okHerd);
-    // Request by request in turn, so both paths see the same moments of this shared machine.
-    const { direct: directResult, herd: herdResult } = await alternating(emulator.urls[0] ?? "", herd.url, requests, direct("d"), viaHerd("h"), okDirect, okHerdRecordingParts);
+    // Warm every path (connections, JIT, BullMQ scripts) before measuring.
+    await closedLoop(ollamaUrl, 1, (i) => (i < 100 ? direct("warm-d", i) : undefined), okDirect);
+    await closedLoop(herd.url, 1, (i) => (i < 100 ? viaHerd("warm-h", i) : undefined), okHerd);
+    const warmBare = emptyResult();
+    for (let i = 0; i < 100; i += 1) await timedBareJob(bare, embedBody("warm-b", i), warmBare);
+    assertClean(warmBare, "BullMQ alone (warm-up)");
+    // Request by request in turn, so every path sees the same moments of this shared machine.
+    const [directResult, bareResult, herdResult] = await alternating(requests, [
+      (i, into) => timedRequest(pools.direct, direct("d", i), okDirect, into),
+      (i, into) => timedBareJob(bare, embedBody("b", i), into),
+      (i, into) => timedRequest(pools.herd, viaHerd("h", i), okHerdRecordingParts, into),
+    ]);
+    if (!directResult || !bareResult || !herdResult) throw new Error("overhead: a path returned no result");
     assertClean(directResult, "direct");
+    assertClean(bareResult, "BullMQ alone");
     assertClean(herdResult, "herd");
     return {
       latency: label,
       requests,
-      direct: { p50: percentile(directResult.latenciesMs, 50), p99: percentile(directResult.latenciesMs, 99) },
-      herd: { p50: percentile(herdResult.latenciesMs, 50), p99: percentile(herdResult.latenciesMs, 99) },
+      direct: p50p99(directResult),
+      bare: p50p99(bareResult),
+      herd: p50p99(herdResult),
       herdParts: { enqueue: percentile(parts.enqueue, 50), wait: percentile(parts.wait, 50) },
-      errors: directResult.errors + herdResult.errors,
+      errors: directResult.errors + bareResult.errors + herdResult.errors,
     };
   } finally {
+    await Promise.all([pools.direct.close(), pools.herd.close()]);
+    await bare.stop();
     await herd.stop();
     await emulator.proc.stop();
   }
 }
 
-export async function overheadScenario(redisUrl: string, prefix: string, scale: number): Promise<OverheadRow[]> {
-  return [
-    await measure(["--latency", "zero"], "zero", Math.round(1000 * scale), redisUrl, `${prefix}-ovz`),
-    await measure(["--latency", "realistic"], "realistic (≈10 ms embed)", Math.round(300 * scale), redisUrl, `${prefix}-ovr`),
-  ];
+export interface OverheadResult {
+  rows: OverheadRow[];
+  wake: WakeProbe;
+}
+
+export async function overheadScenario(redisUrl: string, prefix: string, scale: number): Promise<OverheadResult> {
+  return {
+    rows: [
+      await measure(["--latency", "zero"], "zero", Math.round(1000 * scale), redisUrl, `${prefix}-ovz`),
+      await measure(["--latency", "realistic"], "realistic (≈10 ms embed)", Math.round(300 * scale), redisUrl, `${prefix}-ovr`),
+    ],
+    wake: await wakeProbe(redisUrl),
+  };
 }
 
 export function overheadTable(rows: OverheadRow[]): string {
@@ -97,6 +130,22 @@ export function overheadTable(rows: OverheadRow[]): string {
   for (const row of rows) {
     lines.push(
       `| ${row.latency} | ${row.requests} | ${fmt(row.direct.p50, 2)} ms | ${fmt(row.herd.p50, 2)} ms | **${fmt(row.herd.p50 - row.direct.p50, 2)} ms** | ${fmt(row.direct.p99, 2)} ms | ${fmt(row.herd.p99, 2)} ms | **${fmt(row.herd.p99 - row.direct.p99, 2)} ms** |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The floor under Herd's overhead on this machine: the textbook BullMQ round trip, measured in turn with the other two paths. */
+export function overheadFloorTable(rows: OverheadRow[]): string {
+  const lines = [
+    "| emulated latency | direct p50 | BullMQ alone p50 | BullMQ alone added p50 | Herd added p50 | Herd added beyond BullMQ alone | BullMQ alone added p99 |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const row of rows) {
+    const bareAdded = row.bare.p50 - row.direct.p50;
+    const herdAdded = row.herd.p50 - row.direct.p50;
+    lines.push(
+      `| ${row.latency} | ${fmt(row.direct.p50, 2)} ms | ${fmt(row.bare.p50, 2)} ms | ${fmt(bareAdded, 2)} ms | ${fmt(herdAdded, 2)} ms | ${fmt(herdAdded - bareAdded, 2)} ms | ${fmt(row.bare.p99 - row.direct.p99, 2)} ms |`,
     );
   }
   return lines.join("\n");

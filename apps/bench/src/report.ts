@@ -8,8 +8,8 @@ import { interactiveTable, type InteractiveRow } from "./interactive.js";
 import { COMMON_TERM_ROWS } from "@herd/store";
 import { fmt } from "./load.js";
 import { searchTable, type SearchResult } from "./search.js";
-import type { OverheadRow } from "./overhead.js";
-import { overheadPartsTable, overheadTable } from "./overhead.js";
+import type { OverheadResult, OverheadRow } from "./overhead.js";
+import { overheadFloorTable, overheadPartsTable, overheadTable } from "./overhead.js";
 import { ttftTable, type TtftRow } from "./ttft.js";
 
 export interface Results {
@@ -17,7 +17,7 @@ export interface Results {
   startedAt: Date;
   redisVersion: string;
   nginxVersion: string | undefined;
-  overhead?: OverheadRow[];
+  overhead?: OverheadResult;
   balancing?: BalancingRow[];
   cache?: CacheRow[];
   databaseVersions?: string;
@@ -116,13 +116,19 @@ export function renderReport(results: Results): string {
       "",
       "One client, one request at a time: `POST /api/embed` straight to an emulated instance vs `POST /v1/jobs?wait=30000` through Herd (API → Redis → BullMQ → worker → the same instance → back), every input distinct so nothing is a cache hit. The two paths take turns request by request, so both see the same moments of this shared machine.",
       "",
-      overheadTable(results.overhead),
+      overheadTable(results.overhead.rows),
       "",
-      ...overheadGoals(results.overhead),
+      ...overheadGoals(results.overhead.rows),
+      "",
+      "For scale, a third path takes its turn with the two above: BullMQ alone, used the textbook way. The benchmark process adds a job and waits for it with `waitUntilFinished`; a worker process (concurrency 1) makes the same `/api/embed` call and returns its answer. It has no HTTP front, no cache, no slot gating and no reply channel of its own, so it is a floor for any design that puts a Redis queue between the client and Ollama, on this machine.",
+      "",
+      overheadFloorTable(results.overhead.rows),
+      "",
+      `Why the realistic row adds more than the zero row: between two requests at realistic latency every process sits idle for about 10 ms, and each process on a queued path is woken once more from that idleness than on the direct path. In the same run, a Redis \`PING\` took ${fmt(results.overhead.wake.busyPingUs, 0)} µs (median) when sent right after the previous one and ${fmt(results.overhead.wake.idlePingUs, 0)} µs after ${results.overhead.wake.idleGapMs} ms of idleness (${fmt(results.overhead.wake.idlePingUs / results.overhead.wake.busyPingUs, 1)}×).`,
       "",
       "Where Herd's time goes, from the `Server-Timing` header the API sends with every job request (medians of each part over the same requests; they add up only roughly). The enqueue part ends when BullMQ's add returns, by which time the worker may already hold the job; waiting for the worker's answer covers the rest of the queue, the worker, the same Ollama call as the direct row, and the reply to the API; outside the route is what the client sees beyond the route's own parts (HTTP both ways, body parsing, writing the response).",
       "",
-      overheadPartsTable(results.overhead),
+      overheadPartsTable(results.overhead.rows),
       "",
     );
   }

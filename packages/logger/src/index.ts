@@ -13,6 +13,41 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+const MAX_ARGS = 12;
+const MAX_ARG_CHARS = 120;
+
+function shortArg(arg: unknown): unknown {
+  if (typeof arg === "string") return arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}… (${arg.length} chars)` : arg;
+  if (typeof arg === "number" || typeof arg === "boolean" || arg === null) return arg;
+  if (Buffer.isBuffer(arg)) return `<${arg.length} bytes>`;
+  return `<${typeof arg}>`;
+}
+
+/** A Redis command as an error carries it, with its arguments cut short. */
+function shortCommand(command: unknown): unknown {
+  if (typeof command !== "object" || command === null || !Array.isArray((command as { args?: unknown }).args)) return command;
+  const { name, args } = command as { name?: unknown; args: unknown[] };
+  return { name, args: args.slice(0, MAX_ARGS).map(shortArg), ...(args.length > MAX_ARGS ? { moreArgs: args.length - MAX_ARGS } : {}) };
+}
+
+/**
+ * pino's error serializer, except that the Redis command an ioredis error carries keeps only a
+ * short form of its arguments: a failed BullMQ call would otherwise log its whole Lua script
+ * (about 10 kB) and a failed transaction every value it wrote, on every retry.
+ */
+export function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  if (typeof serialized !== "object" || serialized === null) return serialized;
+  if ("command" in serialized) serialized["command"] = shortCommand(serialized["command"]);
+  const previous = serialized["previousErrors"];
+  if (Array.isArray(previous)) {
+    serialized["previousErrors"] = previous.map((entry: unknown) =>
+      typeof entry === "object" && entry !== null ? { message: (entry as { message?: unknown }).message, command: shortCommand((entry as { command?: unknown }).command) } : entry,
+    );
+  }
+  return serialized;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const terminal = options.isTerminal ?? Boolean(process.stdout.isTTY);
   const pretty = options.format === "pretty" || (options.format === "auto" && terminal);
@@ -20,6 +55,7 @@ export function createLogger(options: LoggerOptions): Logger {
     name: options.name,
     level: options.level,
     base: { service: options.name },
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
     ...(pretty
       ? { transport: { target: "pino-pretty", options: { colorize: terminal, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service" } } }

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../src/index.js";
 
 const LOGGER = new URL("../dist/index.js", import.meta.url).href;
 
@@ -35,5 +36,27 @@ describe("logger", () => {
 
   it("keeps JSON on a terminal when asked to", async () => {
     expect(JSON.parse((await logFrom(true, "json")).trim())).toMatchObject({ msg: "job completed" });
+  });
+
+  it("logs a Redis error's command with its arguments cut short (not a whole Lua script)", () => {
+    const lines: string[] = [];
+    const logger = createLogger({ name: "herd-worker", level: "info", format: "json", destination: { write: (line: string) => lines.push(line) } });
+    const script = `--[[ Move next job to be processed to active ]]\n${"local x = 1\n".repeat(1000)}`;
+    const error = Object.assign(new Error("MOVED 11923 127.0.0.1:7003"), {
+      command: { name: "eval", args: [script, "11", Buffer.alloc(90), ...Array.from({ length: 14 }, (_, i) => `{herd}:embed.q:key${i}`)] },
+      previousErrors: [{ message: "MOVED 1 x", command: { name: "set", args: ["{herd}:fleet:worker:w1", "y".repeat(5000), "PX", 6000] } }],
+    });
+    logger.warn({ err: error }, "fetching jobs failed; retrying");
+    const [line] = lines;
+    const entry = JSON.parse(line ?? "");
+    expect(entry.err.message).toBe("MOVED 11923 127.0.0.1:7003");
+    expect(entry.err.stack).toContain("MOVED 11923");
+    expect(entry.err.command.name).toBe("eval");
+    expect(entry.err.command.args[0]).toMatch(new RegExp(`^--\\[\\[ Move next job.*… \\(${script.length} chars\\)$`, "s"));
+    expect(entry.err.command.args.slice(1, 4)).toEqual(["11", "<90 bytes>", "{herd}:embed.q:key0"]);
+    expect(entry.err.command.args).toHaveLength(12);
+    expect(entry.err.command.moreArgs).toBe(5);
+    expect(entry.err.previousErrors).toEqual([{ message: "MOVED 1 x", command: { name: "set", args: ["{herd}:fleet:worker:w1", expect.stringContaining("… (5000 chars)"), "PX", 6000] } }]);
+    expect(line?.length).toBeLessThan(3000);
   });
 });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { FleetRegistry, FleetSnapshot } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
 
@@ -13,7 +13,7 @@ export class FleetView {
   #refreshing: Promise<FleetSnapshot> | undefined;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     private readonly refreshMs: number,
     private readonly logger: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { decodeFailure, failureToError, ownerOfJobName, parseJobId, statusFromState, tenantOfJobName, type HerdKeys, type JobKind, type JobReply, type JobStatus, type ParsedJobId } from "@herd/jobs";
 import type { QueueRegistry } from "./queues.js";
 
@@ -43,7 +43,7 @@ const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "atm", "pb", "fail
  */
 const READ_JOB_LUA = `return {redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}`;
 type ReadJobReply = [Array<Buffer | null>, Buffer | null, Buffer | null];
-type WithReadJob = Redis & { herdReadJobBuffer(jobKey: string, resultKey: string, canceledKey: string, ...fields: string[]): Promise<ReadJobReply> };
+type WithReadJob = RedisClient & { herdReadJobBuffer(jobKey: string, resultKey: string, canceledKey: string, ...fields: string[]): Promise<ReadJobReply> };
 
 function toNumber(value: string | null | undefined): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
@@ -73,7 +73,7 @@ export type CancelOutcome = "canceled" | "running" | "finished" | "not_found";
 /** Reads and cancels jobs by their public id. */
 export class JobStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly queues: QueueRegistry,
     private readonly keys: HerdKeys,
     private readonly retentionMs: number,

@@ -4,7 +4,7 @@ import { INGEST_QUEUE, queueName } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import type { FleetSnapshot } from "@herd/fleet";
 import { ApiJobMetrics, IngestMetrics, cacheMetrics, createRegistry, dependencyMetrics, fleetMetrics, queueMetrics, type FleetCounts, type Registry } from "@herd/metrics";
-import type { Redis } from "@herd/redis";
+import type { RedisClient } from "@herd/redis";
 import type { Database } from "@herd/store";
 import type { FleetView } from "./fleet-view.js";
 import type { QueueRegistry } from "./queues.js";
@@ -27,8 +27,8 @@ export interface ApiMetricsDeps {
   cache: HerdCache;
   queues: QueueRegistry;
   fleet: FleetView;
-  redis: Redis;
-  cacheRedis: Redis;
+  redis: RedisClient;
+  cacheRedis: RedisClient;
   db: Database;
   logger: Logger;
 }

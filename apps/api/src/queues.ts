@@ -1,8 +1,7 @@
 import { Queue, QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
 import { parseJobId, type JobReply } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { hashTag } from "@herd/redis";
+import { closeRedis, createRedisClient, hashTag, type RedisClient, type RedisTarget } from "@herd/redis";
 import type { Replies } from "./replies.js";
 
 export type Outcome = "completed" | "failed";
@@ -44,15 +43,16 @@ export function waitVia(outcome: WaitOutcome): "reply" | "event" | "state" | "ti
  */
 export class QueueRegistry {
   readonly #queues = new Map<string, Queue>();
-  readonly #events = new Map<string, QueueEvents>();
+  readonly #events = new Map<string, { events: QueueEvents; connection: RedisClient }>();
   readonly #listening = new Map<string, Promise<void>>();
   readonly #waiters = new Map<string, Set<(outcome: Outcome | JobReply) => void>>();
   readonly #progress = new Map<string, (data: unknown) => void>();
   readonly bullPrefix: string;
 
   constructor(
-    private readonly connection: Redis,
-    private readonly redisUrl: string,
+    private readonly connection: RedisClient,
+    /** Where each queue's events reader opens its own blocking connection. */
+    private readonly eventsRedis: RedisTarget,
     prefix: string,
     private readonly logger: Logger,
     /** This process's reply channel; without it, waiters hear of completions from events only. */
@@ -108,16 +108,14 @@ export class QueueRegistry {
       // Redis is unreachable: this request fails on its own; the reader starts at the stream's end.
       this.logger.warn({ err: coerceError(error), queue: name }, "could not read Redis's clock; queue events start from now");
     }
-    const events = new QueueEvents(name, {
-      connection: { url: this.redisUrl, maxRetriesPerRequest: null, enableOfflineQueue: true },
-      prefix: this.bullPrefix,
-      ...(lastEventId ? { lastEventId } : {}),
-    } as ConstructorParameters<typeof QueueEvents>[1]);
+    // Its own connection: XREAD BLOCK holds it. BullMQ leaves a connection it is given open, so close() closes it.
+    const connection = createRedisClient({ ...this.eventsRedis, role: "blocking", logger: this.logger, connectionName: "herd-api-events" });
+    const events = new QueueEvents(name, { connection, prefix: this.bullPrefix, ...(lastEventId ? { lastEventId } : {}) });
     events.on("error", (error) => this.logger.debug({ err: coerceError(error), queue: name }, "queue events error"));
     events.on("completed", ({ jobId }) => this.#onEvent(name, jobId, "completed"));
     events.on("failed", ({ jobId }) => this.#onEvent(name, jobId, "failed"));
     events.on("progress", ({ jobId, data }) => this.#progress.get(`${name}/${jobId}`)?.(data));
-    this.#events.set(name, events);
+    this.#events.set(name, { events, connection });
   }
 
   /**
@@ -221,7 +219,10 @@ export class QueueRegistry {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.#listening.values()]);
-    await Promise.allSettled([...this.#events.values()].map((events) => events.close()));
+    await Promise.allSettled([...this.#events.values()].map(async ({ events, connection }) => {
+      await events.close();
+      await closeRedis(connection);
+    }));
     await Promise.allSettled([...this.#queues.values()].map((queue) => queue.close()));
   }
 }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Principal, RateLimit } from "@herd/access";
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
@@ -9,7 +9,7 @@ import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
  * key gets 429 with Retry-After until its window has room again. Keys without a rate of their own
  * get `defaultRate`; none at all means no limit.
  */
-export function rateLimit(redis: Redis, prefix: string, defaultRate: RateLimit | undefined): RequestHandler {
+export function rateLimit(redis: RedisClient, prefix: string, defaultRate: RateLimit | undefined): RequestHandler {
   const limiters = new Map<string, RateLimiterRedis>();
   const limiterFor = (rate: RateLimit) => {
     const name = `${rate.requests}-${rate.perSeconds}`;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeReply, type HerdKeys, type JobReply } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
+import { closeRedis, createRedisClient, type RedisClient, type RedisTarget } from "@herd/redis";
 
 /**
  * This API process's reply channel: workers publish the results of jobs its clients wait for
@@ -10,13 +10,13 @@ import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
  */
 export class Replies {
   readonly channel: string;
-  readonly #subscriber: Redis;
+  readonly #subscriber: RedisClient;
   #onReply: (reply: JobReply) => void = () => undefined;
   #subscribed = false;
 
-  constructor(redisUrl: string, keys: HerdKeys, private readonly logger: Logger) {
+  constructor(redis: RedisTarget, keys: HerdKeys, private readonly logger: Logger) {
     this.channel = keys.replies(randomUUID());
-    this.#subscriber = createRedisClient({ url: redisUrl, role: "blocking", logger, connectionName: "herd-api-replies" });
+    this.#subscriber = createRedisClient({ ...redis, role: "blocking", logger, connectionName: "herd-api-replies" });
     this.#subscriber.on("messageBuffer", (_channel: Buffer, message: Buffer) => this.#deliver(message));
     // ioredis subscribes again by itself after a reconnect; until then jobs carry no replyTo.
     this.#subscriber.on("close", () => (this.#subscribed = false));

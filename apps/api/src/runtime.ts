@@ -6,7 +6,7 @@ import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { ParsePool } from "@herd/ingest";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
+import { closeRedis, createRedisClient, type RedisClient } from "@herd/redis";
 import { migrate, openDatabase, type Database } from "@herd/store";
 import { AdminBoard } from "./admin.js";
 import { FleetView } from "./fleet-view.js";
@@ -40,12 +40,14 @@ export interface ApiRuntime {
  * `close()` releases them in reverse, within a deadline.
  */
 export async function createApiRuntime(config: ApiConfig, logger: Logger): Promise<ApiRuntime> {
-  const redis = createRedisClient({ url: config.redisUrl, role: "command", logger, connectionName: "herd-api" });
-  const cacheRedis: Redis = config.cacheRedisUrl === config.redisUrl ? redis : createRedisClient({ url: config.cacheRedisUrl, role: "cache", logger, connectionName: "herd-api-cache" });
+  const queueRedis = { url: config.redisUrl, cluster: config.redisCluster };
+  const redis = createRedisClient({ ...queueRedis, role: "command", logger, connectionName: "herd-api" });
+  const cacheRedis: RedisClient =
+    config.cacheRedisUrl === config.redisUrl ? redis : createRedisClient({ url: config.cacheRedisUrl, cluster: config.cacheRedisCluster, role: "cache", logger, connectionName: "herd-api-cache" });
   const cache = new HerdCache({ redis: cacheRedis, prefix: config.prefix, ttlSeconds: config.cacheTtlSeconds, memory: config.cacheMemory, logger });
   const keys = herdKeys(config.prefix);
-  const replies = new Replies(config.redisUrl, keys, logger);
-  const queues = new QueueRegistry(redis, config.redisUrl, config.prefix, logger, replies);
+  const replies = new Replies(queueRedis, keys, logger);
+  const queues = new QueueRegistry(redis, queueRedis, config.prefix, logger, replies);
   const admin = new AdminBoard(config.admin, queues);
   const fleet = new FleetView(redis, config.prefix, config.fleetRefreshMs, logger, (snapshot) => admin.sync(snapshot));
   const store = new JobStore(redis, queues, keys, config.jobs.retentionMs);
@@ -55,7 +57,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   if (applied.length > 0) logger.info({ applied, embedded: db.embedded }, "database migrated");
   const metrics = createApiMetrics({ cache, queues, fleet, redis, cacheRedis, db, logger });
   const parsePool = new ParsePool(config.ingest.parseThreads);
-  const ingestConnection = createRedisClient({ url: config.redisUrl, role: "blocking", logger, connectionName: "herd-api-ingest" });
+  const ingestConnection = createRedisClient({ ...queueRedis, role: "blocking", logger, connectionName: "herd-api-ingest" });
   const ingest = new IngestProcessor({
     db,
     redis,

@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type Express } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { HerdKeys, RetentionPolicy } from "@herd/jobs";
@@ -32,7 +32,7 @@ import { rateLimit } from "./rate-limit.js";
 
 export interface ServerDeps {
   config: ApiConfig;
-  redis: Redis;
+  redis: RedisClient;
   cache: HerdCache;
   queues: QueueRegistry;
   fleet: FleetView;

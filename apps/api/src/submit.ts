@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import { createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
@@ -15,7 +15,7 @@ import type { ConcurrencyQuota } from "@herd/access";
 export interface SubmitDeps {
   config: ApiConfig;
   jobMetrics: ApiJobMetrics;
-  redis: Redis;
+  redis: RedisClient;
   cache: HerdCache;
   queues: QueueRegistry;
   fleet: FleetView;

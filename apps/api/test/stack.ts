@@ -15,6 +15,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   workerEnv?: Record<string, string>;
   redisUrl?: string;
+  /** The Redis is the test's own and goes away with it: close() deletes no keys. */
+  ownRedis?: boolean;
   /** Wait until the API sees every emulated instance as healthy. */
   waitHealthy?: boolean;
   /** A fresh database on the native test server (default), or the embedded PGlite server. */
@@ -118,6 +120,7 @@ export class Stack {
     await this.worker.close(2000);
     await this.fleet.close();
     await this.releaseDatabase();
+    if (this.options.ownRedis) return;
     const redis = testRedis(this.options.redisUrl);
     try {
       await deletePrefix(redis, this.options.prefix);

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { ApiKeys, KeyError, type RateLimit } from "@herd/access";
 import { KeysEnv, loadConfig, parseRate, toKeysConfig, type EnvSource } from "@herd/config";
+import { connectOnce } from "./redis-check.js";
 
 export const KEYS_USAGE = `Usage: herd keys create --name NAME [--tenant TENANT] [--rate 20/s|600/m|10000/h] [--concurrency N]
        herd keys list [--json]
@@ -36,9 +37,9 @@ export async function keysCommand(argv: string[], env: EnvSource, out: NodeJS.Wr
     return action === undefined ? 2 : 0;
   }
   const config = loadConfig(KeysEnv, toKeysConfig, env);
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
+  let redis: RedisClient | undefined;
   try {
-    await redis.connect();
+    redis = await connectOnce({ url: config.redisUrl, cluster: config.redisCluster }, 3000);
     const keys = new ApiKeys(redis, config.prefix);
     switch (action) {
       case "create": {
@@ -78,6 +79,6 @@ export async function keysCommand(argv: string[], env: EnvSource, out: NodeJS.Wr
     }
     throw error;
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }

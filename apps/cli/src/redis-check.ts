@@ -1,15 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
+import { createCluster, type RedisClient, type RedisTarget } from "@herd/redis";
 
 /**
  * A connection for a few commands from a command-line tool: short timeouts, no reconnects, no
  * offline queue. Rejects with the real cause (ioredis itself only says "Connection is closed.").
  * The caller disconnects it.
  */
-export async function connectOnce(url: string, timeoutMs: number): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+export async function connectOnce(target: RedisTarget | string, timeoutMs: number): Promise<RedisClient> {
+  const { url, cluster } = typeof target === "string" ? { url: target, cluster: false } : target;
+  const options: RedisOptions = { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false };
+  const client: RedisClient = cluster ? createCluster(url, options, { clusterRetryStrategy: () => null }) : new Redis(url, options);
   let cause: Error | undefined;
   // Errors surface through connect() and the commands; the event only tells why.
   client.on("error", (error: Error) => (cause ??= error));
@@ -24,7 +27,7 @@ export async function connectOnce(url: string, timeoutMs: number): Promise<Redis
 
 /** One PING with a short timeout and no reconnects. */
 export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
-  let client: Redis | undefined;
+  let client: RedisClient | undefined;
   try {
     client = await connectOnce(url, timeoutMs);
     return (await client.ping()) === "PONG";

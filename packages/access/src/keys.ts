@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { z } from "zod";
 import { herdKeys } from "@herd/jobs";
 
@@ -48,7 +48,7 @@ export class ApiKeys {
   readonly #verified = new Map<string, { principal: Principal | undefined; until: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly cacheMs = 5000,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { herdKeys } from "@herd/jobs";
 
 /** Drops lapsed entries, then adds the job if the key is under its limit: one atomic step. */
@@ -23,7 +23,7 @@ export class ConcurrencyQuota {
   readonly #keys: ReturnType<typeof herdKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.#keys = herdKeys(prefix);

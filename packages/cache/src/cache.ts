@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { LRUCache } from "lru-cache";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
@@ -25,7 +25,7 @@ export interface MemoryTier {
 
 export interface CacheOptions {
   /** The cache Redis (an LRU-configured one in production; the queue Redis by default). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** TTL per layer in seconds; 0 disables the layer. */
   ttlSeconds: Record<CacheLayer, number>;
@@ -41,7 +41,7 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  * fail are misses and writes that fail are dropped, each logged (rate-limited) and counted.
  */
 export class HerdCache {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: ReturnType<typeof herdKeys>;
   readonly #ttl: Record<CacheLayer, number>;
   readonly #logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { coerceError, type Logger } from "@herd/logger";
 import { CACHE_LAYERS, type HerdCache } from "./cache.js";
 
@@ -16,7 +16,7 @@ export class CacheStatsPublisher {
 
   constructor(
     private readonly cache: HerdCache,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly logger: Logger,
     private readonly intervalMs = 2000,
@@ -62,7 +62,7 @@ export class CacheStatsPublisher {
 }
 
 /** Fleet-wide totals per layer, as published by every process. */
-export async function readCacheTotals(redis: Redis, key: string): Promise<Record<(typeof CACHE_LAYERS)[number], { hits: number; misses: number; errors: number }>> {
+export async function readCacheTotals(redis: RedisClient, key: string): Promise<Record<(typeof CACHE_LAYERS)[number], { hits: number; misses: number; errors: number }>> {
   const raw = await redis.hgetall(key);
   const value = (field: string) => Number(raw[field] ?? 0);
   return Object.fromEntries(

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
 import { durationMsEnv, enumEnv, urlEnv } from "./primitives.js";
-import { sharedEnvShape } from "./shared.js";
+import { cacheRedisOf, sharedEnvShape } from "./shared.js";
 
 /** Settings of the `herd` commands that talk to a running API. */
 export const CliEnv = z.object({
@@ -38,7 +38,9 @@ export function toMigrateConfig(env: z.output<typeof MigrateEnv>): MigrateConfig
 /** Settings of `herd doctor`: everything a deployment talks to, read the way the API and workers read it. */
 export const DoctorEnv = z.object({
   REDIS_URL: sharedEnvShape.REDIS_URL,
+  HERD_REDIS_CLUSTER: sharedEnvShape.HERD_REDIS_CLUSTER,
   HERD_CACHE_REDIS_URL: sharedEnvShape.HERD_CACHE_REDIS_URL,
+  HERD_CACHE_REDIS_CLUSTER: sharedEnvShape.HERD_CACHE_REDIS_CLUSTER,
   HERD_PREFIX: sharedEnvShape.HERD_PREFIX,
   ...databaseEnvShape,
   /** The instances to check; when empty, those the live workers report in their heartbeats. */
@@ -48,7 +50,9 @@ export const DoctorEnv = z.object({
 
 export interface DoctorConfig {
   redisUrl: string;
+  redisCluster: boolean;
   cacheRedisUrl: string;
+  cacheRedisCluster: boolean;
   prefix: string;
   database: DatabaseConfig;
   instances: ResolvedInstance[];
@@ -58,7 +62,8 @@ export interface DoctorConfig {
 export function toDoctorConfig(env: z.output<typeof DoctorEnv>): DoctorConfig {
   return {
     redisUrl: env.REDIS_URL,
-    cacheRedisUrl: env.HERD_CACHE_REDIS_URL ?? env.REDIS_URL,
+    redisCluster: env.HERD_REDIS_CLUSTER,
+    ...cacheRedisOf(env),
     prefix: env.HERD_PREFIX,
     database: toDatabaseConfig(env),
     instances: env.HERD_INSTANCES,
@@ -69,9 +74,10 @@ export function toDoctorConfig(env: z.output<typeof DoctorEnv>): DoctorConfig {
 /** Settings of `herd keys`: the Redis where API keys live. */
 export const KeysEnv = z.object({
   REDIS_URL: sharedEnvShape.REDIS_URL,
+  HERD_REDIS_CLUSTER: sharedEnvShape.HERD_REDIS_CLUSTER,
   HERD_PREFIX: sharedEnvShape.HERD_PREFIX,
 });
 
-export function toKeysConfig(env: z.output<typeof KeysEnv>): { redisUrl: string; prefix: string } {
-  return { redisUrl: env.REDIS_URL, prefix: env.HERD_PREFIX };
+export function toKeysConfig(env: z.output<typeof KeysEnv>): { redisUrl: string; redisCluster: boolean; prefix: string } {
+  return { redisUrl: env.REDIS_URL, redisCluster: env.HERD_REDIS_CLUSTER, prefix: env.HERD_PREFIX };
 }

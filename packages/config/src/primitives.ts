@@ -3,19 +3,24 @@ import { z } from "zod";
 const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
 const FALSE_WORDS = new Set(["0", "false", "no", "off"]);
 
-/** A boolean written as an environment variable ("true", "1", "off", ...). */
-export function boolEnv(defaultValue: boolean) {
+/** A boolean that may be left unset (undefined), for settings whose default depends on another. */
+export function optionalBoolEnv() {
   return z
     .string()
     .optional()
     .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === "") return defaultValue;
+      if (raw === undefined || raw.trim() === "") return undefined;
       const word = raw.trim().toLowerCase();
       if (TRUE_WORDS.has(word)) return true;
       if (FALSE_WORDS.has(word)) return false;
       ctx.addIssue({ code: "custom", message: `expected a boolean (true/false/1/0), got "${raw}"` });
       return z.NEVER;
     });
+}
+
+/** A boolean written as an environment variable ("true", "1", "off", ...). */
+export function boolEnv(defaultValue: boolean) {
+  return optionalBoolEnv().transform((value) => value ?? defaultValue);
 }
 
 /** A positive integer with bounds, given as a string in the environment. */

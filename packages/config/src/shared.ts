@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bytesEnv, durationMsEnv, enumEnv, intEnv, optionalUrlEnv, stringEnv, ttlEnv, urlEnv } from "./primitives.js";
+import { boolEnv, bytesEnv, durationMsEnv, enumEnv, intEnv, optionalBoolEnv, optionalUrlEnv, stringEnv, ttlEnv, urlEnv } from "./primitives.js";
 
 const REDIS_PROTOCOLS = ["redis:", "rediss:"] as const;
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -14,8 +14,12 @@ const prefixEnv = stringEnv("herd").pipe(
 
 export const sharedEnvShape = {
   REDIS_URL: urlEnv(DEFAULT_REDIS_URL, REDIS_PROTOCOLS),
+  /** REDIS_URL names one node of a Redis Cluster (the client discovers the rest). */
+  HERD_REDIS_CLUSTER: boolEnv(false),
   /** Cache Redis; defaults to REDIS_URL. Point it at an LRU-configured Redis in production. */
   HERD_CACHE_REDIS_URL: optionalUrlEnv(REDIS_PROTOCOLS),
+  /** HERD_CACHE_REDIS_URL names a node of a Redis Cluster; without that URL, HERD_REDIS_CLUSTER applies. */
+  HERD_CACHE_REDIS_CLUSTER: optionalBoolEnv(),
   HERD_PREFIX: prefixEnv,
   HERD_CACHE_EMBEDDING_TTL: ttlEnv(7 * 86_400),
   HERD_CACHE_INFERENCE_TTL: ttlEnv(86_400),
@@ -34,7 +38,9 @@ export const sharedEnvShape = {
 
 export interface SharedConfig {
   redisUrl: string;
+  redisCluster: boolean;
   cacheRedisUrl: string;
+  cacheRedisCluster: boolean;
   prefix: string;
   cacheTtlSeconds: { embedding: number; inference: number; chunk: number };
   cacheMemory: { maxBytes: number; ttlMs: number };
@@ -44,7 +50,9 @@ export interface SharedConfig {
 
 interface SharedEnv {
   REDIS_URL: string;
+  HERD_REDIS_CLUSTER: boolean;
   HERD_CACHE_REDIS_URL?: string | undefined;
+  HERD_CACHE_REDIS_CLUSTER?: boolean | undefined;
   HERD_PREFIX: string;
   HERD_CACHE_EMBEDDING_TTL: number;
   HERD_CACHE_INFERENCE_TTL: number;
@@ -59,10 +67,17 @@ interface SharedEnv {
   LOG_FORMAT: "auto" | "json" | "pretty";
 }
 
+/** The cache Redis: its own URL (and cluster flag), or the queue Redis. */
+export function cacheRedisOf(env: Pick<SharedEnv, "REDIS_URL" | "HERD_REDIS_CLUSTER" | "HERD_CACHE_REDIS_URL" | "HERD_CACHE_REDIS_CLUSTER">): { cacheRedisUrl: string; cacheRedisCluster: boolean } {
+  if (env.HERD_CACHE_REDIS_URL === undefined) return { cacheRedisUrl: env.REDIS_URL, cacheRedisCluster: env.HERD_REDIS_CLUSTER };
+  return { cacheRedisUrl: env.HERD_CACHE_REDIS_URL, cacheRedisCluster: env.HERD_CACHE_REDIS_CLUSTER ?? false };
+}
+
 export function toSharedConfig(env: SharedEnv): SharedConfig {
   return {
     redisUrl: env.REDIS_URL,
-    cacheRedisUrl: env.HERD_CACHE_REDIS_URL ?? env.REDIS_URL,
+    redisCluster: env.HERD_REDIS_CLUSTER,
+    ...cacheRedisOf(env),
     prefix: env.HERD_PREFIX,
     cacheTtlSeconds: {
       embedding: env.HERD_CACHE_EMBEDDING_TTL,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { herdKeys } from "@herd/jobs";
 import { WorkerHeartbeat } from "./heartbeat.js";
 
@@ -10,7 +10,7 @@ export class FleetRegistry {
   readonly #keys: ReturnType<typeof herdKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.#keys = herdKeys(prefix);

@@ -1,7 +1,14 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import type { Logger } from "@herd/logger";
 
-export { Redis } from "ioredis";
+export { Cluster, Redis } from "ioredis";
+
+/**
+ * A connection to a single Redis (or a managed endpoint that looks like one) or to a Redis
+ * Cluster. Every key Herd and BullMQ write carries the `{prefix}` hash tag, so on a cluster they
+ * all live in one slot and multi-key commands and scripts work unchanged.
+ */
+export type RedisClient = Redis | Cluster;
 
 /**
  * Why three roles:
@@ -13,8 +20,18 @@ export { Redis } from "ioredis";
  */
 export type RedisRole = "command" | "blocking" | "cache";
 
-export interface CreateRedisOptions {
+/** Where a Redis is: its URL and whether it is a node of a Redis Cluster (see CreateRedisOptions). */
+export interface RedisTarget {
   url: string;
+  /**
+   * `url` names one node of a Redis Cluster: the client discovers the others and follows the
+   * cluster's redirections. A single-node client pointed at a cluster fails with MOVED as soon as
+   * the hash tag's slot lives on another node.
+   */
+  cluster?: boolean;
+}
+
+export interface CreateRedisOptions extends RedisTarget {
   role: RedisRole;
   /** Shown in CLIENT LIST, helps when counting connections on a managed Redis. */
   connectionName?: string;
@@ -34,8 +51,8 @@ function retryStrategy(attempt: number): number {
   return Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
 }
 
-export function createRedisClient(options: CreateRedisOptions): Redis {
-  const client = new Redis(options.url, {
+export function createRedisClient(options: CreateRedisOptions): RedisClient {
+  const redisOptions: RedisOptions = {
     ...ROLE_OPTIONS[options.role],
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
     ...(options.role === "cache" ? { commandTimeout: options.commandTimeoutMs ?? 500 } : {}),
@@ -43,21 +60,51 @@ export function createRedisClient(options: CreateRedisOptions): Redis {
     // A replica promoted during failover answers READONLY until the client reconnects to the primary.
     reconnectOnError: (error) => error.message.startsWith("READONLY"),
     lazyConnect: false,
-  });
-  attachErrorLogging(client, options.logger.child({ redis: options.role, url: redactUrl(options.url) }));
+  };
+  const client = options.cluster ? createCluster(options.url, redisOptions, { clusterRetryStrategy: retryStrategy }) : new Redis(options.url, redisOptions);
+  attachErrorLogging(client, options.logger.child({ redis: options.role, url: redactUrl(options.url), ...(options.cluster ? { cluster: true } : {}) }));
   return client;
+}
+
+/**
+ * A cluster client entering through the node `url` names (its credentials and TLS apply to every
+ * node). `redisOptions` are a single client's: the offline queue and lazy connect move to the
+ * cluster, the rest applies to each node's connection.
+ */
+export function createCluster(url: string, redisOptions: RedisOptions, extra: Omit<ClusterOptions, "redisOptions"> = {}): Cluster {
+  const parsed = new URL(url);
+  const tls = parsed.protocol === "rediss:";
+  const { enableOfflineQueue, lazyConnect, ...nodeOptions } = redisOptions;
+  const clusterOptions: ClusterOptions = {
+    enableOfflineQueue,
+    lazyConnect,
+    ...extra,
+    redisOptions: {
+      ...nodeOptions,
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(tls ? { tls: { servername: parsed.hostname } } : {}),
+    },
+    // Managed clusters behind TLS announce node addresses that must be dialled as given (their
+    // certificates name those hosts), not resolved again.
+    ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+  };
+  return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], clusterOptions);
 }
 
 /**
  * An ioredis client without an `error` listener crashes the process on the first connection
  * error. Log the first error of an outage and the recovery, not every reconnect attempt.
  */
-function attachErrorLogging(client: Redis, logger: Logger): void {
+function attachErrorLogging(client: RedisClient, logger: Logger): void {
   let failing = false;
-  client.on("error", (error: Error) => {
+  const onError = (error: Error) => {
     if (!failing) logger.warn({ err: error }, "redis connection error");
     failing = true;
-  });
+  };
+  client.on("error", onError);
+  // A cluster reports each node's connection errors apart from its own.
+  if (client instanceof Cluster) client.on("node error", onError);
   client.on("ready", () => {
     if (failing) logger.info("redis connection restored");
     failing = false;
@@ -75,7 +122,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Resolves when the client is ready or rejects after `timeoutMs`. */
-export async function waitForRedis(client: Redis, timeoutMs: number): Promise<void> {
+export async function waitForRedis(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -91,7 +138,7 @@ export async function waitForRedis(client: Redis, timeoutMs: number): Promise<vo
 }
 
 /** Closes a client politely, falling back to a hard disconnect when Redis is unreachable. */
-export async function closeRedis(client: Redis, timeoutMs = 1000): Promise<void> {
+export async function closeRedis(client: RedisClient, timeoutMs = 1000): Promise<void> {
   if (client.status === "end") return;
   if (client.status !== "ready") {
     client.disconnect();
@@ -113,7 +160,7 @@ export async function closeRedis(client: Redis, timeoutMs = 1000): Promise<void>
   }
 }
 
-function statusOf(client: Redis): string {
+function statusOf(client: RedisClient): string {
   return client.status;
 }
 
@@ -132,9 +179,11 @@ const heldStreams = new WeakSet<object>();
  * were a third of its CPU time), and Redis then reads, runs and answers them in one go. Order is
  * unchanged. ioredis's `enableAutoPipelining` does the same for every command; this is for the
  * few places that know several commands go out together (a job's result, its reply and its
- * completion).
+ * completion). On a cluster it does nothing: the commands go out on a node's connection, which
+ * the cluster client picks per command.
  */
-export function writeTogether(client: Redis): void {
+export function writeTogether(client: RedisClient): void {
+  if (client instanceof Cluster) return;
   const stream = client.stream as (NodeJS.WritableStream & { cork(): void; uncork(): void; destroyed?: boolean }) | undefined;
   if (client.status !== "ready" || !stream || stream.destroyed || heldStreams.has(stream)) return;
   heldStreams.add(stream);

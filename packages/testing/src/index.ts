@@ -5,3 +5,4 @@ export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { makePdf } from "./pdf.js";
 export { PostgresServer } from "./postgres-server.js";
 export { HerdCluster, type Member } from "./cluster.js";
+export { RedisClusterServer } from "./redis-cluster.js";

@@ -1,5 +1,5 @@
 import { DelayedError, WaitingError, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { decodeFailure, ownerOfJobName, PRIORITIES, queueName, type FailureCode, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
@@ -19,7 +19,7 @@ export type { PrefetchPolicy };
 export interface BindingOptions {
   monitor: InstanceMonitor;
   model: DiscoveredModel;
-  connection: Redis;
+  connection: RedisClient;
   bullPrefix: string;
   lockDurationMs: number;
   stalledIntervalMs: number;

@@ -1,4 +1,4 @@
-import type { Redis } from "@herd/redis";
+import type { RedisClient } from "@herd/redis";
 
 /** Renews a claim this worker holds, or re-takes one that expired while Redis was away. */
 const RENEW = `
@@ -26,7 +26,7 @@ return 0`;
  */
 export class InstanceClaims {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyOf: (url: string) => string,
     private readonly owner: string,
     private readonly ttlMs: number,

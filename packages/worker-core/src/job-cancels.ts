@@ -1,5 +1,5 @@
 import { coerceError, type Logger } from "@herd/logger";
-import { closeRedis, createRedisClient, type Redis } from "@herd/redis";
+import { closeRedis, createRedisClient, type RedisClient, type RedisTarget } from "@herd/redis";
 
 export interface TrackedJob {
   /** Aborts when the client cancels the job or the worker must hand its jobs back. */
@@ -16,10 +16,10 @@ export interface TrackedJob {
  */
 export class JobCancels {
   readonly #controllers = new Map<string, AbortController>();
-  readonly #subscriber: Redis;
+  readonly #subscriber: RedisClient;
 
-  constructor(redisUrl: string, channel: string, logger: Logger) {
-    this.#subscriber = createRedisClient({ url: redisUrl, role: "blocking", logger, connectionName: "herd-worker-cancels" });
+  constructor(redis: RedisTarget, channel: string, logger: Logger) {
+    this.#subscriber = createRedisClient({ ...redis, role: "blocking", logger, connectionName: "herd-worker-cancels" });
     this.#subscriber.on("message", (_channel: string, jobId: string) => this.cancel(jobId));
     // ioredis subscribes again by itself after a reconnect.
     this.#subscriber.subscribe(channel).catch((error: unknown) => logger.error({ err: coerceError(error) }, "could not subscribe to job cancellations"));

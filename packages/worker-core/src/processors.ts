@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from "bullmq";
-import { writeTogether, type Redis } from "@herd/redis";
+import { writeTogether, type RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
@@ -22,7 +22,7 @@ export interface ProcessorDeps {
   /** Vector length reported by the instance for this model. */
   embeddingLength: number | undefined;
   /** The worker's Redis connection (same one BullMQ completes jobs on, so results land first). */
-  redis: Redis;
+  redis: RedisClient;
   keys: HerdKeys;
   cache: HerdCache;
   resultTtlMs: number;

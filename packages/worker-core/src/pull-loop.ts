@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, MetricsTime, Queue, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { coerceError, type Logger } from "@herd/logger";
 
 /** What the binding wants the loop to do next. */
@@ -11,7 +11,7 @@ export type FetchDecision =
 
 export interface PullLoopOptions {
   queue: string;
-  connection: Redis;
+  connection: RedisClient;
   bullPrefix: string;
   /** Stored on each job as `processedBy` (the instance's name). */
   workerName: string;

@@ -4,7 +4,7 @@ import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { closeRedis, createRedisClient, hashTag, type Redis } from "@herd/redis";
+import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { InstanceClaims } from "./instance-claims.js";
@@ -25,8 +25,8 @@ export interface WorkerRuntimeOptions {
 export class WorkerRuntime {
   readonly config: WorkerConfig;
   readonly #logger: Logger;
-  readonly #connection: Redis;
-  readonly #cacheRedis: Redis;
+  readonly #connection: RedisClient;
+  readonly #cacheRedis: RedisClient;
   readonly #cache: HerdCache;
   readonly #registry: FleetRegistry;
   readonly #cacheStats: CacheStatsPublisher;
@@ -46,13 +46,15 @@ export class WorkerRuntime {
   constructor(private readonly options: WorkerRuntimeOptions) {
     this.config = options.config;
     this.#logger = options.logger;
-    this.#connection = createRedisClient({ url: this.config.redisUrl, role: "blocking", logger: this.#logger, connectionName: `herd-worker-${this.config.workerId}` });
+    this.#connection = createRedisClient({ url: this.config.redisUrl, cluster: this.config.redisCluster, role: "blocking", logger: this.#logger, connectionName: `herd-worker-${this.config.workerId}` });
     this.#cacheRedis =
-      this.config.cacheRedisUrl === this.config.redisUrl ? this.#connection : createRedisClient({ url: this.config.cacheRedisUrl, role: "cache", logger: this.#logger });
+      this.config.cacheRedisUrl === this.config.redisUrl
+        ? this.#connection
+        : createRedisClient({ url: this.config.cacheRedisUrl, cluster: this.config.cacheRedisCluster, role: "cache", logger: this.#logger });
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
     this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
-    this.#cancels = new JobCancels(this.config.redisUrl, herdKeys(this.config.prefix).cancelChannel, this.#logger);
+    this.#cancels = new JobCancels({ url: this.config.redisUrl, cluster: this.config.redisCluster }, herdKeys(this.config.prefix).cancelChannel, this.#logger);
     this.#claims =
       this.config.claimInstances === undefined
         ? undefined

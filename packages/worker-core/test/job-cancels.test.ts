@@ -7,7 +7,7 @@ import { sharedAbortController } from "../src/shared-signal.js";
 
 describe("job cancellation signals", () => {
   it("abort on a client's cancel or on shutdown, and leave nothing on the shutdown signal once released", async () => {
-    const cancels = new JobCancels(testEnv.TEST_REDIS_URL, `{${uniquePrefix("cancels")}}:cancel`, silentLogger());
+    const cancels = new JobCancels({ url: testEnv.TEST_REDIS_URL }, `{${uniquePrefix("cancels")}}:cancel`, silentLogger());
     try {
       const shutdown = sharedAbortController();
       const done = Array.from({ length: 1000 }, (_, i) => cancels.track(`done-${i}`, shutdown.signal));
@@ -36,7 +36,7 @@ describe("job cancellation signals", () => {
   });
 
   it("lets many jobs at once listen to the shutdown signal without a listener-leak warning", async () => {
-    const cancels = new JobCancels(testEnv.TEST_REDIS_URL, `{${uniquePrefix("cancels")}}:cancel`, silentLogger());
+    const cancels = new JobCancels({ url: testEnv.TEST_REDIS_URL }, `{${uniquePrefix("cancels")}}:cancel`, silentLogger());
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.message);
     process.on("warning", onWarning);

@@ -1,5 +1,5 @@
 import { DelayedError, MetricsTime, WaitingChildrenError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import type { HerdCache } from "@herd/cache";
 import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
@@ -12,9 +12,9 @@ import type { IngestionProgress } from "./progress.js";
 
 export interface IngestProcessorOptions {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   /** A connection for the BullMQ worker (blocking role: no retry limit, offline queue on). */
-  connection: Redis;
+  connection: RedisClient;
   cache: HerdCache;
   queues: QueueRegistry;
   keys: HerdKeys;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import type { HerdKeys, IngestionSummary } from "@herd/jobs";
 
 export type DocumentState =
@@ -19,7 +19,7 @@ const TTL_SECONDS = 7 * 86_400;
  */
 export class IngestionProgress {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: HerdKeys,
   ) {}
 

@@ -1,9 +1,9 @@
 import { Router } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import type { FleetView } from "../fleet-view.js";
 
-/** /health: the process is alive. /ready: Redis answers and at least one instance is healthy. */
-export function healthRouter(deps: { redis: Redis; fleet: FleetView }): Router {
+/** /health: the process is alive. /ready: RedisClient answers and at least one instance is healthy. */
+export function healthRouter(deps: { redis: RedisClient; fleet: FleetView }): Router {
   const router = Router();
   router.get("/health", (_req, res) => {
     res.json({ status: "ok" });

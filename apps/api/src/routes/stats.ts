@@ -1,5 +1,5 @@
 import { Router } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { CACHE_LAYERS, readCacheTotals, type HerdCache } from "@herd/cache";
 import type { ApiConfig } from "@herd/config";
 import type { InstanceStatus, WorkerHeartbeat } from "@herd/fleet";
@@ -9,7 +9,7 @@ import type { InstanceProber } from "../instance-prober.js";
 
 export interface StatsRouteDeps {
   config: ApiConfig;
-  redis: Redis;
+  redis: RedisClient;
   cache: HerdCache;
   keys: HerdKeys;
   fleet: FleetView;

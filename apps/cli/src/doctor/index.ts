@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@herd/redis";
 import { connectOnce } from "../redis-check.js";
 import { DoctorEnv, loadConfig, toDoctorConfig, type DoctorConfig, type EnvSource } from "@herd/config";
 import { FleetRegistry } from "@herd/fleet";
@@ -15,14 +15,14 @@ maxmemory-policy noeviction, persistence), the cache Redis, PostgreSQL and pgvec
 migrations, every Ollama instance (reachable, version, models; HERD_INSTANCES, or else the ones
 live workers report) and the models that collections need. Exits 1 when a check fails.
 --json prints the findings as JSON ({ ok, findings: [{ check, status, detail }] }) instead.
-Reads REDIS_URL, HERD_CACHE_REDIS_URL, HERD_PREFIX, DATABASE_URL, HERD_DATA_DIR, HERD_INSTANCES
+Reads REDIS_URL, HERD_REDIS_CLUSTER, HERD_CACHE_REDIS_URL, HERD_CACHE_REDIS_CLUSTER, HERD_PREFIX, DATABASE_URL, HERD_DATA_DIR, HERD_INSTANCES
 and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
 
 /** The instances live workers report in their heartbeats, for a doctor run without HERD_INSTANCES. */
 async function instancesFromHeartbeats(config: DoctorConfig): Promise<Array<{ name: string; url: string }> | Finding> {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   try {
-    redis = await connectOnce(config.redisUrl, config.timeoutMs);
+    redis = await connectOnce({ url: config.redisUrl, cluster: config.redisCluster }, config.timeoutMs);
     const workers = await new FleetRegistry(redis, config.prefix).list();
     const byUrl = new Map<string, { name: string; url: string }>();
     for (const worker of workers) for (const instance of worker.instances) byUrl.set(instance.url, { name: instance.name, url: instance.url });
@@ -36,8 +36,8 @@ async function instancesFromHeartbeats(config: DoctorConfig): Promise<Array<{ na
 
 export async function collectFindings(config: DoctorConfig): Promise<Finding[]> {
   const [queue, cache, database, listed] = await Promise.all([
-    checkQueueRedis(config.redisUrl, config.timeoutMs),
-    checkCacheRedis(config.cacheRedisUrl, config.redisUrl, config.timeoutMs),
+    checkQueueRedis({ url: config.redisUrl, cluster: config.redisCluster }, config.timeoutMs),
+    checkCacheRedis({ url: config.cacheRedisUrl, cluster: config.cacheRedisCluster }, config.redisUrl, config.timeoutMs),
     checkDatabase(config.database, config.timeoutMs),
     config.instances.length > 0 ? config.instances : instancesFromHeartbeats(config),
   ]);

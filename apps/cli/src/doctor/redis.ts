@@ -1,4 +1,4 @@
-import { redactUrl } from "@herd/redis";
+import { redactUrl, type RedisTarget } from "@herd/redis";
 import { connectOnce } from "../redis-check.js";
 import { fail, ok, versionAtLeast, warn, type Finding } from "./report.js";
 
@@ -6,6 +6,7 @@ const MIN_REDIS = "6.2.0";
 
 /** INFO's `key:value` lines as a map (works on managed Redis, where CONFIG is often disabled). */
 async function info(url: string, timeoutMs: number): Promise<Map<string, string>> {
+  // The node REDIS_URL names, on its own: INFO reads no key, so a cluster node answers it too.
   const client = await connectOnce(url, timeoutMs);
   try {
     const text = await client.info();
@@ -26,8 +27,12 @@ interface RedisFacts {
   policy: string;
 }
 
-/** INFO from the Redis at `url` (named by its `variable`), or the finding that says why it is unusable. */
-async function inspect(check: string, url: string, variable: string, timeoutMs: number): Promise<RedisFacts | Finding> {
+/**
+ * INFO from the Redis at `target` (named by its `variable`, with `clusterVariable` saying whether
+ * it is a cluster), or the finding that says why it is unusable.
+ */
+async function inspect(check: string, target: RedisTarget, [variable, clusterVariable]: [string, string], timeoutMs: number): Promise<RedisFacts | Finding> {
+  const { url } = target;
   let fields: Map<string, string>;
   try {
     fields = await info(url, timeoutMs);
@@ -36,16 +41,19 @@ async function inspect(check: string, url: string, variable: string, timeoutMs: 
   }
   const version = fields.get("redis_version") ?? "unknown";
   if (!versionAtLeast(version, MIN_REDIS)) return fail(check, `Redis ${version} is too old: BullMQ needs ${MIN_REDIS} or newer`);
+  const isCluster = fields.get("cluster_enabled") === "1";
+  if (isCluster && !target.cluster) return fail(check, `${redactUrl(url)} is a Redis Cluster node: set ${clusterVariable}=true (a single-node client fails with MOVED on keys other nodes own)`);
+  if (!isCluster && target.cluster) return fail(check, `${clusterVariable}=true but ${redactUrl(url)} is not a Redis Cluster node: unset ${clusterVariable}`);
   return { fields, version, policy: fields.get("maxmemory_policy") ?? "unknown" };
 }
 
 /** The queue Redis: version, `noeviction` (evicting a queue key loses jobs) and persistence. */
-export async function checkQueueRedis(url: string, timeoutMs: number): Promise<Finding[]> {
+export async function checkQueueRedis(target: RedisTarget, timeoutMs: number): Promise<Finding[]> {
   const check = "queue Redis";
-  const facts = await inspect(check, url, "REDIS_URL", timeoutMs);
+  const facts = await inspect(check, target, ["REDIS_URL", "HERD_REDIS_CLUSTER"], timeoutMs);
   if ("status" in facts) return [facts];
   const { fields, version, policy } = facts;
-  const findings: Finding[] = [ok(check, `Redis ${version} at ${redactUrl(url)}, maxmemory-policy ${policy}`)];
+  const findings: Finding[] = [ok(check, `Redis ${version} at ${redactUrl(target.url)}${target.cluster ? " (cluster)" : ""}, maxmemory-policy ${policy}`)];
   if (policy !== "noeviction") {
     findings.push(fail(`${check} eviction`, `maxmemory-policy is ${policy}: Redis may evict queue keys and lose jobs; set maxmemory-policy noeviction on REDIS_URL`));
   }
@@ -56,16 +64,17 @@ export async function checkQueueRedis(url: string, timeoutMs: number): Promise<F
 }
 
 /** The cache Redis: a separate LRU Redis is best; sharing the queue Redis works for small deployments. */
-export async function checkCacheRedis(url: string, queueUrl: string, timeoutMs: number): Promise<Finding[]> {
+export async function checkCacheRedis(target: RedisTarget, queueUrl: string, timeoutMs: number): Promise<Finding[]> {
   const check = "cache Redis";
+  const { url } = target;
   if (url === queueUrl) {
     return [warn(check, "shares REDIS_URL: cache entries take the queue's memory and leave only when their TTL ends; set HERD_CACHE_REDIS_URL to a Redis with maxmemory and allkeys-lru")];
   }
-  const facts = await inspect(check, url, "HERD_CACHE_REDIS_URL", timeoutMs);
+  const facts = await inspect(check, target, ["HERD_CACHE_REDIS_URL", "HERD_CACHE_REDIS_CLUSTER"], timeoutMs);
   if ("status" in facts) return [facts];
   const { fields, version, policy } = facts;
   const maxmemory = Number(fields.get("maxmemory") ?? "0");
-  const summary = `Redis ${version} at ${redactUrl(url)}, maxmemory-policy ${policy}, maxmemory ${maxmemory > 0 ? `${Math.round(maxmemory / 1048576)} MiB` : "unlimited"}`;
+  const summary = `Redis ${version} at ${redactUrl(url)}${target.cluster ? " (cluster)" : ""}, maxmemory-policy ${policy}, maxmemory ${maxmemory > 0 ? `${Math.round(maxmemory / 1048576)} MiB` : "unlimited"}`;
   if (maxmemory === 0) return [warn(check, `${summary}: the cache grows until the machine runs out of memory; set maxmemory`)];
   if (policy === "noeviction") return [warn(check, `${summary}: once full, cache writes fail (counted as cache errors); use allkeys-lru`)];
   return [ok(check, summary)];

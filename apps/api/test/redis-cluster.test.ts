@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "@herd/logger";
+import { closeRedis, createRedisClient } from "@herd/redis";
+import { RedisClusterServer, uniquePrefix, waitFor } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+// Herd on a Redis Cluster of three masters, given the address of a node that does NOT own the
+// prefix's slot: every command has to follow the cluster's redirection to the owner.
+describe("Herd on a Redis Cluster (HERD_REDIS_CLUSTER=true)", () => {
+  const prefix = uniquePrefix("cluster");
+  let cluster: RedisClusterServer;
+  let owner: number;
+  let entry: number;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    cluster = await RedisClusterServer.start(3);
+    owner = await cluster.ownerOf(`{${prefix}}`);
+    entry = cluster.ports.find((port) => port !== owner) ?? 0;
+    stack = await Stack.start({
+      prefix,
+      redisUrl: cluster.urlOf(entry),
+      ownRedis: true,
+      env: { HERD_REDIS_CLUSTER: "true" },
+      fleet: { instances: 2, preload: true, latency: { embedMs: 2 } },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+    await cluster?.close();
+  });
+
+  it("the entry node redirects a single-node client (what Herd did before the setting)", async () => {
+    const single = createRedisClient({ url: cluster.urlOf(entry), role: "command", logger: silentLogger() });
+    try {
+      await waitFor(() => single.status === "ready", { message: "single-node client ready" });
+      await expect(single.set(`{${prefix}}:probe`, "1")).rejects.toThrow(/MOVED/);
+    } finally {
+      await closeRedis(single);
+    }
+  });
+
+  it("is ready, queues, runs, caches and long-polls through the cluster", async () => {
+    const ready = await stack.get("/ready");
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ redis: "ok", workers: 1, healthyInstances: 2 });
+
+    const first = await stack.post("/v1/jobs?wait=10000", { type: "embed", model: "nomic-embed-text", input: ["cluster pump seal", "cluster relief valve"] });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: "completed", attempts: 1 });
+    expect(first.body.result.embeddings).toHaveLength(2);
+    const calls = stack.emulatorRequests("nomic-embed-text:latest");
+
+    const again = await stack.post("/v1/jobs?wait=10000", { type: "embed", model: "nomic-embed-text", input: ["cluster pump seal", "cluster relief valve"] });
+    expect(again.body).toMatchObject({ status: "completed", cached: true });
+    expect(again.body.result.embeddings).toEqual(first.body.result.embeddings);
+    expect(stack.emulatorRequests("nomic-embed-text:latest")).toBe(calls);
+
+    // Submitted without waiting, then long-polled: the API reads the queue's events stream.
+    const queued = await stack.post("/v1/jobs", { type: "generate", model: "llama3.2", prompt: "How is the relief valve adjusted?" });
+    expect(queued.status).toBe(202);
+    const done = await stack.get(`/v1/jobs/${queued.body.id}?wait=10000`);
+    expect(done.body).toMatchObject({ status: "completed", attempts: 1 });
+    expect(typeof done.body.result.response).toBe("string");
+  });
+
+  it("ingests a document as a BullMQ flow and searches it", async () => {
+    expect((await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text" })).status).toBe(201);
+    const accepted = await stack.post("/v1/collections/manuals/documents", {
+      documents: [{ id: "pump.md", text: "# Hydraulic pump\n\nBleed the hydraulic pump before first use: open the bleed screw until oil flows without bubbles." }],
+    });
+    expect(accepted.status).toBe(202);
+    const summary = await waitFor(async () => {
+      const response = await stack.get(`/v1/ingestions/${accepted.body.ingestionId}`);
+      return response.body.status !== "running" ? response.body : undefined;
+    }, { timeoutMs: 30_000, message: "ingestion to finish" });
+    expect(summary).toMatchObject({ status: "completed", documents: { done: 1, failed: 0 } });
+    const search = await stack.post("/v1/collections/manuals/search", { query: "how do I bleed the pump?", k: 1 });
+    expect(search.body.results[0]).toMatchObject({ documentId: "pump.md" });
+  });
+
+  it("keeps every key on the node that owns the prefix's slot", async () => {
+    expect(await cluster.dbsize(owner)).toBeGreaterThan(0);
+    for (const port of cluster.ports.filter((candidate) => candidate !== owner)) expect(await cluster.dbsize(port)).toBe(0);
+  });
+});

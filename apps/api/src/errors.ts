@@ -22,5 +22,9 @@ export function databaseUnavailable(): ApiError {
 /** True for errors that mean "Redis is not reachable right now" rather than a bug. */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|EPIPE|Stream isn't writeable|Reached the max retries|connect ETIMEDOUT|LOADING|Command timed out/i.test(error.message);
+  // The second line: a Redis Cluster between a master's failure and its replica's promotion.
+  return (
+    /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|EPIPE|Stream isn't writeable|Reached the max retries|connect ETIMEDOUT|LOADING|Command timed out/i.test(error.message) ||
+    /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available/i.test(error.message)
+  );
 }

@@ -14,7 +14,7 @@ describe("Herd on a Redis Cluster (HERD_REDIS_CLUSTER=true)", () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    cluster = await RedisClusterServer.start(3);
+    cluster = await RedisClusterServer.start({ masters: 3 });
     owner = await cluster.ownerOf(`{${prefix}}`);
     entry = cluster.ports.find((port) => port !== owner) ?? 0;
     stack = await Stack.start({

@@ -21,7 +21,7 @@ describe("herd keys and herd doctor on a Redis Cluster", () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    cluster = await RedisClusterServer.start(3);
+    cluster = await RedisClusterServer.start({ masters: 3 });
     const owner = await cluster.ownerOf(`{${prefix}}`);
     database = await createTestDatabase(prefix);
     env = { REDIS_URL: cluster.urlOf(cluster.ports.find((port) => port !== owner) ?? 0), HERD_PREFIX: prefix, DATABASE_URL: database.url };

@@ -9,9 +9,17 @@ import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
 
+export interface RedisClusterOptions {
+  masters?: number;
+  /** Replicas per master (a failover needs one). */
+  replicas?: number;
+  /** How long a master may be unreachable before its replica takes over. */
+  nodeTimeoutMs?: number;
+}
+
 /**
- * A private Redis Cluster of `masters` redis-server processes (no replicas) on free ports, made
- * with `redis-cli --cluster create`, for tests of Herd on a cluster. Never the shared Redis.
+ * A private Redis Cluster of redis-server processes on free ports, made with `redis-cli --cluster
+ * create`, for tests of Herd on a cluster. Never the shared Redis.
  */
 export class RedisClusterServer {
   readonly #processes: ChildProcess[] = [];
@@ -19,16 +27,17 @@ export class RedisClusterServer {
   private constructor(
     readonly ports: number[],
     readonly dir: string,
+    private readonly options: Required<RedisClusterOptions>,
   ) {}
 
-  static async start(masters = 3): Promise<RedisClusterServer> {
+  static async start({ masters = 3, replicas = 0, nodeTimeoutMs = 15_000 }: RedisClusterOptions = {}): Promise<RedisClusterServer> {
     const ports: number[] = [];
-    while (ports.length < masters) {
+    while (ports.length < masters * (1 + replicas)) {
       const port = await freePort();
       // The cluster bus listens on port + 10000: both must be free.
       if (port + 10_000 <= 65_535 && !ports.includes(port)) ports.push(port);
     }
-    const cluster = new RedisClusterServer(ports, mkdtempSync(join(tmpdir(), "herd-redis-cluster-")));
+    const cluster = new RedisClusterServer(ports, mkdtempSync(join(tmpdir(), "herd-redis-cluster-")), { masters, replicas, nodeTimeoutMs });
     try {
       await cluster.#boot();
     } catch (error) {
@@ -42,14 +51,37 @@ export class RedisClusterServer {
     for (const port of this.ports) {
       const dir = join(this.dir, String(port));
       mkdirSync(dir);
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(this.options.nodeTimeoutMs), "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
       this.#processes.push(spawn("redis-server", args, { stdio: "ignore" }));
     }
     for (const port of this.ports) await waitFor(() => this.#node(port, (node) => node.ping()).then((reply) => reply === "PONG", () => false), { timeoutMs: 10_000, message: `cluster node on port ${port}` });
-    await run("redis-cli", ["--cluster", "create", ...this.ports.map((port) => `127.0.0.1:${port}`), "--cluster-yes"]);
-    for (const port of this.ports) {
-      await waitFor(async () => /cluster_state:ok/.test(await this.#node(port, (node) => node.cluster("INFO") as Promise<string>)), { timeoutMs: 20_000, message: `cluster state ok on port ${port}` });
+    await run("redis-cli", ["--cluster", "create", ...this.ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", String(this.options.replicas), "--cluster-yes"]);
+    for (const port of this.ports) await this.waitHealthy(port);
+    // A replica that has not finished its first sync cannot take over: wait until every master
+    // has its replicas online.
+    if (this.options.replicas > 0) {
+      for (const port of this.ports) {
+        await waitFor(async () => {
+          const info = await this.#node(port, (node) => node.info("replication"));
+          if (/role:slave/.test(info)) return /master_link_status:up/.test(info);
+          return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= this.options.replicas;
+        }, { timeoutMs: 20_000, message: `replication in sync on port ${port}` });
+      }
     }
+  }
+
+  /** Waits until the node at `port` sees the cluster whole (every slot served). */
+  async waitHealthy(port: number, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => /cluster_state:ok/.test(await this.#node(port, (node) => node.cluster("INFO") as Promise<string>)), { timeoutMs, message: `cluster state ok on port ${port}` });
+  }
+
+  /** Kills the node at `port` outright (SIGKILL), as a crashed machine would go. */
+  async kill(port: number): Promise<void> {
+    const child = this.#processes[this.ports.indexOf(port)];
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
   }
 
   async #node<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
@@ -67,9 +99,9 @@ export class RedisClusterServer {
     return `redis://127.0.0.1:${port}`;
   }
 
-  /** The port of the master that owns `key`'s slot. */
-  async ownerOf(key: string): Promise<number> {
-    const port = this.ports[0] ?? 0;
+  /** The port of the master that owns `key`'s slot, as the node at `via` sees it. */
+  async ownerOf(key: string, via = this.ports[0] ?? 0): Promise<number> {
+    const port = via;
     const slot = await this.#node(port, (node) => node.cluster("KEYSLOT", key) as Promise<number>);
     const ranges = await this.#node(port, (node) => node.cluster("SLOTS"));
     const master = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2];

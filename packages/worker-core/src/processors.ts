@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from "bullmq";
-import { writeTogether, type RedisClient } from "@herd/redis";
+import { Cluster, writeTogether, type RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
@@ -114,14 +114,21 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
  * With `replyTo`, a client waits for this job in that API process: the result goes there too,
  * right behind the write that stores it (see @herd/jobs replies.ts).
  */
-function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined): void {
+async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined): Promise<void> {
   const jobId = job.id ?? "";
   writeTogether(deps.redis);
-  deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs).catch((error: unknown) => deps.onStoreError(job, error));
-  if (replyTo === undefined) return;
+  const stored = deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs);
   // A lost reply costs the waiting client only speed (it still finds the completion by its state
   // checks), so a failure here is logged with the job, never failing it.
-  deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
+  if (replyTo !== undefined) {
+    deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
+  }
+  // On one connection the completion BullMQ sends next cannot succeed where this write failed, so
+  // the write need not be awaited. A cluster client retries each command on its own through a
+  // failover (CLUSTERDOWN, MOVED): a completion could then land after this write gave up, leaving
+  // a completed job without its result. There the job finishes only once its result is stored.
+  if (deps.redis instanceof Cluster) return stored.then(() => undefined);
+  stored.catch((error: unknown) => deps.onStoreError(job, error));
 }
 
 /** `attempts`: including the one that just ended (BullMQ counts it only once it recorded it). */
@@ -210,7 +217,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     deps.redis.hincrby(key, field, data.inputs.length).catch((error: unknown) => deps.onStoreError(job, error));
   }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  storeResult(deps, job, result, data.replyTo);
+  await storeResult(deps, job, result, data.replyTo);
   return { instance, resultBytes: result.length, cachedInputs: data.inputs.length - missing.length };
 }
 
@@ -274,6 +281,6 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     const { model: _model, ...withoutModel } = body;
     void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));
   }
-  storeResult(deps, job, result, data.replyTo);
+  await storeResult(deps, job, result, data.replyTo);
   return { instance, resultBytes: result.length };
 }

@@ -45,9 +45,13 @@ describe("Herd on a Redis Cluster (HERD_REDIS_CLUSTER=true)", () => {
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ redis: "ok", workers: 1, healthyInstances: 2 });
 
+    const waits = async (via: string) => (await stack.api.metrics.jobs.waits.get()).values.find((value) => value.labels["via"] === via)?.value ?? 0;
+    const replies = await waits("reply");
     const first = await stack.post("/v1/jobs?wait=10000", { type: "embed", model: "nomic-embed-text", input: ["cluster pump seal", "cluster relief valve"] });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ status: "completed", attempts: 1 });
+    // The worker's PUBLISH reached the API's subscriber through the cluster bus.
+    expect(await waits("reply")).toBe(replies + 1);
     expect(first.body.result.embeddings).toHaveLength(2);
     const calls = stack.emulatorRequests("nomic-embed-text:latest");
 

@@ -44,6 +44,14 @@ export const ApiEnv = z
     /** How often the API re-reads worker heartbeats. */
     HERD_FLEET_REFRESH: durationMsEnv(1000, { min: 50, max: 60_000 }),
     HERD_SHUTDOWN_TIMEOUT: durationMsEnv(10_000, { min: 100 }),
+    /**
+     * Replicas that must hold a new job before the API answers for it (Redis WAIT): with 1, a
+     * failover to a replica cannot lose an accepted job. 0 (default): Redis replicates in the
+     * background, and the last writes before a primary dies may be lost.
+     */
+    HERD_REDIS_WAIT_REPLICAS: intEnv(0, { min: 0, max: 16 }),
+    /** How long the API waits for those replicas before answering anyway (and logging it). */
+    HERD_REDIS_WAIT_TIMEOUT: durationMsEnv(1000, { min: 10, max: 60_000 }),
     ...databaseEnvShape,
     /** Largest document upload request (JSON or multipart). */
     HERD_MAX_UPLOAD_BYTES: bytesEnv(64 * 1024 * 1024),
@@ -114,6 +122,8 @@ export interface ApiConfig extends SharedConfig {
   limits: { maxBodyBytes: number; maxInputs: number; maxInputChars: number; maxWaitMs: number; maxWaitingPerModel: number };
   fleetRefreshMs: number;
   shutdownTimeoutMs: number;
+  /** Replicas a new job must reach before the API answers (0: none), and how long to wait for them. */
+  replication: { waitReplicas: number; timeoutMs: number };
   database: DatabaseConfig;
   ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
   admin: { user: string; password: string | undefined; write: boolean };
@@ -137,6 +147,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     },
     fleetRefreshMs: env.HERD_FLEET_REFRESH,
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
+    replication: { waitReplicas: env.HERD_REDIS_WAIT_REPLICAS, timeoutMs: env.HERD_REDIS_WAIT_TIMEOUT },
     database: toDatabaseConfig(env),
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     syncTimeoutMs: env.HERD_SYNC_TIMEOUT,

@@ -164,6 +164,20 @@ function statusOf(client: RedisClient): string {
   return client.status;
 }
 
+/**
+ * Redis WAIT for the writes `client` has sent so far on the connection that serves `key`: resolves
+ * with the number of replicas that acknowledged them within `timeoutMs`. WAIT names no key, so a
+ * cluster client would send it to any node; in a pipeline behind a command on `key` it goes to
+ * that key's node, on the connection that made the writes.
+ */
+export async function waitForReplicas(client: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
+  if (!(client instanceof Cluster)) return client.wait(replicas, timeoutMs);
+  const results = await client.pipeline().exists(key).wait(replicas, timeoutMs).exec();
+  const [error, acknowledged] = results?.[1] ?? [new Error("WAIT returned no reply"), 0];
+  if (error) throw error;
+  return Number(acknowledged);
+}
+
 /** `{herd}` style hash tag used as the key prefix for BullMQ and every Herd key. */
 export function hashTag(prefix: string): string {
   return `{${prefix}}`;

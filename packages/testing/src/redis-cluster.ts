@@ -109,6 +109,11 @@ export class RedisClusterServer {
     return master[1];
   }
 
+  /** A section of INFO from the node at `port`. */
+  info(port: number, section: string): Promise<string> {
+    return this.#node(port, (node) => node.info(section));
+  }
+
   /** Number of keys stored on the node at `port`. */
   dbsize(port: number): Promise<number> {
     return this.#node(port, (node) => node.dbsize());

@@ -1,10 +1,11 @@
-import { waitForReplicas, type RedisClient } from "@herd/redis";
+import type { RedisClient } from "@herd/redis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import { createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
+import { confirmReplicated } from "./replication.js";
 import { cacheScopeOf, prepareEmbed, prepareGenerate, type Prepared } from "./prepare-job.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
@@ -132,7 +133,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     }
     deps.depth.added(queue);
     const jobId = job.id ?? id;
-    await confirmReplicated(deps, queue.toKey(jobId), jobId);
+    await confirmReplicated(deps, queue.toKey(jobId), { jobId });
     if (jobId === id) {
       count("queued");
       deps.jobMetrics.submitted.inc({ kind: prepared.kind, model: prepared.model, priority: priorityClass });
@@ -150,18 +151,6 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     if (isConnectionError(error)) throw redisUnavailable();
     throw error;
   }
-}
-
-/**
- * With HERD_REDIS_WAIT_REPLICAS, the job is answered for only once that many replicas hold it, so
- * a failover cannot lose it. Too few within the timeout: the job stands (it is queued on the
- * primary) and the shortfall is logged; an unreachable Redis fails the request (503).
- */
-async function confirmReplicated(deps: SubmitDeps, key: string, jobId: string): Promise<void> {
-  const { waitReplicas, timeoutMs } = deps.config.replication;
-  if (waitReplicas === 0) return;
-  const acknowledged = await waitForReplicas(deps.redis, key, waitReplicas, timeoutMs);
-  if (acknowledged < waitReplicas) deps.logger.warn({ jobId, acknowledged, wanted: waitReplicas, timeoutMs }, "job queued on fewer Redis replicas than HERD_REDIS_WAIT_REPLICAS asks");
 }
 
 /** An interactive request that joined a queued batch job lifts it to interactive priority. */

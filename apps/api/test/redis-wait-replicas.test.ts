@@ -41,6 +41,11 @@ describe("HERD_REDIS_WAIT_REPLICAS on a Redis with a replica", () => {
     const queued = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "replicated before the 202" });
     expect(queued.status).toBe(202);
     expect(waitCalls(await probe.info("commandstats"))).toBe(before + 2);
+    expect((await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text" })).status).toBe(201);
+    const ingestion = await stack.post("/v1/collections/manuals/documents", { documents: [{ id: "pump.md", text: "Bleed the hydraulic pump before first use." }] });
+    expect(ingestion.status).toBe(202);
+    // One WAIT for the whole upload (its progress record and every document's job).
+    expect(waitCalls(await probe.info("commandstats"))).toBe(before + 3);
 
     await replica.stop();
     await waitFor(async () => /connected_slaves:0/.test(await probe.info("replication")), { message: "replica gone" });

@@ -4,17 +4,18 @@ import type { ApiConfig } from "@herd/config";
 import { INGEST_QUEUE, jobOptions, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
 import { inTransaction, saveDocumentContent, upsertDocument, type Collection, type Database } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
+import { confirmReplicated, type ReplicationDeps } from "../replication.js";
 import { cacheScopeOf } from "../prepare-job.js";
 import type { IngestionProgress } from "./progress.js";
 import type { UploadedDocument } from "./uploads.js";
 
-export interface IngestDeps {
+export interface IngestDeps extends Omit<ReplicationDeps, "config"> {
   db: Database;
   queues: QueueRegistry;
   progress: IngestionProgress;
   retention: RetentionPolicy;
   embedBatch: number;
-  config: Pick<ApiConfig, "cacheScope">;
+  config: Pick<ApiConfig, "cacheScope" | "replication">;
 }
 
 /**
@@ -57,5 +58,6 @@ export async function startIngestion(deps: IngestDeps, collection: Collection, m
       return { name: "document", data, opts: { ...jobOptions(deps.retention, "batch"), jobId: `${ingestionId}-d${record.id}` } };
     }),
   );
+  await confirmReplicated(deps, queue.toKey(ingestionId), { ingestionId });
   return ingestionId;
 }

@@ -5,4 +5,5 @@ export * from "./queries/collections.js";
 export * from "./queries/documents.js";
 export * from "./queries/chunks.js";
 export * from "./queries/search.js";
+export * from "./queries/small-collections.js";
 export { dataDirOwner } from "./data-dir-lock.js";

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
-import { searchCandidates, searchChunks, type Collection, type SearchHit } from "@herd/store";
+import { searchCandidates, searchChunks, SmallCollections, type Collection, type SearchHit } from "@herd/store";
 import { ApiError } from "../errors.js";
 import { embedQuery, type SyncDeps } from "../sync.js";
 import { collectionOr404, type CollectionsRouteDeps } from "./collections.js";
@@ -51,10 +51,14 @@ function checkText(field: string, text: string): string {
   return trimmed;
 }
 
-async function retrieve(deps: RetrievalRouteDeps, collection: Collection, mode: "vector" | "keyword" | "hybrid", query: string, k: number, filter?: Record<string, unknown>): Promise<SearchHit[]> {
+async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, collection: Collection, mode: "vector" | "keyword" | "hybrid", query: string, k: number, filter?: Record<string, unknown>): Promise<SearchHit[]> {
   const modelDimensions = deps.fleet.snapshot.models.get(collection.model)?.embeddingLength;
   const cut = modelDimensions !== undefined && collection.dimensions < modelDimensions ? collection.dimensions : undefined;
-  const embedding = mode === "keyword" ? undefined : await embedQuery(deps, collection.model, query, cut, QUERY_TIMEOUT_MS);
+  // The size check (a database read at most every 30 s per collection) runs while the query is embedded.
+  const [embedding, exact] = await Promise.all([
+    mode === "keyword" ? undefined : embedQuery(deps, collection.model, query, cut, QUERY_TIMEOUT_MS),
+    mode === "keyword" ? false : small.isSmall(deps.db.pool, collection.id),
+  ]);
   return searchChunks(deps.db.pool, mode, {
     collectionId: collection.id,
     dimensions: collection.dimensions,
@@ -63,6 +67,7 @@ async function retrieve(deps: RetrievalRouteDeps, collection: Collection, mode: 
     query,
     ...(embedding ? { embedding } : {}),
     ...(filter ? { filter } : {}),
+    ...(exact ? { exact } : {}),
   });
 }
 
@@ -78,6 +83,7 @@ export function answerPrompt(question: string, hits: readonly SearchHit[]): stri
 
 export function retrievalRouter(deps: RetrievalRouteDeps): Router {
   const router = Router();
+  const small = new SmallCollections();
 
   router.post("/v1/collections/:name/search", async (req: Request, res: Response) => {
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
@@ -86,7 +92,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const started = performance.now();
-    const results = await retrieve(deps, collection, body.mode, query, k, body.filter);
+    const results = await retrieve(deps, small, collection, body.mode, query, k, body.filter);
     res.json({ collection: collection.name, mode: body.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, results });
   });
 
@@ -97,7 +103,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const question = checkText("question", body.question);
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
-    const hits = await retrieve(deps, collection, "hybrid", question, k, body.filter);
+    const hits = await retrieve(deps, small, collection, "hybrid", question, k, body.filter);
     const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
     await submitAndRespond(
       deps,

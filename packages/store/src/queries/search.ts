@@ -16,6 +16,11 @@ export interface SearchInput {
   filter?: Record<string, unknown>;
   /** Keyword terms estimated in more chunks than this are left out (default COMMON_TERM_ROWS). */
   commonTermRows?: number;
+  /**
+   * Rank every chunk of the collection by distance instead of walking its HNSW index: exact, and
+   * about as fast on a small collection (see SmallCollections).
+   */
+  exact?: boolean;
 }
 
 /** Reciprocal rank fusion constant from Cormack et al. (2009). */
@@ -83,18 +88,21 @@ export async function searchChunks(pool: pg.Pool, mode: SearchMode, input: Searc
  * matches); everything from the client is a parameter. Documents are joined into the candidate
  * lists only when a filter needs them.
  */
-function listsSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, tsqueryParam = false): string {
+function listsSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, tsqueryParam = false, exact = false): string {
   const id = Math.trunc(collectionId);
   const dims = Math.trunc(dimensions);
   const from = filtered ? "chunks c JOIN documents d ON d.id = c.document_id" : "chunks c";
   const filter = filtered ? "AND d.metadata @> $4::jsonb" : "";
-  const distance = `c.embedding::vector(${dims}) <=> $1::text::vector(${dims})`;
+  // Without the cast to vector(dims) the expression is not the index's: PostgreSQL then sorts the
+  // collection's chunks by exact distance (ties by id, so the order never depends on the graph).
+  const distance = exact ? `c.embedding <=> $1::text::vector(${dims})` : `c.embedding::vector(${dims}) <=> $1::text::vector(${dims})`;
+  const vectorOrder = exact ? `${distance}, c.id` : distance;
   const none = "SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false";
   const vectorList =
     mode === "keyword"
       ? none
-      : `SELECT c.id, row_number() OVER (ORDER BY ${distance}) AS rank FROM ${from}
-          WHERE c.collection_id = ${id} ${filter} ORDER BY ${distance} LIMIT $3::int`;
+      : `SELECT c.id, row_number() OVER (ORDER BY ${vectorOrder}) AS rank FROM ${from}
+          WHERE c.collection_id = ${id} ${filter} ORDER BY ${vectorOrder} LIMIT $3::int`;
   // Ranking every chunk that holds a common term costs far more than such a term tells (it is
   // a stop word for this corpus), so the OR takes only the query's rarer terms. A query made only
   // of common terms requires all of them (AND), if that combination is estimated to be rare enough
@@ -128,8 +136,8 @@ function listsSql(mode: SearchMode, collectionId: number, dimensions: number, fi
 }
 
 /** One mode's ranked, fused hits with their rows, in one statement. */
-export function searchSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS): string {
-  return `${listsSql(mode, collectionId, dimensions, filtered, commonTermRows)},
+export function searchSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, exact = false): string {
+  return `${listsSql(mode, collectionId, dimensions, filtered, commonTermRows, false, exact)},
       fused AS (
         SELECT coalesce(vec.id, kw.id) AS id, vec.rank AS vector_rank, kw.rank AS keyword_rank,
                coalesce(1.0 / (${RRF_K} + vec.rank), 0) + coalesce(1.0 / (${RRF_K} + kw.rank), 0) AS score
@@ -186,7 +194,7 @@ async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<Sear
   const filtered = input.filter !== undefined;
   const params = parameters("hybrid", input);
   const [vectorParam, queryParam, ...rest] = params;
-  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, filtered, limit, tsqueryParam)} SELECT id, rank FROM ${list}`;
+  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, filtered, limit, tsqueryParam, input.exact)} SELECT id, rank FROM ${list}`;
   const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec", false), [vectorParam, "", ...rest])).rows);
   const keywordList = async () => {
     const terms = await pool.query<{ query: string | null }>({
@@ -242,6 +250,6 @@ function toHit(row: HitRow): SearchHit {
 }
 
 async function runSearch(db: pg.Pool | pg.PoolClient, mode: SearchMode, input: SearchInput): Promise<SearchHit[]> {
-  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.filter !== undefined, input.commonTermRows), parameters(mode, input));
+  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.filter !== undefined, input.commonTermRows, input.exact), parameters(mode, input));
   return rows.map(toHit);
 }

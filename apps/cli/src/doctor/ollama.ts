@@ -11,10 +11,10 @@ export interface InstanceReport {
 
 /** Each instance: reachable, Ollama's version, its models, and how long that took. */
 export async function checkInstances(instances: ReadonlyArray<Pick<ResolvedInstance, "name" | "url">>, source: string, timeoutMs: number): Promise<InstanceReport> {
-  const models = new Map<string, Set<string>>();
   if (instances.length === 0) {
-    return { findings: [warn("Ollama instances", "none configured (HERD_INSTANCES) and no live worker reports any; herd start runs emulated ones for development")], models };
+    return { findings: [warn("Ollama instances", "none configured (HERD_INSTANCES) and no live worker reports any; herd start runs emulated ones for development")], models: new Map() };
   }
+  const served = new Map<string, Set<string>>();
   const findings = await Promise.all(
     instances.map(async (instance): Promise<Finding> => {
       const check = `Ollama ${instance.name}`;
@@ -24,7 +24,7 @@ export async function checkInstances(instances: ReadonlyArray<Pick<ResolvedInsta
         const version = await client.version({ timeoutMs });
         const tags = await client.tags({ timeoutMs });
         const names = tags.models.map((model) => normalizeModel(model.name)).sort();
-        models.set(instance.name, new Set(names));
+        served.set(instance.name, new Set(names));
         const ms = Math.round(performance.now() - started);
         const listed = names.length > 0 ? names.join(", ") : "no models pulled";
         return names.length > 0 ? ok(check, `${instance.url} (${source}): Ollama ${version}, ${ms} ms; ${listed}`) : warn(check, `${instance.url} (${source}): Ollama ${version}, ${ms} ms; ${listed}`);
@@ -36,6 +36,12 @@ export async function checkInstances(instances: ReadonlyArray<Pick<ResolvedInsta
       }
     }),
   );
+  // In the instances' own order, not the order they answered in, so every run prints the same.
+  const models = new Map<string, Set<string>>();
+  for (const instance of instances) {
+    const names = served.get(instance.name);
+    if (names) models.set(instance.name, names);
+  }
   return { findings, models };
 }
 

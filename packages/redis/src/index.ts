@@ -183,6 +183,17 @@ export function hashTag(prefix: string): string {
   return `{${prefix}}`;
 }
 
+/**
+ * Whether a command sent after another on `client` can only succeed if that one did. True on one
+ * connection: a write that fails takes the connection, and everything behind it, down. False on a
+ * cluster: its client retries each command on its own through a failover (CLUSTERDOWN, MOVED),
+ * so a later command can land after an earlier one gave up; there a write that must come first
+ * has to be awaited.
+ */
+export function failsInOrder(client: RedisClient): boolean {
+  return !(client instanceof Cluster);
+}
+
 /** Streams whose writes are held until the end of the current event-loop turn. */
 const heldStreams = new WeakSet<object>();
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { freePort } from "./redis.js";
+import { freePort, stopProcess } from "./redis.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -78,10 +78,7 @@ export class RedisClusterServer {
   /** Kills the node at `port` outright (SIGKILL), as a crashed machine would go. */
   async kill(port: number): Promise<void> {
     const child = this.#processes[this.ports.indexOf(port)];
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    if (child) await stopProcess(child, "SIGKILL");
   }
 
   async #node<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
@@ -101,9 +98,8 @@ export class RedisClusterServer {
 
   /** The port of the master that owns `key`'s slot, as the node at `via` sees it. */
   async ownerOf(key: string, via = this.ports[0] ?? 0): Promise<number> {
-    const port = via;
-    const slot = await this.#node(port, (node) => node.cluster("KEYSLOT", key) as Promise<number>);
-    const ranges = await this.#node(port, (node) => node.cluster("SLOTS"));
+    const slot = await this.#node(via, (node) => node.cluster("KEYSLOT", key) as Promise<number>);
+    const ranges = await this.#node(via, (node) => node.cluster("SLOTS"));
     const master = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2];
     if (!master) throw new Error(`no node owns slot ${slot}`);
     return master[1];
@@ -120,14 +116,7 @@ export class RedisClusterServer {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.#processes.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }),
-    );
+    await Promise.all(this.#processes.map((child) => stopProcess(child, "SIGTERM")));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -43,6 +43,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Sends `signal` to `child` unless it has already exited, and waits for it to exit. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill(signal);
+  await exited;
+}
+
 /**
  * A private redis-server on its own port, for tests that stop and restart Redis (never the
  * shared one). AOF with `everysec`, as production runs it.
@@ -86,11 +94,7 @@ export class RedisServer {
 
   /** SIGTERM: Redis writes its AOF and exits. `crash` sends SIGKILL instead (nothing flushed). */
   async stop(crash = false): Promise<void> {
-    const child = this.#process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill(crash ? "SIGKILL" : "SIGTERM");
-    await exited;
+    if (this.#process) await stopProcess(this.#process, crash ? "SIGKILL" : "SIGTERM");
   }
 
   async close(): Promise<void> {

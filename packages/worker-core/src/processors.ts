@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from "bullmq";
-import { Cluster, writeTogether, type RedisClient } from "@herd/redis";
+import { failsInOrder, writeTogether, type RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
@@ -123,11 +123,9 @@ async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo:
   if (replyTo !== undefined) {
     deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
   }
-  // On one connection the completion BullMQ sends next cannot succeed where this write failed, so
-  // the write need not be awaited. A cluster client retries each command on its own through a
-  // failover (CLUSTERDOWN, MOVED): a completion could then land after this write gave up, leaving
-  // a completed job without its result. There the job finishes only once its result is stored.
-  if (deps.redis instanceof Cluster) return stored.then(() => undefined);
+  // The completion BullMQ sends next must not succeed where this write failed (a completed job
+  // without its result): on one connection it cannot, elsewhere the job waits for the write.
+  if (!failsInOrder(deps.redis)) return stored.then(() => undefined);
   stored.catch((error: unknown) => deps.onStoreError(job, error));
 }
 

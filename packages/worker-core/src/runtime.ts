@@ -46,7 +46,8 @@ export class WorkerRuntime {
   constructor(private readonly options: WorkerRuntimeOptions) {
     this.config = options.config;
     this.#logger = options.logger;
-    this.#connection = createRedisClient({ url: this.config.redisUrl, cluster: this.config.redisCluster, role: "blocking", logger: this.#logger, connectionName: `herd-worker-${this.config.workerId}` });
+    const queueRedis = { url: this.config.redisUrl, cluster: this.config.redisCluster };
+    this.#connection = createRedisClient({ ...queueRedis, role: "blocking", logger: this.#logger, connectionName: `herd-worker-${this.config.workerId}` });
     this.#cacheRedis =
       this.config.cacheRedisUrl === this.config.redisUrl
         ? this.#connection
@@ -54,7 +55,7 @@ export class WorkerRuntime {
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
     this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
-    this.#cancels = new JobCancels({ url: this.config.redisUrl, cluster: this.config.redisCluster }, herdKeys(this.config.prefix).cancelChannel, this.#logger);
+    this.#cancels = new JobCancels(queueRedis, herdKeys(this.config.prefix).cancelChannel, this.#logger);
     this.#claims =
       this.config.claimInstances === undefined
         ? undefined

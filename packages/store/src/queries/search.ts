@@ -25,6 +25,14 @@ export interface SearchInput {
 
 /** Reciprocal rank fusion constant from Cormack et al. (2009). */
 const RRF_K = 60;
+/**
+ * Equal scores are ordered by the chunk's content hash, then id: ids follow the order chunks were
+ * stored in, which depends on how parallel ingestion happened to run, so ties broken by id alone
+ * gave the same corpus different keyword ranks from run to run (the retrieval-quality test failed
+ * in some runs when a tie pushed a relevant chunk from 5th to 6th).
+ */
+const TIE_BREAK = "c.content_hash, c.id";
+
 /** pgvector's default hnsw.ef_search; an HNSW scan never returns more rows than this. */
 const DEFAULT_EF_SEARCH = 40;
 
@@ -94,9 +102,9 @@ function listsSql(mode: SearchMode, collectionId: number, dimensions: number, fi
   const from = filtered ? "chunks c JOIN documents d ON d.id = c.document_id" : "chunks c";
   const filter = filtered ? "AND d.metadata @> $4::jsonb" : "";
   // Without the cast to vector(dims) the expression is not the index's: PostgreSQL then sorts the
-  // collection's chunks by exact distance (ties by id, so the order never depends on the graph).
+  // collection's chunks by exact distance.
   const distance = exact ? `c.embedding <=> $1::text::vector(${dims})` : `c.embedding::vector(${dims}) <=> $1::text::vector(${dims})`;
-  const vectorOrder = exact ? `${distance}, c.id` : distance;
+  const vectorOrder = exact ? `${distance}, ${TIE_BREAK}` : distance;
   const none = "SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false";
   const vectorList =
     mode === "keyword"
@@ -124,9 +132,9 @@ function listsSql(mode: SearchMode, collectionId: number, dimensions: number, fi
   const keywordList =
     mode === "vector"
       ? none
-      : `SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q.query) DESC, c.id) AS rank FROM ${from}, kw_query q
+      : `SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q.query) DESC, ${TIE_BREAK}) AS rank FROM ${from}, kw_query q
           WHERE c.collection_id = ${id} AND q.query IS NOT NULL AND c.tsv @@ q.query ${filter}
-          ORDER BY ts_rank_cd(c.tsv, q.query) DESC, c.id LIMIT $3::int`;
+          ORDER BY ts_rank_cd(c.tsv, q.query) DESC, ${TIE_BREAK} LIMIT $3::int`;
   // Every parameter is typed once in `params`, so a mode that leaves some unused still plans.
   // A list the final SELECT does not reference is never evaluated.
   return `WITH params AS (SELECT $1::text AS embedding, $2::text AS query, $3::int AS candidates, $4::jsonb AS filter, $5::int AS k),

@@ -3,9 +3,8 @@ import type { Queryable } from "../database.js";
 /**
  * Collections with fewer chunks than this are searched exactly (see SearchInput.exact). An exact
  * scan costs about 1 ms per thousand 768-d chunks here (the search benchmark's exact baseline: 92 ms
- * for 100,000), so below this size it is as fast as the HNSW index, and it never misses: on a small
- * collection, an HNSW graph built while documents arrive in parallel dropped a relevant chunk in
- * some runs and not in others (the retrieval-quality test).
+ * for 100,000), so below this size it is about as fast as the HNSW index, and its results are exact
+ * and do not depend on how the graph was built.
  */
 export const EXACT_SEARCH_MAX_CHUNKS = 5000;
 

@@ -19,6 +19,8 @@ describe("exact vector search and small collections (native PostgreSQL + pgvecto
   beforeAll(async () => {
     database = await createTestDatabase("exact");
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    // Dropping the database terminates connections the pool may still be closing.
+    pool.on("error", () => undefined);
     await migrate(pool);
     const created = await insertCollection(pool, { tenant: "t1", name: "small", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     if (!created) throw new Error("no collection");

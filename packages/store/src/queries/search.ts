@@ -105,11 +105,11 @@ function listsSql(mode: SearchMode, collectionId: number, dimensions: number, fi
   // collection's chunks by exact distance.
   const distance = exact ? `c.embedding <=> $1::text::vector(${dims})` : `c.embedding::vector(${dims}) <=> $1::text::vector(${dims})`;
   const vectorOrder = exact ? `${distance}, ${TIE_BREAK}` : distance;
-  const none = "SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false";
+  const none = "SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::text AS content_hash WHERE false";
   const vectorList =
     mode === "keyword"
       ? none
-      : `SELECT c.id, row_number() OVER (ORDER BY ${vectorOrder}) AS rank FROM ${from}
+      : `SELECT c.id, row_number() OVER (ORDER BY ${vectorOrder}) AS rank, c.content_hash FROM ${from}
           WHERE c.collection_id = ${id} ${filter} ORDER BY ${vectorOrder} LIMIT $3::int`;
   // Ranking every chunk that holds a common term costs far more than such a term tells (it is
   // a stop word for this corpus), so the OR takes only the query's rarer terms. A query made only
@@ -132,7 +132,7 @@ function listsSql(mode: SearchMode, collectionId: number, dimensions: number, fi
   const keywordList =
     mode === "vector"
       ? none
-      : `SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q.query) DESC, ${TIE_BREAK}) AS rank FROM ${from}, kw_query q
+      : `SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q.query) DESC, ${TIE_BREAK}) AS rank, c.content_hash FROM ${from}, kw_query q
           WHERE c.collection_id = ${id} AND q.query IS NOT NULL AND c.tsv @@ q.query ${filter}
           ORDER BY ts_rank_cd(c.tsv, q.query) DESC, ${TIE_BREAK} LIMIT $3::int`;
   // Every parameter is typed once in `params`, so a mode that leaves some unused still plans.
@@ -152,7 +152,7 @@ export function searchSql(mode: SearchMode, collectionId: number, dimensions: nu
           FROM vec FULL OUTER JOIN kw ON vec.id = kw.id)
     SELECT c.id AS chunk_id, d.external_id, c.ordinal, c.heading, c.text, d.metadata, f.score, f.vector_rank, f.keyword_rank
       FROM fused f JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id
-     ORDER BY f.score DESC, c.id LIMIT $5::int`;
+     ORDER BY f.score DESC, ${TIE_BREAK} LIMIT $5::int`;
 }
 
 function parameters(mode: SearchMode, input: SearchInput): unknown[] {
@@ -202,7 +202,7 @@ async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<Sear
   const filtered = input.filter !== undefined;
   const params = parameters("hybrid", input);
   const [vectorParam, queryParam, ...rest] = params;
-  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, filtered, limit, tsqueryParam, input.exact)} SELECT id, rank FROM ${list}`;
+  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, filtered, limit, tsqueryParam, input.exact)} SELECT id, rank, content_hash FROM ${list}`;
   const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec", false), [vectorParam, "", ...rest])).rows);
   const keywordList = async () => {
     const terms = await pool.query<{ query: string | null }>({
@@ -215,17 +215,17 @@ async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<Sear
     return (await pool.query<RankRow>(listOf("kw", true), [null, tsquery, ...rest])).rows;
   };
   const [vec, kw] = await Promise.all([vectorList(), keywordList()]);
-  const fused = new Map<string, { vectorRank: number | null; keywordRank: number | null }>();
-  for (const row of vec) fused.set(row.id, { vectorRank: Number(row.rank), keywordRank: null });
+  const fused = new Map<string, { vectorRank: number | null; keywordRank: number | null; contentHash: string }>();
+  for (const row of vec) fused.set(row.id, { vectorRank: Number(row.rank), keywordRank: null, contentHash: row.content_hash });
   for (const row of kw) {
     const entry = fused.get(row.id);
     if (entry) entry.keywordRank = Number(row.rank);
-    else fused.set(row.id, { vectorRank: null, keywordRank: Number(row.rank) });
+    else fused.set(row.id, { vectorRank: null, keywordRank: Number(row.rank), contentHash: row.content_hash });
   }
   const rrf = (rank: number | null) => (rank === null ? 0 : 1 / (RRF_K + rank));
   const winners = [...fused]
     .map(([id, ranks]) => ({ id, ...ranks, score: rrf(ranks.vectorRank) + rrf(ranks.keywordRank) }))
-    .sort((a, b) => b.score - a.score || Number(a.id) - Number(b.id))
+    .sort((a, b) => b.score - a.score || compareText(a.contentHash, b.contentHash) || Number(a.id) - Number(b.id))
     .slice(0, input.k);
   if (winners.length === 0) return [];
   const { rows } = await pool.query<Omit<HitRow, "score" | "vector_rank" | "keyword_rank">>(ROWS_BY_ID, [winners.map((winner) => winner.id)]);
@@ -241,6 +241,12 @@ async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<Sear
 interface RankRow {
   id: string;
   rank: string;
+  content_hash: string;
+}
+
+/** The order PostgreSQL's "C" collation gives (content hashes are hex, so every collation agrees). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function toHit(row: HitRow): SearchHit {

@@ -4,6 +4,7 @@ import type { HerdCache } from "@herd/cache";
 import { createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
+import type { FleetSnapshot } from "@herd/fleet";
 import { renderJobView, type JsonChunks } from "./job-store.js";
 import { confirmReplicated } from "./replication.js";
 import { cacheScopeOf, prepareEmbed, prepareGenerate, type Prepared } from "./prepare-job.js";
@@ -38,14 +39,28 @@ function cachedOutcome(prepared: Prepared<JobKind>, result: string | JsonChunks)
   return { kind: "cached", body, model: prepared.model, type: prepared.kind };
 }
 
-/** Throws 404 model_not_served unless a live worker serves `model` (normalised) for `kind`. */
+/** Throws unless a live worker serves `model` (normalised) for `kind` (see notServed). */
 export async function ensureServed(deps: Pick<SubmitDeps, "fleet">, model: string, kind: JobKind): Promise<void> {
   let snapshot = deps.fleet.snapshot;
   if (!snapshot.serves(model, kind)) snapshot = await deps.fleet.fresh();
   if (snapshot.serves(model, kind)) return;
+  throw notServed(snapshot, model, kind);
+}
+
+/**
+ * Why `model` cannot be served for `kind`. With live workers, the fleet does not serve it: 404
+ * with the models it does serve. With none (every worker restarting at once, or their heartbeats
+ * lapsing while Redis failed over), whether it will be served is unknown until they are back: 503
+ * with Retry-After, which clients retry, where a 404 would tell them to give up.
+ */
+export function notServed(snapshot: FleetSnapshot, model: string, kind: JobKind): ApiError {
+  if (snapshot.workers.length === 0) return noLiveWorkers(model);
   const served = snapshot.modelsFor(kind);
-  const list = served.length > 0 ? served.join(", ") : "none (no live worker)";
-  throw new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${list}`, { details: { served } });
+  return new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${served.join(", ") || "none"}`, { details: { served } });
+}
+
+export function noLiveWorkers(model: string): ApiError {
+  return new ApiError(503, "no_live_workers", `no worker is live to serve "${model}"; retry shortly`, { headers: { "Retry-After": "2" } });
 }
 
 /** Owner of the jobs Herd submits for itself (a search query's embedding). */

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueName } from "@herd/jobs";
 import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
 import { parseServerTiming } from "../src/server-timing.js";
+import { createLogger } from "@herd/logger";
+import { WorkerRuntime } from "@herd/worker-core";
 import { Stack } from "./stack.js";
 
 const EMBED_QUEUE = queueName("embed", "nomic-embed-text");
@@ -169,5 +171,46 @@ describe("Redis outage", () => {
       return response.status === 200 ? response : undefined;
     }, { timeoutMs: 20_000, intervalMs: 200, message: "the API to accept jobs again" });
     expect(after.body.status).toBe("completed");
+  });
+});
+
+describe("no live worker", () => {
+  let stack: Stack;
+  let replacement: WorkerRuntime | undefined;
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("noworker"), fleet: { instances: 1, preload: true } });
+  });
+  afterAll(async () => {
+    await replacement?.close(2000);
+    await stack?.close();
+  });
+
+  it("answers 503 with Retry-After while no worker is live, 404 only for a model the live fleet lacks", async () => {
+    const body = { type: "embed", model: "nomic-embed-text", input: "while the workers restart" };
+    expect((await stack.post("/v1/jobs", { ...body, model: "mxbai-embed-large" })).status).toBe(404);
+
+    // Leaving the fleet removes the worker's heartbeat at once.
+    await stack.worker.close(2000);
+    await waitFor(async () => (await stack.get("/ready")).status === 503, { message: "/ready to see no worker" });
+    for (const [path, request] of [
+      ["/v1/jobs", body],
+      ["/v1/jobs", { ...body, model: "mxbai-embed-large" }],
+      ["/api/embed", { model: "nomic-embed-text", input: "drop-in" }],
+      ["/v1/collections", { name: "manuals", model: "nomic-embed-text" }],
+    ] as const) {
+      const response = await stack.post(path, request);
+      expect(response.status, `${path} ${JSON.stringify(request)}`).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("2");
+      if (path !== "/api/embed") expect(response.body.error.code).toBe("no_live_workers");
+    }
+
+    replacement = new WorkerRuntime({ config: stack.workerConfig, logger: createLogger({ name: "test", level: "warn", format: "json" }) });
+    await replacement.start();
+    const after = await waitFor(async () => {
+      const response = await stack.post("/v1/jobs?wait=5000", body);
+      return response.status === 200 ? response : undefined;
+    }, { timeoutMs: 20_000, message: "a submit to succeed once a worker is back" });
+    expect(after.body.status).toBe("completed");
+    expect((await stack.post("/v1/jobs", { ...body, model: "mxbai-embed-large" })).status).toBe(404);
   });
 });

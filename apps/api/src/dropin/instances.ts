@@ -5,6 +5,7 @@ import { OllamaError } from "@herd/ollama-client";
 import { ApiError } from "../errors.js";
 import type { FleetView } from "../fleet-view.js";
 import type { InstanceProber } from "../instance-prober.js";
+import { noLiveWorkers } from "../submit.js";
 
 interface TagEntry {
   name: string;
@@ -75,6 +76,7 @@ export class FleetInstances {
     const model = normalizeModel(requested);
     const snapshot = await this.fleet.fresh(1000);
     const instance = this.#healthy(snapshot).find((candidate) => candidate.models.includes(model));
+    if (!instance && snapshot.workers.length === 0) throw noLiveWorkers(model);
     if (!instance) throw new ApiError(404, "model_not_served", `model '${requested}' not found`);
     try {
       return await this.prober.client(instance.url, instance.name).passthrough("POST", "/api/show", { ...body, model: requested }, { timeoutMs: this.timeoutMs });

@@ -8,6 +8,7 @@ import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
 import type { IngestionProgress } from "../ingest/progress.js";
 import { startIngestion, type IngestDeps } from "../ingest/submit.js";
+import { notServed } from "../submit.js";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
 
 export interface CollectionsRouteDeps extends IngestDeps {
@@ -60,9 +61,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     const model = normalizeModel(parsed.data.model);
     const snapshot = await deps.fleet.fresh();
     const served = snapshot.models.get(model);
-    if (!served?.kinds.has("embed")) {
-      throw new ApiError(404, "model_not_served", `model "${model}" is not served for embed by any live worker; served: ${snapshot.modelsFor("embed").join(", ") || "none"}`);
-    }
+    if (!served?.kinds.has("embed")) throw notServed(snapshot, model, "embed");
     const native = served.embeddingLength;
     const dimensions = parsed.data.dimensions ?? native;
     if (dimensions === undefined) throw new ApiError(400, "invalid_request", "dimensions: required, the fleet does not report this model's vector size");

@@ -76,7 +76,13 @@ describe.each([
     const lost = answers.filter((answer) => answer.status === 404 && answer.code === "job_not_found");
     expect(lost.length).toBeLessThanOrEqual(mayLose ? clients.length : 0);
     const unexpected = answers.filter(
-      (answer) => !(answer.status === 200 && answer.code === "completed") && !(answer.status === 503 && answer.code === "redis_unavailable" && answer.retryAfter === "1") && answer.status !== 202 && !lost.includes(answer),
+      (answer) =>
+        !(answer.status === 200 && answer.code === "completed") &&
+        !(answer.status === 503 && answer.code === "redis_unavailable" && answer.retryAfter === "1") &&
+        // Heartbeats that lapsed during a slow failover: a retryable answer too.
+        !(answer.status === 503 && answer.code === "no_live_workers" && answer.retryAfter === "2") &&
+        answer.status !== 202 &&
+        !lost.includes(answer),
     );
     expect(unexpected).toEqual([]);
     // Whatever was still running at the end (202 after its wait) completes.

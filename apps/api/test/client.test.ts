@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HerdClient, HerdError } from "@herd/client";
-import { uniquePrefix } from "@herd/testing";
+import { createLogger } from "@herd/logger";
+import { uniquePrefix, waitFor } from "@herd/testing";
+import { WorkerRuntime } from "@herd/worker-core";
 import { Stack } from "./stack.js";
 
 describe("@herd/client against a running Herd", () => {
@@ -47,5 +49,41 @@ describe("@herd/client against a running Herd", () => {
     expect(answer.citations[0]?.documentId).toBe("a/pump.md");
     await client.deleteDocument("docs", "a/pump.md");
     expect((await client.collection("docs"))?.documents).toBe(1);
+  });
+});
+
+describe("@herd/client while no worker is live", () => {
+  let stack: Stack;
+  let replacement: WorkerRuntime | undefined;
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("client-retry"), fleet: { instances: 1, preload: true } });
+    await stack.worker.close(2000);
+    await waitFor(async () => (await stack.get("/ready")).status === 503, { message: "/ready to see no worker" });
+  });
+  afterAll(async () => {
+    await replacement?.close(2000);
+    await stack?.close();
+  });
+
+  const refusedSubmits = async () => {
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    const line = metrics.split("\n").find((entry) => entry.startsWith("herd_http_request_duration_seconds_count") && entry.includes('route="/v1/jobs"') && entry.includes('status="503"'));
+    return line ? Number(line.split(" ").at(-1)) : 0;
+  };
+
+  it("gives up with the 503 once its timeout is spent", async () => {
+    const client = new HerdClient({ baseUrl: stack.url });
+    await expect(client.embed("nomic-embed-text", "no worker", { timeoutMs: 1000 })).rejects.toMatchObject({ status: 503, code: "no_live_workers" });
+  });
+
+  it("retries a refused submit after its Retry-After and returns the result once a worker is back", async () => {
+    const client = new HerdClient({ baseUrl: stack.url, longPollMs: 5000 });
+    const before = await refusedSubmits();
+    const vectors = client.embed("nomic-embed-text", "submitted while no worker was live", { timeoutMs: 30_000 });
+    await waitFor(async () => (await refusedSubmits()) > before, { message: "the client's submit to be refused" });
+    replacement = new WorkerRuntime({ config: stack.workerConfig, logger: createLogger({ name: "test", level: "warn", format: "json" }) });
+    await replacement.start();
+    const [vector] = await vectors;
+    expect(vector).toHaveLength(768);
   });
 });

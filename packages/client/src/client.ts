@@ -30,6 +30,8 @@ export interface WaitOptions {
 }
 
 const FINISHED = new Set(["completed", "failed", "canceled"]);
+/** Statuses that refuse a request for now, not for good (Herd sends Retry-After with each). */
+const RETRY_LATER = new Set([429, 503]);
 
 /** Typed access to Herd's native API: jobs, collections, ingestion, search and answers. */
 export class HerdClient {
@@ -109,11 +111,31 @@ export class HerdClient {
     }
   }
 
-  /** Submits and waits; returns the finished job view (completed, failed or canceled). */
+  /**
+   * Submits and waits; returns the finished job view (completed, failed or canceled). A submit
+   * refused for now (503: Redis or every worker restarting; 429: queue or key limit full) is
+   * retried after its Retry-After until `timeoutMs`, which covers the whole run. Retrying is safe:
+   * an identical request still queued or cached is joined, not run twice.
+   */
   async run(request: JobRequest, options: WaitOptions = {}): Promise<JobView> {
-    const submitted = await this.submit(request, { waitMs: Math.min(this.#longPollMs, options.timeoutMs ?? this.#longPollMs) });
-    if ("type" in submitted && FINISHED.has(submitted.status)) return submitted;
-    return this.wait(submitted.id as string, options);
+    const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+    let pause = 250;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      let submitted: JobView | Accepted;
+      try {
+        submitted = await this.submit(request, { waitMs: Math.min(this.#longPollMs, Math.max(1, deadline - Date.now())) });
+      } catch (error) {
+        if (!(error instanceof HerdError) || !RETRY_LATER.has(error.status)) throw error;
+        const delay = error.retryAfterMs ?? pause;
+        if (Date.now() + delay >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        pause = Math.min(5000, pause * 2);
+        continue;
+      }
+      if ("type" in submitted && FINISHED.has(submitted.status)) return submitted;
+      return this.wait(submitted.id as string, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) });
+    }
   }
 
   /** Embeddings for one or more texts, in order; throws a HerdError when the job fails. */

@@ -1,10 +1,10 @@
 import type { RedisClient } from "@herd/redis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
+import type { FleetSnapshot } from "@herd/fleet";
 import { createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
-import type { FleetSnapshot } from "@herd/fleet";
 import { renderJobView, type JsonChunks } from "./job-store.js";
 import { confirmReplicated } from "./replication.js";
 import { cacheScopeOf, prepareEmbed, prepareGenerate, type Prepared } from "./prepare-job.js";

@@ -1,4 +1,4 @@
-import { ApiEnv, ConfigError, loadConfig, toApiConfig } from "@herd/config";
+import { ApiEnv, ConfigError, listenError, loadConfig, toApiConfig } from "@herd/config";
 import { coerceError, createLogger } from "@herd/logger";
 import { createApiRuntime } from "./runtime.js";
 
@@ -6,7 +6,10 @@ async function main(): Promise<void> {
   const config = loadConfig(ApiEnv, toApiConfig, process.env);
   const logger = createLogger({ name: "herd-api", level: config.log.level, format: config.log.format });
   const runtime = await createApiRuntime(config, logger);
-  const { url } = await runtime.listen();
+  const { url } = await runtime.listen().catch(async (error: unknown) => {
+    await runtime.close();
+    throw listenError(error, "PORT", `${config.host}:${config.port}`, " (or HOST)");
+  });
   logger.info({ url }, "herd api listening");
 
   let stopping = false;

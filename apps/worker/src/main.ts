@@ -1,4 +1,4 @@
-import { ConfigError, WorkerEnv, loadConfig, toWorkerConfig } from "@herd/config";
+import { ConfigError, WorkerEnv, listenError, loadConfig, toWorkerConfig } from "@herd/config";
 import { coerceError, createLogger } from "@herd/logger";
 import { startMetricsServer } from "@herd/metrics";
 import { WorkerRuntime } from "@herd/worker-core";
@@ -8,9 +8,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: "herd-worker", level: config.log.level, format: config.log.format });
   const runtime = new WorkerRuntime({ config, logger });
   // Metrics first: a port clash fails the start before any job is taken.
-  const metrics = config.metrics ? await startMetricsServer(runtime.metrics.registry, config.metrics.port, config.metrics.host, config.metrics.credentials).catch((error: unknown) => {
-    throw new Error(`HERD_METRICS_PORT: cannot listen on ${config.metrics?.host}:${config.metrics?.port} (${(error as Error).message}); set another port, or "off"`, { cause: error });
-  }) : undefined;
+  const metrics = config.metrics
+    ? await startMetricsServer(runtime.metrics.registry, config.metrics.port, config.metrics.host, config.metrics.credentials).catch((error: unknown) => {
+        throw listenError(error, "HERD_METRICS_PORT", `${config.metrics?.host}:${config.metrics?.port}`, `, or "off"`);
+      })
+    : undefined;
   await runtime.start();
   logger.info(
     { workerId: config.workerId, instances: config.instances.map((instance) => `${instance.name}=${instance.url}`), metrics: metrics?.url },

@@ -1,4 +1,4 @@
-export { ConfigError } from "./errors.js";
+export { ConfigError, listenError } from "./errors.js";
 export { loadConfig, type EnvSource } from "./load.js";
 export { ApiEnv, toApiConfig, isLoopback, parseRate, type ApiConfig } from "./api.js";
 export { WorkerEnv, toWorkerConfig, type WorkerConfig } from "./worker.js";

@@ -18,6 +18,8 @@ const TOKEN_MS = 1;
 
 export interface BalancingRow {
   mode: string;
+  /** Which of the interleaved rounds this run belongs to (1-based). */
+  round: number;
   jobs: number;
   clients: number;
   /** Jobs run before the measured ones, not measured. */
@@ -61,7 +63,7 @@ async function resetStats(emulator: EmulatorProcess): Promise<void> {
   await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
 }
 
-async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean, cpu: () => Promise<ProcessReading>): Promise<BalancingRow> {
+async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean, cpu: () => Promise<ProcessReading>): Promise<Omit<BalancingRow, "round">> {
   const nominalMs = tokens.reduce((sum, n) => sum + EMBED_MS + n * TOKEN_MS, 0);
   const tag = mode.replace(/\W+/g, "");
   const body = (text: string) => (herd ? JSON.stringify({ type: "embed", model: MODEL, input: text }) : JSON.stringify({ model: MODEL, input: text }));
@@ -100,7 +102,21 @@ async function run(mode: string, origin: string, emulator: EmulatorProcess, toke
   };
 }
 
-export async function balancingScenario(redisUrl: string, prefix: string, jobs: number, clients: number, warmup: number): Promise<BalancingRow[]> {
+type Mode = { label: string; herd: true; prefetch: "auto" | "off" } | { label: string; herd: false; nginx: "least_conn" | "round_robin" };
+
+const HERD_MODES: Mode[] = [
+  { label: "Herd", herd: true, prefetch: "auto" },
+  { label: "Herd, prefetch off", herd: true, prefetch: "off" },
+];
+const LEAST_CONN: Mode = { label: "nginx least_conn", herd: false, nginx: "least_conn" };
+const ROUND_ROBIN: Mode = { label: "nginx round-robin", herd: false, nginx: "round_robin" };
+
+/**
+ * Every mode's runs, `rounds` times for Herd and nginx least_conn (the close contenders), each
+ * round in a rotated order so that no mode always runs first or last on a machine whose speed
+ * drifts; round-robin (several times the bound) once at the end.
+ */
+export async function balancingScenario(redisUrl: string, prefix: string, jobs: number, clients: number, warmup: number, rounds = 3): Promise<BalancingRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "herd-bench-"));
   const catalog = join(dir, "models.json");
   // An embedding model on a parallel runner: it embeds with num_parallel slots (see the emulator README).
@@ -120,37 +136,69 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
   const instances = emulator.urls.map((url, i) => ({ url, name: `emu-${i}`, slots: FLEET.slots[i] ?? 1 }));
   const rows: BalancingRow[] = [];
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    for (const [mode, prefetch] of [["Herd", "auto"], ["Herd, prefetch off", "off"]] as const) {
-      const herd = await startHerd(instances, `${prefix}-bal-${prefetch}`, redisUrl, { HERD_PREFETCH: prefetch, HERD_CACHE_EMBEDDING_TTL: "off" });
+  const runMode = async (mode: Mode, round: number): Promise<BalancingRow> => {
+    if (mode.herd) {
+      const herd = await startHerd(instances, `${prefix}-bal-${mode.prefetch}-${round}`, redisUrl, { HERD_PREFETCH: mode.prefetch, HERD_CACHE_EMBEDDING_TTL: "off" });
       try {
         const cpu = cpuSampler({ "Herd API": herd.pids.api, "Herd worker": herd.pids.worker, "emulated fleet": emulator.proc.child.pid }, redis);
-        rows.push(await run(mode, herd.url, emulator, tokens, clients, warmup, boundMs, true, cpu));
+        return { ...(await run(mode.label, herd.url, emulator, tokens, clients, warmup, boundMs, true, cpu)), round };
       } finally {
         await herd.stop();
       }
     }
-    for (const mode of ["least_conn", "round_robin"] as const) {
-      const label = `nginx ${mode === "least_conn" ? "least_conn" : "round-robin"}`;
-      if (!nginxAvailable()) {
-        rows.push({ mode: label, jobs, clients, warmup, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, skipped: "nginx not installed (apt-get install nginx-light)" });
-        continue;
-      }
-      const nginx = await startNginx(mode, emulator.urls, await freePort());
-      try {
-        const cpu = cpuSampler({ nginx: nginx.proc.child.pid, "emulated fleet": emulator.proc.child.pid }, redis);
-        rows.push(await run(label, nginx.url, emulator, tokens, clients, warmup, boundMs, false, cpu));
-      } finally {
-        await nginx.proc.stop();
-        nginx.cleanup();
+    if (!nginxAvailable()) {
+      return { mode: mode.label, round, jobs, clients, warmup, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, skipped: "nginx not installed (apt-get install nginx-light)" };
+    }
+    const nginx = await startNginx(mode.nginx, emulator.urls, await freePort());
+    try {
+      const cpu = cpuSampler({ nginx: nginx.proc.child.pid, "emulated fleet": emulator.proc.child.pid }, redis);
+      return { ...(await run(mode.label, nginx.url, emulator, tokens, clients, warmup, boundMs, false, cpu)), round };
+    } finally {
+      await nginx.proc.stop();
+      nginx.cleanup();
+    }
+  };
+  try {
+    const repeated = [...HERD_MODES, LEAST_CONN];
+    for (let round = 1; round <= rounds; round += 1) {
+      const order = repeated.map((_, i) => repeated[(i + round - 1) % repeated.length] as Mode);
+      for (const mode of order) {
+        // Without nginx there is nothing to interleave it with: one skipped row is enough.
+        if (!mode.herd && round > 1 && !nginxAvailable()) continue;
+        rows.push(await runMode(mode, round));
       }
     }
+    rows.push(await runMode(ROUND_ROBIN, 1));
   } finally {
     redis.disconnect();
     await emulator.proc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** Per mode, the run with the median makespan (the lower middle one for an even count), in mode order. */
+export function medianRuns(rows: BalancingRow[]): BalancingRow[] {
+  const modes = [...new Set(rows.map((row) => row.mode))];
+  return modes.map((mode) => {
+    const runs = rows.filter((row) => row.mode === mode).sort((a, b) => a.makespanMs - b.makespanMs);
+    return runs[Math.floor((runs.length - 1) / 2)] as BalancingRow;
+  });
+}
+
+/** Makespan × bound of every run, a column per round. */
+export function balancingRoundsTable(rows: BalancingRow[]): string {
+  const rounds = Math.max(...rows.map((row) => row.round));
+  const lines = [`| mode | ${Array.from({ length: rounds }, (_, i) => `round ${i + 1}`).join(" | ")} | median |`, `|---|${"---:|".repeat(rounds + 1)}`];
+  for (const median of medianRuns(rows)) {
+    if (median.skipped) continue;
+    const cells = Array.from({ length: rounds }, (_, i) => {
+      const run = rows.find((row) => row.mode === median.mode && row.round === i + 1);
+      return run ? fmt(run.makespanMs / run.boundMs, 3) : "–";
+    });
+    lines.push(`| ${median.mode} | ${cells.join(" | ")} | **${fmt(median.makespanMs / median.boundMs, 3)}** |`);
+  }
+  return lines.join("\n");
 }
 
 export function balancingTable(rows: BalancingRow[]): string {

@@ -21,6 +21,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --jobs N        balancing jobs (default 3000)
   --clients N     balancing clients (default 40)
   --warmup N      balancing jobs run (unmeasured) before each mode's measured ones (default 1000)
+  --rounds N      balancing runs of Herd and nginx least_conn, interleaved (default 3)
   --scale X       multiplies the overhead request counts (default 1)
   --seconds N     duration of each cache-hit round (default 3; 5 rounds per target)
   --out FILE      where to write the report (default BENCHMARKS.md; "-" prints only)
@@ -30,6 +31,12 @@ const USAGE = `Usage: npm run bench -- [options]
   --documents N   documents in the ingestion run (default 250, about 20 chunks each)
   --chunks N      chunks in the search run (default 100000)
   --queries N     search queries (default 200)`;
+
+function wholeNumber(option: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new Error(`${option}: expected a whole number ≥ 1, got ${JSON.stringify(value)}`);
+  return number;
+}
 
 async function redisVersion(url: string): Promise<string> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -48,6 +55,7 @@ async function main(): Promise<void> {
       jobs: { type: "string" },
       clients: { type: "string" },
       warmup: { type: "string" },
+      rounds: { type: "string" },
       scale: { type: "string" },
       seconds: { type: "string" },
       out: { type: "string" },
@@ -83,7 +91,7 @@ async function main(): Promise<void> {
     }
     if (only.has("balancing")) {
       console.error("bench: balancing…");
-      results.balancing = await balancingScenario(redisUrl, prefix, Number(values.jobs ?? 3000), Number(values.clients ?? 40), Number(values.warmup ?? 1000));
+      results.balancing = await balancingScenario(redisUrl, prefix, Number(values.jobs ?? 3000), Number(values.clients ?? 40), Number(values.warmup ?? 1000), wholeNumber("--rounds", values.rounds ?? "3"));
     }
     if (only.has("cache")) {
       console.error("bench: cache hits…");

@@ -19,6 +19,11 @@ export function databaseUnavailable(): ApiError {
   return new ApiError(503, "database_unavailable", "the document database is unavailable; retry shortly", { headers: { "Retry-After": "2" } });
 }
 
+/** No worker is live at all, so whether `model` is served cannot be told yet (see notServed). */
+export function noLiveWorkers(model: string): ApiError {
+  return new ApiError(503, "no_live_workers", `no worker is live to serve "${model}"; retry shortly`, { headers: { "Retry-After": "2" } });
+}
+
 /** True for errors that mean "Redis is not reachable right now" rather than a bug. */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -3,7 +3,7 @@ import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { FleetSnapshot } from "@herd/fleet";
 import { createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
-import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
+import { ApiError, isConnectionError, noLiveWorkers, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
 import { confirmReplicated } from "./replication.js";
@@ -57,10 +57,6 @@ export function notServed(snapshot: FleetSnapshot, model: string, kind: JobKind)
   if (snapshot.workers.length === 0) return noLiveWorkers(model);
   const served = snapshot.modelsFor(kind);
   return new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${served.join(", ") || "none"}`, { details: { served } });
-}
-
-export function noLiveWorkers(model: string): ApiError {
-  return new ApiError(503, "no_live_workers", `no worker is live to serve "${model}"; retry shortly`, { headers: { "Retry-After": "2" } });
 }
 
 /** Owner of the jobs Herd submits for itself (a search query's embedding). */

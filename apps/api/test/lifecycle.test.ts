@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueName } from "@herd/jobs";
 import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
 import { parseServerTiming } from "../src/server-timing.js";
-import { createLogger } from "@herd/logger";
-import { WorkerRuntime } from "@herd/worker-core";
 import { Stack } from "./stack.js";
 
 const EMBED_QUEUE = queueName("embed", "nomic-embed-text");
@@ -176,14 +174,10 @@ describe("Redis outage", () => {
 
 describe("no live worker", () => {
   let stack: Stack;
-  let replacement: WorkerRuntime | undefined;
   beforeAll(async () => {
     stack = await Stack.start({ prefix: uniquePrefix("noworker"), fleet: { instances: 1, preload: true } });
   });
-  afterAll(async () => {
-    await replacement?.close(2000);
-    await stack?.close();
-  });
+  afterAll(() => stack?.close());
 
   it("answers 503 with Retry-After while no worker is live, 404 only for a model the live fleet lacks", async () => {
     const body = { type: "embed", model: "nomic-embed-text", input: "while the workers restart" };
@@ -204,8 +198,7 @@ describe("no live worker", () => {
       if (path !== "/api/embed") expect(response.body.error.code).toBe("no_live_workers");
     }
 
-    replacement = new WorkerRuntime({ config: stack.workerConfig, logger: createLogger({ name: "test", level: "warn", format: "json" }) });
-    await replacement.start();
+    await stack.startWorker();
     const after = await waitFor(async () => {
       const response = await stack.post("/v1/jobs?wait=5000", body);
       return response.status === 200 ? response : undefined;

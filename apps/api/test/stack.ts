@@ -1,5 +1,5 @@
 import { ApiEnv, WorkerEnv, loadConfig, toApiConfig, toWorkerConfig, type ApiConfig, type WorkerConfig } from "@herd/config";
-import { createLogger } from "@herd/logger";
+import { createLogger, type Logger } from "@herd/logger";
 import { EmulatorFleet, type FleetOptions } from "@herd/ollama-emulator";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +25,8 @@ export interface StackOptions {
 
 /** A whole Herd in one process: emulated fleet, one worker runtime, the API on a free port. */
 export class Stack {
+  readonly #extraWorkers: WorkerRuntime[] = [];
+
   private constructor(
     readonly fleet: EmulatorFleet,
     readonly worker: WorkerRuntime,
@@ -34,6 +36,7 @@ export class Stack {
     readonly url: string,
     private readonly options: StackOptions,
     private readonly releaseDatabase: () => Promise<void>,
+    private readonly logger: Logger,
   ) {}
 
   static async start(options: StackOptions): Promise<Stack> {
@@ -72,7 +75,7 @@ export class Stack {
     await worker.start();
     const api = await createApiRuntime(apiConfig, logger);
     const { url } = await api.listen(0, "127.0.0.1");
-    const stack = new Stack(fleet, worker, api, apiConfig, workerConfig, url, options, releaseDatabase);
+    const stack = new Stack(fleet, worker, api, apiConfig, workerConfig, url, options, releaseDatabase, logger);
     if (options.waitHealthy !== false) {
       await waitFor(async () => {
         const ready = (await (await fetch(`${url}/ready`)).json()) as { healthyInstances: number };
@@ -110,6 +113,14 @@ export class Stack {
     }, { timeoutMs: 60_000, message: `job ${submitted.body.id} to finish` });
   }
 
+  /** Starts another worker with this stack's worker config (e.g. once `worker` has left); closed with the stack. */
+  async startWorker(): Promise<WorkerRuntime> {
+    const worker = new WorkerRuntime({ config: this.workerConfig, logger: this.logger });
+    this.#extraWorkers.push(worker);
+    await worker.start();
+    return worker;
+  }
+
   /** Sum of Ollama requests the emulated fleet received for a model. */
   emulatorRequests(model: string): number {
     return this.fleet.instances.reduce((sum, instance) => sum + (instance.stats().models[model]?.requests ?? 0), 0);
@@ -117,6 +128,7 @@ export class Stack {
 
   async close(): Promise<void> {
     await this.api.close();
+    await Promise.all(this.#extraWorkers.map((worker) => worker.close(2000)));
     await this.worker.close(2000);
     await this.fleet.close();
     await this.releaseDatabase();

@@ -136,6 +136,7 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
   const instances = emulator.urls.map((url, i) => ({ url, name: `emu-${i}`, slots: FLEET.slots[i] ?? 1 }));
   const rows: BalancingRow[] = [];
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const haveNginx = nginxAvailable();
   const runMode = async (mode: Mode, round: number): Promise<BalancingRow> => {
     if (mode.herd) {
       const herd = await startHerd(instances, `${prefix}-bal-${mode.prefetch}-${round}`, redisUrl, { HERD_PREFETCH: mode.prefetch, HERD_CACHE_EMBEDDING_TTL: "off" });
@@ -146,7 +147,7 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
         await herd.stop();
       }
     }
-    if (!nginxAvailable()) {
+    if (!haveNginx) {
       return { mode: mode.label, round, jobs, clients, warmup, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, skipped: "nginx not installed (apt-get install nginx-light)" };
     }
     const nginx = await startNginx(mode.nginx, emulator.urls, await freePort());
@@ -164,7 +165,7 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
       const order = repeated.map((_, i) => repeated[(i + round - 1) % repeated.length] as Mode);
       for (const mode of order) {
         // Without nginx there is nothing to interleave it with: one skipped row is enough.
-        if (!mode.herd && round > 1 && !nginxAvailable()) continue;
+        if (!mode.herd && round > 1 && !haveNginx) continue;
         rows.push(await runMode(mode, round));
       }
     }

@@ -2,10 +2,9 @@ import type { FleetSnapshot } from "@herd/fleet";
 import { normalizeModel } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { OllamaError } from "@herd/ollama-client";
-import { ApiError } from "../errors.js";
+import { ApiError, noLiveWorkers } from "../errors.js";
 import type { FleetView } from "../fleet-view.js";
 import type { InstanceProber } from "../instance-prober.js";
-import { noLiveWorkers } from "../submit.js";
 
 interface TagEntry {
   name: string;

@@ -112,7 +112,10 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
  * reply and the completion (issued in this same event-loop turn) leave in one socket write.
  *
  * With `replyTo`, a client waits for this job in that API process: the result goes there too,
- * right behind the write that stores it (see @herd/jobs replies.ts).
+ * right behind the write that stores it (see @herd/jobs replies.ts). Commands a processor issues
+ * after this call in the same turn on the same connection (a progress count; the cache's copy when
+ * the cache shares the queue's Redis, the default) join that one write behind the reply, instead
+ * of each costing a system call before it (measured: about 0.1 ms of a waiting client's latency).
  */
 async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined): Promise<void> {
   const jobId = job.id ?? "";
@@ -152,9 +155,10 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
   const data = parsed.data;
   const keyOf = (text: string) => embeddingCacheKey({ model: data.model, text, dimensions: data.dimensions, truncate: data.truncate, options: data.options, scope: data.cacheScope });
-  const cacheKeys = data.cache ? data.inputs.map(keyOf) : [];
-  // The API already answered full cache hits; a batch may still have some inputs cached.
-  const cached = data.cache && data.inputs.length > 1 ? await deps.cache.getMany("embedding", cacheKeys) : data.inputs.map(() => null);
+  // The API already answered full cache hits; a batch may still have some inputs cached. A single
+  // input's key is only needed to store its vector, after the reply.
+  const batchKeys = data.cache && data.inputs.length > 1 ? data.inputs.map(keyOf) : undefined;
+  const cached = batchKeys ? await deps.cache.getMany("embedding", batchKeys) : data.inputs.map(() => null);
   const missing = data.inputs.flatMap((text, index) => (cached[index] === null ? [{ text, index }] : []));
   const vectors: Array<string | null> = [...cached];
   if (missing.length > 0) {
@@ -200,22 +204,22 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
       held?.();
       tracked.release();
     }
-    const fresh: Array<readonly [string, string]> = [];
     fetched.forEach((text, i) => {
       const entry = missing[i];
-      if (!entry) return;
-      vectors[entry.index] = text;
-      if (data.cache) fresh.push([cacheKeys[entry.index] as string, text]);
+      if (entry) vectors[entry.index] = text;
     });
+  }
+  const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
+  await storeResult(deps, job, result, data.replyTo);
+  // After the reply (see storeResult): a waiting client is not held up by these writes.
+  if (data.cache && missing.length > 0) {
     // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
-    void deps.cache.setMany("embedding", fresh);
+    void deps.cache.setMany("embedding", missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), vectors[index] as string] as const));
   }
   if (data.progress) {
     const { key, field } = data.progress;
     deps.redis.hincrby(key, field, data.inputs.length).catch((error: unknown) => deps.onStoreError(job, error));
   }
-  const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  await storeResult(deps, job, result, data.replyTo);
   return { instance, resultBytes: result.length, cachedInputs: data.inputs.length - missing.length };
 }
 
@@ -275,10 +279,10 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     eval_count: output.evalCount,
   };
   const result = JSON.stringify(body);
+  await storeResult(deps, job, result, data.replyTo);
   if (data.cacheKey) {
     const { model: _model, ...withoutModel } = body;
     void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));
   }
-  await storeResult(deps, job, result, data.replyTo);
   return { instance, resultBytes: result.length };
 }

@@ -114,6 +114,10 @@ export class Binding {
         decide: () => this.#decide(kind),
         onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
         onFailedForGood: (job) => sendFailureReply(deps, job),
+        onSettled: (job) => {
+          this.#fetch.settled(job);
+          this.#wakeAll();
+        },
         process: async (job: Job, token: string) => {
           const startedAt = tracker.started(job);
           const reachedGate = this.#fetch.jobStarted(job);

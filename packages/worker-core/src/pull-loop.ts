@@ -24,6 +24,8 @@ export interface PullLoopOptions {
   process: (job: Job, token: string) => Promise<unknown>;
   /** A job failed for good (no retry follows), after BullMQ recorded it. */
   onFailedForGood?: (job: Job) => void;
+  /** A fetched job is done with: its outcome recorded, or handed back. Called before the loop re-decides. */
+  onSettled?: (job: Job) => void;
 }
 
 const SPECIAL = new Set([WaitingError.name, DelayedError.name, WaitingChildrenError.name]);
@@ -130,14 +132,15 @@ export class PullLoop {
         break;
       }
       this.#options.onFetched(job, performance.now() - started, decision.block);
-      if (job) this.#track(this.#run(job, token));
+      if (job) this.#track(job, this.#run(job, token));
     }
   }
 
-  #track(run: Promise<void>): void {
+  #track(job: Job, run: Promise<void>): void {
     this.#active.add(run);
     void run.finally(() => {
       this.#active.delete(run);
+      this.#options.onSettled?.(job);
       this.wake();
     });
   }

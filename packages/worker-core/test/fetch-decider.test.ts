@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import type { Job } from "bullmq";
+import { FetchDecider } from "../src/fetch-decider.js";
+import { SlotGate } from "../src/slot-gate.js";
+
+/** The fields of a fetched job the decider reads: waited `waitedMs` in the queue before its fetch. */
+function fetchedJob(id: string, waitedMs: number): Job {
+  const now = Date.now();
+  return { id, attemptsMade: 0, timestamp: now - waitedMs, processedOn: now } as unknown as Job;
+}
+
+/** Fetches `job` as decide() asked, takes it through the gate, and returns its slot's release. */
+async function runToSlot(decider: FetchDecider, gate: SlotGate, job: Job): Promise<{ release: () => void; settle: () => void }> {
+  const decision = decider.decide("embed");
+  expect(decision).toEqual({ action: "fetch", block: true });
+  decider.onFetched("embed", job, 1, true);
+  const reachedGate = decider.jobStarted(job);
+  reachedGate(true);
+  const release = await gate.acquire();
+  return { release, settle: () => decider.settled(job) };
+}
+
+describe("FetchDecider: a freed slot's fetch and a finishing job", () => {
+  it("with no backlog, waits until a job that gave its slot back has settled", async () => {
+    const gate = new SlotGate(1, () => undefined);
+    const decider = new FetchDecider(gate, { mode: "auto", maxWaitMs: 15 });
+    // Taken at once from an empty queue: no backlog.
+    const job = await runToSlot(decider, gate, fetchedJob("a", 0));
+    expect(decider.decide("embed")).toEqual({ action: "wait" }); // The slot is busy.
+    job.release(); // Ollama answered: the job now stores its result and replies.
+    expect(decider.decide("embed")).toEqual({ action: "wait" });
+    job.settle(); // Its completion is recorded.
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: true });
+  });
+
+  it("with a backlog, fetches for the freed slot at once", async () => {
+    const gate = new SlotGate(1, () => undefined);
+    const decider = new FetchDecider(gate, { mode: "off", maxWaitMs: 15 });
+    // Waited 50 ms in the queue: jobs are backing up.
+    const job = await runToSlot(decider, gate, fetchedJob("b", 50));
+    job.release();
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: true });
+    job.settle();
+  });
+
+  it("counts only jobs past their slot: a free slot beside a running job is fetched for", async () => {
+    const gate = new SlotGate(2, () => undefined);
+    const decider = new FetchDecider(gate, { mode: "auto", maxWaitMs: 15 });
+    const running = await runToSlot(decider, gate, fetchedJob("c", 0));
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: true });
+    // A job that never reached the gate (handed back before it) settles without having counted.
+    const handedBack = fetchedJob("d", 0);
+    decider.onFetched("embed", handedBack, 1, true);
+    decider.jobStarted(handedBack)(false);
+    decider.settled(handedBack);
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: true });
+    running.release();
+    running.settle();
+  });
+});

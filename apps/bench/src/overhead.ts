@@ -116,7 +116,7 @@ export async function overheadScenario(redisUrl: string, prefix: string, scale: 
   return {
     rows: [
       await measure(["--latency", "zero"], "zero", Math.round(1000 * scale), redisUrl, `${prefix}-ovz`),
-      await measure(["--latency", "realistic"], "realistic (≈10 ms embed)", Math.round(300 * scale), redisUrl, `${prefix}-ovr`),
+      await measure(["--latency", "realistic"], "realistic (≈10 ms embed)", Math.round(1000 * scale), redisUrl, `${prefix}-ovr`),
     ],
     wake: await wakeProbe(redisUrl),
   };

@@ -8,6 +8,8 @@ interface Reading {
   /** When `count` was read from Redis (0: never, or the last refresh failed). */
   at: number;
   refreshing: Promise<number> | undefined;
+  /** A background refresh will start at the end of this turn of the event loop. */
+  scheduled: boolean;
 }
 
 /**
@@ -32,18 +34,26 @@ export class QueueDepth {
   async waiting(queue: CountedQueue): Promise<number> {
     let reading = this.#readings.get(queue.name);
     if (!reading) {
-      reading = { count: 0, at: 0, refreshing: undefined };
+      reading = { count: 0, at: 0, refreshing: undefined, scheduled: false };
       this.#readings.set(queue.name, reading);
     }
     const age = this.now() - reading.at;
     if (age <= this.maxAgeMs) return reading.count;
-    const refresh = this.#refresh(queue, reading);
     if (age <= this.maxStaleMs) {
-      // The failure is not lost: `at` is reset, so the next request waits for Redis and hears it.
-      refresh.catch(() => undefined);
+      // After this turn of the event loop: the request goes on with this reading, and its own
+      // write to Redis (the job's add) leaves first instead of behind this read's system call.
+      if (!reading.scheduled) {
+        reading.scheduled = true;
+        setImmediate(() => {
+          reading.scheduled = false;
+          if (this.now() - reading.at <= this.maxAgeMs) return; // A read that landed meanwhile did it.
+          // The failure is not lost: `at` is reset, so the next request waits for Redis and hears it.
+          this.#refresh(queue, reading).catch(() => undefined);
+        });
+      }
       return reading.count;
     }
-    return refresh;
+    return this.#refresh(queue, reading);
   }
 
   /** Reads the count unless a read is already on its way (then shares it). */

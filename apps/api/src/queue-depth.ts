@@ -8,8 +8,6 @@ interface Reading {
   /** When `count` was read from Redis (0: never, or the last refresh failed). */
   at: number;
   refreshing: Promise<number> | undefined;
-  /** A background refresh will start at the end of this turn of the event loop. */
-  scheduled: boolean;
 }
 
 /**
@@ -34,26 +32,18 @@ export class QueueDepth {
   async waiting(queue: CountedQueue): Promise<number> {
     let reading = this.#readings.get(queue.name);
     if (!reading) {
-      reading = { count: 0, at: 0, refreshing: undefined, scheduled: false };
+      reading = { count: 0, at: 0, refreshing: undefined };
       this.#readings.set(queue.name, reading);
     }
     const age = this.now() - reading.at;
     if (age <= this.maxAgeMs) return reading.count;
+    const refresh = this.#refresh(queue, reading);
     if (age <= this.maxStaleMs) {
-      // After this turn of the event loop: the request goes on with this reading, and its own
-      // write to Redis (the job's add) leaves first instead of behind this read's system call.
-      if (!reading.scheduled) {
-        reading.scheduled = true;
-        setImmediate(() => {
-          reading.scheduled = false;
-          if (this.now() - reading.at <= this.maxAgeMs) return; // A read that landed meanwhile did it.
-          // The failure is not lost: `at` is reset, so the next request waits for Redis and hears it.
-          this.#refresh(queue, reading).catch(() => undefined);
-        });
-      }
+      // The failure is not lost: `at` is reset, so the next request waits for Redis and hears it.
+      refresh.catch(() => undefined);
       return reading.count;
     }
-    return this.#refresh(queue, reading);
+    return refresh;
   }
 
   /** Reads the count unless a read is already on its way (then shares it). */

@@ -75,26 +75,6 @@ describe("QueueDepth", () => {
     }
   });
 
-  it("starts a background refresh only after the current turn, so the request's own add goes first", async () => {
-    let now = 1_000_000;
-    const depth = new QueueDepth(100, 1000, () => now);
-    const queue = await queueWith("after-turn", 1);
-    let reads = 0;
-    const observed = { name: queue.name, getJobCountByTypes: (...types: Parameters<Queue["getJobCountByTypes"]>) => ((reads += 1), queue.getJobCountByTypes(...types)) };
-    try {
-      expect(await depth.waiting(observed)).toBe(1);
-      expect(reads).toBe(1);
-      now += 500;
-      expect(await depth.waiting(observed)).toBe(1);
-      expect(await depth.waiting(observed)).toBe(1);
-      expect(reads).toBe(1); // Not yet: the request that found the reading old is still running.
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(reads).toBe(2); // One refresh for both requests.
-    } finally {
-      await closeQueue(queue);
-    }
-  });
-
   it("makes the next request wait for Redis, and hear its error, once a background refresh failed", async () => {
     let now = 1_000_000;
     const depth = new QueueDepth(100, 1000, () => now);

@@ -6,7 +6,8 @@ import { closeRedis, createRedisClient, type RedisClient, type RedisTarget } fro
 /**
  * This API process's reply channel: workers publish the results of jobs its clients wait for
  * (see @herd/jobs replies.ts). A job gets the channel as `replyTo` only while the subscription
- * is live; a reply lost anyway leaves its waiter on BullMQ's completion event.
+ * is live. A reply lost anyway leaves its waiter on the job's state, which every wait checks once a
+ * second (QueueRegistry.waitFor); completion events do not wake a waiter that expects a reply.
  */
 export class Replies {
   readonly channel: string;

@@ -127,23 +127,24 @@ export class QueueRegistry {
   /**
    * An event wakes only waiters that do not expect a reply: the worker publishes the reply before
    * it records the completion, yet this process can receive the event first (seen: the event
-   * 0.8 ms ahead of a 22 KB reply that Redis had run 0.3 ms before the completion), and an idle
-   * process acts on whichever arrives first. A waiter woken by the event would read the job back from Redis, which the reply spares.
-   * The others (a request that joined another's job, a long poll) may share a socket read with
-   * the reply: their event waits one turn of the event loop, so that the reply, which carries the
-   * result, still wins when it came in that read.
+   * 0.8 ms ahead of a 22 KB reply), and an idle process acts on whichever arrives first. A waiter
+   * woken by the event would read the job back from Redis, which the reply spares. The others (a
+   * request that joined another's job, a long poll) may share a socket read with the reply: their
+   * event waits one turn of the event loop, so that the reply, which carries the result, still
+   * wins when it came in that read.
    */
   #onEvent(queue: string, jobId: string, outcome: Outcome): void {
     if (!this.#waiters.has(`${queue}/${jobId}`)) return;
-    const notify = () => this.#notify(queue, jobId, outcome, (waiter) => !waiter.viaReply);
-    if (this.replies) setImmediate(notify);
-    else notify();
+    if (this.replies) setImmediate(() => this.#notify(queue, jobId, outcome));
+    else this.#notify(queue, jobId, outcome);
   }
 
-  #notify(queue: string, jobId: string, outcome: Outcome | JobReply, which: (waiter: Waiter) => boolean = () => true): void {
+  /** Wakes the job's waiters: all of them for a reply, those that do not expect one for an event. */
+  #notify(queue: string, jobId: string, outcome: Outcome | JobReply): void {
     const waiters = this.#waiters.get(`${queue}/${jobId}`);
     if (!waiters) return;
-    for (const waiter of waiters) if (which(waiter)) waiter.wake(outcome);
+    const fromEvent = typeof outcome === "string";
+    for (const waiter of waiters) if (!(fromEvent && waiter.viaReply)) waiter.wake(outcome);
   }
 
   /**

@@ -155,7 +155,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
       if (quota) await quota.store.release(quota.keyId, id);
       deps.logger.debug({ jobId, queue: name, priority: priorityClass }, "request joined an identical queued job");
     }
-    if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId);
+    if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId, deps.logger);
     return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model };
   } catch (error) {
     if (error instanceof ApiError) throw error;
@@ -165,12 +165,15 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
 }
 
 /** An interactive request that joined a queued batch job lifts it to interactive priority. */
-async function promote(queue: ReturnType<QueueRegistry["queue"]>, jobId: string): Promise<void> {
+async function promote(queue: ReturnType<QueueRegistry["queue"]>, jobId: string, logger: Logger): Promise<void> {
   const existing = await queue.getJob(jobId);
   if (!existing || existing.priority === PRIORITIES.interactive) return;
   try {
     await existing.changePriority({ priority: PRIORITIES.interactive });
-  } catch {
-    // The job started (or finished) in the meantime: nothing left to promote.
+  } catch (error) {
+    // Usually the job started or finished in the meantime (nothing left to promote). Either way the
+    // request has joined the job, which runs at its old priority: not a reason to fail the request.
+    const level = isConnectionError(error) ? "warn" : "debug";
+    logger[level]({ err: coerceError(error), jobId }, "could not promote a joined job to interactive priority");
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queueName } from "@herd/jobs";
-import { testRedis, uniquePrefix } from "@herd/testing";
+import { PRIORITIES, queueName } from "@herd/jobs";
+import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const EMBED = "nomic-embed-text:latest";
@@ -46,6 +46,26 @@ describe("cache and coalescing", () => {
     const done = await stack.get(`/v1/jobs/${id}?wait=10000`);
     expect(done.body.status).toBe("completed");
     expect(stack.emulatorRequests(EMBED) - before).toBe(1);
+  });
+
+  it("lifts a queued batch job to interactive priority when an interactive request joins it", async () => {
+    const queue = stack.api.queues.queue(queueName("embed", EMBED));
+    const submit = async (input: string, priority: "interactive" | "batch") => {
+      const response = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input, priority });
+      expect(response.status).toBe(202);
+      return response.body.id as string;
+    };
+    // Both instances' single embedding slot busy, so the batch jobs below stay queued.
+    const blockers = [await submit("promotion blocker one", "interactive"), await submit("promotion blocker two", "interactive")];
+    await waitFor(async () => (await Promise.all(blockers.map((id) => stack.get(`/v1/jobs/${id}`)))).every((view) => view.body.status === "running"), { timeoutMs: 5000 });
+    const batch = [await submit("promotion batch one", "batch"), await submit("promotion batch two", "batch"), await submit("promotion batch three", "batch")];
+    const joined = await submit("promotion batch three", "interactive");
+    expect(joined).toBe(batch[2]);
+    expect((await queue.getJob(joined))?.priority).toBe(PRIORITIES.interactive);
+    for (const id of [...blockers, ...batch]) expect((await stack.get(`/v1/jobs/${id}?wait=10000`)).body.status).toBe("completed");
+    const startedAt = async (id: string) => (await queue.getJob(id))?.processedOn ?? Number.NaN;
+    // Promoted, the last batch job runs in the first round after the blockers; unpromoted, it would run last.
+    expect(await startedAt(joined)).toBeLessThan(await startedAt(batch[1] as string));
   });
 
   it("does not coalesce sampled generations: each one is its own job", async () => {

@@ -6,7 +6,7 @@ import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { ParsePool } from "@herd/ingest";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { closeRedis, createRedisClient, type RedisClient } from "@herd/redis";
+import { closeRedis, COMMAND_TIMEOUT_MS, createRedisClient, type RedisClient } from "@herd/redis";
 import { migrate, openDatabase, type Database } from "@herd/store";
 import { AdminBoard } from "./admin.js";
 import { FleetView } from "./fleet-view.js";
@@ -41,7 +41,9 @@ export interface ApiRuntime {
  */
 export async function createApiRuntime(config: ApiConfig, logger: Logger): Promise<ApiRuntime> {
   const queueRedis = { url: config.redisUrl, cluster: config.redisCluster };
-  const redis = createRedisClient({ ...queueRedis, role: "command", logger, connectionName: "herd-api" });
+  // A submit's WAIT for replicas blocks up to the replication timeout: the deadline leaves it room.
+  const commandTimeoutMs = Math.max(COMMAND_TIMEOUT_MS, config.replication.timeoutMs + 1_000);
+  const redis = createRedisClient({ ...queueRedis, role: "command", logger, connectionName: "herd-api", commandTimeoutMs });
   const cacheRedis: RedisClient =
     config.cacheRedisUrl === config.redisUrl ? redis : createRedisClient({ url: config.cacheRedisUrl, cluster: config.cacheRedisCluster, role: "cache", logger, connectionName: "herd-api-cache" });
   const cache = new HerdCache({ redis: cacheRedis, prefix: config.prefix, ttlSeconds: config.cacheTtlSeconds, memory: config.cacheMemory, logger });

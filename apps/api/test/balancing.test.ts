@@ -54,7 +54,9 @@ describe("capacity-based pulling", () => {
     beforeAll(async () => {
       stack = await Stack.start({
         prefix: uniquePrefix("speeds"),
-        fleet: { instances: 3, speeds: [1, 2, 4], latency: { embedMs: 30 }, preload: true },
+        // Long enough calls that each job's fixed cost in Herd (a few ms on a slow 2-core machine)
+        // barely dents the fast instance's share: at 30 ms its 7.5 ms calls came out 2.4× the slow one's.
+        fleet: { instances: 3, speeds: [1, 2, 4], latency: { embedMs: 60 }, preload: true },
       });
     });
     afterAll(() => stack?.close());

@@ -8,7 +8,9 @@ const EMBED = "nomic-embed-text:latest";
 describe("cache and coalescing", () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await Stack.start({ prefix: uniquePrefix("coalesce"), fleet: { instances: 2, latency: { embedMs: 250 }, preload: true } });
+    // Calls long enough that the 50 "concurrent" submits below all arrive while their job runs, even
+    // on a slow moment of a 2-core machine (at 250 ms the last ones once arrived after it finished).
+    stack = await Stack.start({ prefix: uniquePrefix("coalesce"), fleet: { instances: 2, latency: { embedMs: 1000 }, preload: true } });
   });
   afterAll(() => stack?.close());
 
@@ -55,7 +57,11 @@ describe("cache and coalescing", () => {
       expect(response.status).toBe(202);
       return response.body.id as string;
     };
-    // Both instances' single embedding slot busy, so the batch jobs below stay queued.
+    // From an idle fleet, both instances' single embedding slot busy, so the batch jobs below stay queued.
+    await waitFor(async () => {
+      const counts = await queue.getJobCounts("active", "waiting", "prioritized");
+      return (counts["active"] ?? 0) + (counts["waiting"] ?? 0) + (counts["prioritized"] ?? 0) === 0;
+    });
     const blockers = [await submit("promotion blocker one", "interactive"), await submit("promotion blocker two", "interactive")];
     await waitFor(async () => (await Promise.all(blockers.map((id) => stack.get(`/v1/jobs/${id}`)))).every((view) => view.body.status === "running"), { timeoutMs: 5000 });
     const batch = [await submit("promotion batch one", "batch"), await submit("promotion batch two", "batch"), await submit("promotion batch three", "batch")];

@@ -50,6 +50,41 @@ describe("cache and coalescing", () => {
     expect(stack.emulatorRequests(EMBED) - before).toBe(1);
   });
 
+  it("lets a request that missed the cache just before a job completed join that job instead of calling Ollama again", async () => {
+    const body = { type: "embed", model: "nomic-embed-text", input: "a request at the completion's edge" };
+    const redis = testRedis();
+    try {
+      const cacheKeys = async () => new Set(await redis.keys(`{${stack.apiConfig.prefix}}:cache:embedding:*`));
+      const before = await cacheKeys();
+      const first = await stack.run(body);
+      expect(first.status).toBe("completed");
+      const written = [...(await cacheKeys())].filter((key) => !before.has(key));
+      expect(written).toHaveLength(1);
+      // The API's lookup for the next request ran before the worker cached the vector: as if, the
+      // entry is gone; the job itself has completed and BullMQ has finished with it.
+      await redis.del(written[0] as string);
+      const dedupKeys = await redis.keys(`{${stack.apiConfig.prefix}}:${queueName("embed", EMBED)}:de:*`);
+      const ttls = await Promise.all(dedupKeys.map((key) => redis.pttl(key)));
+      expect(ttls.some((ttl) => ttl > 0 && ttl <= 5000)).toBe(true);
+      const callsBefore = stack.emulatorRequests(EMBED);
+
+      const late = await stack.post("/v1/jobs?wait=10000", body);
+      expect(late.status).toBe(200);
+      expect(late.body).toMatchObject({ id: first.id, status: "completed" });
+      expect(late.body.result).toEqual(first.result);
+      expect(stack.emulatorRequests(EMBED)).toBe(callsBefore);
+      // The grace lapses: past it, the same request (still uncached) is a new job and a new call.
+      await redis.del(written[0] as string);
+      await waitFor(async () => (await Promise.all(dedupKeys.map((key) => redis.exists(key)))).every((exists) => exists === 0), { timeoutMs: 10_000 });
+      const again = await stack.post("/v1/jobs?wait=10000", body);
+      expect(again.body).toMatchObject({ status: "completed" });
+      expect(again.body.id).not.toBe(first.id);
+      expect(stack.emulatorRequests(EMBED)).toBe(callsBefore + 1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it("lifts a queued batch job to interactive priority when an interactive request joins it", async () => {
     const queue = stack.api.queues.queue(queueName("embed", EMBED));
     const submit = async (input: string, priority: "interactive" | "batch") => {

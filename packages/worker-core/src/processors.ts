@@ -9,6 +9,7 @@ import { invalidPayload, toJobError } from "./failure.js";
 import { GateClosedError } from "./slot-gate.js";
 import type { JobCancels } from "./job-cancels.js";
 import { TokenPublisher } from "./token-publisher.js";
+import { keepJoinable } from "./coalesce-grace.js";
 
 /** The part of SlotGate a processor uses. */
 export interface SlotSource {
@@ -126,9 +127,12 @@ async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo:
   if (replyTo !== undefined) {
     deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
   }
+  // Without the grace, a request at the completion's edge may start a second identical call: no
+  // loss, so a failure is logged with the job, never failing it.
+  const joinable = keepJoinable(deps.redis, job)?.catch((error: unknown) => deps.onStoreError(job, error));
   // The completion BullMQ sends next must not succeed where this write failed (a completed job
   // without its result): on one connection it cannot, elsewhere the job waits for the write.
-  if (!failsInOrder(deps.redis)) return stored.then(() => undefined);
+  if (!failsInOrder(deps.redis)) return Promise.all([stored, joinable]).then(() => undefined);
   stored.catch((error: unknown) => deps.onStoreError(job, error));
 }
 

@@ -29,7 +29,15 @@ export interface SubmitDeps {
 
 export type SubmitOutcome =
   | { kind: "cached"; body: JsonChunks; model: string; type: JobKind }
-  | { kind: "queued"; id: string; queue: string; type: JobKind; model: string };
+  | {
+      kind: "queued";
+      id: string;
+      queue: string;
+      type: JobKind;
+      model: string;
+      /** The request joined an identical job already queued, running or just completed (coalescing). */
+      joined: boolean;
+    };
 
 function cachedOutcome(prepared: Prepared<JobKind>, result: string | JsonChunks): SubmitOutcome {
   const body = renderJobView(
@@ -156,7 +164,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
       deps.logger.debug({ jobId, queue: name, priority: priorityClass }, "request joined an identical queued job");
     }
     if (jobId !== id && priorityClass === "interactive") await promote(queue, jobId, deps.logger);
-    return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model };
+    return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model, joined: jobId !== id };
   } catch (error) {
     if (error instanceof ApiError) throw error;
     if (isConnectionError(error)) throw redisUnavailable();

@@ -68,6 +68,11 @@ describe("cache and coalescing", () => {
       expect(ttls.some((ttl) => ttl > 0 && ttl <= 5000)).toBe(true);
       const callsBefore = stack.emulatorRequests(EMBED);
 
+      // Without wait, the joined job's own state is the answer: completed, so its view at once.
+      const joinedDone = await stack.post("/v1/jobs", body);
+      expect(joinedDone.status).toBe(200);
+      expect(joinedDone.body).toMatchObject({ id: first.id, status: "completed" });
+      expect(joinedDone.body.result).toEqual(first.result);
       const late = await stack.post("/v1/jobs?wait=10000", body);
       expect(late.status).toBe(200);
       expect(late.body).toMatchObject({ id: first.id, status: "completed" });
@@ -87,9 +92,10 @@ describe("cache and coalescing", () => {
 
   it("lifts a queued batch job to interactive priority when an interactive request joins it", async () => {
     const queue = stack.api.queues.queue(queueName("embed", EMBED));
-    const submit = async (input: string, priority: "interactive" | "batch") => {
+    const submit = async (input: string, priority: "interactive" | "batch", status = "queued") => {
       const response = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input, priority });
       expect(response.status).toBe(202);
+      expect(response.body.status).toBe(status);
       return response.body.id as string;
     };
     // From an idle fleet, both instances' single embedding slot busy, so the batch jobs below stay queued.
@@ -99,6 +105,8 @@ describe("cache and coalescing", () => {
     });
     const blockers = [await submit("promotion blocker one", "interactive"), await submit("promotion blocker two", "interactive")];
     await waitFor(async () => (await Promise.all(blockers.map((id) => stack.get(`/v1/jobs/${id}`)))).every((view) => view.body.status === "running"), { timeoutMs: 5000 });
+    // A request joining a running job is told it is running, not queued.
+    expect(await submit("promotion blocker one", "interactive", "running")).toBe(blockers[0]);
     const batch = [await submit("promotion batch one", "batch"), await submit("promotion batch two", "batch"), await submit("promotion batch three", "batch")];
     const joined = await submit("promotion batch three", "interactive");
     expect(joined).toBe(batch[2]);

@@ -129,7 +129,7 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
     }
     timing.mark("enqueue", "validated, cache missed, job queued");
     res.setHeader("Location", `/v1/jobs/${outcome.id}`);
-    if (wait === 0) return void res.status(202).json({ id: outcome.id, status: "queued" });
+    if (wait === 0) return outcome.joined ? respondJoined(deps, res, outcome.id) : void res.status(202).json({ id: outcome.id, status: "queued" });
     const fresh = subscription !== undefined && subscription.id === outcome.id;
     if (!fresh) {
       // Coalesced into an existing job, which may be done already: subscribe to it and check.
@@ -142,6 +142,20 @@ export async function submitAndRespond(deps: JobsRouteDeps, res: Response, reque
   } finally {
     subscription?.cancel();
   }
+}
+
+/**
+ * Without `wait`, a request that joined an existing job answers with that job's real state: it may
+ * be running, or have completed moments ago (see COALESCE_GRACE_MS), in which case its view is the
+ * answer, as if it had finished within the wait.
+ */
+async function respondJoined(deps: JobsRouteDeps, res: Response, id: string): Promise<void> {
+  const view = await withRedis(() => deps.store.read(id, undefined, tenantOf(res)));
+  // Gone already (retention is bounded): the client's poll will say so; the submit itself succeeded.
+  if (view === undefined) return void res.status(202).json({ id, status: "queued" });
+  const { status } = JSON.parse(chunksToString(view)) as { status: string };
+  if (status === "completed" || status === "failed") return sendJsonText(res, 200, view);
+  res.status(202).json({ id, status });
 }
 
 export function jobsRouter(deps: JobsRouteDeps): Router {

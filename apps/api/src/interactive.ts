@@ -1,4 +1,5 @@
 import type { JobRequest, JobView } from "@herd/jobs";
+import { publishOn } from "@herd/redis";
 import { ApiError } from "./errors.js";
 import { chunksToString } from "./job-store.js";
 import { knownState, waitVia, type Subscription } from "./queues.js";
@@ -33,7 +34,7 @@ export function generatedText(result: unknown): string {
  */
 export async function cancelJob(deps: SyncDeps, id: string): Promise<void> {
   const outcome = await deps.store.cancel(id);
-  if (outcome === "running") await deps.redis.publish(deps.keys.cancelChannel, id);
+  if (outcome === "running") await publishOn(deps.redis, deps.keys.cancelChannel, id);
   deps.logger.debug({ jobId: id, outcome }, "client went away; job canceled");
 }
 

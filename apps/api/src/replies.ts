@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeReply, type HerdKeys, type JobReply } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
-import { closeRedis, createRedisClient, type RedisClient, type RedisTarget } from "@herd/redis";
+import { closeRedis, createRedisClient, subscribeOn, type RedisClient, type RedisTarget } from "@herd/redis";
 
 /**
  * This API process's reply channel: workers publish the results of jobs its clients wait for
@@ -17,13 +17,11 @@ export class Replies {
 
   constructor(redis: RedisTarget, keys: HerdKeys, private readonly logger: Logger) {
     this.channel = keys.replies(randomUUID());
-    this.#subscriber = createRedisClient({ ...redis, role: "blocking", logger, connectionName: "herd-api-replies" });
-    this.#subscriber.on("messageBuffer", (_channel: Buffer, message: Buffer) => this.#deliver(message));
+    this.#subscriber = createRedisClient({ ...redis, role: "blocking", logger, connectionName: "herd-api-replies", subscriber: true });
     // ioredis subscribes again by itself after a reconnect; until then jobs carry no replyTo.
     this.#subscriber.on("close", () => (this.#subscribed = false));
     this.#subscriber.on("ready", () => (this.#subscribed = true));
-    this.#subscriber
-      .subscribe(this.channel)
+    subscribeOn(this.#subscriber, this.channel, (message) => this.#deliver(message))
       .then(() => (this.#subscribed = true))
       .catch((error: unknown) => logger.error({ err: coerceError(error) }, "could not subscribe to job replies; clients are answered from completion events"));
   }

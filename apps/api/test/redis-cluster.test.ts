@@ -22,7 +22,8 @@ describe("Herd on a Redis Cluster (HERD_REDIS_CLUSTER=true)", () => {
       redisUrl: cluster.urlOf(entry),
       ownRedis: true,
       env: { HERD_REDIS_CLUSTER: "true" },
-      fleet: { instances: 2, preload: true, latency: { embedMs: 2 } },
+      // Tokens take time, so a streamed generation is still running when its client leaves.
+      fleet: { instances: 2, preload: true, latency: { embedMs: 2, evalTokenMs: 5 } },
     });
   }, 60_000);
   afterAll(async () => {
@@ -50,8 +51,19 @@ describe("Herd on a Redis Cluster (HERD_REDIS_CLUSTER=true)", () => {
     const first = await stack.post("/v1/jobs?wait=10000", { type: "embed", model: "nomic-embed-text", input: ["cluster pump seal", "cluster relief valve"] });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ status: "completed", attempts: 1 });
-    // The worker's PUBLISH reached the API's subscriber through the cluster bus.
+    // The worker's reply reached the API's subscriber: sharded, so it went out with SPUBLISH on the
+    // slot's master, where the API's subscription lives, and no node saw a PUBLISH (which a cluster
+    // relays to every node). The worker's cancellation channel is sharded the same way.
     expect(await waits("reply")).toBe(replies + 1);
+    const channel = stack.api.queues.replies?.channel as string;
+    const cancels = `{${prefix}}:cancel`;
+    expect(await cluster.call(owner, "PUBSUB", "SHARDNUMSUB", channel, cancels)).toEqual([channel, 1, cancels, 1]);
+    for (const port of cluster.ports) {
+      const stats = await cluster.info(port, "commandstats");
+      expect(stats).not.toMatch(/^cmdstat_publish:/m);
+      if (port === owner) expect(stats).toMatch(/^cmdstat_spublish:calls=[1-9]/m);
+      else expect(stats).not.toMatch(/^cmdstat_spublish:/m);
+    }
     expect(first.body.result.embeddings).toHaveLength(2);
     const calls = stack.emulatorRequests("nomic-embed-text:latest");
 
@@ -66,6 +78,34 @@ describe("Herd on a Redis Cluster (HERD_REDIS_CLUSTER=true)", () => {
     const done = await stack.get(`/v1/jobs/${queued.body.id}?wait=10000`);
     expect(done.body).toMatchObject({ status: "completed", attempts: 1 });
     expect(typeof done.body.result.response).toBe("string");
+  });
+
+  it("a client leaving a streamed generation cancels it on the instance (sharded cancellation)", async () => {
+    const executing = () => stack.fleet.instances.reduce((sum, instance) => sum + (instance.stats().models["llama3.2:latest"]?.executing ?? 0), 0);
+    const canceled = () => stack.fleet.instances.reduce((sum, instance) => sum + (instance.stats().models["llama3.2:latest"]?.canceled ?? 0), 0);
+    // 0.5 s a token: left alone, the answer would take over 10 s.
+    const setSlow = (mode: "slow" | "none") => Promise.all(stack.fleet.instances.map((instance) => instance.setFault({ mode, rate: 1, factor: 100, status: 500, scope: "inference" })));
+    const canceledBefore = canceled();
+    await setSlow("slow");
+    const controller = new AbortController();
+    try {
+      const response = await fetch(`${stack.url}/api/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "Walk me through bleeding the hydraulic pump, step by step." }], stream: true }),
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      const first = await response.body?.getReader().read();
+      expect(first?.done).toBe(false);
+      await waitFor(() => executing() === 1, { message: "the instance generating" });
+      controller.abort();
+      await waitFor(() => executing() === 0, { message: "the instance stopped generating" });
+      expect(canceled()).toBe(canceledBefore + 1);
+    } finally {
+      controller.abort();
+      await setSlow("none");
+    }
   });
 
   it("ingests a document as a BullMQ flow and searches it", async () => {

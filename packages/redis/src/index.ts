@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis"
 import type { Logger } from "@herd/logger";
 
 export { Cluster, Redis } from "ioredis";
+export { publishOn, subscribeOn } from "./pubsub.js";
 
 /**
  * A connection to a single Redis (or a managed endpoint that looks like one) or to a Redis
@@ -40,6 +41,11 @@ export interface CreateRedisOptions extends RedisTarget {
   logger: Logger;
   /** Per-command deadline of the command and cache roles (defaults: COMMAND_TIMEOUT_MS, 500 ms). */
   commandTimeoutMs?: number;
+  /**
+   * The connection subscribes to channels (see subscribeOn): on a cluster it gets a subscriber
+   * per master for sharded pub/sub, and the subscription lives on the channel slot's master.
+   */
+  subscriber?: boolean;
 }
 
 /** The command role's default deadline: far above any command Herd sends it, short next to a client's patience. */
@@ -68,7 +74,9 @@ export function createRedisClient(options: CreateRedisOptions): RedisClient {
     reconnectOnError: (error) => error.message.startsWith("READONLY"),
     lazyConnect: false,
   };
-  const client = options.cluster ? createCluster(options.url, redisOptions, { clusterRetryStrategy: retryStrategy }) : new Redis(options.url, redisOptions);
+  const client = options.cluster
+    ? createCluster(options.url, redisOptions, { clusterRetryStrategy: retryStrategy, ...(options.subscriber ? { shardedSubscribers: true } : {}) })
+    : new Redis(options.url, redisOptions);
   attachErrorLogging(client, options.logger.child({ redis: options.role, url: redactUrl(options.url), ...(options.cluster ? { cluster: true } : {}) }));
   return client;
 }

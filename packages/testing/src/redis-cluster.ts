@@ -15,6 +15,8 @@ export interface RedisClusterOptions {
   replicas?: number;
   /** How long a master may be unreachable before its replica takes over. */
   nodeTimeoutMs?: number;
+  /** More redis-server arguments for every node (e.g. to take a command away). */
+  serverArgs?: string[];
 }
 
 /**
@@ -30,14 +32,14 @@ export class RedisClusterServer {
     private readonly options: Required<RedisClusterOptions>,
   ) {}
 
-  static async start({ masters = 3, replicas = 0, nodeTimeoutMs = 15_000 }: RedisClusterOptions = {}): Promise<RedisClusterServer> {
+  static async start({ masters = 3, replicas = 0, nodeTimeoutMs = 15_000, serverArgs = [] }: RedisClusterOptions = {}): Promise<RedisClusterServer> {
     const ports: number[] = [];
     while (ports.length < masters * (1 + replicas)) {
       const port = await freePort();
       // The cluster bus listens on port + 10000: both must be free.
       if (port + 10_000 <= 65_535 && !ports.includes(port)) ports.push(port);
     }
-    const cluster = new RedisClusterServer(ports, mkdtempSync(join(tmpdir(), "herd-redis-cluster-")), { masters, replicas, nodeTimeoutMs });
+    const cluster = new RedisClusterServer(ports, mkdtempSync(join(tmpdir(), "herd-redis-cluster-")), { masters, replicas, nodeTimeoutMs, serverArgs });
     try {
       await cluster.#boot();
     } catch (error) {
@@ -51,7 +53,7 @@ export class RedisClusterServer {
     for (const port of this.ports) {
       const dir = join(this.dir, String(port));
       mkdirSync(dir);
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(this.options.nodeTimeoutMs), "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(this.options.nodeTimeoutMs), "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", ...this.options.serverArgs];
       this.#processes.push(spawn("redis-server", args, { stdio: "ignore" }));
     }
     for (const port of this.ports) await waitFor(() => this.#node(port, (node) => node.ping()).then((reply) => reply === "PONG", () => false), { timeoutMs: 10_000, message: `cluster node on port ${port}` });
@@ -108,6 +110,11 @@ export class RedisClusterServer {
   /** A section of INFO from the node at `port`. */
   info(port: number, section: string): Promise<string> {
     return this.#node(port, (node) => node.info(section));
+  }
+
+  /** Runs one command on the node at `port` (to look at its state). */
+  call(port: number, command: string, ...args: Array<string | number>): Promise<unknown> {
+    return this.#node(port, (node) => node.call(command, ...args));
   }
 
   /** Number of keys stored on the node at `port`. */

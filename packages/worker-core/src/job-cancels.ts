@@ -1,5 +1,5 @@
 import { coerceError, type Logger } from "@herd/logger";
-import { closeRedis, createRedisClient, type RedisClient, type RedisTarget } from "@herd/redis";
+import { closeRedis, createRedisClient, subscribeOn, type RedisClient, type RedisTarget } from "@herd/redis";
 
 export interface TrackedJob {
   /** Aborts when the client cancels the job or the worker must hand its jobs back. */
@@ -19,10 +19,8 @@ export class JobCancels {
   readonly #subscriber: RedisClient;
 
   constructor(redis: RedisTarget, channel: string, logger: Logger) {
-    this.#subscriber = createRedisClient({ ...redis, role: "blocking", logger, connectionName: "herd-worker-cancels" });
-    this.#subscriber.on("message", (_channel: string, jobId: string) => this.cancel(jobId));
-    // ioredis subscribes again by itself after a reconnect.
-    this.#subscriber.subscribe(channel).catch((error: unknown) => logger.error({ err: coerceError(error) }, "could not subscribe to job cancellations"));
+    this.#subscriber = createRedisClient({ ...redis, role: "blocking", logger, connectionName: "herd-worker-cancels", subscriber: true });
+    subscribeOn(this.#subscriber, channel, (jobId) => this.cancel(jobId.toString())).catch((error: unknown) => logger.error({ err: coerceError(error) }, "could not subscribe to job cancellations"));
   }
 
   track(jobId: string, shutdown: AbortSignal): TrackedJob {

@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from "bullmq";
-import { failsInOrder, writeTogether, type RedisClient } from "@herd/redis";
+import { failsInOrder, publishOn, writeTogether, type RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
@@ -125,7 +125,7 @@ async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo:
   // A lost reply costs the waiting client only speed (it still finds the completion by its state
   // checks), so a failure here is logged with the job, never failing it.
   if (replyTo !== undefined) {
-    deps.redis.publish(replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
+    publishOn(deps.redis, replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
   }
   // Without the grace, a request at the completion's edge may start a second identical call: no
   // loss, so a failure is logged with the job, never failing it.
@@ -150,7 +150,7 @@ export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "monitor" |
   const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
   if (typeof replyTo !== "string" || job.finishedOn === undefined) return;
   const header: ReplyHeader = { ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade, job.finishedOn), failed: true };
-  deps.redis.publish(replyTo, encodeReply(header, "")).catch((error: unknown) => deps.onReplyError(job, error));
+  publishOn(deps.redis, replyTo, encodeReply(header, "")).catch((error: unknown) => deps.onReplyError(job, error));
 }
 
 export async function processEmbed(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {

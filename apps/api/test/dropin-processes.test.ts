@@ -46,6 +46,9 @@ describe("drop-in streaming across processes", () => {
       }
       stream.abort();
       await waitFor(async () => (await executing()) === 0, { message: "the instance stopped generating" });
+      // Stopped by the worker's abort, not by running to its end (a dozen tokens at 200 ms each would
+      // also end within waitFor's deadline): the emulator counts the call as canceled.
+      expect((await ollama.stats()).models["llama3.2:latest"]).toMatchObject({ canceled: 1 });
       // The slot is free again: the next request runs at once rather than behind the abandoned one.
       await ollama.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
       const next = await new Ollama({ host: herd.url }).generate({ model: "llama3.2", prompt: "And the return filter?", stream: false, options: { num_predict: 3 } });

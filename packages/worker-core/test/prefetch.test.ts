@@ -51,13 +51,14 @@ describe("PrefetchPlanner", () => {
     const planner = trained();
     const expected = planner.expectedMs(50) as number;
     expect(expected).toBeCloseTo(60, 0);
-    expect(planner.leadMs).toBe(3);
+    // 2 ms to reach the gate plus 3 ms of margin for late timers.
+    expect(planner.leadMs).toBe(5);
     const holder = { since: 1000, expectedMs: expected };
-    // 20 ms in: about 37 ms until the fetch moment (end − lead − error).
+    // 20 ms in: about 35 ms until the fetch moment (end − lead − error).
     const wait = planner.plan([holder], 0, 1020);
     expect(typeof wait).toBe("number");
-    expect(wait as number).toBeGreaterThan(35);
-    expect(wait as number).toBeLessThan(38);
+    expect(wait as number).toBeGreaterThan(33);
+    expect(wait as number).toBeLessThan(36);
     expect(planner.plan([holder], 0, 1020 + (wait as number))).toBe("fetch");
     // One job already fetched for that slot: no second one.
     expect(planner.plan([holder], 1, 1058)).toBeUndefined();
@@ -90,5 +91,18 @@ describe("PrefetchPlanner", () => {
     // 40 ms / 4 slots = 10 ms ≤ 15: a job ahead; 40 ms / 1 slot: a held job would wait too long.
     expect(fast.plan(holders, 0, 1039)).toBe("fetch");
     expect(slow.plan(holders, 0, 1039)).toBeUndefined();
+  });
+
+  it("leads by the slowest recent fetch, but never by more than a held job may wait", () => {
+    const planner = trained(1, 15);
+    // One fetch in the window took 8 ms: the lead covers it, so that fetch would not have idled the slot.
+    planner.recordLead(8);
+    expect(planner.leadMs).toBe(11);
+    // A 40 ms stall (a GC pause, say) would make every held job wait that long: capped at maxWaitMs.
+    planner.recordLead(40);
+    expect(planner.leadMs).toBe(15);
+    // Once the stall leaves the window of the last 64 fetches, the lead falls back.
+    for (let i = 0; i < 64; i += 1) planner.recordLead(2);
+    expect(planner.leadMs).toBe(5);
   });
 });

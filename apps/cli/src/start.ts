@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { StartEnv, loadConfig, toStartConfig, type EnvSource, type StartConfig } from "@herd/config";
+import { redactUrl } from "@herd/redis";
 import { NO_REDIS_HELP, isLocalRedis, onPath, redisAnswers, startLocalRedis } from "./redis-check.js";
 
 interface Child {
@@ -40,7 +41,7 @@ function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: bo
   const lines = [
     "",
     `Herd is running: ${apiUrl}`,
-    redisStarted ? "  Redis: started for you (data under .herd/redis)" : "  Redis: using REDIS_URL",
+    redisStarted ? `  Redis: ${redactUrl(config.redisUrl)}, started for you (data under .herd/redis)` : `  Redis: ${redactUrl(config.redisUrl)} (REDIS_URL)`,
     emulated ? `  Ollama: ${emulated.length} emulated instances (${emulated.join(", ")}); set HERD_INSTANCES to use real servers` : "  Ollama: instances from HERD_INSTANCES",
     config.auth === "open"
       ? "  Access: open, no API key needed (the API listens on loopback only; HERD_AUTH=keys to require keys)"

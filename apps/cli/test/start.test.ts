@@ -69,7 +69,7 @@ describe("herd start (npm start)", () => {
 
   it("starts Redis when none answers, an emulated fleet, workers and the API, and prints how to use it", async () => {
     expect(output).toContain(`Herd is running: ${apiUrl}`);
-    expect(output).toContain("Redis: started for you");
+    expect(output).toContain(`Redis: ${redisUrl}, started for you`);
     expect(output).toContain("curl -s -X POST");
     expect(output).toContain(`Metrics: ${apiUrl}/metrics (API); workers: http://127.0.0.1:${metricsPort}/metrics`);
     expect(output).toContain("Queues (Bull Board): set HERD_ADMIN_PASSWORD");

@@ -10,14 +10,15 @@ import { interactiveScenario } from "./interactive.js";
 import { searchScenario } from "./search.js";
 import { overheadScenario } from "./overhead.js";
 import { ttftScenario } from "./ttft.js";
+import { lightLoadScenario } from "./light-load.js";
 import { nginxVersion, setChildBaseEnv } from "./processes.js";
 import { renderReport, type Results } from "./report.js";
 
 const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
-const ALL = "overhead,balancing,cache,ingestion,search,interactive,ttft";
+const ALL = "overhead,balancing,cache,ingestion,search,interactive,ttft,light";
 
 const USAGE = `Usage: npm run bench -- [options]
-  --only LIST     overhead,balancing,cache,ingestion,search,interactive,ttft (default: all)
+  --only LIST     overhead,balancing,cache,ingestion,search,interactive,ttft,light (default: all)
   --jobs N        balancing jobs (default 3000)
   --clients N     balancing clients (default 40)
   --warmup N      balancing jobs run (unmeasured) before each mode's measured ones (default 1000)
@@ -112,6 +113,10 @@ async function main(): Promise<void> {
     if (only.has("ttft")) {
       console.error("bench: time to first token…");
       results.ttft = await ttftScenario(redisUrl, `${prefix}-ttft`, Math.round(300 * Number(values.scale ?? 1)));
+    }
+    if (only.has("light")) {
+      console.error("bench: light load on a mixed fleet…");
+      results.light = await lightLoadScenario(redisUrl, prefix, Math.round(300 * Number(values.scale ?? 1)));
     }
   } finally {
     await cleanup(redisUrl, prefix);

@@ -11,6 +11,7 @@ import { searchTable, type SearchResult } from "./search.js";
 import type { OverheadResult, OverheadRow } from "./overhead.js";
 import { overheadFloorTable, overheadPartsTable, overheadTable } from "./overhead.js";
 import { ttftTable, type TtftRow } from "./ttft.js";
+import { lightLoadTable, type LightLoadRow } from "./light-load.js";
 
 export interface Results {
   command: string;
@@ -25,6 +26,7 @@ export interface Results {
   search?: SearchResult;
   interactive?: InteractiveRow[];
   ttft?: TtftRow;
+  light?: LightLoadRow[];
 }
 
 const verdict = (ok: boolean) => (ok ? "✅ met" : "❌ not met");
@@ -228,6 +230,18 @@ export function renderReport(results: Results): string {
       ttftTable(results.ttft),
       "",
       `- Added time to first token at p50: ${fmt(added, 2)} ms (goal ≤ 5 ms: ${verdict(added <= 5)})`,
+      "",
+    );
+  }
+  if (results.light) {
+    sections.push(
+      "## 8. Light load on a mixed fleet",
+      "",
+      "One client, one embed at a time (every input new), against two emulated instances with realistic latency, one fast and one four times slower (speed 1 and 0.25), " +
+        "so every instance is idle when a request arrives and the only question is which one gets it. Herd runs one worker bound to both. " +
+        "Each mode first sends 30 requests unmeasured; \"served by the fast instance\" comes from the emulator's counters. The last row is the floor: every request straight to the fast instance.",
+      "",
+      lightLoadTable(results.light),
       "",
     );
   }

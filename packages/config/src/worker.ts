@@ -48,6 +48,11 @@ export const WorkerEnv = z
      */
     HERD_PREFETCH_MAX_WAIT: durationMsEnv(15, { min: 0, max: 60_000 }),
     /**
+     * "fastest-idle": a job fetched for one instance runs on another instance of this worker when
+     * that one is idle and clearly faster for the model; "off": a job runs where it was fetched.
+     */
+    HERD_ROUTING: enumEnv(["fastest-idle", "off"] as const, "fastest-idle"),
+    /**
      * Batch (ingestion) embeddings go to Ollama in calls sized to take about this long, so an
      * interactive job waits for at most one of them; 0 sends each batch job as one call.
      */
@@ -81,6 +86,7 @@ export interface WorkerConfig extends SharedConfig {
   stalledIntervalMs: number;
   shutdownTimeoutMs: number;
   prefetch: { mode: "auto" | "off"; maxWaitMs: number };
+  routing: "fastest-idle" | "off";
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: { port: number; host: string; credentials: { user: string; password: string } | undefined } | undefined;
   /** Most instances to claim exclusively; undefined binds all of them without claims. */
@@ -101,6 +107,7 @@ export function toWorkerConfig(env: z.output<typeof WorkerEnv>): WorkerConfig {
     stalledIntervalMs: env.HERD_STALLED_INTERVAL,
     shutdownTimeoutMs: env.HERD_SHUTDOWN_TIMEOUT,
     prefetch: { mode: env.HERD_PREFETCH, maxWaitMs: env.HERD_PREFETCH_MAX_WAIT },
+    routing: env.HERD_ROUTING,
     batchSlice: { targetMs: env.HERD_BATCH_SLICE_TARGET, maxInputs: env.HERD_BATCH_SLICE_MAX },
     metrics:
       env.HERD_METRICS_PORT === undefined

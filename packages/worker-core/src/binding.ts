@@ -4,6 +4,7 @@ import { decodeFailure, ownerOfJobName, PRIORITIES, queueName, type FailureCode,
 import type { ModelBindingStatus } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
+import type { RouteCandidate } from "./job-router.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, sendFailureReply, type ProcessorDeps } from "./processors.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
@@ -31,10 +32,15 @@ export interface BindingOptions {
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
+  /** Another binding of this worker that should run a job this one fetched (see fasterIdlePeer). */
+  routeTo?: (from: Binding, kind: JobKind) => Binding | undefined;
 }
 
 /** Failures that say something about the instance rather than the request. */
 const INSTANCE_FAULTS = new Set<FailureCode>(["instance_unavailable", "timeout", "invalid_response"]);
+/** Calls kept for the typical call time, and how many it needs before routing trusts it. */
+const ROUTING_SAMPLES = 32;
+const ROUTING_MIN_SAMPLES = 3;
 /** How long a retry this instance passes on stays out of the queue (lets a healthy peer take it). */
 const RETRY_ELSEWHERE_DELAY_MS = 25;
 
@@ -43,7 +49,7 @@ const RETRY_ELSEWHERE_DELAY_MS = 25;
  * the instance never runs more than `slots` requests for this model. While the instance is
  * healthy, its FetchDecider says when each loop fetches.
  */
-export class Binding {
+export class Binding implements RouteCandidate {
   readonly gate: SlotGate;
   readonly model: DiscoveredModel;
   readonly slicer: BatchSlicer;
@@ -56,6 +62,9 @@ export class Binding {
   #closed = false;
   readonly #fetch: FetchDecider;
   readonly #latencies = new LatencyWindow(512);
+  /** The last calls' slot times, for comparing this instance's speed with its peers' (routing). */
+  readonly #recentCalls = new LatencyWindow(ROUTING_SAMPLES);
+  #typicalCallMs: number | undefined;
 
   constructor(private readonly options: BindingOptions) {
     this.model = options.model;
@@ -75,6 +84,32 @@ export class Binding {
 
   get instanceName(): string {
     return this.options.monitor.instance.name;
+  }
+
+  get slots(): number {
+    return this.model.slots;
+  }
+
+  get occupied(): number {
+    return this.#fetch.occupied;
+  }
+
+  /**
+   * Median slot time of the last calls, once a few were timed. A median, so that one call that
+   * loaded the model (seconds, on a cold instance) does not make the instance look slow for good:
+   * routing sends it nothing at light load, so no later call would correct an average.
+   */
+  get typicalCallMs(): number | undefined {
+    return this.#typicalCallMs;
+  }
+
+  get acceptsNow(): boolean {
+    return this.pulling && Date.now() >= this.#holdOffUntil;
+  }
+
+  /** The pull loop of `kind`, when this binding serves it. */
+  loop(kind: JobKind): PullLoop | undefined {
+    return this.#loops.get(kind);
   }
 
   start(): void {
@@ -98,6 +133,8 @@ export class Binding {
         if (outcome === "completed") {
           this.#completed += 1;
           this.#latencies.record(durationMs);
+          this.#recentCalls.record(durationMs);
+          if (this.#recentCalls.count >= ROUTING_MIN_SAMPLES) this.#typicalCallMs = this.#recentCalls.percentile(50);
           this.#fetch.recordCall(durationMs, size);
         } else this.#failed += 1;
         this.options.metrics.instances.requestDuration.observe({ ollama: instance, model: this.model.model, kind, outcome }, durationMs / 1000);
@@ -112,6 +149,7 @@ export class Binding {
         stalledIntervalMs: this.options.stalledIntervalMs,
         logger: this.options.logger.child({ binding: this.key, kind }),
         decide: () => this.#decide(kind),
+        route: () => this.options.routeTo?.(this, kind)?.loop(kind),
         onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
         onFailedForGood: (job) => sendFailureReply(deps, job),
         onSettled: (job) => {

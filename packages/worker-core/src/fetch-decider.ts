@@ -50,6 +50,11 @@ export class FetchDecider {
     return this.#planner.expectedMs(size);
   }
 
+  /** Slots taken or promised: calls running, jobs waiting at the gate or on their way to it. */
+  get occupied(): number {
+    return this.gate.inFlight + this.gate.waiting + this.#pending;
+  }
+
   /** A call completed after holding its slot `durationMs`. */
   recordCall(durationMs: number, size: number | undefined): void {
     this.#planner.recordCall(durationMs, size);
@@ -109,6 +114,8 @@ export class FetchDecider {
   /** A job's outcome is recorded (or it was handed back): it no longer counts as finishing. */
   settled(job: Job): void {
     this.#reachedGate.delete(job);
+    // A job handed to another binding never reached this one's gate to consume its fetch time.
+    if (job.id !== undefined) this.#fetchedAt.delete(job.id);
   }
 
   /**

@@ -5,6 +5,11 @@ export class LatencyWindow {
 
   constructor(readonly size: number) {}
 
+  /** Values recorded so far, at most `size`. */
+  get count(): number {
+    return this.#values.length;
+  }
+
   record(ms: number): void {
     if (this.#values.length < this.size) this.#values.push(ms);
     else this.#values[this.#next] = ms;

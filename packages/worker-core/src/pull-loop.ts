@@ -26,6 +26,11 @@ export interface PullLoopOptions {
   onFailedForGood?: (job: Job) => void;
   /** A fetched job is done with: its outcome recorded, or handed back. Called before the loop re-decides. */
   onSettled?: (job: Job) => void;
+  /**
+   * For a job a blocking fetch returned: another loop of the same queue (another instance's) that
+   * should run it instead, or undefined to run it here.
+   */
+  route?: (job: Job) => PullLoop | undefined;
 }
 
 const SPECIAL = new Set([WaitingError.name, DelayedError.name, WaitingChildrenError.name]);
@@ -132,8 +137,29 @@ export class PullLoop {
         break;
       }
       this.#options.onFetched(job, performance.now() - started, decision.block);
-      if (job) this.#track(job, this.#run(job, token));
+      if (!job) continue;
+      const target = decision.block ? this.#options.route?.(job) : undefined;
+      if (target && target !== this && !target.#closing && target.#options.queue === this.#options.queue) this.#handOff(job, token, target);
+      else this.#track(job, this.#run(job, token));
     }
+  }
+
+  /**
+   * Runs a job this loop fetched on `target`'s instance. Both loops track the run: this one's
+   * close() must also wait for it, since the job was fetched through this loop's BullMQ worker.
+   */
+  #handOff(job: Job, token: string, target: PullLoop): void {
+    const instance = target.#options.workerName;
+    job.processedBy = instance;
+    if (job.id !== undefined) {
+      // BullMQ keeps a job's processedBy in the hash field "pb".
+      this.#options.connection.hset(this.queue.toKey(job.id), "pb", instance).catch((error: unknown) =>
+        this.#options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not record which instance runs a handed-off job"),
+      );
+    }
+    const run = target.#run(job, token);
+    target.#track(job, run);
+    this.#track(job, run);
   }
 
   #track(job: Job, run: Promise<void>): void {

@@ -2,12 +2,13 @@ import { hostname } from "node:os";
 import type { ResolvedInstance, WorkerConfig } from "@herd/config";
 import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
-import { herdKeys } from "@herd/jobs";
+import { herdKeys, type JobKind } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { InstanceClaims } from "./instance-claims.js";
+import { fasterIdlePeer } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
@@ -146,6 +147,15 @@ export class WorkerRuntime {
     return this.bindings.filter((binding) => binding.key.startsWith(`${monitor.instance.name}/`));
   }
 
+  /** The bindings of this worker (other instances) that serve `binding`'s model for `kind`. */
+  #peersOf(binding: Binding, kind: JobKind): Binding[] {
+    const peers: Binding[] = [];
+    for (const peer of this.#bindings.values()) {
+      if (peer !== binding && peer.model.model === binding.model.model && peer.model.kinds.includes(kind)) peers.push(peer);
+    }
+    return peers;
+  }
+
   #syncBindings(monitor: InstanceMonitor, models: DiscoveredModel[]): void {
     if (this.#closing) return;
     const wanted = new Map(models.map((model) => [`${monitor.instance.name}/${model.model}`, model]));
@@ -181,6 +191,7 @@ export class WorkerRuntime {
         },
         logger: this.#logger,
         peerServes: (model, kind, except) => this.bindings.some((peer) => peer.instanceName !== except && peer.model.model === model && peer.model.kinds.includes(kind) && peer.pulling),
+        ...(this.config.routing === "off" ? {} : { routeTo: (from: Binding, kind: JobKind) => fasterIdlePeer(from, this.#peersOf(from, kind)) }),
       });
       this.#bindings.set(key, binding);
       binding.start();

@@ -1,0 +1,40 @@
+/** What routing needs to know of a binding (one instance serving one model). */
+export interface RouteCandidate {
+  readonly slots: number;
+  /** Slots taken or promised (calls running, jobs at the gate or on their way to it). */
+  readonly occupied: number;
+  /** Typical (median) slot time of its recent calls; undefined until a few have been timed. */
+  readonly typicalCallMs: number | undefined;
+  /** Pulling now: its instance healthy, not closing, not holding off after passing a retry on. */
+  readonly acceptsNow: boolean;
+}
+
+/** A peer must be expected to finish a job in at most this share of the fetcher's time to get it. */
+const ROUTE_MARGIN = 0.8;
+
+/**
+ * Where a job that `fetcher` just took from the queue should run. Every idle binding waits on the
+ * queue and Redis hands a new job to whichever started waiting first, so at light load jobs would
+ * alternate between a fast and a slow instance. Instead, an idle peer in this process that is
+ * expected to finish the job clearly sooner gets it (undefined: the fetcher keeps it).
+ *
+ * Only idle peers qualify: a slot that is free on a busy instance may run slower than its average
+ * (real GPUs share their compute between parallel requests), and under load every free slot fills
+ * anyway, so routing changes nothing there.
+ */
+export function fasterIdlePeer<T extends RouteCandidate>(fetcher: T, peers: readonly T[]): T | undefined {
+  const own = fetcher.typicalCallMs;
+  if (own === undefined) return undefined;
+  // With every slot of its own taken, the job would first wait about one call for a slot.
+  const ownFinishMs = fetcher.occupied < fetcher.slots ? own : 2 * own;
+  let best: T | undefined;
+  let bestMs = ownFinishMs * ROUTE_MARGIN;
+  for (const peer of peers) {
+    if (peer === fetcher || !peer.acceptsNow || peer.occupied > 0 || peer.typicalCallMs === undefined) continue;
+    if (peer.typicalCallMs < bestMs) {
+      best = peer;
+      bestMs = peer.typicalCallMs;
+    }
+  }
+  return best;
+}

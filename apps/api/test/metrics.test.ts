@@ -48,6 +48,9 @@ describe("Prometheus metrics", () => {
     await stack.post("/v1/collections", { name: "docs", model: "nomic-embed-text" });
     const accepted = await stack.post("/v1/collections/docs/documents", { documents: [{ id: "pump.md", text: "# Pump\n\nBleed the pump before the first start." }] });
     await waitFor(async () => (await stack.get(`/v1/ingestions/${accepted.body.ingestionId}`)).body.status === "completed", { message: "the ingestion" });
+    // The 500s above may have quarantined the sick instance for a moment (several calls failed in a
+    // row); the fleet gauges below describe the fleet once it is whole again.
+    await waitFor(async () => (await stack.get("/ready")).body.healthyInstances === 2, { message: "both instances healthy again" });
     const response = await fetch(`${stack.url}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/plain");

@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { cpuSampler, perJob, type ProcessCounts, type ProcessReading } from "./cpu.js";
 import { closedLoop, fmt, percentile } from "./load.js";
 import { freePort, startHerd } from "./herd.js";
-import { nginxAvailable, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
+import { emulatorStats, nginxAvailable, resetEmulatorStats, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
 
 export const FLEET = {
   slots: [1, 1, 1, 1, 2, 2, 4, 4],
@@ -43,24 +43,12 @@ export interface BalancingRow {
   skipped?: string;
 }
 
-interface InstanceStats {
-  models: Record<string, { requests: number; maxInFlight: number; totalQueueWaitMs: number; busyMs: number }>;
-}
-
 function workload(jobs: number): number[] {
   let state = 0x9e3779b9;
   return Array.from({ length: jobs }, () => {
     state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
     return 1 + (state % 61);
   });
-}
-
-async function emulatorStats(emulator: EmulatorProcess): Promise<InstanceStats[]> {
-  return Promise.all(emulator.urls.map(async (_, i) => (await (await fetch(`${emulator.admin}/instances/${i}/stats`)).json()) as InstanceStats));
-}
-
-async function resetStats(emulator: EmulatorProcess): Promise<void> {
-  await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
 }
 
 async function run(mode: string, origin: string, emulator: EmulatorProcess, tokens: number[], clients: number, warmup: number, boundMs: number, herd: boolean, cpu: () => Promise<ProcessReading>): Promise<Omit<BalancingRow, "round">> {
@@ -77,7 +65,7 @@ async function run(mode: string, origin: string, emulator: EmulatorProcess, toke
   // Every mode runs warm: a fresh process compiles its hot code while the first jobs run, which
   // is not how a long-running balancer behaves.
   if (warmup > 0) await load(warmup, `${tag}warm`);
-  await resetStats(emulator);
+  await resetEmulatorStats(emulator);
   const cpuBefore = await cpu();
   const result = await load(tokens.length, tag);
   const cpuAfter = await cpu();

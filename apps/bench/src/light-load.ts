@@ -1,6 +1,6 @@
 import { closedLoop, fmt, percentile } from "./load.js";
 import { freePort, startHerd } from "./herd.js";
-import { nginxAvailable, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
+import { emulatorStats, nginxAvailable, resetEmulatorStats, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
 
 /** A fast box and one four times slower (an older GPU), both serving the same embedding model. */
 const SPEEDS = [1, 0.25];
@@ -15,19 +15,6 @@ export interface LightLoadRow {
   fastShare: number;
   errors: number;
   skipped?: string;
-}
-
-async function requestsPerInstance(emulator: EmulatorProcess): Promise<number[]> {
-  return Promise.all(
-    emulator.urls.map(async (_, i) => {
-      const stats = (await (await fetch(`${emulator.admin}/instances/${i}/stats`)).json()) as { models: Record<string, { requests: number }> };
-      return stats.models[MODEL]?.requests ?? 0;
-    }),
-  );
-}
-
-async function resetStats(emulator: EmulatorProcess): Promise<void> {
-  await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
 }
 
 async function series(mode: string, origin: string, herd: boolean, emulator: EmulatorProcess, requests: number): Promise<LightLoadRow> {
@@ -45,9 +32,9 @@ async function series(mode: string, origin: string, herd: boolean, emulator: Emu
     );
   // Warm: compiled code, and Herd's worker has timed calls on both instances.
   await run(30, `${tag}warm`);
-  await resetStats(emulator);
+  await resetEmulatorStats(emulator);
   const result = await run(requests, tag);
-  const counts = await requestsPerInstance(emulator);
+  const counts = (await emulatorStats(emulator)).map((instance) => instance.models[MODEL]?.requests ?? 0);
   const total = counts.reduce((sum, count) => sum + count, 0);
   return { mode, requests, p50: percentile(result.latenciesMs, 50), p95: percentile(result.latenciesMs, 95), fastShare: total === 0 ? NaN : (counts[0] ?? 0) / total, errors: result.errors };
 }

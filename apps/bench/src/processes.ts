@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ModelStats } from "@herd/ollama-emulator";
 
 export const appEntry = (app: string) => fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url));
 export const emulatorEntry = () => fileURLToPath(new URL("./cli.js", import.meta.resolve("@herd/ollama-emulator")));
@@ -68,6 +69,16 @@ export interface EmulatorProcess {
   proc: Proc;
   urls: string[];
   admin: string;
+}
+
+/** Each emulated instance's counters per model, from the emulator's admin server. */
+export async function emulatorStats(emulator: EmulatorProcess): Promise<Array<{ models: Record<string, ModelStats> }>> {
+  return Promise.all(emulator.urls.map(async (_, i) => (await (await fetch(`${emulator.admin}/instances/${i}/stats`)).json()) as { models: Record<string, ModelStats> }));
+}
+
+/** Zeroes every emulated instance's counters (before a measured run). */
+export async function resetEmulatorStats(emulator: EmulatorProcess): Promise<void> {
+  await Promise.all(emulator.urls.map((_, i) => fetch(`${emulator.admin}/instances/${i}/reset`, { method: "POST" })));
 }
 
 export async function startEmulator(args: string[]): Promise<EmulatorProcess> {

@@ -147,13 +147,9 @@ export class WorkerRuntime {
     return this.bindings.filter((binding) => binding.key.startsWith(`${monitor.instance.name}/`));
   }
 
-  /** The bindings of this worker (other instances) that serve `binding`'s model for `kind`. */
-  #peersOf(binding: Binding, kind: JobKind): Binding[] {
-    const peers: Binding[] = [];
-    for (const peer of this.#bindings.values()) {
-      if (peer !== binding && peer.model.model === binding.model.model && peer.model.kinds.includes(kind)) peers.push(peer);
-    }
-    return peers;
+  /** The bindings of this worker on instances other than `exceptInstance` that serve `model` for `kind`. */
+  #peersOf(model: string, kind: JobKind, exceptInstance: string): Binding[] {
+    return this.bindings.filter((peer) => peer.instanceName !== exceptInstance && peer.model.model === model && peer.model.kinds.includes(kind));
   }
 
   #syncBindings(monitor: InstanceMonitor, models: DiscoveredModel[]): void {
@@ -190,8 +186,8 @@ export class WorkerRuntime {
           cancels: this.#cancels,
         },
         logger: this.#logger,
-        peerServes: (model, kind, except) => this.bindings.some((peer) => peer.instanceName !== except && peer.model.model === model && peer.model.kinds.includes(kind) && peer.pulling),
-        ...(this.config.routing === "off" ? {} : { routeTo: (from: Binding, kind: JobKind) => fasterIdlePeer(from, this.#peersOf(from, kind)) }),
+        peerServes: (model, kind, except) => this.#peersOf(model, kind, except).some((peer) => peer.pulling),
+        ...(this.config.routing === "off" ? {} : { routeTo: (from: Binding, kind: JobKind) => fasterIdlePeer(from, this.#peersOf(from.model.model, kind, from.instanceName)) }),
       });
       this.#bindings.set(key, binding);
       binding.start();

@@ -32,8 +32,8 @@ export interface BindingOptions {
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
-  /** Another binding of this worker that should run a job this one fetched (see fasterIdlePeer). */
-  routeTo?: (from: Binding, kind: JobKind) => Binding | undefined;
+  /** Another binding of this worker that should run `job`, which this one fetched (see fasterIdlePeer). */
+  routeTo?: (from: Binding, kind: JobKind, job: Job) => Binding | undefined;
 }
 
 /** Failures that say something about the instance rather than the request. */
@@ -49,7 +49,7 @@ const RETRY_ELSEWHERE_DELAY_MS = 25;
  * the instance never runs more than `slots` requests for this model. While the instance is
  * healthy, its FetchDecider says when each loop fetches.
  */
-export class Binding implements RouteCandidate {
+export class Binding implements RouteCandidate<Job> {
   readonly gate: SlotGate;
   readonly model: DiscoveredModel;
   readonly slicer: BatchSlicer;
@@ -149,7 +149,7 @@ export class Binding implements RouteCandidate {
         stalledIntervalMs: this.options.stalledIntervalMs,
         logger: this.options.logger.child({ binding: this.key, kind }),
         decide: () => this.#decide(kind),
-        route: () => this.options.routeTo?.(this, kind)?.loop(kind),
+        route: (job) => this.options.routeTo?.(this, kind, job)?.loop(kind),
         onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
         onFailedForGood: (job) => sendFailureReply(deps, job),
         onSettled: (job) => {
@@ -193,12 +193,16 @@ export class Binding implements RouteCandidate {
     if (this.options.monitor.healthy) void this.setPulling(true);
   }
 
-  /** The job's last attempt failed on this instance, through its fault, and a peer could run it. */
-  #failedHereLast(job: Job, kind: JobKind): boolean {
+  /** The job's last attempt failed on this instance, through the instance's fault. */
+  lastFailedHere(job: Job): boolean {
     if (job.attemptsMade === 0 || !job.failedReason) return false;
     const failure = decodeFailure(job.failedReason);
-    if (failure.instance !== this.instanceName || !INSTANCE_FAULTS.has(failure.code)) return false;
-    return this.options.peerServes?.(this.model.model, kind, this.instanceName) ?? false;
+    return failure.instance === this.instanceName && INSTANCE_FAULTS.has(failure.code);
+  }
+
+  /** The job's last attempt failed here, through this instance's fault, and a peer could run it. */
+  #failedHereLast(job: Job, kind: JobKind): boolean {
+    return this.lastFailedHere(job) && (this.options.peerServes?.(this.model.model, kind, this.instanceName) ?? false);
   }
 
   /** A job that ended frees a place in its API key's concurrency quota (see @herd/access). */

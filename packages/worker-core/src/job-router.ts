@@ -1,5 +1,5 @@
-/** What routing needs to know of a binding (one instance serving one model). */
-export interface RouteCandidate {
+/** What routing needs to know of a binding (one instance serving one model), for jobs of type J. */
+export interface RouteCandidate<J> {
   readonly slots: number;
   /** Slots taken or promised (calls running, jobs at the gate or on their way to it). */
   readonly occupied: number;
@@ -7,6 +7,8 @@ export interface RouteCandidate {
   readonly typicalCallMs: number | undefined;
   /** Pulling now: its instance healthy, not closing, not holding off after passing a retry on. */
   readonly acceptsNow: boolean;
+  /** The job's last attempt failed on this binding's instance, through the instance's fault. */
+  lastFailedHere(job: J): boolean;
 }
 
 /** A peer must be expected to finish a job in at most this share of the fetcher's time to get it. */
@@ -20,9 +22,10 @@ const ROUTE_MARGIN = 0.8;
  *
  * Only idle peers qualify: a slot that is free on a busy instance may run slower than its average
  * (real GPUs share their compute between parallel requests), and under load every free slot fills
- * anyway, so routing changes nothing there.
+ * anyway, so routing changes nothing there. Nor does a retry go to the instance it just failed on:
+ * that binding would only pass it on again (see Binding), after a delay.
  */
-export function fasterIdlePeer<T extends RouteCandidate>(fetcher: T, peers: readonly T[]): T | undefined {
+export function fasterIdlePeer<J, T extends RouteCandidate<J>>(fetcher: T, peers: readonly T[], job: J): T | undefined {
   const own = fetcher.typicalCallMs;
   if (own === undefined) return undefined;
   // With every slot of its own taken, the job would first wait about one call for a slot.
@@ -30,7 +33,7 @@ export function fasterIdlePeer<T extends RouteCandidate>(fetcher: T, peers: read
   let best: T | undefined;
   let bestMs = ownFinishMs * ROUTE_MARGIN;
   for (const peer of peers) {
-    if (peer === fetcher || !peer.acceptsNow || peer.occupied > 0 || peer.typicalCallMs === undefined) continue;
+    if (peer === fetcher || !peer.acceptsNow || peer.occupied > 0 || peer.typicalCallMs === undefined || peer.lastFailedHere(job)) continue;
     if (peer.typicalCallMs < bestMs) {
       best = peer;
       bestMs = peer.typicalCallMs;

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { ResolvedInstance, WorkerConfig } from "@herd/config";
+import type { Job } from "bullmq";
 import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys, type JobKind } from "@herd/jobs";
@@ -187,7 +188,7 @@ export class WorkerRuntime {
         },
         logger: this.#logger,
         peerServes: (model, kind, except) => this.#peersOf(model, kind, except).some((peer) => peer.pulling),
-        ...(this.config.routing === "off" ? {} : { routeTo: (from: Binding, kind: JobKind) => fasterIdlePeer(from, this.#peersOf(from.model.model, kind, from.instanceName)) }),
+        ...(this.config.routing === "off" ? {} : { routeTo: (from: Binding, kind: JobKind, job: Job) => fasterIdlePeer(from, this.#peersOf(from.model.model, kind, from.instanceName), job) }),
       });
       this.#bindings.set(key, binding);
       binding.start();

@@ -147,6 +147,49 @@ describe("OllamaClient transport failures", () => {
   });
 });
 
+describe("OllamaClient handing a freed slot on", () => {
+  let server: Server | undefined;
+  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+  it("sends the request of the call that takes the freed slot before reading this answer's body", async () => {
+    const events: string[] = [];
+    server = createServer((req, res) => {
+      let body = "";
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => (body += chunk));
+      req.on("end", () => {
+        const input = (JSON.parse(body) as { input: string[] }).input[0] ?? "";
+        events.push(`${input} arrived`);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ model: "m", embeddings: [[0.6, 0.8]] }));
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", () => resolve()));
+    const client = new OllamaClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, instance: "ordered" });
+    const call = { timeoutMs: 2000 };
+    try {
+      // Two keep-alive connections, both used once and idle now: the next call goes on an idle one.
+      await Promise.all([client.embed({ model: "m", input: ["warm 1"] }, call), client.embed({ model: "m", input: ["warm 2"] }, call)]);
+      let handOn: () => void = () => undefined;
+      const slotHandedOn = new Promise<void>((resolve) => (handOn = resolve));
+      // As at the worker's slot gate: the next job, waiting for the slot, sends its call once it is free.
+      const next = slotHandedOn.then(() => client.embed({ model: "m", input: ["next"] }, call));
+      const first = client
+        .embed({ model: "m", input: ["first"] }, { ...call, onSlotFree: () => (handOn(), true) })
+        .then((output) => (events.push("first parsed"), output));
+      await Promise.all([first, next]);
+      expect(events.slice(2)).toEqual(["first arrived", "next arrived", "first parsed"]);
+
+      // With nobody taking the slot, the body is read at once (nothing to wait for).
+      events.length = 0;
+      await client.embed({ model: "m", input: ["alone"] }, { ...call, onSlotFree: () => false });
+      expect(events).toEqual(["alone arrived"]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe("vectorTexts", () => {
   const vectors = [
     [0.5, -0.25, 1e-7],

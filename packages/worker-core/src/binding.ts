@@ -13,7 +13,7 @@ import { FetchDecider } from "./fetch-decider.js";
 import { LatencyWindow } from "./latency-window.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import type { PrefetchPolicy } from "./prefetch.js";
-import { SlotGate } from "./slot-gate.js";
+import { SlotGate, type SlotRelease } from "./slot-gate.js";
 
 export type { PrefetchPolicy };
 
@@ -219,7 +219,7 @@ export class Binding implements RouteCandidate<Job> {
    * asks for one non-blocking fetch and waits (briefly, see FetchDecider.requestYield) until the
    * fetched job stands at the gate. Then, if a job of higher priority waits there, it gets the slot.
    */
-  async #yieldSlot(kind: JobKind, held: () => void, priority: number): Promise<(() => void) | undefined> {
+  async #yieldSlot(kind: JobKind, held: SlotRelease, priority: number): Promise<SlotRelease | undefined> {
     const loop = this.#loops.get(kind);
     if (loop && !this.#closed && this.#pulling && (await loop.waitingAt(PRIORITIES.interactive)) > 0) {
       const yielded = this.#fetch.requestYield();

@@ -6,7 +6,7 @@ import { OllamaError } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { invalidPayload, toJobError } from "./failure.js";
-import { GateClosedError } from "./slot-gate.js";
+import { GateClosedError, type SlotRelease } from "./slot-gate.js";
 import type { JobCancels } from "./job-cancels.js";
 import { TokenPublisher } from "./token-publisher.js";
 import { keepJoinable } from "./coalesce-grace.js";
@@ -14,7 +14,7 @@ import { keepJoinable } from "./coalesce-grace.js";
 /** The part of SlotGate a processor uses. */
 export interface SlotSource {
   /** `size`: the call's input size in characters, when it predicts how long the call takes. */
-  acquire(priority?: number, size?: number): Promise<() => void>;
+  acquire(priority?: number, size?: number): Promise<SlotRelease>;
 }
 
 export interface ProcessorDeps {
@@ -35,7 +35,7 @@ export interface ProcessorDeps {
    * queue reach the gate and take the slot first. Resolves with the slot if the job may keep it,
    * or undefined once it was handed over (the job then queues for it again).
    */
-  yieldSlot: (kind: "embed" | "generate", held: () => void, priority: number) => Promise<(() => void) | undefined>;
+  yieldSlot: (kind: "embed" | "generate", held: SlotRelease, priority: number) => Promise<SlotRelease | undefined>;
   /** Aborted when the worker must hand its jobs back (shutdown deadline). */
   shutdownSignal: AbortSignal;
   /** Running jobs a client canceled (it went away): their Ollama calls are aborted. */
@@ -53,7 +53,7 @@ export interface ProcessorDeps {
 
 interface SlotOptions {
   /** The slot this job already holds (kept by the previous slice of a batch job). */
-  held?: (() => void) | undefined;
+  held?: SlotRelease | undefined;
   /** Keep the slot after the call, because another slice of this job follows. */
   keep?: boolean;
   /** Input size in characters, for calls whose time grows with it (embeddings). */
@@ -64,11 +64,12 @@ interface SlotOptions {
  * Holds one of the instance's slots around `call`. `call` gets the release function so the slot
  * can be handed on the moment Ollama's answer starts (its headers mean the work is done): a job
  * already fetched (prefetched) then starts on the instance while this one's body is still being
- * parsed and its result written to Redis. Releasing twice is harmless. With `keep`, the slot is
- * returned to the caller instead, for the job's next slice.
+ * parsed and its result written to Redis. That function says whether such a job took the slot
+ * (the client then lets its request go out first). Releasing twice is harmless. With `keep`, the
+ * slot is returned to the caller instead, for the job's next slice.
  */
-async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => void) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: (() => void) | undefined }> {
-  let release: () => void;
+async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined }> {
+  let release: SlotRelease;
   try {
     release = options.held ?? (await deps.gate.acquire(job.opts.priority ?? 0, options.size));
   } catch (error) {
@@ -83,7 +84,7 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
   let freedAt: number | undefined;
   const slotFree = () => {
     freedAt ??= performance.now();
-    if (!options.keep) release();
+    return options.keep ? false : release();
   };
   let kept = false;
   try {
@@ -174,7 +175,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     const interactive = job.opts.priority === PRIORITIES.interactive;
     /** The JSON text of each vector fetched, as the instance sent it. */
     const fetched: string[] = [];
-    let held: (() => void) | undefined;
+    let held: SlotRelease | undefined;
     const tracked = deps.cancels.track(job.id ?? "", deps.shutdownSignal);
     try {
     for (let start = 0; start < missing.length; ) {

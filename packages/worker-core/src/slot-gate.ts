@@ -6,8 +6,14 @@ export class GateClosedError extends Error {
   }
 }
 
+/**
+ * Gives a slot back; true when it went straight to a call waiting at the gate (which starts now).
+ * Calling it again does nothing and returns false.
+ */
+export type SlotRelease = () => boolean;
+
 interface Waiter {
-  resolve: (release: () => void) => void;
+  resolve: (release: SlotRelease) => void;
   reject: (error: Error) => void;
   priority: number;
   expectedMs: number | undefined;
@@ -53,7 +59,7 @@ export class SlotGate {
   }
 
   /** `expectedMs`: how long the call is expected to hold the slot (for the binding's prefetch). */
-  acquire(priority = 0, expectedMs?: number): Promise<() => void> {
+  acquire(priority = 0, expectedMs?: number): Promise<SlotRelease> {
     if (this.#holders.size < this.slots && this.#waiters.length === 0) return Promise.resolve(this.#take(expectedMs));
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject, priority, expectedMs };
@@ -68,7 +74,7 @@ export class SlotGate {
    * number) waits, the slot goes to it and undefined is returned (the holder queues again);
    * otherwise the holder keeps the slot.
    */
-  handOver(release: () => void, priority: number): (() => void) | undefined {
+  handOver(release: SlotRelease, priority: number): SlotRelease | undefined {
     const first = this.#waiters[0];
     if (!first || first.priority >= priority) return release;
     release();
@@ -80,18 +86,19 @@ export class SlotGate {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new GateClosedError(reason));
   }
 
-  #take(expectedMs: number | undefined): () => void {
+  #take(expectedMs: number | undefined): SlotRelease {
     const holder: SlotHolder = { since: performance.now(), expectedMs };
     this.#holders.add(holder);
     this.#maxInFlight = Math.max(this.#maxInFlight, this.#holders.size);
     let released = false;
     return () => {
-      if (released) return;
+      if (released) return false;
       released = true;
       this.#holders.delete(holder);
       const next = this.#waiters.shift();
       if (next) next.resolve(this.#take(next.expectedMs));
       this.onRelease();
+      return next !== undefined;
     };
   }
 }

@@ -10,15 +10,17 @@ describe("SlotGate", () => {
     const waiting = [3, 4].map((n) => gate.acquire().then((release) => (order.push(n), release)));
     expect(gate.inFlight).toBe(2);
     expect(gate.waiting).toBe(2);
-    a();
-    a();
+    // Released, the slot goes straight to the first waiter; releasing again does nothing.
+    expect(a()).toBe(true);
+    expect(a()).toBe(false);
     const c = await waiting[0];
     expect(order).toEqual([3]);
     b();
     const d = await waiting[1];
     expect(order).toEqual([3, 4]);
-    c?.();
-    d?.();
+    // Nobody waits now: the slots just come free.
+    expect(c?.()).toBe(false);
+    expect(d?.()).toBe(false);
     expect(gate.inFlight).toBe(0);
     expect(gate.maxInFlight).toBe(2);
   });

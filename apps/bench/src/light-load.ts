@@ -17,7 +17,15 @@ export interface LightLoadRow {
   skipped?: string;
 }
 
-async function series(mode: string, origin: string, herd: boolean, emulator: EmulatorProcess, requests: number): Promise<LightLoadRow> {
+/** Unmeasured requests before each mode's measured ones. */
+const WARMUP = 30;
+/**
+ * With one worker per instance, the slow instance's worker learns of the fast one from its
+ * heartbeats (every 2 s by default), so that mode warms up for this long.
+ */
+const FLEET_WARMUP_MS = 5000;
+
+async function series(mode: string, origin: string, herd: boolean, emulator: EmulatorProcess, requests: number, warmupMs = 0): Promise<LightLoadRow> {
   const tag = mode.replace(/\W+/g, "");
   const run = (count: number, label: string) =>
     closedLoop(
@@ -31,7 +39,8 @@ async function series(mode: string, origin: string, herd: boolean, emulator: Emu
       (status, text) => status === 200 && (!herd || text.includes('"status":"completed"')),
     );
   // Warm: compiled code, and Herd's worker has timed calls on both instances.
-  await run(30, `${tag}warm`);
+  const warmUntil = performance.now() + warmupMs;
+  for (let round = 0; round === 0 || performance.now() < warmUntil; round += 1) await run(WARMUP, `${tag}warm${round}-`);
   await resetEmulatorStats(emulator);
   const result = await run(requests, tag);
   const counts = (await emulatorStats(emulator)).map((instance) => instance.models[MODEL]?.requests ?? 0);
@@ -51,11 +60,14 @@ export async function lightLoadScenario(redisUrl: string, prefix: string, reques
   const rows: LightLoadRow[] = [];
   try {
     for (const routing of ["fastest-idle", "off"] as const) {
-      const herd = await startHerd(instances, `${prefix}-light-${routing}`, redisUrl, { HERD_ROUTING: routing, HERD_CACHE_EMBEDDING_TTL: "off" });
-      try {
-        rows.push(await series(`Herd, HERD_ROUTING=${routing}`, herd.url, true, emulator, requests));
-      } finally {
-        await herd.stop();
+      for (const workerPerInstance of [false, true]) {
+        const herd = await startHerd(instances, `${prefix}-light-${routing}${workerPerInstance ? "-apart" : ""}`, redisUrl, { HERD_ROUTING: routing, HERD_CACHE_EMBEDDING_TTL: "off" }, { workerPerInstance });
+        try {
+          const mode = `Herd, HERD_ROUTING=${routing}, ${workerPerInstance ? "one worker per instance" : "one worker for both"}`;
+          rows.push(await series(mode, herd.url, true, emulator, requests, workerPerInstance ? FLEET_WARMUP_MS : 0));
+        } finally {
+          await herd.stop();
+        }
       }
     }
     if (nginxAvailable()) {

@@ -238,8 +238,9 @@ export function renderReport(results: Results): string {
       "## 8. Light load on a mixed fleet",
       "",
       "One client, one embed at a time (every input new), against two emulated instances with realistic latency, one fast and one four times slower (speed 1 and 0.25), " +
-        "so every instance is idle when a request arrives and the only question is which one gets it. Herd runs one worker bound to both. " +
-        "Each mode first sends 30 requests unmeasured; \"served by the fast instance\" comes from the emulator's counters. The last row is the floor: every request straight to the fast instance.",
+        "so every instance is idle when a request arrives and the only question is which one gets it. Herd runs either one worker bound to both or one worker per instance (one worker per GPU box: " +
+        "the slow instance's worker learns from the fleet's heartbeats that a faster instance serves the model). " +
+        "Each mode first sends 30 requests unmeasured (the one-worker-per-instance modes keep warming for 5 s, two heartbeats); \"served by the fast instance\" comes from the emulator's counters. The last row is the floor: every request straight to the fast instance.",
       "",
       lightLoadTable(results.light),
       "",

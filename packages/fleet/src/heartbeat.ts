@@ -13,6 +13,8 @@ export const ModelBindingStatus = z.object({
   embeddingLength: z.number().int().positive().optional(),
   /** Duration of the last (up to 512) successful calls, until Ollama's answer started. */
   latencyMs: z.object({ mean: z.number().nonnegative(), p95: z.number().nonnegative() }).optional(),
+  /** Median slot time of the last calls, once a few were timed: how workers compare speeds. */
+  typicalMs: z.number().nonnegative().optional(),
 });
 export type ModelBindingStatus = z.infer<typeof ModelBindingStatus>;
 

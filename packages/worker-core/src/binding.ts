@@ -103,6 +103,18 @@ export class Binding implements RouteCandidate<Job> {
     return this.#typicalCallMs;
   }
 
+  /** Whether this binding leaves jobs to a clearly faster instance of another worker (see FetchDecider.deferring). */
+  get deferring(): boolean {
+    return this.#fetch.deferring;
+  }
+
+  setDeferring(deferring: boolean): void {
+    if (this.#fetch.deferring === deferring) return;
+    this.#fetch.deferring = deferring;
+    this.options.logger.info({ binding: this.key, deferring }, deferring ? "a faster instance of another worker serves this model: leaving it the jobs it can take" : "no faster instance elsewhere: waiting for jobs again");
+    this.#wakeAll();
+  }
+
   get acceptsNow(): boolean {
     return this.pulling && Date.now() >= this.#holdOffUntil;
   }
@@ -150,6 +162,7 @@ export class Binding implements RouteCandidate<Job> {
         logger: this.options.logger.child({ binding: this.key, kind }),
         decide: () => this.#decide(kind),
         route: (job) => this.options.routeTo?.(this, kind, job)?.loop(kind),
+        onLooked: (waiting) => this.#fetch.onLooked(kind, waiting),
         onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
         onFailedForGood: (job) => sendFailureReply(deps, job),
         onSettled: (job) => {
@@ -259,6 +272,7 @@ export class Binding implements RouteCandidate<Job> {
       failed: this.#failed,
       ...(this.model.embeddingLength !== undefined ? { embeddingLength: this.model.embeddingLength } : {}),
       ...(latency ? { latencyMs: { mean: latency.meanMs, p95: latency.p95Ms } } : {}),
+      ...(this.#typicalCallMs !== undefined ? { typicalMs: Math.round(this.#typicalCallMs * 100) / 100 } : {}),
     };
   }
 

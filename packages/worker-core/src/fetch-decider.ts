@@ -8,6 +8,8 @@ import type { SlotGate } from "./slot-gate.js";
 const BACKLOG_WAIT_MS = 5;
 /** Longest a batch job waits between slices for the binding to look at the queue. */
 const YIELD_WAIT_MS = 50;
+/** How often a deferring binding counts the jobs waiting in its queue (see `deferring`). */
+export const DEFER_LOOK_MS = 5;
 
 /**
  * When one binding's pull loops fetch (see Binding), and the bookkeeping that decision needs:
@@ -22,6 +24,21 @@ const YIELD_WAIT_MS = 50;
  * - otherwise sleep until a slot frees, health changes, or the prefetch moment comes.
  */
 export class FetchDecider {
+  /**
+   * A clearly faster instance of this model, bound to another worker process, is pulling. Redis
+   * hands a new job to whichever binding started waiting first, so at light load jobs would take
+   * turns between the two. A deferring binding never waits in the queue: with a slot free it
+   * counts the jobs waiting every DEFER_LOOK_MS and fetches one (without blocking) only when two
+   * counts in a row saw jobs waiting, so a job reaches it only once the faster instance has left
+   * it waiting that long; under a backlog it fetches at once.
+   */
+  deferring = false;
+  /** Kinds whose loop has a deferring binding's fetch in flight. */
+  readonly #polling = new Set<JobKind>();
+  /** Per kind: when a deferring binding last counted the waiting jobs (performance.now). */
+  readonly #lookedAt = new Map<JobKind, number>();
+  /** Per kind: how many counts in a row found jobs waiting. */
+  readonly #seenWaiting = new Map<JobKind, number>();
   readonly #planner: PrefetchPlanner;
   /** Non-blocking fetches ahead of a free slot, in flight. */
   #prefetching = 0;
@@ -70,7 +87,8 @@ export class FetchDecider {
     // count against free slots; a binding serving two kinds can hold one extra job at the gate.
     const held = this.gate.waiting + this.#pending;
     if (this.gate.inFlight + held < this.gate.slots) {
-      return !this.#backlog.get(kind) && this.#finishing() > 0 ? { action: "wait" } : { action: "fetch", block: true };
+      if (!this.#backlog.get(kind) && this.#finishing() > 0) return { action: "wait" };
+      return this.deferring ? this.#look(kind) : { action: "fetch", block: true };
     }
     if (!this.#backlog.get(kind)) return { action: "wait" };
     const plan = this.#planner.plan(this.gate.holders(), held + this.#prefetching, performance.now());
@@ -81,15 +99,35 @@ export class FetchDecider {
     return plan === undefined ? { action: "wait" } : { action: "wait", timeoutMs: plan };
   }
 
+  /** A deferring binding's free slot: fetch a job left waiting (or under a backlog), else count again. */
+  #look(kind: JobKind): FetchDecision {
+    if (this.#backlog.get(kind) || (this.#seenWaiting.get(kind) ?? 0) >= 2) {
+      this.#seenWaiting.delete(kind);
+      this.#polling.add(kind);
+      return { action: "fetch", block: false };
+    }
+    const now = performance.now();
+    const nextLookIn = (this.#lookedAt.get(kind) ?? -Infinity) + DEFER_LOOK_MS - now;
+    if (nextLookIn > 0) return { action: "wait", timeoutMs: nextLookIn };
+    this.#lookedAt.set(kind, now);
+    return { action: "look" };
+  }
+
+  /** The count a look decision asked for: `waiting` jobs in `kind`'s queue. */
+  onLooked(kind: JobKind, waiting: number): void {
+    this.#seenWaiting.set(kind, waiting > 0 ? (this.#seenWaiting.get(kind) ?? 0) + 1 : 0);
+  }
+
   /** A fetch that decide() asked for ended with `job` (undefined: none, failed or shutting down). */
   onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
+    const looked = !blocking && this.#polling.delete(kind);
     // A yielding batch job resumes once the job fetched for it waits at the gate (so that job,
     // if interactive, is served first), or at once when the fetch found nothing.
-    if (!blocking && this.#yieldRequests.length > 0) {
+    if (!blocking && !looked && this.#yieldRequests.length > 0) {
       if (job?.id) this.#yieldingFor.add(job.id);
       else this.resolveYields();
     }
-    if (!blocking) this.#prefetching -= 1;
+    if (!blocking && !looked) this.#prefetching -= 1;
     if (!job) {
       this.#backlog.set(kind, false);
       return;

@@ -1,3 +1,6 @@
+import type { JobKind } from "@herd/jobs";
+import type { WorkerHeartbeat } from "@herd/fleet";
+
 /** What routing needs to know of a binding (one instance serving one model), for jobs of type J. */
 export interface RouteCandidate<J> {
   readonly slots: number;
@@ -40,4 +43,34 @@ export function fasterIdlePeer<J, T extends RouteCandidate<J>>(fetcher: T, peers
     }
   }
   return best;
+}
+
+/** A binding as fasterElsewhere sees it: its instance's URL, its model and kinds, its typical call. */
+export interface DeferralCandidate {
+  readonly url: string;
+  readonly model: string;
+  readonly kinds: readonly JobKind[];
+  readonly typicalCallMs: number | undefined;
+}
+
+/**
+ * Whether another worker process (per the fleet's heartbeats) has a healthy instance serving the
+ * same model for the same kinds whose typical call takes at most ROUTE_MARGIN of `own`'s. Such a
+ * binding defers to it (see FetchDecider.deferring): routing within a worker cannot reach
+ * instances bound to other processes, as in a deployment of one worker per GPU box.
+ */
+export function fasterElsewhere(own: DeferralCandidate, fleet: readonly WorkerHeartbeat[], selfWorkerId: string): boolean {
+  if (own.typicalCallMs === undefined) return false;
+  const threshold = own.typicalCallMs * ROUTE_MARGIN;
+  return fleet.some(
+    (worker) =>
+      worker.workerId !== selfWorkerId &&
+      worker.instances.some(
+        (instance) =>
+          instance.healthy &&
+          // The same server bound by two workers is not a faster one.
+          instance.url !== own.url &&
+          instance.models.some((model) => model.model === own.model && own.kinds.every((kind) => model.kinds.includes(kind)) && model.typicalMs !== undefined && model.typicalMs <= threshold),
+      ),
+  );
 }

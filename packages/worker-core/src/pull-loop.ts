@@ -7,7 +7,9 @@ import { coerceError, type Logger } from "@herd/logger";
 export type FetchDecision =
   | { action: "fetch"; block: boolean }
   /** Sleep until woken, or until `timeoutMs` passes when given. */
-  | { action: "wait"; timeoutMs?: number };
+  | { action: "wait"; timeoutMs?: number }
+  /** Count the jobs waiting in the queue (for onLooked), without taking one. */
+  | { action: "look" };
 
 export interface PullLoopOptions {
   queue: string;
@@ -19,6 +21,8 @@ export interface PullLoopOptions {
   stalledIntervalMs: number;
   logger: Logger;
   decide: () => FetchDecision;
+  /** Called once per look decision with the number of jobs waiting (0 when the count failed). */
+  onLooked?: (waiting: number) => void;
   /** Called once per fetch decision with the job (undefined: none, failed or shutting down) and its duration. */
   onFetched: (job: Job | undefined, fetchMs: number, blocking: boolean) => void;
   process: (job: Job, token: string) => Promise<unknown>;
@@ -114,6 +118,19 @@ export class PullLoop {
       const decision = this.#options.decide();
       if (decision.action === "wait") {
         await this.#sleep(decision.timeoutMs);
+        continue;
+      }
+      if (decision.action === "look") {
+        let waiting = 0;
+        try {
+          waiting = await this.queue.getJobCountByTypes("waiting", "prioritized");
+          failures = 0;
+        } catch (error) {
+          failures += 1;
+          if (failures === 1) this.#options.logger.warn({ err: coerceError(error), queue: this.#options.queue }, "counting waiting jobs failed; retrying");
+          await this.#sleep(Math.min(2000, 100 * failures));
+        }
+        this.#options.onLooked?.(waiting);
         continue;
       }
       const token = `${this.#tokenPrefix}:${this.#tokens++}`;

@@ -9,7 +9,7 @@ import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { InstanceClaims } from "./instance-claims.js";
-import { fasterIdlePeer } from "./job-router.js";
+import { fasterElsewhere, fasterIdlePeer } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
@@ -86,6 +86,25 @@ export class WorkerRuntime {
   async #tick(): Promise<void> {
     if (this.#claims) await this.#claimTick();
     await this.#publishHeartbeat();
+    if (this.config.routing !== "off") await this.#updateDeferrals();
+  }
+
+  /** Which bindings leave their jobs to a clearly faster instance of another worker (fasterElsewhere). */
+  async #updateDeferrals(): Promise<void> {
+    if (this.#closing) return;
+    let fleet: WorkerHeartbeat[];
+    try {
+      fleet = await this.#registry.list();
+    } catch (error) {
+      // Deferring or not, every binding still takes jobs: the next heartbeat tries again.
+      this.#logger.warn({ err: coerceError(error) }, "could not read the fleet's heartbeats; deferrals unchanged");
+      return;
+    }
+    for (const monitor of this.monitors) {
+      for (const binding of this.#bindingsOf(monitor)) {
+        binding.setDeferring(fasterElsewhere({ url: monitor.instance.url, model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs }, fleet, this.config.workerId));
+      }
+    }
   }
 
   async #watch(instance: ResolvedInstance): Promise<void> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { waitFor } from "@herd/testing";
 import type { Job } from "bullmq";
-import { FetchDecider } from "../src/fetch-decider.js";
+import { DEFER_LOOK_MS, FetchDecider } from "../src/fetch-decider.js";
 import { SlotGate } from "../src/slot-gate.js";
 
 /** The fields of a fetched job the decider reads: waited `waitedMs` in the queue before its fetch. */
@@ -56,5 +57,35 @@ describe("FetchDecider: a freed slot's fetch and a finishing job", () => {
     expect(decider.decide("embed")).toEqual({ action: "fetch", block: true });
     running.release();
     running.settle();
+  });
+});
+
+describe("FetchDecider: deferring to a faster instance elsewhere", () => {
+  it("counts the waiting jobs every DEFER_LOOK_MS and fetches only what two counts in a row saw waiting", async () => {
+    const gate = new SlotGate(2, () => undefined);
+    const decider = new FetchDecider(gate, { mode: "auto", maxWaitMs: 15 });
+    decider.deferring = true;
+    expect(decider.decide("embed")).toEqual({ action: "look" });
+    decider.onLooked("embed", 1); // A job just arrived: the faster instance may be taking it now.
+    const next = decider.decide("embed");
+    expect(next.action).toBe("wait");
+    const timeoutMs = next.action === "wait" ? (next.timeoutMs ?? Infinity) : 0;
+    expect(timeoutMs).toBeGreaterThan(0);
+    expect(timeoutMs).toBeLessThanOrEqual(DEFER_LOOK_MS);
+    await waitFor(() => decider.decide("embed").action === "look", { message: "counts again" });
+    decider.onLooked("embed", 1); // Still waiting: the faster instance left it.
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: false });
+    decider.onFetched("embed", fetchedJob("e", 8), 1, false);
+
+    // It waited: under a backlog the next fetch goes at once; an empty fetch ends the backlog.
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: false });
+    decider.onFetched("embed", undefined, 1, false);
+    await waitFor(() => decider.decide("embed").action === "look", { message: "counts again" });
+    decider.onLooked("embed", 0);
+    expect(decider.decide("embed").action).toBe("wait");
+
+    // Not deferring any more: the free slot waits in the queue again.
+    decider.deferring = false;
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: true });
   });
 });

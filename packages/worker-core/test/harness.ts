@@ -2,8 +2,8 @@ import { Queue } from "bullmq";
 import { WorkerEnv, loadConfig, toWorkerConfig, type WorkerConfig } from "@herd/config";
 import { createJobId, herdKeys, jobOptions, queueName, type EmbedJobData } from "@herd/jobs";
 import { createLogger } from "@herd/logger";
-import type { EmulatorInstance } from "@herd/ollama-emulator";
-import { testEnv, testRedis } from "@herd/testing";
+import { EmulatorInstance } from "@herd/ollama-emulator";
+import { deletePrefix, testEnv, testRedis } from "@herd/testing";
 import { WorkerRuntime } from "../src/index.js";
 
 export function workerConfig(prefix: string, instances: EmulatorInstance[], extra: Record<string, string> = {}): WorkerConfig {
@@ -54,4 +54,25 @@ export class Producer {
     await this.queue.close();
     this.redis.disconnect();
   }
+}
+
+const EMBED = "nomic-embed-text:latest";
+
+/**
+ * A fast instance and one 4× slower (each recording its inputs) and a producer for `prefix`, for
+ * tests of where jobs run. `cleanups` gets what closes them, in the order they must run reversed.
+ */
+export async function fastAndSlowFleet(prefix: string, cleanups: Array<() => Promise<unknown>>, options: { fastStartsCold?: boolean } = {}) {
+  const fast = await new EmulatorInstance({ name: "fast", preload: options.fastStartsCold !== true, speed: 1, recordInputs: true, latency: { embedMs: 10, loadMs: 400 } }).listen();
+  const slow = await new EmulatorInstance({ name: "slow", preload: true, speed: 0.25, recordInputs: true, latency: { embedMs: 10 } }).listen();
+  cleanups.push(async () => Promise.all([fast.close(), slow.close()]));
+  const producer = new Producer(prefix);
+  cleanups.push(async () => {
+    await deletePrefix(producer.redis, prefix);
+    await producer.close();
+  });
+  const requests = (instance: EmulatorInstance) => instance.stats().models[EMBED]?.requests ?? 0;
+  /** Which instance computed `text` (from the emulators' input records). */
+  const ranOn = (text: string) => (fast.inputCounts().has(text) ? "fast" : slow.inputCounts().has(text) ? "slow" : undefined);
+  return { fast, slow, producer, requests, ranOn };
 }

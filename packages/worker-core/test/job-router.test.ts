@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fasterIdlePeer, type RouteCandidate } from "../src/job-router.js";
+import type { WorkerHeartbeat } from "@herd/fleet";
+import { fasterElsewhere, fasterIdlePeer, type RouteCandidate } from "../src/job-router.js";
 
 /** A job, as routing sees it: the instance its last attempt failed on, if any. */
 interface TestJob {
@@ -59,5 +60,43 @@ describe("fasterIdlePeer", () => {
     expect(fasterIdlePeer(slow, [fast, alsoFast], { failedOn: "fast" })).toBe(alsoFast);
     // A failure elsewhere says nothing about the fast instance.
     expect(fasterIdlePeer(slow, [fast, alsoFast], { failedOn: "slow" })).toBe(fast);
+  });
+});
+
+describe("fasterElsewhere", () => {
+  const MODEL = "nomic-embed-text:latest";
+  const worker = (workerId: string, url: string, typicalMs: number | undefined, options: { healthy?: boolean; model?: string; kinds?: Array<"embed" | "generate"> } = {}): WorkerHeartbeat => ({
+    workerId,
+    host: "h",
+    pid: 1,
+    startedAt: "2026-12-04T00:00:00.000Z",
+    updatedAt: "2026-12-04T00:00:00.000Z",
+    instances: [
+      {
+        name: url,
+        url,
+        healthy: options.healthy ?? true,
+        weight: 1,
+        models: [{ model: options.model ?? MODEL, kinds: options.kinds ?? ["embed"], slots: 1, inFlight: 0, completed: 3, failed: 0, ...(typicalMs === undefined ? {} : { typicalMs }) }],
+      },
+    ],
+  });
+  const own = { url: "http://slow:11434", model: MODEL, kinds: ["embed"] as const, typicalCallMs: 40 };
+
+  it("defers to a healthy instance of another worker that is clearly faster for the same model and kinds", () => {
+    expect(fasterElsewhere(own, [worker("me", own.url, 40), worker("other", "http://fast:11434", 10)], "me")).toBe(true);
+    // About as fast (within the margin), unmeasured, unhealthy, another model or kind: no.
+    expect(fasterElsewhere(own, [worker("other", "http://fast:11434", 35)], "me")).toBe(false);
+    expect(fasterElsewhere(own, [worker("other", "http://fast:11434", undefined)], "me")).toBe(false);
+    expect(fasterElsewhere(own, [worker("other", "http://fast:11434", 10, { healthy: false })], "me")).toBe(false);
+    expect(fasterElsewhere(own, [worker("other", "http://fast:11434", 10, { model: "all-minilm:latest" })], "me")).toBe(false);
+    expect(fasterElsewhere(own, [worker("other", "http://fast:11434", 10, { kinds: ["generate"] })], "me")).toBe(false);
+  });
+
+  it("never defers to its own worker (routing covers that) nor to the same server bound elsewhere", () => {
+    expect(fasterElsewhere(own, [worker("me", "http://fast:11434", 10)], "me")).toBe(false);
+    expect(fasterElsewhere(own, [worker("other", own.url, 10)], "me")).toBe(false);
+    // Its own speed unknown yet: nothing to compare.
+    expect(fasterElsewhere({ ...own, typicalCallMs: undefined }, [worker("other", "http://fast:11434", 10)], "me")).toBe(false);
   });
 });

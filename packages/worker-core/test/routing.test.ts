@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { EmulatorInstance } from "@herd/ollama-emulator";
-import { deletePrefix, uniquePrefix, waitFor } from "@herd/testing";
-import { Producer, startWorker, workerConfig } from "./harness.js";
+import { uniquePrefix, waitFor } from "@herd/testing";
+import { fastAndSlowFleet, startWorker, workerConfig, type Producer } from "./harness.js";
 
 const EMBED = "nomic-embed-text:latest";
 
@@ -14,19 +13,10 @@ describe("routing between the instances of one worker", () => {
 
   async function setup(fastStartsCold = false) {
     const prefix = uniquePrefix("routing");
-    const fast = await new EmulatorInstance({ name: "fast", preload: !fastStartsCold, speed: 1, recordInputs: true, latency: { embedMs: 10, loadMs: 400 } }).listen();
-    const slow = await new EmulatorInstance({ name: "slow", preload: true, speed: 0.25, recordInputs: true, latency: { embedMs: 10 } }).listen();
-    cleanups.push(async () => Promise.all([fast.close(), slow.close()]));
-    const producer = new Producer(prefix);
-    cleanups.push(async () => {
-      await deletePrefix(producer.redis, prefix);
-      await producer.close();
-    });
+    const { fast, slow, producer, requests, ranOn } = await fastAndSlowFleet(prefix, cleanups, { fastStartsCold });
     const runtime = await startWorker(workerConfig(prefix, [fast, slow]));
     cleanups.push(() => runtime.close(1000));
     await waitFor(() => runtime.bindings.filter((binding) => binding.model.model === EMBED && binding.pulling).length === 2, { message: "both instances pulling" });
-    const requests = (instance: EmulatorInstance) => instance.stats().models[EMBED]?.requests ?? 0;
-    const ranOn = (text: string) => (fast.inputCounts().has(text) ? "fast" : slow.inputCounts().has(text) ? "slow" : undefined);
     return { fast, slow, producer, requests, ranOn };
   }
 

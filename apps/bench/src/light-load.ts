@@ -40,7 +40,9 @@ async function series(mode: string, origin: string, herd: boolean, emulator: Emu
     );
   // Warm: compiled code, and Herd's worker has timed calls on both instances.
   const warmUntil = performance.now() + warmupMs;
-  for (let round = 0; round === 0 || performance.now() < warmUntil; round += 1) await run(WARMUP, `${tag}warm${round}-`);
+  let round = 0;
+  do await run(WARMUP, `${tag}warm${round++}-`);
+  while (performance.now() < warmUntil);
   await resetEmulatorStats(emulator);
   const result = await run(requests, tag);
   const counts = (await emulatorStats(emulator)).map((instance) => instance.models[MODEL]?.requests ?? 0);

@@ -33,8 +33,8 @@ export class FetchDecider {
    * it waiting that long; under a backlog it fetches at once.
    */
   deferring = false;
-  /** Kinds whose loop has a deferring binding's fetch in flight. */
-  readonly #polling = new Set<JobKind>();
+  /** Kinds whose loop has a deferring binding's non-blocking fetch (not a prefetch) in flight. */
+  readonly #deferredFetches = new Set<JobKind>();
   /** Per kind: when a deferring binding last counted the waiting jobs (performance.now). */
   readonly #lookedAt = new Map<JobKind, number>();
   /** Per kind: how many counts in a row found jobs waiting. */
@@ -103,7 +103,7 @@ export class FetchDecider {
   #look(kind: JobKind): FetchDecision {
     if (this.#backlog.get(kind) || (this.#seenWaiting.get(kind) ?? 0) >= 2) {
       this.#seenWaiting.delete(kind);
-      this.#polling.add(kind);
+      this.#deferredFetches.add(kind);
       return { action: "fetch", block: false };
     }
     const now = performance.now();
@@ -120,14 +120,14 @@ export class FetchDecider {
 
   /** A fetch that decide() asked for ended with `job` (undefined: none, failed or shutting down). */
   onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
-    const looked = !blocking && this.#polling.delete(kind);
+    const deferredFetch = !blocking && this.#deferredFetches.delete(kind);
     // A yielding batch job resumes once the job fetched for it waits at the gate (so that job,
     // if interactive, is served first), or at once when the fetch found nothing.
-    if (!blocking && !looked && this.#yieldRequests.length > 0) {
+    if (!blocking && !deferredFetch && this.#yieldRequests.length > 0) {
       if (job?.id) this.#yieldingFor.add(job.id);
       else this.resolveYields();
     }
-    if (!blocking && !looked) this.#prefetching -= 1;
+    if (!blocking && !deferredFetch) this.#prefetching -= 1;
     if (!job) {
       this.#backlog.set(kind, false);
       return;

@@ -233,3 +233,18 @@ export function writeTogether(client: RedisClient): void {
     stream.uncork();
   });
 }
+
+/**
+ * Sends what writeTogether holds on `client` now, in one socket write, and holds the commands
+ * issued after it until the turn ends, as before. For a write somebody is waiting on (a job's
+ * reply to its client): the rest of the turn (the processor's remaining work, BullMQ's completion)
+ * would otherwise hold it back, measured at 0.25 to 0.3 ms of the client's latency. Does nothing
+ * when nothing is held.
+ */
+export function sendHeldNow(client: RedisClient): void {
+  if (client instanceof Cluster) return;
+  const stream = client.stream as (NodeJS.WritableStream & { cork(): void; uncork(): void; writableCorked?: number }) | undefined;
+  if (!stream || !heldStreams.has(stream) || !stream.writableCorked) return;
+  stream.uncork();
+  stream.cork();
+}

@@ -1,5 +1,5 @@
 import { WaitingError, type Job } from "bullmq";
-import { failsInOrder, publishOn, writeTogether, type RedisClient } from "@herd/redis";
+import { failsInOrder, publishOn, sendHeldNow, writeTogether, type RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
@@ -110,14 +110,15 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
  * Writes the result without waiting for the reply. It goes out on the same connection as the
  * job's completion, which BullMQ sends next, so Redis stores the result before it marks the job
  * completed; and whatever makes this write fail (connection loss, out of memory) fails the
- * completion too, so the job is retried rather than completed without a result. The result, the
- * reply and the completion (issued in this same event-loop turn) leave in one socket write.
+ * completion too, so the job is retried rather than completed without a result. The result
+ * and the completion (issued in this same event-loop turn) leave in one socket write, as do
+ * commands a processor issues after this call in the same turn on the same connection (a progress
+ * count; the cache's copy when the cache shares the queue's Redis, the default).
  *
  * With `replyTo`, a client waits for this job in that API process: the result goes there too,
- * right behind the write that stores it (see @herd/jobs replies.ts). Commands a processor issues
- * after this call in the same turn on the same connection (a progress count; the cache's copy when
- * the cache shares the queue's Redis, the default) join that one write behind the reply, instead
- * of each costing a system call before it (measured: about 0.1 ms of a waiting client's latency).
+ * right behind the write that stores it (see @herd/jobs replies.ts), and those writes leave at
+ * once, ahead of the rest of the turn (sendHeldNow); the completion and what else the turn issues
+ * follow in a second write.
  */
 async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined): Promise<void> {
   const jobId = job.id ?? "";
@@ -131,6 +132,8 @@ async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo:
   // Without the grace, a request at the completion's edge may start a second identical call: no
   // loss, so a failure is logged with the job, never failing it.
   const joinable = keepJoinable(deps.redis, job)?.catch((error: unknown) => deps.onStoreError(job, error));
+  // The waiting client's reply leaves now; the completion and the cache's copy follow together.
+  if (replyTo !== undefined) sendHeldNow(deps.redis);
   // The completion BullMQ sends next must not succeed where this write failed (a completed job
   // without its result): on one connection it cannot, elsewhere the job waits for the write.
   if (!failsInOrder(deps.redis)) return Promise.all([stored, joinable]).then(() => undefined);

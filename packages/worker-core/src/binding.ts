@@ -163,6 +163,7 @@ export class Binding implements RouteCandidate<Job> {
         decide: () => this.#decide(kind),
         route: (job) => this.options.routeTo?.(this, kind, job)?.loop(kind),
         onLooked: (waiting) => this.#fetch.onLooked(kind, waiting),
+        onListened: (woke) => this.#fetch.onListened(kind, woke),
         onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
         onFailedForGood: (job) => sendFailureReply(deps, job),
         onSettled: (job) => {

@@ -10,6 +10,10 @@ const BACKLOG_WAIT_MS = 5;
 const YIELD_WAIT_MS = 50;
 /** How often a deferring binding counts the jobs waiting in its queue (see `deferring`). */
 export const DEFER_LOOK_MS = 5;
+/** Counts in a row that found the queue empty (100 ms of them) before a deferring binding listens instead. */
+export const QUIET_AFTER_LOOKS = 20;
+/** Longest a quiet deferring binding listens for a new job before it counts again. */
+export const DEFER_LISTEN_MS = 1000;
 
 /**
  * When one binding's pull loops fetch (see Binding), and the bookkeeping that decision needs:
@@ -30,7 +34,10 @@ export class FetchDecider {
    * turns between the two. A deferring binding never waits in the queue: with a slot free it
    * counts the jobs waiting every DEFER_LOOK_MS and fetches one (without blocking) only when two
    * counts in a row saw jobs waiting, so a job reaches it only once the faster instance has left
-   * it waiting that long; under a backlog it fetches at once.
+   * it waiting that long; under a backlog it fetches at once. Once QUIET_AFTER_LOOKS counts in a
+   * row found nothing, it listens for a job to become waiting (the queue's events) instead of
+   * counting, up to DEFER_LISTEN_MS at a time, and counts every DEFER_LOOK_MS again from the first
+   * one it hears of.
    */
   deferring = false;
   /** Kinds whose loop has a deferring binding's non-blocking fetch (not a prefetch) in flight. */
@@ -39,6 +46,8 @@ export class FetchDecider {
   readonly #lookedAt = new Map<JobKind, number>();
   /** Per kind: how many counts in a row found jobs waiting. */
   readonly #seenWaiting = new Map<JobKind, number>();
+  /** Per kind: how many counts in a row found none. */
+  readonly #emptyLooks = new Map<JobKind, number>();
   readonly #planner: PrefetchPlanner;
   /** Non-blocking fetches ahead of a free slot, in flight. */
   #prefetching = 0;
@@ -110,12 +119,21 @@ export class FetchDecider {
     const nextLookIn = (this.#lookedAt.get(kind) ?? -Infinity) + DEFER_LOOK_MS - now;
     if (nextLookIn > 0) return { action: "wait", timeoutMs: nextLookIn };
     this.#lookedAt.set(kind, now);
-    return { action: "look" };
+    return (this.#emptyLooks.get(kind) ?? 0) >= QUIET_AFTER_LOOKS ? { action: "look", listenMs: DEFER_LISTEN_MS } : { action: "look" };
   }
 
   /** The count a look decision asked for: `waiting` jobs in `kind`'s queue. */
   onLooked(kind: JobKind, waiting: number): void {
     this.#seenWaiting.set(kind, waiting > 0 ? (this.#seenWaiting.get(kind) ?? 0) + 1 : 0);
+    this.#emptyLooks.set(kind, waiting > 0 ? 0 : (this.#emptyLooks.get(kind) ?? 0) + 1);
+  }
+
+  /** A look listened, and heard of a job becoming waiting (`woke`) or ran out of time. */
+  onListened(kind: JobKind, woke: boolean): void {
+    if (!woke) return;
+    // Count at once, then every DEFER_LOOK_MS again: the faster instance may leave this job waiting.
+    this.#emptyLooks.set(kind, 0);
+    this.#lookedAt.delete(kind);
   }
 
   /** A fetch that decide() asked for ended with `job` (undefined: none, failed or shutting down). */

@@ -1,15 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, MetricsTime, Queue, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
-import type { RedisClient } from "@herd/redis";
+import { Cluster, type RedisClient } from "@herd/redis";
 import { coerceError, type Logger } from "@herd/logger";
+import { QueueActivity } from "./queue-activity.js";
 
 /** What the binding wants the loop to do next. */
 export type FetchDecision =
   | { action: "fetch"; block: boolean }
   /** Sleep until woken, or until `timeoutMs` passes when given. */
   | { action: "wait"; timeoutMs?: number }
-  /** Count the jobs waiting in the queue (for onLooked), without taking one. */
-  | { action: "look" };
+  /**
+   * Count the jobs waiting in the queue (for onLooked), without taking one; with `listenMs`, when
+   * none is waiting, then wait up to that long for one to become waiting (for onListened).
+   */
+  | { action: "look"; listenMs?: number };
 
 export interface PullLoopOptions {
   queue: string;
@@ -23,6 +27,8 @@ export interface PullLoopOptions {
   decide: () => FetchDecision;
   /** Called once per look decision with the number of jobs waiting (0 when the count failed). */
   onLooked?: (waiting: number) => void;
+  /** After a look that listened: whether a job became waiting (false: the time ran out). */
+  onListened?: (woke: boolean) => void;
   /** Called once per fetch decision with the job (undefined: none, failed or shutting down) and its duration. */
   onFetched: (job: Job | undefined, fetchMs: number, blocking: boolean) => void;
   process: (job: Job, token: string) => Promise<unknown>;
@@ -61,6 +67,8 @@ export class PullLoop {
   #closing = false;
   #running: Promise<void> | undefined;
   readonly #active = new Set<Promise<void>>();
+  #activity: QueueActivity | undefined;
+  #listening = false;
 
   constructor(options: PullLoopOptions) {
     this.#options = options;
@@ -86,6 +94,23 @@ export class PullLoop {
 
   get active(): number {
     return this.#active.size;
+  }
+
+  /** Waiting for a job to become waiting in the queue (a look with `listenMs`). */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /** The queue's events, heard on a connection of their own, opened only if a look ever listens. */
+  #listener(): QueueActivity {
+    this.#activity ??= new QueueActivity(() => {
+      // Its first command goes out before it has connected, so it needs the offline queue.
+      const { connection } = this.#options;
+      const client = connection instanceof Cluster ? connection.duplicate(undefined, { enableOfflineQueue: true }) : connection.duplicate({ enableOfflineQueue: true, connectionName: "herd-worker-listen" });
+      client.on("error", (error: unknown) => this.#options.logger.warn({ err: coerceError(error), queue: this.#options.queue }, "queue events connection error"));
+      return client;
+    }, this.queue.keys.events ?? this.queue.toKey("events"));
+    return this.#activity;
   }
 
   start(): void {
@@ -122,15 +147,26 @@ export class PullLoop {
       }
       if (decision.action === "look") {
         let waiting = 0;
+        let woke: boolean | undefined;
         try {
+          // The mark comes first: a job that becomes waiting after it is either counted or heard.
+          const since = decision.listenMs === undefined ? undefined : await this.#listener().mark();
           waiting = await this.queue.getJobCountByTypes("waiting", "prioritized");
+          if (since !== undefined && waiting === 0 && !this.#closing) {
+            this.#listening = true;
+            woke = await this.#listener().waitAfter(since, decision.listenMs ?? 0);
+          }
           failures = 0;
         } catch (error) {
+          if (this.#closing) break;
           failures += 1;
-          if (failures === 1) this.#options.logger.warn({ err: coerceError(error), queue: this.#options.queue }, "counting waiting jobs failed; retrying");
+          if (failures === 1) this.#options.logger.warn({ err: coerceError(error), queue: this.#options.queue }, "looking at the queue failed; retrying");
           await this.#sleep(Math.min(2000, 100 * failures));
+        } finally {
+          this.#listening = false;
         }
         this.#options.onLooked?.(waiting);
+        if (woke !== undefined) this.#options.onListened?.(woke);
         continue;
       }
       const token = `${this.#tokenPrefix}:${this.#tokens++}`;
@@ -236,6 +272,7 @@ export class PullLoop {
   async close(): Promise<void> {
     this.#closing = true;
     this.wake();
+    this.#activity?.close();
     await Promise.allSettled([...this.#active]);
     // Every job this loop fetched has recorded its outcome by now, so the worker has nothing to
     // wait for; force-closing just ends a blocking fetch instead of letting it run its timeout.

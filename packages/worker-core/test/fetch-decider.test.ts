@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { waitFor } from "@herd/testing";
 import type { Job } from "bullmq";
-import { DEFER_LOOK_MS, FetchDecider } from "../src/fetch-decider.js";
+import { DEFER_LISTEN_MS, DEFER_LOOK_MS, FetchDecider, QUIET_AFTER_LOOKS } from "../src/fetch-decider.js";
 import { SlotGate } from "../src/slot-gate.js";
 
 /** The fields of a fetched job the decider reads: waited `waitedMs` in the queue before its fetch. */
@@ -87,5 +87,34 @@ describe("FetchDecider: deferring to a faster instance elsewhere", () => {
     // Not deferring any more: the free slot waits in the queue again.
     decider.deferring = false;
     expect(decider.decide("embed")).toEqual({ action: "fetch", block: true });
+  });
+
+  it("after QUIET_AFTER_LOOKS empty counts, listens for new jobs instead; counts every DEFER_LOOK_MS again once it hears one", async () => {
+    const gate = new SlotGate(1, () => undefined);
+    const decider = new FetchDecider(gate, { mode: "auto", maxWaitMs: 15 });
+    decider.deferring = true;
+    /** The next look decision, once its DEFER_LOOK_MS spacing has passed. */
+    const nextLook = async () => {
+      let decision = decider.decide("embed");
+      await waitFor(() => (decision = decider.decide("embed")).action === "look", { message: "looks again" });
+      return decision;
+    };
+    for (let i = 0; i < QUIET_AFTER_LOOKS; i += 1) {
+      expect(await nextLook()).toEqual({ action: "look" });
+      decider.onLooked("embed", 0);
+    }
+    expect(await nextLook()).toEqual({ action: "look", listenMs: DEFER_LISTEN_MS });
+    // Nothing heard (in a real loop, DEFER_LISTEN_MS later): it goes on listening.
+    decider.onLooked("embed", 0);
+    decider.onListened("embed", false);
+    expect(await nextLook()).toEqual({ action: "look", listenMs: DEFER_LISTEN_MS });
+    // A job became waiting: count at once, and keep counting every DEFER_LOOK_MS.
+    decider.onLooked("embed", 0);
+    decider.onListened("embed", true);
+    expect(decider.decide("embed")).toEqual({ action: "look" });
+    decider.onLooked("embed", 1);
+    expect(await nextLook()).toEqual({ action: "look" });
+    decider.onLooked("embed", 1);
+    expect(decider.decide("embed")).toEqual({ action: "fetch", block: false });
   });
 });

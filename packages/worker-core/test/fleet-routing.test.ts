@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { uniquePrefix, waitFor } from "@herd/testing";
 import type { WorkerRuntime } from "../src/index.js";
+import { DEFER_LISTEN_MS } from "../src/fetch-decider.js";
 import { fastAndSlowFleet, startWorker, workerConfig } from "./harness.js";
 
 const EMBED = "nomic-embed-text:latest";
@@ -55,6 +56,29 @@ describe("deferring to a faster instance of another worker", () => {
       expect(instance.stats().models[EMBED]?.maxExecuting).toBe(1);
       expect(instance.stats().models[EMBED]?.maxWaiting).toBe(0);
     }
+  });
+
+  it("with nothing to do, a deferring binding listens for new jobs instead of counting the queue every few ms; a burst wakes it", async () => {
+    const { slow, producer, slowBinding, requests, oneJob } = await setup();
+    for (let i = 0; i < 100 && !slowBinding.deferring; i += 1) await oneJob(`warm ${i}`);
+    expect(slowBinding.deferring).toBe(true);
+    const loop = slowBinding.loop("embed");
+    if (!loop) throw new Error("no embed loop on the slow binding");
+    const counts = vi.spyOn(loop.queue, "getJobCountByTypes");
+    await waitFor(() => loop.listening, { message: "the slow binding listens" });
+    const before = counts.mock.calls.length;
+    const started = performance.now();
+    await waitFor(() => counts.mock.calls.length >= before + 2, { timeoutMs: 10_000, message: "two more counts" });
+    // Counting every DEFER_LOOK_MS, two counts take about 10 ms; listening, one comes per DEFER_LISTEN_MS.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(DEFER_LISTEN_MS * 0.9);
+
+    await waitFor(() => loop.listening, { message: "the slow binding listens again" });
+    const slowBefore = requests(slow);
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => producer.embed(`burst while listening ${i}`)));
+    await waitFor(async () => (await Promise.all(ids.map((id) => producer.state(id)))).every((state) => state === "completed"), { timeoutMs: 20_000, message: "burst completed" });
+    // The fast instance alone needs about 0.3 s for the burst: less than one listen.
+    expect(requests(slow) - slowBefore).toBeGreaterThan(1);
+    counts.mockRestore();
   });
 
   it("stops deferring when the faster worker leaves the fleet", async () => {

@@ -1,3 +1,5 @@
+import type { ReplyTiming } from "@herd/jobs";
+
 /**
  * The `Server-Timing` header of a job request: where its time went inside the API, in
  * consecutive segments (browser devtools and `curl -i` show it). Everything outside the segments
@@ -10,11 +12,32 @@ export class ServerTiming {
 
   constructor(private readonly response: { setHeader(name: string, value: string): unknown }) {}
 
-  /** Closes the segment that started at the previous mark (or at construction). */
-  mark(name: string, description: string): void {
+  /** Closes the segment that started at the previous mark (or at construction); returns its duration. */
+  mark(name: string, description: string): number {
     const now = performance.now();
-    this.#entries.push(`${name};dur=${(now - this.#last).toFixed(2)};desc="${description}"`);
+    const durationMs = now - this.#last;
     this.#last = now;
+    this.#add(name, durationMs, description);
+    return durationMs;
+  }
+
+  /**
+   * Splits a `wait` segment of `waitedMs` with the worker's timing from its reply: the slot wait,
+   * the Ollama call and the worker's own work as the worker measured them, and the rest (the
+   * queue, the hand-off to the worker, the reply's way back through Redis). These entries are
+   * parts of the wait, not further segments. A worker can start on the job before BullMQ's add has
+   * returned to the API; its parts then overlap the enqueue segment, and the rest shows 0.
+   */
+  splitWait(waitedMs: number, worker: ReplyTiming): void {
+    this.#add("slot", worker.slotWaitMs, "of the wait: in the worker, for a free slot of the instance");
+    this.#add("ollama", worker.ollamaMs, "of the wait: the Ollama call");
+    this.#add("worker", worker.workerMs, "of the wait: the worker's own work");
+    const rest = Math.max(0, waitedMs - worker.slotWaitMs - worker.ollamaMs - worker.workerMs);
+    this.#add("queue", rest, "of the wait: the rest, in the queue and through Redis to the worker and back");
+  }
+
+  #add(name: string, durationMs: number, description: string): void {
+    this.#entries.push(`${name};dur=${durationMs.toFixed(2)};desc="${description}"`);
     this.response.setHeader("Server-Timing", this.#entries.join(", "));
   }
 }

@@ -14,12 +14,16 @@ export interface OverheadRow {
   /** BullMQ alone: add → a worker making the same call → waitUntilFinished. */
   bare: { p50: number; p99: number };
   herd: { p50: number; p99: number };
-  /** Medians of the API's own Server-Timing parts of the Herd requests. */
-  herdParts: { enqueue: number; wait: number };
+  /** Medians of the Server-Timing parts of the Herd requests (the API's, and the wait's split by the worker). */
+  herdParts: Record<TimedPart, number>;
   errors: number;
 }
 
 type Send = (i: number, into: LoadResult) => Promise<void>;
+
+const TIMED_PARTS = ["enqueue", "wait", "slot", "ollama", "worker", "queue"] as const;
+type TimedPart = (typeof TIMED_PARTS)[number];
+const isTimedPart = (name: string): name is TimedPart => (TIMED_PARTS as readonly string[]).includes(name);
 
 /** One client: request i on each path in turn (direct, BullMQ alone, Herd), then request i + 1, and so on. */
 async function alternating(requests: number, paths: Send[]): Promise<LoadResult[]> {
@@ -66,11 +70,11 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
     });
     const okDirect = (status: number) => status === 200;
     const okHerd = (status: number, body: string) => status === 200 && body.includes('"status":"completed"');
-    const parts = { enqueue: [] as number[], wait: [] as number[] };
+    const parts = Object.fromEntries(TIMED_PARTS.map((name) => [name, [] as number[]])) as Record<TimedPart, number[]>;
     const okHerdRecordingParts = (status: number, body: string, headers: IncomingHttpHeaders) => {
       const header = headers["server-timing"];
       for (const entry of parseServerTiming(Array.isArray(header) ? header.join(",") : header)) {
-        if (entry.name === "enqueue" || entry.name === "wait") parts[entry.name].push(entry.durationMs);
+        if (isTimedPart(entry.name)) parts[entry.name].push(entry.durationMs);
       }
       return okHerd(status, body);
     };
@@ -96,7 +100,7 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
       direct: p50p99(directResult),
       bare: p50p99(bareResult),
       herd: p50p99(herdResult),
-      herdParts: { enqueue: percentile(parts.enqueue, 50), wait: percentile(parts.wait, 50) },
+      herdParts: Object.fromEntries(TIMED_PARTS.map((name) => [name, percentile(parts[name], 50)])) as Record<TimedPart, number>,
       errors: directResult.errors + bareResult.errors + herdResult.errors,
     };
   } finally {
@@ -159,12 +163,13 @@ export function overheadFloorTable(rows: OverheadRow[]): string {
  */
 export function overheadPartsTable(rows: OverheadRow[]): string {
   const lines = [
-    "| emulated latency | Herd p50 | API: validate, cache miss, enqueue | API: waiting for the worker's answer | of which beyond the direct call's p50 | outside the route (HTTP, body parsing, response) |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| emulated latency | Herd p50 | API: validate, cache miss, enqueue | API: waiting for the worker's answer | of which: worker waiting for a slot | of which: Ollama call | of which: worker's own work | of which: queue and Redis, to the worker and back | outside the route (HTTP, body parsing, response) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const row of rows) {
-    const { enqueue, wait } = row.herdParts;
-    lines.push(`| ${row.latency} | ${fmt(row.herd.p50, 2)} ms | ${fmt(enqueue, 2)} ms | ${fmt(wait, 2)} ms | ${fmt(wait - row.direct.p50, 2)} ms | ${fmt(row.herd.p50 - enqueue - wait, 2)} ms |`);
+    const { enqueue, wait, slot, ollama, worker, queue } = row.herdParts;
+    const ms = (value: number) => `${fmt(value, 2)} ms`;
+    lines.push(`| ${row.latency} | ${ms(row.herd.p50)} | ${ms(enqueue)} | ${ms(wait)} | ${ms(slot)} | ${ms(ollama)} | ${ms(worker)} | ${ms(queue)} | ${ms(row.herd.p50 - enqueue - wait)} |`);
   }
   return lines.join("\n");
 }

@@ -5,6 +5,18 @@
  * is sent once BullMQ has recorded it, so the client's read then finds it. BullMQ stays the record:
  * a reply that is lost (a subscriber reconnecting) leaves the waiter on its state checks.
  */
+/**
+ * Where a completed job's attempt spent its time in the worker, in ms (durations on the worker's
+ * own clock, so they hold across machines): waiting there for a free slot of the instance, in the
+ * Ollama calls (request sent to answer; to the end of the stream for a generation), and the
+ * worker's own work around them (parsing, validating, building and writing the result).
+ */
+export interface ReplyTiming {
+  slotWaitMs: number;
+  ollamaMs: number;
+  workerMs: number;
+}
+
 export interface ReplyHeader {
   jobId: string;
   /** Attempts including this one (BullMQ's attemptsMade once the completion is recorded). */
@@ -16,6 +28,8 @@ export interface ReplyHeader {
   finishedOn: number;
   /** The job failed for good (no attempts left, or unrecoverable); the reply has no result. */
   failed?: true;
+  /** A completion's timing in the worker (absent from failures and from older workers). */
+  timing?: ReplyTiming;
 }
 
 export interface JobReply {
@@ -43,5 +57,13 @@ export function decodeReply(message: Buffer): JobReply | undefined {
   const numbers = [header.attempts, header.timestamp, header.processedOn, header.finishedOn];
   if (typeof header.jobId !== "string" || typeof header.instance !== "string" || !numbers.every((value) => typeof value === "number" && Number.isFinite(value))) return undefined;
   if (header.failed !== undefined && header.failed !== true) return undefined;
+  // Timing only informs: a reply whose timing is malformed still delivers its result.
+  if (header.timing !== undefined && !isTiming(header.timing)) delete header.timing;
   return { header: header as ReplyHeader, result: message.subarray(split + 1) };
+}
+
+function isTiming(value: unknown): value is ReplyTiming {
+  if (typeof value !== "object" || value === null) return false;
+  const { slotWaitMs, ollamaMs, workerMs } = value as Partial<Record<keyof ReplyTiming, unknown>>;
+  return [slotWaitMs, ollamaMs, workerMs].every((part) => typeof part === "number" && Number.isFinite(part) && part >= 0);
 }

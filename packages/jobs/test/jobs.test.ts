@@ -63,5 +63,11 @@ describe("job replies", () => {
     expect(failure?.header.failed).toBe(true);
     expect(failure?.result.length).toBe(0);
     expect(decodeReply(Buffer.from(`${JSON.stringify({ ...header, failed: "yes" })}\n`))).toBeUndefined();
+    // A completion's timing in the worker travels along; a malformed one is dropped, not the reply.
+    const timing = { slotWaitMs: 0.5, ollamaMs: 10.25, workerMs: 0.4 };
+    expect(decodeReply(Buffer.from(encodeReply({ ...header, timing }, result)))?.header.timing).toEqual(timing);
+    const badTiming = decodeReply(Buffer.from(`${JSON.stringify({ ...header, timing: { ...timing, ollamaMs: -1 } })}\n${result}`));
+    expect(badTiming?.header.timing).toBeUndefined();
+    expect(badTiming?.result.toString("utf8")).toBe(result);
   });
 });

@@ -1,7 +1,7 @@
 import { WaitingError, type Job } from "bullmq";
-import { failsInOrder, publishOn, sendHeldNow, writeTogether, type RedisClient } from "@herd/redis";
+import type { RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
-import { EmbedJobData, encodeReply, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue, type ReplyHeader } from "@herd/jobs";
+import { EmbedJobData, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
@@ -9,7 +9,7 @@ import { invalidPayload, toJobError } from "./failure.js";
 import { GateClosedError, type SlotRelease } from "./slot-gate.js";
 import type { JobCancels } from "./job-cancels.js";
 import { TokenPublisher } from "./token-publisher.js";
-import { keepJoinable } from "./coalesce-grace.js";
+import { JobClock, storeResult } from "./job-results.js";
 
 /** The part of SlotGate a processor uses. */
 export interface SlotSource {
@@ -58,6 +58,8 @@ interface SlotOptions {
   keep?: boolean;
   /** Input size in characters, for calls whose time grows with it (embeddings). */
   size?: number;
+  /** Records the wait for the slot and the call's duration, for the job's reply. */
+  clock?: JobClock;
 }
 
 /**
@@ -70,6 +72,7 @@ interface SlotOptions {
  */
 async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined }> {
   let release: SlotRelease;
+  const asked = performance.now();
   try {
     release = options.held ?? (await deps.gate.acquire(job.opts.priority ?? 0, options.size));
   } catch (error) {
@@ -81,6 +84,7 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
     throw error;
   }
   const started = performance.now();
+  options.clock?.addSlotWait(started - asked);
   let freedAt: number | undefined;
   const slotFree = () => {
     freedAt ??= performance.now();
@@ -90,7 +94,9 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
   try {
     const result = await call(slotFree);
     deps.monitor.recordSuccess();
-    deps.onCall("completed", (freedAt ?? performance.now()) - started, undefined, options.size);
+    const callMs = (freedAt ?? performance.now()) - started;
+    options.clock?.addCall(callMs);
+    deps.onCall("completed", callMs, undefined, options.size);
     kept = options.keep === true;
     return { result, held: kept ? release : undefined };
   } catch (error) {
@@ -106,58 +112,8 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
   }
 }
 
-/**
- * Writes the result without waiting for the reply. It goes out on the same connection as the
- * job's completion, which BullMQ sends next, so Redis stores the result before it marks the job
- * completed; and whatever makes this write fail (connection loss, out of memory) fails the
- * completion too, so the job is retried rather than completed without a result. The result
- * and the completion (issued in this same event-loop turn) leave in one socket write, as do
- * commands a processor issues after this call in the same turn on the same connection (a progress
- * count; the cache's copy when the cache shares the queue's Redis, the default).
- *
- * With `replyTo`, a client waits for this job in that API process: the result goes there too,
- * right behind the write that stores it (see @herd/jobs replies.ts), and those writes leave at
- * once, ahead of the rest of the turn (sendHeldNow); the completion and what else the turn issues
- * follow in a second write.
- */
-async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined): Promise<void> {
-  const jobId = job.id ?? "";
-  writeTogether(deps.redis);
-  const stored = deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs);
-  // A lost reply costs the waiting client only speed (it still finds the completion by its state
-  // checks), so a failure here is logged with the job, never failing it.
-  if (replyTo !== undefined) {
-    publishOn(deps.redis, replyTo, encodeReply(replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), text)).catch((error: unknown) => deps.onReplyError(job, error));
-  }
-  // Without the grace, a request at the completion's edge may start a second identical call: no
-  // loss, so a failure is logged with the job, never failing it.
-  const joinable = keepJoinable(deps.redis, job)?.catch((error: unknown) => deps.onStoreError(job, error));
-  // The waiting client's reply leaves now; the completion and the cache's copy follow together.
-  if (replyTo !== undefined) sendHeldNow(deps.redis);
-  // The completion BullMQ sends next must not succeed where this write failed (a completed job
-  // without its result): on one connection it cannot, elsewhere the job waits for the write.
-  if (!failsInOrder(deps.redis)) return Promise.all([stored, joinable]).then(() => undefined);
-  stored.catch((error: unknown) => deps.onStoreError(job, error));
-}
-
-/** `attempts`: including the one that just ended (BullMQ counts it only once it recorded it). */
-function replyHeader(job: Job, instance: string, attempts: number, finishedOn: number): ReplyHeader {
-  return { jobId: job.id ?? "", attempts, instance, timestamp: job.timestamp, processedOn: job.processedOn ?? finishedOn, finishedOn };
-}
-
-/**
- * Tells the API process whose client waits for `job` (its `replyTo`) that the job failed for
- * good. Sent after BullMQ recorded the failure (job.finishedOn is then set), so the read the API
- * makes next finds it; `attemptsMade` already counts the failed attempt.
- */
-export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "monitor" | "onReplyError">, job: Job): void {
-  const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
-  if (typeof replyTo !== "string" || job.finishedOn === undefined) return;
-  const header: ReplyHeader = { ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade, job.finishedOn), failed: true };
-  publishOn(deps.redis, replyTo, encodeReply(header, "")).catch((error: unknown) => deps.onReplyError(job, error));
-}
-
 export async function processEmbed(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {
+  const clock = new JobClock();
   const instance = deps.monitor.instance.name;
   const parsed = EmbedJobData.safeParse(job.data);
   if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
@@ -203,7 +159,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
             ...(expectedLength !== undefined ? { expectedLength } : {}),
           },
         )),
-        { held, keep: start < missing.length, size: part.reduce((sum, entry) => sum + entry.text.length, 0) },
+        { held, keep: start < missing.length, size: part.reduce((sum, entry) => sum + entry.text.length, 0), clock },
       );
       held = slice.held;
       fetched.push(...slice.result.vectorTexts);
@@ -218,7 +174,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     });
   }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  await storeResult(deps, job, result, data.replyTo);
+  await storeResult(deps, job, result, data.replyTo, clock);
   // After the reply (see storeResult): a waiting client is not held up by these writes.
   if (data.cache && missing.length > 0) {
     // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
@@ -240,6 +196,7 @@ async function timedEmbed<T>(slicer: BatchSlicer, inputs: number, call: () => Pr
 }
 
 export async function processGenerate(deps: ProcessorDeps, job: Job, token: string | undefined): Promise<JobReturnValue> {
+  const clock = new JobClock();
   const instance = deps.monitor.instance.name;
   const parsed = GenerateJobData.safeParse(job.data);
   if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
@@ -268,7 +225,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
             { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])] },
             call,
           );
-    }));
+    }, { clock }));
     // Every piece reaches the events stream before the completion event does.
     await publisher?.drain();
   } finally {
@@ -287,7 +244,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     eval_count: output.evalCount,
   };
   const result = JSON.stringify(body);
-  await storeResult(deps, job, result, data.replyTo);
+  await storeResult(deps, job, result, data.replyTo, clock);
   if (data.cacheKey) {
     const { model: _model, ...withoutModel } = body;
     void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));

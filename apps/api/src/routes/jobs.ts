@@ -81,8 +81,9 @@ async function waitAndRead(deps: JobsRouteDeps, id: string, subscription: Subscr
   const outcome = await withRedis(() => deps.queues.waitFor(subscription, wait, () => deps.store.isFinished(parsed, id), { signal, checkFirst }));
   const via = waitVia(outcome);
   deps.jobMetrics.waits.inc({ via });
-  timing.mark("wait", via === "timeout" ? "waited, not finished" : `queued and running, answered by ${via}`);
+  const waitedMs = timing.mark("wait", via === "timeout" ? "waited, not finished" : `queued and running, answered by ${via}`);
   if (typeof outcome === "object") {
+    if (outcome.header.timing) timing.splitWait(waitedMs, outcome.header.timing);
     const replied = deps.store.fromReply(id, outcome);
     if (replied) return { finished: true, text: replied };
   }

@@ -1,0 +1,84 @@
+import type { Job } from "bullmq";
+import { failsInOrder, publishOn, sendHeldNow, writeTogether } from "@herd/redis";
+import { encodeReply, type ReplyHeader, type ReplyTiming } from "@herd/jobs";
+import { keepJoinable } from "./coalesce-grace.js";
+import type { ProcessorDeps } from "./processors.js";
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/**
+ * Where one attempt of a job spends its time in this worker, for its reply (the API shows it in
+ * Server-Timing): waiting for a slot of the instance, in Ollama calls, and everything else.
+ */
+export class JobClock {
+  readonly #startedAt = performance.now();
+  #slotWaitMs = 0;
+  #ollamaMs = 0;
+
+  addSlotWait(ms: number): void {
+    this.#slotWaitMs += ms;
+  }
+
+  /** An Ollama call held its slot `ms`: request sent to answer (to the end of a stream). */
+  addCall(ms: number): void {
+    this.#ollamaMs += ms;
+  }
+
+  /** The split so far: the worker's own time is what the slot waits and calls leave of it. */
+  timing(): ReplyTiming {
+    const elapsed = performance.now() - this.#startedAt;
+    return { slotWaitMs: round(this.#slotWaitMs), ollamaMs: round(this.#ollamaMs), workerMs: round(Math.max(0, elapsed - this.#slotWaitMs - this.#ollamaMs)) };
+  }
+}
+
+/**
+ * Writes the result without waiting for the reply. It goes out on the same connection as the
+ * job's completion, which BullMQ sends next, so Redis stores the result before it marks the job
+ * completed; and whatever makes this write fail (connection loss, out of memory) fails the
+ * completion too, so the job is retried rather than completed without a result. The result
+ * and the completion (issued in this same event-loop turn) leave in one socket write, as do
+ * commands a processor issues after this call in the same turn on the same connection (a progress
+ * count; the cache's copy when the cache shares the queue's Redis, the default).
+ *
+ * With `replyTo`, a client waits for this job in that API process: the result goes there too,
+ * right behind the write that stores it (see @herd/jobs replies.ts), and those writes leave at
+ * once, ahead of the rest of the turn (sendHeldNow); the completion and what else the turn issues
+ * follow in a second write. The reply carries `clock`'s timing, read as the reply is written.
+ */
+export async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined, clock?: JobClock): Promise<void> {
+  const jobId = job.id ?? "";
+  writeTogether(deps.redis);
+  const stored = deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs);
+  // A lost reply costs the waiting client only speed (it still finds the completion by its state
+  // checks), so a failure here is logged with the job, never failing it.
+  if (replyTo !== undefined) {
+    publishOn(deps.redis, replyTo, encodeReply({ ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), ...(clock ? { timing: clock.timing() } : {}) }, text)).catch((error: unknown) => deps.onReplyError(job, error));
+  }
+  // Without the grace, a request at the completion's edge may start a second identical call: no
+  // loss, so a failure is logged with the job, never failing it.
+  const joinable = keepJoinable(deps.redis, job)?.catch((error: unknown) => deps.onStoreError(job, error));
+  // The waiting client's reply leaves now; the completion and the cache's copy follow together.
+  if (replyTo !== undefined) sendHeldNow(deps.redis);
+  // The completion BullMQ sends next must not succeed where this write failed (a completed job
+  // without its result): on one connection it cannot, elsewhere the job waits for the write.
+  if (!failsInOrder(deps.redis)) return Promise.all([stored, joinable]).then(() => undefined);
+  stored.catch((error: unknown) => deps.onStoreError(job, error));
+}
+
+/** `attempts`: including the one that just ended (BullMQ counts it only once it recorded it). */
+function replyHeader(job: Job, instance: string, attempts: number, finishedOn: number): ReplyHeader {
+  return { jobId: job.id ?? "", attempts, instance, timestamp: job.timestamp, processedOn: job.processedOn ?? finishedOn, finishedOn };
+}
+
+/**
+ * Tells the API process whose client waits for `job` (its `replyTo`) that the job failed for
+ * good. Sent after BullMQ recorded the failure (job.finishedOn is then set), so the read the API
+ * makes next finds it; `attemptsMade` already counts the failed attempt.
+ */
+export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "monitor" | "onReplyError">, job: Job): void {
+  const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
+  if (typeof replyTo !== "string" || job.finishedOn === undefined) return;
+  const header: ReplyHeader = { ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade, job.finishedOn), failed: true };
+  publishOn(deps.redis, replyTo, encodeReply(header, "")).catch((error: unknown) => deps.onReplyError(job, error));
+}
+

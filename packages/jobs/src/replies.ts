@@ -5,18 +5,6 @@
  * is sent once BullMQ has recorded it, so the client's read then finds it. BullMQ stays the record:
  * a reply that is lost (a subscriber reconnecting) leaves the waiter on its state checks.
  */
-/**
- * Where a completed job's attempt spent its time in the worker, in ms (durations on the worker's
- * own clock, so they hold across machines): waiting there for a free slot of the instance, in the
- * Ollama calls (request sent to answer; to the end of the stream for a generation), and the
- * worker's own work around them (parsing, validating, building and writing the result).
- */
-export interface ReplyTiming {
-  slotWaitMs: number;
-  ollamaMs: number;
-  workerMs: number;
-}
-
 export interface ReplyHeader {
   jobId: string;
   /** Attempts including this one (BullMQ's attemptsMade once the completion is recorded). */
@@ -30,6 +18,18 @@ export interface ReplyHeader {
   failed?: true;
   /** A completion's timing in the worker (absent from failures and from older workers). */
   timing?: ReplyTiming;
+}
+
+/**
+ * Where a completed job's attempt spent its time in the worker, in ms (durations on the worker's
+ * own clock, so they hold across machines): waiting there for a free slot of the instance, in the
+ * Ollama calls (request sent to answer; to the end of the stream for a generation), and the
+ * worker's own work around them (parsing, validating, building and writing the result).
+ */
+export interface ReplyTiming {
+  slotWaitMs: number;
+  ollamaMs: number;
+  workerMs: number;
 }
 
 export interface JobReply {

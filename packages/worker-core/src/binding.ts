@@ -11,7 +11,7 @@ import { sendFailureReply } from "./job-results.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
 import { FetchDecider } from "./fetch-decider.js";
-import { LatencyWindow } from "./latency-window.js";
+import { LatencyWindow, roundMs } from "./latency-window.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import type { PrefetchPolicy } from "./prefetch.js";
 import { SlotGate, type SlotRelease } from "./slot-gate.js";
@@ -274,7 +274,7 @@ export class Binding implements RouteCandidate<Job> {
       failed: this.#failed,
       ...(this.model.embeddingLength !== undefined ? { embeddingLength: this.model.embeddingLength } : {}),
       ...(latency ? { latencyMs: { mean: latency.meanMs, p95: latency.p95Ms } } : {}),
-      ...(this.#typicalCallMs !== undefined ? { typicalMs: Math.round(this.#typicalCallMs * 100) / 100 } : {}),
+      ...(this.#typicalCallMs !== undefined ? { typicalMs: roundMs(this.#typicalCallMs) } : {}),
     };
   }
 

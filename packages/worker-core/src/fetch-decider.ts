@@ -44,10 +44,8 @@ export class FetchDecider {
   readonly #deferredFetches = new Set<JobKind>();
   /** Per kind: when a deferring binding last counted the waiting jobs (performance.now). */
   readonly #lookedAt = new Map<JobKind, number>();
-  /** Per kind: how many counts in a row found jobs waiting. */
-  readonly #seenWaiting = new Map<JobKind, number>();
-  /** Per kind: how many counts in a row found none. */
-  readonly #emptyLooks = new Map<JobKind, number>();
+  /** Per kind: the last counts that agreed, in a row; n > 0: n found jobs waiting, n < 0: -n found none. */
+  readonly #streak = new Map<JobKind, number>();
   readonly #planner: PrefetchPlanner;
   /** Non-blocking fetches ahead of a free slot, in flight. */
   #prefetching = 0;
@@ -110,8 +108,8 @@ export class FetchDecider {
 
   /** A deferring binding's free slot: fetch a job left waiting (or under a backlog), else count again. */
   #look(kind: JobKind): FetchDecision {
-    if (this.#backlog.get(kind) || (this.#seenWaiting.get(kind) ?? 0) >= 2) {
-      this.#seenWaiting.delete(kind);
+    if (this.#backlog.get(kind) || (this.#streak.get(kind) ?? 0) >= 2) {
+      this.#streak.delete(kind);
       this.#deferredFetches.add(kind);
       return { action: "fetch", block: false };
     }
@@ -119,20 +117,20 @@ export class FetchDecider {
     const nextLookIn = (this.#lookedAt.get(kind) ?? -Infinity) + DEFER_LOOK_MS - now;
     if (nextLookIn > 0) return { action: "wait", timeoutMs: nextLookIn };
     this.#lookedAt.set(kind, now);
-    return (this.#emptyLooks.get(kind) ?? 0) >= QUIET_AFTER_LOOKS ? { action: "look", listenMs: DEFER_LISTEN_MS } : { action: "look" };
+    return (this.#streak.get(kind) ?? 0) <= -QUIET_AFTER_LOOKS ? { action: "look", listenMs: DEFER_LISTEN_MS } : { action: "look" };
   }
 
   /** The count a look decision asked for: `waiting` jobs in `kind`'s queue. */
   onLooked(kind: JobKind, waiting: number): void {
-    this.#seenWaiting.set(kind, waiting > 0 ? (this.#seenWaiting.get(kind) ?? 0) + 1 : 0);
-    this.#emptyLooks.set(kind, waiting > 0 ? 0 : (this.#emptyLooks.get(kind) ?? 0) + 1);
+    const streak = this.#streak.get(kind) ?? 0;
+    this.#streak.set(kind, waiting > 0 ? Math.max(streak, 0) + 1 : Math.min(streak, 0) - 1);
   }
 
   /** A look listened, and heard of a job becoming waiting (`woke`) or ran out of time. */
   onListened(kind: JobKind, woke: boolean): void {
     if (!woke) return;
     // Count at once, then every DEFER_LOOK_MS again: the faster instance may leave this job waiting.
-    this.#emptyLooks.set(kind, 0);
+    this.#streak.delete(kind);
     this.#lookedAt.delete(kind);
   }
 

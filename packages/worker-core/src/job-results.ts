@@ -2,9 +2,9 @@ import type { Job } from "bullmq";
 import { failsInOrder, publishOn, sendHeldNow, writeTogether } from "@herd/redis";
 import { encodeReply, type ReplyHeader, type ReplyTiming } from "@herd/jobs";
 import { keepJoinable } from "./coalesce-grace.js";
+import { roundMs } from "./latency-window.js";
 import type { ProcessorDeps } from "./processors.js";
 
-const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /**
  * Where one attempt of a job spends its time in this worker, for its reply (the API shows it in
@@ -27,7 +27,7 @@ export class JobClock {
   /** The split so far: the worker's own time is what the slot waits and calls leave of it. */
   timing(): ReplyTiming {
     const elapsed = performance.now() - this.#startedAt;
-    return { slotWaitMs: round(this.#slotWaitMs), ollamaMs: round(this.#ollamaMs), workerMs: round(Math.max(0, elapsed - this.#slotWaitMs - this.#ollamaMs)) };
+    return { slotWaitMs: roundMs(this.#slotWaitMs), ollamaMs: roundMs(this.#ollamaMs), workerMs: roundMs(Math.max(0, elapsed - this.#slotWaitMs - this.#ollamaMs)) };
   }
 }
 

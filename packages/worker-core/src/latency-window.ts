@@ -1,3 +1,6 @@
+/** A duration as the worker reports it (heartbeats, replies): to 0.01 ms. */
+export const roundMs = (ms: number): number => Math.round(ms * 100) / 100;
+
 /** The last `size` durations (calls for fleet stats, fetches for the prefetch lead), for their mean and percentiles. */
 export class LatencyWindow {
   readonly #values: number[] = [];

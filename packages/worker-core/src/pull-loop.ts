@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, MetricsTime, Queue, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
-import { Cluster, type RedisClient } from "@herd/redis";
+import type { RedisClient } from "@herd/redis";
 import { coerceError, type Logger } from "@herd/logger";
 import { QueueActivity } from "./queue-activity.js";
 
@@ -17,6 +17,7 @@ export type FetchDecision =
 
 export interface PullLoopOptions {
   queue: string;
+  /** The worker's connection, with the blocking role's options (BullMQ and the events listener duplicate it). */
   connection: RedisClient;
   bullPrefix: string;
   /** Stored on each job as `processedBy` (the instance's name). */
@@ -104,9 +105,8 @@ export class PullLoop {
   /** The queue's events, heard on a connection of their own, opened only if a look ever listens. */
   #listener(): QueueActivity {
     this.#activity ??= new QueueActivity(() => {
-      // Its first command goes out before it has connected, so it needs the offline queue.
-      const { connection } = this.#options;
-      const client = connection instanceof Cluster ? connection.duplicate(undefined, { enableOfflineQueue: true }) : connection.duplicate({ enableOfflineQueue: true, connectionName: "herd-worker-listen" });
+      // The worker's connection has the blocking role's options (offline queue, no command timeout).
+      const client = this.#options.connection.duplicate();
       client.on("error", (error: unknown) => this.#options.logger.warn({ err: coerceError(error), queue: this.#options.queue }, "queue events connection error"));
       return client;
     }, this.queue.keys.events ?? this.queue.toKey("events"));
@@ -150,11 +150,12 @@ export class PullLoop {
         let woke: boolean | undefined;
         try {
           // The mark comes first: a job that becomes waiting after it is either counted or heard.
-          const since = decision.listenMs === undefined ? undefined : await this.#listener().mark();
+          const { listenMs } = decision;
+          const since = listenMs === undefined ? undefined : await this.#listener().mark();
           waiting = await this.queue.getJobCountByTypes("waiting", "prioritized");
-          if (since !== undefined && waiting === 0 && !this.#closing) {
+          if (listenMs !== undefined && since !== undefined && waiting === 0 && !this.#closing) {
             this.#listening = true;
-            woke = await this.#listener().waitAfter(since, decision.listenMs ?? 0);
+            woke = await this.#listener().waitAfter(since, listenMs);
           }
           failures = 0;
         } catch (error) {

@@ -13,6 +13,7 @@ import { fasterElsewhere, fasterIdlePeer } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
+import { roundMs } from "./latency-window.js";
 import { sharedAbortController } from "./shared-signal.js";
 
 export interface WorkerRuntimeOptions {
@@ -229,7 +230,7 @@ export class WorkerRuntime {
         weight: monitor.instance.weight,
         ...(monitor.version ? { version: monitor.version } : {}),
         ...(monitor.lastProbeAt ? { lastProbeAt: monitor.lastProbeAt.toISOString() } : {}),
-        ...(monitor.lastProbeMs !== undefined ? { lastProbeMs: Math.round(monitor.lastProbeMs * 100) / 100 } : {}),
+        ...(monitor.lastProbeMs !== undefined ? { lastProbeMs: roundMs(monitor.lastProbeMs) } : {}),
         ...(monitor.lastError ? { lastError: monitor.lastError } : {}),
         models: this.#bindingsOf(monitor).map((binding) => binding.status()),
       })),

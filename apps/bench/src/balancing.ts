@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { cpuSampler, perJob, type ProcessCounts, type ProcessReading } from "./cpu.js";
 import { closedLoop, fmt, percentile } from "./load.js";
 import { freePort, startHerd } from "./herd.js";
+import type { ModelStats } from "@herd/ollama-emulator";
 import { emulatorStats, nginxAvailable, resetEmulatorStats, startEmulator, startNginx, type EmulatorProcess } from "./processes.js";
 
 export const FLEET = {
@@ -36,11 +37,35 @@ export interface BalancingRow {
   utilization: number;
   /** Emulated work actually spent vs nominal (timer lateness and CPU contention on this machine). */
   stretch: number;
+  /** How long a slot freed while its instance was full sat free before the next call took it (emulator's counters). */
+  refillGap: RefillGap;
   /** CPU ms per measured job, by process (see cpu.ts). */
   cpuPerJob?: ProcessCounts;
   /** Write system calls per measured job, by process. */
   writesPerJob?: ProcessCounts;
   skipped?: string;
+}
+
+export interface RefillGap {
+  refills: number;
+  /** Over every instance: Σ gaps / Σ refills. */
+  meanMs: number;
+  /** The lowest and highest of the instances' medians, and of their 90th percentiles. */
+  p50Ms: [number, number];
+  p90Ms: [number, number];
+}
+
+const NO_REFILL_GAP: RefillGap = { refills: 0, meanMs: NaN, p50Ms: [NaN, NaN], p90Ms: [NaN, NaN] };
+
+function refillGapOf(models: Array<ModelStats | undefined>): RefillGap {
+  const measured = models.filter((stats): stats is ModelStats => stats !== undefined && stats.refills > 0);
+  if (measured.length === 0) return NO_REFILL_GAP;
+  const refills = measured.reduce((sum, stats) => sum + stats.refills, 0);
+  const range = (pick: (stats: ModelStats) => number | null): [number, number] => {
+    const values = measured.map((stats) => pick(stats) ?? NaN);
+    return [Math.min(...values), Math.max(...values)];
+  };
+  return { refills, meanMs: measured.reduce((sum, stats) => sum + stats.refillGapMs, 0) / refills, p50Ms: range((stats) => stats.refillGapP50Ms), p90Ms: range((stats) => stats.refillGapP90Ms) };
 }
 
 function workload(jobs: number): number[] {
@@ -85,6 +110,7 @@ async function run(mode: string, origin: string, emulator: EmulatorProcess, toke
     waitedInsideMs: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.totalQueueWaitMs ?? 0), 0),
     utilization: stats.reduce((sum, instance) => sum + (instance.models[MODEL]?.busyMs ?? 0), 0) / (FLEET.slots.reduce((a, b) => a + b, 0) * result.elapsedMs),
     stretch: stats.reduce((sum, instance, i) => sum + (instance.models[MODEL]?.busyMs ?? 0) * (FLEET.speeds[i] ?? 1), 0) / nominalMs,
+    refillGap: refillGapOf(stats.map((instance) => instance.models[MODEL])),
     cpuPerJob: perJob(cpuBefore.cpuMs, cpuAfter.cpuMs, tokens.length),
     writesPerJob: perJob(cpuBefore.writes, cpuAfter.writes, tokens.length),
   };
@@ -136,7 +162,7 @@ export async function balancingScenario(redisUrl: string, prefix: string, jobs: 
       }
     }
     if (!haveNginx) {
-      return { mode: mode.label, round, jobs, clients, warmup, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, skipped: "nginx not installed (apt-get install nginx-light)" };
+      return { mode: mode.label, round, jobs, clients, warmup, makespanMs: NaN, boundMs, p50: NaN, p95: NaN, p99: NaN, errors: 0, maxInFlight: [], waitedInsideMs: NaN, utilization: NaN, stretch: NaN, refillGap: NO_REFILL_GAP, skipped: "nginx not installed (apt-get install nginx-light)" };
     }
     const nginx = await startNginx(mode.nginx, emulator.urls, await freePort());
     try {
@@ -203,6 +229,19 @@ export function balancingTable(rows: BalancingRow[]): string {
     lines.push(
       `| ${row.mode} | ${fmt(row.makespanMs / 1000, 2)} s | **${fmt(row.makespanMs / row.boundMs, 3)}** | ${fmt(row.p50, 0)} ms | ${fmt(row.p95, 0)} ms | ${fmt(row.p99, 0)} ms | ${row.errors} | ${row.maxInFlight.join(", ")} | ${fmt(row.waitedInsideMs / 1000, 1)} s | ${fmt(100 * row.utilization, 1)}% | ${fmt(row.stretch, 3)} |`,
     );
+  }
+  return lines.join("\n");
+}
+
+/** Per mode: how quickly a freed slot of a full instance got its next call. */
+export function refillGapTable(rows: BalancingRow[]): string {
+  const lines = ["| mode | refills | mean gap | median gap, by instance | 90th percentile, by instance |", "|---|---:|---:|---:|---:|"];
+  const ms = (value: number) => `${fmt(value, 2)} ms`;
+  const range = ([low, high]: [number, number]) => (low === high ? ms(low) : `${fmt(low, 2)}–${ms(high)}`);
+  for (const row of rows) {
+    if (row.skipped || row.refillGap.refills === 0) continue;
+    const gap = row.refillGap;
+    lines.push(`| ${row.mode} | ${gap.refills} | **${ms(gap.meanMs)}** | ${range(gap.p50Ms)} | ${range(gap.p90Ms)} |`);
   }
   return lines.join("\n");
 }

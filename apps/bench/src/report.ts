@@ -1,6 +1,6 @@
 import { cpus, totalmem } from "node:os";
 import type { BalancingRow } from "./balancing.js";
-import { balancingCpuTable, balancingRoundsTable, balancingTable, balancingWritesTable, FLEET, medianRuns } from "./balancing.js";
+import { balancingCpuTable, balancingRoundsTable, balancingTable, balancingWritesTable, FLEET, medianRuns, refillGapTable } from "./balancing.js";
 import type { CacheRow } from "./cache-hits.js";
 import { cacheTable } from "./cache-hits.js";
 import { ingestionTable, type IngestionResult } from "./ingestion.js";
@@ -157,6 +157,11 @@ export function renderReport(results: Results): string {
       "Makespan × bound of every run:",
       "",
       balancingRoundsTable(results.balancing),
+      "",
+      "The gap the goal is about, between one call's end and the next call's start on a slot, from the emulator's counters (same median runs): each time a slot freed while every slot of its instance was busy, how long it sat free until the next request took it. " +
+        "A request already waiting inside the instance takes it at once, so nginx's gaps are near zero, paid for by its clients in the time queued inside Ollama above. Herd never sends a call to a full instance: each refill is at least the instance's answer reaching the worker and the next call (fetched ahead, waiting at the worker's gate) reaching the instance, through a machine whose 2 cores every process here shares.",
+      "",
+      refillGapTable(medians),
       "",
       "CPU time per measured job, in ms, by process (from /proc and Redis's INFO cpu, over the measured jobs only). Herd's API, worker and Redis are what orchestration costs; with 2 cores shared by every process here, that CPU is also what delays each hand-off between a freed slot and its next call (the gap behind the makespan above the bound).",
       "",

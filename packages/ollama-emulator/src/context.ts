@@ -54,7 +54,7 @@ export async function withSlot<T>(ctx: InstanceContext, runner: Runner, signal: 
   try {
     return await work();
   } finally {
-    ctx.stats.slotReleased(model, performance.now() - taken);
+    ctx.stats.slotReleased(model, performance.now() - taken, runner.semaphore.size);
     release();
   }
 }

@@ -19,6 +19,16 @@ export interface ModelStats {
   busyMs: number;
   completed: number;
   canceled: number;
+  /**
+   * Slots freed while every slot of the model was busy, then taken again: straight away by a
+   * request already waiting inside (a gap of 0), or by the next request to arrive.
+   */
+  refills: number;
+  /** Sum of the time those slots sat free before the next request took them. */
+  refillGapMs: number;
+  /** Median and 90th percentile of those gaps (over the last 10 000), null before the first. */
+  refillGapP50Ms: number | null;
+  refillGapP90Ms: number | null;
 }
 
 function emptyStats(): ModelStats {
@@ -37,11 +47,32 @@ function emptyStats(): ModelStats {
     busyMs: 0,
     completed: 0,
     canceled: 0,
+    refills: 0,
+    refillGapMs: 0,
+    refillGapP50Ms: null,
+    refillGapP90Ms: null,
   };
+}
+
+/** Gaps kept for the refill percentiles. */
+const GAP_SAMPLES = 10_000;
+
+/** When each saturated slot freed without a taker (oldest first), and the recent refill gaps. */
+interface RefillTracker {
+  freedAt: number[];
+  /** A ring of the last GAP_SAMPLES gaps; `next` is where the next one goes. */
+  gaps: number[];
+  next: number;
+}
+
+function percentileOf(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
 }
 
 export class StatsBook {
   readonly #models = new Map<string, ModelStats>();
+  readonly #refills = new Map<string, RefillTracker>();
   #startedAt = Date.now();
 
   model(name: string): ModelStats {
@@ -84,12 +115,38 @@ export class StatsBook {
     const stats = this.model(model);
     stats.executing += 1;
     stats.maxExecuting = Math.max(stats.maxExecuting, stats.executing);
+    const freedAt = this.#refills.get(model)?.freedAt.shift();
+    if (freedAt !== undefined) this.#recordRefill(model, performance.now() - freedAt);
   }
 
-  slotReleased(model: string, heldMs: number): void {
+  /** Called before the slot goes back to the model's `slots`, so `executing` still counts it. */
+  slotReleased(model: string, heldMs: number, slots: number): void {
     const stats = this.model(model);
+    if (stats.executing >= slots) {
+      // A request already waiting takes the slot at once; otherwise it stays free until one arrives.
+      if (stats.waiting > 0) this.#recordRefill(model, 0);
+      else this.#tracker(model).freedAt.push(performance.now());
+    }
     stats.executing -= 1;
     stats.busyMs += heldMs;
+  }
+
+  #tracker(model: string): RefillTracker {
+    let tracker = this.#refills.get(model);
+    if (!tracker) {
+      tracker = { freedAt: [], gaps: [], next: 0 };
+      this.#refills.set(model, tracker);
+    }
+    return tracker;
+  }
+
+  #recordRefill(model: string, gapMs: number): void {
+    const stats = this.model(model);
+    stats.refills += 1;
+    stats.refillGapMs += gapMs;
+    const tracker = this.#tracker(model);
+    tracker.gaps[tracker.next] = gapMs;
+    tracker.next = (tracker.next + 1) % GAP_SAMPLES;
   }
 
   /** Zeroes the counters but keeps live gauges (in-flight work is still in flight). */
@@ -104,10 +161,15 @@ export class StatsBook {
       fresh.maxWaiting = stats.waiting;
       this.#models.set(name, fresh);
     }
+    this.#refills.clear();
     this.#startedAt = Date.now();
   }
 
   snapshot(): { since: string; models: Record<string, ModelStats> } {
-    return { since: new Date(this.#startedAt).toISOString(), models: Object.fromEntries([...this.#models].map(([k, v]) => [k, { ...v }])) };
+    const models = [...this.#models].map(([name, stats]): [string, ModelStats] => {
+      const sorted = [...(this.#refills.get(name)?.gaps ?? [])].sort((a, b) => a - b);
+      return [name, { ...stats, refillGapP50Ms: percentileOf(sorted, 50), refillGapP90Ms: percentileOf(sorted, 90) }];
+    });
+    return { since: new Date(this.#startedAt).toISOString(), models: Object.fromEntries(models) };
   }
 }

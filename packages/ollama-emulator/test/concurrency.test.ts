@@ -26,6 +26,25 @@ describe("emulator: concurrency like Ollama", () => {
     expect(stats?.totalQueueWaitMs).toBeGreaterThan(40);
   });
 
+  it("measures how long a freed slot of a busy model sits free before the next request takes it", async () => {
+    const ollama = await start({ latency: { embedMs: 20 }, preload: true });
+    // Three at once on one slot: each freed slot goes straight to a request waiting inside.
+    await Promise.all(Array.from({ length: 3 }, (_, i) => post(ollama.url, "/api/embed", { model: "nomic-embed-text", input: `queued ${i}` })));
+    expect(ollama.stats().models[EMBED]).toMatchObject({ refills: 2, refillGapMs: 0, refillGapP50Ms: 0, refillGapP90Ms: 0 });
+    expect((await call(ollama.url, "POST", "/_emulator/reset")).status).toBeLessThan(300);
+    expect(ollama.stats().models[EMBED]).toMatchObject({ refills: 0, refillGapMs: 0, refillGapP50Ms: null });
+    // One after another: the slot sits free from the first request's end until the second arrives.
+    const started = performance.now();
+    await post(ollama.url, "/api/embed", { model: "nomic-embed-text", input: "first" });
+    await post(ollama.url, "/api/embed", { model: "nomic-embed-text", input: "second" });
+    const elapsedMs = performance.now() - started;
+    const stats = ollama.stats().models[EMBED];
+    expect(stats?.refills).toBe(1);
+    expect(stats?.refillGapMs).toBeGreaterThan(0);
+    expect(stats?.refillGapMs).toBeLessThan(elapsedMs - 2 * 20);
+    expect(stats?.refillGapP50Ms).toBe(stats?.refillGapMs);
+  });
+
   it("gives a generation model num_parallel slots and never 503s a warm model", async () => {
     const ollama = await start({ numParallel: 2, maxQueue: 1, latency: { evalTokenMs: 5 }, preload: true });
     const responses = await Promise.all(Array.from({ length: 6 }, () => post(ollama.url, "/api/generate", { model: "llama3.2", prompt: "Go.", stream: false, options: { num_predict: 4 } })));

@@ -5,7 +5,6 @@ import { keepJoinable } from "./coalesce-grace.js";
 import { roundMs } from "./latency-window.js";
 import type { ProcessorDeps } from "./processors.js";
 
-
 /**
  * Where one attempt of a job spends its time in this worker, for its reply (the API shows it in
  * Server-Timing): waiting for a slot of the instance, in Ollama calls, and everything else.
@@ -45,14 +44,14 @@ export class JobClock {
  * once, ahead of the rest of the turn (sendHeldNow); the completion and what else the turn issues
  * follow in a second write. The reply carries `clock`'s timing, read as the reply is written.
  */
-export async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined, clock?: JobClock): Promise<void> {
+export async function storeResult(deps: ProcessorDeps, job: Job, text: string, replyTo: string | undefined, clock: JobClock): Promise<void> {
   const jobId = job.id ?? "";
   writeTogether(deps.redis);
   const stored = deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs);
   // A lost reply costs the waiting client only speed (it still finds the completion by its state
   // checks), so a failure here is logged with the job, never failing it.
   if (replyTo !== undefined) {
-    publishOn(deps.redis, replyTo, encodeReply({ ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), ...(clock ? { timing: clock.timing() } : {}) }, text)).catch((error: unknown) => deps.onReplyError(job, error));
+    publishOn(deps.redis, replyTo, encodeReply({ ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), timing: clock.timing() }, text)).catch((error: unknown) => deps.onReplyError(job, error));
   }
   // Without the grace, a request at the completion's edge may start a second identical call: no
   // loss, so a failure is logged with the job, never failing it.
@@ -81,4 +80,3 @@ export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "monitor" |
   const header: ReplyHeader = { ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade, job.finishedOn), failed: true };
   publishOn(deps.redis, replyTo, encodeReply(header, "")).catch((error: unknown) => deps.onReplyError(job, error));
 }
-

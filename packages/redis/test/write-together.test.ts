@@ -1,31 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Socket } from "node:net";
-import { deletePrefix, testRedis, uniquePrefix } from "@herd/testing";
+import { countSocketWrites, deletePrefix, testRedis, uniquePrefix } from "@herd/testing";
 import { Redis } from "ioredis";
 import { sendHeldNow, writeTogether } from "../src/index.js";
-
-/** Counts the socket's low-level writes (each is one system call on a local connection). */
-function countWrites(client: Redis): { counts: { single: number; batched: number[] }; restore: () => void } {
-  const socket = client.stream as Socket & { _write: Socket["_write"]; _writev: NonNullable<Socket["_writev"]> };
-  const counts = { single: 0, batched: [] as number[] };
-  const write = socket._write;
-  const writev = socket._writev;
-  socket._write = function (this: Socket, ...args: Parameters<Socket["_write"]>) {
-    counts.single += 1;
-    return write.apply(this, args);
-  };
-  socket._writev = function (this: Socket, ...args: Parameters<NonNullable<Socket["_writev"]>>) {
-    counts.batched.push(args[0].length);
-    return writev.apply(this, args);
-  };
-  return {
-    counts,
-    restore: () => {
-      socket._write = write;
-      socket._writev = writev;
-    },
-  };
-}
 
 describe("writeTogether on real Redis", () => {
   const prefix = uniquePrefix("write-together");
@@ -41,7 +18,7 @@ describe("writeTogether on real Redis", () => {
 
   it("sends the commands of one event-loop turn in one socket write, in order", async () => {
     const key = `{${prefix}}:a`;
-    const writes = countWrites(redis);
+    const writes = countSocketWrites(redis);
     try {
       writeTogether(redis);
       writeTogether(redis); // A second call in the same turn changes nothing.
@@ -64,7 +41,7 @@ describe("writeTogether on real Redis", () => {
 
   it("sendHeldNow sends what is held at once and holds the rest of the turn for a second write", async () => {
     const key = `{${prefix}}:c`;
-    const writes = countWrites(redis);
+    const writes = countSocketWrites(redis);
     try {
       writeTogether(redis);
       const first = Promise.all([redis.set(key, "1"), redis.incr(key)]);
@@ -87,7 +64,7 @@ describe("writeTogether on real Redis", () => {
 
   it("sendHeldNow leaves a client alone when nothing is held", async () => {
     const key = `{${prefix}}:d`;
-    const writes = countWrites(redis);
+    const writes = countSocketWrites(redis);
     try {
       sendHeldNow(redis);
       expect((redis.stream as Socket).writableCorked).toBe(0);

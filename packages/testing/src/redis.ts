@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -17,6 +17,33 @@ export function testRedis(url = testEnv.TEST_REDIS_URL): Redis {
   const client = new Redis(url, { maxRetriesPerRequest: null });
   client.on("error", () => undefined);
   return client;
+}
+
+/**
+ * Counts `client`'s socket writes from now until `restore()`: `single` for one buffer written,
+ * `batched` the buffer count of each vectored write (each is one system call on a local
+ * connection, and wakes Redis once).
+ */
+export function countSocketWrites(client: Redis): { counts: { single: number; batched: number[] }; restore: () => void } {
+  const socket = client.stream as Socket & { _write: Socket["_write"]; _writev: NonNullable<Socket["_writev"]> };
+  const counts = { single: 0, batched: [] as number[] };
+  const write = socket._write;
+  const writev = socket._writev;
+  socket._write = function (this: Socket, ...args: Parameters<Socket["_write"]>) {
+    counts.single += 1;
+    return write.apply(this, args);
+  };
+  socket._writev = function (this: Socket, ...args: Parameters<NonNullable<Socket["_writev"]>>) {
+    counts.batched.push(args[0].length);
+    return writev.apply(this, args);
+  };
+  return {
+    counts,
+    restore: () => {
+      socket._write = write;
+      socket._writev = writev;
+    },
+  };
 }
 
 /** Deletes every key under `{prefix}` (SCAN, never KEYS). */

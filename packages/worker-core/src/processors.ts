@@ -70,7 +70,7 @@ interface SlotOptions {
  * (the client then lets its request go out first). Releasing twice is harmless. With `keep`, the
  * slot is returned to the caller instead, for the job's next slice.
  */
-async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined }> {
+export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined }> {
   let release: SlotRelease;
   const asked = performance.now();
   try {
@@ -88,7 +88,10 @@ async function onSlot<T>(deps: ProcessorDeps, job: Job, token: string | undefine
   let freedAt: number | undefined;
   const slotFree = () => {
     freedAt ??= performance.now();
-    return options.keep ? false : release();
+    if (options.keep) return false;
+    const handedOn = release();
+    if (handedOn) options.clock?.markSlotHandedOn();
+    return handedOn;
   };
   let kept = false;
   try {

@@ -29,6 +29,14 @@ describe("job catalog helpers", () => {
     expect(parseJobId("1234")).toBeUndefined();
   });
 
+  it("gives every job a distinct id with 24 random hex digits, none of them fixed", () => {
+    const randomParts = Array.from({ length: 2000 }, () => createJobId("embed", "nomic-embed-text").split(".")[2] ?? "");
+    expect(new Set(randomParts).size).toBe(randomParts.length);
+    for (const part of randomParts) expect(part).toMatch(/^[0-9a-f]{24}$/);
+    // A UUID's version digit (always 4) or variant digit (8 to b) would show as a position with 1 or 4 values.
+    for (let position = 0; position < 24; position += 1) expect(new Set(randomParts.map((part) => part[position])).size).toBe(16);
+  });
+
   it("keeps failure codes through BullMQ's failedReason string", () => {
     expect(decodeFailure(encodeFailure({ code: "timeout", message: "late", instance: "gpu1" }))).toEqual({ code: "timeout", message: "late", instance: "gpu1" });
     expect(decodeFailure("job stalled more than allowable limit")).toEqual({ code: "stalled", message: "job stalled more than allowable limit" });

@@ -7,7 +7,9 @@ import type { ProcessorDeps } from "./processors.js";
 
 /**
  * Where one attempt of a job spends its time in this worker, for its reply (the API shows it in
- * Server-Timing): waiting for a slot of the instance, in Ollama calls, and everything else.
+ * Server-Timing): waiting for a slot of the instance, in Ollama calls, and everything else. It
+ * also notes whether the attempt's slot went straight to a waiting job, which decides how the
+ * reply is sent (storeResult).
  */
 export class JobClock {
   readonly #startedAt = performance.now();

@@ -97,7 +97,7 @@ function replyHeader(job: Job, instance: string, attempts: number, finishedOn: n
  * good. Sent after BullMQ recorded the failure (job.finishedOn is then set), so the read the API
  * makes next finds it; `attemptsMade` already counts the failed attempt.
  */
-export function sendFailureReply(deps: Pick<ProcessorDeps, "redis" | "monitor" | "onReplyError">, job: Job): void {
+export function sendFailureReply(deps: Pick<ResultDeps, "redis" | "monitor" | "onReplyError">, job: Job): void {
   const replyTo = (job.data as { replyTo?: unknown } | undefined)?.replyTo;
   if (typeof replyTo !== "string" || job.finishedOn === undefined) return;
   const header: ReplyHeader = { ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade, job.finishedOn), failed: true };

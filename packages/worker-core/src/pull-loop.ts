@@ -150,12 +150,11 @@ export class PullLoop {
         let woke: boolean | undefined;
         try {
           // The mark comes first: a job that becomes waiting after it is either counted or heard.
-          const { listenMs } = decision;
-          const since = listenMs === undefined ? undefined : await this.#listener().mark();
+          const listen = decision.listenMs === undefined ? undefined : { since: await this.#listener().mark(), ms: decision.listenMs };
           waiting = await this.queue.getJobCountByTypes("waiting", "prioritized");
-          if (listenMs !== undefined && since !== undefined && waiting === 0 && !this.#closing) {
+          if (listen && waiting === 0 && !this.#closing) {
             this.#listening = true;
-            woke = await this.#listener().waitAfter(since, listenMs);
+            woke = await this.#listener().waitAfter(listen.since, listen.ms);
           }
           failures = 0;
         } catch (error) {

@@ -1,5 +1,7 @@
-export { chunkBlocks, type Chunk, type ChunkSettings } from "./chunker.js";
-export { parseDocument, resolveType, SUPPORTED_TYPES, type SupportedType } from "./formats.js";
-export { parseAndChunk, type ParseTask, type ParseResult } from "./task.js";
+// What a process that hosts the parse pool needs. The parsers and the tokenizer (pdfjs, gpt-tokenizer:
+// about 0.6 s and 80 MB to load) are in "@herd/ingest/parsing", loaded by the pool's threads only.
+export type { Chunk, ChunkSettings } from "./chunker.js";
+export { resolveType, SUPPORTED_TYPES, type SupportedType } from "./document-types.js";
+export type { ParseTask, ParseResult } from "./task.js";
 export { ParsePool } from "./pool.js";
 export { CorruptDocumentError, UnsupportedFormatError, type Block } from "./blocks.js";

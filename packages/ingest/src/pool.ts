@@ -4,13 +4,15 @@ import type { ParseResult, ParseTask } from "./task.js";
 
 /**
  * Parsing (PDF especially) and tokenising are CPU-bound; they run on worker threads so the
- * process that hosts them keeps answering interactive requests on time.
+ * process that hosts them keeps answering interactive requests on time. Threads start with the
+ * first document and stop after a minute without one: each loads the parsers and the tokenizer
+ * (about 80 MB, half a second of CPU), which an API that is not ingesting should not carry.
  */
 export class ParsePool {
   readonly #pool: Piscina;
 
   constructor(threads = 1) {
-    this.#pool = new Piscina({ filename: fileURLToPath(new URL("./task.js", import.meta.url)), minThreads: 1, maxThreads: Math.max(1, threads), idleTimeout: 60_000 });
+    this.#pool = new Piscina({ filename: fileURLToPath(new URL("./task.js", import.meta.url)), minThreads: 0, maxThreads: Math.max(1, threads), idleTimeout: 60_000 });
   }
 
   run(task: ParseTask): Promise<ParseResult> {

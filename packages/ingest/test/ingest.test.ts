@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { makePdf } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { chunkBlocks, parseAndChunk, parseDocument, resolveType, type Block } from "../src/index.js";
+import { resolveType, type Block } from "../src/index.js";
+import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 
 const encoder = new TextEncoder();
 const settings = { chunkTokens: 60, chunkOverlap: 15 };

@@ -1,0 +1,27 @@
+import { extname } from "node:path";
+
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "application/pdf"] as const;
+export type SupportedType = (typeof SUPPORTED_TYPES)[number];
+
+const BY_EXTENSION: Record<string, SupportedType> = {
+  ".txt": "text/plain",
+  ".text": "text/plain",
+  ".log": "text/plain",
+  ".md": "text/markdown",
+  ".markdown": "text/markdown",
+  ".html": "text/html",
+  ".htm": "text/html",
+  ".pdf": "application/pdf",
+};
+
+const ALIASES: Record<string, SupportedType> = { "text/x-markdown": "text/markdown", "application/xhtml+xml": "text/html" };
+
+/** Picks the format from a declared MIME type, else the file name's extension. */
+export function resolveType(mimeType: string | undefined, fileName: string | undefined): SupportedType | undefined {
+  const declared = mimeType?.split(";")[0]?.trim().toLowerCase();
+  if (declared && (SUPPORTED_TYPES as readonly string[]).includes(declared)) return declared as SupportedType;
+  if (declared && ALIASES[declared]) return ALIASES[declared];
+  const byName = fileName ? BY_EXTENSION[extname(fileName).toLowerCase()] : undefined;
+  if (byName && (!declared || declared === "application/octet-stream")) return byName;
+  return undefined;
+}

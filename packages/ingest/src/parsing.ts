@@ -1,0 +1,3 @@
+export { chunkBlocks } from "./chunker.js";
+export { parseDocument } from "./formats.js";
+export { parseAndChunk } from "./task.js";

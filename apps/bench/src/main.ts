@@ -13,6 +13,7 @@ import { ttftScenario } from "./ttft.js";
 import { lightLoadScenario } from "./light-load.js";
 import { nginxVersion, setChildBaseEnv } from "./processes.js";
 import { renderReport, type Results } from "./report.js";
+import { cpuidleDriver, wakeProbe } from "./wake-probe.js";
 
 const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const ALL = "overhead,balancing,cache,ingestion,search,interactive,ttft,light";
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     startedAt: new Date(),
     redisVersion: await redisVersion(redisUrl),
     nginxVersion: nginxVersion(),
+    handOff: { ...(await wakeProbe(redisUrl)), cpuidle: cpuidleDriver() },
     ...(needsDatabase ? { databaseVersions: await databaseVersions(adminUrl) } : {}),
   };
   try {

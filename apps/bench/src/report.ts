@@ -12,12 +12,15 @@ import type { OverheadResult, OverheadRow } from "./overhead.js";
 import { overheadFloorTable, overheadPartsTable, overheadTable } from "./overhead.js";
 import { ttftTable, type TtftRow } from "./ttft.js";
 import { lightLoadTable, type LightLoadRow } from "./light-load.js";
+import type { WakeProbe } from "./wake-probe.js";
 
 export interface Results {
   command: string;
   startedAt: Date;
   redisVersion: string;
   nginxVersion: string | undefined;
+  /** Measured as the run starts: what one hand-off between two processes costs on this machine. */
+  handOff: WakeProbe & { cpuidle: string };
   overhead?: OverheadResult;
   balancing?: BalancingRow[];
   cache?: CacheRow[];
@@ -110,6 +113,7 @@ export function renderReport(results: Results): string {
     `- Date: ${results.startedAt.toISOString()}`,
     `- Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM; Node.js ${process.version}; Redis ${results.redisVersion}; nginx ${results.nginxVersion ?? "not installed"}${results.databaseVersions ? `; ${results.databaseVersions}` : ""}`,
     "- Everything (load generator, API, worker, Redis, emulated fleet, nginx) shares this one machine, so every row pays the same CPU contention.",
+    `- Hand-offs between processes, as the run started: a Redis \`PING\` took ${fmt(results.handOff.busyPingUs, 0)} µs (median) right after the previous one and ${fmt(results.handOff.idlePingUs, 0)} µs after ${results.handOff.idleGapMs} ms of idleness; cpuidle driver \`${results.handOff.cpuidle}\`. A queued path pays several hand-offs per job where a direct call or a proxy pays fewer, so sections 1 and 2 move with these figures from one machine to the next.`,
     "",
   ];
   if (results.overhead) {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { percentile } from "./load.js";
 
@@ -35,4 +36,16 @@ export async function wakeProbe(redisUrl: string, idleGapMs = 10, rounds = 10, p
     client.disconnect();
   }
   return { idleGapMs, busyPingUs: percentile(busy, 50), idlePingUs: percentile(idle, 50) };
+}
+
+/**
+ * The kernel's cpuidle driver ("none" when the guest halts its idle vCPUs at once, "haltpoll" when
+ * it polls a little first): it decides how long a process takes to wake on an idle core.
+ */
+export function cpuidleDriver(): string {
+  try {
+    return readFileSync("/sys/devices/system/cpu/cpuidle/current_driver", "utf8").trim() || "unknown";
+  } catch {
+    return "unknown";
+  }
 }

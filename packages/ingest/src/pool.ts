@@ -11,8 +11,13 @@ import type { ParseResult, ParseTask } from "./task.js";
 export class ParsePool {
   readonly #pool: Piscina;
 
-  constructor(threads = 1) {
-    this.#pool = new Piscina({ filename: fileURLToPath(new URL("./task.js", import.meta.url)), minThreads: 0, maxThreads: Math.max(1, threads), idleTimeout: 60_000 });
+  constructor(threads = 1, idleTimeoutMs = 60_000) {
+    this.#pool = new Piscina({ filename: fileURLToPath(new URL("./task.js", import.meta.url)), minThreads: 0, maxThreads: Math.max(1, threads), idleTimeout: idleTimeoutMs });
+  }
+
+  /** Threads running now. */
+  get threads(): number {
+    return this.#pool.threads.length;
   }
 
   run(task: ParseTask): Promise<ParseResult> {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { makePdf } from "@herd/testing";
+import { makePdf, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
 import { resolveType, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
@@ -107,5 +107,18 @@ describe("parse pool", () => {
   it("parses and chunks on a worker thread", async () => {
     const result = await pool.run({ bytes: encoder.encode("# Title\n\nSome text here."), type: "text/markdown", ...settings });
     expect(result).toMatchObject({ ok: true, chunks: [{ heading: "Title", text: "Some text here." }] });
+  });
+
+  it("starts a thread with the first document and stops it once idle", async () => {
+    const idle = new ParsePool(1, 200);
+    try {
+      expect(idle.threads).toBe(0);
+      const result = await idle.run({ bytes: encoder.encode("Some text."), type: "text/plain", ...settings });
+      expect(result.ok).toBe(true);
+      expect(idle.threads).toBe(1);
+      await waitFor(() => idle.threads === 0, { timeoutMs: 10_000 });
+    } finally {
+      await idle.close();
+    }
   });
 });

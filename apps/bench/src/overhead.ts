@@ -5,7 +5,6 @@ import { startBareBullmq, type BareBullmq } from "./bare-bullmq.js";
 import { closedLoop, emptyResult, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
-import { wakeProbe, type WakeProbe } from "./wake-probe.js";
 
 export interface OverheadRow {
   latency: string;
@@ -113,7 +112,6 @@ async function measure(latencyArgs: string[], label: string, requests: number, r
 
 export interface OverheadResult {
   rows: OverheadRow[];
-  wake: WakeProbe;
 }
 
 export async function overheadScenario(redisUrl: string, prefix: string, scale: number): Promise<OverheadResult> {
@@ -122,7 +120,6 @@ export async function overheadScenario(redisUrl: string, prefix: string, scale: 
       await measure(["--latency", "zero"], "zero", Math.round(1000 * scale), redisUrl, `${prefix}-ovz`),
       await measure(["--latency", "realistic"], "realistic (≈10 ms embed)", Math.round(1000 * scale), redisUrl, `${prefix}-ovr`),
     ],
-    wake: await wakeProbe(redisUrl),
   };
 }
 

@@ -4,8 +4,11 @@ import type { Pool } from "pg";
 import { checkout } from "./database.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations/", import.meta.url));
-/** Any constant works; it only has to be the same in every process that migrates. */
-const MIGRATION_LOCK = 4_730_482_211;
+/**
+ * The session-level advisory lock migrations run under (one migrating process per database). Any
+ * constant works; it only has to be the same in every process that migrates.
+ */
+export const MIGRATION_LOCK = 4_730_482_211;
 
 export interface Migration {
   version: number;
@@ -23,13 +26,19 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 /**
  * Applies pending migrations, each in its own transaction, under an advisory lock so several
- * processes starting at once migrate exactly once. Returns the versions applied.
+ * processes starting at once migrate exactly once. Returns the versions applied. When another
+ * session holds the lock, `onLockWait` hears of it before this one waits (a process stuck
+ * behind a migration that never ends then says why it does not start).
  */
-export async function migrate(pool: Pool, migrations = loadMigrations()): Promise<number[]> {
+export async function migrate(pool: Pool, migrations = loadMigrations(), onLockWait?: () => void): Promise<number[]> {
   const client = await checkout(pool);
   const applied: number[] = [];
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    const free = (await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [MIGRATION_LOCK])).rows[0]?.locked === true;
+    if (!free) {
+      onLockWait?.();
+      await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    }
     await client.query(`CREATE TABLE IF NOT EXISTS herd_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ version: number }>("SELECT version FROM herd_migrations")).rows.map((row) => row.version));

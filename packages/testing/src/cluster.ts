@@ -29,7 +29,7 @@ export class HerdCluster {
 
   #spawn(kind: "api" | "worker", name: string, extra: Record<string, string>): ChildProcess {
     const child = spawn(process.execPath, [entry(kind)], {
-      env: { LOG_LEVEL: "warn", LOG_FORMAT: "json", HERD_AUTH: "open", ...this.env, ...extra },
+      env: { LOG_LEVEL: "info", LOG_FORMAT: "json", HERD_AUTH: "open", ...this.env, ...extra },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const keep = (chunk: Buffer) => {
@@ -63,10 +63,25 @@ export class HerdCluster {
     const url = `http://127.0.0.1:${port}`;
     const member = { name, kind: "api" as const, child: this.#spawn("api", name, { PORT: String(port), ...extra }), url };
     this.members.push(member);
-    await waitFor(async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200, {
-      timeoutMs: 60_000,
-      message: `API ${name} at ${url} to be ready\n${this.output.slice(-4000)}`,
-    });
+    // What the last poll saw, for the failure message: not listening yet, or /ready's own answer.
+    let lastSeen = "no answer yet";
+    try {
+      await waitFor(
+        async () => {
+          const response = await fetch(`${url}/ready`).catch((error: unknown) => {
+            lastSeen = `no answer: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : String(error)}`;
+            return undefined;
+          });
+          if (!response) return false;
+          lastSeen = `${response.status} ${await response.text()}`;
+          return response.status === 200;
+        },
+        { timeoutMs: 60_000, message: `API ${name} at ${url} to be ready` },
+      );
+    } catch (error) {
+      const exited = member.child.exitCode !== null || member.child.signalCode !== null ? `exited (code ${member.child.exitCode}, signal ${member.child.signalCode})` : "still running";
+      throw new Error(`${(error as Error).message}; the process is ${exited}; last /ready poll: ${lastSeen}\nprocess output:\n${this.output.slice(-4000) || "(none)"}`, { cause: error });
+    }
     return member;
   }
 

@@ -55,7 +55,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   const store = new JobStore(redis, queues, keys, config.jobs.retentionMs);
   const progress = new IngestionProgress(redis, keys);
   const db = await openDatabase({ url: config.database.url, embeddedDataDir: config.database.embeddedDataDir, poolMax: config.database.poolMax, logger });
-  const applied = await migrate(db.pool, undefined, () => logger.warn("waiting for another process's database migration to finish (PostgreSQL advisory lock)"));
+  const applied = await migrate(db.pool, undefined, (message) => logger.warn(message));
   if (applied.length > 0) logger.info({ applied, embedded: db.embedded }, "database migrated");
   const metrics = createApiMetrics({ cache, queues, fleet, redis, cacheRedis, db, logger });
   const parsePool = new ParsePool(config.ingest.parseThreads);

@@ -19,7 +19,7 @@ export async function runMigrate(argv: string[], env: EnvSource, out: NodeJS.Wri
   const logger = createLogger({ name: "herd-migrate", level: config.logLevel, format: "json" });
   const db = await openDatabase({ ...config.database, logger });
   try {
-    const applied = await migrate(db.pool, undefined, () => logger.warn("waiting for another process's database migration to finish (PostgreSQL advisory lock)"));
+    const applied = await migrate(db.pool, undefined, (message) => logger.warn(message));
     const latest = loadMigrations().at(-1);
     const target = db.embedded ? `embedded database (${config.database.embeddedDataDir})` : "DATABASE_URL";
     out.write(

@@ -27,16 +27,16 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 /**
  * Applies pending migrations, each in its own transaction, under an advisory lock so several
  * processes starting at once migrate exactly once. Returns the versions applied. When another
- * session holds the lock, `onLockWait` hears of it before this one waits (a process stuck
- * behind a migration that never ends then says why it does not start).
+ * session holds the lock, `warn` hears of it before this one waits (a process stuck behind a
+ * migration that never ends then says why it does not start).
  */
-export async function migrate(pool: Pool, migrations = loadMigrations(), onLockWait?: () => void): Promise<number[]> {
+export async function migrate(pool: Pool, migrations = loadMigrations(), warn?: (message: string) => void): Promise<number[]> {
   const client = await checkout(pool);
   const applied: number[] = [];
   try {
     const free = (await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [MIGRATION_LOCK])).rows[0]?.locked === true;
     if (!free) {
-      onLockWait?.();
+      warn?.("waiting for another process's database migration to finish (PostgreSQL advisory lock)");
       await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     }
     await client.query(`CREATE TABLE IF NOT EXISTS herd_migrations (

@@ -69,7 +69,8 @@ export class HerdCluster {
       await waitFor(
         async () => {
           const response = await fetch(`${url}/ready`).catch((error: unknown) => {
-            lastSeen = `no answer: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : String(error)}`;
+            // fetch's own message is "fetch failed"; the connection error is its cause.
+            lastSeen = `no answer: ${String((error as Error).cause ?? error)}`;
             return undefined;
           });
           if (!response) return false;

@@ -19,9 +19,29 @@ export function databaseUnavailable(): ApiError {
   return new ApiError(503, "database_unavailable", "the document database is unavailable; retry shortly", { headers: { "Retry-After": "2" } });
 }
 
+/**
+ * The queue Redis reached `maxmemory` under `noeviction` (the policy BullMQ needs): it refuses
+ * every write that needs memory, so nothing new can be queued until memory is freed or the limit
+ * raised. Jobs already accepted stay in Redis and are retried (see the worker's storeResult).
+ */
+export function redisOutOfMemory(): ApiError {
+  return new ApiError(503, "redis_out_of_memory", "the job queue's Redis is out of memory (maxmemory reached); nothing new can be queued until memory is freed or its limit raised; retry later", { headers: { "Retry-After": "5" } });
+}
+
 /** No worker is live at all, so whether `model` is served cannot be told yet (see notServed). */
 export function noLiveWorkers(model: string): ApiError {
   return new ApiError(503, "no_live_workers", `no worker is live to serve "${model}"; retry shortly`, { headers: { "Retry-After": "2" } });
+}
+
+/**
+ * The answer for a Redis failure that is the deployment's state rather than a bug: unreachable
+ * (503 redis_unavailable) or out of memory (503 redis_out_of_memory); undefined for anything else.
+ */
+export function redisFailure(error: unknown): ApiError | undefined {
+  if (isConnectionError(error)) return redisUnavailable();
+  // Redis's own reply to a write it refuses: "OOM command not allowed when used memory > 'maxmemory'."
+  if (error instanceof Error && /^OOM /.test(error.message)) return redisOutOfMemory();
+  return undefined;
 }
 
 /** True for errors that mean "Redis is not reachable right now" rather than a bug. */

@@ -11,6 +11,7 @@ export class FleetView {
   #snapshot = new FleetSnapshot([], 0);
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<FleetSnapshot> | undefined;
+  #failing = false;
 
   constructor(
     redis: RedisClient,
@@ -36,12 +37,16 @@ export class FleetView {
     this.#refreshing ??= this.#registry
       .list()
       .then((workers) => {
+        if (this.#failing) this.logger.info("fleet refresh works again");
+        this.#failing = false;
         this.#snapshot = new FleetSnapshot(workers, Date.now());
         this.onModels(this.#snapshot);
         return this.#snapshot;
       })
       .catch((error: unknown) => {
-        this.logger.debug({ err: coerceError(error) }, "fleet refresh failed");
+        // Once per outage: /ready and model checks keep using the last snapshot meanwhile.
+        this.logger[this.#failing ? "debug" : "warn"]({ err: coerceError(error) }, "fleet refresh failed; using the last fleet snapshot");
+        this.#failing = true;
         return this.#snapshot;
       })
       .finally(() => {

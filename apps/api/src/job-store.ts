@@ -1,4 +1,4 @@
-import type { RedisClient } from "@herd/redis";
+import { execAll, type RedisClient } from "@herd/redis";
 import { decodeFailure, failureToError, ownerOfJobName, parseJobId, statusFromState, tenantOfJobName, type HerdKeys, type JobKind, type JobReply, type JobStatus, type ParsedJobId } from "@herd/jobs";
 import type { QueueRegistry } from "./queues.js";
 
@@ -98,7 +98,7 @@ export class JobStore {
   async owner(id: string): Promise<string | undefined> {
     const parsed = parseJobId(id);
     if (!parsed) return undefined;
-    const [name, canceled] = await this.redis.pipeline().hget(this.queues.queue(parsed.queue).toKey(id), "name").get(this.keys.canceled(id)).exec().then((replies) => (replies ?? []).map(([, value]) => value as string | null));
+    const [name, canceled] = await this.#nameAndCancel(this.queues.queue(parsed.queue), id);
     return tenantOfJobName(name) ?? canceledBy(canceled);
   }
 
@@ -165,7 +165,7 @@ export class JobStore {
     const parsed = parseJobId(id);
     if (!parsed) return "not_found";
     const queue = this.queues.queue(parsed.queue);
-    const [name, canceled] = await this.redis.pipeline().hget(queue.toKey(id), "name").get(this.keys.canceled(id)).exec().then((replies) => (replies ?? []).map(([, value]) => value as string | null));
+    const [name, canceled] = await this.#nameAndCancel(queue, id);
     const owner = ownerOfJobName(name);
     if (tenant !== undefined && (owner?.tenant ?? canceledBy(canceled)) !== tenant) return "not_found";
     const state = await queue.getJobState(id);
@@ -178,7 +178,13 @@ export class JobStore {
     const writes = this.redis.multi().set(this.keys.canceled(id), `${Date.now()}|${owner?.tenant ?? ""}`, "PX", this.retentionMs);
     // A job that never ran frees its place in the API key's concurrency quota.
     if (owner?.keyId) writes.zrem(this.keys.keyInflight(owner.keyId), id);
-    await writes.exec();
+    await execAll(writes);
     return "canceled";
+  }
+
+  /** The job's name (which carries its tenant) and its cancel marker; null where absent. */
+  async #nameAndCancel(queue: ReturnType<QueueRegistry["queue"]>, id: string): Promise<[string | null, string | null]> {
+    const [name, canceled] = await execAll(this.redis.pipeline().hget(queue.toKey(id), "name").get(this.keys.canceled(id)));
+    return [(name ?? null) as string | null, (canceled ?? null) as string | null];
   }
 }

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { RedisClient } from "@herd/redis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Principal, RateLimit } from "@herd/access";
-import { ApiError, isConnectionError, redisUnavailable } from "./errors.js";
+import { ApiError, redisFailure } from "./errors.js";
 
 /**
  * Per-key request limits, counted in Redis so every API process shares them: beyond its rate a
@@ -34,7 +34,7 @@ export function rateLimit(redis: RedisClient, prefix: string, defaultRate: RateL
             const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
             return next(new ApiError(429, "rate_limited", `this API key is limited to ${rate.requests} requests per ${rate.perSeconds === 1 ? "second" : `${rate.perSeconds} s`}; retry in ${seconds} s`, { headers: { "Retry-After": String(seconds) } }));
           }
-          next(isConnectionError(rejection) ? redisUnavailable() : rejection);
+          next(redisFailure(rejection) ?? rejection);
         },
       );
   };

@@ -6,7 +6,7 @@ import type { HerdKeys, RetentionPolicy } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { hasCredentials, httpMetrics } from "@herd/metrics";
 import { isDatabaseUnavailable, type Database } from "@herd/store";
-import { ApiError, databaseUnavailable, isConnectionError, redisUnavailable } from "./errors.js";
+import { ApiError, databaseUnavailable, redisFailure } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
 import { ADMIN_PATH, routeLabel, type ApiMetrics } from "./metrics.js";
@@ -120,8 +120,7 @@ function toApiError(error: unknown): ApiError | undefined {
   // Postgres first: its errors carry SQLSTATE codes (08xxx, 57P0x) or pg's own messages, while
   // ioredis reports an outage as a closed stream or exhausted retries.
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
-  if (isConnectionError(error)) return redisUnavailable();
-  return undefined;
+  return redisFailure(error);
 }
 
 /** The express app; `listen()` is the caller's business (see runtime.ts). */
@@ -184,9 +183,19 @@ export function createServer(deps: ServerDeps): Express {
     res.status(404).json({ error: { code: "not_found", message: `no route for ${req.method} ${req.path}` } });
   });
 
+  // At most one line per 10 s: while Redis is full, every submit is refused.
+  let outOfMemoryLoggedAt = 0;
+  const outOfMemory = {
+    report() {
+      if (Date.now() - outOfMemoryLoggedAt < 10_000) return;
+      outOfMemoryLoggedAt = Date.now();
+      deps.logger.warn("the queue Redis is out of memory (maxmemory under noeviction): new jobs are refused with 503 redis_out_of_memory until memory is freed or the limit raised");
+    },
+  };
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const apiError = toApiError(error);
     if (!apiError) deps.logger.error({ err: coerceError(error) }, "unhandled error in request");
+    if (apiError?.code === "redis_out_of_memory") outOfMemory.report();
     const status = apiError?.status ?? 500;
     if (res.headersSent) {
       res.destroy();

@@ -3,7 +3,7 @@ import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { FleetSnapshot } from "@herd/fleet";
 import { createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
-import { ApiError, isConnectionError, noLiveWorkers, redisUnavailable } from "./errors.js";
+import { ApiError, isConnectionError, noLiveWorkers, redisFailure, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
 import { confirmReplicated } from "./replication.js";
@@ -167,8 +167,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     return { kind: "queued", id: jobId, queue: name, type: prepared.kind, model: prepared.model, joined: jobId !== id };
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    if (isConnectionError(error)) throw redisUnavailable();
-    throw error;
+    throw redisFailure(error) ?? error;
   }
 }
 

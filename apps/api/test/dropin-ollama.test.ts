@@ -111,8 +111,10 @@ describe("Ollama-compatible API, driven by the ollama npm package", () => {
         return (counts.prioritized ?? 0) + (counts.waiting ?? 0) === 0;
       }, { message: "the queued job was removed" });
       await Promise.all(busy);
-      const counts = await generateQueue.getJobCounts("completed", "failed", "active");
-      expect(counts.active).toBe(0);
+      // A reply reaches its client as the result is stored, just before BullMQ records the completion.
+      await waitFor(async () => (await generateQueue.getJobCounts("active")).active === 0, { message: "the busy jobs completed" });
+      const counts = await generateQueue.getJobCounts("completed", "failed", "active", "prioritized", "waiting");
+      expect(counts).toMatchObject({ failed: 0, active: 0, prioritized: 0, waiting: 0 });
     } finally {
       for (const instance of stack.fleet.instances) await instance.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
     }

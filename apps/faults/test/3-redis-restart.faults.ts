@@ -1,4 +1,6 @@
+import type { ChildProcess } from "node:child_process";
 import { afterAll, expect, it } from "vitest";
+import { Redis } from "ioredis";
 import { RedisServer } from "@herd/testing";
 import { countMap, offerLoad, settle } from "../src/index.js";
 import { emulators, instancesEnv, record, Scenario, tally } from "./setup.js";
@@ -8,8 +10,8 @@ afterAll(async () => {
   for (const scenario of scenarios) await scenario.close();
 });
 
-const STOP_AT_MS = 2500;
-const DOWN_FOR_MS = 2000;
+const FAULT_AT_MS = 2500;
+const FAULT_FOR_MS = 2000;
 
 interface Case {
   order: string;
@@ -23,39 +25,68 @@ const CASES: Case[] = [
   { order: "3b", title: "Redis killed with `kill -9`, then restarted", crash: true },
 ];
 
+/** A scenario on a redis-server of its own: `instances` emulated instances of `embedMs`, one worker, one API. */
+async function redisScenario(order: string, instances: number, embedMs: number) {
+  const scenario = new Scenario(`redis-${order}`);
+  scenarios.push(scenario);
+  const redis = await RedisServer.start();
+  scenario.closers.push(() => redis.close());
+  const fleet = await emulators(instances, embedMs);
+  scenario.closers.push(() => Promise.all(fleet.map((instance) => instance.close())));
+  const cluster = await scenario.start({}, redis.url);
+  const worker = cluster.startWorker("worker", instancesEnv(fleet));
+  const api = await cluster.startApi("api");
+  return { scenario, redis, fleet, worker, api };
+}
+
+/**
+ * 40 embeds a second for 9 s against `api`: `begin` provokes the fault at 2.5 s, `end` ends it 2 s
+ * later. Follows every accepted job to its end; recovery runs from `end` to the first 202 after it.
+ */
+async function loadAroundFault(api: { url?: string | undefined }, label: string, begin: () => Promise<unknown>, end: () => Promise<unknown>) {
+  let faultAt: number | undefined;
+  let endedAt: number | undefined;
+  const load = await offerLoad({
+    targets: () => [api.url ?? ""],
+    ratePerSecond: 40,
+    durationMs: 9000,
+    input: (i) => `${label} job ${i}`,
+    onTick: async (elapsed) => {
+      if (faultAt === undefined && elapsed >= FAULT_AT_MS) {
+        faultAt = elapsed;
+        await begin();
+      } else if (faultAt !== undefined && endedAt === undefined && elapsed >= faultAt + FAULT_FOR_MS) {
+        await end();
+        endedAt = elapsed;
+      }
+    },
+  });
+  const settled = await settle(() => api.url ?? "", load.accepted, 120_000);
+  const firstAfter = load.accepted.find((job) => endedAt !== undefined && job.at >= endedAt);
+  return {
+    load,
+    settled,
+    refused: countMap(load.refused),
+    recoveryMs: firstAfter && endedAt !== undefined ? firstAfter.at - endedAt : undefined,
+    acceptedBefore: load.accepted.filter((job) => faultAt !== undefined && job.at < faultAt).length,
+  };
+}
+
+/** Every accepted job ended well, the system came back, and neither process died. */
+function expectWhole(run: Awaited<ReturnType<typeof loadAroundFault>>, api: { child: ChildProcess }, worker: { child: ChildProcess }): void {
+  expect(run.load.unanswered.size).toBe(0);
+  expect(run.settled.lost).toEqual([]);
+  expect(countMap(run.settled.failed)).toEqual({});
+  expect(run.recoveryMs).toBeDefined();
+  expect(api.child.exitCode).toBeNull();
+  expect(worker.child.exitCode).toBeNull();
+}
+
 for (const testCase of CASES) {
   it(`${testCase.order}. ${testCase.title} mid-load: 503 while it is down, nothing crashes, every accepted job completes`, async () => {
-    const scenario = new Scenario(`redis-${testCase.order}`);
-    scenarios.push(scenario);
-    const redis = await RedisServer.start();
-    scenario.closers.push(() => redis.close());
-    const fleet = await emulators(2, 20);
-    scenario.closers.push(() => Promise.all(fleet.map((instance) => instance.close())));
-    const cluster = await scenario.start({}, redis.url);
-    const worker = cluster.startWorker("worker", instancesEnv(fleet));
-    const api = await cluster.startApi("api");
-    let stoppedAt: number | undefined;
-    let restartedAt: number | undefined;
-    const load = await offerLoad({
-      targets: () => [api.url ?? ""],
-      ratePerSecond: 40,
-      durationMs: 9000,
-      input: (i) => `redis restart job ${i}`,
-      onTick: async (elapsed) => {
-        if (stoppedAt === undefined && elapsed >= STOP_AT_MS) {
-          stoppedAt = elapsed;
-          await redis.stop(testCase.crash);
-        } else if (stoppedAt !== undefined && restartedAt === undefined && elapsed >= stoppedAt + DOWN_FOR_MS) {
-          await redis.restart();
-          restartedAt = elapsed;
-        }
-      },
-    });
-    const settled = await settle(() => api.url ?? "", load.accepted, 120_000);
-    const firstAfter = load.accepted.find((job) => restartedAt !== undefined && job.at >= restartedAt);
-    const recoveryMs = firstAfter && restartedAt !== undefined ? firstAfter.at - restartedAt : undefined;
-    const refused = countMap(load.refused);
-    const acceptedBefore = load.accepted.filter((job) => stoppedAt !== undefined && job.at < stoppedAt).length;
+    const { redis, fleet, worker, api } = await redisScenario(testCase.order, 2, 20);
+    const run = await loadAroundFault(api, "redis restart", () => redis.stop(testCase.crash), () => redis.restart());
+    const { load, settled, refused, recoveryMs, acceptedBefore } = run;
     record({
       order: testCase.order,
       scenario: testCase.title,
@@ -76,11 +107,35 @@ for (const testCase of CASES) {
     expect(load.malformedRefusals).toEqual([]);
     expect(Object.keys(refused).every((key) => key === "503 redis_unavailable")).toBe(true);
     expect(refused["503 redis_unavailable"]).toBeGreaterThan(0);
-    expect(load.unanswered.size).toBe(0);
-    expect(settled.lost).toEqual([]);
-    expect(countMap(settled.failed)).toEqual({});
-    expect(recoveryMs).toBeDefined();
-    expect(api.child.exitCode).toBeNull();
-    expect(worker.child.exitCode).toBeNull();
+    expectWhole(run, api, worker);
   });
 }
+
+it("3c. queue Redis out of memory mid-load: 503 redis_out_of_memory while it is full, every accepted job completes with its result", async () => {
+  // Calls long enough that some are under way whenever Redis fills up: their results get refused.
+  const { scenario, redis, fleet, worker, api } = await redisScenario("3c", 3, 60);
+  const admin = new Redis(redis.url);
+  scenario.closers.push(async () => admin.disconnect());
+  // A limit below what Redis already holds: every write that needs memory is refused.
+  const run = await loadAroundFault(api, "redis out of memory", () => admin.config("SET", "maxmemory", "1"), () => admin.config("SET", "maxmemory", "0"));
+  const { load, settled, refused, recoveryMs, acceptedBefore } = run;
+  record({
+    order: "3c",
+    scenario: "queue Redis out of memory",
+    load: `${load.offered} embeds at 40/s over 9 s; 1 worker, 3 instances (60 ms per embed); own redis-server, maxmemory-policy noeviction`,
+    fault: "maxmemory set below what Redis holds (CONFIG SET maxmemory 1) at 2.5 s, so every write that needs memory is refused; lifted 2 s later",
+    ...tally(load, settled, fleet),
+    recoveryMs,
+    recoveryMeans: "from the limit being lifted until the API accepted its first job (202) after it",
+    notes: [
+      `Refused while Redis was full: ${JSON.stringify(refused)} (every one with Retry-After); unanswered: ${JSON.stringify(countMap(load.unanswered))}`,
+      `${acceptedBefore} jobs were accepted before Redis filled up; jobs needing more than one attempt: ${settled.retried}. A job whose result Redis refused is not completed without it: the attempt fails and BullMQ retries it.`,
+      `API and worker processes still running at the end: ${api.child.exitCode === null && worker.child.exitCode === null ? "yes" : "no"}`,
+    ],
+  });
+  if (settled.lost.length > 0) console.log(`lost: ${settled.lost.slice(0, 5).join("; ")}`);
+  expect(load.malformedRefusals).toEqual([]);
+  expect(refused["503 redis_out_of_memory"]).toBeGreaterThan(0);
+  expect(Object.keys(refused).every((key) => key === "503 redis_out_of_memory" || key === "503 no_live_workers"), JSON.stringify(refused)).toBe(true);
+  expectWhole(run, api, worker);
+});

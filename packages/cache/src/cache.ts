@@ -1,4 +1,4 @@
-import type { RedisClient } from "@herd/redis";
+import { execAll, type RedisClient } from "@herd/redis";
 import { LRUCache } from "lru-cache";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
@@ -153,9 +153,7 @@ export class HerdCache {
       }
       const pipeline = this.#redis.pipeline();
       for (const [hash, value] of entries) pipeline.set(this.key(layer, hash), value, "EX", ttl);
-      const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error !== null);
-      if (failed?.[0]) throw failed[0];
+      await execAll(pipeline);
     } catch (error) {
       this.#recordError(layer, "write", error);
     }

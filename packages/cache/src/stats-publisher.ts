@@ -1,4 +1,4 @@
-import type { RedisClient } from "@herd/redis";
+import { execAll, type RedisClient } from "@herd/redis";
 import { coerceError, type Logger } from "@herd/logger";
 import { CACHE_LAYERS, type HerdCache } from "./cache.js";
 
@@ -41,9 +41,7 @@ export class CacheStatsPublisher {
     try {
       const pipeline = this.redis.pipeline();
       for (const [field, delta] of deltas) pipeline.hincrby(this.key, field, delta);
-      const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error !== null);
-      if (failed?.[0]) throw failed[0];
+      await execAll(pipeline);
       for (const [field, delta] of deltas) this.#flushed.set(field, (this.#flushed.get(field) ?? 0) + delta);
     } catch (error) {
       // The counts stay pending and go out with the next flush.

@@ -1,4 +1,4 @@
-import type { RedisClient } from "@herd/redis";
+import { execAll, type RedisClient } from "@herd/redis";
 import { herdKeys } from "@herd/jobs";
 import { WorkerHeartbeat } from "./heartbeat.js";
 
@@ -18,26 +18,18 @@ export class FleetRegistry {
 
   async publish(heartbeat: WorkerHeartbeat, ttlMs: number): Promise<void> {
     const expiresAt = Date.now() + ttlMs;
-    await this.redis
-      .multi()
-      .set(this.#keys.worker(heartbeat.workerId), JSON.stringify(heartbeat), "PX", ttlMs)
-      .zadd(this.#keys.workers, expiresAt, heartbeat.workerId)
-      .exec();
+    await execAll(this.redis.multi().set(this.#keys.worker(heartbeat.workerId), JSON.stringify(heartbeat), "PX", ttlMs).zadd(this.#keys.workers, expiresAt, heartbeat.workerId));
   }
 
   async remove(workerId: string): Promise<void> {
-    await this.redis.multi().del(this.#keys.worker(workerId)).zrem(this.#keys.workers, workerId).exec();
+    await execAll(this.redis.multi().del(this.#keys.worker(workerId)).zrem(this.#keys.workers, workerId));
   }
 
   /** Live workers' heartbeats; expired members are pruned on the way. Malformed entries are skipped. */
   async list(): Promise<WorkerHeartbeat[]> {
     const now = Date.now();
-    const [, ids] = (await this.redis
-      .multi()
-      .zremrangebyscore(this.#keys.workers, "-inf", now)
-      .zrange(this.#keys.workers, 0, -1)
-      .exec()) as [[Error | null, number], [Error | null, string[]]];
-    const workerIds = ids[1] ?? [];
+    const [, ids] = await execAll(this.redis.multi().zremrangebyscore(this.#keys.workers, "-inf", now).zrange(this.#keys.workers, 0, -1));
+    const workerIds = ids as string[];
     if (workerIds.length === 0) return [];
     const values = await this.redis.mget(workerIds.map((id) => this.#keys.worker(id)));
     const heartbeats: WorkerHeartbeat[] = [];

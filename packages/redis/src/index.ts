@@ -1,7 +1,9 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import type { Logger } from "@herd/logger";
+import { execAll } from "./batch.js";
 
 export { Cluster, Redis } from "ioredis";
+export { execAll } from "./batch.js";
 export { publishOn, subscribeOn } from "./pubsub.js";
 
 /**
@@ -187,26 +189,13 @@ function statusOf(client: RedisClient): string {
  */
 export async function waitForReplicas(client: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
   if (!(client instanceof Cluster)) return client.wait(replicas, timeoutMs);
-  const results = await client.pipeline().exists(key).wait(replicas, timeoutMs).exec();
-  const [error, acknowledged] = results?.[1] ?? [new Error("WAIT returned no reply"), 0];
-  if (error) throw error;
+  const [, acknowledged] = await execAll(client.pipeline().exists(key).wait(replicas, timeoutMs));
   return Number(acknowledged);
 }
 
 /** `{herd}` style hash tag used as the key prefix for BullMQ and every Herd key. */
 export function hashTag(prefix: string): string {
   return `{${prefix}}`;
-}
-
-/**
- * Whether a command sent after another on `client` can only succeed if that one did. True on one
- * connection: a write that fails takes the connection, and everything behind it, down. False on a
- * cluster: its client retries each command on its own through a failover (CLUSTERDOWN, MOVED),
- * so a later command can land after an earlier one gave up; there a write that must come first
- * has to be awaited.
- */
-export function failsInOrder(client: RedisClient): boolean {
-  return !(client instanceof Cluster);
 }
 
 /** Streams whose writes are held until the end of the current event-loop turn. */
@@ -232,19 +221,4 @@ export function writeTogether(client: RedisClient): void {
     heldStreams.delete(stream);
     stream.uncork();
   });
-}
-
-/**
- * Sends what writeTogether holds on `client` now, in one socket write, and holds the commands
- * issued after it until the turn ends, as before. For a write somebody is waiting on (a job's
- * reply to its client): the rest of the turn (the processor's remaining work, BullMQ's completion)
- * would otherwise hold it back, measured at 0.25 to 0.3 ms of the client's latency. Does nothing
- * when nothing is held.
- */
-export function sendHeldNow(client: RedisClient): void {
-  if (client instanceof Cluster) return;
-  const stream = client.stream as (NodeJS.WritableStream & { cork(): void; uncork(): void; writableCorked?: number }) | undefined;
-  if (!stream || !heldStreams.has(stream) || !stream.writableCorked) return;
-  stream.uncork();
-  stream.cork();
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Socket } from "node:net";
 import { countSocketWrites, deletePrefix, testRedis, uniquePrefix } from "@herd/testing";
 import { Redis } from "ioredis";
-import { sendHeldNow, writeTogether } from "../src/index.js";
+import { writeTogether } from "../src/index.js";
 
 describe("writeTogether on real Redis", () => {
   const prefix = uniquePrefix("write-together");
@@ -37,43 +37,6 @@ describe("writeTogether on real Redis", () => {
     }
     // Later turns write as usual.
     expect(await redis.incr(key)).toBe(4);
-  });
-
-  it("sendHeldNow sends what is held at once and holds the rest of the turn for a second write", async () => {
-    const key = `{${prefix}}:c`;
-    const writes = countSocketWrites(redis);
-    try {
-      writeTogether(redis);
-      const first = Promise.all([redis.set(key, "1"), redis.incr(key)]);
-      sendHeldNow(redis);
-      // Already on its way: the first two commands left in one write, before the turn ended.
-      expect(writes.counts.batched).toEqual([2]);
-      const rest = Promise.all([redis.incr(key), redis.get(key)]);
-      await Promise.resolve();
-      const late = redis.incr(key);
-      expect(await first).toEqual(["OK", 2]);
-      expect(await rest).toEqual([3, "3"]);
-      expect(await late).toBe(4);
-      expect(writes.counts.single).toBe(0);
-      expect(writes.counts.batched).toEqual([2, 3]);
-      expect((redis.stream as Socket).writableCorked).toBe(0);
-    } finally {
-      writes.restore();
-    }
-  });
-
-  it("sendHeldNow leaves a client alone when nothing is held", async () => {
-    const key = `{${prefix}}:d`;
-    const writes = countSocketWrites(redis);
-    try {
-      sendHeldNow(redis);
-      expect((redis.stream as Socket).writableCorked).toBe(0);
-      expect(await redis.set(key, "1")).toBe("OK");
-      expect(writes.counts.single).toBe(1);
-      expect(writes.counts.batched).toEqual([]);
-    } finally {
-      writes.restore();
-    }
   });
 
   it("does nothing to a client that is not connected (its commands wait in the offline queue)", async () => {

@@ -89,9 +89,7 @@ export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "
   const slotFree = () => {
     freedAt ??= performance.now();
     if (options.keep) return false;
-    const handedOn = release();
-    if (handedOn) options.clock?.markSlotHandedOn();
-    return handedOn;
+    return release();
   };
   let kept = false;
   try {
@@ -178,7 +176,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
   await storeResult(deps, job, result, data.replyTo, clock);
-  // After the reply (see storeResult): a waiting client is not held up by these writes.
+  // Once the result is stored (see storeResult): these leave in one write with the completion.
   if (data.cache && missing.length > 0) {
     // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
     void deps.cache.setMany("embedding", missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), vectors[index] as string] as const));

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Queue } from "bullmq";
+import { Queue, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
 import { decodeReply, herdKeys, type JobReply } from "@herd/jobs";
 import { subscribeOn } from "@herd/redis";
-import { countSocketWrites, deletePrefix, testRedis, uniquePrefix, waitFor } from "@herd/testing";
+import { countSocketWrites, deletePrefix, RedisServer, testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { createLogger } from "@herd/logger";
 import { JobClock, storeResult, type ResultDeps } from "../src/job-results.js";
 import { InstanceMonitor } from "../src/instance-monitor.js";
@@ -11,7 +12,7 @@ import { SlotGate } from "../src/slot-gate.js";
 
 /**
  * How a job's result, its reply to the waiting API process and BullMQ's completion leave the
- * worker: ahead of the completion when the binding is idle, together with it under a backlog.
+ * worker: result and reply together, the completion only once Redis has stored the result.
  */
 describe("storeResult on real Redis", () => {
   const prefix = uniquePrefix("job-results");
@@ -46,47 +47,100 @@ describe("storeResult on real Redis", () => {
     redis.disconnect();
   });
 
-  /** Stores `result` for a new job, with BullMQ's completion stood in by a PING in the same turn. */
-  async function store(clock: JobClock, result: string) {
+  it("sends the result and the reply in one write; what the processor and BullMQ send after it resolves leaves in a second", async () => {
     const job = await queue.add("embed", { inputs: ["x"] });
+    const result = '{"model":"m","embeddings":[[1]]}';
     const writes = countSocketWrites(redis);
-    let sentAtOnce: number[];
     try {
-      const stored = storeResult(deps, job, result, channel, clock);
-      sentAtOnce = [...writes.counts.batched];
-      const completion = redis.ping();
-      await stored;
-      expect(await completion).toBe("PONG");
+      await storeResult(deps, job, result, channel, new JobClock());
+      expect(writes.counts).toEqual({ single: 0, batched: [2] });
+      // Stand-ins for the cache's copy and BullMQ's completion, issued as the processor returns.
+      expect(await Promise.all([redis.ping(), redis.ping()])).toEqual(["PONG", "PONG"]);
+      expect(writes.counts).toEqual({ single: 0, batched: [2, 2] });
     } finally {
       writes.restore();
     }
     await waitFor(() => replies.some((reply) => reply.header.jobId === job.id));
+    expect(replies.find((reply) => reply.header.jobId === job.id)?.result.toString()).toBe(result);
     expect(await redis.get(deps.keys.result(job.id ?? ""))).toBe(result);
-    return { jobId: job.id, sentAtOnce, writes: writes.counts };
-  }
-
-  it("sends an idle binding's reply at once, in its own write ahead of the completion", async () => {
-    const { jobId, sentAtOnce, writes } = await store(new JobClock(), '{"model":"m","embeddings":[[1]]}');
-    // The result and the reply left before the turn ended; the completion followed alone.
-    expect(sentAtOnce).toEqual([2]);
-    expect(writes).toEqual({ single: 1, batched: [2] });
-    expect(replies.find((reply) => reply.header.jobId === jobId)?.result.toString()).toBe('{"model":"m","embeddings":[[1]]}');
-    expect(errors).toEqual([]);
-  });
-
-  it("under a backlog (the slot went straight to a waiting job) sends result, reply and completion in one write", async () => {
-    const clock = new JobClock();
-    clock.markSlotHandedOn();
-    const { jobId, sentAtOnce, writes } = await store(clock, '{"model":"m","embeddings":[[2]]}');
-    expect(sentAtOnce).toEqual([]);
-    expect(writes).toEqual({ single: 0, batched: [3] });
-    expect(replies.find((reply) => reply.header.jobId === jobId)?.result.toString()).toBe('{"model":"m","embeddings":[[2]]}');
     expect(errors).toEqual([]);
   });
 });
 
-/** How a processor learns that its binding has a backlog: a waiting job took the slot it freed. */
-describe("onSlot marks the job's clock when its slot goes straight to a waiting job", () => {
+/**
+ * Redis out of memory (`maxmemory` reached under `noeviction`) refuses the result's SET but still
+ * runs BullMQ's completion script, whose first write is one Redis lets through. A completion sent
+ * behind a refused result would record the job as completed without it: the API would then read
+ * an accepted job as unknown.
+ */
+describe("storeResult when Redis refuses the result (out of memory)", () => {
+  const prefix = uniquePrefix("job-results-oom");
+  let server: RedisServer;
+  let connection: Redis;
+  let admin: Redis;
+  let queue: Queue;
+  let worker: Worker | undefined;
+
+  beforeAll(async () => {
+    server = await RedisServer.start(undefined, ["--maxmemory-policy", "noeviction"]);
+    connection = new Redis(server.url, { maxRetriesPerRequest: null });
+    admin = new Redis(server.url);
+    queue = new Queue("results", { connection: admin, prefix: `{${prefix}}` });
+  });
+  afterAll(async () => {
+    await admin.config("SET", "maxmemory", "0");
+    await worker?.close();
+    await queue.close();
+    connection.disconnect();
+    admin.disconnect();
+    await server.close();
+  });
+
+  it("fails the attempt, so the job is retried and completes with its result instead of completing without it", async () => {
+    const deps: ResultDeps = {
+      redis: connection,
+      keys: herdKeys(prefix),
+      resultTtlMs: 60_000,
+      monitor: { instance: { name: "emu-0" } },
+      onStoreError: () => undefined,
+      onReplyError: () => undefined,
+    };
+    const result = '{"model":"m","embeddings":[[3]]}';
+    const refusals: string[] = [];
+    const job = await queue.add("embed", { inputs: ["x"] }, { attempts: 3, backoff: { type: "fixed", delay: 50 } });
+    const completed = new Promise<Job>((resolve) => {
+      worker = new Worker(
+        "results",
+        async (running: Job) => {
+          // Redis runs out of memory just as this attempt stores its result.
+          if (running.attemptsMade === 0) await admin.config("SET", "maxmemory", "1");
+          try {
+            await storeResult(deps, running, result, undefined, new JobClock());
+          } catch (error) {
+            refusals.push((error as Error).message);
+            // Memory is freed before BullMQ records the failed attempt, so the retry can run.
+            await admin.config("SET", "maxmemory", "0");
+            throw error;
+          }
+          return { stored: true };
+        },
+        { connection, prefix: `{${prefix}}` },
+      );
+      worker.on("completed", resolve);
+    });
+    const done = await completed;
+    expect(done.id).toBe(job.id);
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatch(/^OOM /);
+    expect(done.attemptsMade).toBe(2);
+    // Completed means its result is there: without the wait for the SET's answer, the first
+    // attempt completed here with no result stored.
+    expect(await admin.get(deps.keys.result(job.id ?? ""))).toBe(result);
+  });
+});
+
+/** How a call learns that a waiting job took the slot it freed (its request then goes first). */
+describe("onSlot tells the call whether its slot went straight to a waiting job", () => {
   const prefix = uniquePrefix("on-slot");
   const connection = testRedis();
   const queue = new Queue("slots", { connection, prefix: `{${prefix}}` });
@@ -119,19 +173,17 @@ describe("onSlot marks the job's clock when its slot goes straight to a waiting 
     return result;
   }
 
-  it("stays unmarked when nothing waits for the slot", async () => {
+  it("says no when nothing waits for the slot", async () => {
     const clock = new JobClock();
     expect(await callFreeingSlot(new SlotGate(1), clock)).toBe(false);
-    expect(clock.slotHandedOn).toBe(false);
   });
 
-  it("is marked when a job fetched ahead waits at the gate", async () => {
+  it("says yes when a job fetched ahead waits at the gate", async () => {
     const gate = new SlotGate(1);
     const clock = new JobClock();
     let waiter: Promise<() => boolean> | undefined;
     // While the slot is held, the next job waits at the gate, as a prefetched one does.
     expect(await callFreeingSlot(gate, clock, () => (waiter = gate.acquire()))).toBe(true);
-    expect(clock.slotHandedOn).toBe(true);
     const release = await waiter;
     expect(gate.inFlight).toBe(1);
     release?.();

@@ -1,4 +1,4 @@
-import type { RedisClient } from "@herd/redis";
+import { execAll, type RedisClient } from "@herd/redis";
 import type { HerdKeys, IngestionSummary } from "@herd/jobs";
 
 export type DocumentState =
@@ -34,15 +34,11 @@ export class IngestionProgress {
       .hset(this.keys.ingestion(id), { collection, tenant, createdAt: new Date().toISOString(), total: String(documentIds.length) })
       .expire(this.keys.ingestion(id), TTL_SECONDS);
     if (documentIds.length > 0) multi.hset(this.keys.ingestionDocs(id), Object.fromEntries(documentIds.map((doc) => [doc, pending])));
-    await multi.expire(this.keys.ingestionDocs(id), TTL_SECONDS).exec();
+    await execAll(multi.expire(this.keys.ingestionDocs(id), TTL_SECONDS));
   }
 
   async set(id: string, documentId: string, state: DocumentState): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.ingestionDocs(id), documentId, JSON.stringify(state))
-      .expire(this.keys.ingestionEmbedded(id), TTL_SECONDS)
-      .exec();
+    await execAll(this.redis.multi().hset(this.keys.ingestionDocs(id), documentId, JSON.stringify(state)).expire(this.keys.ingestionEmbedded(id), TTL_SECONDS));
   }
 
   /** With `tenant`, another tenant's ingestion reads as unknown. */

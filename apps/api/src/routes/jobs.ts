@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from "express";
 import { isJobKind, JobRequest } from "@herd/jobs";
 import { clientFamily } from "@herd/metrics";
 import { quotaKeyOf, tenantOf } from "../auth.js";
-import { ApiError, isConnectionError, redisUnavailable } from "../errors.js";
+import { ApiError, redisFailure, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import { knownState, waitVia, type QueueRegistry, type Subscription } from "../queues.js";
 import { ServerTiming } from "../server-timing.js";
@@ -96,8 +96,7 @@ async function withRedis<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (isConnectionError(error)) throw redisUnavailable();
-    throw error;
+    throw redisFailure(error) ?? error;
   }
 }
 

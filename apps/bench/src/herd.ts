@@ -37,7 +37,7 @@ export async function startHerd(instances: HerdInstance[], prefix: string, redis
   const api = Proc.start("herd-api", process.execPath, [appEntry("api")], { ...common, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitHttp(`${url}/ready`, (status, body) => status === 200 && (JSON.parse(body) as { healthyInstances: number }).healthyInstances === instances.length);
+    await waitHttp(`${url}/ready`, (status, body) => status === 200 && (JSON.parse(body) as { healthyInstances: number }).healthyInstances === instances.length, undefined, [api, ...workers]);
   } catch (error) {
     await Promise.all([api.stop(), stopWorkers()]);
     throw new Error(`${(error as Error).message}\nworker: ${workers.map((worker) => worker.output).join("\n")}\napi: ${api.output}`, { cause: error });

@@ -51,9 +51,12 @@ export class Proc {
   }
 }
 
-export async function waitHttp(url: string, ok: (status: number, body: string) => boolean = (status) => status === 200, timeoutMs = 30_000): Promise<void> {
+/** Polls `url` until `ok`; fails at once when one of `serving` (the processes behind it) has exited. */
+export async function waitHttp(url: string, ok: (status: number, body: string) => boolean = (status) => status === 200, timeoutMs = 30_000, serving: readonly Proc[] = []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const gone = serving.find((proc) => proc.child.exitCode !== null || proc.child.signalCode !== null);
+    if (gone) throw new Error(`${gone.name} exited (code ${gone.child.exitCode}, signal ${gone.child.signalCode}) before ${url} was ready`);
     try {
       const response = await fetch(url);
       if (ok(response.status, await response.text())) return;
@@ -131,6 +134,6 @@ ${mode === "least_conn" ? "    least_conn;\n" : ""}${servers}
   );
   const proc = Proc.start(`nginx-${mode}`, "nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"]);
   const url = `http://127.0.0.1:${port}`;
-  await waitHttp(`${url}/`);
+  await waitHttp(`${url}/`, undefined, undefined, [proc]);
   return { proc, url, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

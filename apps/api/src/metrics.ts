@@ -3,8 +3,8 @@ import type { HerdCache } from "@herd/cache";
 import { INGEST_QUEUE, queueName } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import type { FleetSnapshot } from "@herd/fleet";
-import { ApiJobMetrics, IngestMetrics, cacheMetrics, createRegistry, dependencyMetrics, fleetMetrics, queueMetrics, type FleetCounts, type Registry } from "@herd/metrics";
-import type { RedisClient } from "@herd/redis";
+import { ApiJobMetrics, IngestMetrics, cacheMetrics, createRegistry, dependencyMetrics, fleetMetrics, queueMetrics, redisMemoryMetrics, type FleetCounts, type Registry } from "@herd/metrics";
+import { Cluster, type RedisClient } from "@herd/redis";
 import type { Database } from "@herd/store";
 import type { FleetView } from "./fleet-view.js";
 import type { QueueRegistry } from "./queues.js";
@@ -55,6 +55,9 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
     ...(deps.cacheRedis !== deps.redis ? { cache_redis: () => deps.cacheRedis.ping() } : {}),
     postgres: () => deps.db.pool.query("SELECT 1"),
   });
+  // On a cluster INFO would go to any node, not the one holding Herd's slot: not reported there.
+  const memory = (client: RedisClient) => (client instanceof Cluster ? {} : { [client === deps.redis ? "queue" : "cache"]: () => client.info("memory") });
+  redisMemoryMetrics(registry, { ...memory(deps.redis), ...(deps.cacheRedis !== deps.redis ? memory(deps.cacheRedis) : {}) });
   let lastError = 0;
   queueMetrics(
     registry,

@@ -79,6 +79,19 @@ describe("Prometheus metrics", () => {
     expect(apiText).toMatch(/^process_resident_memory_bytes\{service="api"\} \d+/m);
   });
 
+  it("the API reports the queue Redis's memory and its maxmemory, read from that Redis", async () => {
+    const redis = testRedis();
+    try {
+      const [, maxmemory] = (await redis.config("GET", "maxmemory")) as [string, string];
+      expect(sample(apiText, "herd_redis_maxmemory_bytes", { redis: "queue" })).toBe(Number(maxmemory));
+    } finally {
+      redis.disconnect();
+    }
+    expect(sample(apiText, "herd_redis_memory_used_bytes", { redis: "queue" })).toBeGreaterThan(100_000);
+    // The cache shares the queue's Redis here: no second reading.
+    expect(sample(apiText, "herd_redis_memory_used_bytes", { redis: "cache" })).toBeUndefined();
+  });
+
   it("the worker counts jobs, waits, runs, Ollama calls and errors per instance, and instance state", () => {
     expect(sample(workerText, "herd_jobs_completed_total", { kind: "embed", model: "nomic-embed-text:latest", ollama: /^ollama-\d$/ })).toBeGreaterThanOrEqual(1);
     expect(sample(workerText, "herd_jobs_retried_total", { kind: "embed", model: "nomic-embed-text:latest", code: "instance_unavailable" })).toBeGreaterThanOrEqual(1);

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from "prom-client";
+import { sharedPerScrape } from "./registry.js";
 
 export type DependencyCheck = (signal: AbortSignal) => Promise<unknown>;
 
@@ -35,12 +36,7 @@ async function runCheck(dependency: string, check: DependencyCheck, timeoutMs: n
  * fast, checked on each scrape with a deadline so a hung dependency cannot hang the scrape.
  */
 export function dependencyMetrics(registry: Registry, checks: Readonly<Record<string, DependencyCheck>>, timeoutMs = 1000): void {
-  // prom-client collects all metrics of a scrape concurrently: both gauges share one round of checks.
-  let round: Promise<CheckResult[]> | undefined;
-  const checkAll = () =>
-    (round ??= Promise.all(Object.entries(checks).map(([dependency, check]) => runCheck(dependency, check, timeoutMs))).finally(() => {
-      round = undefined;
-    }));
+  const checkAll = sharedPerScrape(() => Promise.all(Object.entries(checks).map(([dependency, check]) => runCheck(dependency, check, timeoutMs))));
   new Gauge({
     name: "herd_dependency_up",
     help: "1 when the dependency answered its scrape-time check (PING, SELECT 1) within the deadline, else 0.",

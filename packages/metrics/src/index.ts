@@ -9,3 +9,4 @@ export { startMetricsServer, hasCredentials, type Credentials, type MetricsServe
 export { clientFamily, CLIENT_FAMILIES } from "./clients.js";
 export { fleetMetrics, type FleetCounts } from "./fleet.js";
 export { dependencyMetrics, type DependencyCheck } from "./dependencies.js";
+export { redisMemoryMetrics, type RedisMemorySource } from "./redis-memory.js";

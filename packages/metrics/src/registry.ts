@@ -14,3 +14,15 @@ export function createRegistry(service: "api" | "worker"): Registry {
   for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
   return registry;
 }
+
+/**
+ * prom-client collects the metrics of a scrape concurrently: gauges that share one reading call
+ * this, and the first of them to collect starts the round the others join.
+ */
+export function sharedPerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let round: Promise<T> | undefined;
+  return () =>
+    (round ??= read().finally(() => {
+      round = undefined;
+    }));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientFamily, createRegistry, dependencyMetrics, startMetricsServer } from "../src/index.js";
+import { clientFamily, createRegistry, dependencyMetrics, redisMemoryMetrics, startMetricsServer } from "../src/index.js";
 
 describe("dependency checks", () => {
   it("report 1 for an answer, 0 for an error and 0 for a check that outlives its deadline", async () => {
@@ -26,6 +26,28 @@ describe("dependency checks", () => {
     expect(hungSignal?.aborted).toBe(true);
     const seconds = Number(/herd_dependency_check_seconds\{dependency="cache_redis",service="api"\} (\S+)/.exec(text)?.[1]);
     expect(seconds).toBeGreaterThanOrEqual(0.04);
+  });
+});
+
+describe("Redis memory", () => {
+  it("reports used_memory and maxmemory from each Redis's INFO, and nothing for one that fails or hangs", async () => {
+    const registry = createRegistry("api");
+    const info = (used: number, max: number) => `# Memory\r\nused_memory:${used}\r\nused_memory_human:1.00M\r\nused_memory_rss:${used * 2}\r\nmaxmemory:${max}\r\nmaxmemory_human:0B\r\n`;
+    redisMemoryMetrics(
+      registry,
+      {
+        queue: async () => info(1_048_576, 4_194_304),
+        cache: async () => {
+          throw new Error("connection refused");
+        },
+        other: () => new Promise(() => undefined),
+      },
+      50,
+    );
+    const text = await registry.metrics();
+    expect(text).toContain('herd_redis_memory_used_bytes{redis="queue",service="api"} 1048576');
+    expect(text).toContain('herd_redis_maxmemory_bytes{redis="queue",service="api"} 4194304');
+    expect(text).not.toMatch(/redis="(cache|other)"/);
   });
 });
 

@@ -82,9 +82,10 @@ describe("herd doctor", () => {
 
   it("passes a sound deployment and prints what it found", async () => {
     const result = await doctor({ REDIS_URL: queueRedis.url, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: sound.url, HERD_INSTANCES: instancesEnv() });
-    expect(row(result.findings, "queue Redis")).toEqual({ status: "ok", detail: expect.stringMatching(/^Redis \d+\.\d+\.\d+ at redis:\/\/127\.0\.0\.1:\d+\/?, maxmemory-policy noeviction$/) });
+    expect(row(result.findings, "queue Redis")).toEqual({ status: "ok", detail: expect.stringMatching(/^Redis \d+\.\d+\.\d+ at redis:\/\/127\.0\.0\.1:\d+\/?, maxmemory-policy noeviction, maxmemory unlimited \(\d+ MiB used\)$/) });
+    expect(row(result.findings, "queue Redis memory")).toBeUndefined();
     expect(row(result.findings, "queue Redis persistence")).toBeUndefined();
-    expect(row(result.findings, "cache Redis")).toEqual({ status: "ok", detail: expect.stringContaining("maxmemory-policy allkeys-lru, maxmemory 64 MiB") });
+    expect(row(result.findings, "cache Redis")).toEqual({ status: "ok", detail: expect.stringMatching(/maxmemory-policy allkeys-lru, maxmemory 64 MiB \(\d+% used\)$/) });
     expect(row(result.findings, "Postgres")?.status).toBe("ok");
     expect(row(result.findings, "pgvector")).toEqual({ status: "ok", detail: expect.stringMatching(/^pgvector 0\.(7|8|9|\d\d)\.\d+ in this database$/) });
     expect(row(result.findings, "migrations")?.status).toBe("ok");
@@ -112,6 +113,27 @@ describe("herd doctor", () => {
     expect(row(result.findings, "queue Redis persistence")?.status).toBe("warn");
     expect(row(result.findings, "model nomic-embed-text:latest")?.detail).toBe("needed by collection manuals; on gpu-1");
     expect(result.table).toMatch(/4 check\(s\) failed, 1 warning\(s\)\n$/);
+  });
+
+  it("warns when the queue Redis is nearly at its maxmemory and fails when it is full", async () => {
+    const redis = new Redis(queueRedis.url);
+    const env = { REDIS_URL: queueRedis.url, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: sound.url, HERD_INSTANCES: instancesEnv() };
+    try {
+      const used = Number(/^used_memory:(\d+)/m.exec(await redis.info("memory"))?.[1]);
+      await redis.config("SET", "maxmemory", String(Math.round(used / 0.93)));
+      const nearly = await doctor(env);
+      expect(row(nearly.findings, "queue Redis memory")).toEqual({ status: "warn", detail: expect.stringMatching(/^nearly full: \d+ MiB of \d+ MiB used; at maxmemory Redis refuses writes: new jobs answer 503 redis_out_of_memory/) });
+      expect(row(nearly.findings, "queue Redis")?.detail).toMatch(/maxmemory \d+ MiB \(9\d% used\)$/);
+      expect(nearly.code).toBe(0);
+      await redis.config("SET", "maxmemory", "1");
+      const full = await doctor(env);
+      expect(row(full.findings, "queue Redis memory")?.status).toBe("fail");
+      expect(row(full.findings, "queue Redis memory")?.detail).toMatch(/^full: /);
+      expect(full.code).toBe(1);
+    } finally {
+      await redis.config("SET", "maxmemory", "0");
+      await redis.quit();
+    }
   });
 
   it("without HERD_INSTANCES checks the instances live workers report", async () => {

@@ -53,7 +53,13 @@ export async function checkQueueRedis(target: RedisTarget, timeoutMs: number): P
   const facts = await inspect(check, target, ["REDIS_URL", "HERD_REDIS_CLUSTER"], timeoutMs);
   if ("status" in facts) return [facts];
   const { fields, version, policy } = facts;
-  const findings: Finding[] = [ok(check, `Redis ${version} at ${redactUrl(target.url)}${target.cluster ? " (cluster)" : ""}, maxmemory-policy ${policy}`)];
+  const memory = memoryOf(fields);
+  const findings: Finding[] = [ok(check, `Redis ${version} at ${redactUrl(target.url)}${target.cluster ? " (cluster)" : ""}, maxmemory-policy ${policy}, ${memory.summary}`)];
+  const share = memory.max > 0 ? memory.used / memory.max : 0;
+  if (share >= 0.9) {
+    const consequence = "at maxmemory Redis refuses writes: new jobs answer 503 redis_out_of_memory and workers cannot store results; raise maxmemory or keep fewer finished jobs (HERD_JOB_RETENTION, HERD_JOB_RETENTION_COUNT)";
+    findings.push((share >= 1 ? fail : warn)(`${check} memory`, `${share >= 1 ? "full" : "nearly full"}: ${mib(memory.used)} of ${mib(memory.max)} used; ${consequence}`));
+  }
   if (policy !== "noeviction") {
     findings.push(fail(`${check} eviction`, `maxmemory-policy is ${policy}: Redis may evict queue keys and lose jobs; set maxmemory-policy noeviction on REDIS_URL`));
   }
@@ -73,9 +79,18 @@ export async function checkCacheRedis(target: RedisTarget, queueUrl: string, tim
   const facts = await inspect(check, target, ["HERD_CACHE_REDIS_URL", "HERD_CACHE_REDIS_CLUSTER"], timeoutMs);
   if ("status" in facts) return [facts];
   const { fields, version, policy } = facts;
-  const maxmemory = Number(fields.get("maxmemory") ?? "0");
-  const summary = `Redis ${version} at ${redactUrl(url)}${target.cluster ? " (cluster)" : ""}, maxmemory-policy ${policy}, maxmemory ${maxmemory > 0 ? `${Math.round(maxmemory / 1048576)} MiB` : "unlimited"}`;
-  if (maxmemory === 0) return [warn(check, `${summary}: the cache grows until the machine runs out of memory; set maxmemory`)];
+  const memory = memoryOf(fields);
+  const summary = `Redis ${version} at ${redactUrl(url)}${target.cluster ? " (cluster)" : ""}, maxmemory-policy ${policy}, ${memory.summary}`;
+  if (memory.max === 0) return [warn(check, `${summary}: the cache grows until the machine runs out of memory; set maxmemory`)];
   if (policy === "noeviction") return [warn(check, `${summary}: once full, cache writes fail (counted as cache errors); use allkeys-lru`)];
   return [ok(check, summary)];
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
+
+/** Used memory against maxmemory (0: no limit), from INFO. */
+function memoryOf(fields: Map<string, string>): { used: number; max: number; summary: string } {
+  const used = Number(fields.get("used_memory") ?? "0");
+  const max = Number(fields.get("maxmemory") ?? "0");
+  return { used, max, summary: max > 0 ? `maxmemory ${mib(max)} (${Math.round((used / max) * 100)}% used)` : `maxmemory unlimited (${mib(used)} used)` };
 }

@@ -185,17 +185,15 @@ export function createServer(deps: ServerDeps): Express {
 
   // At most one line per 10 s: while Redis is full, every submit is refused.
   let outOfMemoryLoggedAt = 0;
-  const outOfMemory = {
-    report() {
-      if (Date.now() - outOfMemoryLoggedAt < 10_000) return;
-      outOfMemoryLoggedAt = Date.now();
-      deps.logger.warn("the queue Redis is out of memory (maxmemory under noeviction): new jobs are refused with 503 redis_out_of_memory until memory is freed or the limit raised");
-    },
+  const reportOutOfMemory = () => {
+    if (Date.now() - outOfMemoryLoggedAt < 10_000) return;
+    outOfMemoryLoggedAt = Date.now();
+    deps.logger.warn("the queue Redis is out of memory (maxmemory under noeviction): new jobs are refused with 503 redis_out_of_memory until memory is freed or the limit raised");
   };
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const apiError = toApiError(error);
     if (!apiError) deps.logger.error({ err: coerceError(error) }, "unhandled error in request");
-    if (apiError?.code === "redis_out_of_memory") outOfMemory.report();
+    if (apiError?.code === "redis_out_of_memory") reportOutOfMemory();
     const status = apiError?.status ?? 500;
     if (res.headersSent) {
       res.destroy();

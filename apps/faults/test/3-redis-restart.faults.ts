@@ -136,6 +136,8 @@ it("3c. queue Redis out of memory mid-load: 503 redis_out_of_memory while it is 
   if (settled.lost.length > 0) console.log(`lost: ${settled.lost.slice(0, 5).join("; ")}`);
   expect(load.malformedRefusals).toEqual([]);
   expect(refused["503 redis_out_of_memory"]).toBeGreaterThan(0);
+  // The operator hears of it in the API's log.
+  expect(scenario.cluster?.output).toContain("the queue Redis is out of memory");
   expect(Object.keys(refused).every((key) => key === "503 redis_out_of_memory" || key === "503 no_live_workers"), JSON.stringify(refused)).toBe(true);
   expectWhole(run, api, worker);
 });

@@ -138,6 +138,10 @@ it("3c. queue Redis out of memory mid-load: 503 redis_out_of_memory while it is 
   expect(refused["503 redis_out_of_memory"]).toBeGreaterThan(0);
   // The operator hears of it in the API's log.
   expect(scenario.cluster?.output).toContain("the queue Redis is out of memory");
+  // The worker's refused heartbeats: one warning for the outage, one line when it ends.
+  const output = scenario.cluster?.output ?? "";
+  expect(output.split("heartbeat not published").length - 1).toBe(1);
+  expect(output).toContain("heartbeat published again");
   expect(Object.keys(refused).every((key) => key === "503 redis_out_of_memory" || key === "503 no_live_workers"), JSON.stringify(refused)).toBe(true);
   expectWhole(run, api, worker);
 });

@@ -40,6 +40,7 @@ export class WorkerRuntime {
   readonly #shutdown = sharedAbortController();
   readonly #startedAt = new Date();
   #heartbeatTimer: NodeJS.Timeout | undefined;
+  #heartbeatFailing = false;
   #closing: Promise<void> | undefined;
   /** Exclusive instance leases, when HERD_CLAIM_INSTANCES is set. */
   readonly #claims: InstanceClaims | undefined;
@@ -241,8 +242,12 @@ export class WorkerRuntime {
     if (this.#closing) return;
     try {
       await this.#registry.publish(this.heartbeat(), this.config.heartbeatIntervalMs * 3);
+      if (this.#heartbeatFailing) this.#logger.info("heartbeat published again");
+      this.#heartbeatFailing = false;
     } catch (error) {
-      this.#logger.warn({ err: coerceError(error) }, "heartbeat not published");
+      // Once per outage (Redis away or out of memory), not every interval.
+      this.#logger[this.#heartbeatFailing ? "debug" : "warn"]({ err: coerceError(error) }, "heartbeat not published; the API stops counting this worker after three missed ones");
+      this.#heartbeatFailing = true;
     }
   }
 

@@ -47,9 +47,11 @@ export function redisFailure(error: unknown): ApiError | undefined {
 /** True for errors that mean "Redis is not reachable right now" rather than a bug. */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  // The second line: a Redis Cluster between a master's failure and its replica's promotion.
   return (
     /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|EPIPE|Stream isn't writeable|Reached the max retries|connect ETIMEDOUT|LOADING|Command timed out/i.test(error.message) ||
-    /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available/i.test(error.message)
+    // A Redis Cluster between a master's failure and its replica's promotion.
+    /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available/i.test(error.message) ||
+    // A primary demoted by a failover behind one endpoint (managed Redis), until the client reconnects.
+    /^READONLY /.test(error.message)
   );
 }

@@ -1,3 +1,4 @@
+import { isOutOfMemory } from "@herd/redis";
 /** An error with an HTTP status and a stable machine-readable code: `{ "error": { code, message } }`. */
 export class ApiError extends Error {
   constructor(
@@ -39,8 +40,7 @@ export function noLiveWorkers(model: string): ApiError {
  */
 export function redisFailure(error: unknown): ApiError | undefined {
   if (isConnectionError(error)) return redisUnavailable();
-  // Redis's own reply to a write it refuses: "OOM command not allowed when used memory > 'maxmemory'."
-  if (error instanceof Error && /^OOM /.test(error.message)) return redisOutOfMemory();
+  if (isOutOfMemory(error)) return redisOutOfMemory();
   return undefined;
 }
 

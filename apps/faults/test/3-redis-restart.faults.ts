@@ -129,13 +129,15 @@ it("3c. queue Redis out of memory mid-load: 503 redis_out_of_memory while it is 
     recoveryMeans: "from the limit being lifted until the API accepted its first job (202) after it",
     notes: [
       `Refused while Redis was full: ${JSON.stringify(refused)} (every one with Retry-After); unanswered: ${JSON.stringify(countMap(load.unanswered))}`,
-      `${acceptedBefore} jobs were accepted before Redis filled up; jobs needing more than one attempt: ${settled.retried}. A job whose result Redis refused is not completed without it: the attempt fails and BullMQ retries it.`,
+      `${acceptedBefore} jobs were accepted before Redis filled up; jobs needing more than one attempt: ${settled.retried}. A job whose result Redis refused is not completed without it: the worker hands it back without spending an attempt and pauses pulling (1 s, doubling while Redis stays full), so it runs again once Redis has room (the duplicates column).`,
       `API and worker processes still running at the end: ${api.child.exitCode === null && worker.child.exitCode === null ? "yes" : "no"}`,
     ],
   });
   if (settled.lost.length > 0) console.log(`lost: ${settled.lost.slice(0, 5).join("; ")}`);
   expect(load.malformedRefusals).toEqual([]);
   expect(refused["503 redis_out_of_memory"]).toBeGreaterThan(0);
+  // A refused result is handed back without spending an attempt.
+  expect(settled.retried).toBe(0);
   // The operator hears of it in the API's log.
   expect(scenario.cluster?.output).toContain("the queue Redis is out of memory");
   // The worker's refused heartbeats: one warning for the outage, one line when it ends.

@@ -4,6 +4,7 @@ import { execAll } from "./batch.js";
 
 export { Cluster, Redis } from "ioredis";
 export { execAll } from "./batch.js";
+export { isOutOfMemory } from "./refusals.js";
 export { publishOn, subscribeOn } from "./pubsub.js";
 
 /**

@@ -1,5 +1,5 @@
 import { DelayedError, WaitingError, type Job } from "bullmq";
-import type { RedisClient } from "@herd/redis";
+import { isOutOfMemory, type RedisClient } from "@herd/redis";
 import { decodeFailure, ownerOfJobName, PRIORITIES, queueName, type FailureCode, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
 import { coerceError, type Logger } from "@herd/logger";
@@ -12,6 +12,7 @@ import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
 import { FetchDecider } from "./fetch-decider.js";
 import { LatencyWindow, roundMs } from "./latency-window.js";
+import { MemoryPause } from "./memory-pause.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import type { PrefetchPolicy } from "./prefetch.js";
 import { SlotGate, type SlotRelease } from "./slot-gate.js";
@@ -58,8 +59,9 @@ export class Binding implements RouteCandidate<Job> {
   #completed = 0;
   #failed = 0;
   #pulling = false;
-  /** After passing a retry on: no fetching until then (see #failedHereLast). */
+  /** After passing a retry on or a refused result: no fetching until then. */
   #holdOffUntil = 0;
+  readonly #memoryPause = new MemoryPause();
   #closed = false;
   readonly #fetch: FetchDecider;
   readonly #latencies = new LatencyWindow(512);
@@ -190,7 +192,8 @@ export class Binding implements RouteCandidate<Job> {
               throw new DelayedError();
             }
             const gate = { acquire: (priority?: number, size?: number) => (reachedGate(true), this.gate.acquire(priority, this.#fetch.expectedMs(size))) };
-            const result = await process({ ...deps, gate, onCall }, job, token);
+            const result = await process({ ...deps, gate, onCall }, job, token).catch((error: unknown) => this.#handBackIfRedisFull(error, job, token));
+            this.#memoryPause.reset();
             if (tracker.finished(job, startedAt)) this.#releaseQuota(job);
             return result;
           } catch (error) {
@@ -218,6 +221,13 @@ export class Binding implements RouteCandidate<Job> {
   /** The job's last attempt failed here, through this instance's fault, and a peer could run it. */
   #failedHereLast(job: Job, kind: JobKind): boolean {
     return this.lastFailedHere(job) && (this.options.peerServes?.(this.model.model, kind, this.instanceName) ?? false);
+  }
+
+  /** Redis refused to store the job's result (see MemoryPause): back to the queue, no attempt spent. */
+  async #handBackIfRedisFull(error: unknown, job: Job, token: string): Promise<never> {
+    if (!isOutOfMemory(error)) throw error;
+    this.#holdOffUntil = await this.#memoryPause.handBack(job, token, this.options.logger);
+    throw new DelayedError();
   }
 
   /** A job that ended frees a place in its API key's concurrency quota (see @herd/access). */

@@ -39,8 +39,9 @@ export type ResultDeps = Pick<ProcessorDeps, "redis" | "keys" | "resultTtlMs" | 
  * take the connection down: Redis out of memory (`maxmemory` under `noeviction`) answers this SET
  * with an error and still runs BullMQ's completion script sent behind it, which would leave a
  * completed job without a result (the API then reads it as unknown: an accepted job lost). A
- * failure here fails the attempt instead, and BullMQ retries it with backoff (a waiting client
- * may already have its result from the reply, which Redis does not refuse: the retry runs anyway).
+ * failure here fails the processor instead; for want of memory the binding hands the job back
+ * without spending an attempt (see MemoryPause). A waiting client may already have its result
+ * from the reply, which Redis does not refuse: the job runs again anyway.
  *
  * With `replyTo`, a client waits for this job in that API process: the result goes there too, in
  * the same write (see @herd/jobs replies.ts), so waiting for Redis's answer costs that client

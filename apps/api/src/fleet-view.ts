@@ -1,6 +1,6 @@
 import type { RedisClient } from "@herd/redis";
 import { FleetRegistry, FleetSnapshot } from "@herd/fleet";
-import { coerceError, type Logger } from "@herd/logger";
+import { OutageLog, type Logger } from "@herd/logger";
 
 /**
  * The API's cached picture of the fleet, refreshed on a timer and on demand (at most every
@@ -11,7 +11,7 @@ export class FleetView {
   #snapshot = new FleetSnapshot([], 0);
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<FleetSnapshot> | undefined;
-  #failing = false;
+  readonly #outage: OutageLog;
 
   constructor(
     redis: RedisClient,
@@ -21,6 +21,7 @@ export class FleetView {
     private readonly onModels: (snapshot: FleetSnapshot) => void = () => undefined,
   ) {
     this.#registry = new FleetRegistry(redis, prefix);
+    this.#outage = new OutageLog(logger, { failed: "fleet refresh failed; using the last fleet snapshot", recovered: "fleet refresh works again" });
   }
 
   get snapshot(): FleetSnapshot {
@@ -37,16 +38,14 @@ export class FleetView {
     this.#refreshing ??= this.#registry
       .list()
       .then((workers) => {
-        if (this.#failing) this.logger.info("fleet refresh works again");
-        this.#failing = false;
+        this.#outage.succeeded();
         this.#snapshot = new FleetSnapshot(workers, Date.now());
         this.onModels(this.#snapshot);
         return this.#snapshot;
       })
       .catch((error: unknown) => {
-        // Once per outage: /ready and model checks keep using the last snapshot meanwhile.
-        this.logger[this.#failing ? "debug" : "warn"]({ err: coerceError(error) }, "fleet refresh failed; using the last fleet snapshot");
-        this.#failing = true;
+        // /ready and model checks keep using the last snapshot meanwhile.
+        this.#outage.failed(error);
         return this.#snapshot;
       })
       .finally(() => {

@@ -1,7 +1,7 @@
 import type { Request } from "express";
 import type { HerdCache } from "@herd/cache";
 import { INGEST_QUEUE, queueName } from "@herd/jobs";
-import { coerceError, type Logger } from "@herd/logger";
+import { atMostEvery, coerceError, type Logger } from "@herd/logger";
 import type { FleetSnapshot } from "@herd/fleet";
 import { ApiJobMetrics, IngestMetrics, cacheMetrics, createRegistry, dependencyMetrics, fleetMetrics, queueMetrics, redisMemoryMetrics, type FleetCounts, type Registry } from "@herd/metrics";
 import { Cluster, type RedisClient } from "@herd/redis";
@@ -58,7 +58,7 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
   // On a cluster INFO would go to any node, not the one holding Herd's slot: not reported there.
   const memory = (client: RedisClient) => (client instanceof Cluster ? {} : { [client === deps.redis ? "queue" : "cache"]: () => client.info("memory") });
   redisMemoryMetrics(registry, { ...memory(deps.redis), ...(deps.cacheRedis !== deps.redis ? memory(deps.cacheRedis) : {}) });
-  let lastError = 0;
+  const queueErrorLog = atMostEvery(10_000);
   queueMetrics(
     registry,
     () => {
@@ -67,9 +67,7 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
       return [...names].map((name) => deps.queues.queue(name));
     },
     (error) => {
-      if (Date.now() - lastError < 10_000) return;
-      lastError = Date.now();
-      deps.logger.warn({ err: coerceError(error) }, "could not read queue counts for /metrics");
+      queueErrorLog(() => deps.logger.warn({ err: coerceError(error) }, "could not read queue counts for /metrics"));
     },
   );
   return { registry, jobs: new ApiJobMetrics(registry), ingest: new IngestMetrics(registry) };

@@ -3,7 +3,7 @@ import type { RedisClient } from "@herd/redis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { HerdKeys, RetentionPolicy } from "@herd/jobs";
-import { coerceError, type Logger } from "@herd/logger";
+import { atMostEvery, coerceError, type Logger } from "@herd/logger";
 import { hasCredentials, httpMetrics } from "@herd/metrics";
 import { isDatabaseUnavailable, type Database } from "@herd/store";
 import { ApiError, databaseUnavailable, redisFailure } from "./errors.js";
@@ -183,13 +183,10 @@ export function createServer(deps: ServerDeps): Express {
     res.status(404).json({ error: { code: "not_found", message: `no route for ${req.method} ${req.path}` } });
   });
 
-  // At most one line per 10 s: while Redis is full, every submit is refused.
-  let outOfMemoryLoggedAt = 0;
-  const reportOutOfMemory = () => {
-    if (Date.now() - outOfMemoryLoggedAt < 10_000) return;
-    outOfMemoryLoggedAt = Date.now();
-    deps.logger.warn("the queue Redis is out of memory (maxmemory under noeviction): new jobs are refused with 503 redis_out_of_memory until memory is freed or the limit raised");
-  };
+  // While Redis is full, every submit is refused: one line per 10 s.
+  const outOfMemoryLog = atMostEvery(10_000);
+  const reportOutOfMemory = () =>
+    outOfMemoryLog(() => deps.logger.warn("the queue Redis is out of memory (maxmemory under noeviction): new jobs are refused with 503 redis_out_of_memory until memory is freed or the limit raised"));
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const apiError = toApiError(error);
     if (!apiError) deps.logger.error({ err: coerceError(error) }, "unhandled error in request");

@@ -1,7 +1,7 @@
 import { execAll, type RedisClient } from "@herd/redis";
 import { LRUCache } from "lru-cache";
 import { herdKeys } from "@herd/jobs";
-import { coerceError, type Logger } from "@herd/logger";
+import { atMostEvery, coerceError, type Logger } from "@herd/logger";
 
 export const CACHE_LAYERS = ["embedding", "inference", "chunk"] as const;
 export type CacheLayer = (typeof CACHE_LAYERS)[number];
@@ -47,7 +47,7 @@ export class HerdCache {
   readonly #logger: Logger;
   readonly #stats: Record<CacheLayer, LayerStats>;
   readonly #memory: LRUCache<string, Buffer> | undefined;
-  #lastErrorLog = 0;
+  readonly #errorLog = atMostEvery(ERROR_LOG_INTERVAL_MS);
 
   constructor(options: CacheOptions) {
     this.#redis = options.redis;
@@ -196,10 +196,6 @@ export class HerdCache {
 
   #recordError(layer: CacheLayer, operation: "read" | "write", error: unknown): void {
     this.#stats[layer].errors += 1;
-    const now = Date.now();
-    if (now - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
-      this.#lastErrorLog = now;
-      this.#logger.warn({ err: coerceError(error), layer, operation }, "cache unavailable; serving without it");
-    }
+    this.#errorLog(() => this.#logger.warn({ err: coerceError(error), layer, operation }, "cache unavailable; serving without it"));
   }
 }

@@ -1,5 +1,5 @@
 import { execAll, type RedisClient } from "@herd/redis";
-import { coerceError, type Logger } from "@herd/logger";
+import { atMostEvery, coerceError, type Logger } from "@herd/logger";
 import { CACHE_LAYERS, type HerdCache } from "./cache.js";
 
 const COUNTERS = ["hits", "misses", "errors"] as const;
@@ -12,7 +12,7 @@ const COUNTERS = ["hits", "misses", "errors"] as const;
 export class CacheStatsPublisher {
   readonly #flushed = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
-  #lastError = 0;
+  readonly #errorLog = atMostEvery(60_000);
 
   constructor(
     private readonly cache: HerdCache,
@@ -45,10 +45,7 @@ export class CacheStatsPublisher {
       for (const [field, delta] of deltas) this.#flushed.set(field, (this.#flushed.get(field) ?? 0) + delta);
     } catch (error) {
       // The counts stay pending and go out with the next flush.
-      if (Date.now() - this.#lastError > 60_000) {
-        this.#lastError = Date.now();
-        this.logger.warn({ err: coerceError(error) }, "could not publish cache statistics; will retry");
-      }
+      this.#errorLog(() => this.logger.warn({ err: coerceError(error) }, "could not publish cache statistics; will retry"));
     }
   }
 

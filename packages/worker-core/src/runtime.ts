@@ -4,7 +4,7 @@ import type { Job } from "bullmq";
 import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys, type JobKind } from "@herd/jobs";
-import { coerceError, type Logger } from "@herd/logger";
+import { coerceError, OutageLog, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
@@ -40,7 +40,7 @@ export class WorkerRuntime {
   readonly #shutdown = sharedAbortController();
   readonly #startedAt = new Date();
   #heartbeatTimer: NodeJS.Timeout | undefined;
-  #heartbeatFailing = false;
+  readonly #heartbeatOutage: OutageLog;
   #closing: Promise<void> | undefined;
   /** Exclusive instance leases, when HERD_CLAIM_INSTANCES is set. */
   readonly #claims: InstanceClaims | undefined;
@@ -58,6 +58,7 @@ export class WorkerRuntime {
         : createRedisClient({ url: this.config.cacheRedisUrl, cluster: this.config.cacheRedisCluster, role: "cache", logger: this.#logger });
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
+    this.#heartbeatOutage = new OutageLog(this.#logger, { failed: "heartbeat not published; the API stops counting this worker after three missed ones", recovered: "heartbeat published again" });
     this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
     this.#cancels = new JobCancels(queueRedis, herdKeys(this.config.prefix).cancelChannel, this.#logger);
     this.#claims =
@@ -242,12 +243,10 @@ export class WorkerRuntime {
     if (this.#closing) return;
     try {
       await this.#registry.publish(this.heartbeat(), this.config.heartbeatIntervalMs * 3);
-      if (this.#heartbeatFailing) this.#logger.info("heartbeat published again");
-      this.#heartbeatFailing = false;
+      this.#heartbeatOutage.succeeded();
     } catch (error) {
-      // Once per outage (Redis away or out of memory), not every interval.
-      this.#logger[this.#heartbeatFailing ? "debug" : "warn"]({ err: coerceError(error) }, "heartbeat not published; the API stops counting this worker after three missed ones");
-      this.#heartbeatFailing = true;
+      // Redis away or out of memory: one warning, not one every interval.
+      this.#heartbeatOutage.failed(error);
     }
   }
 

@@ -30,14 +30,27 @@ function shortCommand(command: unknown): unknown {
   return { name, args: args.slice(0, MAX_ARGS).map(shortArg), ...(args.length > MAX_ARGS ? { moreArgs: args.length - MAX_ARGS } : {}) };
 }
 
+/** An instance of some class (a pg Client, a socket): neither data nor an error. */
+function isClassInstance(value: unknown): value is object {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Error || Buffer.isBuffer(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype !== Object.prototype && prototype !== null;
+}
+
 /**
  * pino's error serializer, except that the Redis command an ioredis error carries keeps only a
  * short form of its arguments: a failed BullMQ call would otherwise log its whole Lua script
- * (about 10 kB) and a failed transaction every value it wrote, on every retry.
+ * (about 10 kB) and a failed transaction every value it wrote, on every retry. Objects a library
+ * hangs on its errors (pg-pool puts the whole Client on an idle connection's error) are named,
+ * not dumped.
  */
 export function serializeError(error: unknown): unknown {
   const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
   if (typeof serialized !== "object" || serialized === null) return serialized;
+  for (const key of Object.keys(serialized)) {
+    const original = (error as Record<string, unknown>)[key];
+    if (key !== "command" && isClassInstance(original)) serialized[key] = `[${original.constructor.name || "object"}]`;
+  }
   if ("command" in serialized) serialized["command"] = shortCommand(serialized["command"]);
   const previous = serialized["previousErrors"];
   if (Array.isArray(previous)) {

@@ -59,4 +59,21 @@ describe("logger", () => {
     expect(entry.err.previousErrors).toEqual([{ message: "MOVED 1 x", command: { name: "set", args: ["{herd}:fleet:worker:w1", expect.stringContaining("… (5000 chars)"), "PX", 6000] } }]);
     expect(line?.length).toBeLessThan(3000);
   });
+  it("names the objects a library hangs on its errors instead of dumping them", () => {
+    const lines: string[] = [];
+    const logger = createLogger({ name: "herd-api", level: "info", format: "json", destination: { write: (line: string) => lines.push(line) } });
+    class Client {
+      readonly connectionParameters = { user: "postgres", password: "secret", host: "127.0.0.1" };
+      readonly queue = Array.from({ length: 500 }, (_, i) => ({ text: `select ${i}` }));
+    }
+    const error = Object.assign(new Error("Connection terminated unexpectedly"), { client: new Client(), code: "ECONNRESET", details: { served: ["a"] }, cause: new Error("socket hang up") });
+    logger.warn({ err: error }, "idle postgres connection failed");
+    const entry = JSON.parse(lines[0] ?? "");
+    expect(entry.err.client).toBe("[Client]");
+    expect(entry.err.code).toBe("ECONNRESET");
+    expect(entry.err.details).toEqual({ served: ["a"] });
+    expect(JSON.stringify(entry.err)).toContain("socket hang up");
+    expect(lines[0]).not.toContain("secret");
+    expect(lines[0]?.length).toBeLessThan(3000);
+  });
 });

@@ -59,7 +59,8 @@ export function startLocalRedis(url: string, dataDir: string): ChildProcess {
   return spawn(
     "redis-server",
     ["--port", port, "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction"],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    // Its own process group, like herd start's other children (see start.ts): stopped last, by us.
+    { stdio: ["ignore", "ignore", "inherit"], detached: true },
   );
 }
 

@@ -80,7 +80,10 @@ export async function start(env: EnvSource): Promise<number> {
     return code;
   };
   const launch = (name: string, command: string, args: string[], extraEnv: Record<string, string> = {}) => {
-    const child = spawn(command, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
+    // Each child in its own process group: Ctrl+C reaches only this process, which stops them in
+    // order. In the terminal's group they would all get SIGINT at once, Redis and the emulator
+    // quitting under the workers while these still finish their running jobs.
+    const child = spawn(command, args, { stdio: "inherit", env: { ...env, ...extraEnv }, detached: true });
     children.push({ name, process: child });
     return child;
   };
@@ -130,12 +133,17 @@ export async function start(env: EnvSource): Promise<number> {
   });
   const signalled = new Promise<number>((done) => {
     const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
+      if (stopping) {
+        // A second Ctrl+C: the user will not wait for the orderly stop. Nothing may outlive us.
+        console.error(`herd: ${signal} received again, stopping everything at once`);
+        for (const child of children) if (child.process.exitCode === null) child.process.kill("SIGTERM");
+        return;
+      }
       console.error(`herd: ${signal} received, stopping`);
       void stopAll(0).then(done);
     };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    // SIGHUP: the terminal closed, which no longer reaches the children (their own groups).
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
   });
 
   const apiUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}`;

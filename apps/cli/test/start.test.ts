@@ -1,35 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, waitFor } from "@herd/testing";
+import { freePort } from "@herd/testing";
 import { redisAnswers } from "../src/redis-check.js";
+import { consecutiveFreePorts, startHerdCli } from "./herd-start.js";
 
 const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
-async function consecutiveFreePorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error("no free port range");
-}
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
 describe("herd start (npm start)", () => {
   let child: ChildProcess;
-  let output = "";
+  let output: () => string = () => "";
   let apiUrl = "";
   let redisUrl = "";
   let dataDir = "";
@@ -41,23 +24,16 @@ describe("herd start (npm start)", () => {
     const port = await freePort();
     metricsPort = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [CLI, "start"], {
-      env: {
-        PATH: process.env["PATH"],
-        REDIS_URL: redisUrl,
-        PORT: String(port),
-        HERD_EMULATOR_BASE_PORT: String(await consecutiveFreePorts(2)),
-        HERD_DATA_DIR: dataDir,
-        HERD_PREFIX: "start-test",
-        HERD_METRICS_PORT: String(metricsPort),
-        LOG_FORMAT: "json",
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const started = await startHerdCli({
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      HERD_EMULATOR_BASE_PORT: String(await consecutiveFreePorts(2)),
+      HERD_DATA_DIR: dataDir,
+      HERD_PREFIX: "start-test",
+      HERD_METRICS_PORT: String(metricsPort),
     });
-    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(() => output.includes("Herd is running"), { timeoutMs: 60_000, message: "the start banner" });
+    child = started.child;
+    output = started.output;
   }, 90_000);
 
   afterAll(async () => {
@@ -68,12 +44,12 @@ describe("herd start (npm start)", () => {
   });
 
   it("starts Redis when none answers, an emulated fleet, workers and the API, and prints how to use it", async () => {
-    expect(output).toContain(`Herd is running: ${apiUrl}`);
-    expect(output).toContain(`Redis: ${redisUrl}, started for you`);
-    expect(output).toContain("curl -s -X POST");
-    expect(output).toContain(`Metrics: ${apiUrl}/metrics (API); workers: http://127.0.0.1:${metricsPort}/metrics`);
-    expect(output).toContain("Queues (Bull Board): set HERD_ADMIN_PASSWORD");
-    expect(output).toContain("Access: open, no API key needed (the API listens on loopback only");
+    expect(output()).toContain(`Herd is running: ${apiUrl}`);
+    expect(output()).toContain(`Redis: ${redisUrl}, started for you`);
+    expect(output()).toContain("curl -s -X POST");
+    expect(output()).toContain(`Metrics: ${apiUrl}/metrics (API); workers: http://127.0.0.1:${metricsPort}/metrics`);
+    expect(output()).toContain("Queues (Bull Board): set HERD_ADMIN_PASSWORD");
+    expect(output()).toContain("Access: open, no API key needed (the API listens on loopback only");
     expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
     expect(await redisAnswers(redisUrl)).toBe(true);
     const ready = (await (await fetch(`${apiUrl}/ready`)).json()) as { healthyInstances: number; models: string[] };

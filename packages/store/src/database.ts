@@ -25,7 +25,9 @@ const EMBEDDED_MAIN = fileURLToPath(new URL("./embedded-main.js", import.meta.ur
 
 /** Starts the embedded server in its own process and resolves with its URL once it listens. */
 export async function startEmbeddedProcess(dataDir: string, logger: Logger, timeoutMs = 60_000): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [EMBEDDED_MAIN, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"] });
+  // Its own process group: a Ctrl+C on the API's terminal must not stop the database under the
+  // API's shutdown; close() stops it last, and it stops by itself when its stdin closes.
+  const child = spawn(process.execPath, [EMBEDDED_MAIN, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"], detached: true });
   let output = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     output += chunk.toString();

@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "@herd/testing";
+
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** The first of `count` consecutive free ports (the emulated fleet listens on consecutive ports). */
+export async function consecutiveFreePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error("no free port range");
+}
+
+const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+export interface StartedHerd {
+  child: ChildProcess;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
+}
+
+/** Runs `herd start` with `env` (JSON logs at warn) and resolves once it printed its banner. */
+export async function startHerdCli(env: Record<string, string>, options: { detached?: boolean } = {}): Promise<StartedHerd> {
+  const child = spawn(process.execPath, [CLI, "start"], {
+    env: { PATH: process.env["PATH"], LOG_FORMAT: "json", LOG_LEVEL: "warn", ...env },
+    detached: options.detached ?? false,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor(() => output.includes("Herd is running"), { timeoutMs: 60_000, message: "the start banner" });
+  return { child, output: () => output };
+}

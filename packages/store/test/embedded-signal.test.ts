@@ -1,0 +1,61 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "@herd/testing";
+
+const STORE = new URL("../dist/index.js", import.meta.url).href;
+const LOGGER = new URL("../../logger/dist/index.js", import.meta.url).href;
+
+/**
+ * The API runs the embedded database as a child. Ctrl+C on the API's terminal signals the whole
+ * process group; the database must outlive the API's shutdown (which may still write), and stop
+ * when the API closes it.
+ */
+describe("embedded database under Ctrl+C", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "herd-embedded-signal-"));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("keeps serving the parent's shutdown, then stops when the parent closes it", async () => {
+    const script = `
+      import { openDatabase } from ${JSON.stringify(STORE)};
+      import { createLogger } from ${JSON.stringify(LOGGER)};
+      const logger = createLogger({ name: "t", level: "warn", format: "json" });
+      const db = await openDatabase({ url: undefined, embeddedDataDir: ${JSON.stringify(dataDir)}, poolMax: 1, logger });
+      await db.pool.query("select 1");
+      console.log("ready");
+      process.once("SIGINT", () => {
+        // Shutdown work that takes a while (the API drains requests before closing the pool).
+        setTimeout(async () => {
+          try {
+            const { rows } = await db.pool.query("select 41 + 1 as n");
+            console.log("shutdown query " + rows[0].n);
+            await db.close();
+            console.log("closed");
+            process.exit(0);
+          } catch (error) {
+            console.log("shutdown failed: " + error.message);
+            process.exit(1);
+          }
+        }, 300);
+      });
+    `;
+    // Its own process group, as a terminal's foreground job: the test plays the terminal.
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitFor(() => output.includes("ready"), { timeoutMs: 60_000, message: "the embedded database" });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      process.kill(-(child.pid ?? 0), "SIGINT");
+      expect(await exited).toBe(0);
+      expect(output).toContain("shutdown query 42");
+      expect(output).toContain("closed");
+      expect(output).not.toContain("idle postgres connection failed");
+    } finally {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    }
+  }, 90_000);
+});

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { StartEnv, loadConfig, toStartConfig, type EnvSource, type StartConfig } from "@herd/config";
 import { redactUrl } from "@herd/redis";
 import { NO_REDIS_HELP, isLocalRedis, onPath, redisAnswers, startLocalRedis } from "./redis-check.js";
+import { waitUntilReady } from "./readiness.js";
 
 interface Child {
   name: string;
@@ -20,15 +21,6 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, int
     await new Promise((done) => setTimeout(done, intervalMs));
   }
   return false;
-}
-
-async function apiReady(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/ready`);
-    return response.ok;
-  } catch {
-    return false;
-  }
 }
 
 function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: boolean, config: StartConfig): string {
@@ -147,10 +139,14 @@ export async function start(env: EnvSource): Promise<number> {
   });
 
   const apiUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}`;
-  const ready = await Promise.race([waitFor(() => apiReady(apiUrl), 60_000, 250), exited.then(() => false), signalled.then(() => false)]);
-  if (ready) console.log(banner(apiUrl, emulatedUrls, redisStarted, config));
+  const notReady = await Promise.race([
+    waitUntilReady(apiUrl, 60_000, (reason) => console.error(`herd: not ready yet: ${reason}`)),
+    exited.then(() => "stopped"),
+    signalled.then(() => "stopped"),
+  ]);
+  if (notReady === undefined) console.log(banner(apiUrl, emulatedUrls, redisStarted, config));
   else if (!stopping) {
-    console.error(`herd: the API did not become ready at ${apiUrl}/ready within 60 s`);
+    console.error(`herd: the API did not become ready at ${apiUrl}/ready within 60 s: ${notReady}`);
     return stopAll(1);
   }
   return Promise.race([exited, signalled]);

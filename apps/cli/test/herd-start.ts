@@ -29,8 +29,8 @@ export interface StartedHerd {
   output(): string;
 }
 
-/** Runs `herd start` with `env` (JSON logs at warn) and resolves once it printed its banner. */
-export async function startHerdCli(env: Record<string, string>, options: { detached?: boolean } = {}): Promise<StartedHerd> {
+/** Runs `herd start` with `env` (JSON logs at warn) and resolves once it printed `until` (its banner). */
+export async function startHerdCli(env: Record<string, string>, options: { detached?: boolean; until?: string } = {}): Promise<StartedHerd> {
   const child = spawn(process.execPath, [CLI, "start"], {
     env: { PATH: process.env["PATH"], LOG_FORMAT: "json", LOG_LEVEL: "warn", ...env },
     detached: options.detached ?? false,
@@ -39,6 +39,7 @@ export async function startHerdCli(env: Record<string, string>, options: { detac
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor(() => output.includes("Herd is running"), { timeoutMs: 60_000, message: "the start banner" });
+  const until = options.until ?? "Herd is running";
+  await waitFor(() => output.includes(until), { timeoutMs: 60_000, message: `"${until}" in herd start's output` });
   return { child, output: () => output };
 }

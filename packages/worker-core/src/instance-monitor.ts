@@ -41,6 +41,8 @@ export class InstanceMonitor {
   #deadController = sharedAbortController();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The failing probes since the instance was last healthy (or since start) were reported. */
+  #downReported = false;
   #probing: Promise<void> | undefined;
   version: string | undefined;
   lastProbeAt: Date | undefined;
@@ -97,6 +99,11 @@ export class InstanceMonitor {
       if (this.#healthy && this.#probeFailures >= this.options.probe.unhealthyAfter) {
         this.#setHealthy(false, `${this.#probeFailures} probes failed: ${this.lastError}`);
         this.#deadController.abort(new Error("instance stopped answering probes"));
+      } else if (!this.#healthy && !this.#downReported) {
+        // Never healthy yet (a typo in HERD_INSTANCES, a GPU box still booting) or back in
+        // quarantine: say so once, not on every probe.
+        this.#downReported = true;
+        this.options.logger.warn({ url: this.instance.url, err: coerceError(error), probeEveryMs: this.options.probe.intervalMs }, "instance not answering (or not an Ollama server); probing until it does");
       }
     }
   }
@@ -133,6 +140,7 @@ export class InstanceMonitor {
   #setHealthy(healthy: boolean, reason: string): void {
     if (this.#healthy === healthy) return;
     this.#healthy = healthy;
+    this.#downReported = !healthy;
     if (healthy) {
       this.#callFailures = 0;
       if (this.#deadController.signal.aborted) this.#deadController = sharedAbortController();

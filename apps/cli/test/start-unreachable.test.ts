@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort, waitFor } from "@herd/testing";
+import { startHerdCli, type StartedHerd } from "./herd-start.js";
+
+/** A typo in HERD_INSTANCES, or a GPU box still booting: herd start says which instance and why. */
+describe("herd start with an Ollama instance that does not answer", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "herd-start-down-"));
+  let started: StartedHerd | undefined;
+
+  afterAll(async () => {
+    const pid = started?.child.pid;
+    if (started && started.child.exitCode === null && pid !== undefined) process.kill(-pid, "SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("names the instance and its error while it waits, and stops cleanly on Ctrl+C", async () => {
+    const deadPort = await freePort();
+    const instanceUrl = `http://127.0.0.1:${deadPort}`;
+    started = await startHerdCli(
+      {
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+        PORT: String(await freePort()),
+        HERD_INSTANCES: instanceUrl,
+        HERD_DATA_DIR: dataDir,
+        HERD_PREFIX: "start-down",
+        HERD_METRICS_PORT: "off",
+      },
+      { detached: true, until: "herd: not ready yet: no Ollama instance is healthy" },
+    );
+    const output = started.output;
+    expect(output()).toMatch(new RegExp(`not ready yet: no Ollama instance is healthy: 127\\.0\\.0\\.1-${deadPort} \\(${instanceUrl.replace(/\./g, "\\.")}\\): .*ECONNREFUSED`));
+    // The worker said so itself, once, with the URL.
+    const warnings = output().split("\n").filter((line) => line.includes("instance not answering"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(instanceUrl);
+    expect(output()).not.toContain("Herd is running");
+
+    const exited = new Promise<number | null>((resolve) => started?.child.once("exit", (code) => resolve(code)));
+    process.kill(-(started.child.pid ?? 0), "SIGINT");
+    expect(await exited).toBe(0);
+    await waitFor(() => output().includes("SIGINT received, stopping"), { message: "the stop message" });
+  }, 90_000);
+});

@@ -1,4 +1,4 @@
-import { isOutOfMemory } from "@herd/redis";
+import { causeOfAbort, isOutOfMemory } from "@herd/redis";
 /** An error with an HTTP status and a stable machine-readable code: `{ "error": { code, message } }`. */
 export class ApiError extends Error {
   constructor(
@@ -39,8 +39,10 @@ export function noLiveWorkers(model: string): ApiError {
  * (503 redis_unavailable) or out of memory (503 redis_out_of_memory); undefined for anything else.
  */
 export function redisFailure(error: unknown): ApiError | undefined {
-  if (isConnectionError(error)) return redisUnavailable();
-  if (isOutOfMemory(error)) return redisOutOfMemory();
+  // BullMQ's own MULTIs (addBulk, flows) fail as EXECABORT: what Redis refused is the cause.
+  const cause = causeOfAbort(error);
+  if (isConnectionError(cause)) return redisUnavailable();
+  if (isOutOfMemory(cause)) return redisOutOfMemory();
   return undefined;
 }
 

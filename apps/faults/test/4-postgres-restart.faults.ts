@@ -1,29 +1,16 @@
 import pg from "pg";
+import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
-import { collectionFingerprint, findCollection } from "@herd/store";
-import { PostgresServer, waitFor } from "@herd/testing";
+import { PostgresServer, RedisServer, waitFor } from "@herd/testing";
+import { DOCUMENTS, expectSameRows, ingestionClient, ingestionTally } from "./ingestion.js";
 import { record, Scenario, emulators, instancesEnv } from "./setup.js";
 
-const TOPICS = ["pump", "valve", "filter", "belt", "bearing", "seal", "hose", "motor", "sensor", "clamp", "ram", "tank"];
-const DOCUMENTS = 48;
-
-/** Manuals of a few sections each, different enough to get different vectors. */
-function corpus() {
-  return Array.from({ length: DOCUMENTS }, (_, i) => {
-    const topic = TOPICS[i % TOPICS.length] as string;
-    const sections = Array.from({ length: 3 }, (_, s) => `## Step ${s + 1}\n\n` + Array.from({ length: 5 }, (_, k) => `Check the ${topic} number ${i} in step ${s} and note reading ${k * 7 + i}.`).join(" "));
-    return { id: `doc-${String(i).padStart(2, "0")}-${topic}.md`, text: `# ${topic} procedure ${i}\n\n${sections.join("\n\n")}`, mimeType: "text/markdown" };
-  });
-}
-
-interface IngestionView {
-  status: string;
-  documents: { total: number; done: number; failed: number };
-  errors?: Array<{ documentId: string; error: string }>;
-}
-
 const scenario = new Scenario("postgres");
-afterAll(() => scenario.close());
+const oomScenario = new Scenario("ingest-oom");
+afterAll(async () => {
+  await scenario.close();
+  await oomScenario.close();
+});
 
 it.skipIf(!PostgresServer.available())("4. Postgres restarted mid-ingestion: the ingestion completes with no duplicate or missing chunk", async () => {
   const postgres = await PostgresServer.start();
@@ -41,78 +28,89 @@ it.skipIf(!PostgresServer.available())("4. Postgres restarted mid-ingestion: the
   // The restart cuts this pool's idle connections too; it reconnects on next use.
   db.on("error", () => undefined);
   scenario.closers.push(() => db.end());
-  const documents = corpus();
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${api.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
-  const view = async (id: string) => {
-    const response = await fetch(`${api.url}/v1/ingestions/${id}`).catch(() => undefined);
-    return response?.status === 200 ? ((await response.json()) as IngestionView) : undefined;
-  };
-  const start = async (collection: string) => {
-    expect((await post("/v1/collections", { name: collection, model: "nomic-embed-text", chunkTokens: 48, chunkOverlap: 8 })).status).toBe(201);
-    const accepted = await post(`/v1/collections/${collection}/documents`, { documents });
-    expect(accepted.status).toBe(202);
-    return accepted.body["ingestionId"] as string;
-  };
-  const finished = (id: string) =>
-    waitFor(async () => {
-      const current = await view(id);
-      return current && current.status !== "running" ? current : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 100, message: `ingestion ${id}\n${cluster.output.slice(-3000)}` });
-  const fingerprint = async (name: string) => {
-    const collection = await findCollection(db, "local", name);
-    if (!collection) throw new Error(`no collection ${name}`);
-    return collectionFingerprint(db, collection.id);
-  };
+  const ingestion = ingestionClient(api, db, () => cluster.output);
 
-  await finished(await start("reference"));
-  const id = await start("restarted");
-  await waitFor(async () => {
-    const current = await view(id);
-    return current !== undefined && current.documents.done >= 2 && current.documents.done < current.documents.total * 0.6;
-  }, { intervalMs: 20, message: "the ingestion to be under way" });
+  await ingestion.finished(await ingestion.start("reference"));
+  const id = await ingestion.start("restarted");
+  await ingestion.underWay(id);
   postgres.stop();
   const unavailable = await waitFor(async () => {
-    const response = await post("/v1/collections/reference/search", { query: "pump", mode: "keyword" });
+    const response = await ingestion.post("/v1/collections/reference/search", { query: "pump", mode: "keyword" });
     return response.status === 503 ? response.body : undefined;
   }, { message: "a 503 from search while Postgres is down" });
-  const during = await view(id);
+  const during = await ingestion.view(id);
   await new Promise((resolve) => setTimeout(resolve, 2000)); // Postgres stays down for 2 s (the fault itself).
   postgres.restart();
   const restartedAt = Date.now();
-  const summary = await finished(id);
+  const summary = await ingestion.finished(id);
   const recoveryMs = Date.now() - restartedAt;
-  const reference = await fingerprint("reference");
-  const disturbed = await fingerprint("restarted");
-  const key = (row: { externalId: string; ordinal: number }) => `${row.externalId}#${row.ordinal}`;
-  const referenceKeys = new Set(reference.map(key));
-  const duplicateRows = disturbed.length - new Set(disturbed.map(key)).size;
-  const missingRows = [...referenceKeys].filter((k) => !disturbed.some((row) => key(row) === k)).length;
-  const failed: Record<string, number> = {};
-  for (const error of summary.errors ?? []) failed[error.error.slice(0, 60)] = (failed[error.error.slice(0, 60)] ?? 0) + 1;
+  const reference = await ingestion.fingerprint("reference");
+  const disturbed = await ingestion.fingerprint("restarted");
+  const tally = ingestionTally(summary, reference, disturbed);
   record({
     order: "4",
     scenario: "Postgres restarted mid-ingestion",
     load: `one ingestion of ${DOCUMENTS} Markdown manuals (${reference.length} chunks, embedded in batches of 4 on 1 instance); own PostgreSQL server`,
     fault: "PostgreSQL stopped (fast shutdown, connections cut) once 2+ documents were stored, started again 2 s later",
-    accepted: summary.documents.total,
-    completed: summary.documents.done,
-    failed,
-    lost: summary.documents.total - summary.documents.done - summary.documents.failed,
-    duplicates: duplicateRows,
+    ...tally.columns,
     recoveryMs,
     recoveryMeans: "from PostgreSQL accepting connections again until the ingestion reported completed",
     notes: [
       "Rows counted per document: accepted = documents in the ingestion; lost = documents neither stored nor failed; duplicates = chunk rows stored twice for the same (document, ordinal).",
-      `Chunk rows compared with an undisturbed ingestion of the same documents in the same run: ${disturbed.length} vs ${reference.length}, ${missingRows} missing, vectors and hashes ${JSON.stringify(disturbed) === JSON.stringify(reference) ? "identical" : "DIFFERENT"}`,
+      tally.comparison,
       `While Postgres was down: search answered 503 ${String((unavailable["error"] as { code?: string } | undefined)?.code)}, the ingestion reported "${during?.status ?? "no answer"}"`,
     ],
   });
-  expect(summary).toMatchObject({ status: "completed", documents: { done: DOCUMENTS, failed: 0 } });
   expect(during?.status).toBe("running");
-  expect(duplicateRows).toBe(0);
-  expect(missingRows).toBe(0);
-  expect(disturbed).toEqual(reference);
+  expectSameRows(summary, reference, disturbed);
+});
+
+it("4b. queue Redis out of memory mid-ingestion: the ingestion completes with no duplicate or missing chunk", async () => {
+  const redis = await RedisServer.start();
+  oomScenario.closers.push(() => redis.close());
+  const admin = new Redis(redis.url);
+  oomScenario.closers.push(async () => admin.disconnect());
+  const fleet = await emulators(1, 15);
+  oomScenario.closers.push(() => Promise.all(fleet.map((instance) => instance.close())));
+  const cluster = await oomScenario.start({ HERD_EMBED_BATCH: "4", HERD_INGEST_CONCURRENCY: "2", HERD_INGEST_LOCK_DURATION: "2s" }, redis.url);
+  cluster.startWorker("worker", instancesEnv(fleet));
+  const api = await cluster.startApi("api");
+  const db = new pg.Pool({ connectionString: oomScenario.database?.url, max: 2 });
+  oomScenario.closers.push(() => db.end());
+  const ingestion = ingestionClient(api, db, () => cluster.output);
+
+  await ingestion.finished(await ingestion.start("reference"));
+  const id = await ingestion.start("squeezed");
+  await ingestion.underWay(id);
+  // A limit below what Redis already holds: every write that needs memory is refused.
+  await admin.config("SET", "maxmemory", "1");
+  const refused = await waitFor(async () => {
+    const response = await ingestion.post("/v1/collections/reference/documents", { documents: [{ id: "late.md", text: "# Late\n\nA manual sent while Redis is full.", mimeType: "text/markdown" }] });
+    return response.status === 503 ? response.body : undefined;
+  }, { message: "a 503 for an upload while Redis is full" });
+  const during = await ingestion.view(id);
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // Redis stays full for 2 s (the fault itself).
+  await admin.config("SET", "maxmemory", "0");
+  const liftedAt = Date.now();
+  const summary = await ingestion.finished(id);
+  const recoveryMs = Date.now() - liftedAt;
+  const reference = await ingestion.fingerprint("reference");
+  const disturbed = await ingestion.fingerprint("squeezed");
+  const tally = ingestionTally(summary, reference, disturbed);
+  record({
+    order: "4b",
+    scenario: "queue Redis out of memory mid-ingestion",
+    load: `one ingestion of ${DOCUMENTS} Markdown manuals (${reference.length} chunks, embedded in batches of 4 on 1 instance); own redis-server, maxmemory-policy noeviction`,
+    fault: "maxmemory set below what Redis holds (CONFIG SET maxmemory 1) once 2+ documents were stored, lifted 2 s later",
+    ...tally.columns,
+    recoveryMs,
+    recoveryMeans: "from the limit being lifted until the ingestion reported completed",
+    notes: [
+      "Rows counted per document, as in 4.",
+      tally.comparison,
+      `While Redis was full: an upload answered 503 ${String((refused["error"] as { code?: string } | undefined)?.code)}, the ingestion reported "${during?.status ?? "no answer"}"`,
+    ],
+  });
+  expect((refused["error"] as { code?: string } | undefined)?.code).toBe("redis_out_of_memory");
+  expectSameRows(summary, reference, disturbed);
 });

@@ -3,7 +3,7 @@ import type { Logger } from "@herd/logger";
 import { execAll } from "./batch.js";
 
 export { Cluster, Redis } from "ioredis";
-export { execAll } from "./batch.js";
+export { execAll, causeOfAbort } from "./batch.js";
 export { isOutOfMemory } from "./refusals.js";
 export { publishOn, subscribeOn } from "./pubsub.js";
 

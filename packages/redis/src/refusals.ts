@@ -4,5 +4,9 @@
  * once memory is freed or the limit raised.
  */
 export function isOutOfMemory(error: unknown): boolean {
-  return error instanceof Error && /^OOM /.test(error.message);
+  if (!(error instanceof Error)) return false;
+  if (/^OOM /.test(error.message)) return true;
+  // A MULTI refused while queueing (see causeOfAbort): EXECABORT, with the OOM among its causes.
+  const previous = (error as Error & { previousErrors?: unknown[] }).previousErrors;
+  return /^EXECABORT /.test(error.message) && Array.isArray(previous) && previous.some((cause) => isOutOfMemory(cause));
 }

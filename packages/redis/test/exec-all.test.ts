@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { deletePrefix, testRedis, uniquePrefix } from "@herd/testing";
-import { execAll } from "../src/index.js";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deletePrefix, RedisServer, testRedis, uniquePrefix } from "@herd/testing";
+import { causeOfAbort, execAll, isOutOfMemory } from "../src/index.js";
 
 /** ioredis resolves exec() with each command's error beside it; execAll must not let one pass. */
 describe("execAll on real Redis", () => {
@@ -26,5 +27,44 @@ describe("execAll on real Redis", () => {
     expect(raw?.[1]).toEqual([null, "a"]);
     await expect(execAll(redis.multi().zrange(text, 0, -1).get(text))).rejects.toThrow(/^WRONGTYPE/);
     await expect(execAll(redis.pipeline().get(text).hset(text, "field", "1"))).rejects.toThrow(/^WRONGTYPE/);
+  });
+});
+
+/** A MULTI refused while queueing fails as EXECABORT; callers must see why (out of memory here). */
+describe("execAll and isOutOfMemory when Redis is full", () => {
+  let server: RedisServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    redis = new Redis(server.url);
+    await redis.set("held", "x".repeat(1000));
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await server.close();
+  });
+
+  it("throws the OOM refusal itself, not EXECABORT, for a MULTI; isOutOfMemory knows both", async () => {
+    await redis.config("SET", "maxmemory", "1");
+    try {
+      const raw = await redis.multi().set("a", "1").set("b", "2").exec().catch((error: unknown) => error);
+      expect(raw).toBeInstanceOf(Error);
+      expect((raw as Error).message).toMatch(/^EXECABORT /);
+      expect(isOutOfMemory(raw)).toBe(true);
+      const thrown = await execAll(redis.multi().set("a", "1").set("b", "2")).catch((error: unknown) => error);
+      expect((thrown as Error).message).toMatch(/^OOM /);
+      expect(isOutOfMemory(thrown)).toBe(true);
+      await expect(execAll(redis.pipeline().set("a", "1"))).rejects.toThrow(/^OOM /);
+    } finally {
+      await redis.config("SET", "maxmemory", "0");
+    }
+    expect(await execAll(redis.multi().set("a", "1").get("a"))).toEqual(["OK", "1"]);
+  });
+
+  it("leaves other failures of a MULTI as they are", () => {
+    expect(causeOfAbort(new Error("WRONGTYPE Operation against a key holding the wrong kind of value"))).toBeInstanceOf(Error);
+    const aborted = Object.assign(new Error("EXECABORT Transaction discarded because of previous errors."), { previousErrors: [] });
+    expect(causeOfAbort(aborted)).toBe(aborted);
+    expect(isOutOfMemory(aborted)).toBe(false);
   });
 });

@@ -1,7 +1,15 @@
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HerdClient, HerdError } from "@herd/client";
-import { uniquePrefix, waitFor } from "@herd/testing";
+import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
+
+/** How many requests to `route` the API has answered 503, from its own metrics. */
+async function refusedOn(url: string, route: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const line = metrics.split("\n").find((entry) => entry.startsWith("herd_http_request_duration_seconds_count") && entry.includes(`route="${route}"`) && entry.includes('status="503"'));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
 
 describe("@herd/client against a running Herd", () => {
   let stack: Stack;
@@ -59,11 +67,7 @@ describe("@herd/client while no worker is live", () => {
   });
   afterAll(() => stack?.close());
 
-  const refusedSubmits = async () => {
-    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
-    const line = metrics.split("\n").find((entry) => entry.startsWith("herd_http_request_duration_seconds_count") && entry.includes('route="/v1/jobs"') && entry.includes('status="503"'));
-    return line ? Number(line.split(" ").at(-1)) : 0;
-  };
+  const refusedSubmits = () => refusedOn(stack.url, "/v1/jobs");
 
   it("gives up with the 503 once its timeout is spent", async () => {
     const client = new HerdClient({ baseUrl: stack.url });
@@ -78,5 +82,53 @@ describe("@herd/client while no worker is live", () => {
     await stack.startWorker();
     const [vector] = await vectors;
     expect(vector).toHaveLength(768);
+  });
+});
+
+describe("@herd/client while the queue Redis is full", () => {
+  let redis: RedisServer;
+  let admin: Redis;
+  let stack: Stack;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    admin = new Redis(redis.url);
+    stack = await Stack.start({ prefix: uniquePrefix("client-oom"), fleet: { instances: 1, preload: true }, redisUrl: redis.url, ownRedis: true, waitHealthy: true });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    admin?.disconnect();
+    await redis?.close();
+  });
+
+  const refusedUploads = () => refusedOn(stack.url, "/v1/collections/:name/documents");
+
+  it("sends a refused upload again after its Retry-After, and the ingestion completes", async () => {
+    const client = new HerdClient({ baseUrl: stack.url });
+    await client.createCollection({ name: "full", model: "nomic-embed-text" });
+    await admin.config("SET", "maxmemory", "1");
+    // Settled into a value at once, so a rejection is this test's failure, not an unhandled one.
+    const uploaded = client.ingest("full", [{ id: "pump.md", data: "# Pump\n\nBleed the pump before the first start.", mimeType: "text/markdown" }], undefined, { timeoutMs: 60_000 }).then(
+      (id) => ({ id }),
+      (error: unknown) => ({ error }),
+    );
+    try {
+      await waitFor(async () => (await refusedUploads()) > 0, { message: "the client's upload to be refused" });
+    } finally {
+      await admin.config("SET", "maxmemory", "0");
+    }
+    const outcome = await uploaded;
+    if ("error" in outcome) throw outcome.error;
+    const summary = await client.waitForIngestion(outcome.id, { pollMs: 50 });
+    expect(summary).toMatchObject({ status: "completed", documents: { total: 1, done: 1 } });
+  });
+
+  it("gives up with the 503 once its timeout is spent", async () => {
+    const client = new HerdClient({ baseUrl: stack.url });
+    await admin.config("SET", "maxmemory", "1");
+    try {
+      await expect(client.ingest("full", [{ id: "valve.md", data: "# Valve", mimeType: "text/markdown" }], undefined, { timeoutMs: 1000 })).rejects.toMatchObject({ status: 503, code: "redis_out_of_memory" });
+    } finally {
+      await admin.config("SET", "maxmemory", "0");
+    }
   });
 });

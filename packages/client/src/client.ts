@@ -119,22 +119,28 @@ export class HerdClient {
    */
   async run(request: JobRequest, options: WaitOptions = {}): Promise<JobView> {
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+    const submitted = await this.#untilAccepted(() => this.submit(request, { waitMs: Math.min(this.#longPollMs, Math.max(1, deadline - Date.now())) }), options, deadline);
+    if ("type" in submitted && FINISHED.has(submitted.status)) return submitted;
+    return this.wait(submitted.id as string, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) });
+  }
+
+  /**
+   * Runs `attempt` again after each refusal for now (429, 503: after its Retry-After, else a
+   * growing pause) until `deadline`; then, or on any other error, throws.
+   */
+  async #untilAccepted<T>(attempt: () => Promise<T>, options: WaitOptions, deadline = Date.now() + (options.timeoutMs ?? 300_000)): Promise<T> {
     let pause = 250;
     for (;;) {
       options.signal?.throwIfAborted();
-      let submitted: JobView | Accepted;
       try {
-        submitted = await this.submit(request, { waitMs: Math.min(this.#longPollMs, Math.max(1, deadline - Date.now())) });
+        return await attempt();
       } catch (error) {
         if (!(error instanceof HerdError) || !RETRY_LATER.has(error.status)) throw error;
         const delay = error.retryAfterMs ?? pause;
         if (Date.now() + delay >= deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
         pause = Math.min(5000, pause * 2);
-        continue;
       }
-      if ("type" in submitted && FINISHED.has(submitted.status)) return submitted;
-      return this.wait(submitted.id as string, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) });
     }
   }
 
@@ -159,27 +165,33 @@ export class HerdClient {
     return status === 404 ? undefined : body;
   }
 
-  /** Uploads documents (multipart) and starts their ingestion; returns the ingestion id. */
-  async ingest(collection: string, documents: readonly UploadDocument[], metadata?: Record<string, unknown>): Promise<string> {
+  /**
+   * Uploads documents (multipart) and starts their ingestion; returns the ingestion id. An upload
+   * refused for now (503: Redis or the database restarting or full; 429) is sent again after its
+   * Retry-After until `timeoutMs`. Sending it again is safe: documents already recorded with the
+   * same content are not ingested twice.
+   */
+  async ingest(collection: string, documents: readonly UploadDocument[], metadata?: Record<string, unknown>, options: WaitOptions = {}): Promise<string> {
     const form = new FormData();
     if (metadata) form.append("metadata", JSON.stringify(metadata));
     for (const document of documents) {
       const bytes = typeof document.data === "string" ? new TextEncoder().encode(document.data) : document.data;
       form.append("file", new Blob([bytes as Uint8Array<ArrayBuffer>], document.mimeType ? { type: document.mimeType } : {}), document.id);
     }
-    const { body } = await this.#request<{ ingestionId: string }>("POST", `/v1/collections/${encodeURIComponent(collection)}/documents`, { body: form });
+    const { body } = await this.#untilAccepted(() => this.#request<{ ingestionId: string }>("POST", `/v1/collections/${encodeURIComponent(collection)}/documents`, { body: form }), options);
     return body.ingestionId;
   }
 
-  async ingestion(id: string): Promise<IngestionSummary> {
-    return (await this.#request<IngestionSummary>("GET", `/v1/ingestions/${encodeURIComponent(id)}`)).body;
+  /** An ingestion's progress; a read refused for now (503) is retried as `ingest` does. */
+  async ingestion(id: string, options: WaitOptions = {}): Promise<IngestionSummary> {
+    return (await this.#untilAccepted(() => this.#request<IngestionSummary>("GET", `/v1/ingestions/${encodeURIComponent(id)}`), options)).body;
   }
 
   /** Polls an ingestion until no document is pending, reporting each reading. */
   async waitForIngestion(id: string, options: WaitOptions & { pollMs?: number; onProgress?: (summary: IngestionSummary) => void } = {}): Promise<IngestionSummary> {
     const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
     for (;;) {
-      const summary = await this.ingestion(id);
+      const summary = await this.ingestion(id, { timeoutMs: Math.max(1, deadline - Date.now()), ...(options.signal ? { signal: options.signal } : {}) });
       options.onProgress?.(summary);
       if (summary.status !== "running") return summary;
       if (Date.now() > deadline) throw new HerdError(0, "timeout", `ingestion ${id} did not finish in time`);

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { StartEnv, loadConfig, toStartConfig, type EnvSource, type StartConfig } from "@herd/config";
 import { redactUrl } from "@herd/redis";
 import { NO_REDIS_HELP, isLocalRedis, onPath, redisAnswers, startLocalRedis } from "./redis-check.js";
+import { busyPorts } from "./ports.js";
 import { waitUntilReady } from "./readiness.js";
 
 interface Child {
@@ -58,6 +59,11 @@ function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: bo
 /** `herd start`: Redis (if needed), an emulated fleet (if no instances), workers and the API. */
 export async function start(env: EnvSource): Promise<number> {
   const config = loadConfig(StartEnv, toStartConfig, env);
+  const busy = await busyPorts(config);
+  if (busy.length > 0) {
+    console.error(`herd: cannot start: ${busy.join("; ")}.\nIs another Herd running? Stop it, or move this one with the setting named.`);
+    return 1;
+  }
   const children: Child[] = [];
   let stopping = false;
   const stopAll = async (code: number): Promise<number> => {

@@ -21,7 +21,7 @@ export async function consecutiveFreePorts(count: number): Promise<number> {
   throw new Error("no free port range");
 }
 
-const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
 export interface StartedHerd {
   child: ChildProcess;

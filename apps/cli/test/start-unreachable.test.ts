@@ -1,9 +1,11 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, waitFor } from "@herd/testing";
-import { startHerdCli, type StartedHerd } from "./herd-start.js";
+import { CLI, startHerdCli, type StartedHerd } from "./herd-start.js";
 
 /** A typo in HERD_INSTANCES, or a GPU box still booting: herd start says which instance and why. */
 describe("herd start with an Ollama instance that does not answer", () => {
@@ -43,4 +45,25 @@ describe("herd start with an Ollama instance that does not answer", () => {
     expect(await exited).toBe(0);
     await waitFor(() => output().includes("SIGINT received, stopping"), { message: "the stop message" });
   }, 90_000);
+});
+
+describe("herd start when a port it needs is taken", () => {
+  it("says which port and which setting moves it, and starts nothing", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const taken = (holder.address() as AddressInfo).port;
+      const result = spawnSync(process.execPath, [CLI, "start"], {
+        env: { PATH: process.env["PATH"], PORT: String(taken), REDIS_URL: `redis://127.0.0.1:${await freePort()}`, HERD_METRICS_PORT: "off" },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`port ${taken} (the API, PORT) is already in use`);
+      expect(result.stderr).toContain("Is another Herd running?");
+      expect(result.stdout).not.toContain("Herd is running");
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
 });

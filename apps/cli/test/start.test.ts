@@ -6,9 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@herd/testing";
 import { redisAnswers } from "../src/redis-check.js";
-import { consecutiveFreePorts, startHerdCli } from "./herd-start.js";
-
-const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+import { CLI, consecutiveFreePorts, startHerdCli } from "./herd-start.js";
 
 describe("herd start (npm start)", () => {
   let child: ChildProcess;

@@ -32,7 +32,7 @@ function shortCommand(command: unknown): unknown {
 
 /** An instance of some class (a pg Client, a socket): neither data nor an error. */
 function isClassInstance(value: unknown): value is object {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Error || Buffer.isBuffer(value)) return false;
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Error || value instanceof Date || Buffer.isBuffer(value)) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype !== Object.prototype && prototype !== null;
 }

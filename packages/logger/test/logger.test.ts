@@ -66,12 +66,13 @@ describe("logger", () => {
       readonly connectionParameters = { user: "postgres", password: "secret", host: "127.0.0.1" };
       readonly queue = Array.from({ length: 500 }, (_, i) => ({ text: `select ${i}` }));
     }
-    const error = Object.assign(new Error("Connection terminated unexpectedly"), { client: new Client(), code: "ECONNRESET", details: { served: ["a"] }, cause: new Error("socket hang up") });
+    const error = Object.assign(new Error("Connection terminated unexpectedly"), { client: new Client(), code: "ECONNRESET", details: { served: ["a"] }, at: new Date(0), cause: new Error("socket hang up") });
     logger.warn({ err: error }, "idle postgres connection failed");
     const entry = JSON.parse(lines[0] ?? "");
     expect(entry.err.client).toBe("[Client]");
     expect(entry.err.code).toBe("ECONNRESET");
     expect(entry.err.details).toEqual({ served: ["a"] });
+    expect(entry.err.at).toBe("1970-01-01T00:00:00.000Z");
     expect(JSON.stringify(entry.err)).toContain("socket hang up");
     expect(lines[0]).not.toContain("secret");
     expect(lines[0]?.length).toBeLessThan(3000);

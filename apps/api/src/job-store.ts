@@ -117,7 +117,11 @@ export class JobStore {
     const canceled = knownState || rawCanceled === null ? null : rawCanceled.toString("utf8");
     const [timestamp, processedOn, finishedOn, attemptsMade, processedBy, failedReason, name] = fields.map((value) => value ?? undefined);
     const base = { id, type: parsed.kind, model: parsed.model };
-    const status = statusFromState(state);
+    // The worker stores the result, replies, and only then has BullMQ record the completion (one
+    // round trip later, see storeResult): a read in that gap, such as a client's GET right after
+    // its ?wait= answer, must not see the job running again.
+    const stored = state === "active" && result !== null;
+    const status = stored ? "completed" : statusFromState(state);
     if (tenant !== undefined && (status ? tenantOfJobName(name) : canceledBy(canceled)) !== tenant) return undefined;
     if (!status) {
       if (!canceled) return undefined;
@@ -130,7 +134,7 @@ export class JobStore {
     // running. Not BullMQ's attemptsStarted: hand-backs (shutdown, a sick instance passing a retry
     // on) start a job again without being attempts of it.
     const made = toNumber(attemptsMade) ?? 0;
-    const view: ViewFields = { ...base, status, attempts: status === "running" ? made + 1 : made, timings };
+    const view: ViewFields = { ...base, status, attempts: status === "running" || stored ? made + 1 : made, timings };
     if (status !== "queued" && processedBy) view.instance = processedBy;
     if (status === "completed") {
       // BullMQ evicts finished jobs lazily; once the result has expired the job is gone too.

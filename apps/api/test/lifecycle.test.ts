@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueName } from "@herd/jobs";
-import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
+import { RedisServer, testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { parseServerTiming } from "../src/server-timing.js";
 import { Stack } from "./stack.js";
 
 const EMBED_QUEUE = queueName("embed", "nomic-embed-text");
 
 describe("job lifecycle", () => {
+  const prefix = uniquePrefix("life");
   let stack: Stack;
   beforeAll(async () => {
     stack = await Stack.start({
-      prefix: uniquePrefix("life"),
+      prefix,
       fleet: { instances: 1, latency: { embedMs: 400 }, preload: true },
       env: { HERD_MAX_WAITING_PER_MODEL: "3", HERD_CACHE_EMBEDDING_TTL: "off" },
     });
@@ -35,6 +36,22 @@ describe("job lifecycle", () => {
     expect(done.body.result.embeddings[0]).toHaveLength(768);
     expect(done.body.timings.runMs).toBeGreaterThanOrEqual(300);
     expect(done.body.timings.totalMs).toBeGreaterThanOrEqual(done.body.timings.runMs);
+  });
+
+  it("reads a job whose result the worker stored as completed, before BullMQ records the completion", async () => {
+    const submitted = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "lifecycle stored before completed" });
+    const id = submitted.body.id as string;
+    await waitFor(async () => (await stack.get(`/v1/jobs/${id}`)).body.status === "running", { message: "running" });
+    // What the worker writes first (then its reply, then BullMQ's completion, one round trip later).
+    const redis = testRedis();
+    try {
+      await redis.set(`{${prefix}}:result:${id}`, '{"model":"nomic-embed-text","embeddings":[[0.6,0.8]]}', "PX", 60_000);
+      const read = await stack.get(`/v1/jobs/${id}`);
+      expect(read.body).toMatchObject({ id, status: "completed", attempts: 1, instance: "ollama-0", result: { embeddings: [[0.6, 0.8]] } });
+    } finally {
+      redis.disconnect();
+    }
+    await stack.get(`/v1/jobs/${id}?wait=5000`);
   });
 
   it("returns the finished job in one round trip with ?wait on submit", async () => {

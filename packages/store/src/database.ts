@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { coerceError, type Logger } from "@herd/logger";
+import { EmbeddedProcess } from "./embedded-process.js";
 
 export type Queryable = pg.Pool | pg.PoolClient;
 
@@ -21,61 +20,23 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const EMBEDDED_MAIN = fileURLToPath(new URL("./embedded-main.js", import.meta.url));
-
-/** Starts the embedded server in its own process and resolves with its URL once it listens. */
-export async function startEmbeddedProcess(dataDir: string, logger: Logger, timeoutMs = 60_000): Promise<{ url: string; child: ChildProcess }> {
-  // Its own process group: a Ctrl+C on the API's terminal must not stop the database under the
-  // API's shutdown; close() stops it last, and it stops by itself when its stdin closes.
-  const child = spawn(process.execPath, [EMBEDDED_MAIN, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"], detached: true });
-  let output = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-    logger.warn({ embedded: chunk.toString().trim() }, "embedded postgres");
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`embedded postgres did not start within ${timeoutMs}ms: ${output}`)), timeoutMs);
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const line = output.split("\n").find((entry) => entry.includes('"event":"ready"'));
-      if (!line) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`embedded postgres exited (${code}): ${output}`));
-    });
-  });
-  return { url, child };
-}
-
 /**
  * One code path for both servers: everything talks to Postgres through `pg`. With no URL, Herd
  * runs PGlite (with pgvector) as a child process and connects to it over the wire protocol with a
  * single connection, because PGlite is a single session.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  let child: ChildProcess | undefined;
-  let url = options.url;
-  if (!url) {
-    const embedded = await startEmbeddedProcess(options.embeddedDataDir, options.logger);
-    url = embedded.url;
-    child = embedded.child;
-  }
-  const pool = new pg.Pool({ connectionString: url, max: child ? 1 : options.poolMax, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
+  const embedded = options.url ? undefined : await EmbeddedProcess.start(options.embeddedDataDir, options.logger);
+  const url = embedded ? embedded.url : (options.url ?? "");
+  const pool = new pg.Pool({ connectionString: url, max: embedded ? 1 : options.poolMax, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
   pool.on("error", (error) => options.logger.warn({ err: coerceError(error) }, "idle postgres connection failed"));
   return {
     pool,
     url,
-    embedded: child !== undefined,
+    embedded: embedded !== undefined,
     async close() {
       await pool.end();
-      if (child && child.exitCode === null) {
-        const exited = new Promise((resolve) => child?.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await embedded?.close();
     },
   };
 }

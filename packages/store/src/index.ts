@@ -1,4 +1,5 @@
-export { openDatabase, inTransaction, isDatabaseUnavailable, startEmbeddedProcess, type Database, type DatabaseOptions, type Queryable } from "./database.js";
+export { openDatabase, inTransaction, isDatabaseUnavailable, type Database, type DatabaseOptions, type Queryable } from "./database.js";
+export { startEmbeddedProcess } from "./embedded-process.js";
 export { startEmbeddedServer, type EmbeddedServer } from "./embedded.js";
 export { migrate, loadMigrations, MIGRATION_LOCK, type Migration } from "./migrate.js";
 export * from "./queries/collections.js";

@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { createLogger } from "@herd/logger";
 import { waitFor } from "@herd/testing";
+// The embedded server runs dist/embedded-main.js: the compiled package, as the API uses it.
+import { dataDirOwner, openDatabase } from "../dist/index.js";
 
 const STORE = new URL("../dist/index.js", import.meta.url).href;
 const LOGGER = new URL("../../logger/dist/index.js", import.meta.url).href;
@@ -13,6 +16,38 @@ const LOGGER = new URL("../../logger/dist/index.js", import.meta.url).href;
  * process group; the database must outlive the API's shutdown (which may still write), and stop
  * when the API closes it.
  */
+describe("embedded database that exits on its own", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "herd-embedded-crash-"));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("is started again on the same URL, with what was committed, and says so in the log", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ name: "embedded-crash", level: "info", format: "json", destination: { write: (line: string) => lines.push(line) } });
+    const db = await openDatabase({ url: undefined, embeddedDataDir: dataDir, poolMax: 1, logger });
+    try {
+      await db.pool.query("CREATE TABLE readings (value int)");
+      await db.pool.query("INSERT INTO readings VALUES (42)");
+      const first = dataDirOwner(join(dataDir));
+      expect(first).toBeDefined();
+      process.kill(first ?? 0, "SIGKILL");
+      const rows = await waitFor(async () => {
+        try {
+          return (await db.pool.query<{ value: number }>("SELECT value FROM readings")).rows;
+        } catch {
+          return undefined;
+        }
+      }, { timeoutMs: 60_000, message: "the embedded database to answer again" });
+      expect(rows).toEqual([{ value: 42 }]);
+      expect(dataDirOwner(dataDir)).not.toBe(first);
+      expect(lines.some((line) => line.includes("exited unexpectedly; restarting it") && line.includes('"signal":"SIGKILL"'))).toBe(true);
+      expect(lines.some((line) => line.includes("the embedded database is back"))).toBe(true);
+    } finally {
+      await db.close();
+    }
+    expect(dataDirOwner(dataDir)).toBeUndefined();
+  }, 90_000);
+});
+
 describe("embedded database under Ctrl+C", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "herd-embedded-signal-"));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -43,3 +43,17 @@ export async function startHerdCli(env: Record<string, string>, options: { detac
   await waitFor(() => output.includes(until), { timeoutMs: 60_000, message: `"${until}" in herd start's output` });
   return { child, output: () => output };
 }
+
+/**
+ * For a test's teardown: a `herd start` still running gets SIGTERM and stops what it started (its
+ * children run in process groups of their own, so killing it alone would leave them behind);
+ * SIGKILL only if it has not exited after 30 s.
+ */
+export async function stopHerdCli(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  await exited;
+  clearTimeout(timer);
+}

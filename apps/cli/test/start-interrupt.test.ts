@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, RedisServer, waitFor } from "@herd/testing";
-import { consecutiveFreePorts, startHerdCli } from "./herd-start.js";
+import { consecutiveFreePorts, startHerdCli, stopHerdCli } from "./herd-start.js";
 
 /**
  * Ctrl+C in a terminal signals the whole foreground process group, not only `herd start`. Its
@@ -42,7 +42,7 @@ describe("herd start: Ctrl+C (SIGINT to the terminal's process group)", () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    await stopHerdCli(child);
     await replay?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, waitFor } from "@herd/testing";
-import { CLI, startHerdCli, type StartedHerd } from "./herd-start.js";
+import { CLI, startHerdCli, stopHerdCli, type StartedHerd } from "./herd-start.js";
 
 /** A typo in HERD_INSTANCES, or a GPU box still booting: herd start says which instance and why. */
 describe("herd start with an Ollama instance that does not answer", () => {
@@ -13,8 +13,7 @@ describe("herd start with an Ollama instance that does not answer", () => {
   let started: StartedHerd | undefined;
 
   afterAll(async () => {
-    const pid = started?.child.pid;
-    if (started && started.child.exitCode === null && pid !== undefined) process.kill(-pid, "SIGKILL");
+    await stopHerdCli(started?.child);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

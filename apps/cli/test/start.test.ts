@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@herd/testing";
 import { redisAnswers } from "../src/redis-check.js";
-import { CLI, consecutiveFreePorts, startHerdCli } from "./herd-start.js";
+import { CLI, consecutiveFreePorts, startHerdCli, stopHerdCli } from "./herd-start.js";
 
 describe("herd start (npm start)", () => {
   let child: ChildProcess;
@@ -35,9 +35,7 @@ describe("herd start (npm start)", () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      child.kill("SIGKILL");
-    }
+    await stopHerdCli(child);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from "bullmq";
 import { parseJobId, type JobReply } from "@herd/jobs";
-import { coerceError, type Logger } from "@herd/logger";
+import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type RedisClient, type RedisTarget } from "@herd/redis";
 import type { Replies } from "./replies.js";
 
@@ -75,7 +75,8 @@ export class QueueRegistry {
     let queue = this.#queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.connection, prefix: this.bullPrefix });
-      queue.on("error", (error) => this.logger.warn({ err: coerceError(error), queue: name }, "queue error"));
+      const warn = warnAtMostEvery(this.logger);
+      queue.on("error", (error) => warn({ err: coerceError(error), queue: name }, "queue error"));
       this.#queues.set(name, queue);
     }
     return queue;

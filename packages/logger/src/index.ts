@@ -83,4 +83,4 @@ export function silentLogger(): Logger {
 }
 
 export { coerceError } from "./coerce.js";
-export { atMostEvery, OutageLog } from "./repeated.js";
+export { atMostEvery, OutageLog, warnAtMostEvery } from "./repeated.js";

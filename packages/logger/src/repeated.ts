@@ -16,6 +16,23 @@ export function atMostEvery(intervalMs: number): (log: () => void) => void {
 }
 
 /**
+ * For errors a library emits on each of its retries while a service is down (BullMQ's workers and
+ * queues while Redis is unreachable): a warning at most once per `intervalMs`, the rest at debug,
+ * so an outage reads as a few lines, not dozens a second, and nothing is dropped.
+ */
+export function warnAtMostEvery(logger: Logger, intervalMs = 10_000): (fields: object, message: string) => void {
+  const gate = atMostEvery(intervalMs);
+  return (fields, message) => {
+    let warned = false;
+    gate(() => {
+      warned = true;
+      logger.warn(fields, message);
+    });
+    if (!warned) logger.debug(fields, message);
+  };
+}
+
+/**
  * For an operation repeated on a timer (a heartbeat, a refresh): one warning when it starts
  * failing, debug while it keeps failing, one info line when it works again.
  */

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../src/index.js";
+import { createLogger, warnAtMostEvery } from "../src/index.js";
 
 const LOGGER = new URL("../dist/index.js", import.meta.url).href;
 
@@ -76,5 +76,12 @@ describe("logger", () => {
     expect(JSON.stringify(entry.err)).toContain("socket hang up");
     expect(lines[0]).not.toContain("secret");
     expect(lines[0]?.length).toBeLessThan(3000);
+  });
+  it("warns about an error repeated on every retry at most once per interval, the others at debug", () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = createLogger({ name: "herd-api", level: "debug", format: "json", destination: { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) } });
+    const warn = warnAtMostEvery(logger, 60_000);
+    for (let i = 0; i < 5; i += 1) warn({ err: new Error("connect ECONNREFUSED 127.0.0.1:6379") }, "queue error");
+    expect(lines.map((line) => [line.level, line.msg])).toEqual([[40, "queue error"], ...Array.from({ length: 4 }, () => [20, "queue error"])]);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, MetricsTime, Queue, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
 import type { RedisClient } from "@herd/redis";
-import { coerceError, type Logger } from "@herd/logger";
+import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import { QueueActivity } from "./queue-activity.js";
 
 /** What the binding wants the loop to do next. */
@@ -82,9 +82,11 @@ export class PullLoop {
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       autorun: false,
     });
-    this.worker.on("error", (error) => options.logger.warn({ err: coerceError(error), queue: options.queue }, "queue worker error"));
+    const warnWorker = warnAtMostEvery(options.logger);
+    this.worker.on("error", (error) => warnWorker({ err: coerceError(error), queue: options.queue }, "queue worker error"));
     this.queue = new Queue(options.queue, { connection: options.connection, prefix: options.bullPrefix });
-    this.queue.on("error", (error) => options.logger.warn({ err: coerceError(error), queue: options.queue }, "queue error"));
+    const warnQueue = warnAtMostEvery(options.logger);
+    this.queue.on("error", (error) => warnQueue({ err: coerceError(error), queue: options.queue }, "queue error"));
   }
 
   /** Jobs waiting at one priority (e.g. interactive ones a batch job should step aside for). */
@@ -107,7 +109,8 @@ export class PullLoop {
     this.#activity ??= new QueueActivity(() => {
       // The worker's connection has the blocking role's options (offline queue, no command timeout).
       const client = this.#options.connection.duplicate();
-      client.on("error", (error: unknown) => this.#options.logger.warn({ err: coerceError(error), queue: this.#options.queue }, "queue events connection error"));
+      const warn = warnAtMostEvery(this.#options.logger);
+      client.on("error", (error: unknown) => warn({ err: coerceError(error), queue: this.#options.queue }, "queue events connection error"));
       return client;
     }, this.queue.keys.events ?? this.queue.toKey("events"));
     return this.#activity;

@@ -3,7 +3,7 @@ import type { RedisClient } from "@herd/redis";
 import type { HerdCache } from "@herd/cache";
 import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
-import { coerceError, type Logger } from "@herd/logger";
+import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import type { IngestMetrics } from "@herd/metrics";
 import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, markDocumentFailed, markDocumentReady, upsertChunks, type Database } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
@@ -55,7 +55,8 @@ export class IngestProcessor {
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       autorun: true,
     });
-    this.worker.on("error", (error) => options.logger.warn({ err: coerceError(error) }, "ingest worker error"));
+    const warn = warnAtMostEvery(options.logger);
+    this.worker.on("error", (error) => warn({ err: coerceError(error) }, "ingest worker error"));
     this.worker.on("failed", (job, error) => options.logger.warn({ err: error, jobId: job?.id }, "ingest step failed"));
   }
 

@@ -3,10 +3,6 @@ import { herdKeys } from "@herd/jobs";
 import { WorkerHeartbeat } from "./heartbeat.js";
 
 /**
- * Worker heartbeats live in Redis: one expiring key per worker plus a sorted set (score = expiry)
- * to list them without SCAN. A worker that dies simply stops refreshing and ages out.
- */
-/**
  * The heartbeat as a script Redis runs even when it is out of memory (Redis ≥ 7 `allow-oom`):
  * the value replaces one of the same size, and a fleet whose heartbeats Redis refused would look
  * dead to the API (503 no_live_workers, /ready failing) for as long as Redis stays full, though
@@ -20,6 +16,10 @@ return 1`;
 /** Redis 6.2 knows no script flags: the shebang line does not compile there. */
 const isShebangRefused = (error: unknown) => error instanceof Error && /Error compiling script|shebang/i.test(error.message);
 
+/**
+ * Worker heartbeats live in Redis: one expiring key per worker plus a sorted set (score = expiry)
+ * to list them without SCAN. A worker that dies simply stops refreshing and ages out.
+ */
 export class FleetRegistry {
   readonly #keys: ReturnType<typeof herdKeys>;
   /** False once Redis refused the flagged script (before 7.0): plain writes from then on. */

@@ -200,6 +200,8 @@ export class IngestProcessor {
   }
 
   async close(): Promise<void> {
-    await this.worker.close();
+    // With Redis unreachable, waiting for running steps to end cannot succeed (they can record
+    // nothing) and would hold the shutdown to its deadline; their locks lapse and they run again.
+    await this.worker.close(this.options.connection.status !== "ready");
   }
 }

@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import type { StartConfig } from "@herd/config";
 
 /** Whether something already listens on `host:port` (binding it fails with EADDRINUSE). */
-function inUse(host: string, port: number): Promise<boolean> {
+export function inUse(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE"));

@@ -1,21 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "@herd/testing";
-
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
+import { inUse } from "../src/ports.js";
 
 /** The first of `count` consecutive free ports (the emulated fleet listens on consecutive ports). */
 export async function consecutiveFreePorts(count: number): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt += 1) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    const ok = await Promise.all(Array.from({ length: count }, (_, i) => inUse("127.0.0.1", base + i).then((used) => !used)));
     if (ok.every(Boolean)) return base;
   }
   throw new Error("no free port range");

@@ -12,6 +12,7 @@ import { AdminBoard } from "./admin.js";
 import { FleetView } from "./fleet-view.js";
 import { IngestProcessor } from "./ingest/processor.js";
 import { IngestionProgress } from "./ingest/progress.js";
+import { IngestRecovery } from "./ingest/recovery.js";
 import { InstanceProber } from "./instance-prober.js";
 import { FleetInstances } from "./dropin/instances.js";
 import { ApiKeys, ConcurrencyQuota } from "@herd/access";
@@ -30,6 +31,7 @@ export interface ApiRuntime {
   fleet: FleetView;
   db: Database;
   ingest: IngestProcessor;
+  ingestRecovery: IngestRecovery;
   listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
 }
@@ -76,6 +78,18 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     metrics: metrics.ingest,
     logger,
   });
+  const ingestRecovery = new IngestRecovery({
+    db,
+    queues,
+    progress,
+    fleet,
+    retention: config.jobs,
+    embedBatch: config.ingest.embedBatch,
+    config,
+    metrics: metrics.ingest,
+    logger,
+    ...config.ingest.recovery,
+  });
   const prober = new InstanceProber();
   const instances = new FleetInstances(fleet, prober, logger);
   const apiKeys = config.auth.mode === "keys" ? new ApiKeys(redis, config.prefix, config.auth.cacheMs) : undefined;
@@ -84,6 +98,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   cacheStats.start();
   const app = createServer({ config, redis, cache, queues, fleet, store, depth: new QueueDepth(), db, progress, metrics, jobMetrics: metrics.jobs, keys, prober, admin, instances, apiKeys, ...(apiKeys ? { quota: new ConcurrencyQuota(redis, config.prefix) } : {}), logger });
   fleet.start();
+  ingestRecovery.start();
   let server: Server | undefined;
 
   return {
@@ -93,6 +108,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     fleet,
     db,
     ingest,
+    ingestRecovery,
     async listen(port = config.port, host = config.host) {
       server = await new Promise<Server>((resolve, reject) => {
         const listening = createExpressServer(app);
@@ -112,6 +128,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     async close() {
       const steps: Array<[string, () => Promise<unknown> | void]> = [
         ["http server", () => closeServer(server)],
+        ["ingest recovery", () => ingestRecovery.close()],
         ["ingest processor", () => ingest.close()],
         ["parse pool", () => parsePool.close()],
         ["fleet view", () => fleet.close()],

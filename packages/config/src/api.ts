@@ -64,6 +64,10 @@ export const ApiEnv = z
     /** Lock on an ingest step; if this process dies, its documents resume elsewhere after about this long. */
     HERD_INGEST_LOCK_DURATION: durationMsEnv(60_000, { min: 1000 }),
     HERD_STALLED_INTERVAL: durationMsEnv(30_000, { min: 500 }),
+    /** How often the API looks for pending documents whose ingest job is gone or failed for good. */
+    HERD_INGEST_RECOVERY_INTERVAL: durationMsEnv(60_000, { min: 1000, max: 86_400_000 }),
+    /** How long a document must have been pending before that look considers it. */
+    HERD_INGEST_RECOVERY_AFTER: durationMsEnv(300_000, { min: 1000 }),
     /** Bull Board at /admin/queues (HTTP basic auth); unset password = the admin UI is off. */
     HERD_ADMIN_USER: stringEnv("admin"),
     HERD_ADMIN_PASSWORD: optionalSecretEnv(12),
@@ -125,7 +129,15 @@ export interface ApiConfig extends SharedConfig {
   /** Replicas a new job must reach before the API answers (0: none), and how long to wait for them. */
   replication: { waitReplicas: number; timeoutMs: number };
   database: DatabaseConfig;
-  ingest: { maxUploadBytes: number; concurrency: number; parseThreads: number; embedBatch: number; lockDurationMs: number; stalledIntervalMs: number };
+  ingest: {
+    maxUploadBytes: number;
+    concurrency: number;
+    parseThreads: number;
+    embedBatch: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    recovery: { intervalMs: number; pendingForMs: number };
+  };
   admin: { user: string; password: string | undefined; write: boolean };
   syncTimeoutMs: number;
   auth: { mode: "keys" | "open"; cacheMs: number; defaultRate: { requests: number; perSeconds: number } | undefined; defaultConcurrency: number | undefined };
@@ -160,6 +172,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
       embedBatch: env.HERD_EMBED_BATCH,
       lockDurationMs: env.HERD_INGEST_LOCK_DURATION,
       stalledIntervalMs: env.HERD_STALLED_INTERVAL,
+      recovery: { intervalMs: env.HERD_INGEST_RECOVERY_INTERVAL, pendingForMs: env.HERD_INGEST_RECOVERY_AFTER },
     },
   };
 }

@@ -37,6 +37,21 @@ export class IngestionProgress {
     await execAll(multi.expire(this.keys.ingestionDocs(id), TTL_SECONDS));
   }
 
+  /**
+   * Writes the record of an ingestion whose record is gone (Redis lost it) from where each of its
+   * documents stands in Postgres. Returns false, writing nothing, when the record exists.
+   */
+  async restore(id: string, collection: string, tenant: string, documents: ReadonlyArray<{ externalId: string; state: DocumentState }>): Promise<boolean> {
+    if ((await this.redis.exists(this.keys.ingestion(id))) > 0) return false;
+    const multi = this.redis
+      .multi()
+      .hset(this.keys.ingestion(id), { collection, tenant, createdAt: new Date().toISOString(), total: String(documents.length) })
+      .expire(this.keys.ingestion(id), TTL_SECONDS);
+    if (documents.length > 0) multi.hset(this.keys.ingestionDocs(id), Object.fromEntries(documents.map((doc) => [doc.externalId, JSON.stringify(doc.state)])));
+    await execAll(multi.expire(this.keys.ingestionDocs(id), TTL_SECONDS));
+    return true;
+  }
+
   async set(id: string, documentId: string, state: DocumentState): Promise<void> {
     await execAll(this.redis.multi().hset(this.keys.ingestionDocs(id), documentId, JSON.stringify(state)).expire(this.keys.ingestionEmbedded(id), TTL_SECONDS));
   }

@@ -23,12 +23,12 @@ export interface IngestDeps extends Omit<ReplicationDeps, "config"> {
  * upload) and queues one ingest job per document at batch priority.
  */
 export async function startIngestion(deps: IngestDeps, collection: Collection, modelDimensions: number | undefined, documents: readonly UploadedDocument[]): Promise<string> {
-  const ingestionId = `ing_${randomBytes(12).toString("hex")}`;
+  const ingestionId = newIngestionId();
   const records: Array<{ id: number; externalId: string; contentHash: string }> = [];
   for (const document of documents) {
     const contentHash = createHash("sha256").update(document.bytes).digest("hex");
     const record = await inTransaction(deps.db.pool, async (client) => {
-      const row = await upsertDocument(client, { collectionId: collection.id, externalId: document.externalId, source: document.source, mimeType: document.mimeType, contentHash, metadata: document.metadata });
+      const row = await upsertDocument(client, { collectionId: collection.id, externalId: document.externalId, source: document.source, mimeType: document.mimeType, contentHash, metadata: document.metadata, ingestionId });
       await saveDocumentContent(client, row.id, document.bytes);
       return row;
     });
@@ -36,28 +36,48 @@ export async function startIngestion(deps: IngestDeps, collection: Collection, m
   }
   await deps.progress.create(ingestionId, collection.name, collection.tenant, records.map((record) => record.externalId));
   const queue: Queue = deps.queues.queue(INGEST_QUEUE);
-  const cacheScope = cacheScopeOf(deps.config, collection.tenant);
-  await queue.addBulk(
-    records.map((record) => {
-      const data: IngestJobData = {
-        ingestionId,
-        collectionId: collection.id,
-        documentId: record.id,
-        externalId: record.externalId,
-        contentHash: record.contentHash,
-        model: collection.model,
-        dimensions: collection.dimensions,
-        ...(modelDimensions !== undefined ? { modelDimensions } : {}),
-        chunkTokens: collection.chunkTokens,
-        chunkOverlap: collection.chunkOverlap,
-        embedBatch: deps.embedBatch,
-        step: "parse",
-        round: 0,
-        ...(cacheScope !== undefined ? { cacheScope } : {}),
-      };
-      return { name: "document", data, opts: { ...jobOptions(deps.retention, "batch"), jobId: `${ingestionId}-d${record.id}` } };
-    }),
-  );
+  await queue.addBulk(records.map((record) => ingestJob(deps, collection, modelDimensions, ingestionId, record)));
   await confirmReplicated(deps, queue.toKey(ingestionId), { ingestionId });
   return ingestionId;
+}
+
+export function newIngestionId(): string {
+  return `ing_${randomBytes(12).toString("hex")}`;
+}
+
+/** The id of the job that ingests `documentId` for `ingestionId` (one per document and ingestion). */
+export function ingestJobId(ingestionId: string, documentId: number): string {
+  return `${ingestionId}-d${documentId}`;
+}
+
+/**
+ * The ingest job of one document: its first step, at batch priority. Everything in it comes from
+ * the collection, the document row and this process's settings, so the job queued again for a
+ * document whose job was lost (see IngestRecovery) is the one its upload queued.
+ */
+export function ingestJob(
+  deps: Pick<IngestDeps, "retention" | "embedBatch" | "config">,
+  collection: Pick<Collection, "id" | "tenant" | "model" | "dimensions" | "chunkTokens" | "chunkOverlap">,
+  modelDimensions: number | undefined,
+  ingestionId: string,
+  record: { id: number; externalId: string; contentHash: string },
+): { name: string; data: IngestJobData; opts: ReturnType<typeof jobOptions> & { jobId: string } } {
+  const cacheScope = cacheScopeOf(deps.config, collection.tenant);
+  const data: IngestJobData = {
+    ingestionId,
+    collectionId: collection.id,
+    documentId: record.id,
+    externalId: record.externalId,
+    contentHash: record.contentHash,
+    model: collection.model,
+    dimensions: collection.dimensions,
+    ...(modelDimensions !== undefined ? { modelDimensions } : {}),
+    chunkTokens: collection.chunkTokens,
+    chunkOverlap: collection.chunkOverlap,
+    embedBatch: deps.embedBatch,
+    step: "parse",
+    round: 0,
+    ...(cacheScope !== undefined ? { cacheScope } : {}),
+  };
+  return { name: "document", data, opts: { ...jobOptions(deps.retention, "batch"), jobId: ingestJobId(ingestionId, record.id) } };
 }

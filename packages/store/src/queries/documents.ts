@@ -48,7 +48,10 @@ function toDocument(row: DocumentRow): DocumentRecord {
   };
 }
 
-export type DocumentUpsert = Pick<DocumentRecord, "collectionId" | "externalId" | "source" | "mimeType" | "contentHash" | "metadata">;
+export type DocumentUpsert = Pick<DocumentRecord, "collectionId" | "externalId" | "source" | "mimeType" | "contentHash" | "metadata"> & {
+  /** The ingestion queuing it (its ingest job's id derives from it; see findStalePendingDocuments). */
+  ingestionId?: string;
+};
 
 /**
  * Creates or updates a document row. It becomes pending (to be chunked and embedded) unless the
@@ -57,18 +60,18 @@ export type DocumentUpsert = Pick<DocumentRecord, "collectionId" | "externalId" 
  */
 export async function upsertDocument(db: Queryable, input: DocumentUpsert): Promise<DocumentRecord> {
   const { rows } = await db.query<DocumentRow>(
-    `INSERT INTO documents (collection_id, external_id, source, mime_type, content_hash, metadata, status)
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending')
+    `INSERT INTO documents (collection_id, external_id, source, mime_type, content_hash, metadata, status, ingestion_id)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
      ON CONFLICT (collection_id, external_id) DO UPDATE SET
        source = EXCLUDED.source, mime_type = EXCLUDED.mime_type, content_hash = EXCLUDED.content_hash,
-       metadata = EXCLUDED.metadata, updated_at = now(),
+       metadata = EXCLUDED.metadata, updated_at = now(), ingestion_id = EXCLUDED.ingestion_id,
        -- The same bytes, parsed the same way, stay ready: their chunks and vectors are still right
        -- (metadata is not part of them), so the ingest step finds nothing to do.
        status = CASE WHEN documents.status = 'ready' AND documents.content_hash = EXCLUDED.content_hash
                       AND documents.mime_type = EXCLUDED.mime_type THEN 'ready' ELSE 'pending' END,
        error = NULL
      RETURNING ${COLUMNS}`,
-    [input.collectionId, input.externalId, input.source, input.mimeType, input.contentHash, JSON.stringify(input.metadata)],
+    [input.collectionId, input.externalId, input.source, input.mimeType, input.contentHash, JSON.stringify(input.metadata), input.ingestionId ?? null],
   );
   return toDocument(rows[0] as DocumentRow);
 }

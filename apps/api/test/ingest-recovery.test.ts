@@ -1,0 +1,116 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INGEST_QUEUE } from "@herd/jobs";
+import { findCollection, saveDocumentContent, upsertDocument } from "@herd/store";
+import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const DOCS = [
+  { id: "pump.md", text: "# Hydraulic pump\n\nBleed the hydraulic pump before first use: open the bleed screw until oil flows without bubbles." },
+  { id: "valve.md", text: "# Relief valve\n\nThe relief valve opens at 210 bar. Turn the adjustment screw clockwise to raise it." },
+  { id: "belt.md", text: "# Drive belt\n\nCheck the drive belt tension weekly. A loose belt squeals at start-up." },
+];
+
+describe("ingestion recovery: documents left pending without a live job", () => {
+  let stack: Stack;
+  let db: pg.Pool;
+  const redis = testRedis();
+
+  beforeAll(async () => {
+    stack = await Stack.start({
+      prefix: uniquePrefix("ingrecover"),
+      fleet: { instances: 1, slots: [2], preload: true, latency: { embedMs: 1 } },
+      env: { HERD_INGEST_RECOVERY_INTERVAL: "1s", HERD_INGEST_RECOVERY_AFTER: "1s", HERD_JOB_ATTEMPTS: "2", HERD_JOB_BACKOFF: "50ms" },
+    });
+    db = new pg.Pool({ connectionString: stack.api.db.url, max: 2 });
+  });
+  afterAll(async () => {
+    await stack?.api.ingest.worker.resume();
+    await db?.end();
+    await stack?.close();
+    redis.disconnect();
+  });
+
+  async function statuses(collection: string): Promise<Record<string, { status: string; error: string | null }>> {
+    const { rows } = await db.query<{ external_id: string; status: string; error: string | null }>(
+      "SELECT d.external_id, d.status, d.error FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.name = $1",
+      [collection],
+    );
+    return Object.fromEntries(rows.map((row) => [row.external_id, { status: row.status, error: row.error }]));
+  }
+
+  async function deleteMatching(pattern: string): Promise<number> {
+    let deleted = 0;
+    for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    }
+    return deleted;
+  }
+
+  /** Uploads while the ingest processor takes nothing, so the jobs are still queued afterwards. */
+  async function uploadHeld(collection: string, documents: ReadonlyArray<{ id: string; text: string }>): Promise<string> {
+    expect((await stack.post("/v1/collections", { name: collection, model: "nomic-embed-text", chunkTokens: 64, chunkOverlap: 8 })).status).toBe(201);
+    await stack.api.ingest.worker.pause();
+    const accepted = await stack.post(`/v1/collections/${collection}/documents`, { documents });
+    expect(accepted.status).toBe(202);
+    return accepted.body.ingestionId as string;
+  }
+
+  it("queues again the documents whose jobs the queue's Redis lost, and rebuilds the ingestion's record", async () => {
+    const ingestionId = await uploadHeld("lost", DOCS);
+    // The queue's Redis comes back empty (restarted without persistence): the ingest queue and the
+    // ingestion's record are gone; Postgres still holds the three documents, pending.
+    const tag = stack.api.queues.bullPrefix;
+    expect(await deleteMatching(`${tag}:${INGEST_QUEUE}:*`)).toBeGreaterThan(0);
+    expect(await deleteMatching(`${tag}:ingestion:${ingestionId}*`)).toBeGreaterThan(0);
+    expect((await stack.get(`/v1/ingestions/${ingestionId}`)).status).toBe(404);
+    expect(Object.values(await statuses("lost")).map((document) => document.status)).toEqual(["pending", "pending", "pending"]);
+    stack.api.ingest.worker.resume();
+
+    await waitFor(async () => Object.values(await statuses("lost")).every((document) => document.status === "ready"), { timeoutMs: 30_000, message: "the lost documents stored" });
+    const summary = await waitFor(async () => {
+      const response = await stack.get(`/v1/ingestions/${ingestionId}`);
+      return response.status === 200 && response.body.status === "completed" ? response.body : undefined;
+    }, { timeoutMs: 10_000, message: "the ingestion's record rebuilt and completed" });
+    expect(summary).toMatchObject({ id: ingestionId, collection: "lost", documents: { total: 3, done: 3, failed: 0, pending: 0 } });
+    const search = await stack.post("/v1/collections/lost/search", { query: "relief valve opening pressure", k: 1 });
+    expect(search.status).toBe(200);
+    expect(search.body.results[0].documentId).toBe("valve.md");
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(/herd_ingest_recovered_documents_total\{action="requeued"[^}]*\} 3\b/);
+  });
+
+  it("marks failed a document whose ingest job failed for good, instead of leaving it pending", async () => {
+    const ingestionId = await uploadHeld("broken", [{ id: "gear.md", text: "# Gearbox\n\nChange the gearbox oil every 1000 hours." }]);
+    const job = await stack.api.queues.queue(INGEST_QUEUE).getJob(`${ingestionId}-d${(await db.query<{ id: string }>("SELECT id FROM documents WHERE external_id = 'gear.md'")).rows[0]?.id}`);
+    expect(job).toBeDefined();
+    // A step that throws on every attempt (here: data no step accepts) fails the job for good.
+    await job?.updateData({ ...job.data, step: "no-such-step" });
+    stack.api.ingest.worker.resume();
+
+    const gear = await waitFor(async () => {
+      const document = (await statuses("broken"))["gear.md"];
+      return document?.status === "failed" ? document : undefined;
+    }, { timeoutMs: 30_000, message: "gear.md marked failed" });
+    expect(gear.error).toMatch(/^ingestion failed: /);
+    const summary = (await stack.get(`/v1/ingestions/${ingestionId}`)).body;
+    expect(summary).toMatchObject({ status: "completed_with_errors", documents: { total: 1, failed: 1, pending: 0 } });
+    expect(summary.errors[0]).toMatchObject({ documentId: "gear.md" });
+  });
+
+  it("ingests a pending document written before ingestions were recorded on documents", async () => {
+    expect((await stack.post("/v1/collections", { name: "legacy", model: "nomic-embed-text", chunkTokens: 64, chunkOverlap: 8 })).status).toBe(201);
+    const collection = await findCollection(db, "local", "legacy");
+    if (!collection) throw new Error("no collection");
+    const text = "# Coolant\n\nTop up the coolant when the engine is cold.";
+    const row = await upsertDocument(db, { collectionId: collection.id, externalId: "coolant.md", source: "coolant.md", mimeType: "text/markdown", contentHash: "legacy-hash", metadata: {} });
+    await saveDocumentContent(db, row.id, Buffer.from(text));
+    expect((await db.query("SELECT ingestion_id FROM documents WHERE id = $1", [row.id])).rows[0]).toEqual({ ingestion_id: null });
+
+    await waitFor(async () => (await statuses("legacy"))["coolant.md"]?.status === "ready", { timeoutMs: 30_000, message: "coolant.md stored" });
+    const { rows } = await db.query<{ ingestion_id: string; chunk_count: number }>("SELECT ingestion_id, chunk_count FROM documents WHERE id = $1", [row.id]);
+    expect(rows[0]?.ingestion_id).toMatch(/^ing_/);
+    expect(rows[0]?.chunk_count).toBeGreaterThan(0);
+    expect((await stack.get(`/v1/ingestions/${rows[0]?.ingestion_id}`)).body).toMatchObject({ status: "completed", collection: "legacy", documents: { total: 1, done: 1 } });
+  });
+});

@@ -1,3 +1,4 @@
+import { UnrecoverableError, Worker } from "bullmq";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INGEST_QUEUE } from "@herd/jobs";
@@ -25,7 +26,6 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     db = new pg.Pool({ connectionString: stack.api.db.url, max: 2 });
   });
   afterAll(async () => {
-    await stack?.api.ingest.worker.resume();
     await db?.end();
     await stack?.close();
     redis.disconnect();
@@ -39,12 +39,10 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     return Object.fromEntries(rows.map((row) => [row.external_id, { status: row.status, error: row.error }]));
   }
 
-  async function deleteMatching(pattern: string): Promise<number> {
-    let deleted = 0;
-    for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    }
-    return deleted;
+  async function keysMatching(pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) found.push(...keys);
+    return found;
   }
 
   /** Uploads while the ingest processor takes nothing, so the jobs are still queued afterwards. */
@@ -60,12 +58,17 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     const ingestionId = await uploadHeld("lost", DOCS);
     // The queue's Redis comes back empty (restarted without persistence): the ingest queue and the
     // ingestion's record are gone; Postgres still holds the three documents, pending.
-    const tag = stack.api.queues.bullPrefix;
-    expect(await deleteMatching(`${tag}:${INGEST_QUEUE}:*`)).toBeGreaterThan(0);
-    expect(await deleteMatching(`${tag}:ingestion:${ingestionId}*`)).toBeGreaterThan(0);
-    expect((await stack.get(`/v1/ingestions/${ingestionId}`)).status).toBe(404);
-    expect(Object.values(await statuses("lost")).map((document) => document.status)).toEqual(["pending", "pending", "pending"]);
-    stack.api.ingest.worker.resume();
+    try {
+      const tag = stack.api.queues.bullPrefix;
+      const queueKeys = await keysMatching(`${tag}:${INGEST_QUEUE}:*`);
+      const recordKeys = await keysMatching(`${tag}:ingestion:${ingestionId}*`);
+      expect(recordKeys).toContain(`${tag}:ingestion:${ingestionId}`);
+      // One DEL: no recovery pass sees the jobs gone but the record still there.
+      expect(await redis.del(...queueKeys, ...recordKeys)).toBe(queueKeys.length + recordKeys.length);
+      expect(Object.values(await statuses("lost")).map((document) => document.status)).toEqual(["pending", "pending", "pending"]);
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
 
     await waitFor(async () => Object.values(await statuses("lost")).every((document) => document.status === "ready"), { timeoutMs: 30_000, message: "the lost documents stored" });
     const summary = await waitFor(async () => {
@@ -80,22 +83,34 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     expect(metrics).toMatch(/herd_ingest_recovered_documents_total\{action="requeued"[^}]*\} 3\b/);
   });
 
-  it("marks failed a document whose ingest job failed for good, instead of leaving it pending", async () => {
+  it("marks failed a document whose ingest job failed for good while no API process was there to mark it", async () => {
     const ingestionId = await uploadHeld("broken", [{ id: "gear.md", text: "# Gearbox\n\nChange the gearbox oil every 1000 hours." }]);
-    const job = await stack.api.queues.queue(INGEST_QUEUE).getJob(`${ingestionId}-d${(await db.query<{ id: string }>("SELECT id FROM documents WHERE external_id = 'gear.md'")).rows[0]?.id}`);
-    expect(job).toBeDefined();
-    // A step that throws on every attempt (here: data no step accepts) fails the job for good.
-    await job?.updateData({ ...job.data, step: "no-such-step" });
-    stack.api.ingest.worker.resume();
+    // Another consumer of the queue takes the job and fails it for good, as an API process would
+    // that died between a step's last failure and marking its document.
+    const connection = testRedis();
+    const outsider = new Worker(INGEST_QUEUE, null, { connection, prefix: stack.api.queues.bullPrefix, autorun: false });
+    try {
+      const job = await waitFor(() => outsider.getNextJob("outsider-token"), { message: "the outsider holds the ingest job" });
+      expect(job.data.ingestionId).toBe(ingestionId);
+      await job.moveToFailed(new UnrecoverableError("parser crashed"), "outsider-token");
+      expect(await job.getState()).toBe("failed");
+      expect((await statuses("broken"))["gear.md"]?.status).toBe("pending");
+    } finally {
+      await outsider.close();
+      connection.disconnect();
+      stack.api.ingest.worker.resume();
+    }
 
     const gear = await waitFor(async () => {
       const document = (await statuses("broken"))["gear.md"];
       return document?.status === "failed" ? document : undefined;
     }, { timeoutMs: 30_000, message: "gear.md marked failed" });
-    expect(gear.error).toMatch(/^ingestion failed: /);
+    expect(gear.error).toBe("ingestion failed: parser crashed");
     const summary = (await stack.get(`/v1/ingestions/${ingestionId}`)).body;
     expect(summary).toMatchObject({ status: "completed_with_errors", documents: { total: 1, failed: 1, pending: 0 } });
-    expect(summary.errors[0]).toMatchObject({ documentId: "gear.md" });
+    expect(summary.errors[0]).toEqual({ documentId: "gear.md", error: "ingestion failed: parser crashed" });
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(/herd_ingest_recovered_documents_total\{action="failed"[^}]*\} 1\b/);
   });
 
   it("ingests a pending document written before ingestions were recorded on documents", async () => {

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INGEST_QUEUE } from "@herd/jobs";
 import { collectionFingerprint, findCollection } from "@herd/store";
 import { makePdf, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
@@ -170,5 +171,27 @@ describe("document ingestion, search and answers", () => {
     big.append("file", new Blob([Buffer.alloc(2 * 1024 * 1024, 97)]), "big.txt");
     const tooBig = await fetch(`${stack.url}/v1/collections/manuals/documents`, { method: "POST", body: big });
     expect(tooBig.status).toBe(413);
+  });
+
+  it("fails a document at once when its ingest job fails for good, with the job's reason", async () => {
+    expect((await stack.post("/v1/collections", { name: "doomed", model: "nomic-embed-text" })).status).toBe(201);
+    await stack.api.ingest.worker.pause();
+    let ingestionId: string;
+    try {
+      const accepted = await stack.post("/v1/collections/doomed/documents", { documents: [{ id: "gear.md", text: "# Gearbox\n\nChange the gearbox oil every 1000 hours." }] });
+      expect(accepted.status).toBe(202);
+      ingestionId = accepted.body.ingestionId as string;
+      const [job] = await stack.api.queues.queue(INGEST_QUEUE).getJobs(["prioritized", "waiting"]).then((jobs) => jobs.filter((candidate) => candidate.data.ingestionId === ingestionId));
+      // Data no step accepts: every attempt throws, so the job fails for good.
+      await job?.updateData({ ...job.data, step: "no-such-step" });
+      expect(job).toBeDefined();
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
+    const summary = await ingestion(stack, ingestionId);
+    expect(summary).toMatchObject({ status: "completed_with_errors", documents: { total: 1, failed: 1, pending: 0 } });
+    expect(summary.errors[0].error).toMatch(/^ingestion failed: .*step/s);
+    const { rows } = await db.query("SELECT d.status, d.error FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.name = 'doomed'");
+    expect(rows).toEqual([{ status: "failed", error: summary.errors[0].error }]);
   });
 });

@@ -7,28 +7,33 @@ import { record, Scenario, emulators, instancesEnv } from "./setup.js";
 
 const scenario = new Scenario("postgres");
 const oomScenario = new Scenario("ingest-oom");
+const amnesiaScenario = new Scenario("ingest-amnesia");
 afterAll(async () => {
   await scenario.close();
   await oomScenario.close();
+  await amnesiaScenario.close();
 });
+
+const INGEST_ENV = { HERD_EMBED_BATCH: "4", HERD_INGEST_CONCURRENCY: "2", HERD_INGEST_LOCK_DURATION: "2s" };
+
+/** One emulated instance (15 ms embeddings), a worker and an API on `redisUrl`, and a pool on the scenario's database. */
+async function ingestionHerd(target: Scenario, env: Record<string, string>, redisUrl?: string, databaseUrl?: string) {
+  const fleet = await emulators(1, 15);
+  target.closers.push(() => Promise.all(fleet.map((instance) => instance.close())));
+  const cluster = await target.start({ ...INGEST_ENV, ...env }, redisUrl, databaseUrl);
+  cluster.startWorker("worker", instancesEnv(fleet));
+  const api = await cluster.startApi("api");
+  const db = new pg.Pool({ connectionString: databaseUrl ?? target.database?.url, max: 2 });
+  // A Postgres restart cuts this pool's idle connections too; it reconnects on next use.
+  db.on("error", () => undefined);
+  target.closers.push(() => db.end());
+  return { cluster, ingestion: ingestionClient(api, db, () => cluster.output) };
+}
 
 it.skipIf(!PostgresServer.available())("4. Postgres restarted mid-ingestion: the ingestion completes with no duplicate or missing chunk", async () => {
   const postgres = await PostgresServer.start();
   scenario.closers.push(async () => postgres.close());
-  const fleet = await emulators(1, 15);
-  scenario.closers.push(() => Promise.all(fleet.map((instance) => instance.close())));
-  const cluster = await scenario.start(
-    { HERD_EMBED_BATCH: "4", HERD_INGEST_CONCURRENCY: "2", HERD_INGEST_LOCK_DURATION: "2s" },
-    undefined,
-    postgres.url,
-  );
-  cluster.startWorker("worker", instancesEnv(fleet));
-  const api = await cluster.startApi("api");
-  const db = new pg.Pool({ connectionString: postgres.url, max: 2 });
-  // The restart cuts this pool's idle connections too; it reconnects on next use.
-  db.on("error", () => undefined);
-  scenario.closers.push(() => db.end());
-  const ingestion = ingestionClient(api, db, () => cluster.output);
+  const { ingestion } = await ingestionHerd(scenario, {}, undefined, postgres.url);
 
   await ingestion.finished(await ingestion.start("reference"));
   const id = await ingestion.start("restarted");
@@ -70,14 +75,7 @@ it("4b. queue Redis out of memory mid-ingestion: the ingestion completes with no
   oomScenario.closers.push(() => redis.close());
   const admin = new Redis(redis.url);
   oomScenario.closers.push(async () => admin.disconnect());
-  const fleet = await emulators(1, 15);
-  oomScenario.closers.push(() => Promise.all(fleet.map((instance) => instance.close())));
-  const cluster = await oomScenario.start({ HERD_EMBED_BATCH: "4", HERD_INGEST_CONCURRENCY: "2", HERD_INGEST_LOCK_DURATION: "2s" }, redis.url);
-  cluster.startWorker("worker", instancesEnv(fleet));
-  const api = await cluster.startApi("api");
-  const db = new pg.Pool({ connectionString: oomScenario.database?.url, max: 2 });
-  oomScenario.closers.push(() => db.end());
-  const ingestion = ingestionClient(api, db, () => cluster.output);
+  const { ingestion } = await ingestionHerd(oomScenario, {}, redis.url);
 
   await ingestion.finished(await ingestion.start("reference"));
   const id = await ingestion.start("squeezed");
@@ -112,5 +110,40 @@ it("4b. queue Redis out of memory mid-ingestion: the ingestion completes with no
     ],
   });
   expect((refused["error"] as { code?: string } | undefined)?.code).toBe("redis_out_of_memory");
+  expectSameRows(summary, reference, disturbed);
+});
+
+it("4c. queue Redis restarted empty mid-ingestion: the ingestion completes with no duplicate or missing chunk", async () => {
+  // No persistence at all (the machine's default Redis runs like this): a restart loses every job.
+  const redis = await RedisServer.start(undefined, ["--appendonly", "no"]);
+  amnesiaScenario.closers.push(() => redis.close());
+  const { ingestion } = await ingestionHerd(amnesiaScenario, { HERD_INGEST_RECOVERY_INTERVAL: "1s", HERD_INGEST_RECOVERY_AFTER: "2s" }, redis.url);
+
+  await ingestion.finished(await ingestion.start("reference"));
+  const id = await ingestion.start("forgotten");
+  await ingestion.underWay(id);
+  await redis.stop(true);
+  await redis.restart();
+  const restartedAt = Date.now();
+  const after = await ingestion.view(id);
+  const summary = await ingestion.finished(id);
+  const recoveryMs = Date.now() - restartedAt;
+  const reference = await ingestion.fingerprint("reference");
+  const disturbed = await ingestion.fingerprint("forgotten");
+  const tally = ingestionTally(summary, reference, disturbed);
+  record({
+    order: "4c",
+    scenario: "queue Redis restarted empty mid-ingestion",
+    load: `one ingestion of ${DOCUMENTS} Markdown manuals (${reference.length} chunks, embedded in batches of 4 on 1 instance); own redis-server without persistence`,
+    fault: "redis-server killed (SIGKILL) once 2+ documents were stored and started again at once with no data: every queued job, the ingestion's record and the fleet's heartbeats gone",
+    ...tally.columns,
+    recoveryMs,
+    recoveryMeans: "from Redis answering again until the ingestion reported completed (its pending documents found by the API's recovery pass, run every 1 s here for documents pending over 2 s)",
+    notes: [
+      "Rows counted per document, as in 4.",
+      tally.comparison,
+      `Right after the restart, GET /v1/ingestions/${"{id}"} answered ${after ? `"${after.status}"` : "404 (the record was gone)"}; the recovery pass rebuilt it from the documents' rows.`,
+    ],
+  });
   expectSameRows(summary, reference, disturbed);
 });

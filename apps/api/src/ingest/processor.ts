@@ -8,6 +8,7 @@ import type { IngestMetrics } from "@herd/metrics";
 import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, markDocumentFailed, markDocumentReady, upsertChunks, type Database } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { chunkedHashOf, loadChunks } from "./chunks.js";
+import { failDocumentOfJob } from "./failures.js";
 import type { IngestionProgress } from "./progress.js";
 
 export interface IngestProcessorOptions {
@@ -30,6 +31,8 @@ export interface IngestProcessorOptions {
 
 /** Rounds of re-requesting embeddings whose results expired before the document is failed. */
 const MAX_ROUNDS = 3;
+/** What names a job's document, readable even when the rest of its data is not. */
+const JobIdentity = IngestJobData.pick({ documentId: true, ingestionId: true, externalId: true });
 const DATABASE_RETRY_MS = 2000;
 
 /**
@@ -57,7 +60,24 @@ export class IngestProcessor {
     });
     const warn = warnAtMostEvery(options.logger);
     this.worker.on("error", (error) => warn({ err: coerceError(error) }, "ingest worker error"));
-    this.worker.on("failed", (job, error) => options.logger.warn({ err: error, jobId: job?.id }, "ingest step failed"));
+    this.worker.on("failed", (job, error) => {
+      options.logger.warn({ err: error, jobId: job?.id }, "ingest step failed");
+      // Set only once the job has failed for good (no retry follows): its document is failed too.
+      if (job && typeof job.finishedOn === "number") void this.#failedForGood(job, error);
+    });
+  }
+
+  async #failedForGood(job: Job, error: Error): Promise<void> {
+    const identity = JobIdentity.safeParse(job.data);
+    if (!identity.success) {
+      this.options.logger.error({ jobId: job.id }, "an ingest job failed for good with data that names no document");
+      return;
+    }
+    try {
+      await failDocumentOfJob(this.options, identity.data, error.message);
+    } catch (markError) {
+      this.options.logger.warn({ err: coerceError(markError), jobId: job.id }, "could not mark the document of a failed ingest job failed; the recovery pass will");
+    }
   }
 
   async #process(job: Job, token: string | undefined): Promise<unknown> {

@@ -2,9 +2,10 @@ import type { Queue } from "bullmq";
 import { INGEST_QUEUE } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import type { IngestMetrics } from "@herd/metrics";
-import { adoptPendingDocument, failPendingDocument, findStalePendingDocuments, ingestionDocuments, type Database, type PendingDocument } from "@herd/store";
+import { adoptPendingDocument, findStalePendingDocuments, ingestionDocuments, type Database, type PendingDocument } from "@herd/store";
 import type { FleetView } from "../fleet-view.js";
 import type { QueueRegistry } from "../queues.js";
+import { failDocumentOfJob } from "./failures.js";
 import type { DocumentState, IngestionProgress } from "./progress.js";
 import { ingestJob, ingestJobId, newIngestionId, type IngestDeps } from "./submit.js";
 
@@ -119,12 +120,9 @@ export class IngestRecovery {
 
   async #markFailed(queue: Queue, document: PendingDocument & { ingestionId: string }): Promise<boolean> {
     const job = await queue.getJob(ingestJobId(document.ingestionId, document.id));
-    const reason = `ingestion failed: ${job?.failedReason || "the ingest job failed"}`;
-    if (!(await failPendingDocument(this.options.db.pool, document.id, document.ingestionId, reason))) return false;
-    await this.options.progress.set(document.ingestionId, document.externalId, { status: "failed", error: reason });
-    this.options.metrics.documents.inc({ outcome: "failed" });
-    this.options.metrics.recovered.inc({ action: "failed" });
-    return true;
+    const marked = await failDocumentOfJob(this.options, { documentId: document.id, ingestionId: document.ingestionId, externalId: document.externalId }, job?.failedReason || "the ingest job failed");
+    if (marked) this.options.metrics.recovered.inc({ action: "failed" });
+    return marked;
   }
 
   async #restoreRecord(ingestionId: string, collection: PendingDocument["collection"]): Promise<void> {

@@ -80,6 +80,8 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   });
   const ingestRecovery = new IngestRecovery({
     db,
+    redis,
+    keys,
     queues,
     progress,
     fleet,

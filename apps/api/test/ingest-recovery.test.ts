@@ -1,3 +1,8 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { UnrecoverableError, Worker } from "bullmq";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,6 +10,8 @@ import { INGEST_QUEUE } from "@herd/jobs";
 import { findCollection, saveDocumentContent, upsertDocument } from "@herd/store";
 import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
+
+const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
 
 const DOCS = [
   { id: "pump.md", text: "# Hydraulic pump\n\nBleed the hydraulic pump before first use: open the bleed screw until oil flows without bubbles." },
@@ -21,7 +28,7 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     stack = await Stack.start({
       prefix: uniquePrefix("ingrecover"),
       fleet: { instances: 1, slots: [2], preload: true, latency: { embedMs: 1 } },
-      env: { HERD_INGEST_RECOVERY_INTERVAL: "1s", HERD_INGEST_RECOVERY_AFTER: "1s", HERD_JOB_ATTEMPTS: "2", HERD_JOB_BACKOFF: "50ms" },
+      env: { HERD_INGEST_RECOVERY_INTERVAL: "1s", HERD_INGEST_RECOVERY_AFTER: "3s", HERD_JOB_ATTEMPTS: "2", HERD_JOB_BACKOFF: "50ms" },
     });
     db = new pg.Pool({ connectionString: stack.api.db.url, max: 2 });
   });
@@ -45,6 +52,16 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     return found;
   }
 
+  /** Deletes, in one command, the ingest queue's keys and the record of `ingestionId`: Redis restarted empty. */
+  async function forget(ingestionId: string): Promise<void> {
+    const tag = stack.api.queues.bullPrefix;
+    const queueKeys = await keysMatching(`${tag}:${INGEST_QUEUE}:*`);
+    const recordKeys = await keysMatching(`${tag}:ingestion:${ingestionId}*`);
+    expect(recordKeys).toContain(`${tag}:ingestion:${ingestionId}`);
+    // One DEL: no recovery pass sees the jobs gone but the record still there.
+    expect(await redis.del(...queueKeys, ...recordKeys)).toBe(queueKeys.length + recordKeys.length);
+  }
+
   /** Uploads while the ingest processor takes nothing, so the jobs are still queued afterwards. */
   async function uploadHeld(collection: string, documents: ReadonlyArray<{ id: string; text: string }>): Promise<string> {
     expect((await stack.post("/v1/collections", { name: collection, model: "nomic-embed-text", chunkTokens: 64, chunkOverlap: 8 })).status).toBe(201);
@@ -59,12 +76,7 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     // The queue's Redis comes back empty (restarted without persistence): the ingest queue and the
     // ingestion's record are gone; Postgres still holds the three documents, pending.
     try {
-      const tag = stack.api.queues.bullPrefix;
-      const queueKeys = await keysMatching(`${tag}:${INGEST_QUEUE}:*`);
-      const recordKeys = await keysMatching(`${tag}:ingestion:${ingestionId}*`);
-      expect(recordKeys).toContain(`${tag}:ingestion:${ingestionId}`);
-      // One DEL: no recovery pass sees the jobs gone but the record still there.
-      expect(await redis.del(...queueKeys, ...recordKeys)).toBe(queueKeys.length + recordKeys.length);
+      await forget(ingestionId);
       expect(Object.values(await statuses("lost")).map((document) => document.status)).toEqual(["pending", "pending", "pending"]);
     } finally {
       stack.api.ingest.worker.resume();
@@ -127,5 +139,33 @@ describe("ingestion recovery: documents left pending without a live job", () => 
     expect(rows[0]?.ingestion_id).toMatch(/^ing_/);
     expect(rows[0]?.chunk_count).toBeGreaterThan(0);
     expect((await stack.get(`/v1/ingestions/${rows[0]?.ingestion_id}`)).body).toMatchObject({ status: "completed", collection: "legacy", documents: { total: 1, done: 1 } });
+  });
+
+  it("herd ingest --wait keeps waiting through an ingestion its API forgot, and ends with the rebuilt record", async () => {
+    expect((await stack.post("/v1/collections", { name: "cli-lost", model: "nomic-embed-text", chunkTokens: 64, chunkOverlap: 8 })).status).toBe(201);
+    const dir = mkdtempSync(join(tmpdir(), "herd-recover-"));
+    for (const document of DOCS.slice(0, 2)) writeFileSync(join(dir, document.id), document.text);
+    await stack.api.ingest.worker.pause();
+    const child = spawn(process.execPath, [CLI, "ingest", dir, "--collection", "cli-lost", "--wait", "--url", stack.url], { env: { PATH: process.env["PATH"] ?? "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      const ingestionId = await waitFor(() => /\(ingestion (ing_[0-9a-f]+)\)/.exec(stdout)?.[1], { intervalMs: 10, message: "the CLI's upload" });
+      // Within the 3 s a document must be pending before the recovery pass looks at it: the CLI,
+      // polling every 300 ms, reads the 404 first.
+      await forget(ingestionId);
+      await waitFor(() => stderr.includes(`no longer knows ingestion ${ingestionId}`), { message: "the CLI's notice that the API forgot the ingestion" });
+      stack.api.ingest.worker.resume();
+      expect(await exited).toBe(0);
+      expect(stdout).toMatch(/documents\s*│\s*2\s*│\s*2\s*│\s*0/);
+      expect(Object.values(await statuses("cli-lost")).map((document) => document.status)).toEqual(["ready", "ready"]);
+    } finally {
+      stack.api.ingest.worker.resume();
+      if (child.exitCode === null) child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

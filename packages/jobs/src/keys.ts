@@ -17,6 +17,8 @@ export function herdKeys(prefix: string) {
     ingestion: (id: string) => `${tag}:ingestion:${id}`,
     ingestionDocs: (id: string) => `${tag}:ingestion:${id}:docs`,
     ingestionEmbedded: (id: string) => `${tag}:ingestion:${id}:embedded`,
+    /** Which API process runs the current ingestion recovery pass (SET NX, expiring). */
+    ingestionRecoveryTurn: `${tag}:ingestion-recovery`,
     /** API keys: one JSON record per key id (hash of the secret, never the secret), and the set of ids. */
     apiKey: (id: string) => `${tag}:access:key:${id}`,
     apiKeys: `${tag}:access:keys`,

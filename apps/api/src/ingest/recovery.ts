@@ -1,5 +1,7 @@
 import type { Queue } from "bullmq";
-import { INGEST_QUEUE } from "@herd/jobs";
+import { randomBytes } from "node:crypto";
+import { INGEST_QUEUE, type HerdKeys } from "@herd/jobs";
+import type { RedisClient } from "@herd/redis";
 import { coerceError, type Logger } from "@herd/logger";
 import type { IngestMetrics } from "@herd/metrics";
 import { adoptPendingDocument, findStalePendingDocuments, ingestionDocuments, type Database, type PendingDocument } from "@herd/store";
@@ -11,6 +13,8 @@ import { ingestJob, ingestJobId, newIngestionId, type IngestDeps } from "./submi
 
 export interface IngestRecoveryOptions extends Pick<IngestDeps, "retention" | "embedBatch" | "config"> {
   db: Database;
+  redis: RedisClient;
+  keys: HerdKeys;
   queues: QueueRegistry;
   progress: IngestionProgress;
   fleet: FleetView;
@@ -46,6 +50,7 @@ export class IngestRecovery {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
   #closed = false;
+  readonly #id = randomBytes(8).toString("hex");
 
   constructor(private readonly options: IngestRecoveryOptions) {}
 
@@ -57,6 +62,9 @@ export class IngestRecovery {
   async #tick(): Promise<void> {
     if (this.#running || this.#closed) return;
     try {
+      // One API process per interval does the pass; the others would only repeat it.
+      const { redis, keys, intervalMs } = this.options;
+      if ((await redis.set(keys.ingestionRecoveryTurn, this.#id, "PX", Math.max(500, intervalMs - 250), "NX")) !== "OK") return;
       const outcome = await this.sweep();
       if (outcome.requeued > 0 || outcome.failed > 0) this.options.logger.info(outcome, "ingestion recovery: pending documents whose job was gone or had failed");
     } catch (error) {

@@ -62,6 +62,16 @@ const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   cache: { enableOfflineQueue: false, maxRetriesPerRequest: 0 },
 };
 
+/**
+ * A blocking-role client on a cluster waits out a failover, as the offline queue of a single
+ * node's client waits out its restart: a command meeting CLUSTERDOWN, TRYAGAIN, a closed
+ * connection or MOVED is sent again, up to about 20 s (ioredis's default gives up after 16 tries
+ * 100 ms apart, before a replica whose master timed out is promoted). A worker storing a finished
+ * job's result then succeeds once the replica takes over, where failing would leave the job to sit
+ * until its lock lapsed and then run again. The API's command role fails fast instead (503).
+ */
+const CLUSTER_RIDE_OUT: Partial<ClusterOptions> = { maxRedirections: 80, retryDelayOnClusterDown: 250, retryDelayOnTryAgain: 250, retryDelayOnFailover: 250, retryDelayOnMoved: 50 };
+
 /** Reconnect quickly at first, then every 2 s at most: outages in tests and deploys are short. */
 function retryStrategy(attempt: number): number {
   return Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
@@ -78,7 +88,11 @@ export function createRedisClient(options: CreateRedisOptions): RedisClient {
     lazyConnect: false,
   };
   const client = options.cluster
-    ? createCluster(options.url, redisOptions, { clusterRetryStrategy: retryStrategy, ...(options.subscriber ? { shardedSubscribers: true } : {}) })
+    ? createCluster(options.url, redisOptions, {
+        clusterRetryStrategy: retryStrategy,
+        ...(options.role === "blocking" ? CLUSTER_RIDE_OUT : {}),
+        ...(options.subscriber ? { shardedSubscribers: true } : {}),
+      })
     : new Redis(options.url, redisOptions);
   attachErrorLogging(client, options.logger.child({ redis: options.role, url: redactUrl(options.url), ...(options.cluster ? { cluster: true } : {}) }));
   return client;
@@ -190,8 +204,19 @@ function statusOf(client: RedisClient): string {
  */
 export async function waitForReplicas(client: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
   if (!(client instanceof Cluster)) return client.wait(replicas, timeoutMs);
-  const [, acknowledged] = await execAll(client.pipeline().exists(key).wait(replicas, timeoutMs));
-  return Number(acknowledged);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const [, acknowledged] = await execAll(client.pipeline().exists(key).wait(replicas, timeoutMs));
+      return Number(acknowledged);
+    } catch (error) {
+      // The key's slot has just moved (a failover or resharding the client has not heard of): the
+      // pipeline went to its old owner, whose WAIT counted the wrong node's replicas, and ioredis
+      // does not send a pipeline again once one of its writes (WAIT) succeeded. A lone keyed
+      // command follows the redirection and teaches the client the slot's owner; then ask again.
+      if (attempt >= 3 || !(error instanceof Error) || !/^(MOVED|ASK) /.test(error.message)) throw error;
+      await client.exists(key);
+    }
+  }
 }
 
 /** `{herd}` style hash tag used as the key prefix for BullMQ and every Herd key. */

@@ -46,5 +46,26 @@ describe("waitForReplicas", () => {
         expect(waitCalls(await cluster.info(port, "commandstats")) - (before.get(port) ?? 0)).toBe(port === owner ? 6 : 0);
       }
     });
+
+    it("follows the key's slot to its new owner when it moved unannounced, instead of failing with MOVED", async () => {
+      const prefix = uniquePrefix("moved");
+      const key = `${hashTag(prefix)}:job`;
+      await client.exists(key); // the client knows the slot's owner now
+      const source = await cluster.ownerOf(hashTag(prefix));
+      const masters = (await Promise.all(cluster.ports.map(async (port) => ((await cluster.info(port, "replication")).includes("role:master") ? port : undefined)))).filter((port) => port !== undefined);
+      const target = masters.find((port) => port !== source) ?? 0;
+      const slot = Number(await cluster.call(source, "CLUSTER", "KEYSLOT", key));
+      const sourceId = String(await cluster.call(source, "CLUSTER", "MYID"));
+      const targetId = String(await cluster.call(target, "CLUSTER", "MYID"));
+      // Resharding an empty slot, as redis-cli --cluster reshard does (the same MOVED a failover gives).
+      await cluster.call(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
+      await cluster.call(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", targetId);
+      for (const port of [target, source, ...masters.filter((port) => port !== source && port !== target)]) await cluster.call(port, "CLUSTER", "SETSLOT", slot, "NODE", targetId);
+      await waitFor(async () => (await cluster.ownerOf(hashTag(prefix), target)) === target, { message: "the slot's new owner known" });
+      const before = waitCalls(await cluster.info(target, "commandstats"));
+
+      expect(await waitForReplicas(client, key, 1, 5000)).toBe(1);
+      expect(waitCalls(await cluster.info(target, "commandstats")) - before).toBe(1);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisClusterServer, uniquePrefix, waitFor } from "@herd/testing";
-import { Stack } from "./stack.js";
+import { uniquePrefix, waitFor, type RedisClusterServer } from "@herd/testing";
+import { herdOnCluster, promotedOwner } from "./cluster-failover.js";
+import type { Stack } from "./stack.js";
 
 interface Answer {
   status: number;
@@ -21,18 +22,13 @@ describe.each([
   let owner: number;
 
   beforeAll(async () => {
-    cluster = await RedisClusterServer.start({ masters: 3, replicas: 1, nodeTimeoutMs: 1000 });
-    owner = await cluster.ownerOf(`{${prefix}}`);
-    const entry = cluster.ports.find((port) => port !== owner) ?? 0;
-    stack = await Stack.start({
-      prefix,
-      redisUrl: cluster.urlOf(entry),
-      ownRedis: true,
-      env: { HERD_REDIS_CLUSTER: "true", HERD_REDIS_WAIT_REPLICAS: String(waitReplicas), HERD_REDIS_WAIT_TIMEOUT: "200ms" },
+    ({ cluster, stack, owner } = await herdOnCluster(prefix, {
+      nodeTimeoutMs: 1000,
+      env: { HERD_REDIS_WAIT_REPLICAS: String(waitReplicas), HERD_REDIS_WAIT_TIMEOUT: "200ms" },
       // Heartbeats outlive the failover (3 intervals), as the default 5 s interval does in production.
       workerEnv: { HERD_HEARTBEAT_INTERVAL: "2s" },
       fleet: { instances: 2, preload: true, latency: { embedMs: 2 } },
-    });
+    }));
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
@@ -56,11 +52,7 @@ describe.each([
       await waitFor(() => answers.length >= 50, { message: "50 answers before the failure" });
       await cluster.kill(owner);
       const killedAt = answers.length;
-      const survivor = cluster.ports.find((port) => port !== owner) ?? 0;
-      newOwner = await waitFor(async () => {
-        const port = await cluster.ownerOf(`{${prefix}}`, survivor).catch(() => undefined);
-        return port !== undefined && port !== owner ? port : undefined;
-      }, { timeoutMs: 30_000, message: "a replica promoted" });
+      newOwner = await promotedOwner(cluster, prefix, owner);
       // After the failover the promoted replica has no replica of its own: with
       // HERD_REDIS_WAIT_REPLICAS=1 each submit then waits out HERD_REDIS_WAIT_TIMEOUT and goes on.
       await waitFor(() => answers.slice(killedAt).filter((answer) => answer.status === 200).length >= 30, { timeoutMs: 30_000, message: "30 completed jobs after the failure" });

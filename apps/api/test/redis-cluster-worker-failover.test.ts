@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisClusterServer, uniquePrefix, waitFor } from "@herd/testing";
-import { Stack } from "./stack.js";
+import { uniquePrefix, waitFor, type RedisClusterServer } from "@herd/testing";
+import { herdOnCluster, promotedOwner } from "./cluster-failover.js";
+import type { Stack } from "./stack.js";
 
 const MODEL = "nomic-embed-text";
 
@@ -17,18 +18,13 @@ describe("a worker finishing a job while the Redis Cluster fails over", () => {
   beforeAll(async () => {
     // A 3 s node timeout: the promotion takes longer than ioredis's default patience (16
     // redirections 100 ms apart) for a command that meets CLUSTERDOWN.
-    cluster = await RedisClusterServer.start({ masters: 3, replicas: 1, nodeTimeoutMs: 3000 });
-    owner = await cluster.ownerOf(`{${prefix}}`);
-    const entry = cluster.ports.find((port) => port !== owner) ?? 0;
-    stack = await Stack.start({
-      prefix,
-      redisUrl: cluster.urlOf(entry),
-      ownRedis: true,
-      env: { HERD_REDIS_CLUSTER: "true", HERD_REDIS_WAIT_REPLICAS: "1", HERD_REDIS_WAIT_TIMEOUT: "500ms" },
+    ({ cluster, stack, owner } = await herdOnCluster(prefix, {
+      nodeTimeoutMs: 3000,
+      env: { HERD_REDIS_WAIT_REPLICAS: "1", HERD_REDIS_WAIT_TIMEOUT: "500ms" },
       // Heartbeats outlive the failover (3 intervals).
       workerEnv: { HERD_HEARTBEAT_INTERVAL: "4s" },
       fleet: { instances: 1, preload: true, latency: { embedMs: 1500 } },
-    });
+    }));
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
@@ -41,11 +37,7 @@ describe("a worker finishing a job while the Redis Cluster fails over", () => {
     const instance = stack.fleet.instances[0];
     await waitFor(() => (instance?.stats().models[`${MODEL}:latest`]?.executing ?? 0) === 1, { intervalMs: 5, message: "the Ollama call under way" });
     await cluster.kill(owner);
-    const survivor = cluster.ports.find((port) => port !== owner) ?? 0;
-    await waitFor(async () => {
-      const port = await cluster.ownerOf(`{${prefix}}`, survivor).catch(() => undefined);
-      return port !== undefined && port !== owner ? port : undefined;
-    }, { timeoutMs: 30_000, message: "a replica promoted" });
+    await promotedOwner(cluster, prefix, owner);
 
     const done = await waitFor(async () => {
       const response = await stack.get(`/v1/jobs/${submitted.body.id}?wait=5000`).catch(() => undefined);

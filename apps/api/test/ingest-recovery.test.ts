@@ -6,9 +6,12 @@ import { fileURLToPath } from "node:url";
 import { UnrecoverableError, Worker } from "bullmq";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { INGEST_QUEUE } from "@herd/jobs";
+import { herdKeys, INGEST_QUEUE } from "@herd/jobs";
+import { silentLogger } from "@herd/logger";
 import { findCollection, saveDocumentContent, upsertDocument } from "@herd/store";
 import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
+import { IngestionProgress } from "../src/ingest/progress.js";
+import { IngestRecovery } from "../src/ingest/recovery.js";
 import { Stack } from "./stack.js";
 
 const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
@@ -20,13 +23,14 @@ const DOCS = [
 ];
 
 describe("ingestion recovery: documents left pending without a live job", () => {
+  const prefix = uniquePrefix("ingrecover");
   let stack: Stack;
   let db: pg.Pool;
   const redis = testRedis();
 
   beforeAll(async () => {
     stack = await Stack.start({
-      prefix: uniquePrefix("ingrecover"),
+      prefix,
       fleet: { instances: 1, slots: [2], preload: true, latency: { embedMs: 1 } },
       env: { HERD_INGEST_RECOVERY_INTERVAL: "1s", HERD_INGEST_RECOVERY_AFTER: "3s", HERD_JOB_ATTEMPTS: "2", HERD_JOB_BACKOFF: "50ms" },
     });
@@ -166,6 +170,37 @@ describe("ingestion recovery: documents left pending without a live job", () => 
       stack.api.ingest.worker.resume();
       if (child.exitCode === null) child.kill();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs one pass per interval across API processes", async () => {
+    const keys = herdKeys(prefix);
+    const recovery = () =>
+      new IngestRecovery({
+        db: stack.api.db,
+        redis,
+        keys,
+        queues: stack.api.queues,
+        progress: new IngestionProgress(redis, keys),
+        fleet: stack.api.fleet,
+        retention: stack.apiConfig.jobs,
+        embedBatch: stack.apiConfig.ingest.embedBatch,
+        config: stack.apiConfig,
+        metrics: stack.api.metrics.ingest,
+        logger: silentLogger(),
+        intervalMs: 60_000,
+        pendingForMs: 3000,
+      });
+    const [first, second] = [recovery(), recovery()];
+    try {
+      // The stack's own API takes a turn every second (for 750 ms): the first waits for a free one.
+      const outcome = await waitFor(() => first.runIfTurn(), { intervalMs: 50, message: "a turn for the first process" });
+      expect(outcome).toMatchObject({ requeued: 0, failed: 0 });
+      expect(await second.runIfTurn()).toBeUndefined();
+      expect(await redis.pttl(keys.ingestionRecoveryTurn)).toBeGreaterThan(50_000);
+    } finally {
+      await redis.del(keys.ingestionRecoveryTurn);
+      await Promise.all([first.close(), second.close()]);
     }
   });
 });

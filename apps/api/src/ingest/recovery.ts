@@ -62,15 +62,22 @@ export class IngestRecovery {
   async #tick(): Promise<void> {
     if (this.#running || this.#closed) return;
     try {
-      // One API process per interval does the pass; the others would only repeat it.
-      const { redis, keys, intervalMs } = this.options;
-      if ((await redis.set(keys.ingestionRecoveryTurn, this.#id, "PX", Math.max(500, intervalMs - 250), "NX")) !== "OK") return;
-      const outcome = await this.sweep();
-      if (outcome.requeued > 0 || outcome.failed > 0) this.options.logger.info(outcome, "ingestion recovery: pending documents whose job was gone or had failed");
+      const outcome = await this.runIfTurn();
+      if (outcome && (outcome.requeued > 0 || outcome.failed > 0)) this.options.logger.info(outcome, "ingestion recovery: pending documents whose job was gone or had failed");
     } catch (error) {
       // Redis or Postgres unreachable: the next tick tries again.
       this.options.logger.warn({ err: coerceError(error) }, "ingestion recovery could not run");
     }
+  }
+
+  /**
+   * A pass, unless another API process has run one within the interval (undefined then): one
+   * process per interval does the work, the others would only repeat it.
+   */
+  async runIfTurn(): Promise<RecoveryOutcome | undefined> {
+    const { redis, keys, intervalMs } = this.options;
+    if ((await redis.set(keys.ingestionRecoveryTurn, this.#id, "PX", Math.max(500, intervalMs - 250), "NX")) !== "OK") return undefined;
+    return this.sweep();
   }
 
   /** One pass over every stale pending document. */

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { UnrecoverableError, Worker } from "bullmq";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HerdClient } from "@herd/client";
 import { herdKeys, INGEST_QUEUE } from "@herd/jobs";
 import { silentLogger } from "@herd/logger";
 import { findCollection, saveDocumentContent, upsertDocument } from "@herd/store";
@@ -171,6 +172,19 @@ describe("ingestion recovery: documents left pending without a live job", () => 
       if (child.exitCode === null) child.kill();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("HerdClient.waitForIngestion waits through the 404 of an ingestion the API forgot", async () => {
+    const ingestionId = await uploadHeld("client-lost", DOCS.slice(1));
+    const forgotten: string[] = [];
+    try {
+      await forget(ingestionId);
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
+    const summary = await new HerdClient({ baseUrl: stack.url }).waitForIngestion(ingestionId, { pollMs: 50, timeoutMs: 30_000, onForgotten: (id) => forgotten.push(id) });
+    expect(summary).toMatchObject({ id: ingestionId, status: "completed", documents: { total: 2, done: 2 } });
+    expect(forgotten).toEqual([ingestionId]);
   });
 
   it("runs one pass per interval across API processes", async () => {

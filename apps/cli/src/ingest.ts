@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
-import { HerdClient, HerdError, type IngestionSummary } from "@herd/client";
+import { HerdClient, IngestionReader, type IngestionSummary } from "@herd/client";
 import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
 import { batches, collectFiles, readBytes } from "./files.js";
 
@@ -17,13 +17,6 @@ Uploads the files (folders recursively; hidden files skipped) and ingests them i
 
 const MAX_FILES_PER_UPLOAD = 100;
 const MAX_BYTES_PER_UPLOAD = 32 * 1024 * 1024;
-/**
- * How long an ingestion of this run may stay unknown to the API before giving up: the API rebuilds
- * a record its Redis lost within its recovery interval plus the pending age it waits for (6 minutes
- * by default; README, ingestion recovery).
- */
-const LOST_RECORD_PATIENCE_MS = 15 * 60_000;
-
 function total(summaries: readonly IngestionSummary[]) {
   const sum = { documents: 0, done: 0, failed: 0, chunks: 0, embedded: 0 };
   for (const summary of summaries) {
@@ -92,9 +85,16 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   );
   bar.start(files.length, 0, { done: 0, documents: files.length, embedded: 0, chunks: 0, failed: 0 });
   let summaries: IngestionSummary[];
-  const progress = new ProgressReader(client, values.collection, uploaded);
+  const reader = new IngestionReader(client, {
+    onForgotten: (id) => process.stderr.write(`\nherd ingest: the API no longer knows ingestion ${id} (its Redis lost the record); its documents are stored, and the API's recovery pass queues them again and rebuilds the record within minutes. Still waiting.\n`),
+  });
+  // Before any reading of an ingestion the API forgot, it shows as its uploaded documents, pending.
+  const unread = (id: string): IngestionSummary => {
+    const documents = uploaded.get(id) ?? 0;
+    return { id, collection: values.collection ?? "", status: "running", documents: { total: documents, done: 0, failed: 0, pending: documents }, chunks: { total: 0, embedded: 0 }, errors: [], createdAt: "" };
+  };
   for (;;) {
-    summaries = await Promise.all(ids.map((id) => progress.read(id)));
+    summaries = await Promise.all(ids.map(async (id) => (await reader.read(id)) ?? unread(id)));
     const sum = total(summaries);
     bar.update(sum.done + sum.failed, { ...sum });
     if (summaries.every((summary) => summary.status !== "running")) break;
@@ -115,44 +115,3 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   return 0;
 }
 
-/**
- * Reads the progress of this run's ingestions. One the API answers 404 for was known a moment ago
- * (this run uploaded it): the API's Redis lost its record (restarted without persistence). The
- * documents are in the database and the API's recovery pass queues them again and rebuilds the
- * record, so the wait goes on, with the last reading, for a while.
- */
-class ProgressReader {
-  readonly #last = new Map<string, IngestionSummary>();
-  readonly #lostSince = new Map<string, number>();
-
-  constructor(
-    private readonly client: HerdClient,
-    private readonly collection: string,
-    private readonly uploaded: ReadonlyMap<string, number>,
-  ) {}
-
-  async read(id: string): Promise<IngestionSummary> {
-    try {
-      const summary = await this.client.ingestion(id);
-      this.#lostSince.delete(id);
-      this.#last.set(id, summary);
-      return summary;
-    } catch (error) {
-      if (!(error instanceof HerdError && error.status === 404)) throw error;
-      const since = this.#lostSince.get(id) ?? Date.now();
-      if (!this.#lostSince.has(id)) {
-        this.#lostSince.set(id, since);
-        process.stderr.write(`\nherd ingest: the API no longer knows ingestion ${id} (its Redis lost the record); its documents are stored, and the API's recovery pass queues them again and rebuilds the record within minutes. Still waiting.\n`);
-      }
-      if (Date.now() - since > LOST_RECORD_PATIENCE_MS) {
-        throw new HerdError(404, error.code, `ingestion ${id} stayed unknown to the API for ${LOST_RECORD_PATIENCE_MS / 60_000} minutes; run the same herd ingest again to finish its documents in ${this.collection} (unchanged ones are skipped)`);
-      }
-      return this.#last.get(id) ?? this.#placeholder(id);
-    }
-  }
-
-  #placeholder(id: string): IngestionSummary {
-    const documents = this.uploaded.get(id) ?? 0;
-    return { id, collection: this.collection, status: "running", documents: { total: documents, done: 0, failed: 0, pending: documents }, chunks: { total: 0, embedded: 0 }, errors: [], createdAt: "" };
-  }
-}

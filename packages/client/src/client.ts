@@ -1,18 +1,7 @@
 import type { JobRequest } from "@herd/jobs";
+import { HerdError } from "./errors.js";
+import { IngestionReader, type IngestionReaderOptions } from "./ingestion-reader.js";
 import type { Accepted, AnswerResult, Collection, IngestionSummary, JobView, SearchResponse, UploadDocument } from "./types.js";
-
-/** An error answered by Herd (`{ error: { code, message } }`), or a transport failure (status 0). */
-export class HerdError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = "HerdError";
-  }
-}
 
 export interface HerdClientOptions {
   /** Base URL of the API, e.g. http://127.0.0.1:8008. */
@@ -187,13 +176,17 @@ export class HerdClient {
     return (await this.#untilAccepted(() => this.#request<IngestionSummary>("GET", `/v1/ingestions/${encodeURIComponent(id)}`), options)).body;
   }
 
-  /** Polls an ingestion until no document is pending, reporting each reading. */
-  async waitForIngestion(id: string, options: WaitOptions & { pollMs?: number; onProgress?: (summary: IngestionSummary) => void } = {}): Promise<IngestionSummary> {
+  /**
+   * Polls an ingestion until no document is pending, reporting each reading. The ingestion is
+   * known to exist, so a 404 meanwhile is waited through (see IngestionReader).
+   */
+  async waitForIngestion(id: string, options: WaitOptions & { pollMs?: number; onProgress?: (summary: IngestionSummary) => void } & IngestionReaderOptions = {}): Promise<IngestionSummary> {
     const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
+    const reader = new IngestionReader(this, options);
     for (;;) {
-      const summary = await this.ingestion(id, { timeoutMs: Math.max(1, deadline - Date.now()), ...(options.signal ? { signal: options.signal } : {}) });
-      options.onProgress?.(summary);
-      if (summary.status !== "running") return summary;
+      const summary = await reader.read(id, { timeoutMs: Math.max(1, deadline - Date.now()), ...(options.signal ? { signal: options.signal } : {}) });
+      if (summary) options.onProgress?.(summary);
+      if (summary && summary.status !== "running") return summary;
       if (Date.now() > deadline) throw new HerdError(0, "timeout", `ingestion ${id} did not finish in time`);
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
     }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { Redis, type RedisOptions } from "ioredis";
 import { createCluster, type RedisClient, type RedisTarget } from "@herd/redis";
@@ -62,6 +62,38 @@ export function startLocalRedis(url: string, dataDir: string): ChildProcess {
     // Its own process group, like herd start's other children (see start.ts): stopped last, by us.
     { stdio: ["ignore", "ignore", "inherit"], detached: true },
   );
+}
+
+/**
+ * Whether the Redis answering at `url` is one `startLocalRedis` started on this data directory and
+ * its `herd start` left behind (killed outright, it could not stop it). Redis says where its data
+ * lives; a Redis that does not (CONFIG disabled, say) is someone else's.
+ */
+export async function isOurLeftoverRedis(url: string, dataDir: string, timeoutMs = 1000): Promise<boolean> {
+  let client: RedisClient | undefined;
+  try {
+    client = await connectOnce(url, timeoutMs);
+    const reply = (await client.call("CONFIG", "GET", "dir")) as string[];
+    return reply[1] !== undefined && reply[1] === realpathSync(join(dataDir, "redis"));
+  } catch {
+    // Not ours to know, so not ours to stop.
+    return false;
+  } finally {
+    client?.disconnect();
+  }
+}
+
+/** Stops a Redis `herd start` took over: SHUTDOWN writes its append-only file before it exits. */
+export async function shutdownRedis(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = await connectOnce(url, timeoutMs);
+  try {
+    await client.call("SHUTDOWN");
+  } catch (error) {
+    // Success is the connection closing under the command; a refusal is a reply.
+    if (error instanceof Error && error.name === "ReplyError") throw error;
+  } finally {
+    client.disconnect();
+  }
 }
 
 export const NO_REDIS_HELP = `No Redis answers at the configured REDIS_URL and redis-server is not installed.

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { StartEnv, loadConfig, toStartConfig, type EnvSource, type StartConfig } from "@herd/config";
 import { redactUrl } from "@herd/redis";
-import { NO_REDIS_HELP, isLocalRedis, onPath, redisAnswers, startLocalRedis } from "./redis-check.js";
+import { NO_REDIS_HELP, isLocalRedis, isOurLeftoverRedis, onPath, redisAnswers, shutdownRedis, startLocalRedis } from "./redis-check.js";
 import { busyPorts } from "./ports.js";
 import { waitUntilReady } from "./readiness.js";
 
@@ -24,7 +24,16 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, int
   return false;
 }
 
-function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: boolean, config: StartConfig): string {
+type RedisOrigin = "external" | "started" | "taken over";
+
+function redisLine(origin: RedisOrigin, config: StartConfig): string {
+  const url = redactUrl(config.redisUrl);
+  if (origin === "started") return `  Redis: ${url}, started for you (data under .herd/redis)`;
+  if (origin === "taken over") return `  Redis: ${url}, left running by an earlier herd start that was killed; this one stops it (data under .herd/redis)`;
+  return `  Redis: ${url} (REDIS_URL)`;
+}
+
+function banner(apiUrl: string, emulated: string[] | undefined, redis: RedisOrigin, config: StartConfig): string {
   const workerMetrics =
     config.metricsBasePort === undefined
       ? "off (HERD_METRICS_PORT)"
@@ -34,7 +43,7 @@ function banner(apiUrl: string, emulated: string[] | undefined, redisStarted: bo
   const lines = [
     "",
     `Herd is running: ${apiUrl}`,
-    redisStarted ? `  Redis: ${redactUrl(config.redisUrl)}, started for you (data under .herd/redis)` : `  Redis: ${redactUrl(config.redisUrl)} (REDIS_URL)`,
+    redisLine(redis, config),
     emulated ? `  Ollama: ${emulated.length} emulated instances (${emulated.join(", ")}); set HERD_INSTANCES to use real servers` : "  Ollama: instances from HERD_INSTANCES",
     config.auth === "open"
       ? "  Access: open, no API key needed (the API listens on loopback only; HERD_AUTH=keys to require keys)"
@@ -65,6 +74,7 @@ export async function start(env: EnvSource): Promise<number> {
     return 1;
   }
   const children: Child[] = [];
+  let redis: RedisOrigin = "external";
   let stopping = false;
   const stopAll = async (code: number): Promise<number> => {
     stopping = true;
@@ -75,26 +85,35 @@ export async function start(env: EnvSource): Promise<number> {
       child.process.kill("SIGTERM");
       await Promise.race([exited, new Promise((done) => setTimeout(done, 30_000))]);
     }
+    if (redis === "taken over") {
+      await shutdownRedis(config.redisUrl).catch((error: unknown) => {
+        console.error(`herd: could not stop the Redis at ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
+        code = code === 0 ? 1 : code;
+      });
+    }
     return code;
   };
   const launch = (name: string, command: string, args: string[], extraEnv: Record<string, string> = {}) => {
     // Each child in its own process group: Ctrl+C reaches only this process, which stops them in
     // order. In the terminal's group they would all get SIGINT at once, Redis and the emulator
-    // quitting under the workers while these still finish their running jobs.
-    const child = spawn(command, args, { stdio: "inherit", env: { ...env, ...extraEnv }, detached: true });
+    // quitting under the workers while these still finish their running jobs. The IPC channel
+    // is how they learn that this process died without stopping them (SIGKILL): it closes.
+    const child = spawn(command, args, { stdio: ["inherit", "inherit", "inherit", "ipc"], env: { ...env, ...extraEnv }, detached: true });
     children.push({ name, process: child });
     return child;
   };
 
-  let redisStarted = false;
-  if (!(await redisAnswers(config.redisUrl))) {
+  if (await redisAnswers(config.redisUrl)) {
+    // A redis-server cannot notice that the herd start which launched it died; the next one does.
+    if (isLocalRedis(config.redisUrl) && (await isOurLeftoverRedis(config.redisUrl, config.dataDir))) redis = "taken over";
+  } else {
     if (!isLocalRedis(config.redisUrl) || !onPath("redis-server")) {
       console.error(NO_REDIS_HELP);
       return 1;
     }
-    const redis = startLocalRedis(config.redisUrl, resolve(config.dataDir));
-    children.push({ name: "redis", process: redis });
-    redisStarted = true;
+    const redisServer = startLocalRedis(config.redisUrl, resolve(config.dataDir));
+    children.push({ name: "redis", process: redisServer });
+    redis = "started";
     if (!(await waitFor(() => redisAnswers(config.redisUrl), 10_000))) {
       console.error(`herd: started redis-server but it does not answer at ${config.redisUrl}`);
       return stopAll(1);
@@ -150,7 +169,7 @@ export async function start(env: EnvSource): Promise<number> {
     exited.then(() => "stopped"),
     signalled.then(() => "stopped"),
   ]);
-  if (notReady === undefined) console.log(banner(apiUrl, emulatedUrls, redisStarted, config));
+  if (notReady === undefined) console.log(banner(apiUrl, emulatedUrls, redis, config));
   else if (!stopping) {
     console.error(`herd: the API did not become ready at ${apiUrl}/ready within 60 s: ${notReady}`);
     return stopAll(1);

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals | "parent exited") => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, "shutting down: finishing running jobs");
@@ -31,6 +31,9 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // Launched by `herd start` (an IPC channel): the channel closes when it dies, even by SIGKILL,
+  // and nothing of it may keep the ports. Run on its own, this process has no channel.
+  process.once("disconnect", () => stop("parent exited"));
   process.on("unhandledRejection", (reason) => logger.error({ err: coerceError(reason) }, "unhandled promise rejection"));
 }
 

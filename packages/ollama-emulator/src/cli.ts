@@ -117,6 +117,8 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // Launched with an IPC channel (by `herd start`): its parent's death, even by SIGKILL, closes it.
+  process.once("disconnect", stop);
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { DEFAULT_MODELS, type ModelSpec } from "./catalog.js";
 import type { InstanceContext } from "./context.js";
 import { FaultState, NO_FAULT, RUNNER_STOPPED_MESSAGE, type FaultSpec } from "./faults.js";
@@ -82,8 +82,15 @@ export class EmulatorInstance {
       speed,
       inputLedger: options.recordInputs ? new Map() : undefined,
     };
+    // Go's net/http serves a connection's requests one at a time: it reads the next (pipelined)
+    // request only after the previous handler returned, so that request never reaches Ollama's
+    // scheduler early. Node's server would hand it over at once; each waits for its predecessor.
+    const previousOnSocket = new WeakMap<Socket, Promise<void>>();
     this.#server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-      void this.#route(req, res);
+      const previous = previousOnSocket.get(req.socket);
+      previousOnSocket.set(req.socket, new Promise((resolve) => res.once("close", () => resolve())));
+      if (previous) void previous.then(() => this.#route(req, res));
+      else void this.#route(req, res);
     });
     // Ollama sends nothing until work is done, so requests may legitimately sit for minutes.
     this.#server.requestTimeout = 0;

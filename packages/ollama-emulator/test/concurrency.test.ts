@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "@herd/testing";
 import { EmulatorFleet, EmulatorInstance, RUNNER_STOPPED_MESSAGE, type EmulatorOptions } from "../src/index.js";
@@ -45,6 +46,50 @@ describe("emulator: concurrency like Ollama", () => {
     // emulator's own busy time, not the nominal 2 × 20 ms: a timer may fire up to a millisecond early.
     expect(stats?.refillGapMs).toBeLessThan(elapsedMs - (stats?.busyMs ?? Infinity));
     expect(stats?.refillGapP50Ms).toBe(stats?.refillGapMs);
+  });
+
+  it("answers requests pipelined on one connection one after another, as Go's net/http does", async () => {
+    // Go's server reads a connection's next request only once the handler of the previous one
+    // returned, so a pipelined request never waits inside Ollama: it waits in the socket.
+    const ollama = await start({ numParallel: 2, latency: { embedMs: 30, evalTokenMs: 5 }, preload: true });
+    const request = (path: string, body: unknown) => {
+      const text = JSON.stringify(body);
+      return `POST ${path} HTTP/1.1\r\nHost: ollama\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+    };
+    const socket = connect(ollama.port, "127.0.0.1");
+    opened.push({ close: async () => void socket.destroy() });
+    let received = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (received += chunk));
+    socket.write(
+      request("/api/embed", { model: "nomic-embed-text", input: "first" }) +
+        request("/api/embed", { model: "nomic-embed-text", input: "second" }) +
+        request("/api/generate", { model: "llama3.2", prompt: "Go.", stream: false, options: { num_predict: 4 } }) +
+        request("/api/generate", { model: "llama3.2", prompt: "Go.", stream: false, options: { num_predict: 4 } }),
+    );
+    await waitFor(() => (received.match(/HTTP\/1\.1 200 OK/g) ?? []).length === 4, { timeoutMs: 5000, message: "four answers on the connection" });
+    const models = ollama.stats().models;
+    expect(models[EMBED]).toMatchObject({ requests: 2, completed: 2, maxExecuting: 1, maxWaiting: 0 });
+    // Two slots, but one connection: one generation at a time.
+    expect(models[LLAMA]).toMatchObject({ requests: 2, completed: 2, maxExecuting: 1, maxWaiting: 0 });
+    // In order: the embeddings' answers come before the generations'.
+    expect(received.indexOf('"embeddings"')).toBeLessThan(received.indexOf('"response"'));
+  });
+
+  it("drops a pipelined request whose client went away before its turn, without doing its work", async () => {
+    const ollama = await start({ latency: { embedMs: 200 }, preload: true });
+    const body = JSON.stringify({ model: "nomic-embed-text", input: "pipelined" });
+    const request = `POST /api/embed HTTP/1.1\r\nHost: ollama\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const socket = connect(ollama.port, "127.0.0.1");
+    opened.push({ close: async () => void socket.destroy() });
+    socket.on("error", () => undefined);
+    socket.write(request + request);
+    await waitFor(() => ollama.stats().models[EMBED]?.executing === 1, { timeoutMs: 5000, message: "the first request running" });
+    socket.destroy();
+    await waitFor(() => ollama.stats().models[EMBED]?.executing === 0, { timeoutMs: 5000, message: "the first request stopped" });
+    // Its turn came and went: the second request was never handed to the scheduler.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ollama.stats().models[EMBED]).toMatchObject({ requests: 1, maxWaiting: 0 });
   });
 
   it("gives a generation model num_parallel slots and never 503s a warm model", async () => {

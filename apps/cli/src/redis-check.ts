@@ -67,20 +67,34 @@ export function startLocalRedis(url: string, dataDir: string): ChildProcess {
 /**
  * Whether the Redis answering at `url` is one `startLocalRedis` started on this data directory and
  * its `herd start` left behind (killed outright, it could not stop it). Redis says where its data
- * lives; a Redis that does not (CONFIG disabled, say) is someone else's.
+ * lives and its pid; a Redis that does not (CONFIG disabled, say) is someone else's, and one whose
+ * herd start still runs is that herd start's to stop.
  */
 export async function isOurLeftoverRedis(url: string, dataDir: string, timeoutMs = 1000): Promise<boolean> {
   let client: RedisClient | undefined;
   try {
     client = await connectOnce(url, timeoutMs);
     const reply = (await client.call("CONFIG", "GET", "dir")) as string[];
-    return reply[1] !== undefined && reply[1] === realpathSync(join(dataDir, "redis"));
+    if (reply[1] === undefined || reply[1] !== realpathSync(join(dataDir, "redis"))) return false;
+    const pid = /^process_id:(\d+)/m.exec(await client.info("server"))?.[1];
+    // Started by a herd start that still runs (a second one beside it, say): that one stops it.
+    return pid !== undefined && !startedByLiveHerdStart(Number(pid));
   } catch {
     // Not ours to know, so not ours to stop.
     return false;
   } finally {
     client?.disconnect();
   }
+}
+
+/** Whether process `pid`'s parent is a `herd start` of this checkout (a leftover's parent is init). */
+function startedByLiveHerdStart(pid: number): boolean {
+  const ask = (args: string[]) => spawnSync("ps", args, { encoding: "utf8" });
+  const parent = ask(["-o", "ppid=", "-p", String(pid)]);
+  if (parent.status !== 0) throw new Error(`ps could not tell the parent of process ${pid}`);
+  const command = ask(["-o", "args=", "-p", parent.stdout.trim()]);
+  const cli = process.argv[1];
+  return command.status === 0 && cli !== undefined && command.stdout.includes(cli) && /\sstart\b/.test(command.stdout);
 }
 
 /** Stops a Redis `herd start` took over: SHUTDOWN writes its append-only file before it exits. */

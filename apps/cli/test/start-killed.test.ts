@@ -104,4 +104,28 @@ describe.runIf(process.platform === "linux")("herd start: killed with SIGKILL", 
     expect(processesWith(dataDir)).toEqual([]);
     await waitFor(() => processesWith(redisTitle, "cmdline").length === 0, { timeoutMs: 10_000, message: "redis-server exited" });
   }, 120_000);
+
+  it("a second herd start on the same .herd that fails leaves the first one's Redis alone", async () => {
+    // Other ports, same data directory: its API finds the embedded database in use and exits, and
+    // it stops what it started. The Redis it found running belongs to the first, whose herd start
+    // is alive: not a leftover to take over, so not one to stop.
+    const owner = await startHerdCli(env);
+    second = owner.child;
+    expect(owner.output()).toContain("started for you");
+    const besideEnv = { ...env, PORT: String(await freePort()), HERD_EMULATOR_BASE_PORT: String(await consecutiveFreePorts(2)) };
+    const beside = await startHerdCli(besideEnv, { until: "stopping everything" });
+    const code = await new Promise<number | null>((resolve) => (beside.child.exitCode !== null ? resolve(beside.child.exitCode) : beside.child.once("exit", (exitCode) => resolve(exitCode))));
+    expect(code).toBe(1);
+    expect(beside.output()).toContain("is in use by process");
+    expect(beside.output()).not.toContain("could not stop the Redis");
+    expect(await redisAnswers(env["REDIS_URL"] ?? "")).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${apiPort}/ready`)).status).toBe(200);
+
+    const ownerExited = new Promise<number | null>((resolve) => owner.child.once("exit", (exitCode) => resolve(exitCode)));
+    owner.child.kill("SIGTERM");
+    expect(await ownerExited).toBe(0);
+    second = undefined;
+    // The herd start that started it stopped it.
+    await waitFor(() => processesWith(redisTitle, "cmdline").length === 0, { timeoutMs: 10_000, message: "redis-server exited" });
+  }, 150_000);
 });

@@ -59,7 +59,6 @@ describe("embedded database under Ctrl+C", () => {
       const logger = createLogger({ name: "t", level: "warn", format: "json" });
       const db = await openDatabase({ url: undefined, embeddedDataDir: ${JSON.stringify(dataDir)}, poolMax: 1, logger });
       await db.pool.query("select 1");
-      console.log("test-child-ready");
       process.once("SIGINT", () => {
         // Shutdown work that takes a while (the API drains requests before closing the pool).
         setTimeout(async () => {
@@ -75,6 +74,9 @@ describe("embedded database under Ctrl+C", () => {
           }
         }, 300);
       });
+      // Only now: the test sends SIGINT as soon as it reads this, and without a handler yet
+      // SIGINT kills (a fresh-clone CI run on a loaded machine saw exactly that).
+      console.log("test-child-ready");
     `;
     // Its own process group, as a terminal's foreground job: the test plays the terminal.
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { detached: true, stdio: ["ignore", "pipe", "pipe"] });

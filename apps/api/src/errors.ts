@@ -54,6 +54,10 @@ export function isConnectionError(error: unknown): boolean {
     // A Redis Cluster between a master's failure and its replica's promotion.
     /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available/i.test(error.message) ||
     // A primary demoted by a failover behind one endpoint (managed Redis), until the client reconnects.
-    /^READONLY /.test(error.message)
+    /^READONLY /.test(error.message) ||
+    // A slot that moved under a pipeline (ioredis follows a lone command's redirection, not a
+    // pipeline's once part of it ran), a replica cut off from its primary, or too few replicas for
+    // min-replicas-to-write: all states of a failover, over in seconds.
+    /^(MOVED|ASK|MASTERDOWN|NOREPLICAS) /.test(error.message)
   );
 }

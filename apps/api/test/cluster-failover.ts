@@ -7,7 +7,7 @@ import { Stack, type StackOptions } from "./stack.js";
  */
 export async function herdOnCluster(
   prefix: string,
-  options: { nodeTimeoutMs: number; env: Record<string, string>; workerEnv: Record<string, string>; fleet: StackOptions["fleet"] },
+  options: { nodeTimeoutMs: number; env: Record<string, string>; workerEnv: Record<string, string>; fleet: StackOptions["fleet"]; errorLog?: string[] },
 ): Promise<{ cluster: RedisClusterServer; stack: Stack; owner: number }> {
   const cluster = await RedisClusterServer.start({ masters: 3, replicas: 1, nodeTimeoutMs: options.nodeTimeoutMs });
   try {
@@ -20,6 +20,7 @@ export async function herdOnCluster(
       env: { HERD_REDIS_CLUSTER: "true", ...options.env },
       workerEnv: options.workerEnv,
       fleet: options.fleet,
+      ...(options.errorLog ? { errorLog: options.errorLog } : {}),
     });
     return { cluster, stack, owner };
   } catch (error) {

@@ -17,6 +17,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** The Redis is the test's own and goes away with it: close() deletes no keys. */
   ownRedis?: boolean;
+  /** Collects the API's and worker's error-level log lines (for a failing assertion to show). */
+  errorLog?: string[];
   /** Wait until the API sees every emulated instance as healthy. */
   waitHealthy?: boolean;
   /** A fresh database on the native test server (default), or the embedded PGlite server. */
@@ -40,7 +42,10 @@ export class Stack {
   ) {}
 
   static async start(options: StackOptions): Promise<Stack> {
-    const logger = createLogger({ name: "test", level: testEnv.TEST_LOG_LEVEL, format: "json" });
+    const errorLog = options.errorLog;
+    const logger = errorLog
+      ? createLogger({ name: "test", level: "error", format: "json", destination: { write: (line: string) => void errorLog.push(line) } })
+      : createLogger({ name: "test", level: testEnv.TEST_LOG_LEVEL, format: "json" });
     const fleet = await EmulatorFleet.start(options.fleet);
     const redisUrl = options.redisUrl ?? testEnv.TEST_REDIS_URL;
     const common = { REDIS_URL: redisUrl, HERD_PREFIX: options.prefix, ...options.env };

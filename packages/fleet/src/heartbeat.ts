@@ -37,6 +37,8 @@ export const WorkerHeartbeat = z.object({
   pid: z.number().int(),
   startedAt: z.string(),
   updatedAt: z.string(),
+  /** Redis's clock minus the worker's, in ms (see readClockOffset), once measured. */
+  clockOffsetMs: z.number().optional(),
   instances: z.array(InstanceStatus),
 });
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;

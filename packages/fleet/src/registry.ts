@@ -3,15 +3,31 @@ import { herdKeys } from "@herd/jobs";
 import { WorkerHeartbeat } from "./heartbeat.js";
 
 /**
- * The heartbeat as a script Redis runs even when it is out of memory (Redis ≥ 7 `allow-oom`):
- * the value replaces one of the same size, and a fleet whose heartbeats Redis refused would look
- * dead to the API (503 no_live_workers, /ready failing) for as long as Redis stays full, though
- * every worker is there and accepted jobs can still be polled.
+ * Expiries are on Redis's clock (TIME), never a process's: workers run on other machines than the
+ * API, and a worker whose clock lagged the API's by more than the heartbeat's lifetime (6 s by
+ * default; a VM without NTP drifts that far in days) was pruned by every API read as already
+ * expired, so a serving fleet looked empty (503 no_live_workers).
  */
-const PUBLISH_ALLOW_OOM = `#!lua flags=allow-oom
+const REDIS_NOW_MS = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+
+/** The heartbeat: its key (expiring) and its entry in the fleet's index, scored by expiry. */
+const PUBLISH = `${REDIS_NOW_MS}
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
 return 1`;
+
+/** The fleet's index without the entries expired by now. */
+const LIST = `${REDIS_NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+
+/**
+ * Both scripts run even when Redis is out of memory (Redis ≥ 7 `allow-oom`): a heartbeat replaces
+ * a value of the same size and pruning frees memory, and a fleet whose heartbeats Redis refused
+ * would look dead to the API (503 no_live_workers, /ready failing) for as long as Redis stays
+ * full, though every worker is there and accepted jobs can still be polled.
+ */
+const ALLOW_OOM = "#!lua flags=allow-oom\n";
 
 /** Redis 6.2 knows no script flags: the shebang line does not compile there. */
 const isShebangRefused = (error: unknown) => error instanceof Error && /Error compiling script|shebang/i.test(error.message);
@@ -33,19 +49,20 @@ export class FleetRegistry {
   }
 
   async publish(heartbeat: WorkerHeartbeat, ttlMs: number): Promise<void> {
-    const expiresAt = Date.now() + ttlMs;
-    const key = this.#keys.worker(heartbeat.workerId);
-    const value = JSON.stringify(heartbeat);
+    await this.#run(PUBLISH, [this.#keys.worker(heartbeat.workerId), this.#keys.workers], [JSON.stringify(heartbeat), String(Math.round(ttlMs)), heartbeat.workerId]);
+  }
+
+  /** Runs `script` flagged allow-oom, or unflagged on a Redis that knows no flags (6.2). */
+  async #run(script: string, keys: string[], args: string[]): Promise<unknown> {
     if (this.#allowOom) {
       try {
-        await this.redis.eval(PUBLISH_ALLOW_OOM, 2, key, this.#keys.workers, value, ttlMs, expiresAt, heartbeat.workerId);
-        return;
+        return await this.redis.eval(ALLOW_OOM + script, keys.length, ...keys, ...args);
       } catch (error) {
         if (!isShebangRefused(error)) throw error;
         this.#allowOom = false;
       }
     }
-    await execAll(this.redis.multi().set(key, value, "PX", ttlMs).zadd(this.#keys.workers, expiresAt, heartbeat.workerId));
+    return this.redis.eval(script, keys.length, ...keys, ...args);
   }
 
   async remove(workerId: string): Promise<void> {
@@ -55,11 +72,7 @@ export class FleetRegistry {
 
   /** Live workers' heartbeats; expired members are pruned on the way. Malformed entries are skipped. */
   async list(): Promise<WorkerHeartbeat[]> {
-    const now = Date.now();
-    // A pipeline, not a MULTI: Redis refuses a whole MULTI while it is out of memory (even this
-    // one, which only frees memory and reads), and the fleet must stay readable then.
-    const [, ids] = await execAll(this.redis.pipeline().zremrangebyscore(this.#keys.workers, "-inf", now).zrange(this.#keys.workers, 0, -1));
-    const workerIds = ids as string[];
+    const workerIds = (await this.#run(LIST, [this.#keys.workers], [])) as string[];
     if (workerIds.length === 0) return [];
     const values = await this.redis.mget(workerIds.map((id) => this.#keys.worker(id)));
     const heartbeats: WorkerHeartbeat[] = [];

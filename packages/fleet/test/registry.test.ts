@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisServer } from "@herd/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { deletePrefix, RedisServer, testRedis, uniquePrefix, waitFor } from "@herd/testing";
+import { herdKeys } from "@herd/jobs";
 import { FleetRegistry, type WorkerHeartbeat } from "../src/index.js";
 
 function heartbeat(updatedAt: string): WorkerHeartbeat {
@@ -36,5 +37,50 @@ describe("FleetRegistry while the queue Redis is out of memory", () => {
     } finally {
       await redis.config("SET", "maxmemory", "0");
     }
+  });
+});
+
+/**
+ * Workers and the API run on different machines, whose clocks differ: a process's clock must not
+ * decide whether a heartbeat has lapsed (here a clock is skewed in this process around one call).
+ */
+describe("FleetRegistry across machines whose clocks differ", () => {
+  const prefix = uniquePrefix("fleet-clocks");
+  const redis = testRedis();
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  /** Runs `call` while this process's clock is `offsetMs` off. */
+  async function withClockOff<T>(offsetMs: number, call: () => Promise<T>): Promise<T> {
+    const realNow = Date.now.bind(Date);
+    const spy = vi.spyOn(Date, "now").mockImplementation(() => realNow() + offsetMs);
+    try {
+      return await call();
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("keeps a live worker in the fleet when the worker's clock lags the API's, or the API's runs ahead, by more than the heartbeat's lifetime", async () => {
+    const registry = new FleetRegistry(redis, prefix);
+    await withClockOff(-60_000, () => registry.publish(heartbeat("2026-12-05T00:00:01.000Z"), 6000));
+    expect((await registry.list()).map((entry) => entry.workerId)).toEqual(["w1"]);
+    await registry.publish(heartbeat("2026-12-05T00:00:02.000Z"), 6000);
+    expect((await withClockOff(60_000, () => registry.list())).map((entry) => entry.updatedAt)).toEqual(["2026-12-05T00:00:02.000Z"]);
+    await registry.remove("w1");
+  });
+
+  it("drops a worker whose heartbeat lapsed from the fleet's index even when the worker's clock ran ahead", async () => {
+    const registry = new FleetRegistry(redis, prefix);
+    const index = herdKeys(prefix).workers;
+    await withClockOff(60_000, () => registry.publish(heartbeat("2026-12-05T00:00:03.000Z"), 300));
+    expect(await redis.zcard(index)).toBe(1);
+    // The worker stopped: once its heartbeat lapsed on Redis's clock, listing removes its entry.
+    await waitFor(async () => (await registry.list()).length === 0 && (await redis.zcard(index)) === 0, { timeoutMs: 5000, message: "the lapsed worker's index entry to be pruned" });
   });
 });

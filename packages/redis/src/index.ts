@@ -6,6 +6,7 @@ export { Cluster, Redis } from "ioredis";
 export { execAll, causeOfAbort } from "./batch.js";
 export { isOutOfMemory } from "./refusals.js";
 export { publishOn, subscribeOn } from "./pubsub.js";
+export { readClockOffset, clockSkewed, describeOffset, CLOCK_SKEW_WARN_MS, type ClockReading } from "./clock.js";
 
 /**
  * A connection to a single Redis (or a managed endpoint that looks like one) or to a Redis

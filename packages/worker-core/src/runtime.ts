@@ -8,6 +8,7 @@ import { coerceError, OutageLog, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
+import { ClockWatch } from "./clock-watch.js";
 import { InstanceClaims } from "./instance-claims.js";
 import { fasterElsewhere, fasterIdlePeer } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
@@ -41,6 +42,7 @@ export class WorkerRuntime {
   readonly #startedAt = new Date();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #heartbeatOutage: OutageLog;
+  readonly #clock: ClockWatch;
   #closing: Promise<void> | undefined;
   /** Exclusive instance leases, when HERD_CLAIM_INSTANCES is set. */
   readonly #claims: InstanceClaims | undefined;
@@ -58,6 +60,7 @@ export class WorkerRuntime {
         : createRedisClient({ url: this.config.cacheRedisUrl, cluster: this.config.cacheRedisCluster, role: "cache", logger: this.#logger });
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
+    this.#clock = new ClockWatch(this.#connection, this.#logger);
     this.#heartbeatOutage = new OutageLog(this.#logger, { failed: "heartbeat not published; the API stops counting this worker after three missed ones", recovered: "heartbeat published again" });
     this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
     this.#cancels = new JobCancels(queueRedis, herdKeys(this.config.prefix).cancelChannel, this.#logger);
@@ -225,6 +228,7 @@ export class WorkerRuntime {
       pid: process.pid,
       startedAt: this.#startedAt.toISOString(),
       updatedAt: new Date().toISOString(),
+      ...(this.#clock.offsetMs !== undefined ? { clockOffsetMs: this.#clock.offsetMs } : {}),
       instances: this.monitors.map((monitor) => ({
         name: monitor.instance.name,
         url: monitor.instance.url,
@@ -241,6 +245,7 @@ export class WorkerRuntime {
 
   async #publishHeartbeat(): Promise<void> {
     if (this.#closing) return;
+    await this.#clock.refresh();
     try {
       await this.#registry.publish(this.heartbeat(), this.config.heartbeatIntervalMs * 3);
       this.#heartbeatOutage.succeeded();

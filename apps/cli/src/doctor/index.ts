@@ -3,6 +3,7 @@ import type { RedisClient } from "@herd/redis";
 import { connectOnce } from "../redis-check.js";
 import { DoctorEnv, loadConfig, toDoctorConfig, type DoctorConfig, type EnvSource } from "@herd/config";
 import { FleetRegistry } from "@herd/fleet";
+import { checkClocks } from "./clocks.js";
 import { checkDatabase } from "./postgres.js";
 import { checkCollectionModels, checkInstances } from "./ollama.js";
 import { checkCacheRedis, checkQueueRedis } from "./redis.js";
@@ -11,7 +12,8 @@ import { fail, renderReport, type Finding } from "./report.js";
 export const DOCTOR_USAGE = `Usage: herd doctor [--json]
 
 Checks what a deployment depends on and prints a table: the queue Redis (version 6.2 or newer,
-maxmemory-policy noeviction, persistence), the cache Redis, PostgreSQL and pgvector versions and
+maxmemory-policy noeviction, persistence), this machine's and every live worker's clock against
+the queue Redis's, the cache Redis, PostgreSQL and pgvector versions and
 migrations, every Ollama instance (reachable, version, models; HERD_INSTANCES, or else the ones
 live workers report) and the models that collections need. Exits 1 when a check fails.
 --json prints the findings as JSON ({ ok, findings: [{ check, status, detail }] }) instead.
@@ -41,7 +43,9 @@ export async function collectFindings(config: DoctorConfig): Promise<Finding[]> 
     checkDatabase(config.database, config.timeoutMs),
     config.instances.length > 0 ? config.instances : instancesFromHeartbeats(config),
   ]);
-  const findings = [...queue, ...cache, ...database.findings];
+  // After the queue Redis's memory was read: its connection would count in the memory reported.
+  const clocks = await checkClocks({ url: config.redisUrl, cluster: config.redisCluster }, config.prefix, config.timeoutMs);
+  const findings = [...queue, ...clocks, ...cache, ...database.findings];
   if (!Array.isArray(listed)) return [...findings, listed];
   const instances = await checkInstances(listed, config.instances.length > 0 ? "HERD_INSTANCES" : "worker heartbeat", config.timeoutMs);
   findings.push(...instances.findings);

@@ -4,6 +4,7 @@ import type { Express } from "express";
 import type { ApiConfig } from "@herd/config";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { ParsePool } from "@herd/ingest";
+import { InstanceDescriptions } from "@herd/fleet";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, COMMAND_TIMEOUT_MS, createRedisClient, type RedisClient } from "@herd/redis";
@@ -93,7 +94,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     ...config.ingest.recovery,
   });
   const prober = new InstanceProber();
-  const instances = new FleetInstances(fleet, prober, logger);
+  const instances = new FleetInstances(fleet, prober, new InstanceDescriptions(redis, config.prefix), logger);
   const apiKeys = config.auth.mode === "keys" ? new ApiKeys(redis, config.prefix, config.auth.cacheMs) : undefined;
   if (!apiKeys) logger.warn({ host: config.host }, "open mode: no API key is checked (HERD_AUTH=open, loopback only)");
   const cacheStats = new CacheStatsPublisher(cache, redis, keys.cacheStats, logger);

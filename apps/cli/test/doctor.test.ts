@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -144,15 +145,27 @@ describe("herd doctor", () => {
     const redis = new Redis(queueRedis.url);
     const instance = fleet.instances[1];
     await new FleetRegistry(redis, prefix).publish(
-      { workerId: "w-1", host: "gpu-box", pid: 1, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), clockOffsetMs: 12_345, instances: [{ name: "box-ollama", url: instance?.url ?? "", healthy: true, weight: 1, models: [] }] },
+      // A worker on this machine: the loopback URL it reports is one the doctor can call too.
+      { workerId: "w-1", host: hostname(), pid: 1, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), clockOffsetMs: 12_345, instances: [{ name: "box-ollama", url: instance?.url ?? "", healthy: true, weight: 1, models: [] }] },
+      60_000,
+    );
+    // A worker on another GPU box, beside its Ollama (a loopback URL, where nothing listens here).
+    const boxUrl = `http://127.0.0.1:${await freePort()}`;
+    const boxModels = [{ model: "nomic-embed-text:latest", kinds: ["embed" as const], slots: 1, inFlight: 0, completed: 0, failed: 0 }];
+    await new FleetRegistry(redis, prefix).publish(
+      { workerId: "w-b", host: "gpu-box-b", pid: 1, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), instances: [{ name: "gpu-box-b-11434", url: boxUrl, healthy: true, weight: 1, version: "0.13.5", models: boxModels }] },
       60_000,
     );
     await redis.quit();
     const result = await doctor({ REDIS_URL: queueRedis.url, HERD_PREFIX: prefix, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: database.url });
+    expect(row(result.findings, "Ollama gpu-box-b-11434")).toEqual({
+      status: "ok",
+      detail: `${boxUrl} on gpu-box-b (worker w-b; a loopback URL this machine cannot call, so as that worker sees it): Ollama 0.13.5; nomic-embed-text:latest`,
+    });
     expect(row(result.findings, "Ollama box-ollama")).toEqual({ status: "ok", detail: expect.stringContaining("(worker heartbeat): Ollama") });
     expect(row(result.findings, "model mxbai-embed-large:latest")?.status).toBe("fail");
     // The worker's clock lags the queue Redis's by 12.3 s (as its heartbeat reports).
-    expect(row(result.findings, "clocks")).toEqual({ status: "warn", detail: expect.stringMatching(/^worker w-1 \(gpu-box\) is 12\.3 s behind Redis's clock: BullMQ's retry delays .* \(NTP\)$/) });
+    expect(row(result.findings, "clocks")).toEqual({ status: "warn", detail: expect.stringMatching(/^worker w-1 \(.+\) is 12\.3 s behind Redis's clock: BullMQ's retry delays .* \(NTP\)$/) });
     expect(result.code).toBe(1);
   });
 });

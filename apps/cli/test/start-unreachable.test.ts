@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, waitFor } from "@herd/testing";
@@ -32,7 +32,7 @@ describe("herd start with an Ollama instance that does not answer", () => {
       { detached: true, until: "herd: not ready yet: no Ollama instance is healthy" },
     );
     const output = started.output;
-    expect(output()).toMatch(new RegExp(`not ready yet: no Ollama instance is healthy: 127\\.0\\.0\\.1-${deadPort} \\(${instanceUrl.replace(/\./g, "\\.")}\\): .*ECONNREFUSED`));
+    expect(output()).toMatch(new RegExp(`not ready yet: no Ollama instance is healthy: ${hostname().replace(/[^A-Za-z0-9._-]/g, "_")}-${deadPort} \\(${instanceUrl.replace(/\./g, "\\.")}\\): .*ECONNREFUSED`));
     // The worker said so itself, once, with the URL.
     const warnings = output().split("\n").filter((line) => line.includes("instance not answering"));
     expect(warnings).toHaveLength(1);

@@ -114,6 +114,7 @@ export const ApiEnv = z
     }
   });
 
+/** Whether `host` (a listen address or a URL's host name) is this machine's loopback interface. */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 }

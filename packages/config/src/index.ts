@@ -3,7 +3,7 @@ export { loadConfig, type EnvSource } from "./load.js";
 export { ApiEnv, toApiConfig, isLoopback, parseRate, type ApiConfig } from "./api.js";
 export { WorkerEnv, toWorkerConfig, type WorkerConfig } from "./worker.js";
 export { StartEnv, toStartConfig, type StartConfig } from "./start.js";
-export { InstanceConfig, InstancesEnv, defaultInstanceName, type ResolvedInstance } from "./instances.js";
+export { InstanceConfig, InstancesEnv, defaultInstanceName, isLoopbackUrl, type ResolvedInstance } from "./instances.js";
 export { DEFAULT_REDIS_URL, type SharedConfig } from "./shared.js";
 export { parseDurationMs } from "./primitives.js";
 export { CliEnv, toCliConfig, type CliConfig, MigrateEnv, toMigrateConfig, type MigrateConfig, DoctorEnv, toDoctorConfig, type DoctorConfig, KeysEnv, toKeysConfig } from "./cli.js";

@@ -1,4 +1,6 @@
+import { hostname } from "node:os";
 import { z } from "zod";
+import { isLoopback } from "./api.js";
 
 /** One Ollama instance a worker process is bound to. */
 export const InstanceConfig = z
@@ -30,10 +32,30 @@ export interface ResolvedInstance {
   weight: number;
 }
 
-export function defaultInstanceName(url: string): string {
+/**
+ * Whether `url` names the machine it is used on (localhost, 127.0.0.0/8, ::1; 0.0.0.0 and :: dial
+ * it too). Ollama listens on 127.0.0.1:11434 unless told otherwise, so a worker beside it on each
+ * GPU box is bound to `http://127.0.0.1:11434` on every box, and that one URL names a different
+ * server on each.
+ */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return isLoopback(host) || host.endsWith(".localhost") || host === "0.0.0.0" || host === "[::]";
+}
+
+/**
+ * `host-port` from the URL; for a loopback URL the machine's name instead of the address, so that
+ * each GPU box's local Ollama keeps its own name in job records, logs and metrics.
+ */
+export function defaultInstanceName(url: string, machine = hostname()): string {
   const parsed = new URL(url);
   const port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
-  return `${parsed.hostname}-${port}`.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `${isLoopbackUrl(url) ? machine : parsed.hostname}-${port}`.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64);
 }
 
 /**

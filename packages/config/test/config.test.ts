@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ApiEnv, ConfigError, StartEnv, WorkerEnv, loadConfig, toApiConfig, toStartConfig, toWorkerConfig } from "../src/index.js";
+import { hostname } from "node:os";
+import { ApiEnv, ConfigError, StartEnv, WorkerEnv, defaultInstanceName, isLoopbackUrl, loadConfig, toApiConfig, toStartConfig, toWorkerConfig } from "../src/index.js";
 
 function issuesOf(run: () => unknown): string[] {
   try {
@@ -66,6 +67,17 @@ describe("worker config", () => {
       { name: "gpu2-11434", url: "http://gpu2:11434", slots: undefined, models: {}, weight: 1 },
     ]);
     expect(config.defaultSlots).toBe(1);
+  });
+
+  it("names a loopback instance after the machine, so each GPU box's local Ollama keeps its own name", () => {
+    const config = loadConfig(WorkerEnv, toWorkerConfig, { HERD_INSTANCES: "http://127.0.0.1:11434,http://localhost:11435" });
+    const machine = hostname().replace(/[^A-Za-z0-9._-]/g, "_");
+    expect(config.instances.map((instance) => instance.name)).toEqual([`${machine}-11434`, `${machine}-11435`]);
+    expect(defaultInstanceName("http://127.0.0.1:11434", "gpu-box-3")).toBe("gpu-box-3-11434");
+    expect(defaultInstanceName("http://[::1]:11434", "gpu box")).toBe("gpu_box-11434");
+    expect(defaultInstanceName("http://gpu1:11434", "gpu-box-3")).toBe("gpu1-11434");
+    for (const url of ["http://127.0.0.1:11434", "http://127.8.9.10", "http://localhost:1", "http://ollama.localhost", "http://[::1]:11434", "http://0.0.0.0:11434"]) expect(isLoopbackUrl(url), url).toBe(true);
+    for (const url of ["http://gpu1:11434", "http://10.0.0.5:11434", "http://[fe80::1]:11434", "http://128.0.0.1", "not a url"]) expect(isLoopbackUrl(url), url).toBe(false);
   });
 
   it("accepts JSON with names, slots, per-model slots and weights", () => {

@@ -1,3 +1,5 @@
 export { WorkerHeartbeat, InstanceStatus, ModelBindingStatus } from "./heartbeat.js";
 export { FleetRegistry } from "./registry.js";
 export { FleetSnapshot, type ServedModel } from "./view.js";
+export { instanceKey, reachableFrom } from "./identity.js";
+export { InstanceDescription, InstanceDescriptions } from "./descriptions.js";

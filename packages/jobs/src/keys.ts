@@ -11,6 +11,8 @@ export function herdKeys(prefix: string) {
     replies: (apiId: string) => `${tag}:replies:${apiId}`,
     workers: `${tag}:fleet:workers`,
     worker: (workerId: string) => `${tag}:fleet:worker:${workerId}`,
+    /** What an instance said of itself at a worker's last discovery (see InstanceDescriptions). */
+    instanceDescription: (workerId: string, url: string) => `${tag}:fleet:described:${workerId}:${url}`,
     /** Which worker holds an Ollama instance (HERD_CLAIM_INSTANCES), keyed by its URL. */
     instanceClaim: (url: string) => `${tag}:fleet:claim:${url}`,
     cache: (layer: string, hash: string) => `${tag}:cache:${layer}:${hash}`,

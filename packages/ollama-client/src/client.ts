@@ -104,21 +104,14 @@ export class OllamaClient {
 
   /** /api/show condensed to what routing needs: capabilities and vector/context sizes. */
   async modelInfo(model: string, call: CallOptions): Promise<ModelInfo> {
-    const show = parseOrThrow(ShowResponse, await this.#transport.json("POST", "/api/show", { model }, call), this.instance, "/api/show");
-    const info = show.model_info ?? {};
-    const architecture = typeof info["general.architecture"] === "string" ? info["general.architecture"] : show.details?.family;
-    const numberField = (suffix: string) => {
-      const value = architecture ? info[`${architecture}.${suffix}`] : undefined;
-      return typeof value === "number" ? value : undefined;
-    };
-    return {
-      capabilities: show.capabilities,
-      family: architecture,
-      embeddingLength: numberField("embedding_length"),
-      contextLength: numberField("context_length"),
-    };
+    return (await this.show(model, call)).info;
   }
 
+  /** /api/show as Ollama answered it (`body`), and condensed (`info`). */
+  async show(model: string, call: CallOptions): Promise<{ info: ModelInfo; body: unknown }> {
+    const body = await this.#transport.json("POST", "/api/show", { model }, call);
+    return { info: condenseShow(parseOrThrow(ShowResponse, body, this.instance, "/api/show")), body };
+  }
   /**
    * /api/embed with response validation: one vector per input, all the same length (the
    * expected one when known), every value a finite number.
@@ -180,4 +173,20 @@ export class OllamaClient {
   close(): Promise<void> {
     return this.#transport.close();
   }
+}
+
+/** What routing needs of an /api/show answer: capabilities and vector/context sizes. */
+function condenseShow(show: ShowResponse): ModelInfo {
+  const info = show.model_info ?? {};
+  const architecture = typeof info["general.architecture"] === "string" ? info["general.architecture"] : show.details?.family;
+  const numberField = (suffix: string) => {
+    const value = architecture ? info[`${architecture}.${suffix}`] : undefined;
+    return typeof value === "number" ? value : undefined;
+  };
+  return {
+    capabilities: show.capabilities,
+    family: architecture,
+    embeddingLength: numberField("embedding_length"),
+    contextLength: numberField("context_length"),
+  };
 }

@@ -38,14 +38,15 @@ export const ChatChunk = z.object({
 });
 export type ChatChunk = z.infer<typeof ChatChunk>;
 
+/** Entries keep every field Ollama sent (loose): workers pass them on for the API's /api/tags. */
 export const TagsResponse = z.object({
   models: z.array(
-    z.object({
+    z.looseObject({
       name: z.string(),
       model: z.string().optional(),
       size: z.number().optional(),
       digest: z.string().optional(),
-      details: z.object({ family: z.string().optional(), families: z.array(z.string()).nullable().optional() }).partial().optional(),
+      details: z.looseObject({ family: z.string().optional(), families: z.array(z.string()).nullable().optional() }).partial().optional(),
       capabilities: z.array(z.string()).optional(),
     }),
   ),

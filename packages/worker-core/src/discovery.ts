@@ -1,5 +1,6 @@
 import type { ResolvedInstance } from "@herd/config";
 import { normalizeModel, type JobKind } from "@herd/jobs";
+import type { InstanceDescription } from "@herd/fleet";
 import type { ModelInfo, OllamaClient, TagsResponse } from "@herd/ollama-client";
 
 export interface DiscoveredModel {
@@ -40,21 +41,30 @@ export function slotsFor(instance: ResolvedInstance, model: string, kinds: reado
   return instance.slots ?? defaultSlots;
 }
 
+export interface Discovery {
+  models: DiscoveredModel[];
+  /** The instance's own answers, for the API to pass on (see InstanceDescriptions). */
+  description: InstanceDescription;
+}
+
 export async function discoverModels(
   client: OllamaClient,
   instance: ResolvedInstance,
   defaultSlots: number,
   timeoutMs: number,
   onSkip: (model: string, error: unknown) => void,
-): Promise<DiscoveredModel[]> {
+): Promise<Discovery> {
   const tags: TagsResponse = await client.tags({ timeoutMs });
   const discovered: DiscoveredModel[] = [];
+  const description: InstanceDescription = { tags: [], show: {} };
   for (const entry of tags.models) {
     const model = normalizeModel(entry.name);
     try {
-      const info = await client.modelInfo(model, { timeoutMs });
+      const { info, body } = await client.show(model, { timeoutMs });
       const kinds = kindsFor(model, { ...info, capabilities: info.capabilities ?? entry.capabilities });
       if (kinds.length === 0) continue;
+      description.tags.push(entry);
+      description.show[model] = body;
       discovered.push({
         model,
         kinds,
@@ -66,5 +76,5 @@ export async function discoverModels(
       onSkip(model, error);
     }
   }
-  return discovered;
+  return { models: discovered, description };
 }

@@ -1,6 +1,7 @@
 import type { ResolvedInstance } from "@herd/config";
 import { coerceError, type Logger } from "@herd/logger";
 import { OllamaClient, OllamaError } from "@herd/ollama-client";
+import type { InstanceDescription } from "@herd/fleet";
 import { discoverModels, type DiscoveredModel } from "./discovery.js";
 import { sharedAbortController } from "./shared-signal.js";
 
@@ -12,7 +13,8 @@ export interface MonitorOptions {
   logger: Logger;
   /** Keep-alive connections for inference calls. */
   connections: number;
-  onModels: (models: DiscoveredModel[]) => void;
+  /** After each discovery: the models to serve, and the instance's own answers (for the API). */
+  onModels: (models: DiscoveredModel[], description: InstanceDescription) => void;
   onHealth: (healthy: boolean, reason: string) => void;
 }
 
@@ -111,11 +113,11 @@ export class InstanceMonitor {
   async #discover(): Promise<void> {
     const timeoutMs = Math.max(this.options.probe.timeoutMs, 5000);
     this.version = await this.client.version({ timeoutMs });
-    const models = await discoverModels(this.client, this.instance, this.options.defaultSlots, timeoutMs, (model, error) =>
+    const { models, description } = await discoverModels(this.client, this.instance, this.options.defaultSlots, timeoutMs, (model, error) =>
       this.options.logger.warn({ err: coerceError(error), model }, "skipping model: /api/show failed"),
     );
     this.#discoveredAt = Date.now();
-    this.options.onModels(models);
+    this.options.onModels(models, description);
   }
 
   recordSuccess(): void {

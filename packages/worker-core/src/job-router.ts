@@ -1,5 +1,5 @@
 import type { JobKind } from "@herd/jobs";
-import type { WorkerHeartbeat } from "@herd/fleet";
+import { instanceKey, type WorkerHeartbeat } from "@herd/fleet";
 
 /** What routing needs to know of a binding (one instance serving one model), for jobs of type J. */
 export interface RouteCandidate<J> {
@@ -45,9 +45,9 @@ export function fasterIdlePeer<J, T extends RouteCandidate<J>>(fetcher: T, peers
   return best;
 }
 
-/** A binding as fasterElsewhere sees it: its instance's URL, its model and kinds, its typical call. */
+/** A binding as fasterElsewhere sees it: its instance (see instanceKey), its model and kinds, its typical call. */
 export interface DeferralCandidate {
-  readonly url: string;
+  readonly key: string;
   readonly model: string;
   readonly kinds: readonly JobKind[];
   readonly typicalCallMs: number | undefined;
@@ -68,8 +68,9 @@ export function fasterElsewhere(own: DeferralCandidate, fleet: readonly WorkerHe
       worker.instances.some(
         (instance) =>
           instance.healthy &&
-          // The same server bound by two workers is not a faster one.
-          instance.url !== own.url &&
+          // The same server bound by two workers is not a faster one; two boxes' local servers
+          // (one loopback URL on two machines) are two.
+          instanceKey(worker.host, instance.url) !== own.key &&
           instance.models.some((model) => model.model === own.model && own.kinds.every((kind) => model.kinds.includes(kind)) && model.typicalMs !== undefined && model.typicalMs <= threshold),
       ),
   );

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { ResolvedInstance, WorkerConfig } from "@herd/config";
 import type { Job } from "bullmq";
-import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
+import { FleetRegistry, InstanceDescriptions, instanceKey, type InstanceDescription, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys, type JobKind } from "@herd/jobs";
 import { coerceError, OutageLog, type Logger } from "@herd/logger";
@@ -9,12 +9,12 @@ import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { ClockWatch } from "./clock-watch.js";
+import { describeWorker } from "./heartbeat.js";
 import { InstanceClaims } from "./instance-claims.js";
 import { fasterElsewhere, fasterIdlePeer } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
-import { roundMs } from "./latency-window.js";
 import { sharedAbortController } from "./shared-signal.js";
 
 export interface WorkerRuntimeOptions {
@@ -43,6 +43,7 @@ export class WorkerRuntime {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #heartbeatOutage: OutageLog;
   readonly #clock: ClockWatch;
+  readonly #descriptions: InstanceDescriptions;
   #closing: Promise<void> | undefined;
   /** Exclusive instance leases, when HERD_CLAIM_INSTANCES is set. */
   readonly #claims: InstanceClaims | undefined;
@@ -61,13 +62,14 @@ export class WorkerRuntime {
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
     this.#clock = new ClockWatch(this.#connection, this.#logger);
+    this.#descriptions = new InstanceDescriptions(this.#connection, this.config.prefix);
     this.#heartbeatOutage = new OutageLog(this.#logger, { failed: "heartbeat not published; the API stops counting this worker after three missed ones", recovered: "heartbeat published again" });
     this.#cacheStats = new CacheStatsPublisher(this.#cache, this.#connection, herdKeys(this.config.prefix).cacheStats, this.#logger);
     this.#cancels = new JobCancels(queueRedis, herdKeys(this.config.prefix).cancelChannel, this.#logger);
     this.#claims =
       this.config.claimInstances === undefined
         ? undefined
-        : new InstanceClaims(this.#connection, herdKeys(this.config.prefix).instanceClaim, this.config.workerId, this.config.heartbeatIntervalMs * 3);
+        : new InstanceClaims(this.#connection, (url) => herdKeys(this.config.prefix).instanceClaim(instanceKey(hostname(), url)), this.config.workerId, this.config.heartbeatIntervalMs * 3);
     this.metrics = new WorkerMetrics({
       bindings: () => this.bindings.map((binding) => ({ instance: binding.instanceName, model: binding.model.model, slots: binding.model.slots, inFlight: binding.gate.inFlight })),
       instances: () => this.monitors.map((monitor) => ({ instance: monitor.instance.name, healthy: monitor.healthy })),
@@ -108,7 +110,7 @@ export class WorkerRuntime {
     }
     for (const monitor of this.monitors) {
       for (const binding of this.#bindingsOf(monitor)) {
-        binding.setDeferring(fasterElsewhere({ url: monitor.instance.url, model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs }, fleet, this.config.workerId));
+        binding.setDeferring(fasterElsewhere({ key: instanceKey(hostname(), monitor.instance.url), model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs }, fleet, this.config.workerId));
       }
     }
   }
@@ -121,7 +123,10 @@ export class WorkerRuntime {
       discoveryIntervalMs: this.config.discoveryIntervalMs,
       logger: this.#logger.child({ instance: instance.name }),
       connections: 64,
-      onModels: (models) => this.#syncBindings(monitor, models),
+      onModels: (models, description) => {
+        this.#syncBindings(monitor, models);
+        this.#describe(instance, description);
+      },
       onHealth: (healthy) => {
         for (const binding of this.#bindingsOf(monitor)) void binding.setPulling(healthy).catch((error: unknown) => this.#logger.error({ err: coerceError(error) }, "pause/resume failed"));
         void this.#publishHeartbeat();
@@ -132,6 +137,14 @@ export class WorkerRuntime {
     monitor.start();
   }
 
+  /** Publishes what the instance said of itself, for the API (see InstanceDescriptions). */
+  #describe(instance: ResolvedInstance, description: InstanceDescription): void {
+    this.#descriptions.publish(this.config.workerId, instance.url, description, this.config.discoveryIntervalMs * 3).catch((error: unknown) => {
+      // Only an API that cannot call the instance itself needs it; the next discovery writes it again.
+      this.#logger.warn({ err: coerceError(error), instance: instance.name }, "could not publish the instance's models for the API");
+    });
+  }
+
   /** Stops serving an instance: its bindings drain (running jobs finish), then its monitor stops. */
   async #unwatch(monitor: InstanceMonitor): Promise<void> {
     this.monitors.splice(this.monitors.indexOf(monitor), 1);
@@ -139,6 +152,7 @@ export class WorkerRuntime {
     for (const binding of bindings) this.#bindings.delete(binding.key);
     await Promise.all(bindings.map((binding) => binding.close()));
     await monitor.close();
+    await this.#descriptions.remove(this.config.workerId, [monitor.instance.url]).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not remove an instance's description; it expires on its own"));
   }
 
   /** Renews the instances this worker holds, lets go of any another worker took, claims free ones. */
@@ -222,25 +236,7 @@ export class WorkerRuntime {
   }
 
   heartbeat(): WorkerHeartbeat {
-    return {
-      workerId: this.config.workerId,
-      host: hostname(),
-      pid: process.pid,
-      startedAt: this.#startedAt.toISOString(),
-      updatedAt: new Date().toISOString(),
-      ...(this.#clock.offsetMs !== undefined ? { clockOffsetMs: this.#clock.offsetMs } : {}),
-      instances: this.monitors.map((monitor) => ({
-        name: monitor.instance.name,
-        url: monitor.instance.url,
-        healthy: monitor.healthy,
-        weight: monitor.instance.weight,
-        ...(monitor.version ? { version: monitor.version } : {}),
-        ...(monitor.lastProbeAt ? { lastProbeAt: monitor.lastProbeAt.toISOString() } : {}),
-        ...(monitor.lastProbeMs !== undefined ? { lastProbeMs: roundMs(monitor.lastProbeMs) } : {}),
-        ...(monitor.lastError ? { lastError: monitor.lastError } : {}),
-        models: this.#bindingsOf(monitor).map((binding) => binding.status()),
-      })),
-    };
+    return describeWorker({ workerId: this.config.workerId, startedAt: this.#startedAt, clockOffsetMs: this.#clock.offsetMs, monitors: this.monitors, bindingsOf: (monitor) => this.#bindingsOf(monitor) });
   }
 
   async #publishHeartbeat(): Promise<void> {
@@ -269,6 +265,12 @@ export class WorkerRuntime {
     // A claim round under way may still be starting an instance: let it finish, so it is drained too.
     await this.#claimRound;
     await this.#registry.remove(this.config.workerId).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
+    await this.#descriptions
+      .remove(
+        this.config.workerId,
+        this.monitors.map((monitor) => monitor.instance.url),
+      )
+      .catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not remove the instances' descriptions; they expire on their own"));
     const drained = Promise.all(this.bindings.map((binding) => binding.close()));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"deadline">((resolve) => {

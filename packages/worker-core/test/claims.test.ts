@@ -1,4 +1,6 @@
+import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
+import { instanceKey } from "@herd/fleet";
 import { herdKeys } from "@herd/jobs";
 import { EmulatorInstance } from "@herd/ollama-emulator";
 import { deletePrefix, testRedis, uniquePrefix, waitFor } from "@herd/testing";
@@ -36,7 +38,7 @@ describe("exclusive instance claims (HERD_CLAIM_INSTANCES)", () => {
     expect(served(first)).toEqual(["emu-0"]);
     expect(served(second)).toEqual(["emu-1"]);
     expect(served(standby)).toEqual([]);
-    expect(await producer.redis.get(herdKeys(prefix).instanceClaim(instances[0]?.url ?? ""))).toBe(`${prefix}-replica-0`);
+    expect(await producer.redis.get(herdKeys(prefix).instanceClaim(instanceKey(hostname(), instances[0]?.url ?? "")))).toBe(`${prefix}-replica-0`);
 
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => producer.embed(`claimed load ${i}`)));
     await waitFor(async () => (await Promise.all(ids.map((id) => producer.state(id)))).every((state) => state === "completed"), { timeoutMs: 20_000, message: "all jobs completed" });
@@ -69,10 +71,10 @@ describe("exclusive instance claims (HERD_CLAIM_INSTANCES)", () => {
     cleanups.push(() => runtime.close(1000));
     expect(served(runtime)).toEqual(["emu-0"]);
     // Another worker holds it now (as after a pause longer than the lease).
-    await redis.set(herdKeys(prefix).instanceClaim(instance.url), "someone-else", "PX", 60_000);
+    await redis.set(herdKeys(prefix).instanceClaim(instanceKey(hostname(), instance.url)), "someone-else", "PX", 60_000);
     await waitFor(() => served(runtime).length === 0, { timeoutMs: 5000, message: "instance let go" });
     expect(runtime.bindings).toEqual([]);
-    await redis.del(herdKeys(prefix).instanceClaim(instance.url));
+    await redis.del(herdKeys(prefix).instanceClaim(instanceKey(hostname(), instance.url)));
     await waitFor(() => served(runtime).length === 1, { timeoutMs: 5000, message: "instance claimed again" });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { WorkerHeartbeat } from "@herd/fleet";
+import { instanceKey, type WorkerHeartbeat } from "@herd/fleet";
 import { fasterElsewhere, fasterIdlePeer, type RouteCandidate } from "../src/job-router.js";
 
 /** A job, as routing sees it: the instance its last attempt failed on, if any. */
@@ -65,9 +65,9 @@ describe("fasterIdlePeer", () => {
 
 describe("fasterElsewhere", () => {
   const MODEL = "nomic-embed-text:latest";
-  const worker = (workerId: string, url: string, typicalMs: number | undefined, options: { healthy?: boolean; model?: string; kinds?: Array<"embed" | "generate"> } = {}): WorkerHeartbeat => ({
+  const worker = (workerId: string, url: string, typicalMs: number | undefined, options: { healthy?: boolean; model?: string; kinds?: Array<"embed" | "generate">; host?: string } = {}): WorkerHeartbeat => ({
     workerId,
-    host: "h",
+    host: options.host ?? "h",
     pid: 1,
     startedAt: "2026-12-04T00:00:00.000Z",
     updatedAt: "2026-12-04T00:00:00.000Z",
@@ -81,7 +81,7 @@ describe("fasterElsewhere", () => {
       },
     ],
   });
-  const own = { url: "http://slow:11434", model: MODEL, kinds: ["embed"] as const, typicalCallMs: 40 };
+  const own = { key: "http://slow:11434", url: "http://slow:11434", model: MODEL, kinds: ["embed"] as const, typicalCallMs: 40 };
 
   it("defers to a healthy instance of another worker that is clearly faster for the same model and kinds", () => {
     expect(fasterElsewhere(own, [worker("me", own.url, 40), worker("other", "http://fast:11434", 10)], "me")).toBe(true);
@@ -96,6 +96,11 @@ describe("fasterElsewhere", () => {
   it("never defers to its own worker (routing covers that) nor to the same server bound elsewhere", () => {
     expect(fasterElsewhere(own, [worker("me", "http://fast:11434", 10)], "me")).toBe(false);
     expect(fasterElsewhere(own, [worker("other", own.url, 10)], "me")).toBe(false);
+    // Workers beside Ollama on two GPU boxes, each bound to its own 127.0.0.1:11434: two servers.
+    const local = "http://127.0.0.1:11434";
+    const onBoxA = { ...own, key: instanceKey("box-a", local), url: local };
+    expect(fasterElsewhere(onBoxA, [worker("other", local, 10, { host: "box-b" })], "me")).toBe(true);
+    expect(fasterElsewhere(onBoxA, [worker("other", local, 10, { host: "box-a" })], "me")).toBe(false);
     // Its own speed unknown yet: nothing to compare.
     expect(fasterElsewhere({ ...own, typicalCallMs: undefined }, [worker("other", "http://fast:11434", 10)], "me")).toBe(false);
   });

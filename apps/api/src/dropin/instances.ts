@@ -1,4 +1,5 @@
-import type { FleetSnapshot } from "@herd/fleet";
+import { hostname } from "node:os";
+import { instanceKey, reachableFrom, type FleetSnapshot, type InstanceDescription, type InstanceDescriptions } from "@herd/fleet";
 import { normalizeModel } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { OllamaError } from "@herd/ollama-client";
@@ -12,19 +13,49 @@ interface TagEntry {
   [field: string]: unknown;
 }
 
+/** A healthy instance as the live workers report it. */
+interface HealthyInstance {
+  name: string;
+  url: string;
+  version?: string;
+  models: string[];
+  /** The worker that reported it (the first, when several share it). */
+  workerId: string;
+  /** Whether this process can call it: not a loopback URL of a worker on another machine. */
+  reachable: boolean;
+}
+
 /**
  * Answers the Ollama endpoints that describe models (/api/tags, /api/ps, /api/show, /api/version)
  * from the instances the live workers report, asked now. URLs come from the workers'
- * configuration through their heartbeats, never from a request.
+ * configuration through their heartbeats, never from a request. An instance a worker on another
+ * machine reaches through a loopback URL (Ollama beside the worker, listening on 127.0.0.1) is
+ * not one this process can call: /api/tags and /api/show answer from what it said at its worker's
+ * last discovery (see InstanceDescriptions), and /api/ps leaves it out.
  */
 export class FleetInstances {
   constructor(
     private readonly fleet: FleetView,
     /** Owns the per-instance clients (shared with /api/ollama-health). */
     private readonly prober: InstanceProber,
+    private readonly descriptions: InstanceDescriptions,
     private readonly logger: Logger,
     private readonly timeoutMs = 3000,
+    private readonly host = hostname(),
   ) {}
+
+  /** What the instance said of itself at its worker's last discovery, when it has published it. */
+  async #described(instance: HealthyInstance): Promise<InstanceDescription | undefined> {
+    let described: InstanceDescription | undefined;
+    try {
+      described = await this.descriptions.read(instance.workerId, instance.url);
+    } catch (error) {
+      this.logger.warn({ err: coerceError(error), instance: instance.name }, "could not read an instance's description from Redis");
+      return undefined;
+    }
+    if (!described) this.logger.warn({ instance: instance.name, worker: instance.workerId }, "an instance on another machine has no description from its worker yet; left out");
+    return described;
+  }
 
   /** One instance's list, or none when it does not answer (it is left out, and that is logged). */
   async #list(instance: { name: string; url: string }, path: "/api/tags" | "/api/ps"): Promise<TagEntry[]> {
@@ -37,22 +68,30 @@ export class FleetInstances {
     }
   }
 
-  /** Healthy instances, each once (several workers may report the same one). */
-  #healthy(snapshot: FleetSnapshot): Array<{ name: string; url: string; version?: string; models: string[] }> {
-    const byUrl = new Map<string, { name: string; url: string; version?: string; models: string[] }>();
+  /** Healthy instances, each once (several workers may report the same one; see instanceKey). */
+  #healthy(snapshot: FleetSnapshot): HealthyInstance[] {
+    const byKey = new Map<string, HealthyInstance>();
     for (const worker of snapshot.workers) {
       for (const instance of worker.instances) {
-        if (!instance.healthy || byUrl.has(instance.url)) continue;
-        byUrl.set(instance.url, { name: instance.name, url: instance.url, ...(instance.version ? { version: instance.version } : {}), models: instance.models.map((binding) => binding.model) });
+        const key = instanceKey(worker.host, instance.url);
+        if (!instance.healthy || byKey.has(key)) continue;
+        byKey.set(key, {
+          name: instance.name,
+          url: instance.url,
+          ...(instance.version ? { version: instance.version } : {}),
+          models: instance.models.map((binding) => binding.model),
+          workerId: worker.workerId,
+          reachable: reachableFrom(this.host, worker.host, instance.url),
+        });
       }
     }
-    return [...byUrl.values()];
+    return [...byKey.values()];
   }
 
   /** The union of every healthy instance's /api/tags, limited to models a worker serves. */
   async tags(): Promise<{ models: TagEntry[] }> {
     const snapshot = await this.fleet.fresh(1000);
-    const lists = await Promise.all(this.#healthy(snapshot).map((instance) => this.#list(instance, "/api/tags")));
+    const lists = await Promise.all(this.#healthy(snapshot).map(async (instance) => (instance.reachable ? this.#list(instance, "/api/tags") : ((await this.#described(instance))?.tags ?? []))));
     const models = new Map<string, TagEntry>();
     for (const entry of lists.flat()) {
       const name = normalizeModel(entry.name);
@@ -64,7 +103,7 @@ export class FleetInstances {
   /** The union of every healthy instance's /api/ps (a model loaded on two instances is listed twice). */
   async ps(): Promise<{ models: TagEntry[] }> {
     const snapshot = await this.fleet.fresh(1000);
-    const lists = await Promise.all(this.#healthy(snapshot).map((instance) => this.#list(instance, "/api/ps")));
+    const lists = await Promise.all(this.#healthy(snapshot).map((instance) => (instance.reachable ? this.#list(instance, "/api/ps") : [])));
     return { models: lists.flat() };
   }
 
@@ -74,9 +113,15 @@ export class FleetInstances {
     if (!requested) throw new ApiError(400, "invalid_request", "model is required");
     const model = normalizeModel(requested);
     const snapshot = await this.fleet.fresh(1000);
-    const instance = this.#healthy(snapshot).find((candidate) => candidate.models.includes(model));
+    const serving = this.#healthy(snapshot).filter((candidate) => candidate.models.includes(model));
+    const instance = serving.find((candidate) => candidate.reachable) ?? serving[0];
     if (!instance && snapshot.workers.length === 0) throw noLiveWorkers(model);
     if (!instance) throw new ApiError(404, "model_not_served", `model '${requested}' not found`);
+    if (!instance.reachable) {
+      const shown = (await this.#described(instance))?.show[model];
+      if (shown === undefined) throw new ApiError(502, "upstream_failed", `instance ${instance.name} is on another machine (a loopback URL of worker ${instance.workerId}) and its worker has not described ${model} yet`);
+      return shown;
+    }
     try {
       return await this.prober.client(instance.url, instance.name).passthrough("POST", "/api/show", { ...body, model: requested }, { timeoutMs: this.timeoutMs });
     } catch (error) {

@@ -2,10 +2,11 @@ import { Router } from "express";
 import type { RedisClient } from "@herd/redis";
 import { CACHE_LAYERS, readCacheTotals, type HerdCache } from "@herd/cache";
 import type { ApiConfig } from "@herd/config";
-import type { InstanceStatus, WorkerHeartbeat } from "@herd/fleet";
+import { hostname } from "node:os";
+import { instanceKey, reachableFrom, type InstanceStatus, type WorkerHeartbeat } from "@herd/fleet";
 import type { HerdKeys } from "@herd/jobs";
 import type { FleetView } from "../fleet-view.js";
-import type { InstanceProber } from "../instance-prober.js";
+import type { InstanceProber, ProbeResult } from "../instance-prober.js";
 
 export interface StatsRouteDeps {
   config: ApiConfig;
@@ -17,6 +18,17 @@ export interface StatsRouteDeps {
 }
 
 const round = (value: number) => Math.round(value * 10) / 10;
+const host = hostname();
+
+/** An instance this process cannot call, as the last probe of the worker reporting it saw it. */
+function probeSeenByWorker(instance: InstanceStatus): ProbeResult {
+  return {
+    ok: instance.healthy,
+    latencyMs: instance.lastProbeMs ?? 0,
+    ...(instance.version ? { version: instance.version } : {}),
+    ...(instance.healthy || !instance.lastError ? {} : { error: instance.lastError }),
+  };
+}
 
 /** One instance as a worker sees it, with its models' counters summed and latency combined. */
 function instanceStats(worker: WorkerHeartbeat, instance: InstanceStatus) {
@@ -121,16 +133,23 @@ export function statsRouter(deps: StatsRouteDeps): Router {
 
   router.get("/api/ollama-health", async (_req, res) => {
     const snapshot = await deps.fleet.fresh(250);
-    const known = new Map<string, { name: string; url: string; workers: string[]; healthyForWorkers: boolean[] }>();
+    const known = new Map<string, { name: string; url: string; workers: string[]; healthyForWorkers: boolean[]; seen: InstanceStatus; reachable: boolean }>();
     for (const worker of snapshot.workers) {
       for (const instance of worker.instances) {
-        const entry = known.get(instance.url) ?? { name: instance.name, url: instance.url, workers: [], healthyForWorkers: [] };
+        const key = instanceKey(worker.host, instance.url);
+        const entry = known.get(key) ?? { name: instance.name, url: instance.url, workers: [], healthyForWorkers: [], seen: instance, reachable: reachableFrom(host, worker.host, instance.url) };
         entry.workers.push(worker.workerId);
         entry.healthyForWorkers.push(instance.healthy);
-        known.set(instance.url, entry);
+        known.set(key, entry);
       }
     }
-    const probes = await Promise.all([...known.values()].map(async (entry) => ({ entry, probe: await deps.prober.probe(entry.url, entry.name) })));
+    const probes = await Promise.all(
+      [...known.values()].map(async (entry) => ({
+        entry,
+        // An instance behind a loopback URL on another machine: what its worker's last probe saw.
+        probe: entry.reachable ? await deps.prober.probe(entry.url, entry.name) : probeSeenByWorker(entry.seen),
+      })),
+    );
     const instances = probes.map(({ entry, probe }) => ({
       name: entry.name,
       url: entry.url,
@@ -140,6 +159,7 @@ export function statsRouter(deps: StatsRouteDeps): Router {
       ...(probe.error ? { error: probe.error } : {}),
       pulling: entry.healthyForWorkers.every(Boolean),
       workers: entry.workers,
+      probedBy: entry.reachable ? "api" : "worker",
     }));
     res.json({ healthy: instances.every((instance) => instance.healthy), checkedAt: new Date().toISOString(), instances });
   });

@@ -2,10 +2,11 @@ import { parseArgs } from "node:util";
 import type { RedisClient } from "@herd/redis";
 import { connectOnce } from "../redis-check.js";
 import { DoctorEnv, loadConfig, toDoctorConfig, type DoctorConfig, type EnvSource } from "@herd/config";
-import { FleetRegistry } from "@herd/fleet";
+import { hostname } from "node:os";
+import { FleetRegistry, instanceKey, reachableFrom } from "@herd/fleet";
 import { checkClocks } from "./clocks.js";
 import { checkDatabase } from "./postgres.js";
-import { checkCollectionModels, checkInstances } from "./ollama.js";
+import { checkCollectionModels, checkInstances, type InstanceToCheck } from "./ollama.js";
 import { checkCacheRedis, checkQueueRedis } from "./redis.js";
 import { fail, renderReport, type Finding } from "./report.js";
 
@@ -20,15 +21,25 @@ live workers report) and the models that collections need. Exits 1 when a check 
 Reads REDIS_URL, HERD_REDIS_CLUSTER, HERD_CACHE_REDIS_URL, HERD_CACHE_REDIS_CLUSTER, HERD_PREFIX, DATABASE_URL, HERD_DATA_DIR, HERD_INSTANCES
 and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
 
-/** The instances live workers report in their heartbeats, for a doctor run without HERD_INSTANCES. */
-async function instancesFromHeartbeats(config: DoctorConfig): Promise<Array<{ name: string; url: string }> | Finding> {
+/**
+ * The instances live workers report in their heartbeats, for a doctor run without HERD_INSTANCES.
+ * One a worker on another machine reaches through a loopback URL is judged by that worker's report.
+ */
+async function instancesFromHeartbeats(config: DoctorConfig): Promise<InstanceToCheck[] | Finding> {
   let redis: RedisClient | undefined;
   try {
     redis = await connectOnce({ url: config.redisUrl, cluster: config.redisCluster }, config.timeoutMs);
     const workers = await new FleetRegistry(redis, config.prefix).list();
-    const byUrl = new Map<string, { name: string; url: string }>();
-    for (const worker of workers) for (const instance of worker.instances) byUrl.set(instance.url, { name: instance.name, url: instance.url });
-    return [...byUrl.values()];
+    const byKey = new Map<string, InstanceToCheck>();
+    for (const worker of workers) {
+      for (const instance of worker.instances) {
+        const seenBy = reachableFrom(hostname(), worker.host, instance.url)
+          ? undefined
+          : { workerId: worker.workerId, host: worker.host, healthy: instance.healthy, version: instance.version, models: instance.models.map((binding) => binding.model), lastError: instance.lastError };
+        byKey.set(instanceKey(worker.host, instance.url), { name: instance.name, url: instance.url, ...(seenBy ? { seenBy } : {}) });
+      }
+    }
+    return [...byKey.values()];
   } catch (error) {
     return fail("Ollama instances", `HERD_INSTANCES is empty and the live workers cannot be read from Redis: ${(error as Error).message}`);
   } finally {

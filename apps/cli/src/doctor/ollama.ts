@@ -9,8 +9,23 @@ export interface InstanceReport {
   models: Map<string, Set<string>>;
 }
 
+/** An instance to check; `seenBy` when this machine cannot call it (see instancesFromHeartbeats). */
+export interface InstanceToCheck extends Pick<ResolvedInstance, "name" | "url"> {
+  /** A worker on another machine reaches it through a loopback URL: what its heartbeat says. */
+  seenBy?: { workerId: string; host: string; healthy: boolean; version?: string | undefined; models: string[]; lastError?: string | undefined };
+}
+
+/** An instance only its worker can reach, judged by that worker's heartbeat. */
+function seenByWorker(instance: InstanceToCheck & { seenBy: NonNullable<InstanceToCheck["seenBy"]> }): Finding {
+  const { seenBy } = instance;
+  const where = `${instance.url} on ${seenBy.host} (worker ${seenBy.workerId}; a loopback URL this machine cannot call, so as that worker sees it)`;
+  if (!seenBy.healthy) return fail(`Ollama ${instance.name}`, `${where} is unhealthy${seenBy.lastError ? `: ${seenBy.lastError}` : ""}`);
+  const listed = seenBy.models.length > 0 ? [...seenBy.models].sort().join(", ") : "no models served";
+  return (seenBy.models.length > 0 ? ok : warn)(`Ollama ${instance.name}`, `${where}: Ollama ${seenBy.version ?? "version unknown"}; ${listed}`);
+}
+
 /** Each instance: reachable, Ollama's version, its models, and how long that took. */
-export async function checkInstances(instances: ReadonlyArray<Pick<ResolvedInstance, "name" | "url">>, source: string, timeoutMs: number): Promise<InstanceReport> {
+export async function checkInstances(instances: ReadonlyArray<InstanceToCheck>, source: string, timeoutMs: number): Promise<InstanceReport> {
   if (instances.length === 0) {
     return { findings: [warn("Ollama instances", "none configured (HERD_INSTANCES) and no live worker reports any; herd start runs emulated ones for development")], models: new Map() };
   }
@@ -18,6 +33,10 @@ export async function checkInstances(instances: ReadonlyArray<Pick<ResolvedInsta
   const findings = await Promise.all(
     instances.map(async (instance): Promise<Finding> => {
       const check = `Ollama ${instance.name}`;
+      if (instance.seenBy) {
+        if (instance.seenBy.healthy) served.set(instance.name, new Set(instance.seenBy.models));
+        return seenByWorker({ ...instance, seenBy: instance.seenBy });
+      }
       const client = new OllamaClient({ url: instance.url, instance: instance.name, connections: 1 });
       const started = performance.now();
       try {

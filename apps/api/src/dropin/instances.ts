@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { instanceKey, reachableFrom, type FleetSnapshot, type InstanceDescription, type InstanceDescriptions } from "@herd/fleet";
 import { normalizeModel } from "@herd/jobs";
-import { coerceError, type Logger } from "@herd/logger";
+import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import { OllamaError } from "@herd/ollama-client";
 import { ApiError, noLiveWorkers } from "../errors.js";
 import type { FleetView } from "../fleet-view.js";
@@ -34,6 +34,9 @@ interface HealthyInstance {
  * last discovery (see InstanceDescriptions), and /api/ps leaves it out.
  */
 export class FleetInstances {
+  /** Clients poll /api/tags every few seconds: a missing description is said once a minute, not each time. */
+  readonly #warnUndescribed: (fields: object, message: string) => void;
+
   constructor(
     private readonly fleet: FleetView,
     /** Owns the per-instance clients (shared with /api/ollama-health). */
@@ -42,7 +45,9 @@ export class FleetInstances {
     private readonly logger: Logger,
     private readonly timeoutMs = 3000,
     private readonly host = hostname(),
-  ) {}
+  ) {
+    this.#warnUndescribed = warnAtMostEvery(logger, 60_000);
+  }
 
   /** What the instance said of itself at its worker's last discovery, when it has published it. */
   async #described(instance: HealthyInstance): Promise<InstanceDescription | undefined> {
@@ -53,7 +58,7 @@ export class FleetInstances {
       this.logger.warn({ err: coerceError(error), instance: instance.name }, "could not read an instance's description from Redis");
       return undefined;
     }
-    if (!described) this.logger.warn({ instance: instance.name, worker: instance.workerId }, "an instance on another machine has no description from its worker yet; left out");
+    if (!described) this.#warnUndescribed({ instance: instance.name, worker: instance.workerId }, "an instance on another machine has no description from its worker yet; left out");
     return described;
   }
 

@@ -171,7 +171,7 @@ export function renderReport(results: Results): string {
       "",
       balancingCpuTable(medians),
       "",
-      "Write system calls per measured job, by process (`syscw` of /proc/<pid>/io; Redis's own when it runs on this machine). Each socket write wakes the process at the other end. In a CPU profile of the worker under this load, taken when it still made five writes per job, the write system calls were a third of its CPU time; it now sends a job's result and its reply in one write and, once Redis has stored the result, the completion and the cache's copy in a second.",
+      "Write system calls per measured job, by process (`syscw` of /proc/<pid>/io; Redis's own when it runs on this machine). Each socket write wakes the process at the other end. In a CPU profile of the worker under this load, taken when it still made five writes per job, the write system calls were a third of its CPU time; it now sends the cache's copy of a job's result, the result and its reply in one write and, once Redis has stored the result, the completion in a second.",
       "",
       balancingWritesTable(medians),
       "",

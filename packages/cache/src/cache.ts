@@ -1,4 +1,4 @@
-import { execAll, type RedisClient } from "@herd/redis";
+import { execAll, writeTogether, type RedisClient } from "@herd/redis";
 import { LRUCache } from "lru-cache";
 import { herdKeys } from "@herd/jobs";
 import { atMostEvery, coerceError, type Logger } from "@herd/logger";
@@ -137,6 +137,14 @@ export class HerdCache {
   async get(layer: CacheLayer, hash: string): Promise<string | null> {
     const [value] = await this.getMany(layer, [hash]);
     return value ?? null;
+  }
+
+  /**
+   * Holds the cache connection's writes until the end of this turn of the event loop, to leave in
+   * one write (see writeTogether): a worker writes the cache's copy of a result with its reply.
+   */
+  writeTogether(): void {
+    writeTogether(this.#redis);
   }
 
   /** Stores values with the layer's TTL. Never throws. */

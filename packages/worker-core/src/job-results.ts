@@ -45,12 +45,17 @@ export type ResultDeps = Pick<ProcessorDeps, "redis" | "keys" | "resultTtlMs" | 
  *
  * With `replyTo`, a client waits for this job in that API process: the result goes there too, in
  * the same write (see @herd/jobs replies.ts), so waiting for Redis's answer costs that client
- * nothing. The commands the processor issues once this resolves (the cache's copy, a progress
- * count) leave in one write with BullMQ's completion.
+ * nothing. `writeCacheCopy` issues the cache's copy of the result first. When the cache lives in
+ * the queue Redis (the default) it leaves in the same write and Redis stores it before it sends
+ * the reply, so a client that repeats the request the moment it has the answer hits the cache;
+ * no write of its own delays the reply. A separate cache Redis gets its copy in a write of its
+ * own, sent right after this one (so not before the reply either). The commands the processor
+ * issues once this resolves (a progress count) leave in one write with BullMQ's completion.
  */
-export async function storeResult(deps: ResultDeps, job: Job, text: string, replyTo: string | undefined, clock: JobClock): Promise<void> {
+export async function storeResult(deps: ResultDeps, job: Job, text: string, replyTo: string | undefined, clock: JobClock, writeCacheCopy?: () => void): Promise<void> {
   const jobId = job.id ?? "";
   writeTogether(deps.redis);
+  writeCacheCopy?.();
   const stored = deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs);
   // A lost reply costs the waiting client only speed (it still finds the completion by its state
   // checks), so a failure here is logged with the job, never failing it.

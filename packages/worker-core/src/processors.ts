@@ -175,12 +175,16 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     });
   }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  await storeResult(deps, job, result, data.replyTo, clock);
-  // Once the result is stored (see storeResult): these leave in one write with the completion.
-  if (data.cache && missing.length > 0) {
-    // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
-    void deps.cache.setMany("embedding", missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), vectors[index] as string] as const));
-  }
+  // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
+  const writeCacheCopy =
+    data.cache && missing.length > 0
+      ? () => {
+          deps.cache.writeTogether();
+          void deps.cache.setMany("embedding", missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), vectors[index] as string] as const));
+        }
+      : undefined;
+  await storeResult(deps, job, result, data.replyTo, clock, writeCacheCopy);
+  // Once the result is stored (see storeResult): this leaves in one write with the completion.
   if (data.progress) {
     const { key, field } = data.progress;
     deps.redis.hincrby(key, field, data.inputs.length).catch((error: unknown) => deps.onStoreError(job, error));
@@ -245,10 +249,14 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     eval_count: output.evalCount,
   };
   const result = JSON.stringify(body);
-  await storeResult(deps, job, result, data.replyTo, clock);
-  if (data.cacheKey) {
-    const { model: _model, ...withoutModel } = body;
-    void deps.cache.set("inference", data.cacheKey, JSON.stringify(withoutModel));
-  }
+  const { cacheKey } = data;
+  const writeCacheCopy = cacheKey
+    ? () => {
+        const { model: _model, ...withoutModel } = body;
+        deps.cache.writeTogether();
+        void deps.cache.set("inference", cacheKey, JSON.stringify(withoutModel));
+      }
+    : undefined;
+  await storeResult(deps, job, result, data.replyTo, clock, writeCacheCopy);
   return { instance, resultBytes: result.length };
 }

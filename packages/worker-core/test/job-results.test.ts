@@ -21,7 +21,10 @@ describe("storeResult on real Redis", () => {
   const subscriber = testRedis();
   const queueConnection = testRedis();
   const queue = new Queue("results", { connection: queueConnection, prefix: `{${prefix}}` });
+  const reader = testRedis();
   const replies: JobReply[] = [];
+  const cacheOnReply = new Map<string, Promise<string | null>>();
+  const cacheKeyOf = (jobId: string) => `{${prefix}}:cache:test:${jobId}`;
   const errors: unknown[] = [];
   const deps: ResultDeps = {
     redis,
@@ -36,7 +39,10 @@ describe("storeResult on real Redis", () => {
     await redis.ping();
     await subscribeOn(subscriber, channel, (message) => {
       const reply = decodeReply(message);
-      if (reply) replies.push(reply);
+      if (!reply) return;
+      replies.push(reply);
+      // What a client does the moment it has its answer: ask again, and hit the cache.
+      cacheOnReply.set(reply.header.jobId, reader.get(cacheKeyOf(reply.header.jobId)));
     });
   });
   afterAll(async () => {
@@ -44,25 +50,28 @@ describe("storeResult on real Redis", () => {
     await deletePrefix(redis, prefix);
     queueConnection.disconnect();
     subscriber.disconnect();
+    reader.disconnect();
     redis.disconnect();
   });
 
-  it("sends the result and the reply in one write; what the processor and BullMQ send after it resolves leaves in a second", async () => {
+  it("sends the cache's copy, the result and the reply in one write; what the processor and BullMQ send after it resolves leaves in a second", async () => {
     const job = await queue.add("embed", { inputs: ["x"] });
     const result = '{"model":"m","embeddings":[[1]]}';
     const writes = countSocketWrites(redis);
     try {
-      await storeResult(deps, job, result, channel, new JobClock());
-      expect(writes.counts).toEqual({ single: 0, batched: [2] });
-      // Stand-ins for the cache's copy and BullMQ's completion, issued as the processor returns.
+      await storeResult(deps, job, result, channel, new JobClock(), () => void redis.set(cacheKeyOf(job.id ?? ""), result, "EX", 60));
+      expect(writes.counts).toEqual({ single: 0, batched: [3] });
+      // Stand-ins for a progress count and BullMQ's completion, issued as the processor returns.
       expect(await Promise.all([redis.ping(), redis.ping()])).toEqual(["PONG", "PONG"]);
-      expect(writes.counts).toEqual({ single: 0, batched: [2, 2] });
+      expect(writes.counts).toEqual({ single: 0, batched: [3, 2] });
     } finally {
       writes.restore();
     }
     await waitFor(() => replies.some((reply) => reply.header.jobId === job.id));
     expect(replies.find((reply) => reply.header.jobId === job.id)?.result.toString()).toBe(result);
     expect(await redis.get(deps.keys.result(job.id ?? ""))).toBe(result);
+    // Redis stored the cache's copy before it sent the reply: a repeat right after the answer is a hit.
+    expect(await cacheOnReply.get(job.id ?? "")).toBe(result);
     expect(errors).toEqual([]);
   });
 });

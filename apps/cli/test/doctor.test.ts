@@ -11,11 +11,15 @@ import { createTestDatabase, freePort, RedisServer, uniquePrefix, type TestDatab
 
 const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
-/** Runs the CLI without blocking this process, which serves the emulated Ollama instances. */
+/**
+ * Runs the CLI without blocking this process, which serves the emulated Ollama instances. A run
+ * that hangs is killed well inside the test's own timeout, so the failure shows what it printed.
+ */
 function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env["PATH"], HERD_DOCTOR_TIMEOUT: "2s", ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env["PATH"], HERD_DOCTOR_TIMEOUT: "2s", ...env }, timeout: 12_000, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+      const killed = error?.killed === true ? `herd ${args.join(" ")} was killed after 12 s\n` : "";
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr: killed + stderr });
     });
   });
 }

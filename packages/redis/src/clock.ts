@@ -35,9 +35,12 @@ export async function readClockOffset(client: RedisClient, samples = 3): Promise
  */
 export const CLOCK_SKEW_WARN_MS = 100;
 
-/** Whether `reading` shows a skew beyond CLOCK_SKEW_WARN_MS even allowing for its round trip. */
-export function clockSkewed(reading: ClockReading): boolean {
-  return Math.abs(reading.offsetMs) - reading.rttMs / 2 > CLOCK_SKEW_WARN_MS;
+/**
+ * Whether `reading` shows a skew beyond CLOCK_SKEW_WARN_MS even allowing for its round trip (none
+ * known: the offset is taken as exact).
+ */
+export function clockSkewed(reading: Pick<ClockReading, "offsetMs"> & Partial<Pick<ClockReading, "rttMs">>): boolean {
+  return Math.abs(reading.offsetMs) - (reading.rttMs ?? 0) / 2 > CLOCK_SKEW_WARN_MS;
 }
 
 /** "12.3 s behind" / "250 ms ahead of" Redis's clock, for logs and reports. */

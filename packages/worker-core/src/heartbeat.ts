@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import type { WorkerHeartbeat } from "@herd/fleet";
 import type { Binding } from "./binding.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
@@ -6,6 +5,8 @@ import { roundMs } from "./latency-window.js";
 
 export interface WorkerState {
   workerId: string;
+  /** The machine, as read once at start: the name its loopback instances are keyed by. */
+  host: string;
   startedAt: Date;
   clockOffsetMs: number | undefined;
   monitors: readonly InstanceMonitor[];
@@ -16,7 +17,7 @@ export interface WorkerState {
 export function describeWorker(state: WorkerState): WorkerHeartbeat {
   return {
     workerId: state.workerId,
-    host: hostname(),
+    host: state.host,
     pid: process.pid,
     startedAt: state.startedAt.toISOString(),
     updatedAt: new Date().toISOString(),

@@ -40,6 +40,8 @@ export class WorkerRuntime {
   readonly #bindings = new Map<string, Binding>();
   readonly #shutdown = sharedAbortController();
   readonly #startedAt = new Date();
+  /** Read once, so the heartbeat and the keys of loopback instances (claims, deferral) always agree. */
+  readonly #host = hostname();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #heartbeatOutage: OutageLog;
   readonly #clock: ClockWatch;
@@ -69,7 +71,7 @@ export class WorkerRuntime {
     this.#claims =
       this.config.claimInstances === undefined
         ? undefined
-        : new InstanceClaims(this.#connection, (url) => herdKeys(this.config.prefix).instanceClaim(instanceKey(hostname(), url)), this.config.workerId, this.config.heartbeatIntervalMs * 3);
+        : new InstanceClaims(this.#connection, (url) => herdKeys(this.config.prefix).instanceClaim(instanceKey(this.#host, url)), this.config.workerId, this.config.heartbeatIntervalMs * 3);
     this.metrics = new WorkerMetrics({
       bindings: () => this.bindings.map((binding) => ({ instance: binding.instanceName, model: binding.model.model, slots: binding.model.slots, inFlight: binding.gate.inFlight })),
       instances: () => this.monitors.map((monitor) => ({ instance: monitor.instance.name, healthy: monitor.healthy })),
@@ -110,7 +112,7 @@ export class WorkerRuntime {
     }
     for (const monitor of this.monitors) {
       for (const binding of this.#bindingsOf(monitor)) {
-        binding.setDeferring(fasterElsewhere({ key: instanceKey(hostname(), monitor.instance.url), model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs }, fleet, this.config.workerId));
+        binding.setDeferring(fasterElsewhere({ key: instanceKey(this.#host, monitor.instance.url), model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs }, fleet, this.config.workerId));
       }
     }
   }
@@ -236,7 +238,7 @@ export class WorkerRuntime {
   }
 
   heartbeat(): WorkerHeartbeat {
-    return describeWorker({ workerId: this.config.workerId, startedAt: this.#startedAt, clockOffsetMs: this.#clock.offsetMs, monitors: this.monitors, bindingsOf: (monitor) => this.#bindingsOf(monitor) });
+    return describeWorker({ workerId: this.config.workerId, host: this.#host, startedAt: this.#startedAt, clockOffsetMs: this.#clock.offsetMs, monitors: this.monitors, bindingsOf: (monitor) => this.#bindingsOf(monitor) });
   }
 
   async #publishHeartbeat(): Promise<void> {

@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
-import type { RedisClient } from "@herd/redis";
-import { connectOnce } from "../redis-check.js";
 import { DoctorEnv, loadConfig, toDoctorConfig, type DoctorConfig, type EnvSource } from "@herd/config";
 import { hostname } from "node:os";
-import { FleetRegistry, instanceKey, reachableFrom } from "@herd/fleet";
+import { instanceKey, reachableFrom } from "@herd/fleet";
 import { checkClocks } from "./clocks.js";
+import { readFleet, type FleetReading } from "./fleet.js";
 import { checkDatabase } from "./postgres.js";
 import { checkCollectionModels, checkInstances, type InstanceToCheck } from "./ollama.js";
 import { checkCacheRedis, checkQueueRedis } from "./redis.js";
@@ -25,38 +24,32 @@ and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
  * The instances live workers report in their heartbeats, for a doctor run without HERD_INSTANCES.
  * One a worker on another machine reaches through a loopback URL is judged by that worker's report.
  */
-async function instancesFromHeartbeats(config: DoctorConfig): Promise<InstanceToCheck[] | Finding> {
-  let redis: RedisClient | undefined;
-  try {
-    redis = await connectOnce({ url: config.redisUrl, cluster: config.redisCluster }, config.timeoutMs);
-    const workers = await new FleetRegistry(redis, config.prefix).list();
-    const byKey = new Map<string, InstanceToCheck>();
-    for (const worker of workers) {
-      for (const instance of worker.instances) {
-        const seenBy = reachableFrom(hostname(), worker.host, instance.url)
-          ? undefined
-          : { workerId: worker.workerId, host: worker.host, healthy: instance.healthy, version: instance.version, models: instance.models.map((binding) => binding.model), lastError: instance.lastError };
-        byKey.set(instanceKey(worker.host, instance.url), { name: instance.name, url: instance.url, ...(seenBy ? { seenBy } : {}) });
-      }
+function instancesFromHeartbeats(fleet: FleetReading | Error): InstanceToCheck[] | Finding {
+  if (fleet instanceof Error) return fail("Ollama instances", `HERD_INSTANCES is empty and the live workers cannot be read from Redis: ${fleet.message}`);
+  const here = hostname();
+  const byKey = new Map<string, InstanceToCheck>();
+  for (const worker of fleet.workers) {
+    for (const instance of worker.instances) {
+      const seenBy = reachableFrom(here, worker.host, instance.url)
+        ? undefined
+        : { workerId: worker.workerId, host: worker.host, healthy: instance.healthy, version: instance.version, models: instance.models.map((binding) => binding.model), lastError: instance.lastError };
+      byKey.set(instanceKey(worker.host, instance.url), { name: instance.name, url: instance.url, ...(seenBy ? { seenBy } : {}) });
     }
-    return [...byKey.values()];
-  } catch (error) {
-    return fail("Ollama instances", `HERD_INSTANCES is empty and the live workers cannot be read from Redis: ${(error as Error).message}`);
-  } finally {
-    redis?.disconnect();
   }
+  return [...byKey.values()];
 }
 
 export async function collectFindings(config: DoctorConfig): Promise<Finding[]> {
-  const [queue, cache, database, listed] = await Promise.all([
-    checkQueueRedis({ url: config.redisUrl, cluster: config.redisCluster }, config.timeoutMs),
+  const queueRedis = { url: config.redisUrl, cluster: config.redisCluster };
+  const [queue, cache, database] = await Promise.all([
+    checkQueueRedis(queueRedis, config.timeoutMs),
     checkCacheRedis({ url: config.cacheRedisUrl, cluster: config.cacheRedisCluster }, config.redisUrl, config.timeoutMs),
     checkDatabase(config.database, config.timeoutMs),
-    config.instances.length > 0 ? config.instances : instancesFromHeartbeats(config),
   ]);
-  // After the queue Redis's memory was read: its connection would count in the memory reported.
-  const clocks = await checkClocks({ url: config.redisUrl, cluster: config.redisCluster }, config.prefix, config.timeoutMs);
-  const findings = [...queue, ...clocks, ...cache, ...database.findings];
+  // After the queue Redis's memory was read: this connection would count in the memory reported.
+  const fleet = await readFleet(queueRedis, config.prefix, config.timeoutMs);
+  const findings = [...queue, ...checkClocks(fleet), ...cache, ...database.findings];
+  const listed = config.instances.length > 0 ? config.instances : instancesFromHeartbeats(fleet);
   if (!Array.isArray(listed)) return [...findings, listed];
   const instances = await checkInstances(listed, config.instances.length > 0 ? "HERD_INSTANCES" : "worker heartbeat", config.timeoutMs);
   findings.push(...instances.findings);

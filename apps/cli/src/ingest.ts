@@ -4,16 +4,7 @@ import Table from "cli-table3";
 import { HerdClient, IngestionReader, type IngestionSummary } from "@herd/client";
 import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
 import { batches, collectFiles, readBytes } from "./files.js";
-
-export const INGEST_USAGE = `Usage: herd ingest <folder|file>... --collection NAME [options]
-
-Uploads the files (folders recursively; hidden files skipped) and ingests them into the collection.
-
-  --collection NAME   target collection (required)
-  --model MODEL       create the collection with this embedding model if it does not exist
-  --wait              show progress until every document is done, then a summary; exit 1 if any failed
-  --metadata JSON     metadata stored with every document, e.g. '{"product":"HX-220"}'
-  --url URL           Herd API (default HERD_URL or http://127.0.0.1:8008); HERD_API_KEY is sent as the API key`;
+import { INGEST_USAGE } from "./ingest-usage.js";
 
 const MAX_FILES_PER_UPLOAD = 100;
 const MAX_BYTES_PER_UPLOAD = 32 * 1024 * 1024;

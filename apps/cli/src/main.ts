@@ -1,11 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from "@herd/config";
 import { HerdError } from "@herd/client";
-import { runDoctor } from "./doctor/index.js";
-import { keysCommand } from "./keys.js";
-import { INGEST_USAGE, ingest } from "./ingest.js";
-import { runMigrate } from "./migrate.js";
-import { start } from "./start.js";
+import { INGEST_USAGE } from "./ingest-usage.js";
 
 const USAGE = `Usage: herd <command>
 
@@ -20,19 +16,20 @@ Commands:
 
 ${INGEST_USAGE}`;
 
+/** Each command loads only its own modules: a CLI run should not pay for the others' (Redis, BullMQ, Postgres clients). */
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case "start":
-      return start(process.env);
+      return (await import("./start.js")).start(process.env);
     case "ingest":
-      return ingest(argv.slice(1), process.env);
+      return (await import("./ingest.js")).ingest(argv.slice(1), process.env);
     case "migrate":
-      return runMigrate(argv.slice(1), process.env);
+      return (await import("./migrate.js")).runMigrate(argv.slice(1), process.env);
     case "doctor":
-      return runDoctor(argv.slice(1), process.env);
+      return (await import("./doctor/index.js")).runDoctor(argv.slice(1), process.env);
     case "keys":
-      return keysCommand(argv.slice(1), process.env);
+      return (await import("./keys.js")).keysCommand(argv.slice(1), process.env);
     case undefined:
     case "help":
     case "--help":

@@ -152,16 +152,19 @@ export class HerdCache {
     if (!this.enabled(layer) || entries.length === 0) return;
     const ttl = this.#ttl[layer];
     try {
-      if (this.#memory) for (const [hash, value] of entries) this.#memory.set(this.key(layer, hash), Buffer.from(value), { ttl: this.#memoryTtl(layer) });
       const [only] = entries;
+      let written: Promise<unknown>;
       if (entries.length === 1 && only) {
         // One value (every interactive job): a plain command, without building a pipeline.
-        await this.#redis.set(this.key(layer, only[0]), only[1], "EX", ttl);
-        return;
+        written = this.#redis.set(this.key(layer, only[0]), only[1], "EX", ttl);
+      } else {
+        const pipeline = this.#redis.pipeline();
+        for (const [hash, value] of entries) pipeline.set(this.key(layer, hash), value, "EX", ttl);
+        written = execAll(pipeline);
       }
-      const pipeline = this.#redis.pipeline();
-      for (const [hash, value] of entries) pipeline.set(this.key(layer, hash), value, "EX", ttl);
-      await execAll(pipeline);
+      // After the command is issued: a worker writes this copy ahead of its reply (see storeResult).
+      if (this.#memory) for (const [hash, value] of entries) this.#memory.set(this.key(layer, hash), Buffer.from(value), { ttl: this.#memoryTtl(layer) });
+      await written;
     } catch (error) {
       this.#recordError(layer, "write", error);
     }

@@ -1,4 +1,5 @@
 import type { Job } from "bullmq";
+import type { CacheLayer } from "@herd/cache";
 import { publishOn, writeTogether } from "@herd/redis";
 import { encodeReply, type ReplyHeader, type ReplyTiming } from "@herd/jobs";
 import { keepJoinable } from "./coalesce-grace.js";
@@ -31,7 +32,13 @@ export class JobClock {
 }
 
 /** What storing a job's result needs of the processor's dependencies. */
-export type ResultDeps = Pick<ProcessorDeps, "redis" | "keys" | "resultTtlMs" | "onStoreError" | "onReplyError"> & { monitor: { instance: { name: string } } };
+export type ResultDeps = Pick<ProcessorDeps, "redis" | "cache" | "keys" | "resultTtlMs" | "onStoreError" | "onReplyError"> & { monitor: { instance: { name: string } } };
+
+/** The cache's copy of a job's result: entries (hash, value) of one layer. */
+export interface CacheCopy {
+  layer: CacheLayer;
+  entries: ReadonlyArray<readonly [hash: string, value: string]>;
+}
 
 /**
  * Stores the result and resolves once Redis has: BullMQ's completion, which follows when the
@@ -45,17 +52,21 @@ export type ResultDeps = Pick<ProcessorDeps, "redis" | "keys" | "resultTtlMs" | 
  *
  * With `replyTo`, a client waits for this job in that API process: the result goes there too, in
  * the same write (see @herd/jobs replies.ts), so waiting for Redis's answer costs that client
- * nothing. `writeCacheCopy` issues the cache's copy of the result first. When the cache lives in
+ * nothing. `cacheCopy` is written first. When the cache lives in
  * the queue Redis (the default) it leaves in the same write and Redis stores it before it sends
  * the reply, so a client that repeats the request the moment it has the answer hits the cache;
  * no write of its own delays the reply. A separate cache Redis gets its copy in a write of its
  * own, sent right after this one (so not before the reply either). The commands the processor
  * issues once this resolves (a progress count) leave in one write with BullMQ's completion.
  */
-export async function storeResult(deps: ResultDeps, job: Job, text: string, replyTo: string | undefined, clock: JobClock, writeCacheCopy?: () => void): Promise<void> {
+export async function storeResult(deps: ResultDeps, job: Job, text: string, replyTo: string | undefined, clock: JobClock, cacheCopy?: CacheCopy): Promise<void> {
   const jobId = job.id ?? "";
   writeTogether(deps.redis);
-  writeCacheCopy?.();
+  if (cacheCopy) {
+    deps.cache.writeTogether();
+    // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
+    void deps.cache.setMany(cacheCopy.layer, cacheCopy.entries);
+  }
   const stored = deps.redis.set(deps.keys.result(jobId), text, "PX", deps.resultTtlMs);
   // A lost reply costs the waiting client only speed (it still finds the completion by its state
   // checks), so a failure here is logged with the job, never failing it.

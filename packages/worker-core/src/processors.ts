@@ -175,15 +175,8 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     });
   }
   const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  // Fire and forget: the cache never holds a job up, and HerdCache counts its own failures.
-  const writeCacheCopy =
-    data.cache && missing.length > 0
-      ? () => {
-          deps.cache.writeTogether();
-          void deps.cache.setMany("embedding", missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), vectors[index] as string] as const));
-        }
-      : undefined;
-  await storeResult(deps, job, result, data.replyTo, clock, writeCacheCopy);
+  const cacheCopy = data.cache && missing.length > 0 ? { layer: "embedding" as const, entries: missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), vectors[index] as string] as const) } : undefined;
+  await storeResult(deps, job, result, data.replyTo, clock, cacheCopy);
   // Once the result is stored (see storeResult): this leaves in one write with the completion.
   if (data.progress) {
     const { key, field } = data.progress;
@@ -249,14 +242,8 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     eval_count: output.evalCount,
   };
   const result = JSON.stringify(body);
-  const { cacheKey } = data;
-  const writeCacheCopy = cacheKey
-    ? () => {
-        const { model: _model, ...withoutModel } = body;
-        deps.cache.writeTogether();
-        void deps.cache.set("inference", cacheKey, JSON.stringify(withoutModel));
-      }
-    : undefined;
-  await storeResult(deps, job, result, data.replyTo, clock, writeCacheCopy);
+  const { model: _model, ...withoutModel } = body;
+  const cacheCopy = data.cacheKey ? { layer: "inference" as const, entries: [[data.cacheKey, JSON.stringify(withoutModel)] as const] } : undefined;
+  await storeResult(deps, job, result, data.replyTo, clock, cacheCopy);
   return { instance, resultBytes: result.length };
 }

@@ -5,6 +5,7 @@ import { decodeReply, herdKeys, type JobReply } from "@herd/jobs";
 import { subscribeOn } from "@herd/redis";
 import { countSocketWrites, deletePrefix, RedisServer, testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { createLogger } from "@herd/logger";
+import { HerdCache } from "@herd/cache";
 import { JobClock, storeResult, type ResultDeps } from "../src/job-results.js";
 import { InstanceMonitor } from "../src/instance-monitor.js";
 import { onSlot } from "../src/processors.js";
@@ -24,10 +25,12 @@ describe("storeResult on real Redis", () => {
   const reader = testRedis();
   const replies: JobReply[] = [];
   const cacheOnReply = new Map<string, Promise<string | null>>();
-  const cacheKeyOf = (jobId: string) => `{${prefix}}:cache:test:${jobId}`;
+  const cache = new HerdCache({ redis, prefix, ttlSeconds: { embedding: 60, inference: 60, chunk: 60 }, logger: createLogger({ name: "job-results-test", level: "silent", format: "json" }) });
+  const cacheKeyOf = (jobId: string) => cache.key("embedding", jobId);
   const errors: unknown[] = [];
   const deps: ResultDeps = {
     redis,
+    cache,
     keys: herdKeys(prefix),
     resultTtlMs: 60_000,
     monitor: { instance: { name: "emu-0" } },
@@ -59,7 +62,7 @@ describe("storeResult on real Redis", () => {
     const result = '{"model":"m","embeddings":[[1]]}';
     const writes = countSocketWrites(redis);
     try {
-      await storeResult(deps, job, result, channel, new JobClock(), () => void redis.set(cacheKeyOf(job.id ?? ""), result, "EX", 60));
+      await storeResult(deps, job, result, channel, new JobClock(), { layer: "embedding", entries: [[job.id ?? "", result]] });
       expect(writes.counts).toEqual({ single: 0, batched: [3] });
       // Stand-ins for a progress count and BullMQ's completion, issued as the processor returns.
       expect(await Promise.all([redis.ping(), redis.ping()])).toEqual(["PONG", "PONG"]);
@@ -108,6 +111,7 @@ describe("storeResult when Redis refuses the result (out of memory)", () => {
   it("fails the attempt, so the job is retried and completes with its result instead of completing without it", async () => {
     const deps: ResultDeps = {
       redis: connection,
+      cache: new HerdCache({ redis: connection, prefix, ttlSeconds: { embedding: 0, inference: 0, chunk: 0 }, logger: createLogger({ name: "job-results-test", level: "silent", format: "json" }) }),
       keys: herdKeys(prefix),
       resultTtlMs: 60_000,
       monitor: { instance: { name: "emu-0" } },

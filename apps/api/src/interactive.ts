@@ -1,4 +1,4 @@
-import type { JobRequest, JobView } from "@herd/jobs";
+import type { JobRequest, JobView, ToolCall } from "@herd/jobs";
 import { publishOn } from "@herd/redis";
 import { ApiError } from "./errors.js";
 import { chunksToString } from "./job-store.js";
@@ -19,6 +19,12 @@ export interface InteractiveOptions {
   key?: { id: string; concurrency: number | undefined } | undefined;
   /** Generation only: called with each new piece of text as the worker produces it. */
   onText?: (text: string) => void;
+}
+
+/** The tools a finished chat's result called (`message.tool_calls`), or none. */
+export function toolCallsOf(result: unknown): ToolCall[] {
+  const calls = (result as { message?: { tool_calls?: unknown } } | null | undefined)?.message?.tool_calls;
+  return Array.isArray(calls) ? (calls as ToolCall[]) : [];
 }
 
 /** The text of a finished generation's result (`response`, or a chat's `message.content`). */

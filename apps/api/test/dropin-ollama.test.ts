@@ -1,4 +1,4 @@
-import { Ollama } from "ollama";
+import { Ollama, type Message, type Tool } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
@@ -72,6 +72,38 @@ describe("Ollama-compatible API, driven by the ollama npm package", () => {
     for await (const part of await herd.generate({ model: "llama3.2", prompt: "Describe the return filter.", stream: true })) pieces.push(part.response ?? "");
     const straight = await direct.generate({ model: "llama3.2", prompt: "Describe the return filter.", stream: false });
     expect(pieces.join("")).toBe(straight.response);
+  });
+
+  it("passes tools on and hands the model's calls back, streamed or not, then answers from the tool's result", async () => {
+    const tools: Tool[] = [
+      { type: "function", function: { name: "lookup_torque", description: "Look up the bolt torque in the service manual", parameters: { type: "object", properties: { bolt: { type: "string" } }, required: ["bolt"] } } },
+      { type: "function", function: { name: "get_weather", description: "Get the weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
+    ];
+    const ask: Message[] = [{ role: "user", content: "What is the flange bolt torque?" }];
+    const through = await herd.chat({ model: "llama3.2", messages: ask, tools, stream: false });
+    const straight = await direct.chat({ model: "llama3.2", messages: ask, tools, stream: false });
+    expect(straight.message.tool_calls).toEqual([{ function: { name: "lookup_torque", arguments: { bolt: "flange" } } }]);
+    expect(through.message).toEqual(straight.message);
+    expect(through.done_reason).toBe("stop");
+
+    const parts: Array<{ calls: unknown; done: boolean }> = [];
+    for await (const part of await herd.chat({ model: "llama3.2", messages: ask, tools, stream: true })) parts.push({ calls: part.message.tool_calls, done: part.done });
+    expect(parts).toEqual([
+      { calls: straight.message.tool_calls, done: false },
+      { calls: undefined, done: true },
+    ]);
+
+    const followUp: Message[] = [...ask, through.message, { role: "tool", tool_name: "lookup_torque", content: "The flange bolt needs 45 Nm of torque. Use a calibrated wrench." }];
+    const answered = await herd.chat({ model: "llama3.2", messages: followUp, tools, stream: false });
+    const answeredDirect = await direct.chat({ model: "llama3.2", messages: followUp, tools, stream: false });
+    expect(answered.message.tool_calls).toBeUndefined();
+    expect(answered.message.content).toBe(answeredDirect.message.content);
+    expect(answered.message.content).toContain("45 Nm");
+
+    // /api/generate has no tools in Ollama: refused by name instead of silently dropped.
+    const generate = await fetch(`${stack.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "llama3.2", prompt: "hi", tools }) });
+    expect(generate.status).toBe(400);
+    expect(await generate.json()).toEqual({ error: '"tools" is not supported through Herd' });
   });
 
   it("lists the fleet's models, shows one, and reports a version", async () => {

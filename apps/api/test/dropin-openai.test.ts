@@ -77,6 +77,60 @@ describe("OpenAI-compatible API, driven by the openai npm package", () => {
     expect((await raw.text()).endsWith("data: [DONE]\n\n")).toBe(true);
   });
 
+  it("calls tools the OpenAI way: ids, JSON arguments, finish_reason tool_calls, streamed or not", async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: "function", function: { name: "lookup_torque", description: "Look up the bolt torque in the service manual", parameters: { type: "object", properties: { bolt: { type: "string" } }, required: ["bolt"] } } },
+    ];
+    const ask: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "What is the flange bolt torque?" }];
+    const completion = await openai.chat.completions.create({ model: "llama3.2", messages: ask, tools, temperature: 0 });
+    const choice = completion.choices[0];
+    expect(choice?.finish_reason).toBe("tool_calls");
+    const call = choice?.message.tool_calls?.[0];
+    expect(choice?.message.tool_calls).toHaveLength(1);
+    expect(call).toMatchObject({ id: expect.stringMatching(/^call_/), type: "function", function: { name: "lookup_torque" } });
+    expect(JSON.parse(call?.type === "function" ? call.function.arguments : "null")).toEqual({ bolt: "flange" });
+
+    // Streamed: the calls arrive in one delta, with their index, before the finishing chunk.
+    const deltas: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+    const finishes: Array<string | null> = [];
+    for await (const chunk of await openai.chat.completions.create({ model: "llama3.2", messages: ask, tools, stream: true })) {
+      for (const streamed of chunk.choices) {
+        deltas.push(...(streamed.delta.tool_calls ?? []));
+        finishes.push(streamed.finish_reason);
+      }
+    }
+    expect(deltas).toEqual([{ index: 0, id: expect.stringMatching(/^call_/), type: "function", function: { name: "lookup_torque", arguments: '{"bolt":"flange"}' } }]);
+    expect(finishes).toEqual([null, "tool_calls"]);
+
+    // The tool's answer goes back by tool_call_id; Ollama gets the tool's name instead.
+    const result = "The flange bolt needs 45 Nm of torque. Use a calibrated wrench.";
+    const followUp: OpenAI.ChatCompletionMessageParam[] = [...ask, { role: "assistant", content: null, tool_calls: choice?.message.tool_calls ?? [] }, { role: "tool", tool_call_id: call?.id ?? "", content: result }];
+    const answered = await openai.chat.completions.create({ model: "llama3.2", messages: followUp, tools, temperature: 0 });
+    expect(answered.choices[0]?.finish_reason).toBe("stop");
+    expect(answered.choices[0]?.message.content).toContain("45 Nm");
+    // The same conversation in Ollama's shape, with tool_name, is the very request the OpenAI one became: a cache hit.
+    const native = await fetch(`${stack.url}/v1/jobs?wait=10000`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        type: "generate",
+        model: "llama3.2",
+        messages: [...ask, { role: "assistant", content: "", tool_calls: [{ id: call?.id, function: { name: "lookup_torque", arguments: { bolt: "flange" } } }] }, { role: "tool", tool_name: "lookup_torque", content: result }],
+        tools,
+        options: { temperature: 0 },
+      }),
+    });
+    expect(await native.json()).toMatchObject({ status: "completed", cached: true, result: { message: { content: answered.choices[0]?.message.content } } });
+
+    // tool_choice: "none" leaves the tools out; one Ollama cannot honour is refused.
+    const none = await openai.chat.completions.create({ model: "llama3.2", messages: ask, tools, tool_choice: "none" });
+    expect(none.choices[0]).toMatchObject({ finish_reason: "stop", message: { content: expect.stringMatching(/\S/) } });
+    expect(none.choices[0]?.message.tool_calls).toBeUndefined();
+    await expect(openai.chat.completions.create({ model: "llama3.2", messages: ask, tools, tool_choice: "required" })).rejects.toMatchObject({ status: 400, param: "tool_choice", code: "unsupported_field" });
+    const badArguments: OpenAI.ChatCompletionMessageParam[] = [...ask, { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "lookup_torque", arguments: "{not json" } }] }];
+    await expect(openai.chat.completions.create({ model: "llama3.2", messages: badArguments, tools })).rejects.toMatchObject({ status: 400, param: "messages.1.tool_calls.0.function.arguments" });
+  });
+
   it("lists the fleet's models", async () => {
     const ids: string[] = [];
     for await (const model of openai.models.list()) ids.push(model.id);

@@ -38,14 +38,17 @@ export function chunkCacheKey(chunkedHash: string, scope: string | undefined): s
   return scope === undefined ? chunkedHash : digest([...header("chunk", scope), chunkedHash]);
 }
 
-type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format"> & {
+type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format" | "tools"> & {
   /** Results shaped differently for the same prompt (e.g. RAG answers with citations) cache apart. */
   purpose?: string;
   /** See embeddingCacheKey. */
   scope?: string | undefined;
 };
 
-/** Everything that changes a generation: model, mode, prompt or messages, system, options, format. */
+/**
+ * Everything that changes a generation: model, mode, prompt or messages, system, options, format,
+ * tools. Tools add a part only when given, so keys of requests without tools stay as they were.
+ */
 export function inferenceCacheKey(input: GenerationInput): string {
   return digest([
     ...header("generate", input.scope),
@@ -57,6 +60,7 @@ export function inferenceCacheKey(input: GenerationInput): string {
     input.messages ? (stableStringify(input.messages) ?? "") : "",
     input.options ? (stableStringify(input.options) ?? "") : "",
     input.format === undefined ? "" : (stableStringify(input.format) ?? ""),
+    ...(input.tools && input.tools.length > 0 ? [`tools:${stableStringify(input.tools) ?? ""}`] : []),
   ]);
 }
 

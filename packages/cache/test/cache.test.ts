@@ -57,6 +57,13 @@ describe("cache keys", () => {
     const generation = { model: "m:latest", mode: "generate" as const, prompt: "p", options: { temperature: 0, seed: 1 } };
     expect(inferenceCacheKey(generation)).toBe(inferenceCacheKey({ ...generation, options: { seed: 1, temperature: 0 } }));
     expect(inferenceCacheKey(generation)).not.toBe(inferenceCacheKey({ ...generation, system: "s" }));
+    // Tools change a chat's answer, so its key; a chat without tools keeps the key it had before tools existed.
+    const chat = { model: "m:latest", mode: "chat" as const, messages: [{ role: "user" as const, content: "hi" }], options: { temperature: 0 } };
+    const tool = { type: "function" as const, function: { name: "f", parameters: { type: "object" } } };
+    expect(inferenceCacheKey(chat)).toBe("70cc348746a810fb74321b34975837f76e886e9651223bee9053757067beb445");
+    expect(inferenceCacheKey({ ...chat, tools: [] })).toBe(inferenceCacheKey(chat));
+    expect(inferenceCacheKey({ ...chat, tools: [tool] })).not.toBe(inferenceCacheKey(chat));
+    expect(inferenceCacheKey({ ...chat, tools: [tool] })).not.toBe(inferenceCacheKey({ ...chat, tools: [{ ...tool, function: { ...tool.function, name: "g" } }] }));
   });
 
   it("keep scopes (tenants) apart, and a scoped key never equals an unscoped one", () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ChatMessage, ModelOptions } from "./requests.js";
+import { ChatMessage, ModelOptions, ToolCall, ToolDefinition } from "./requests.js";
 
 /** What an embed job carries in Redis. `model` is normalised; `requestModel` is echoed in results. */
 export const EmbedJobData = z.object({
@@ -30,6 +30,7 @@ export const GenerateJobData = z.object({
   system: z.string().optional(),
   options: ModelOptions.optional(),
   format: z.union([z.literal("json"), z.record(z.string(), z.unknown())]).optional(),
+  tools: z.array(ToolDefinition).optional(),
   keepAlive: z.union([z.string(), z.number()]).optional(),
   /** Inference-cache key to fill on success, or null when this generation must not be cached. */
   cacheKey: z.string().nullable(),
@@ -63,7 +64,7 @@ export const GenerateResult = z.object({
   response: z.string().optional(),
   answer: z.string().optional(),
   citations: z.array(Citation).optional(),
-  message: z.object({ role: z.literal("assistant"), content: z.string() }).optional(),
+  message: z.object({ role: z.literal("assistant"), content: z.string(), tool_calls: z.array(ToolCall).optional() }).optional(),
   done_reason: z.string().optional(),
   prompt_eval_count: z.number().int().nonnegative().optional(),
   eval_count: z.number().int().nonnegative().optional(),

@@ -54,11 +54,40 @@ export const EmbedRequest = z
   .strict();
 export type EmbedRequest = z.infer<typeof EmbedRequest>;
 
+/**
+ * A tool the model may call: Ollama takes OpenAI's function-tool shape as is. `parameters` is a
+ * JSON Schema, passed on untouched (the model, not Herd, reads it).
+ */
+export const ToolDefinition = z.looseObject({
+  type: z.literal("function", { error: 'must be "function"' }),
+  function: z.looseObject({
+    name: z.string({ error: "must be a string" }).min(1, "must not be empty").max(256, "is too long"),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ToolDefinition = z.infer<typeof ToolDefinition>;
+
+/** A call the model made: a tool's name and its arguments as a JSON object (Ollama's shape). */
+export const ToolCall = z.looseObject({
+  id: z.string().optional(),
+  function: z.looseObject({
+    index: z.number().int().nonnegative().optional(),
+    name: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+    arguments: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }),
+  }),
+});
+export type ToolCall = z.infer<typeof ToolCall>;
+
 export const ChatMessage = z
   .object({
     role: z.enum(["system", "user", "assistant", "tool"]),
     content: z.string(),
     images: z.array(z.string()).optional(),
+    /** An assistant turn that called tools (sent back with the conversation). */
+    tool_calls: z.array(ToolCall).optional(),
+    /** A tool turn: which tool's result `content` is. */
+    tool_name: z.string().optional(),
   })
   .strict();
 export type ChatMessage = z.infer<typeof ChatMessage>;
@@ -72,6 +101,8 @@ export const GenerateRequest = z
     system: z.string().optional(),
     options: ModelOptions.optional(),
     format: z.union([z.literal("json"), z.record(z.string(), z.unknown())]).optional(),
+    /** Tools the model may call (chat only); its calls come back in `message.tool_calls`. */
+    tools: z.array(ToolDefinition).max(128, "at most 128 tools").optional(),
     keep_alive: KeepAlive.optional(),
     /** Force caching on or off; by default only deterministic generations are cached. */
     cache: z.boolean().optional(),
@@ -83,6 +114,9 @@ export const GenerateRequest = z
     const hasMessages = request.messages !== undefined;
     if (hasPrompt === hasMessages) {
       ctx.addIssue({ code: "custom", path: ["prompt"], message: 'give exactly one of "prompt" or "messages"' });
+    }
+    if (request.tools !== undefined && request.tools.length > 0 && !hasMessages) {
+      ctx.addIssue({ code: "custom", path: ["tools"], message: 'tools need "messages" (a chat): Ollama offers tools to /api/chat only' });
     }
   });
 export type GenerateRequest = z.infer<typeof GenerateRequest>;

@@ -1,5 +1,5 @@
 import { OllamaError } from "./errors.js";
-import { ChatChunk, EmbedResponse, GenerateChunk, ShowResponse, TagsResponse, VersionResponse } from "./schemas.js";
+import { ChatChunk, EmbedResponse, GenerateChunk, ShowResponse, TagsResponse, VersionResponse, type ToolCall } from "./schemas.js";
 import { Transport, type CallOptions } from "./transport.js";
 import { validateVectors, vectorTexts } from "./validate.js";
 
@@ -38,7 +38,9 @@ export interface GenerateParams {
 
 export interface ChatParams {
   model: string;
-  messages: Array<{ role: string; content: string; images?: string[] }>;
+  messages: Array<{ role: string; content: string; images?: string[]; tool_calls?: unknown[]; tool_name?: string }>;
+  /** Tools the model may call, in Ollama's (OpenAI's function-tool) shape. */
+  tools?: unknown[];
   options?: Record<string, unknown>;
   format?: "json" | Record<string, unknown>;
   keep_alive?: string | number;
@@ -46,6 +48,8 @@ export interface ChatParams {
 
 export interface GenerationOutput {
   text: string;
+  /** The tools the model called (chat with tools), in the order it called them. */
+  toolCalls: ToolCall[];
   doneReason: string | undefined;
   promptEvalCount: number;
   evalCount: number;
@@ -133,7 +137,7 @@ export class OllamaClient {
   async chat(params: ChatParams, call: StreamOptions): Promise<GenerationOutput> {
     return this.#generation("/api/chat", params, call, (line) => {
       const chunk = parseOrThrow(ChatChunk, line, this.instance, "/api/chat");
-      return { piece: chunk.message.content, chunk };
+      return { piece: chunk.message.content, chunk, toolCalls: chunk.message.tool_calls ?? undefined };
     });
   }
 
@@ -142,28 +146,33 @@ export class OllamaClient {
     path: string,
     params: GenerateParams | ChatParams,
     call: StreamOptions,
-    read: (line: unknown) => { piece: string; chunk: GenerateChunk | ChatChunk },
+    read: (line: unknown) => { piece: string; chunk: GenerateChunk | ChatChunk; toolCalls?: ToolCall[] | undefined },
   ): Promise<GenerationOutput> {
     const pieces: string[] = [];
+    // A streamed chat may report its calls in any chunk (one per chunk, or all in one).
+    const toolCalls: ToolCall[] = [];
     let final: GenerateChunk | ChatChunk | undefined;
     if (call.onToken) {
       await this.#transport.ndjson(path, { ...params, stream: true }, call, (line) => {
-        const { piece, chunk } = read(line);
+        const { piece, chunk, toolCalls: calls } = read(line);
         if (piece) {
           pieces.push(piece);
           call.onToken?.(piece);
         }
+        if (calls) toolCalls.push(...calls);
         if (chunk.done) final = chunk;
       });
     } else {
       // Without streaming, headers arrive with the finished answer: the slot is free by then.
-      const { piece, chunk } = read(await this.#transport.json("POST", path, { ...params, stream: false }, call));
+      const { piece, chunk, toolCalls: calls } = read(await this.#transport.json("POST", path, { ...params, stream: false }, call));
       pieces.push(piece);
+      if (calls) toolCalls.push(...calls);
       final = chunk;
     }
     if (!final?.done) throw new OllamaError("invalid_response", `${path}: stream ended without a final chunk`, this.instance);
     return {
       text: pieces.join(""),
+      toolCalls,
       doneReason: final.done_reason,
       promptEvalCount: final.prompt_eval_count ?? 0,
       evalCount: final.eval_count ?? 0,

@@ -30,9 +30,15 @@ export const GenerateChunk = z.object({
 });
 export type GenerateChunk = z.infer<typeof GenerateChunk>;
 
+/** A tool call as Ollama reports it; fields it may add (an id, an index) are kept. */
+export const ToolCall = z.looseObject({
+  function: z.looseObject({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()) }),
+});
+export type ToolCall = z.infer<typeof ToolCall>;
+
 export const ChatChunk = z.object({
   model: z.string().optional(),
-  message: z.object({ role: z.string(), content: z.string() }),
+  message: z.object({ role: z.string(), content: z.string(), tool_calls: z.array(ToolCall).nullable().optional() }),
   done: z.boolean(),
   ...Metrics,
 });

@@ -58,6 +58,29 @@ describe("OllamaClient against the emulator", () => {
     expect(chat.text).toBe("The belt is loose.");
   });
 
+  it("returns the tools a chat called, streamed or not, and validates them", async () => {
+    const tools = [{ type: "function", function: { name: "check_belt", description: "Check the belt tension", parameters: { type: "object", properties: { belt: { type: "string" } }, required: ["belt"] } } }];
+    const messages = [{ role: "user", content: "Is the drive belt tension right?" }];
+    const expected = [{ function: { name: "check_belt", arguments: { belt: "drive right" } } }];
+    const whole = await client.chat({ model: "llama3.2", messages, tools }, call);
+    expect(whole).toMatchObject({ text: "", toolCalls: expected, doneReason: "stop" });
+    const pieces: string[] = [];
+    const streamed = await client.chat({ model: "llama3.2", messages, tools }, { ...call, onToken: (piece) => pieces.push(piece) });
+    expect(streamed.toolCalls).toEqual(expected);
+    expect(pieces).toEqual([]);
+    expect((await client.chat({ model: "llama3.2", messages }, call)).toolCalls).toEqual([]);
+    // A call without a name is not a call Herd can hand on.
+    const broken = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ message: { role: "assistant", content: "", tool_calls: [{ function: { arguments: {} } }] }, done: true })));
+    await new Promise<void>((resolve) => broken.listen(0, "127.0.0.1", resolve));
+    const brokenClient = new OllamaClient({ url: `http://127.0.0.1:${(broken.address() as AddressInfo).port}`, instance: "broken" });
+    try {
+      expectKind(await failure(brokenClient.chat({ model: "llama3.2", messages, tools }, call)), "invalid_response", true);
+    } finally {
+      await brokenClient.close();
+      await new Promise((resolve) => broken.close(resolve));
+    }
+  });
+
   it("classifies 404 and 400 as unrecoverable", async () => {
     expectKind(await failure(client.embed({ model: "missing", input: ["x"] }, call)), "model_not_found", false);
     const tooLong = await failure(client.embed({ model: "all-minilm", input: ["word ".repeat(300)], truncate: false }, call));

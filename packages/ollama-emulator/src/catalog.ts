@@ -58,6 +58,7 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = [
     parameterSize: "3.2B",
     quantization: "Q4_K_M",
     sizeBytes: 2_019_393_189,
+    capabilities: ["completion", "tools"],
   },
 ];
 

@@ -24,7 +24,7 @@ const STOPWORDS = new Set(
   "the and for are but not you all any can had her was one our out has him his how its may new now old see two who did get got let put say she too use what when where which while with why does this that from have into than then them they will your about there their would could should answer question context only".split(" "),
 );
 
-function contentWords(text: string): string[] {
+export function contentWords(text: string): string[] {
   return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((word) => word.length > 2 && !STOPWORDS.has(word));
 }
 

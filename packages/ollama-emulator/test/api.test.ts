@@ -27,7 +27,7 @@ describe("emulator: Ollama routes and bodies", () => {
     const show = await post(url, "/api/show", { model: "nomic-embed-text" });
     expect(JSON.parse(show.text)).toMatchObject({ capabilities: ["embedding"], model_info: { "nomic-bert.embedding_length": 768 } });
     const showLlama = JSON.parse((await post(url, "/api/show", { model: "llama3.2" })).text) as { capabilities: string[] };
-    expect(showLlama.capabilities).toEqual(["completion"]);
+    expect(showLlama.capabilities).toEqual(["completion", "tools"]);
     expect(JSON.parse((await call(url, "GET", "/api/ps")).text)).toEqual({ models: expect.any(Array) });
   });
 

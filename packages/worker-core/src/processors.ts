@@ -220,7 +220,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
       return data.mode === "generate"
         ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.system !== undefined ? { system: data.system } : {}) }, call)
         : deps.monitor.client.chat(
-            { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])] },
+            { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])], ...(data.tools ? { tools: data.tools } : {}) },
             call,
           );
     }, { clock }));
@@ -233,7 +233,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ? { answer: output.text.trim(), citations: data.answer.citations }
     : data.mode === "generate"
       ? { response: output.text }
-      : { message: { role: "assistant", content: output.text } };
+      : { message: { role: "assistant", content: output.text, ...(output.toolCalls.length > 0 ? { tool_calls: output.toolCalls } : {}) } };
   const body = {
     model: data.requestModel,
     ...shaped,

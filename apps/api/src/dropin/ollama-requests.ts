@@ -10,7 +10,7 @@ const common = {
   options: z.record(z.string(), z.unknown()).optional(),
   keep_alive: z.union([z.string(), z.number()]).optional(),
 };
-const UNSUPPORTED = ["suffix", "template", "context", "images", "tools", "logprobs", "top_logprobs"] as const;
+const UNSUPPORTED = ["suffix", "template", "context", "images", "logprobs", "top_logprobs"] as const;
 
 export const OllamaGenerateBody = z.object({ ...common, prompt: z.string().optional(), system: z.string().optional(), raw: z.boolean().optional(), think: z.unknown().optional() }).passthrough();
 export const OllamaChatBody = z.object({ ...common, messages: z.array(z.record(z.string(), z.unknown())).optional(), think: z.unknown().optional() }).passthrough();
@@ -28,8 +28,9 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
-function refuseUnsupported(body: Record<string, unknown>, model: string): void {
-  for (const field of UNSUPPORTED) {
+function refuseUnsupported(body: Record<string, unknown>, model: string, mode: "generate" | "chat"): void {
+  // Ollama's /api/generate has no tools (its Go struct has no such field): refused by name, not ignored.
+  for (const field of mode === "chat" ? UNSUPPORTED : [...UNSUPPORTED, "tools"]) {
     const value = body[field];
     const present = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null && value !== "" && value !== false;
     if (present) throw new ApiError(400, "unsupported_field", `"${field}" is not supported through Herd`);
@@ -37,7 +38,7 @@ function refuseUnsupported(body: Record<string, unknown>, model: string): void {
   if (body["raw"] === true) throw new ApiError(400, "unsupported_field", `"raw" is not supported through Herd`);
   if (body["think"] !== undefined && body["think"] !== false) throw new ApiError(400, "unsupported_field", `"${model}" does not support thinking through Herd`);
   for (const message of (body["messages"] as Array<Record<string, unknown>> | undefined) ?? []) {
-    for (const field of ["images", "tool_calls", "thinking"]) {
+    for (const field of ["images", "thinking"]) {
       const value = message[field];
       if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0) && value !== "") {
         throw new ApiError(400, "unsupported_field", `messages: "${field}" is not supported through Herd`);
@@ -48,19 +49,32 @@ function refuseUnsupported(body: Record<string, unknown>, model: string): void {
 
 /** The native job request for an Ollama /api/generate or /api/chat body, validated like /v1/jobs. */
 export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.infer<typeof OllamaChatBody>, mode: "generate" | "chat"): JobRequest {
-  refuseUnsupported(body, body.model);
+  refuseUnsupported(body, body.model, mode);
+  const tools = mode === "chat" && Array.isArray(body["tools"]) && body["tools"].length > 0 ? body["tools"] : undefined;
   const candidate = {
     type: "generate",
     model: body.model,
     ...(mode === "generate"
       ? { prompt: (body as { prompt?: string }).prompt ?? "", ...((body as { system?: string }).system !== undefined ? { system: (body as { system?: string }).system } : {}) }
-      : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map((message) => ({ role: message["role"], content: message["content"] ?? "" })) }),
+      : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map(chatMessage) }),
+    ...(tools ? { tools } : {}),
     ...(body.options ? { options: body.options } : {}),
     ...(body.format !== undefined && body.format !== "" && body.format !== null ? { format: body.format } : {}),
     ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
     priority: "interactive",
   };
   return toJobRequest(candidate);
+}
+
+/** An Ollama chat message as a job's message: its text, and the tool fields when present. */
+function chatMessage(message: Record<string, unknown>): Record<string, unknown> {
+  const calls = message["tool_calls"];
+  return {
+    role: message["role"],
+    content: message["content"] ?? "",
+    ...(calls !== undefined && calls !== null && !(Array.isArray(calls) && calls.length === 0) ? { tool_calls: calls } : {}),
+    ...(message["tool_name"] !== undefined && message["tool_name"] !== null && message["tool_name"] !== "" ? { tool_name: message["tool_name"] } : {}),
+  };
 }
 
 export function toJobRequest(candidate: unknown): JobRequest {

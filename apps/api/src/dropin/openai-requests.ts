@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { JobRequest } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { toJobRequest } from "./ollama-requests.js";
+import { offeredTools, ollamaToolCalls } from "./openai-tools.js";
 
 export const OpenAiEmbeddingsBody = z
   .object({
@@ -37,7 +38,9 @@ export const OpenAiChatBody = z
     presence_penalty: z.number().nullable().optional(),
     response_format: z.object({ type: z.string(), json_schema: z.object({ schema: z.record(z.string(), z.unknown()).optional() }).passthrough().optional() }).passthrough().optional(),
     n: z.number().int().optional(),
-    tools: z.array(z.unknown()).optional(),
+    tools: z.array(z.unknown(), { error: "tools must be an array" }).nullable().optional(),
+    tool_choice: z.unknown().optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
   })
   .passthrough();
 export type OpenAiChatBody = z.infer<typeof OpenAiChatBody>;
@@ -65,7 +68,7 @@ function text(content: z.infer<typeof Message>["content"], index: number): strin
 /** The native job request for a chat completion: sampling settings become Ollama options. */
 export function chatRequest(body: OpenAiChatBody): JobRequest {
   if (body.n !== undefined && body.n !== 1) throw new ApiError(400, "unsupported_field", "n: only one choice per request is supported", { details: { param: "n" } });
-  if (body.tools && body.tools.length > 0) throw new ApiError(400, "unsupported_field", "tools are not supported through Herd", { details: { param: "tools" } });
+  const tools = offeredTools({ tools: body.tools ?? undefined, tool_choice: body.tool_choice });
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   const options = {
     ...(maxTokens != null ? { num_predict: maxTokens } : {}),
@@ -85,10 +88,30 @@ export function chatRequest(body: OpenAiChatBody): JobRequest {
   return toJobRequest({
     type: "generate",
     model: body.model,
-    messages: body.messages.map((message, index) => ({ role: message.role === "developer" ? "system" : message.role, content: text(message.content, index) })),
+    messages: chatMessages(body.messages),
+    ...(tools ? { tools } : {}),
     ...(Object.keys(options).length > 0 ? { options } : {}),
     ...(format !== undefined ? { format } : {}),
     priority: "interactive",
+  });
+}
+
+/**
+ * OpenAI messages as Ollama's: `developer` is a system message; an assistant's tool calls carry
+ * their arguments as objects; a tool's answer names its tool (found by `tool_call_id`).
+ */
+function chatMessages(messages: OpenAiChatBody["messages"]): Array<Record<string, unknown>> {
+  const toolNames = new Map<string, string>();
+  return messages.map((message, index) => {
+    const toolCalls = message.role === "assistant" ? ollamaToolCalls(message["tool_calls"], index, toolNames) : undefined;
+    const callId = message["tool_call_id"];
+    const toolName = message.role === "tool" && typeof callId === "string" ? toolNames.get(callId) : undefined;
+    return {
+      role: message.role === "developer" ? "system" : message.role,
+      content: text(message.content, index),
+      ...(toolCalls ? { tool_calls: toolCalls } : {}),
+      ...(toolName !== undefined ? { tool_name: toolName } : {}),
+    };
   });
 }
 

@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from "express";
 import type { ApiConfig } from "@herd/config";
-import { normalizeModel, type JobRequest, type JobView } from "@herd/jobs";
+import { normalizeModel, type JobRequest, type JobView, type ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import type { FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { failedJob, nanoseconds, requestContext, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive } from "../interactive.js";
+import { generatedText, runInteractive, toolCallsOf } from "../interactive.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -31,8 +31,8 @@ function counts(result: unknown): Record<string, unknown> {
   };
 }
 
-function content(mode: Mode, text: string): Record<string, unknown> {
-  return mode === "generate" ? { response: text } : { message: { role: "assistant", content: text } };
+function content(mode: Mode, text: string, toolCalls: ToolCall[] = []): Record<string, unknown> {
+  return mode === "generate" ? { response: text } : { message: { role: "assistant", content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) } };
 }
 
 /** Answers an empty prompt (or no messages) the way Ollama does: load the model, generate nothing. */
@@ -44,11 +44,11 @@ async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mo
 async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {
   const started = performance.now();
   const context = requestContext(req, res, deps.config.auth.defaultConcurrency);
-  const final = (view: JobView, text: string) => ({ model, created_at: new Date().toISOString(), ...content(mode, text), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
+  const final = (view: JobView, text: string, toolCalls?: ToolCall[]) => ({ model, created_at: new Date().toISOString(), ...content(mode, text, toolCalls), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
   if (!stream) {
     const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...context });
     if (view.status !== "completed") throw failedJob(view);
-    res.json(final(view, generatedText(view.result)));
+    res.json(final(view, generatedText(view.result), toolCallsOf(view.result)));
     return;
   }
   const writer = streamWriter(res, "application/x-ndjson");
@@ -60,6 +60,9 @@ async function generation(deps: DropInDeps, req: Request, res: Response, request
       onText: (text) => line({ model, created_at: new Date().toISOString(), ...content(mode, text), done: false }),
     });
     if (view.status !== "completed") throw failedJob(view);
+    // As Ollama streams them: the calls in a chunk of their own, before the final one.
+    const toolCalls = toolCallsOf(view.result);
+    if (toolCalls.length > 0) line({ model, created_at: new Date().toISOString(), ...content(mode, "", toolCalls), done: false });
     line(final(view, ""));
     res.end();
   } catch (error) {

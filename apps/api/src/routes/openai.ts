@@ -5,7 +5,8 @@ import { ApiError } from "../errors.js";
 import { base64Vector, chatRequest, embeddingInputs, OpenAiChatBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
 import { toJobRequest } from "../dropin/ollama-requests.js";
 import { failedJob, requestContext, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive } from "../interactive.js";
+import { generatedText, runInteractive, toolCallsOf } from "../interactive.js";
+import { openAiToolCall } from "../dropin/openai-tools.js";
 import type { DropInDeps } from "./ollama.js";
 
 /** Paths of the OpenAI API that Herd answers; errors on them take OpenAI's shape (see server.ts). */
@@ -18,7 +19,15 @@ function usage(result: unknown): { prompt_tokens: number; completion_tokens: num
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
-const finishReason = (result: unknown) => ((result as { done_reason?: string } | undefined)?.done_reason === "length" ? "length" : "stop");
+function finishReason(result: unknown): "tool_calls" | "length" | "stop" {
+  if (toolCallsOf(result).length > 0) return "tool_calls";
+  return (result as { done_reason?: string } | undefined)?.done_reason === "length" ? "length" : "stop";
+}
+
+function assistantMessage(result: unknown): Record<string, unknown> {
+  const toolCalls = toolCallsOf(result);
+  return { role: "assistant", content: generatedText(result), ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map((call) => openAiToolCall(call, undefined)) } : {}) };
+}
 
 async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiChatBody, req.body);
@@ -33,7 +42,7 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
     res.json({
       ...base,
       object: "chat.completion",
-      choices: [{ index: 0, message: { role: "assistant", content: generatedText(view.result) }, finish_reason: finishReason(view.result) }],
+      choices: [{ index: 0, message: assistantMessage(view.result), finish_reason: finishReason(view.result) }],
       usage: usage(view.result),
     });
     return;
@@ -52,6 +61,11 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
       },
     });
     if (view.status !== "completed") throw failedJob(view);
+    const toolCalls = toolCallsOf(view.result);
+    if (toolCalls.length > 0) {
+      event(chunk({ ...(first ? { role: "assistant", content: "" } : {}), tool_calls: toolCalls.map((call, index) => openAiToolCall(call, index)) }, null));
+      first = false;
+    }
     event(chunk(first ? { role: "assistant", content: "" } : {}, finishReason(view.result)));
     if (body.stream_options?.include_usage) event({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(view.result) });
     writer.write("data: [DONE]\n\n");

@@ -1,15 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { canComplete, type ModelSpec } from "../catalog.js";
+import { canComplete, capabilitiesOf, withLatestTag, type ModelSpec } from "../catalog.js";
 import { findModel, scaledMs, withSlot, type InstanceContext } from "../context.js";
 import { generate } from "../generation.js";
 import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepAlive, withoutZeroes } from "../http.js";
 import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
 import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
+import { chooseToolCall, readTools, toolsUnsupported, type EmulatedToolCall } from "../tools.js";
 
 type Mode = "generate" | "chat";
 
 interface Conversation {
+  /** Chat only: the messages' roles and text. */
+  messages: Array<{ role: string; content: string }>;
   context: string;
   question: string;
   promptTokens: number;
@@ -27,7 +30,7 @@ function conversationOf(mode: Mode, body: Record<string, unknown>): Conversation
     const prompt = typeof body["prompt"] === "string" ? body["prompt"] : "";
     const sentences = splitSentences(prompt);
     const context = `${system}\n${prompt}`;
-    return { context, question: sentences.at(-1) ?? prompt, promptTokens: countTokens(context), empty: prompt === "" };
+    return { messages: [], context, question: sentences.at(-1) ?? prompt, promptTokens: countTokens(context), empty: prompt === "" };
   }
   const messages = body["messages"];
   if (messages !== undefined && !Array.isArray(messages)) throw new HttpError(400, "json: cannot unmarshal object into Go struct field ChatRequest.messages of type []api.Message");
@@ -39,7 +42,7 @@ function conversationOf(mode: Mode, body: Record<string, unknown>): Conversation
   const lastUser = [...list].reverse().find((message) => message.role === "user");
   const context = [system, ...list.map((message) => message.content)].join("\n");
   const question = splitSentences(lastUser?.content ?? "").at(-1) ?? "";
-  return { context, question, promptTokens: countTokens(context), empty: list.length === 0 };
+  return { messages: list, context, question, promptTokens: countTokens(context), empty: list.length === 0 };
 }
 
 function seedOf(options: Record<string, unknown>): number {
@@ -54,9 +57,9 @@ function formatOf(body: Record<string, unknown>): "json" | Record<string, unknow
   throw new HttpError(400, `invalid format: "${String(format)}"`);
 }
 
-function chunk(mode: Mode, model: string, piece: string, done: boolean): Record<string, unknown> {
+function chunk(mode: Mode, model: string, piece: string, done: boolean, toolCalls?: EmulatedToolCall[]): Record<string, unknown> {
   const base = { model, created_at: nowRfc3339Nano() };
-  return mode === "generate" ? { ...base, response: piece, done } : { ...base, message: { role: "assistant", content: piece }, done };
+  return mode === "generate" ? { ...base, response: piece, done } : { ...base, message: { role: "assistant", content: piece, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, done };
 }
 
 async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, life: RequestLife, res: ServerResponse): Promise<unknown> {
@@ -74,7 +77,9 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
     }
     return await withSlot(ctx, lease.runner, life.signal, async () => {
       const maxTokens = typeof options["num_predict"] === "number" ? options["num_predict"] : undefined;
-      const output = generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format });
+      const toolCall = mode === "chat" ? chooseToolCall(readTools(body), conversation.messages) : undefined;
+      // A model calling a tool writes the call instead of text (Ollama parses it out of the output).
+      const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format });
       const promptStart = performance.now();
       let deadline = promptStart + scaledMs(ctx, ctx.latency.requestMs + conversation.promptTokens * ctx.latency.promptTokenMs);
       await waitUntil(deadline, life.signal);
@@ -88,10 +93,17 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
         evalCount += tokens;
         writer?.write(chunk(mode, body["model"] as string, piece, false));
       }
+      if (toolCall) {
+        const tokens = tokenize(JSON.stringify(toolCall.function)).length;
+        deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
+        await waitUntil(deadline, life.signal);
+        evalCount += tokens;
+        writer?.write(chunk(mode, body["model"] as string, "", false, [toolCall]));
+      }
       const finished = performance.now();
       const text = output.pieces.join("");
       const final = {
-        ...chunk(mode, body["model"] as string, stream ? "" : text, true),
+        ...chunk(mode, body["model"] as string, stream ? "" : text, true, toolCall && !stream ? [toolCall] : undefined),
         done_reason: output.doneReason,
         ...(mode === "generate" && body["raw"] !== true ? { context: tokenize(`${conversation.context} ${text}`).map((token) => fnv1a(token) % 128_000) } : {}),
         ...withoutZeroes({
@@ -126,5 +138,6 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   const spec = findModel(ctx, modelName);
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
   if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
+  if (mode === "chat" && readTools(body).length > 0 && !capabilitiesOf(spec).includes("tools")) throw toolsUnsupported(withLatestTag(modelName));
   await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, life, res));
 }

@@ -19,6 +19,15 @@ export interface InteractiveOptions {
   key?: { id: string; concurrency: number | undefined } | undefined;
   /** Generation only: called with each new piece of text as the worker produces it. */
   onText?: (text: string) => void;
+  /** With onText, for a thinking model: called with each new piece of its thinking (before the text). */
+  onThinking?: (text: string) => void;
+}
+
+/** A finished generation's thinking (`thinking`, or a chat's `message.thinking`), or "". */
+export function thinkingOf(result: unknown): string {
+  const body = (result ?? {}) as { thinking?: unknown; message?: { thinking?: unknown } };
+  if (typeof body.thinking === "string") return body.thinking;
+  return typeof body.message?.thinking === "string" ? body.message.thinking : "";
 }
 
 /** The tools a finished chat's result called (`message.tool_calls`), or none. */
@@ -54,6 +63,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
   let subscription: Subscription | undefined;
   let stopProgress: (() => void) | undefined;
   const assembler = options.onText ? new StreamAssembler(options.onText) : undefined;
+  const thinker = assembler && options.onThinking ? new StreamAssembler(options.onThinking, "thinking") : undefined;
   // A streamed generation never gets a reply (submit.ts): it goes by the events.
   const replyTo = assembler ? undefined : deps.queues.replies?.replyTo;
   try {
@@ -65,12 +75,18 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
       replyTo,
       beforeEnqueue: (id, queue) => {
         subscription = deps.queues.subscribe(queue, id, { viaReply: replyTo !== undefined });
-        if (assembler) stopProgress = deps.queues.onProgress(queue, id, (data) => assembler.piece(data));
+        if (assembler) {
+          stopProgress = deps.queues.onProgress(queue, id, (data) => {
+            thinker?.piece(data);
+            assembler.piece(data);
+          });
+        }
         return subscription.listening;
       },
     });
     if (outcome.kind === "cached") {
       const view = JSON.parse(chunksToString(outcome.body)) as JobView;
+      thinker?.finish(thinkingOf(view.result));
       assembler?.finish(generatedText(view.result));
       return view;
     }
@@ -94,7 +110,9 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
     const stored = (typeof finished === "object" ? deps.store.fromReply(outcome.id, finished) : undefined) ?? (await deps.store.read(outcome.id, knownState(finished)));
     if (!stored) throw new ApiError(502, "upstream_failed", `the ${request.type} job's result expired before it was read`);
     const view = JSON.parse(chunksToString(stored)) as JobView;
-    if (assembler && view.status === "completed" && !assembler.finish(generatedText(view.result))) {
+    // Thinking first, as it streamed; either contradicting what the client already has ends the stream.
+    const thoughtKept = !thinker || view.status !== "completed" || thinker.finish(thinkingOf(view.result));
+    if (assembler && view.status === "completed" && (!thoughtKept || !assembler.finish(generatedText(view.result)))) {
       throw new ApiError(502, "stream_diverged", "the instance failed mid-generation and the retry produced different text than was already sent");
     }
     return view;

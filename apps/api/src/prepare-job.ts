@@ -110,6 +110,7 @@ export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, ans
     ...(request.options ? { options: request.options } : {}),
     ...(request.format !== undefined ? { format: request.format } : {}),
     ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
+    ...(request.think !== undefined ? { think: request.think } : {}),
   } as const;
   const key = inferenceCacheKey({ ...shape, ...(answer ? { purpose: "answer" } : {}), scope });
   // Only deterministic generations coalesce: N identical sampled requests must get N samples.

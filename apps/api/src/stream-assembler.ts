@@ -14,7 +14,11 @@ export class StreamAssembler {
   #broken = false;
   diverged = false;
 
-  constructor(private readonly emit: (text: string) => void) {}
+  /** `field`: which part of each piece this assembler follows (a thinking model's thinking has its own). */
+  constructor(
+    private readonly emit: (text: string) => void,
+    private readonly field: "text" | "thinking" = "text",
+  ) {}
 
   get sent(): string {
     return this.#sent;
@@ -23,7 +27,8 @@ export class StreamAssembler {
   piece(data: unknown): void {
     const parsed = TokenProgress.safeParse(data);
     if (!parsed.success || this.diverged) return;
-    const { seq, text } = parsed.data;
+    const { seq } = parsed.data;
+    const text = this.field === "text" ? parsed.data.text : (parsed.data.thinking ?? "");
     if (seq === 0 && this.#nextSeq > 0) {
       // A new attempt (the job was retried): it starts over.
       this.#attempt = "";

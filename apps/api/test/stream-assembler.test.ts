@@ -15,6 +15,23 @@ describe("StreamAssembler", () => {
     expect(out).toEqual(["Bleed", " the pump"]);
   });
 
+  it("follows the thinking of the same pieces apart from their text", () => {
+    const text: string[] = [];
+    const thoughts: string[] = [];
+    const answer = new StreamAssembler((piece) => text.push(piece));
+    const thinking = new StreamAssembler((piece) => thoughts.push(piece), "thinking");
+    for (const piece of [{ seq: 0, text: "", thinking: "The user" }, { seq: 1, text: "Bleed", thinking: " asks." }, { seq: 2, text: " it" }]) {
+      thinking.piece(piece);
+      answer.piece(piece);
+    }
+    expect(thinking.finish("The user asks.")).toBe(true);
+    expect(answer.finish("Bleed it")).toBe(true);
+    expect(thoughts).toEqual(["The user", " asks."]);
+    expect(text).toEqual(["Bleed", " it"]);
+    // A final thinking that contradicts what was streamed is reported like text.
+    expect(thinking.finish("Something else.")).toBe(false);
+  });
+
   it("a retried job that repeats what was sent continues seamlessly", () => {
     const { out, stream } = assembler();
     stream.piece({ seq: 0, text: "Bleed" });

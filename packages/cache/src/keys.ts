@@ -38,7 +38,7 @@ export function chunkCacheKey(chunkedHash: string, scope: string | undefined): s
   return scope === undefined ? chunkedHash : digest([...header("chunk", scope), chunkedHash]);
 }
 
-type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format" | "tools"> & {
+type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "messages" | "system" | "options" | "format" | "tools" | "think"> & {
   /** Results shaped differently for the same prompt (e.g. RAG answers with citations) cache apart. */
   purpose?: string;
   /** See embeddingCacheKey. */
@@ -47,7 +47,8 @@ type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "mess
 
 /**
  * Everything that changes a generation: model, mode, prompt or messages, system, options, format,
- * tools. Tools add a part only when given, so keys of requests without tools stay as they were.
+ * tools, think. Tools and think add a part only when given, so keys of requests without them stay
+ * as they were.
  */
 export function inferenceCacheKey(input: GenerationInput): string {
   return digest([
@@ -61,6 +62,7 @@ export function inferenceCacheKey(input: GenerationInput): string {
     input.options ? (stableStringify(input.options) ?? "") : "",
     input.format === undefined ? "" : (stableStringify(input.format) ?? ""),
     ...(input.tools && input.tools.length > 0 ? [`tools:${stableStringify(input.tools) ?? ""}`] : []),
+    ...(input.think !== undefined ? [`think:${String(input.think)}`] : []),
   ]);
 }
 

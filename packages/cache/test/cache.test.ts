@@ -64,6 +64,9 @@ describe("cache keys", () => {
     expect(inferenceCacheKey({ ...chat, tools: [] })).toBe(inferenceCacheKey(chat));
     expect(inferenceCacheKey({ ...chat, tools: [tool] })).not.toBe(inferenceCacheKey(chat));
     expect(inferenceCacheKey({ ...chat, tools: [tool] })).not.toBe(inferenceCacheKey({ ...chat, tools: [{ ...tool, function: { ...tool.function, name: "g" } }] }));
+    // So does think: on, off (a thinking model's default may be either) and each level apart.
+    const thinkKeys = [undefined, true, false, "low", "high"].map((think) => inferenceCacheKey({ ...chat, ...(think !== undefined ? { think: think as boolean | "low" | "high" } : {}) }));
+    expect(new Set(thinkKeys).size).toBe(5);
   });
 
   it("keep scopes (tenants) apart, and a scoped key never equals an unscoped one", () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ChatMessage, ModelOptions, ToolCall, ToolDefinition } from "./requests.js";
+import { ChatMessage, ModelOptions, Think, ToolCall, ToolDefinition } from "./requests.js";
 
 /** What an embed job carries in Redis. `model` is normalised; `requestModel` is echoed in results. */
 export const EmbedJobData = z.object({
@@ -31,6 +31,7 @@ export const GenerateJobData = z.object({
   options: ModelOptions.optional(),
   format: z.union([z.literal("json"), z.record(z.string(), z.unknown())]).optional(),
   tools: z.array(ToolDefinition).optional(),
+  think: Think.optional(),
   keepAlive: z.union([z.string(), z.number()]).optional(),
   /** Inference-cache key to fill on success, or null when this generation must not be cached. */
   cacheKey: z.string().nullable(),
@@ -47,7 +48,7 @@ export type GenerateJobData = z.infer<typeof GenerateJobData>;
  * One piece of a streamed generation, sent as BullMQ job progress (the events stream carries it to
  * every API process). `seq` numbers the pieces from 0, so a listener can tell a gap or a repeat.
  */
-export const TokenProgress = z.object({ seq: z.number().int().nonnegative(), text: z.string() });
+export const TokenProgress = z.object({ seq: z.number().int().nonnegative(), text: z.string(), thinking: z.string().optional() });
 export type TokenProgress = z.infer<typeof TokenProgress>;
 
 export const EmbedResult = z.object({
@@ -62,9 +63,11 @@ export type Citation = z.infer<typeof Citation>;
 export const GenerateResult = z.object({
   model: z.string(),
   response: z.string().optional(),
+  /** A thinking model's thinking, apart from its answer (requests with `think`). */
+  thinking: z.string().optional(),
   answer: z.string().optional(),
   citations: z.array(Citation).optional(),
-  message: z.object({ role: z.literal("assistant"), content: z.string(), tool_calls: z.array(ToolCall).optional() }).optional(),
+  message: z.object({ role: z.literal("assistant"), content: z.string(), thinking: z.string().optional(), tool_calls: z.array(ToolCall).optional() }).optional(),
   done_reason: z.string().optional(),
   prompt_eval_count: z.number().int().nonnegative().optional(),
   eval_count: z.number().int().nonnegative().optional(),

@@ -88,8 +88,14 @@ export const ChatMessage = z
     tool_calls: z.array(ToolCall).optional(),
     /** A tool turn: which tool's result `content` is. */
     tool_name: z.string().optional(),
+    /** An assistant turn's thinking, sent back with the conversation. */
+    thinking: z.string().optional(),
   })
   .strict();
+
+/** Ollama's `think`: on or off, or how hard to think (models that take a level). */
+export const Think = z.union([z.boolean(), z.enum(["low", "medium", "high"])], { error: 'must be true, false, "low", "medium" or "high"' });
+export type Think = z.infer<typeof Think>;
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
 export const GenerateRequest = z
@@ -103,6 +109,8 @@ export const GenerateRequest = z
     format: z.union([z.literal("json"), z.record(z.string(), z.unknown())]).optional(),
     /** Tools the model may call (chat only); its calls come back in `message.tool_calls`. */
     tools: z.array(ToolDefinition).max(128, "at most 128 tools").optional(),
+    /** Thinking models: think first; the thinking comes apart from the answer (`thinking`). */
+    think: Think.optional(),
     keep_alive: KeepAlive.optional(),
     /** Force caching on or off; by default only deterministic generations are cached. */
     cache: z.boolean().optional(),

@@ -33,16 +33,18 @@ export interface GenerateParams {
   system?: string;
   options?: Record<string, unknown>;
   format?: "json" | Record<string, unknown>;
+  think?: boolean | string;
   keep_alive?: string | number;
 }
 
 export interface ChatParams {
   model: string;
-  messages: Array<{ role: string; content: string; images?: string[]; tool_calls?: unknown[]; tool_name?: string }>;
+  messages: Array<{ role: string; content: string; images?: string[]; tool_calls?: unknown[]; tool_name?: string; thinking?: string }>;
   /** Tools the model may call, in Ollama's (OpenAI's function-tool) shape. */
   tools?: unknown[];
   options?: Record<string, unknown>;
   format?: "json" | Record<string, unknown>;
+  think?: boolean | string;
   keep_alive?: string | number;
 }
 
@@ -50,6 +52,8 @@ export interface GenerationOutput {
   text: string;
   /** The tools the model called (chat with tools), in the order it called them. */
   toolCalls: ToolCall[];
+  /** A thinking model's thinking, apart from `text` ("" when it did not think). */
+  thinking: string;
   doneReason: string | undefined;
   promptEvalCount: number;
   evalCount: number;
@@ -58,6 +62,8 @@ export interface GenerationOutput {
 export interface StreamOptions extends CallOptions {
   /** Called with each piece of text as Ollama produces it. */
   onToken?: (piece: string) => void;
+  /** Called with each piece of a thinking model's thinking (streamed calls only). */
+  onThinking?: (piece: string) => void;
 }
 
 export interface ModelInfo {
@@ -130,14 +136,14 @@ export class OllamaClient {
   async generate(params: GenerateParams, call: StreamOptions): Promise<GenerationOutput> {
     return this.#generation("/api/generate", params, call, (line) => {
       const chunk = parseOrThrow(GenerateChunk, line, this.instance, "/api/generate");
-      return { piece: chunk.response, chunk };
+      return { piece: chunk.response, chunk, thinking: chunk.thinking };
     });
   }
 
   async chat(params: ChatParams, call: StreamOptions): Promise<GenerationOutput> {
     return this.#generation("/api/chat", params, call, (line) => {
       const chunk = parseOrThrow(ChatChunk, line, this.instance, "/api/chat");
-      return { piece: chunk.message.content, chunk, toolCalls: chunk.message.tool_calls ?? undefined };
+      return { piece: chunk.message.content, chunk, toolCalls: chunk.message.tool_calls ?? undefined, thinking: chunk.message.thinking };
     });
   }
 
@@ -146,15 +152,20 @@ export class OllamaClient {
     path: string,
     params: GenerateParams | ChatParams,
     call: StreamOptions,
-    read: (line: unknown) => { piece: string; chunk: GenerateChunk | ChatChunk; toolCalls?: ToolCall[] | undefined },
+    read: (line: unknown) => { piece: string; chunk: GenerateChunk | ChatChunk; toolCalls?: ToolCall[] | undefined; thinking?: string | undefined },
   ): Promise<GenerationOutput> {
     const pieces: string[] = [];
+    const thoughts: string[] = [];
     // A streamed chat may report its calls in any chunk (one per chunk, or all in one).
     const toolCalls: ToolCall[] = [];
     let final: GenerateChunk | ChatChunk | undefined;
     if (call.onToken) {
       await this.#transport.ndjson(path, { ...params, stream: true }, call, (line) => {
-        const { piece, chunk, toolCalls: calls } = read(line);
+        const { piece, chunk, toolCalls: calls, thinking } = read(line);
+        if (thinking) {
+          thoughts.push(thinking);
+          call.onThinking?.(thinking);
+        }
         if (piece) {
           pieces.push(piece);
           call.onToken?.(piece);
@@ -164,8 +175,9 @@ export class OllamaClient {
       });
     } else {
       // Without streaming, headers arrive with the finished answer: the slot is free by then.
-      const { piece, chunk, toolCalls: calls } = read(await this.#transport.json("POST", path, { ...params, stream: false }, call));
+      const { piece, chunk, toolCalls: calls, thinking } = read(await this.#transport.json("POST", path, { ...params, stream: false }, call));
       pieces.push(piece);
+      if (thinking) thoughts.push(thinking);
       if (calls) toolCalls.push(...calls);
       final = chunk;
     }
@@ -173,6 +185,7 @@ export class OllamaClient {
     return {
       text: pieces.join(""),
       toolCalls,
+      thinking: thoughts.join(""),
       doneReason: final.done_reason,
       promptEvalCount: final.prompt_eval_count ?? 0,
       evalCount: final.eval_count ?? 0,

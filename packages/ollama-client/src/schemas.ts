@@ -25,6 +25,7 @@ const Metrics = {
 export const GenerateChunk = z.object({
   model: z.string().optional(),
   response: z.string(),
+  thinking: z.string().optional(),
   done: z.boolean(),
   ...Metrics,
 });
@@ -38,7 +39,7 @@ export type ToolCall = z.infer<typeof ToolCall>;
 
 export const ChatChunk = z.object({
   model: z.string().optional(),
-  message: z.object({ role: z.string(), content: z.string(), tool_calls: z.array(ToolCall).nullable().optional() }),
+  message: z.object({ role: z.string(), content: z.string(), thinking: z.string().optional(), tool_calls: z.array(ToolCall).nullable().optional() }),
   done: z.boolean(),
   ...Metrics,
 });

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EmulatorInstance, NO_FAULT } from "@herd/ollama-emulator";
+import { completeModelSpec, DEFAULT_MODELS, EmulatorInstance, NO_FAULT } from "@herd/ollama-emulator";
 import { freePort } from "@herd/testing";
 import { OllamaClient, OllamaError, vectorTexts, type OllamaErrorKind } from "../src/index.js";
 
@@ -78,6 +78,28 @@ describe("OllamaClient against the emulator", () => {
     } finally {
       await brokenClient.close();
       await new Promise((resolve) => broken.close(resolve));
+    }
+  });
+
+  it("returns a thinking model's thinking apart from the text, piece by piece when streaming", async () => {
+    const thinker = await new EmulatorInstance({ preload: true, models: [...DEFAULT_MODELS, completeModelSpec({ name: "qwen3", capabilities: ["completion", "thinking"] })] }).listen();
+    const thinkerClient = new OllamaClient({ url: thinker.url, instance: "thinker" });
+    try {
+      const messages = [{ role: "user", content: "Why is the belt loose?" }];
+      const whole = await thinkerClient.chat({ model: "qwen3", messages, think: "low" }, call);
+      expect(whole.thinking).toBe("The user asks about belt, loose.");
+      expect(whole.text).not.toBe("");
+      const thoughts: string[] = [];
+      const tokens: string[] = [];
+      const streamed = await thinkerClient.generate({ model: "qwen3", prompt: "Why is the belt loose?", think: "low" }, { ...call, onToken: (piece) => tokens.push(piece), onThinking: (piece) => thoughts.push(piece) });
+      expect(thoughts.length).toBeGreaterThan(1);
+      expect(thoughts.join("")).toBe(streamed.thinking);
+      expect(streamed.thinking).toBe(whole.thinking);
+      expect(tokens.join("")).toBe(streamed.text);
+      expect((await thinkerClient.chat({ model: "qwen3", messages }, call)).thinking).toBe("");
+    } finally {
+      await thinkerClient.close();
+      await thinker.close();
     }
   });
 

@@ -100,8 +100,26 @@ function fillSchema(schema: Record<string, unknown>, text: string): unknown {
   return out;
 }
 
+/** How hard a thinking model was asked to think. */
+export type ThinkLevel = "low" | "medium" | "high";
+
+/**
+ * A thinking model's deterministic thinking about `question`: one sentence at "low", two at
+ * "medium" (what `think: true` gets), three at "high".
+ */
+export function thinkAbout(question: string, level: ThinkLevel): string[] {
+  const words = [...new Set(contentWords(question))];
+  const topic = words.length > 0 ? words.join(", ") : "this";
+  const sentences = [
+    `The user asks about ${topic}.`,
+    " I should answer from what the conversation gives me and keep it short.",
+    ` Let me check which sentences mention ${topic} before I answer.`,
+  ];
+  return toPieces(sentences.slice(0, level === "low" ? 1 : level === "medium" ? 2 : 3).join(""));
+}
+
 /** Splits text into stream pieces the way a tokenizer would: each word keeps its leading space. */
-function toPieces(text: string): string[] {
+export function toPieces(text: string): string[] {
   return text.match(/\s*\S+/g) ?? [];
 }
 

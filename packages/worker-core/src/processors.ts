@@ -205,12 +205,13 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     timeoutMs: deps.timeouts.generateMs,
     instanceSignal: deps.monitor.instanceSignal,
     signal: tracked.signal,
-    ...(publisher ? { onToken: (piece: string) => publisher.push(piece) } : {}),
+    ...(publisher ? { onToken: (piece: string) => publisher.push(piece), onThinking: (piece: string) => publisher.pushThinking(piece) } : {}),
   };
   const common = {
     model: data.model,
     ...(data.options ? { options: data.options } : {}),
     ...(data.format !== undefined ? { format: data.format } : {}),
+    ...(data.think !== undefined ? { think: data.think } : {}),
     ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
   };
   let output: Awaited<ReturnType<typeof deps.monitor.client.generate>>;
@@ -229,11 +230,12 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   } finally {
     tracked.release();
   }
+  const thinking = output.thinking ? { thinking: output.thinking } : {};
   const shaped = data.answer
     ? { answer: output.text.trim(), citations: data.answer.citations }
     : data.mode === "generate"
-      ? { response: output.text }
-      : { message: { role: "assistant", content: output.text, ...(output.toolCalls.length > 0 ? { tool_calls: output.toolCalls } : {}) } };
+      ? { response: output.text, ...thinking }
+      : { message: { role: "assistant", content: output.text, ...thinking, ...(output.toolCalls.length > 0 ? { tool_calls: output.toolCalls } : {}) } };
   const body = {
     model: data.requestModel,
     ...shaped,

@@ -8,6 +8,8 @@ import type { TokenProgress } from "@herd/jobs";
  */
 export class TokenPublisher {
   #pending = "";
+  /** A thinking model's thinking, sent beside the text (it comes first, so the API emits it first). */
+  #pendingThinking = "";
   #seq = 0;
   #inFlight: Promise<void> | undefined;
 
@@ -21,17 +23,23 @@ export class TokenPublisher {
     if (!this.#inFlight) this.#flush();
   }
 
+  pushThinking(piece: string): void {
+    this.#pendingThinking += piece;
+    if (!this.#inFlight) this.#flush();
+  }
+
   #flush(): void {
-    const progress: TokenProgress = { seq: this.#seq, text: this.#pending };
+    const progress: TokenProgress = { seq: this.#seq, text: this.#pending, ...(this.#pendingThinking ? { thinking: this.#pendingThinking } : {}) };
     this.#seq += 1;
     this.#pending = "";
+    this.#pendingThinking = "";
     this.#inFlight = this.job
       .updateProgress(progress)
       // A lost piece is repaired by the API from the final result; it must not fail the job.
       .catch(this.onError)
       .finally(() => {
         this.#inFlight = undefined;
-        if (this.#pending) this.#flush();
+        if (this.#pending || this.#pendingThinking) this.#flush();
       });
   }
 

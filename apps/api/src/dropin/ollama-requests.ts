@@ -28,7 +28,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
-function refuseUnsupported(body: Record<string, unknown>, model: string, mode: "generate" | "chat"): void {
+function refuseUnsupported(body: Record<string, unknown>, mode: "generate" | "chat"): void {
   // Ollama's /api/generate has no tools (its Go struct has no such field): refused by name, not ignored.
   for (const field of mode === "chat" ? UNSUPPORTED : [...UNSUPPORTED, "tools"]) {
     const value = body[field];
@@ -36,9 +36,8 @@ function refuseUnsupported(body: Record<string, unknown>, model: string, mode: "
     if (present) throw new ApiError(400, "unsupported_field", `"${field}" is not supported through Herd`);
   }
   if (body["raw"] === true) throw new ApiError(400, "unsupported_field", `"raw" is not supported through Herd`);
-  if (body["think"] !== undefined && body["think"] !== false) throw new ApiError(400, "unsupported_field", `"${model}" does not support thinking through Herd`);
   for (const message of (body["messages"] as Array<Record<string, unknown>> | undefined) ?? []) {
-    for (const field of ["images", "thinking"]) {
+    for (const field of ["images"]) {
       const value = message[field];
       if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0) && value !== "") {
         throw new ApiError(400, "unsupported_field", `messages: "${field}" is not supported through Herd`);
@@ -49,7 +48,7 @@ function refuseUnsupported(body: Record<string, unknown>, model: string, mode: "
 
 /** The native job request for an Ollama /api/generate or /api/chat body, validated like /v1/jobs. */
 export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.infer<typeof OllamaChatBody>, mode: "generate" | "chat"): JobRequest {
-  refuseUnsupported(body, body.model, mode);
+  refuseUnsupported(body, mode);
   const tools = mode === "chat" && Array.isArray(body["tools"]) && body["tools"].length > 0 ? body["tools"] : undefined;
   const candidate = {
     type: "generate",
@@ -58,6 +57,7 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
       ? { prompt: (body as { prompt?: string }).prompt ?? "", ...((body as { system?: string }).system !== undefined ? { system: (body as { system?: string }).system } : {}) }
       : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map(chatMessage) }),
     ...(tools ? { tools } : {}),
+    ...(body.think !== undefined && body.think !== null ? { think: body.think } : {}),
     ...(body.options ? { options: body.options } : {}),
     ...(body.format !== undefined && body.format !== "" && body.format !== null ? { format: body.format } : {}),
     ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
@@ -74,6 +74,7 @@ function chatMessage(message: Record<string, unknown>): Record<string, unknown> 
     content: message["content"] ?? "",
     ...(calls !== undefined && calls !== null && !(Array.isArray(calls) && calls.length === 0) ? { tool_calls: calls } : {}),
     ...(message["tool_name"] !== undefined && message["tool_name"] !== null && message["tool_name"] !== "" ? { tool_name: message["tool_name"] } : {}),
+    ...(message["thinking"] !== undefined && message["thinking"] !== null && message["thinking"] !== "" ? { thinking: message["thinking"] } : {}),
   };
 }
 

@@ -22,6 +22,11 @@ const Message = z
   })
   .passthrough();
 
+const ReasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"], { error: 'must be "none", "minimal", "low", "medium", "high", "xhigh" or "max"' });
+
+/** OpenAI's reasoning effort as Ollama's `think`: "none" turns thinking off; the rest map to Ollama's nearest level. */
+const THINK_FOR_EFFORT = { none: false, minimal: "low", low: "low", medium: "medium", high: "high", xhigh: "high", max: "high" } as const;
+
 export const OpenAiChatBody = z
   .object({
     model: z.string({ error: "model is required" }).min(1, "model is required"),
@@ -40,6 +45,8 @@ export const OpenAiChatBody = z
     n: z.number().int().optional(),
     tools: z.array(z.unknown(), { error: "tools must be an array" }).nullable().optional(),
     tool_choice: z.unknown().optional(),
+    reasoning_effort: ReasoningEffort.nullable().optional(),
+    reasoning: z.object({ effort: ReasoningEffort.nullable().optional() }).passthrough().nullable().optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
   })
   .passthrough();
@@ -69,6 +76,7 @@ function text(content: z.infer<typeof Message>["content"], index: number): strin
 export function chatRequest(body: OpenAiChatBody): JobRequest {
   if (body.n !== undefined && body.n !== 1) throw new ApiError(400, "unsupported_field", "n: only one choice per request is supported", { details: { param: "n" } });
   const tools = offeredTools({ tools: body.tools ?? undefined, tool_choice: body.tool_choice });
+  const effort = body.reasoning_effort ?? body.reasoning?.effort ?? undefined;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   const options = {
     ...(maxTokens != null ? { num_predict: maxTokens } : {}),
@@ -90,6 +98,7 @@ export function chatRequest(body: OpenAiChatBody): JobRequest {
     model: body.model,
     messages: chatMessages(body.messages),
     ...(tools ? { tools } : {}),
+    ...(effort !== undefined ? { think: THINK_FOR_EFFORT[effort] } : {}),
     ...(Object.keys(options).length > 0 ? { options } : {}),
     ...(format !== undefined ? { format } : {}),
     priority: "interactive",

@@ -5,7 +5,7 @@ import { ApiError } from "../errors.js";
 import type { FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { failedJob, nanoseconds, requestContext, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive, toolCallsOf } from "../interactive.js";
+import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -31,8 +31,12 @@ function counts(result: unknown): Record<string, unknown> {
   };
 }
 
-function content(mode: Mode, text: string, toolCalls: ToolCall[] = []): Record<string, unknown> {
-  return mode === "generate" ? { response: text } : { message: { role: "assistant", content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) } };
+/** The generated part of a response line: text, and a thinking model's thinking and tool calls when there are any. */
+function content(mode: Mode, text: string, extra: { thinking?: string; toolCalls?: ToolCall[] } = {}): Record<string, unknown> {
+  const thinking = extra.thinking ? { thinking: extra.thinking } : {};
+  if (mode === "generate") return { response: text, ...thinking };
+  const toolCalls = extra.toolCalls && extra.toolCalls.length > 0 ? { tool_calls: extra.toolCalls } : {};
+  return { message: { role: "assistant", content: text, ...thinking, ...toolCalls } };
 }
 
 /** Answers an empty prompt (or no messages) the way Ollama does: load the model, generate nothing. */
@@ -44,11 +48,11 @@ async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mo
 async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {
   const started = performance.now();
   const context = requestContext(req, res, deps.config.auth.defaultConcurrency);
-  const final = (view: JobView, text: string, toolCalls?: ToolCall[]) => ({ model, created_at: new Date().toISOString(), ...content(mode, text, toolCalls), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
+  const final = (view: JobView, text: string, extra?: { thinking?: string; toolCalls?: ToolCall[] }) => ({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
   if (!stream) {
     const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...context });
     if (view.status !== "completed") throw failedJob(view);
-    res.json(final(view, generatedText(view.result), toolCallsOf(view.result)));
+    res.json(final(view, generatedText(view.result), { thinking: thinkingOf(view.result), toolCalls: toolCallsOf(view.result) }));
     return;
   }
   const writer = streamWriter(res, "application/x-ndjson");
@@ -58,11 +62,12 @@ async function generation(deps: DropInDeps, req: Request, res: Response, request
       timeoutMs: deps.config.syncTimeoutMs,
       ...context,
       onText: (text) => line({ model, created_at: new Date().toISOString(), ...content(mode, text), done: false }),
+      onThinking: (thinking) => line({ model, created_at: new Date().toISOString(), ...content(mode, "", { thinking }), done: false }),
     });
     if (view.status !== "completed") throw failedJob(view);
     // As Ollama streams them: the calls in a chunk of their own, before the final one.
     const toolCalls = toolCallsOf(view.result);
-    if (toolCalls.length > 0) line({ model, created_at: new Date().toISOString(), ...content(mode, "", toolCalls), done: false });
+    if (toolCalls.length > 0) line({ model, created_at: new Date().toISOString(), ...content(mode, "", { toolCalls }), done: false });
     line(final(view, ""));
     res.end();
   } catch (error) {

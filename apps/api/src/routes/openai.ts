@@ -5,7 +5,7 @@ import { ApiError } from "../errors.js";
 import { base64Vector, chatRequest, embeddingInputs, OpenAiChatBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
 import { toJobRequest } from "../dropin/ollama-requests.js";
 import { failedJob, requestContext, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive, toolCallsOf } from "../interactive.js";
+import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
 import { openAiToolCall } from "../dropin/openai-tools.js";
 import type { DropInDeps } from "./ollama.js";
 
@@ -24,9 +24,16 @@ function finishReason(result: unknown): "tool_calls" | "length" | "stop" {
   return (result as { done_reason?: string } | undefined)?.done_reason === "length" ? "length" : "stop";
 }
 
+/** The answer as OpenAI's assistant message; a thinking model's thinking is `reasoning`, as Ollama sends it. */
 function assistantMessage(result: unknown): Record<string, unknown> {
   const toolCalls = toolCallsOf(result);
-  return { role: "assistant", content: generatedText(result), ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map((call) => openAiToolCall(call, undefined)) } : {}) };
+  const reasoning = thinkingOf(result);
+  return {
+    role: "assistant",
+    content: generatedText(result),
+    ...(reasoning ? { reasoning } : {}),
+    ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map((call) => openAiToolCall(call, undefined)) } : {}),
+  };
 }
 
 async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
@@ -57,6 +64,10 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
       ...context,
       onText: (text) => {
         event(chunk(first ? { role: "assistant", content: text } : { content: text }, null));
+        first = false;
+      },
+      onThinking: (reasoning) => {
+        event(chunk(first ? { role: "assistant", content: "", reasoning } : { reasoning }, null));
         first = false;
       },
     });

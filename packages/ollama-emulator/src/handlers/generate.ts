@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { canComplete, capabilitiesOf, withLatestTag, type ModelSpec } from "../catalog.js";
 import { findModel, scaledMs, withSlot, type InstanceContext } from "../context.js";
-import { generate } from "../generation.js";
+import { generate, thinkAbout, type ThinkLevel } from "../generation.js";
 import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepAlive, withoutZeroes } from "../http.js";
 import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
@@ -57,9 +57,25 @@ function formatOf(body: Record<string, unknown>): "json" | Record<string, unknow
   throw new HttpError(400, `invalid format: "${String(format)}"`);
 }
 
-function chunk(mode: Mode, model: string, piece: string, done: boolean, toolCalls?: EmulatedToolCall[]): Record<string, unknown> {
+/** `think` as Ollama reads it: off, or a level (`true` is "medium"); a bad value is a 400. */
+function thinkLevelOf(body: Record<string, unknown>): ThinkLevel | undefined {
+  const think = body["think"];
+  if (think === undefined || think === null || think === false) return undefined;
+  if (think === true) return "medium";
+  if (think === "low" || think === "medium" || think === "high") return think;
+  throw new HttpError(400, `invalid think value: ${JSON.stringify(think)} (must be "high", "medium", "low", true, or false)`);
+}
+
+interface Extra {
+  thinking?: string;
+  toolCalls?: EmulatedToolCall[];
+}
+
+function chunk(mode: Mode, model: string, piece: string, done: boolean, extra: Extra = {}): Record<string, unknown> {
   const base = { model, created_at: nowRfc3339Nano() };
-  return mode === "generate" ? { ...base, response: piece, done } : { ...base, message: { role: "assistant", content: piece, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, done };
+  const thinking = extra.thinking ? { thinking: extra.thinking } : {};
+  if (mode === "generate") return { ...base, response: piece, ...thinking, done };
+  return { ...base, message: { role: "assistant", content: piece, ...thinking, ...(extra.toolCalls ? { tool_calls: extra.toolCalls } : {}) }, done };
 }
 
 async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, life: RequestLife, res: ServerResponse): Promise<unknown> {
@@ -76,7 +92,16 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       return { ...chunk(mode, body["model"] as string, "", true), done_reason: keepAlive === 0 ? "unload" : "load" };
     }
     return await withSlot(ctx, lease.runner, life.signal, async () => {
-      const maxTokens = typeof options["num_predict"] === "number" ? options["num_predict"] : undefined;
+      let maxTokens = typeof options["num_predict"] === "number" && options["num_predict"] >= 0 ? options["num_predict"] : undefined;
+      const level = thinkLevelOf(body);
+      // Thinking comes first and counts against num_predict like any output.
+      const thoughts: string[] = [];
+      for (const piece of level ? thinkAbout(conversation.question, level) : []) {
+        const tokens = Math.max(1, tokenize(piece).length);
+        if (maxTokens !== undefined && tokens > maxTokens) break;
+        thoughts.push(piece);
+        if (maxTokens !== undefined) maxTokens -= tokens;
+      }
       const toolCall = mode === "chat" ? chooseToolCall(readTools(body), conversation.messages) : undefined;
       // A model calling a tool writes the call instead of text (Ollama parses it out of the output).
       const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format });
@@ -86,6 +111,13 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       const evalStart = performance.now();
       const writer = stream ? new NdjsonWriter(res) : undefined;
       let evalCount = 0;
+      for (const piece of thoughts) {
+        const tokens = Math.max(1, tokenize(piece).length);
+        deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
+        await waitUntil(deadline, life.signal);
+        evalCount += tokens;
+        writer?.write(chunk(mode, body["model"] as string, "", false, { thinking: piece }));
+      }
       for (const piece of output.pieces) {
         const tokens = Math.max(1, tokenize(piece).length);
         deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
@@ -98,12 +130,12 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
         deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
         await waitUntil(deadline, life.signal);
         evalCount += tokens;
-        writer?.write(chunk(mode, body["model"] as string, "", false, [toolCall]));
+        writer?.write(chunk(mode, body["model"] as string, "", false, { toolCalls: [toolCall] }));
       }
       const finished = performance.now();
       const text = output.pieces.join("");
       const final = {
-        ...chunk(mode, body["model"] as string, stream ? "" : text, true, toolCall && !stream ? [toolCall] : undefined),
+        ...chunk(mode, body["model"] as string, stream ? "" : text, true, stream ? {} : { thinking: thoughts.join(""), ...(toolCall ? { toolCalls: [toolCall] } : {}) }),
         done_reason: output.doneReason,
         ...(mode === "generate" && body["raw"] !== true ? { context: tokenize(`${conversation.context} ${text}`).map((token) => fnv1a(token) % 128_000) } : {}),
         ...withoutZeroes({
@@ -139,5 +171,6 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
   if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
   if (mode === "chat" && readTools(body).length > 0 && !capabilitiesOf(spec).includes("tools")) throw toolsUnsupported(withLatestTag(modelName));
+  if (thinkLevelOf(body) !== undefined && !capabilitiesOf(spec).includes("thinking")) throw new HttpError(400, `"${modelName}" does not support thinking`);
   await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, life, res));
 }

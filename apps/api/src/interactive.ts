@@ -62,8 +62,7 @@ export async function cancelJob(deps: SyncDeps, id: string): Promise<void> {
 export async function runInteractive(deps: SyncDeps, request: JobRequest, options: InteractiveOptions): Promise<JobView> {
   let subscription: Subscription | undefined;
   let stopProgress: (() => void) | undefined;
-  const assembler = options.onText ? new StreamAssembler(options.onText) : undefined;
-  const thinker = assembler && options.onThinking ? new StreamAssembler(options.onThinking, "thinking") : undefined;
+  const assembler = options.onText ? new StreamAssembler(options.onText, options.onThinking) : undefined;
   // A streamed generation never gets a reply (submit.ts): it goes by the events.
   const replyTo = assembler ? undefined : deps.queues.replies?.replyTo;
   try {
@@ -75,19 +74,13 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
       replyTo,
       beforeEnqueue: (id, queue) => {
         subscription = deps.queues.subscribe(queue, id, { viaReply: replyTo !== undefined });
-        if (assembler) {
-          stopProgress = deps.queues.onProgress(queue, id, (data) => {
-            thinker?.piece(data);
-            assembler.piece(data);
-          });
-        }
+        if (assembler) stopProgress = deps.queues.onProgress(queue, id, (data) => assembler.piece(data));
         return subscription.listening;
       },
     });
     if (outcome.kind === "cached") {
       const view = JSON.parse(chunksToString(outcome.body)) as JobView;
-      thinker?.finish(thinkingOf(view.result));
-      assembler?.finish(generatedText(view.result));
+      assembler?.finish(generatedText(view.result), thinkingOf(view.result));
       return view;
     }
     const fresh = subscription?.id === outcome.id;
@@ -110,9 +103,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
     const stored = (typeof finished === "object" ? deps.store.fromReply(outcome.id, finished) : undefined) ?? (await deps.store.read(outcome.id, knownState(finished)));
     if (!stored) throw new ApiError(502, "upstream_failed", `the ${request.type} job's result expired before it was read`);
     const view = JSON.parse(chunksToString(stored)) as JobView;
-    // Thinking first, as it streamed; either contradicting what the client already has ends the stream.
-    const thoughtKept = !thinker || view.status !== "completed" || thinker.finish(thinkingOf(view.result));
-    if (assembler && view.status === "completed" && (!thoughtKept || !assembler.finish(generatedText(view.result)))) {
+    if (assembler && view.status === "completed" && !assembler.finish(generatedText(view.result), thinkingOf(view.result))) {
       throw new ApiError(502, "stream_diverged", "the instance failed mid-generation and the retry produced different text than was already sent");
     }
     return view;

@@ -16,20 +16,14 @@ describe("StreamAssembler", () => {
   });
 
   it("follows the thinking of the same pieces apart from their text", () => {
-    const text: string[] = [];
-    const thoughts: string[] = [];
-    const answer = new StreamAssembler((piece) => text.push(piece));
-    const thinking = new StreamAssembler((piece) => thoughts.push(piece), "thinking");
-    for (const piece of [{ seq: 0, text: "", thinking: "The user" }, { seq: 1, text: "Bleed", thinking: " asks." }, { seq: 2, text: " it" }]) {
-      thinking.piece(piece);
-      answer.piece(piece);
-    }
-    expect(thinking.finish("The user asks.")).toBe(true);
-    expect(answer.finish("Bleed it")).toBe(true);
-    expect(thoughts).toEqual(["The user", " asks."]);
-    expect(text).toEqual(["Bleed", " it"]);
+    const out: string[] = [];
+    const stream = new StreamAssembler((piece) => out.push(`text:${piece}`), (piece) => out.push(`thinking:${piece}`));
+    for (const piece of [{ seq: 0, text: "", thinking: "The user" }, { seq: 1, text: "Bleed", thinking: " asks." }, { seq: 2, text: " it" }]) stream.piece(piece);
+    expect(stream.finish("Bleed it.", "The user asks.")).toBe(true);
+    // Each piece's thinking before its text; the end sends only what is missing.
+    expect(out).toEqual(["thinking:The user", "thinking: asks.", "text:Bleed", "text: it", "text:."]);
     // A final thinking that contradicts what was streamed is reported like text.
-    expect(thinking.finish("Something else.")).toBe(false);
+    expect(stream.finish("Bleed it.", "Something else.")).toBe(false);
   });
 
   it("a retried job that repeats what was sent continues seamlessly", () => {

@@ -92,11 +92,11 @@ export const ChatMessage = z
     thinking: z.string().optional(),
   })
   .strict();
+export type ChatMessage = z.infer<typeof ChatMessage>;
 
 /** Ollama's `think`: on or off, or how hard to think (models that take a level). */
 export const Think = z.union([z.boolean(), z.enum(["low", "medium", "high"])], { error: 'must be true, false, "low", "medium" or "high"' });
 export type Think = z.infer<typeof Think>;
-export type ChatMessage = z.infer<typeof ChatMessage>;
 
 export const GenerateRequest = z
   .object({

@@ -159,27 +159,24 @@ export class OllamaClient {
     // A streamed chat may report its calls in any chunk (one per chunk, or all in one).
     const toolCalls: ToolCall[] = [];
     let final: GenerateChunk | ChatChunk | undefined;
+    const take = (line: unknown, streaming: boolean) => {
+      const { piece, chunk, toolCalls: calls, thinking } = read(line);
+      if (thinking) {
+        thoughts.push(thinking);
+        if (streaming) call.onThinking?.(thinking);
+      }
+      if (piece) {
+        pieces.push(piece);
+        if (streaming) call.onToken?.(piece);
+      }
+      if (calls) toolCalls.push(...calls);
+      if (chunk.done || !streaming) final = chunk;
+    };
     if (call.onToken) {
-      await this.#transport.ndjson(path, { ...params, stream: true }, call, (line) => {
-        const { piece, chunk, toolCalls: calls, thinking } = read(line);
-        if (thinking) {
-          thoughts.push(thinking);
-          call.onThinking?.(thinking);
-        }
-        if (piece) {
-          pieces.push(piece);
-          call.onToken?.(piece);
-        }
-        if (calls) toolCalls.push(...calls);
-        if (chunk.done) final = chunk;
-      });
+      await this.#transport.ndjson(path, { ...params, stream: true }, call, (line) => take(line, true));
     } else {
       // Without streaming, headers arrive with the finished answer: the slot is free by then.
-      const { piece, chunk, toolCalls: calls, thinking } = read(await this.#transport.json("POST", path, { ...params, stream: false }, call));
-      pieces.push(piece);
-      if (thinking) thoughts.push(thinking);
-      if (calls) toolCalls.push(...calls);
-      final = chunk;
+      take(await this.#transport.json("POST", path, { ...params, stream: false }, call), false);
     }
     if (!final?.done) throw new OllamaError("invalid_response", `${path}: stream ended without a final chunk`, this.instance);
     return {

@@ -2,7 +2,7 @@ import { HttpError } from "./http.js";
 import { contentWords } from "./generation.js";
 
 /** A tool offered in a chat request, as far as the emulator reads it. */
-interface ToolSpec {
+export interface ToolSpec {
   name: string;
   words: Set<string>;
   properties: Record<string, { type?: unknown; enum?: unknown }>;

@@ -28,35 +28,32 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
+/** Whether a field says anything: Go's zero values (null, "", an empty list) are as good as absent to Ollama. */
+function given(value: unknown): boolean {
+  return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null && value !== "";
+}
+
 function refuseUnsupported(body: Record<string, unknown>, mode: "generate" | "chat"): void {
   // Ollama's /api/generate has no tools (its Go struct has no such field): refused by name, not ignored.
   for (const field of mode === "chat" ? UNSUPPORTED : [...UNSUPPORTED, "tools"]) {
-    const value = body[field];
-    const present = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null && value !== "" && value !== false;
-    if (present) throw new ApiError(400, "unsupported_field", `"${field}" is not supported through Herd`);
+    if (given(body[field]) && body[field] !== false) throw new ApiError(400, "unsupported_field", `"${field}" is not supported through Herd`);
   }
   if (body["raw"] === true) throw new ApiError(400, "unsupported_field", `"raw" is not supported through Herd`);
   for (const message of (body["messages"] as Array<Record<string, unknown>> | undefined) ?? []) {
-    for (const field of ["images"]) {
-      const value = message[field];
-      if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0) && value !== "") {
-        throw new ApiError(400, "unsupported_field", `messages: "${field}" is not supported through Herd`);
-      }
-    }
+    if (given(message["images"])) throw new ApiError(400, "unsupported_field", `messages: "images" is not supported through Herd`);
   }
 }
 
 /** The native job request for an Ollama /api/generate or /api/chat body, validated like /v1/jobs. */
 export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.infer<typeof OllamaChatBody>, mode: "generate" | "chat"): JobRequest {
   refuseUnsupported(body, mode);
-  const tools = mode === "chat" && Array.isArray(body["tools"]) && body["tools"].length > 0 ? body["tools"] : undefined;
   const candidate = {
     type: "generate",
     model: body.model,
     ...(mode === "generate"
       ? { prompt: (body as { prompt?: string }).prompt ?? "", ...((body as { system?: string }).system !== undefined ? { system: (body as { system?: string }).system } : {}) }
       : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map(chatMessage) }),
-    ...(tools ? { tools } : {}),
+    ...(mode === "chat" && Array.isArray(body["tools"]) && given(body["tools"]) ? { tools: body["tools"] } : {}),
     ...(body.think !== undefined && body.think !== null ? { think: body.think } : {}),
     ...(body.options ? { options: body.options } : {}),
     ...(body.format !== undefined && body.format !== "" && body.format !== null ? { format: body.format } : {}),
@@ -68,14 +65,8 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
 
 /** An Ollama chat message as a job's message: its text, and the tool fields when present. */
 function chatMessage(message: Record<string, unknown>): Record<string, unknown> {
-  const calls = message["tool_calls"];
-  return {
-    role: message["role"],
-    content: message["content"] ?? "",
-    ...(calls !== undefined && calls !== null && !(Array.isArray(calls) && calls.length === 0) ? { tool_calls: calls } : {}),
-    ...(message["tool_name"] !== undefined && message["tool_name"] !== null && message["tool_name"] !== "" ? { tool_name: message["tool_name"] } : {}),
-    ...(message["thinking"] !== undefined && message["thinking"] !== null && message["thinking"] !== "" ? { thinking: message["thinking"] } : {}),
-  };
+  const optional = (["tool_calls", "tool_name", "thinking"] as const).filter((field) => given(message[field]));
+  return { role: message["role"], content: message["content"] ?? "", ...Object.fromEntries(optional.map((field) => [field, message[field]])) };
 }
 
 export function toJobRequest(candidate: unknown): JobRequest {

@@ -57,17 +57,19 @@ async function generation(deps: DropInDeps, req: Request, res: Response, request
   }
   const writer = streamWriter(res, "application/x-ndjson");
   const line = (body: unknown) => writer.write(`${JSON.stringify(body)}\n`);
+  /** One streamed line of generated output (not the final one). */
+  const part = (text: string, extra?: { thinking?: string; toolCalls?: ToolCall[] }) => line({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: false });
   try {
     const view = await runInteractive(deps, request, {
       timeoutMs: deps.config.syncTimeoutMs,
       ...context,
-      onText: (text) => line({ model, created_at: new Date().toISOString(), ...content(mode, text), done: false }),
-      onThinking: (thinking) => line({ model, created_at: new Date().toISOString(), ...content(mode, "", { thinking }), done: false }),
+      onText: (text) => part(text),
+      onThinking: (thinking) => part("", { thinking }),
     });
     if (view.status !== "completed") throw failedJob(view);
     // As Ollama streams them: the calls in a chunk of their own, before the final one.
     const toolCalls = toolCallsOf(view.result);
-    if (toolCalls.length > 0) line({ model, created_at: new Date().toISOString(), ...content(mode, "", { toolCalls }), done: false });
+    if (toolCalls.length > 0) part("", { toolCalls });
     line(final(view, ""));
     res.end();
   } catch (error) {

@@ -6,7 +6,7 @@ import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepA
 import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
 import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
-import { chooseToolCall, readTools, toolsUnsupported, type EmulatedToolCall } from "../tools.js";
+import { chooseToolCall, readTools, toolsUnsupported, type EmulatedToolCall, type ToolSpec } from "../tools.js";
 
 type Mode = "generate" | "chat";
 
@@ -78,7 +78,13 @@ function chunk(mode: Mode, model: string, piece: string, done: boolean, extra: E
   return { ...base, message: { role: "assistant", content: piece, ...thinking, ...(extra.toolCalls ? { tool_calls: extra.toolCalls } : {}) }, done };
 }
 
-async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, life: RequestLife, res: ServerResponse): Promise<unknown> {
+/** What a request asks of the model beyond text, read (and checked against the model) once. */
+interface Asked {
+  tools: ToolSpec[];
+  level: ThinkLevel | undefined;
+}
+
+async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, asked: Asked, life: RequestLife, res: ServerResponse): Promise<unknown> {
   const stream = body["stream"] !== false;
   const options = readOptions(body);
   const conversation = conversationOf(mode, body);
@@ -93,16 +99,15 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
     }
     return await withSlot(ctx, lease.runner, life.signal, async () => {
       let maxTokens = typeof options["num_predict"] === "number" && options["num_predict"] >= 0 ? options["num_predict"] : undefined;
-      const level = thinkLevelOf(body);
       // Thinking comes first and counts against num_predict like any output.
       const thoughts: string[] = [];
-      for (const piece of level ? thinkAbout(conversation.question, level) : []) {
+      for (const piece of asked.level ? thinkAbout(conversation.question, asked.level) : []) {
         const tokens = Math.max(1, tokenize(piece).length);
         if (maxTokens !== undefined && tokens > maxTokens) break;
         thoughts.push(piece);
         if (maxTokens !== undefined) maxTokens -= tokens;
       }
-      const toolCall = mode === "chat" ? chooseToolCall(readTools(body), conversation.messages) : undefined;
+      const toolCall = chooseToolCall(asked.tools, conversation.messages);
       // A model calling a tool writes the call instead of text (Ollama parses it out of the output).
       const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format });
       const promptStart = performance.now();
@@ -111,27 +116,17 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       const evalStart = performance.now();
       const writer = stream ? new NdjsonWriter(res) : undefined;
       let evalCount = 0;
-      for (const piece of thoughts) {
-        const tokens = Math.max(1, tokenize(piece).length);
+      /** Produces `text`'s tokens at the model's pace, then streams `line`. */
+      const produceTokens = async (text: string, line: () => Record<string, unknown>) => {
+        const tokens = Math.max(1, tokenize(text).length);
         deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
         await waitUntil(deadline, life.signal);
         evalCount += tokens;
-        writer?.write(chunk(mode, body["model"] as string, "", false, { thinking: piece }));
-      }
-      for (const piece of output.pieces) {
-        const tokens = Math.max(1, tokenize(piece).length);
-        deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
-        await waitUntil(deadline, life.signal);
-        evalCount += tokens;
-        writer?.write(chunk(mode, body["model"] as string, piece, false));
-      }
-      if (toolCall) {
-        const tokens = tokenize(JSON.stringify(toolCall.function)).length;
-        deadline += scaledMs(ctx, tokens * ctx.latency.evalTokenMs);
-        await waitUntil(deadline, life.signal);
-        evalCount += tokens;
-        writer?.write(chunk(mode, body["model"] as string, "", false, { toolCalls: [toolCall] }));
-      }
+        writer?.write(line());
+      };
+      for (const piece of thoughts) await produceTokens(piece, () => chunk(mode, body["model"] as string, "", false, { thinking: piece }));
+      for (const piece of output.pieces) await produceTokens(piece, () => chunk(mode, body["model"] as string, piece, false));
+      if (toolCall) await produceTokens(JSON.stringify(toolCall.function), () => chunk(mode, body["model"] as string, "", false, { toolCalls: [toolCall] }));
       const finished = performance.now();
       const text = output.pieces.join("");
       const final = {
@@ -170,7 +165,9 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   const spec = findModel(ctx, modelName);
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
   if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
-  if (mode === "chat" && readTools(body).length > 0 && !capabilitiesOf(spec).includes("tools")) throw toolsUnsupported(withLatestTag(modelName));
-  if (thinkLevelOf(body) !== undefined && !capabilitiesOf(spec).includes("thinking")) throw new HttpError(400, `"${modelName}" does not support thinking`);
-  await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, life, res));
+  const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body) };
+  const capabilities = capabilitiesOf(spec);
+  if (asked.tools.length > 0 && !capabilities.includes("tools")) throw toolsUnsupported(withLatestTag(modelName));
+  if (asked.level !== undefined && !capabilities.includes("thinking")) throw new HttpError(400, `"${modelName}" does not support thinking`);
+  await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, asked, life, res));
 }

@@ -105,6 +105,7 @@ export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, ans
     model,
     mode,
     ...(request.prompt !== undefined ? { prompt: request.prompt } : {}),
+    ...(request.images && request.images.length > 0 ? { images: request.images } : {}),
     ...(request.messages ? { messages: request.messages } : {}),
     ...(request.system !== undefined ? { system: request.system } : {}),
     ...(request.options ? { options: request.options } : {}),

@@ -67,6 +67,11 @@ describe("cache keys", () => {
     // So does think: on, off (a thinking model's default may be either) and each level apart.
     const thinkKeys = [undefined, true, false, "low", "high"].map((think) => inferenceCacheKey({ ...chat, ...(think !== undefined ? { think: think as boolean | "low" | "high" } : {}) }));
     expect(new Set(thinkKeys).size).toBe(5);
+    // And images: a prompt's and a message's, each image and their order; none keeps the old key.
+    expect(inferenceCacheKey({ ...generation, images: [] })).toBe(inferenceCacheKey(generation));
+    const imageKeys = [["AAAA"], ["AAAB"], ["AAAA", "AAAB"], ["AAAB", "AAAA"]].map((images) => inferenceCacheKey({ ...generation, images }));
+    expect(new Set([...imageKeys, inferenceCacheKey(generation)]).size).toBe(5);
+    expect(inferenceCacheKey({ ...chat, messages: [{ ...chat.messages[0]!, images: ["AAAA"] }] })).not.toBe(inferenceCacheKey(chat));
   });
 
   it("keep scopes (tenants) apart, and a scoped key never equals an unscoped one", () => {

@@ -7,3 +7,4 @@ export * from "./catalog.js";
 export * from "./keys.js";
 export * from "./views.js";
 export * from "./replies.js";
+export * from "./images.js";

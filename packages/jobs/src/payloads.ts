@@ -26,12 +26,18 @@ export const GenerateJobData = z.object({
   requestModel: z.string().min(1),
   mode: z.enum(["generate", "chat"]),
   prompt: z.string().optional(),
+  images: z.array(z.string()).optional(),
   messages: z.array(ChatMessage).optional(),
   system: z.string().optional(),
   options: ModelOptions.optional(),
   format: z.union([z.literal("json"), z.record(z.string(), z.unknown())]).optional(),
   tools: z.array(ToolDefinition).optional(),
   think: Think.optional(),
+  /**
+   * Set when the job finished and its images (the bulk of its data) were dropped from Redis: how
+   * many there were. Such a job cannot run again (a retry from Bull Board fails it, saying so).
+   */
+  imagesReleased: z.number().int().positive().optional(),
   keepAlive: z.union([z.string(), z.number()]).optional(),
   /** Inference-cache key to fill on success, or null when this generation must not be cached. */
   cacheKey: z.string().nullable(),

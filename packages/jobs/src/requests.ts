@@ -79,11 +79,25 @@ export const ToolCall = z.looseObject({
 });
 export type ToolCall = z.infer<typeof ToolCall>;
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * An image for a vision model, base64-encoded as Ollama takes it (standard alphabet, padded, line
+ * breaks ignored: Go's decoder refuses anything else, so Herd refuses it before it is queued).
+ */
+export const Base64Image = z
+  .string({ error: "must be a base64 string" })
+  .min(1, "must not be empty")
+  .refine((value) => BASE64.test(/[\r\n]/.test(value) ? value.replace(/[\r\n]/g, "") : value), "is not valid base64 (standard alphabet with = padding; no data: prefix)");
+
+/** Images of one prompt or message, in order. */
+export const Images = z.array(Base64Image, { error: "must be an array of base64 strings" });
+
 export const ChatMessage = z
   .object({
     role: z.enum(["system", "user", "assistant", "tool"]),
     content: z.string(),
-    images: z.array(z.string()).optional(),
+    images: Images.optional(),
     /** An assistant turn that called tools (sent back with the conversation). */
     tool_calls: z.array(ToolCall).optional(),
     /** A tool turn: which tool's result `content` is. */
@@ -103,6 +117,8 @@ export const GenerateRequest = z
     type: z.literal("generate"),
     model: ModelName,
     prompt: z.string().optional(),
+    /** Images for the prompt (vision models); a chat puts them on its messages instead. */
+    images: Images.optional(),
     messages: z.array(ChatMessage).optional(),
     system: z.string().optional(),
     options: ModelOptions.optional(),
@@ -125,6 +141,9 @@ export const GenerateRequest = z
     }
     if (request.tools !== undefined && request.tools.length > 0 && !hasMessages) {
       ctx.addIssue({ code: "custom", path: ["tools"], message: 'tools need "messages" (a chat): Ollama offers tools to /api/chat only' });
+    }
+    if (request.images !== undefined && request.images.length > 0 && hasMessages) {
+      ctx.addIssue({ code: "custom", path: ["images"], message: 'a chat carries its images on its messages (messages[i].images), not beside them' });
     }
   });
 export type GenerateRequest = z.infer<typeof GenerateRequest>;

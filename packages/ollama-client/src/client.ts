@@ -30,6 +30,8 @@ export interface EmbedOutput {
 export interface GenerateParams {
   model: string;
   prompt: string;
+  /** Base64 images for a vision model. */
+  images?: string[];
   system?: string;
   options?: Record<string, unknown>;
   format?: "json" | Record<string, unknown>;

@@ -53,10 +53,18 @@ export class OllamaError extends Error {
   }
 }
 
-export function kindForStatus(status: number): OllamaErrorKind {
+/**
+ * Ollama's runner refuses an image it cannot take with a 500 ("Failed to create new sequence:
+ * failed to process inputs: ..."), though the request, not the instance, is at fault: the same
+ * image fails on every instance, so retrying it would only burn attempts and mark healthy
+ * instances as failing.
+ */
+const REQUEST_FAULT_500 = /failed to process inputs|missing data required for image input|received zero length image|image: unknown format/i;
+
+export function kindForStatus(status: number, message = ""): OllamaErrorKind {
   if (status === 404) return "model_not_found";
   if (status === 503 || status === 429) return "busy";
-  if (status >= 500) return "server";
+  if (status >= 500) return REQUEST_FAULT_500.test(message) ? "bad_request" : "server";
   if (status === 408) return "timeout";
   return "bad_request";
 }

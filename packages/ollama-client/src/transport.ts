@@ -87,7 +87,7 @@ export class Transport {
     } catch {
       // Not JSON (e.g. "404 page not found" from a proxy or a wrong URL): keep the text.
     }
-    return new OllamaError(kindForStatus(status), message, this.instance, { status });
+    return new OllamaError(kindForStatus(status, message), message, this.instance, { status });
   }
 
   async json(method: "GET" | "POST", path: string, body: unknown, call: CallOptions): Promise<unknown> {

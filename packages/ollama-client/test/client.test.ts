@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { completeModelSpec, DEFAULT_MODELS, EmulatorInstance, NO_FAULT } from "@herd/ollama-emulator";
-import { freePort } from "@herd/testing";
+import { freePort, makePng } from "@herd/testing";
 import { OllamaClient, OllamaError, vectorTexts, type OllamaErrorKind } from "../src/index.js";
 
 async function failure(promise: Promise<unknown>): Promise<OllamaError> {
@@ -108,6 +108,13 @@ describe("OllamaClient against the emulator", () => {
     const tooLong = await failure(client.embed({ model: "all-minilm", input: ["word ".repeat(300)], truncate: false }, call));
     expectKind(tooLong, "bad_request", false);
     expect(tooLong.message).toBe("the input length exceeds the context length");
+  });
+
+  it("classifies the runner's 500 for an image it cannot take as unrecoverable, not as the instance's fault", async () => {
+    const png = makePng(2, 2).toString("base64");
+    const blind = await failure(client.generate({ model: "llama3.2", prompt: "What is this?", images: [png] }, call));
+    expectKind(blind, "bad_request", false);
+    expect({ status: blind.status, instanceFault: blind.instanceFault, message: blind.message }).toEqual({ status: 500, instanceFault: false, message: "Failed to create new sequence: failed to process inputs: this model is missing data required for image input" });
   });
 
   it("classifies 5xx and 503 as retryable", async () => {

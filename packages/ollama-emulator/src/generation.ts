@@ -13,6 +13,8 @@ export interface GenerationInput {
   seed: number;
   maxTokens: number | undefined;
   format: "json" | Record<string, unknown> | undefined;
+  /** What the model saw in the request's images (see describeImages), said before the answer. */
+  seen?: string;
 }
 
 export interface GenerationOutput {
@@ -124,7 +126,7 @@ export function toPieces(text: string): string[] {
 }
 
 export function generate(input: GenerationInput): GenerationOutput {
-  const text = composeText(input);
+  const text = input.seen ? `${input.seen} ${composeText(input)}` : composeText(input);
   const finalText = input.format === undefined ? text : JSON.stringify(input.format === "json" ? { response: text } : fillSchema(input.format, text));
   const pieces = input.format === undefined ? toPieces(finalText) : [finalText];
   if (input.maxTokens !== undefined && input.maxTokens >= 0 && input.format === undefined) {

@@ -6,3 +6,4 @@ export { makePdf } from "./pdf.js";
 export { PostgresServer } from "./postgres-server.js";
 export { HerdCluster, type Member } from "./cluster.js";
 export { RedisClusterServer } from "./redis-cluster.js";
+export { makePng } from "./png.js";

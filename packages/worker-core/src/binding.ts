@@ -8,6 +8,7 @@ import type { RouteCandidate } from "./job-router.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, type ProcessorDeps } from "./processors.js";
 import { sendFailureReply } from "./job-results.js";
+import { releaseImages } from "./image-release.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
 import { FetchDecider } from "./fetch-decider.js";
@@ -168,7 +169,11 @@ export class Binding implements RouteCandidate<Job> {
         onLooked: (waiting) => this.#fetch.onLooked(kind, waiting),
         onListened: (woke) => this.#fetch.onListened(kind, woke),
         onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
-        onFailedForGood: (job) => sendFailureReply(deps, job),
+        onFailedForGood: (job) => {
+          sendFailureReply(deps, job);
+          releaseImages(job, this.options.logger);
+        },
+        onCompleted: (job) => releaseImages(job, this.options.logger),
         onSettled: (job) => {
           this.#fetch.settled(job);
           this.#wakeAll();

@@ -1,7 +1,7 @@
-import { WaitingError, type Job } from "bullmq";
+import { UnrecoverableError, WaitingError, type Job } from "bullmq";
 import type { RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
-import { EmbedJobData, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
+import { EmbedJobData, encodeFailure, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
 import { OllamaError } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
@@ -199,6 +199,9 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   const parsed = GenerateJobData.safeParse(job.data);
   if (!parsed.success) throw invalidPayload(parsed.error.message, instance);
   const data = parsed.data;
+  if (data.imagesReleased !== undefined) {
+    throw new UnrecoverableError(encodeFailure({ code: "bad_request", message: `this job finished before and its ${data.imagesReleased} image(s) were released; submit the request again`, instance }));
+  }
   const tracked = deps.cancels.track(job.id ?? "", deps.shutdownSignal);
   const publisher = data.stream ? new TokenPublisher(job, (error) => deps.onStoreError(job, error)) : undefined;
   const baseCall = {
@@ -219,7 +222,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ({ result: output } = await onSlot(deps, job, token, (slotFree) => {
       const call = { ...baseCall, onSlotFree: slotFree };
       return data.mode === "generate"
-        ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.system !== undefined ? { system: data.system } : {}) }, call)
+        ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.images ? { images: data.images } : {}), ...(data.system !== undefined ? { system: data.system } : {}) }, call)
         : deps.monitor.client.chat(
             { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])], ...(data.tools ? { tools: data.tools } : {}) },
             call,

@@ -35,6 +35,8 @@ export interface PullLoopOptions {
   process: (job: Job, token: string) => Promise<unknown>;
   /** A job failed for good (no retry follows), after BullMQ recorded it. */
   onFailedForGood?: (job: Job) => void;
+  /** BullMQ recorded the job's completion. */
+  onCompleted?: (job: Job) => void;
   /** A fetched job is done with: its outcome recorded, or handed back. Called before the loop re-decides. */
   onSettled?: (job: Job) => void;
   /**
@@ -250,8 +252,10 @@ export class PullLoop {
   async #finish(job: Job, token: string, outcome: { ok: true; value: unknown } | { ok: false; error: Error }): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        if (outcome.ok) await job.moveToCompleted(outcome.value, token, false);
-        else {
+        if (outcome.ok) {
+          await job.moveToCompleted(outcome.value, token, false);
+          this.#options.onCompleted?.(job);
+        } else {
           const finishedBefore = job.finishedOn;
           await job.moveToFailed(outcome.error, token, false);
           // BullMQ sets finishedOn only when it failed the job instead of scheduling a retry.

@@ -10,7 +10,7 @@ const common = {
   options: z.record(z.string(), z.unknown()).optional(),
   keep_alive: z.union([z.string(), z.number()]).optional(),
 };
-const UNSUPPORTED = ["suffix", "template", "context", "images", "logprobs", "top_logprobs"] as const;
+const UNSUPPORTED = ["suffix", "template", "context", "logprobs", "top_logprobs"] as const;
 
 export const OllamaGenerateBody = z.object({ ...common, prompt: z.string().optional(), system: z.string().optional(), raw: z.boolean().optional(), think: z.unknown().optional() }).passthrough();
 export const OllamaChatBody = z.object({ ...common, messages: z.array(z.record(z.string(), z.unknown())).optional(), think: z.unknown().optional() }).passthrough();
@@ -39,9 +39,6 @@ function refuseUnsupported(body: Record<string, unknown>, mode: "generate" | "ch
     if (given(body[field]) && body[field] !== false) throw new ApiError(400, "unsupported_field", `"${field}" is not supported through Herd`);
   }
   if (body["raw"] === true) throw new ApiError(400, "unsupported_field", `"raw" is not supported through Herd`);
-  for (const message of (body["messages"] as Array<Record<string, unknown>> | undefined) ?? []) {
-    if (given(message["images"])) throw new ApiError(400, "unsupported_field", `messages: "images" is not supported through Herd`);
-  }
 }
 
 /** The native job request for an Ollama /api/generate or /api/chat body, validated like /v1/jobs. */
@@ -51,7 +48,11 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
     type: "generate",
     model: body.model,
     ...(mode === "generate"
-      ? { prompt: (body as { prompt?: string }).prompt ?? "", ...((body as { system?: string }).system !== undefined ? { system: (body as { system?: string }).system } : {}) }
+      ? {
+          prompt: (body as { prompt?: string }).prompt ?? "",
+          ...((body as { system?: string }).system !== undefined ? { system: (body as { system?: string }).system } : {}),
+          ...(given(body["images"]) ? { images: body["images"] } : {}),
+        }
       : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map(chatMessage) }),
     ...(mode === "chat" && Array.isArray(body["tools"]) && given(body["tools"]) ? { tools: body["tools"] } : {}),
     ...(body.think !== undefined && body.think !== null ? { think: body.think } : {}),
@@ -63,9 +64,9 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
   return toJobRequest(candidate);
 }
 
-/** An Ollama chat message as a job's message: its text, and the tool fields when present. */
+/** An Ollama chat message as a job's message: its text, and its images and tool fields when present. */
 function chatMessage(message: Record<string, unknown>): Record<string, unknown> {
-  const optional = (["tool_calls", "tool_name", "thinking"] as const).filter((field) => given(message[field]));
+  const optional = (["images", "tool_calls", "tool_name", "thinking"] as const).filter((field) => given(message[field]));
   return { role: message["role"], content: message["content"] ?? "", ...Object.fromEntries(optional.map((field) => [field, message[field]])) };
 }
 

@@ -61,15 +61,37 @@ export function parseOpenAi<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
-function text(content: z.infer<typeof Message>["content"], index: number): string {
-  if (content === undefined || content === null) return "";
-  if (typeof content === "string") return content;
-  return content
-    .map((part) => {
+/** The image types Ollama's OpenAI layer takes, as data URLs only (it fetches no remote image). */
+const DATA_URL = /^data:image\/(?:jpeg|jpg|png|webp);base64,/;
+
+function imageOf(part: z.infer<typeof ContentPart>, param: string): string {
+  const imageUrl = part["image_url"];
+  const url = typeof imageUrl === "string" ? imageUrl : typeof imageUrl === "object" && imageUrl !== null ? (imageUrl as { url?: unknown }).url : undefined;
+  if (typeof url !== "string") throw new ApiError(400, "invalid_request", `${param}: image_url must be a URL or { "url": ... }`, { details: { param } });
+  const match = DATA_URL.exec(url);
+  if (!match) {
+    const remote = /^https?:/i.test(url);
+    throw new ApiError(400, remote ? "unsupported_field" : "invalid_request", remote ? `${param}: Herd (like Ollama) does not fetch images; send the image as a data URL (data:image/png;base64,...)` : `${param}: invalid image input (expected a data:image/jpeg, png or webp;base64 URL)`, { details: { param } });
+  }
+  return url.slice(match[0].length);
+}
+
+/** A message's text (its text parts joined) and its images (its image_url parts, as base64). */
+function contentOf(content: z.infer<typeof Message>["content"], index: number): { text: string; images: string[] } {
+  if (content === undefined || content === null) return { text: "", images: [] };
+  if (typeof content === "string") return { text: content, images: [] };
+  const images: string[] = [];
+  const text = content
+    .map((part, partIndex) => {
+      if (part.type === "image_url") {
+        images.push(imageOf(part, `messages.${index}.content.${partIndex}.image_url`));
+        return "";
+      }
       if (part.type !== "text") throw new ApiError(400, "unsupported_field", `messages[${index}]: content parts of type "${part.type}" are not supported through Herd`, { details: { param: `messages.${index}.content` } });
       return part.text ?? "";
     })
     .join("");
+  return { text, images };
 }
 
 /** The native job request for a chat completion: sampling settings become Ollama options. */
@@ -106,7 +128,8 @@ export function chatRequest(body: OpenAiChatBody): JobRequest {
 }
 
 /**
- * OpenAI messages as Ollama's: `developer` is a system message; an assistant's tool calls carry
+ * OpenAI messages as Ollama's: `developer` is a system message; image parts become the message's
+ * images (one message with its text, as Ollama's own clients send it); an assistant's tool calls carry
  * their arguments as objects; a tool's answer names its tool (found by `tool_call_id`).
  */
 function chatMessages(messages: OpenAiChatBody["messages"]): Array<Record<string, unknown>> {
@@ -115,9 +138,11 @@ function chatMessages(messages: OpenAiChatBody["messages"]): Array<Record<string
     const toolCalls = message.role === "assistant" ? ollamaToolCalls(message["tool_calls"], index, toolNames) : undefined;
     const callId = message["tool_call_id"];
     const toolName = message.role === "tool" && typeof callId === "string" ? toolNames.get(callId) : undefined;
+    const { text, images } = contentOf(message.content, index);
     return {
       role: message.role === "developer" ? "system" : message.role,
-      content: text(message.content, index),
+      content: text,
+      ...(images.length > 0 ? { images } : {}),
       ...(toolCalls ? { tool_calls: toolCalls } : {}),
       ...(toolName !== undefined ? { tool_name: toolName } : {}),
     };

@@ -6,6 +6,7 @@ import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepA
 import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
 import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
+import { describeImages, IMAGE_TOKENS, readImages, seeImages } from "../images.js";
 import { chooseToolCall, readTools, toolsUnsupported, type EmulatedToolCall, type ToolSpec } from "../tools.js";
 
 type Mode = "generate" | "chat";
@@ -82,6 +83,7 @@ function chunk(mode: Mode, model: string, piece: string, done: boolean, extra: E
 interface Asked {
   tools: ToolSpec[];
   level: ThinkLevel | undefined;
+  images: Buffer[];
 }
 
 async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, asked: Asked, life: RequestLife, res: ServerResponse): Promise<unknown> {
@@ -98,6 +100,9 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       return { ...chunk(mode, body["model"] as string, "", true), done_reason: keepAlive === 0 ? "unload" : "load" };
     }
     return await withSlot(ctx, lease.runner, life.signal, async () => {
+      // The runner reads the images (and refuses them without a vision projector) once it has the model.
+      const seen = seeImages(asked.images, capabilitiesOf(spec).includes("vision"));
+      const promptTokens = conversation.promptTokens + seen.length * IMAGE_TOKENS;
       let maxTokens = typeof options["num_predict"] === "number" && options["num_predict"] >= 0 ? options["num_predict"] : undefined;
       // Thinking comes first and counts against num_predict like any output.
       const thoughts: string[] = [];
@@ -109,9 +114,9 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       }
       const toolCall = chooseToolCall(asked.tools, conversation.messages);
       // A model calling a tool writes the call instead of text (Ollama parses it out of the output).
-      const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format });
+      const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format, seen: describeImages(seen) });
       const promptStart = performance.now();
-      let deadline = promptStart + scaledMs(ctx, ctx.latency.requestMs + conversation.promptTokens * ctx.latency.promptTokenMs);
+      let deadline = promptStart + scaledMs(ctx, ctx.latency.requestMs + promptTokens * ctx.latency.promptTokenMs);
       await waitUntil(deadline, life.signal);
       const evalStart = performance.now();
       const writer = stream ? new NdjsonWriter(res) : undefined;
@@ -136,7 +141,7 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
         ...withoutZeroes({
           total_duration: msToNs(finished - started),
           load_duration: msToNs(lease.loadDurationMs),
-          prompt_eval_count: conversation.promptTokens,
+          prompt_eval_count: promptTokens,
           prompt_eval_duration: msToNs(evalStart - promptStart),
           eval_count: evalCount,
           eval_duration: msToNs(finished - evalStart),
@@ -165,7 +170,7 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   const spec = findModel(ctx, modelName);
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
   if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
-  const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body) };
+  const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body), images: readImages(mode, body) };
   const capabilities = capabilitiesOf(spec);
   if (asked.tools.length > 0 && !capabilities.includes("tools")) throw toolsUnsupported(withLatestTag(modelName));
   if (asked.level !== undefined && !capabilities.includes("thinking")) throw new HttpError(400, `"${modelName}" does not support thinking`);

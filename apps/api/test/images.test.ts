@@ -1,0 +1,105 @@
+import OpenAI from "openai";
+import { Ollama } from "ollama";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { completeModelSpec, DEFAULT_MODELS } from "@herd/ollama-emulator";
+import { queueName } from "@herd/jobs";
+import { makePng, uniquePrefix, waitFor } from "@herd/testing";
+import { Stack } from "./stack.js";
+
+const QUESTION = "What does the gauge read?";
+
+/** Images for a vision model (gemma3 in the emulated fleet) through every door, checked against the instance itself. */
+describe("images through the queue", () => {
+  let stack: Stack;
+  let herd: Ollama;
+  let direct: Ollama;
+  const png = makePng(3, 2).toString("base64");
+  const otherPng = makePng(4, 4).toString("base64");
+
+  beforeAll(async () => {
+    const models = [...DEFAULT_MODELS, completeModelSpec({ name: "gemma3", capabilities: ["completion", "vision"] })];
+    stack = await Stack.start({ prefix: uniquePrefix("images"), fleet: { instances: 1, preload: true, models }, waitHealthy: true });
+    herd = new Ollama({ host: stack.url });
+    direct = new Ollama({ host: stack.fleet.instances[0]?.url ?? "" });
+  }, 60_000);
+  afterAll(() => stack?.close());
+
+  /** The job's data as BullMQ holds it in Redis. */
+  const jobData = async (id: string) => (await stack.api.queues.queue(queueName("generate", "gemma3:latest")).getJob(id))?.data as Record<string, unknown> | undefined;
+
+  it("runs a prompt's images on the vision model, caches by image, and drops them from Redis once done", async () => {
+    const expected = await direct.generate({ model: "gemma3", prompt: QUESTION, images: [png], options: { temperature: 0 }, stream: false });
+    expect(expected.response).toMatch(/^I see one image: image 1 is a 3x2 PNG/);
+    const done = await stack.run({ type: "generate", model: "gemma3", prompt: QUESTION, images: [png], options: { temperature: 0 } });
+    expect(done).toMatchObject({ status: "completed", result: { response: expected.response } });
+    // The images are most of the job's size: gone from its data once it finished, the count kept.
+    await waitFor(async () => (await jobData(done.id))?.["imagesReleased"] === 1, { message: "the finished job's images released" });
+    const data = await jobData(done.id);
+    expect(data?.["images"]).toBeUndefined();
+    expect(data?.["prompt"]).toBe(QUESTION);
+
+    const calls = stack.emulatorRequests("gemma3:latest");
+    const again = await stack.post("/v1/jobs", { type: "generate", model: "gemma3", prompt: QUESTION, images: [png], options: { temperature: 0 } });
+    expect(again).toMatchObject({ status: 200, body: { cached: true, result: { response: expected.response } } });
+    const other = await stack.run({ type: "generate", model: "gemma3", prompt: QUESTION, images: [otherPng], options: { temperature: 0 } });
+    expect(other.result.response).toMatch(/^I see one image: image 1 is a 4x4 PNG/);
+    const none = await stack.run({ type: "generate", model: "gemma3", prompt: QUESTION, options: { temperature: 0 } });
+    expect(none.result.response).not.toMatch(/I see/);
+    expect(stack.emulatorRequests("gemma3:latest")).toBe(calls + 2);
+  });
+
+  it("passes each chat message's images, and drops them all once done", async () => {
+    const messages = [
+      { role: "user" as const, content: "Here is the old gauge.", images: [png] },
+      { role: "assistant" as const, content: "Noted." },
+      { role: "user" as const, content: QUESTION, images: [otherPng] },
+    ];
+    const expected = await direct.chat({ model: "gemma3", messages, stream: false });
+    const done = await stack.run({ type: "generate", model: "gemma3", messages });
+    expect(done.result.message).toEqual({ role: "assistant", content: expected.message.content });
+    expect(done.result.message.content).toMatch(/^I see 2 images: image 1 is a 3x2 PNG .*; image 2 is a 4x4 PNG/);
+    await waitFor(async () => (await jobData(done.id))?.["imagesReleased"] === 2, { message: "the finished chat's images released" });
+    expect(((await jobData(done.id))?.["messages"] as Array<Record<string, unknown>>).map((message) => message["images"])).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("fails images sent to a model without vision at once, naming Ollama's reason, without retrying", async () => {
+    const calls = stack.emulatorRequests("llama3.2:latest");
+    const failed = await stack.run({ type: "generate", model: "llama3.2", prompt: QUESTION, images: [png] });
+    expect(failed).toMatchObject({ status: "failed", attempts: 1, error: { code: "bad_request", message: expect.stringContaining("missing data required for image input") } });
+    expect(stack.emulatorRequests("llama3.2:latest")).toBe(calls + 1);
+    // The instance did nothing wrong: it stays healthy.
+    expect((await stack.get("/ready")).body.healthyInstances).toBe(1);
+  });
+
+  it("refuses bad images before queueing them, naming the field", async () => {
+    const bad = await stack.post("/v1/jobs", { type: "generate", model: "gemma3", prompt: QUESTION, images: ["data:image/png;base64,iVBO"] });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: "invalid_request", message: expect.stringContaining("images.0") } } });
+    const chat = await stack.post("/v1/jobs", { type: "generate", model: "gemma3", messages: [{ role: "user", content: "x", images: ["abc"] }] });
+    expect(chat.body.error.message).toContain("messages.0.images.0");
+    const beside = await stack.post("/v1/jobs", { type: "generate", model: "gemma3", messages: [{ role: "user", content: "x" }], images: [png] });
+    expect(beside).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining("images") } } });
+  });
+
+  it("hands Ollama clients' images through /api/generate and /api/chat as Ollama answers them", async () => {
+    const bytes = makePng(3, 2);
+    const generated = await herd.generate({ model: "gemma3", prompt: QUESTION, images: [bytes], stream: false });
+    expect(generated.response).toBe((await direct.generate({ model: "gemma3", prompt: QUESTION, images: [bytes], stream: false })).response);
+    const chatted = await herd.chat({ model: "gemma3", messages: [{ role: "user", content: QUESTION, images: [png] }], stream: false });
+    expect(chatted.message.content).toBe((await direct.chat({ model: "gemma3", messages: [{ role: "user", content: QUESTION, images: [png] }], stream: false })).message.content);
+    await expect(herd.generate({ model: "llama3.2", prompt: QUESTION, images: [png], stream: false })).rejects.toMatchObject({ status_code: 400, error: expect.stringContaining("missing data required for image input") });
+  });
+
+  it("takes OpenAI image_url parts as data URLs, and refuses remote URLs", async () => {
+    const openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "not-needed", maxRetries: 0 });
+    const completion = await openai.chat.completions.create({
+      model: "gemma3",
+      messages: [{ role: "user", content: [{ type: "text", text: QUESTION }, { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } }] }],
+    });
+    const expected = await direct.chat({ model: "gemma3", messages: [{ role: "user", content: QUESTION, images: [png] }], stream: false });
+    expect(completion.choices[0]?.message.content).toBe(expected.message.content);
+    const remote = openai.chat.completions.create({ model: "gemma3", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/gauge.png" } }] }] });
+    await expect(remote).rejects.toMatchObject({ status: 400, error: { code: "unsupported_field", param: "messages.0.content.0.image_url" } });
+    const gif = openai.chat.completions.create({ model: "gemma3", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/gif;base64,R0lGODlh" } }] }] });
+    await expect(gif).rejects.toMatchObject({ status: 400 });
+  });
+});

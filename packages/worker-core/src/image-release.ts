@@ -1,0 +1,25 @@
+import type { Job } from "bullmq";
+import { GenerateJobData, withoutImages } from "@herd/jobs";
+import { coerceError, type Logger } from "@herd/logger";
+
+/**
+ * Drops a finished generate job's images from its data in Redis (see withoutImages): BullMQ keeps
+ * finished jobs for HERD_JOB_RETENTION, and a few megabytes of base64 each would fill the queue
+ * Redis, which must never evict. Fire and forget: the job's outcome is already recorded; if this
+ * write fails, the images go when retention removes the job.
+ */
+export function releaseImages(job: Job, logger: Logger): void {
+  // Most jobs carry no image: looked at before anything is parsed (embeddings never do).
+  const raw = job.data as { images?: unknown; messages?: unknown } | undefined;
+  const messages = Array.isArray(raw?.messages) ? (raw.messages as Array<{ images?: unknown }>) : [];
+  if (raw?.images === undefined && !messages.some((message) => message.images !== undefined)) return;
+  const parsed = GenerateJobData.safeParse(job.data);
+  if (!parsed.success) return;
+  const released = withoutImages(parsed.data);
+  if (!released) return;
+  job.updateData(released).catch((error: unknown) => {
+    // Retention may already have removed the job (and its images with it).
+    const gone = error instanceof Error && error.message.includes("Missing key");
+    logger[gone ? "debug" : "warn"]({ err: coerceError(error), jobId: job.id }, "could not release a finished job's images; they go with the job at retention");
+  });
+}

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,6 +61,15 @@ describe("images through the queue", () => {
     expect(done.result.message.content).toMatch(/^I see 2 images: image 1 is a 3x2 PNG .*; image 2 is a 4x4 PNG/);
     await waitFor(async () => (await jobData(done.id))?.["imagesReleased"] === 2, { message: "the finished chat's images released" });
     expect(((await jobData(done.id))?.["messages"] as Array<Record<string, unknown>>).map((message) => message["images"])).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("takes a multi-megabyte image within the body limit, and refuses a larger body with 413", async () => {
+    const large = Buffer.concat([makePng(640, 480), randomBytes(4 * 1024 * 1024)]);
+    const done = await stack.run({ type: "generate", model: "gemma3", prompt: QUESTION, images: [large.toString("base64")] });
+    expect(done.result.response).toMatch(new RegExp(`^I see one image: image 1 is a 640x480 PNG picture of ${large.length} bytes\\.`));
+    await waitFor(async () => (await jobData(done.id))?.["imagesReleased"] === 1, { message: "the large image released" });
+    const tooLarge = await stack.post("/v1/jobs", { type: "generate", model: "gemma3", prompt: QUESTION, images: [randomBytes(7 * 1024 * 1024).toString("base64")] });
+    expect(tooLarge).toMatchObject({ status: 413, body: { error: { code: "payload_too_large" } } });
   });
 
   it("fails images sent to a model without vision at once, naming Ollama's reason, without retrying", async () => {

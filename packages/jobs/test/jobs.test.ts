@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JobRequest, createJobId, decodeFailure, decodeReply, encodeFailure, encodeReply, jobOptions, normalizeModel, parseJobId, parseQueueName, queueName } from "../src/index.js";
+import { GenerateJobData, JobRequest, countImages, createJobId, isBase64, withoutImages, decodeFailure, decodeReply, encodeFailure, encodeReply, jobOptions, normalizeModel, parseJobId, parseQueueName, queueName } from "../src/index.js";
 
 describe("job catalog helpers", () => {
   it("normalises model names the way Ollama resolves them", () => {
@@ -54,6 +54,35 @@ describe("job catalog helpers", () => {
     expect(JobRequest.safeParse({ type: "generate", model: "m", messages: [{ role: "user", content: "hi" }] }).success).toBe(true);
     expect(JobRequest.safeParse({ type: "generate", model: "m" }).success).toBe(false);
     expect(JobRequest.safeParse({ type: "embed", model: "bad model!", input: "a" }).success).toBe(false);
+  });
+});
+
+describe("images", () => {
+  it("accepts base64 as Go decodes it, and checks a multi-megabyte image without blowing the stack", () => {
+    for (const valid of ["", "AAAA", "AA==", "AAA=", "AA\r\nAA"]) expect(isBase64(valid), valid).toBe(true);
+    for (const invalid of ["A===", "AA=A", "AAA", "AA$A", "=AAA", "AAAA====", "data:image/png;base64,AAAA"]) expect(isBase64(invalid), invalid).toBe(false);
+    const large = Buffer.alloc(6 * 1024 * 1024, 7).toString("base64");
+    expect(isBase64(large)).toBe(true);
+    expect(isBase64(`${large.slice(0, -4)}AA$=`)).toBe(false);
+    expect(JobRequest.safeParse({ type: "generate", model: "gemma3", prompt: "x", images: [large] }).success).toBe(true);
+    expect(JobRequest.safeParse({ type: "generate", model: "gemma3", prompt: "x", images: [""] }).success).toBe(false);
+  });
+
+  it("drops a finished job's images, keeping their count, and leaves a job without images alone", () => {
+    const data = GenerateJobData.parse({
+      model: "gemma3:latest",
+      requestModel: "gemma3",
+      mode: "chat",
+      messages: [{ role: "user", content: "a", images: ["AAAA", "BBBB"] }, { role: "assistant", content: "b" }, { role: "user", content: "c", images: ["CCCC"] }],
+      cacheKey: null,
+    });
+    expect(countImages(data)).toBe(3);
+    const released = withoutImages(data);
+    expect(released?.imagesReleased).toBe(3);
+    expect(released?.messages).toEqual([{ role: "user", content: "a" }, { role: "assistant", content: "b" }, { role: "user", content: "c" }]);
+    expect(countImages(released ?? data)).toBe(0);
+    expect(withoutImages({ ...data, messages: [{ role: "user", content: "a" }] })).toBeUndefined();
+    expect(withoutImages({ ...data, mode: "generate", messages: undefined, prompt: "p", images: ["AAAA"] })).toMatchObject({ prompt: "p", imagesReleased: 1 });
   });
 });
 

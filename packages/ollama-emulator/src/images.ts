@@ -14,20 +14,19 @@ export const IMAGE_TOKENS = 256;
 /** The runner's error prefix: Ollama answers these with a 500, though the request is at fault. */
 const SEQUENCE_ERROR = "Failed to create new sequence: failed to process inputs";
 
-const BASE64_CHAR = /[A-Za-z0-9+/]/;
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 
 /**
  * Go's `base64.StdEncoding` (how encoding/json decodes `[]byte`): standard alphabet, `=` padding
  * only at the end, CR/LF ignored. Returns the byte index Go reports for the first bad input.
  */
 function badBase64At(text: string): number | undefined {
-  const compact = text.replace(/[\r\n]/g, "");
-  for (let i = 0; i < compact.length; i += 1) {
-    const char = compact[i] as string;
-    if (BASE64_CHAR.test(char)) continue;
-    if (char === "=" && i >= compact.length - 2 && compact.length % 4 === 0 && /^=*$/.test(compact.slice(i))) break;
-    return i;
-  }
+  const compact = /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, "") : text;
+  const foreign = NOT_BASE64.exec(compact)?.index;
+  const padding = compact.indexOf("=");
+  const misplacedPadding = padding >= 0 && (compact.length % 4 !== 0 || padding < compact.length - 2 || !/^=+$/.test(compact.slice(padding))) ? padding : undefined;
+  const bad = Math.min(foreign ?? Infinity, misplacedPadding ?? Infinity);
+  if (bad !== Infinity) return bad;
   return compact.length % 4 === 0 ? undefined : compact.length - (compact.length % 4);
 }
 

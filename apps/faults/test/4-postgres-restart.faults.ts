@@ -87,7 +87,9 @@ it("4b. queue Redis out of memory mid-ingestion: the ingestion completes with no
     return response.status === 503 ? response.body : undefined;
   }, { message: "a 503 for an upload while Redis is full" });
   const during = await ingestion.view(id);
-  await new Promise((resolve) => setTimeout(resolve, 2000)); // Redis stays full for 2 s (the fault itself).
+  // Redis stays full for 5 s (the fault itself): longer than a step's 5 attempts and their backoff
+  // take, so a step that spent attempts on it would fail its document.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
   await admin.config("SET", "maxmemory", "0");
   const liftedAt = Date.now();
   const summary = await ingestion.finished(id);
@@ -99,7 +101,7 @@ it("4b. queue Redis out of memory mid-ingestion: the ingestion completes with no
     order: "4b",
     scenario: "queue Redis out of memory mid-ingestion",
     load: `one ingestion of ${DOCUMENTS} Markdown manuals (${reference.length} chunks, embedded in batches of 4 on 1 instance); own redis-server, maxmemory-policy noeviction`,
-    fault: "maxmemory set below what Redis holds (CONFIG SET maxmemory 1) once 2+ documents were stored, lifted 2 s later",
+    fault: "maxmemory set below what Redis holds (CONFIG SET maxmemory 1) once 2+ documents were stored, lifted 5 s later (longer than a step's 5 attempts with their backoff)",
     ...tally.columns,
     recoveryMs,
     recoveryMeans: "from the limit being lifted until the ingestion reported completed",

@@ -1,5 +1,5 @@
 import { DelayedError, MetricsTime, WaitingChildrenError, Worker, type Job } from "bullmq";
-import type { RedisClient } from "@herd/redis";
+import { isOutOfMemory, type RedisClient } from "@herd/redis";
 import type { HerdCache } from "@herd/cache";
 import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
@@ -32,8 +32,9 @@ export interface IngestProcessorOptions {
 /** Rounds of re-requesting embeddings whose results expired before the document is failed. */
 const MAX_ROUNDS = 3;
 /** What names a job's document, readable even when the rest of its data is not. */
-const JobIdentity = IngestJobData.pick({ documentId: true, ingestionId: true, externalId: true });
+const JobIdentity = IngestJobData.pick({ documentId: true, ingestionId: true, externalId: true, contentHash: true });
 const DATABASE_RETRY_MS = 2000;
+const REDIS_FULL_RETRY_MS = 1000;
 
 /**
  * Ingests one document per job, in two steps, as a BullMQ flow built at run time:
@@ -89,6 +90,14 @@ export class IngestProcessor {
         // Postgres is restarting or unreachable: wait and resume without spending an attempt.
         this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "database unavailable; ingest step delayed");
         await job.moveToDelayed(Date.now() + DATABASE_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      if (isOutOfMemory(error) && token) {
+        // The queue Redis refused a write (maxmemory under noeviction): every step repeats its
+        // writes, so it runs again once memory is freed. Spending attempts here would fail the
+        // document for good over a spell shorter than a minute, with its chunks already stored.
+        this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "Redis is out of memory; ingest step delayed without spending an attempt");
+        await job.moveToDelayed(Date.now() + REDIS_FULL_RETRY_MS, token);
         throw new DelayedError();
       }
       throw error;

@@ -10,6 +10,7 @@ export const FAILURE_CODES = [
   "invalid_response",
   "canceled",
   "stalled",
+  "worker_outdated",
   "internal",
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];

@@ -30,3 +30,18 @@ export function toJobError(error: unknown, instance: string): Error {
 export function invalidPayload(message: string, instance: string): UnrecoverableError {
   return new UnrecoverableError(encodeFailure({ code: "bad_request", message: `invalid job payload: ${message}`, instance }));
 }
+
+/**
+ * The job carries fields this worker's catalog does not know: an API newer than the worker
+ * queued it (workers must be upgraded first). Parsing would drop them and run a different
+ * request than the client sent (say, without its images), whose answer would even be cached
+ * under the client's request. Retryable: during a rolling upgrade the retry may reach an
+ * upgraded worker; where none is, the job fails saying why.
+ */
+export function unknownFieldsError(data: unknown, known: Readonly<Record<string, unknown>>, instance: string): Error | undefined {
+  if (typeof data !== "object" || data === null) return undefined;
+  const unknown = Object.keys(data).filter((key) => !Object.hasOwn(known, key));
+  if (unknown.length === 0) return undefined;
+  const message = `this worker does not know the job field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}: a newer API queued it; upgrade the workers before the API processes`;
+  return new Error(encodeFailure({ code: "worker_outdated", message, instance }));
+}

@@ -95,7 +95,7 @@ export class IngestProcessor {
       if (isOutOfMemory(error) && token) {
         // The queue Redis refused a write (maxmemory under noeviction): every step repeats its
         // writes, so it runs again once memory is freed. Spending attempts here would fail the
-        // document for good over a spell shorter than a minute, with its chunks already stored.
+        // document for good over a spell of a few seconds, perhaps with its chunks already stored.
         this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "Redis is out of memory; ingest step delayed without spending an attempt");
         await job.moveToDelayed(Date.now() + REDIS_FULL_RETRY_MS, token);
         throw new DelayedError();

@@ -2,7 +2,7 @@ import type { RedisClient } from "@herd/redis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { FleetSnapshot } from "@herd/fleet";
-import { createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
+import { countImages, createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, noLiveWorkers, redisFailure, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
@@ -67,6 +67,24 @@ export function notServed(snapshot: FleetSnapshot, model: string, kind: JobKind)
   return new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${served.join(", ") || "none"}`, { details: { served } });
 }
 
+/**
+ * Refuses a generation that asks for what the model's instances say it cannot do (their
+ * /api/show capabilities): Ollama would refuse tools and thinking too, but only after the job's
+ * trip through the queue, and an image only once the model is loaded (a load that may evict
+ * another model from the GPU). Where an instance does not list capabilities, the instance decides.
+ */
+export function ensureCapable(snapshot: FleetSnapshot, model: string, request: Extract<JobRequest, { type: "generate" }>): void {
+  const needs: Array<[capability: string, what: string]> = [];
+  if (request.tools && request.tools.length > 0) needs.push(["tools", "tools"]);
+  if (request.think !== undefined && request.think !== false) needs.push(["thinking", "thinking"]);
+  if (countImages(request) > 0) needs.push(["vision", "images (no vision)"]);
+  for (const [capability, what] of needs) {
+    if (!snapshot.lacks(model, capability)) continue;
+    const listed = [...(snapshot.models.get(model)?.capabilities ?? [])].sort().join(", ");
+    throw new ApiError(400, "unsupported_capability", `"${model}" does not support ${what}: its instances list ${listed || "no capabilities"}`, { details: { capability } });
+  }
+}
+
 /** Owner of the jobs Herd submits for itself (a search query's embedding). */
 export const INTERNAL_TENANT = "herd";
 
@@ -113,6 +131,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
   }
   if (deps.redis.status !== "ready") throw redisUnavailable();
   if (!served) await ensureServed(deps, prepared.model, prepared.kind);
+  if (request.type === "generate") ensureCapable(deps.fleet.snapshot, prepared.model, request);
   const name = queueName(prepared.kind, prepared.model);
   const queue = deps.queues.queue(name);
   try {

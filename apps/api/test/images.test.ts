@@ -79,13 +79,20 @@ describe("images through the queue", () => {
     expect(tooLarge).toMatchObject({ status: 413, body: { error: { code: "payload_too_large" } } });
   });
 
-  it("fails images sent to a model without vision at once, naming Ollama's reason, without retrying", async () => {
+  it("refuses images, tools and thinking for a model whose instances do not list them, before queueing (no model load)", async () => {
     const calls = stack.emulatorRequests("llama3.2:latest");
-    const failed = await stack.run({ type: "generate", model: "llama3.2", prompt: QUESTION, images: [png] });
-    expect(failed).toMatchObject({ status: "failed", attempts: 1, error: { code: "bad_request", message: expect.stringContaining("missing data required for image input") } });
+    const blind = await stack.post("/v1/jobs", { type: "generate", model: "llama3.2", prompt: QUESTION, images: [png] });
+    expect(blind).toMatchObject({ status: 400, body: { error: { code: "unsupported_capability", message: '"llama3.2:latest" does not support images (no vision): its instances list completion, tools' } } });
+    const thinking = await stack.post("/v1/jobs", { type: "generate", model: "llama3.2", messages: [{ role: "user", content: QUESTION }], think: "low" });
+    expect(thinking).toMatchObject({ status: 400, body: { error: { code: "unsupported_capability", message: expect.stringContaining("does not support thinking") } } });
+    const tools = [{ type: "function", function: { name: "read_gauge" } }];
+    const toolless = await stack.post("/v1/jobs", { type: "generate", model: "gemma3", messages: [{ role: "user", content: QUESTION }], tools });
+    expect(toolless).toMatchObject({ status: 400, body: { error: { code: "unsupported_capability", message: expect.stringContaining("does not support tools") } } });
+    const fleet = (await stack.get("/v1/fleet")).body as { models: Array<{ model: string; capabilities?: string[] }> };
+    expect(fleet.models.find((served) => served.model === "gemma3:latest")?.capabilities).toEqual(["completion", "vision"]);
+    // think: false asks for nothing.
+    expect((await stack.run({ type: "generate", model: "llama3.2", prompt: QUESTION, think: false })).status).toBe("completed");
     expect(stack.emulatorRequests("llama3.2:latest")).toBe(calls + 1);
-    // The instance did nothing wrong: it stays healthy.
-    expect((await stack.get("/ready")).body.healthyInstances).toBe(1);
   });
 
   it("refuses bad images before queueing them, naming the field", async () => {
@@ -103,7 +110,7 @@ describe("images through the queue", () => {
     expect(generated.response).toBe((await direct.generate({ model: "gemma3", prompt: QUESTION, images: [bytes], stream: false })).response);
     const chatted = await herd.chat({ model: "gemma3", messages: [{ role: "user", content: QUESTION, images: [png] }], stream: false });
     expect(chatted.message.content).toBe((await direct.chat({ model: "gemma3", messages: [{ role: "user", content: QUESTION, images: [png] }], stream: false })).message.content);
-    await expect(herd.generate({ model: "llama3.2", prompt: QUESTION, images: [png], stream: false })).rejects.toMatchObject({ status_code: 400, error: expect.stringContaining("missing data required for image input") });
+    await expect(herd.generate({ model: "llama3.2", prompt: QUESTION, images: [png], stream: false })).rejects.toMatchObject({ status_code: 400, error: expect.stringContaining("does not support images") });
   });
 
   it("takes OpenAI image_url parts as data URLs, and refuses remote URLs", async () => {

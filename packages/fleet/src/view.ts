@@ -10,6 +10,8 @@ export interface ServedModel {
   healthyInstances: number;
   /** Vector length reported by the instances serving it (embedding models). */
   embeddingLength: number | undefined;
+  /** Capabilities any of its instances lists; undefined once one of them lists none (unknown). */
+  capabilities: Set<string> | undefined;
 }
 
 /** The fleet as the API sees it: which models are served, by how many healthy slots. */
@@ -26,9 +28,11 @@ export class FleetSnapshot {
         for (const binding of instance.models) {
           let served = models.get(binding.model);
           if (!served) {
-            served = { model: binding.model, kinds: new Set(), healthySlots: 0, instances: 0, healthyInstances: 0, embeddingLength: binding.embeddingLength };
+            served = { model: binding.model, kinds: new Set(), healthySlots: 0, instances: 0, healthyInstances: 0, embeddingLength: binding.embeddingLength, capabilities: new Set() };
             models.set(binding.model, served);
           }
+          if (!binding.capabilities) served.capabilities = undefined;
+          else for (const capability of binding.capabilities) served.capabilities?.add(capability);
           for (const kind of binding.kinds) served.kinds.add(kind);
           served.embeddingLength ??= binding.embeddingLength;
           served.instances += 1;
@@ -44,6 +48,15 @@ export class FleetSnapshot {
 
   serves(model: string, kind: JobKind): boolean {
     return this.models.get(model)?.kinds.has(kind) ?? false;
+  }
+
+  /**
+   * True when every instance serving `model` lists its capabilities and none lists `capability`:
+   * the request would be refused by whichever instance ran it. False when unknown.
+   */
+  lacks(model: string, capability: string): boolean {
+    const capabilities = this.models.get(model)?.capabilities;
+    return capabilities !== undefined && !capabilities.has(capability);
   }
 
   /** Model names serving `kind`, sorted, for "model not served" errors. */

@@ -288,6 +288,7 @@ export class Binding implements RouteCandidate<Job> {
       completed: this.#completed,
       failed: this.#failed,
       ...(this.model.embeddingLength !== undefined ? { embeddingLength: this.model.embeddingLength } : {}),
+      ...(this.model.capabilities ? { capabilities: this.model.capabilities } : {}),
       ...(latency ? { latencyMs: { mean: latency.meanMs, p95: latency.p95Ms } } : {}),
       ...(this.#typicalCallMs !== undefined ? { typicalMs: roundMs(this.#typicalCallMs) } : {}),
     };

@@ -10,6 +10,8 @@ export interface DiscoveredModel {
   slots: number;
   embeddingLength: number | undefined;
   contextLength: number | undefined;
+  /** As /api/show (or /api/tags) lists them; undefined when the instance does not say. */
+  capabilities: string[] | undefined;
 }
 
 const EMBEDDING_FAMILY = /bert|embed/i;
@@ -61,7 +63,8 @@ export async function discoverModels(
     const model = normalizeModel(entry.name);
     try {
       const { info, body } = await client.show(model, { timeoutMs });
-      const kinds = kindsFor(model, { ...info, capabilities: info.capabilities ?? entry.capabilities });
+      const capabilities = info.capabilities ?? entry.capabilities;
+      const kinds = kindsFor(model, { ...info, capabilities });
       if (kinds.length === 0) continue;
       description.tags.push(entry);
       description.show[model] = body;
@@ -71,6 +74,7 @@ export async function discoverModels(
         slots: slotsFor(instance, model, kinds, defaultSlots),
         embeddingLength: info.embeddingLength,
         contextLength: info.contextLength,
+        capabilities: capabilities && capabilities.length > 0 ? capabilities : undefined,
       });
     } catch (error) {
       onSkip(model, error);

@@ -14,6 +14,7 @@ export function fleetRouter(deps: { fleet: FleetView }): Router {
         instances: served.instances,
         healthyInstances: served.healthyInstances,
         healthySlots: served.healthySlots,
+        ...(served.capabilities ? { capabilities: [...served.capabilities].sort() } : {}),
       })),
     });
   });

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { FleetSnapshot, type ModelBindingStatus, type WorkerHeartbeat } from "../src/index.js";
+
+function worker(id: string, bindings: Array<Partial<ModelBindingStatus>>): WorkerHeartbeat {
+  const models = bindings.map((binding) => ({ model: "m:latest", kinds: ["generate" as const], slots: 1, inFlight: 0, completed: 0, failed: 0, ...binding }));
+  return { workerId: id, host: "gpu", pid: 1, startedAt: "", updatedAt: "", instances: [{ name: `${id}-0`, url: `http://${id}:11434`, healthy: true, weight: 1, models }] };
+}
+
+describe("FleetSnapshot capabilities", () => {
+  it("says a model lacks a capability only when every instance serving it lists its capabilities without it", () => {
+    const listed = new FleetSnapshot([worker("a", [{ capabilities: ["completion", "tools"] }]), worker("b", [{ capabilities: ["completion", "vision"] }])], 0);
+    expect(listed.lacks("m:latest", "thinking")).toBe(true);
+    // One instance with vision is enough: the job may run there.
+    expect(listed.lacks("m:latest", "vision")).toBe(false);
+    expect(listed.lacks("m:latest", "tools")).toBe(false);
+    // An instance that lists none (Ollama < 0.6) might have it: unknown, never refused.
+    const mixed = new FleetSnapshot([worker("a", [{ capabilities: ["completion"] }]), worker("b", [{}])], 0);
+    expect(mixed.lacks("m:latest", "vision")).toBe(false);
+    expect(new FleetSnapshot([worker("b", [{}]), worker("a", [{ capabilities: ["completion"] }])], 0).lacks("m:latest", "vision")).toBe(false);
+    expect(listed.lacks("other:latest", "vision")).toBe(false);
+  });
+});

@@ -74,15 +74,16 @@ export function notServed(snapshot: FleetSnapshot, model: string, kind: JobKind)
  * another model from the GPU). Where an instance does not list capabilities, the instance decides.
  */
 export function ensureCapable(snapshot: FleetSnapshot, model: string, request: Extract<JobRequest, { type: "generate" }>): void {
-  const needs: Array<[capability: string, what: string]> = [];
-  if (request.tools && request.tools.length > 0) needs.push(["tools", "tools"]);
-  if (request.think !== undefined && request.think !== false) needs.push(["thinking", "thinking"]);
-  if (countImages(request) > 0) needs.push(["vision", "images (no vision)"]);
-  for (const [capability, what] of needs) {
-    if (!snapshot.lacks(model, capability)) continue;
-    const listed = [...(snapshot.models.get(model)?.capabilities ?? [])].sort().join(", ");
-    throw new ApiError(400, "unsupported_capability", `"${model}" does not support ${what}: its instances list ${listed || "no capabilities"}`, { details: { capability } });
-  }
+  const needs = [
+    ...(request.tools && request.tools.length > 0 ? (["tools"] as const) : []),
+    ...(request.think !== undefined && request.think !== false ? (["thinking"] as const) : []),
+    ...(countImages(request) > 0 ? (["vision"] as const) : []),
+  ];
+  const capability = needs.find((needed) => snapshot.lacks(model, needed));
+  if (capability === undefined) return;
+  const listed = [...(snapshot.models.get(model)?.capabilities ?? [])].sort().join(", ");
+  const what = capability === "vision" ? "images (no vision)" : capability;
+  throw new ApiError(400, "unsupported_capability", `"${model}" does not support ${what}: its instances list ${listed || "no capabilities"}`, { details: { capability } });
 }
 
 /** Owner of the jobs Herd submits for itself (a search query's embedding). */

@@ -38,10 +38,9 @@ export function invalidPayload(message: string, instance: string): Unrecoverable
  * under the client's request. Retryable: during a rolling upgrade the retry may reach an
  * upgraded worker; where none is, the job fails saying why.
  */
-export function unknownFieldsError(data: unknown, known: Readonly<Record<string, unknown>>, instance: string): Error | undefined {
-  if (typeof data !== "object" || data === null) return undefined;
+export function rejectUnknownFields(data: object, known: Readonly<Record<string, unknown>>, instance: string): void {
   const unknown = Object.keys(data).filter((key) => !Object.hasOwn(known, key));
-  if (unknown.length === 0) return undefined;
+  if (unknown.length === 0) return;
   const message = `this worker does not know the job field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}: a newer API queued it; upgrade the workers before the API processes`;
-  return new Error(encodeFailure({ code: "worker_outdated", message, instance }));
+  throw new Error(encodeFailure({ code: "worker_outdated", message, instance }));
 }

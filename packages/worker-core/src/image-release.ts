@@ -1,5 +1,5 @@
 import type { Job } from "bullmq";
-import { GenerateJobData, withoutImages } from "@herd/jobs";
+import { withoutImages, type GenerateJobData } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 
 /**
@@ -9,13 +9,12 @@ import { coerceError, type Logger } from "@herd/logger";
  * write fails, the images go when retention removes the job.
  */
 export function releaseImages(job: Job, logger: Logger): void {
-  // Most jobs carry no image: looked at before anything is parsed (embeddings never do).
+  // Looked at before anything else (most jobs carry no image; embeddings never do). Not parsed
+  // again: the processor validated this data, and a parse re-checks every image's base64.
   const raw = job.data as { images?: unknown; messages?: unknown } | undefined;
-  const messages = Array.isArray(raw?.messages) ? (raw.messages as Array<{ images?: unknown }>) : [];
-  if (raw?.images === undefined && !messages.some((message) => message.images !== undefined)) return;
-  const parsed = GenerateJobData.safeParse(job.data);
-  if (!parsed.success) return;
-  const released = withoutImages(parsed.data);
+  const messages: unknown[] = Array.isArray(raw?.messages) ? raw.messages : [];
+  if (!Array.isArray(raw?.images) && !messages.some((message) => Array.isArray((message as { images?: unknown } | null)?.images))) return;
+  const released = withoutImages(job.data as GenerateJobData);
   if (!released) return;
   job.updateData(released).catch((error: unknown) => {
     // Retention may already have removed the job (and its images with it).

@@ -84,6 +84,8 @@ interface Asked {
   tools: ToolSpec[];
   level: ThinkLevel | undefined;
   images: Buffer[];
+  /** The model has a vision projector (the runner refuses images otherwise). */
+  vision: boolean;
 }
 
 async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, asked: Asked, life: RequestLife, res: ServerResponse): Promise<unknown> {
@@ -101,7 +103,7 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
     }
     return await withSlot(ctx, lease.runner, life.signal, async () => {
       // The runner reads the images (and refuses them without a vision projector) once it has the model.
-      const seen = seeImages(asked.images, capabilitiesOf(spec).includes("vision"));
+      const seen = seeImages(asked.images, asked.vision);
       const promptTokens = conversation.promptTokens + seen.length * IMAGE_TOKENS;
       let maxTokens = typeof options["num_predict"] === "number" && options["num_predict"] >= 0 ? options["num_predict"] : undefined;
       // Thinking comes first and counts against num_predict like any output.
@@ -170,8 +172,8 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   const spec = findModel(ctx, modelName);
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
   if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
-  const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body), images: readImages(mode, body) };
   const capabilities = capabilitiesOf(spec);
+  const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body), images: readImages(mode, body), vision: capabilities.includes("vision") };
   if (asked.tools.length > 0 && !capabilities.includes("tools")) throw toolsUnsupported(withLatestTag(modelName));
   if (asked.level !== undefined && !capabilities.includes("thinking")) throw new HttpError(400, `"${modelName}" does not support thinking`);
   await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, asked, life, res));

@@ -95,6 +95,7 @@ export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, ans
   const { limits } = deps.config;
   if (request.prompt !== undefined) checkText("prompt", request.prompt, limits.maxInputChars);
   if (request.system !== undefined) checkText("system", request.system, limits.maxInputChars);
+  if (request.suffix !== undefined) checkText("suffix", request.suffix, limits.maxInputChars);
   request.messages?.forEach((message, index) => checkText(`messages[${index}].content`, message.content, limits.maxInputChars));
   if (request.messages && request.messages.length > limits.maxInputs) {
     throw new ApiError(413, "too_many_inputs", `messages: ${request.messages.length} messages is more than the limit of ${limits.maxInputs}`);
@@ -105,6 +106,9 @@ export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, ans
     model,
     mode,
     ...(request.prompt !== undefined ? { prompt: request.prompt } : {}),
+    // Go's zero values: an empty suffix or raw false is what Ollama does without them.
+    ...(request.suffix ? { suffix: request.suffix } : {}),
+    ...(request.raw ? { raw: true as const } : {}),
     ...(request.images && request.images.length > 0 ? { images: request.images } : {}),
     ...(request.messages ? { messages: request.messages } : {}),
     ...(request.system !== undefined ? { system: request.system } : {}),

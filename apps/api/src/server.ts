@@ -81,6 +81,7 @@ const KNOWN_ROUTES: Array<[path: string, methods: string]> = [
   ["/api/version", "GET"],
   ["/v1/embeddings", "POST"],
   ["/v1/chat/completions", "POST"],
+  ["/v1/completions", "POST"],
   ["/v1/models", "GET"],
 ];
 

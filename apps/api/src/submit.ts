@@ -69,7 +69,7 @@ export function notServed(snapshot: FleetSnapshot, model: string, kind: JobKind)
 
 /**
  * Refuses a generation that asks for what the model's instances say it cannot do (their
- * /api/show capabilities): Ollama would refuse tools and thinking too, but only after the job's
+ * /api/show capabilities): Ollama would refuse tools, thinking and a suffix too, but only after the job's
  * trip through the queue, and an image only once the model is loaded (a load that may evict
  * another model from the GPU). Where an instance does not list capabilities, the instance decides.
  */
@@ -78,11 +78,12 @@ export function ensureCapable(snapshot: FleetSnapshot, model: string, request: E
     ...(request.tools && request.tools.length > 0 ? (["tools"] as const) : []),
     ...(request.think !== undefined && request.think !== false ? (["thinking"] as const) : []),
     ...(countImages(request) > 0 ? (["vision"] as const) : []),
+    ...(request.suffix ? (["insert"] as const) : []),
   ];
   const capability = needs.find((needed) => snapshot.lacks(model, needed));
   if (capability === undefined) return;
   const listed = [...(snapshot.models.get(model)?.capabilities ?? [])].sort().join(", ");
-  const what = capability === "vision" ? "images (no vision)" : capability;
+  const what = capability === "vision" ? "images (no vision)" : capability === "insert" ? "suffix (no insert: fill-in-the-middle)" : capability;
   throw new ApiError(400, "unsupported_capability", `"${model}" does not support ${what}: its instances list ${listed || "no capabilities"}`, { details: { capability } });
 }
 

@@ -117,7 +117,8 @@ describe("OpenAI-compatible API, driven by the openai npm package", () => {
         model: "llama3.2",
         messages: [...ask, { role: "assistant", content: "", tool_calls: [{ id: call?.id, function: { name: "lookup_torque", arguments: { bolt: "flange" } } }] }, { role: "tool", tool_name: "lookup_torque", content: result }],
         tools,
-        options: { temperature: 0 },
+        // Ollama's OpenAI layer sets top_p 1 when the request has none; Herd's does the same.
+        options: { temperature: 0, top_p: 1 },
       }),
     });
     expect(await native.json()).toMatchObject({ status: "completed", cached: true, result: { message: { content: answered.choices[0]?.message.content } } });

@@ -38,7 +38,7 @@ export function chunkCacheKey(chunkedHash: string, scope: string | undefined): s
   return scope === undefined ? chunkedHash : digest([...header("chunk", scope), chunkedHash]);
 }
 
-type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "images" | "messages" | "system" | "options" | "format" | "tools" | "think"> & {
+type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "suffix" | "raw" | "images" | "messages" | "system" | "options" | "format" | "tools" | "think"> & {
   /** Results shaped differently for the same prompt (e.g. RAG answers with citations) cache apart. */
   purpose?: string;
   /** See embeddingCacheKey. */
@@ -46,9 +46,10 @@ type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "imag
 };
 
 /**
- * Everything that changes a generation: model, mode, prompt (and its images) or messages (with
- * theirs), system, options, format, tools, think. The prompt's images, tools and think add a part
- * only when given, so keys of requests without them stay as they were.
+ * Everything that changes a generation: model, mode, prompt (and its images, suffix, raw) or
+ * messages (with theirs), system, options, format, tools, think. The parts added after the first
+ * release (images, tools, think, suffix, raw) are appended only when given, so keys of requests
+ * without them stay as they were.
  */
 export function inferenceCacheKey(input: GenerationInput): string {
   return digest([
@@ -64,6 +65,9 @@ export function inferenceCacheKey(input: GenerationInput): string {
     ...(input.tools && input.tools.length > 0 ? [`tools:${stableStringify(input.tools) ?? ""}`] : []),
     ...(input.think !== undefined ? [`think:${String(input.think)}`] : []),
     ...(input.images && input.images.length > 0 ? [`images:${input.images.join(",")}`] : []),
+    // JSON-quoted: a NUL inside the suffix cannot pass for the separator of the next part.
+    ...(input.suffix ? [`suffix:${JSON.stringify(input.suffix)}`] : []),
+    ...(input.raw ? ["raw"] : []),
   ]);
 }
 

@@ -72,6 +72,12 @@ describe("cache keys", () => {
     const imageKeys = [["AAAA"], ["AAAB"], ["AAAA", "AAAB"], ["AAAB", "AAAA"]].map((images) => inferenceCacheKey({ ...generation, images }));
     expect(new Set([...imageKeys, inferenceCacheKey(generation)]).size).toBe(5);
     expect(inferenceCacheKey({ ...chat, messages: [{ ...chat.messages[0]!, images: ["AAAA"] }] })).not.toBe(inferenceCacheKey(chat));
+    // A suffix (fill-in-the-middle) and raw: each suffix apart, raw apart; without them, the key of before they existed.
+    expect(inferenceCacheKey(generation)).toBe("cb2427bb4bf8611ee34d7a2286c70606fbd507b0209255894a9048be21663ad1");
+    const fimKeys = [{ suffix: "a" }, { suffix: "b" }, { raw: true as const }, { suffix: "a", raw: true as const }].map((extra) => inferenceCacheKey({ ...generation, ...extra }));
+    expect(new Set([...fimKeys, inferenceCacheKey(generation)]).size).toBe(5);
+    // A NUL inside a suffix does not pass for the separator before the raw part.
+    expect(inferenceCacheKey({ ...generation, suffix: "a\u0000raw" })).not.toBe(inferenceCacheKey({ ...generation, suffix: "a", raw: true }));
   });
 
   it("keep scopes (tenants) apart, and a scoped key never equals an unscoped one", () => {

@@ -26,6 +26,10 @@ export const GenerateJobData = z.object({
   requestModel: z.string().min(1),
   mode: z.enum(["generate", "chat"]),
   prompt: z.string().optional(),
+  /** Fill-in-the-middle: the text after the insertion point (never empty; absent without). */
+  suffix: z.string().optional(),
+  /** The prompt goes to the model without its template. */
+  raw: z.literal(true).optional(),
   images: z.array(z.string()).optional(),
   messages: z.array(ChatMessage).optional(),
   system: z.string().optional(),

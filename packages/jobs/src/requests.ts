@@ -126,6 +126,13 @@ export const GenerateRequest = z
     type: z.literal("generate"),
     model: ModelName,
     prompt: z.string().optional(),
+    /**
+     * Text after the insertion point (fill-in-the-middle, for code models with Ollama's `insert`
+     * capability): the model writes what goes between `prompt` and `suffix`. Prompt only.
+     */
+    suffix: z.string().optional(),
+    /** Send the prompt to the model as is, without the model's template (prompt only, no system). */
+    raw: z.boolean().optional(),
     /** Images for the prompt (vision models); a chat puts them on its messages instead. */
     images: Images.optional(),
     messages: z.array(ChatMessage).optional(),
@@ -150,6 +157,14 @@ export const GenerateRequest = z
     }
     if (request.tools !== undefined && request.tools.length > 0 && !hasMessages) {
       ctx.addIssue({ code: "custom", path: ["tools"], message: 'tools need "messages" (a chat): Ollama offers tools to /api/chat only' });
+    }
+    if (hasMessages) {
+      if (request.suffix) ctx.addIssue({ code: "custom", path: ["suffix"], message: 'suffix needs "prompt": Ollama offers fill-in-the-middle on /api/generate only' });
+      if (request.raw) ctx.addIssue({ code: "custom", path: ["raw"], message: 'raw needs "prompt": a chat is always formatted by the model\'s template' });
+    }
+    // Ollama's own words: a raw prompt bypasses the template that would place a system prompt.
+    if (request.raw && request.system !== undefined && request.system !== "") {
+      ctx.addIssue({ code: "custom", path: ["raw"], message: "raw mode does not support template, system, or context" });
     }
     if (request.images !== undefined && request.images.length > 0 && hasMessages) {
       ctx.addIssue({ code: "custom", path: ["images"], message: 'a chat carries its images on its messages (messages[i].images), not beside them' });

@@ -55,6 +55,22 @@ describe("job catalog helpers", () => {
     expect(JobRequest.safeParse({ type: "generate", model: "m" }).success).toBe(false);
     expect(JobRequest.safeParse({ type: "embed", model: "bad model!", input: "a" }).success).toBe(false);
   });
+
+  it("takes a suffix and raw on a prompt only, and raw without a system prompt", () => {
+    const issue = (request: Record<string, unknown>) => {
+      const parsed = JobRequest.safeParse({ type: "generate", model: "m", ...request });
+      return parsed.success ? undefined : { path: parsed.error.issues[0]?.path.join("."), message: parsed.error.issues[0]?.message };
+    };
+    expect(issue({ prompt: "def f(", suffix: ")\n", raw: true })).toBeUndefined();
+    const chat = { messages: [{ role: "user", content: "hi" }] };
+    expect(issue({ ...chat, suffix: "x" })).toEqual({ path: "suffix", message: expect.stringContaining("/api/generate only") });
+    expect(issue({ ...chat, raw: true })).toEqual({ path: "raw", message: expect.stringContaining("prompt") });
+    expect(issue({ prompt: "p", raw: true, system: "s" })).toEqual({ path: "raw", message: "raw mode does not support template, system, or context" });
+    // Go's zero values say nothing: an empty suffix on a chat, raw false with a system prompt.
+    expect(issue({ ...chat, suffix: "", raw: false })).toBeUndefined();
+    expect(issue({ prompt: "p", raw: false, system: "s" })).toBeUndefined();
+    expect(issue({ prompt: "p", suffix: 3 })).toEqual({ path: "suffix", message: expect.any(String) });
+  });
 });
 
 describe("images", () => {

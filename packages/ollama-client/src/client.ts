@@ -30,6 +30,10 @@ export interface EmbedOutput {
 export interface GenerateParams {
   model: string;
   prompt: string;
+  /** Fill-in-the-middle: the text after the insertion point (models with the `insert` capability). */
+  suffix?: string;
+  /** The prompt as is, without the model's template. */
+  raw?: boolean;
   /** Base64 images for a vision model. */
   images?: string[];
   system?: string;

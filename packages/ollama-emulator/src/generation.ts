@@ -15,6 +15,8 @@ export interface GenerationInput {
   format: "json" | Record<string, unknown> | undefined;
   /** What the model saw in the request's images (see describeImages), said before the answer. */
   seen?: string;
+  /** Fill-in-the-middle: the text after the insertion point (the context is then the prompt before it). */
+  suffix?: string;
 }
 
 export interface GenerationOutput {
@@ -56,6 +58,7 @@ function sourcedSentences(context: string): Array<{ sentence: string; source?: s
  * sources, citing numbered ones like [1]); otherwise a seeded pseudo-sentence. Same input and seed, same output.
  */
 function composeText(input: GenerationInput): string {
+  if (input.suffix !== undefined) return fillInTheMiddle(input.context, input.suffix, input.seed);
   const questionWords = new Set(contentWords(input.question));
   const candidates = sourcedSentences(input.context).filter((entry) => entry.sentence !== input.question.trim());
   const ranked = candidates
@@ -74,6 +77,23 @@ function composeText(input: GenerationInput): string {
   }
   const sentence = words.join(" ");
   return `${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`;
+}
+
+/**
+ * What a code model puts between `before` and `after`: seeded by the last line of text before
+ * the insertion point and the first after it, so another suffix gets another middle.
+ */
+function fillInTheMiddle(before: string, after: string, seed: number): string {
+  const lineBefore = before.trimEnd().split("\n").at(-1) ?? "";
+  const lineAfter = after.trimStart().split("\n", 1)[0] ?? "";
+  let state = fnv1a(`${lineBefore}\u0000${lineAfter}`, seed >>> 0) || 1;
+  const words: string[] = [];
+  const length = 4 + (state % 8);
+  for (let i = 0; i < length; i += 1) {
+    state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) >>> 0;
+    words.push(FILLER[state % FILLER.length] as string);
+  }
+  return words.join("_");
 }
 
 function fillSchema(schema: Record<string, unknown>, text: string): unknown {

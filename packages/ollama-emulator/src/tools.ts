@@ -81,9 +81,12 @@ export function chooseToolCall(tools: ToolSpec[], messages: Array<{ role: string
   return { function: { name: tool.name, arguments: args } };
 }
 
-/** Ollama's error for tools offered to a model without the tools capability (the full model name). */
-export function toolsUnsupported(name: string): HttpError {
+/**
+ * Ollama's error when its scheduler finds the model lacks a capability the request needs (tools,
+ * insert): the full model name, as the scheduler words it.
+ */
+export function capabilityMissing(name: string, capability: "tools" | "insert"): HttpError {
   const slashes = name.split("/").length - 1;
   const full = slashes === 0 ? `registry.ollama.ai/library/${name}` : slashes === 1 ? `registry.ollama.ai/${name}` : name;
-  return new HttpError(400, `${full} does not support tools`);
+  return new HttpError(400, `${full} does not support ${capability}`);
 }

@@ -224,7 +224,17 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ({ result: output } = await onSlot(deps, job, token, (slotFree) => {
       const call = { ...baseCall, onSlotFree: slotFree };
       return data.mode === "generate"
-        ? deps.monitor.client.generate({ ...common, prompt: data.prompt ?? "", ...(data.images ? { images: data.images } : {}), ...(data.system !== undefined ? { system: data.system } : {}) }, call)
+        ? deps.monitor.client.generate(
+            {
+              ...common,
+              prompt: data.prompt ?? "",
+              ...(data.suffix !== undefined ? { suffix: data.suffix } : {}),
+              ...(data.raw ? { raw: true } : {}),
+              ...(data.images ? { images: data.images } : {}),
+              ...(data.system !== undefined ? { system: data.system } : {}),
+            },
+            call,
+          )
         : deps.monitor.client.chat(
             { ...common, messages: [...(data.system !== undefined ? [{ role: "system", content: data.system }] : []), ...(data.messages ?? [])], ...(data.tools ? { tools: data.tools } : {}) },
             call,

@@ -10,9 +10,11 @@ const common = {
   options: z.record(z.string(), z.unknown()).optional(),
   keep_alive: z.union([z.string(), z.number()]).optional(),
 };
-const UNSUPPORTED = ["suffix", "template", "context", "logprobs", "top_logprobs"] as const;
+const UNSUPPORTED = ["template", "context", "logprobs", "top_logprobs"] as const;
 
-export const OllamaGenerateBody = z.object({ ...common, prompt: z.string().optional(), system: z.string().optional(), raw: z.boolean().optional(), think: z.unknown().optional() }).passthrough();
+export const OllamaGenerateBody = z
+  .object({ ...common, prompt: z.string().optional(), suffix: z.string().optional(), system: z.string().optional(), raw: z.boolean().optional(), think: z.unknown().optional() })
+  .passthrough();
 export const OllamaChatBody = z.object({ ...common, messages: z.array(z.record(z.string(), z.unknown())).optional(), think: z.unknown().optional() }).passthrough();
 export const OllamaEmbedBody = z
   .object({ model: common.model, input: z.unknown().optional(), truncate: z.boolean().optional(), dimensions: z.number().int().positive().optional(), options: common.options, keep_alive: common.keep_alive })
@@ -35,10 +37,10 @@ function given(value: unknown): boolean {
 
 function refuseUnsupported(body: Record<string, unknown>, mode: "generate" | "chat"): void {
   // Ollama's /api/generate has no tools (its Go struct has no such field): refused by name, not ignored.
+  // Fill-in-the-middle and raw prompts belong to /api/generate: Ollama's chat has no such fields.
   for (const field of mode === "chat" ? UNSUPPORTED : [...UNSUPPORTED, "tools"]) {
     if (given(body[field]) && body[field] !== false) throw new ApiError(400, "unsupported_field", `"${field}" is not supported through Herd`);
   }
-  if (body["raw"] === true) throw new ApiError(400, "unsupported_field", `"raw" is not supported through Herd`);
 }
 
 /** The native job request for an Ollama /api/generate or /api/chat body, validated like /v1/jobs. */
@@ -51,6 +53,8 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
       ? {
           prompt: (body as { prompt?: string }).prompt ?? "",
           ...((body as { system?: string }).system !== undefined ? { system: (body as { system?: string }).system } : {}),
+          ...(given(body["suffix"]) ? { suffix: body["suffix"] } : {}),
+          ...(body["raw"] === true ? { raw: true } : {}),
           ...(given(body["images"]) ? { images: body["images"] } : {}),
         }
       : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map(chatMessage) }),

@@ -27,20 +27,27 @@ const ReasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhi
 /** OpenAI's reasoning effort as Ollama's `think`: "none" turns thinking off; the rest map to Ollama's nearest level. */
 const THINK_FOR_EFFORT = { none: false, minimal: "low", low: "low", medium: "medium", high: "high", xhigh: "high", max: "high" } as const;
 
+/** Streaming and sampling fields chat and legacy completions share. */
+const SAMPLING = {
+  stream: z.boolean().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullable().optional(),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  seed: z.number().int().nullable().optional(),
+  stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  frequency_penalty: z.number().nullable().optional(),
+  presence_penalty: z.number().nullable().optional(),
+};
+
+type Sampling = z.infer<z.ZodObject<typeof SAMPLING>>;
+
 export const OpenAiChatBody = z
   .object({
     model: z.string({ error: "model is required" }).min(1, "model is required"),
     messages: z.array(Message, { error: "messages must be an array" }).min(1, "messages must not be empty"),
-    stream: z.boolean().optional(),
-    stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullable().optional(),
-    max_tokens: z.number().int().positive().nullable().optional(),
+    ...SAMPLING,
     max_completion_tokens: z.number().int().positive().nullable().optional(),
-    seed: z.number().int().nullable().optional(),
-    stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
-    temperature: z.number().min(0).max(2).nullable().optional(),
-    top_p: z.number().min(0).max(1).nullable().optional(),
-    frequency_penalty: z.number().nullable().optional(),
-    presence_penalty: z.number().nullable().optional(),
     response_format: z.object({ type: z.string(), json_schema: z.object({ schema: z.record(z.string(), z.unknown()).optional() }).passthrough().optional() }).passthrough().optional(),
     n: z.number().int().optional(),
     tools: z.array(z.unknown(), { error: "tools must be an array" }).nullable().optional(),
@@ -61,8 +68,11 @@ export function parseOpenAi<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
-/** The image types Ollama's OpenAI layer takes, as data URLs only (it fetches no remote image). */
-const DATA_URL = /^data:image\/(?:jpeg|jpg|png|webp);base64,/;
+/**
+ * The image types Ollama's OpenAI layer takes, as data URLs only (it fetches no remote image);
+ * `data:;base64,` (no type) too, as /api/chat takes unadorned base64.
+ */
+const DATA_URL = /^data:(?:image\/(?:jpeg|jpg|png|webp))?;base64,/;
 
 function imageOf(part: z.infer<typeof ContentPart>, param: string): string {
   const imageUrl = part["image_url"];
@@ -76,39 +86,45 @@ function imageOf(part: z.infer<typeof ContentPart>, param: string): string {
   return url.slice(match[0].length);
 }
 
-/** A message's text (its text parts joined) and its images (its image_url parts, as base64). */
-function contentOf(content: z.infer<typeof Message>["content"], index: number): { text: string; images: string[] } {
-  if (content === undefined || content === null) return { text: "", images: [] };
-  if (typeof content === "string") return { text: content, images: [] };
-  const images: string[] = [];
-  const text = content
-    .map((part, partIndex) => {
-      if (part.type === "image_url") {
-        images.push(imageOf(part, `messages.${index}.content.${partIndex}.image_url`));
-        return "";
-      }
-      if (part.type !== "text") throw new ApiError(400, "unsupported_field", `messages[${index}]: content parts of type "${part.type}" are not supported through Herd`, { details: { param: `messages.${index}.content` } });
-      return part.text ?? "";
-    })
-    .join("");
-  return { text, images };
+type OllamaMessage = { role: string; content: string; images?: string[] };
+
+/**
+ * A message's content as Ollama's OpenAI layer turns it into messages: a string is one message;
+ * content parts become one message each, a text part with its text and an image part with its
+ * image, so the model's template renders them as from Ollama itself.
+ */
+function partsOf(role: string, content: z.infer<typeof Message>["content"], index: number): OllamaMessage[] {
+  if (content === undefined || content === null) return [{ role, content: "" }];
+  if (typeof content === "string") return [{ role, content }];
+  return content.map((part, partIndex) => {
+    if (part.type === "image_url") return { role, content: "", images: [imageOf(part, `messages.${index}.content.${partIndex}.image_url`)] };
+    if (part.type !== "text") throw new ApiError(400, "unsupported_field", `messages[${index}]: content parts of type "${part.type}" are not supported through Herd`, { details: { param: `messages.${index}.content` } });
+    return { role, content: part.text ?? "" };
+  });
+}
+
+/** OpenAI's sampling settings as Ollama options, with the defaults Ollama's OpenAI layer sets (temperature and top_p 1). */
+function samplingOptions(body: Sampling, maxTokens: number | null | undefined): Record<string, unknown> {
+  return {
+    ...(maxTokens != null ? { num_predict: maxTokens } : {}),
+    ...(body.seed != null ? { seed: body.seed } : {}),
+    ...(body.stop != null ? { stop: Array.isArray(body.stop) ? body.stop : [body.stop] } : {}),
+    temperature: body.temperature ?? 1,
+    top_p: body.top_p ?? 1,
+    ...(body.frequency_penalty != null ? { frequency_penalty: body.frequency_penalty } : {}),
+    ...(body.presence_penalty != null ? { presence_penalty: body.presence_penalty } : {}),
+  };
+}
+
+function refuseExtraChoices(n: number | null | undefined): void {
+  if (n != null && n !== 1) throw new ApiError(400, "unsupported_field", "n: only one choice per request is supported", { details: { param: "n" } });
 }
 
 /** The native job request for a chat completion: sampling settings become Ollama options. */
 export function chatRequest(body: OpenAiChatBody): JobRequest {
-  if (body.n !== undefined && body.n !== 1) throw new ApiError(400, "unsupported_field", "n: only one choice per request is supported", { details: { param: "n" } });
+  refuseExtraChoices(body.n);
   const tools = offeredTools({ tools: body.tools ?? undefined, tool_choice: body.tool_choice });
   const effort = body.reasoning_effort ?? body.reasoning?.effort ?? undefined;
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  const options = {
-    ...(maxTokens != null ? { num_predict: maxTokens } : {}),
-    ...(body.seed != null ? { seed: body.seed } : {}),
-    ...(body.stop != null ? { stop: Array.isArray(body.stop) ? body.stop : [body.stop] } : {}),
-    ...(body.temperature != null ? { temperature: body.temperature } : {}),
-    ...(body.top_p != null ? { top_p: body.top_p } : {}),
-    ...(body.frequency_penalty != null ? { frequency_penalty: body.frequency_penalty } : {}),
-    ...(body.presence_penalty != null ? { presence_penalty: body.presence_penalty } : {}),
-  };
   const format =
     body.response_format?.type === "json_object"
       ? "json"
@@ -121,31 +137,69 @@ export function chatRequest(body: OpenAiChatBody): JobRequest {
     messages: chatMessages(body.messages),
     ...(tools ? { tools } : {}),
     ...(effort !== undefined ? { think: THINK_FOR_EFFORT[effort] } : {}),
-    ...(Object.keys(options).length > 0 ? { options } : {}),
+    options: samplingOptions(body, body.max_completion_tokens ?? body.max_tokens),
     ...(format !== undefined ? { format } : {}),
     priority: "interactive",
   });
 }
 
 /**
- * OpenAI messages as Ollama's: `developer` is a system message; image parts become the message's
- * images (one message with its text, as Ollama's own clients send it); an assistant's tool calls carry
- * their arguments as objects; a tool's answer names its tool (found by `tool_call_id`).
+ * OpenAI messages as Ollama's: `developer` is a system message; content parts become messages of
+ * their own (see partsOf); an assistant's reasoning is its thinking and its tool calls carry their
+ * arguments as objects, on the last of its messages; a tool's answer names its tool (found by
+ * `tool_call_id`).
  */
 function chatMessages(messages: OpenAiChatBody["messages"]): Array<Record<string, unknown>> {
   const toolNames = new Map<string, string>();
-  return messages.map((message, index) => {
+  return messages.flatMap((message, index) => {
     const toolCalls = message.role === "assistant" ? ollamaToolCalls(message["tool_calls"], index, toolNames) : undefined;
     const callId = message["tool_call_id"];
     const toolName = message.role === "tool" && typeof callId === "string" ? toolNames.get(callId) : undefined;
-    const { text, images } = contentOf(message.content, index);
-    return {
-      role: message.role === "developer" ? "system" : message.role,
-      content: text,
-      ...(images.length > 0 ? { images } : {}),
+    const reasoning = message.role === "assistant" && typeof message["reasoning"] === "string" && message["reasoning"] !== "" ? message["reasoning"] : undefined;
+    const parts: Array<Record<string, unknown>> = partsOf(message.role === "developer" ? "system" : message.role, message.content, index);
+    const last = parts.length - 1;
+    parts[last] = {
+      ...parts[last],
+      ...(reasoning !== undefined ? { thinking: reasoning } : {}),
       ...(toolCalls ? { tool_calls: toolCalls } : {}),
       ...(toolName !== undefined ? { tool_name: toolName } : {}),
     };
+    return parts;
+  });
+}
+
+export const OpenAiCompletionBody = z
+  .object({
+    model: z.string({ error: "model is required" }).min(1, "model is required"),
+    // Ollama's layer takes one prompt string (its issue 5259: no arrays of prompts or tokens).
+    prompt: z.string({ error: "prompt must be a string (arrays of prompts or of tokens are not supported)" }),
+    suffix: z.string().nullable().optional(),
+    ...SAMPLING,
+    n: z.number().int().nullable().optional(),
+    best_of: z.number().int().nullable().optional(),
+    echo: z.boolean().nullable().optional(),
+    logprobs: z.number().int().nullable().optional(),
+  })
+  .passthrough();
+export type OpenAiCompletionBody = z.infer<typeof OpenAiCompletionBody>;
+
+/**
+ * The native job request for a legacy completion: the prompt as is through the model's template
+ * (as Ollama's layer sends it to /api/generate), `suffix` for fill-in-the-middle.
+ */
+export function completionRequest(body: OpenAiCompletionBody): JobRequest {
+  refuseExtraChoices(body.n);
+  if (body.best_of != null && body.best_of !== 1) throw new ApiError(400, "unsupported_field", "best_of: only one candidate per request is supported", { details: { param: "best_of" } });
+  // Ollama ignores these; through Herd they are refused rather than silently answered without.
+  if (body.echo === true) throw new ApiError(400, "unsupported_field", "echo: the prompt is not repeated in the answer through Herd", { details: { param: "echo" } });
+  if (body.logprobs != null) throw new ApiError(400, "unsupported_field", "logprobs: log probabilities are not supported through Herd", { details: { param: "logprobs" } });
+  return toJobRequest({
+    type: "generate",
+    model: body.model,
+    prompt: body.prompt,
+    ...(body.suffix ? { suffix: body.suffix } : {}),
+    options: samplingOptions(body, body.max_tokens),
+    priority: "interactive",
   });
 }
 

@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from "express";
 import { randomBytes } from "node:crypto";
-import type { JobView } from "@herd/jobs";
+import type { JobRequest, JobView } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import { base64Vector, chatRequest, embeddingInputs, OpenAiChatBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
+import { base64Vector, chatRequest, completionRequest, embeddingInputs, OpenAiChatBody, OpenAiCompletionBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
 import { toJobRequest } from "../dropin/ollama-requests.js";
 import { failedJob, requestContext, streamWriter } from "../dropin/respond.js";
 import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
@@ -10,7 +10,7 @@ import { openAiToolCall } from "../dropin/openai-tools.js";
 import type { DropInDeps } from "./ollama.js";
 
 /** Paths of the OpenAI API that Herd answers; errors on them take OpenAI's shape (see server.ts). */
-export const OPENAI_PATHS = /^\/v1\/(embeddings|chat\/completions|models(\/.*)?)$/;
+export const OPENAI_PATHS = /^\/v1\/(embeddings|chat\/completions|completions|models(\/.*)?)$/;
 
 function usage(result: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
   const body = (result ?? {}) as { prompt_eval_count?: number; eval_count?: number };
@@ -36,16 +36,38 @@ function assistantMessage(result: unknown): Record<string, unknown> {
   };
 }
 
+/**
+ * Server-sent events: `produce` sends them, then `data: [DONE]` ends the stream. An error once the
+ * stream has started is one more event (the status has been sent); before, the error handler answers.
+ */
+async function serverSentEvents(res: Response, produce: (event: (data: unknown) => void) => Promise<void>): Promise<void> {
+  const writer = streamWriter(res, "text/event-stream; charset=utf-8");
+  const event = (data: unknown) => writer.write(`data: ${JSON.stringify(data)}\n\n`);
+  try {
+    await produce(event);
+    writer.write("data: [DONE]\n\n");
+    res.end();
+  } catch (error) {
+    if (!writer.started() || !(error instanceof ApiError)) throw error;
+    event({ error: { message: error.message, type: "api_error", param: null, code: error.code } });
+    res.end();
+  }
+}
+
+/** Runs the request as an interactive job and returns its view once completed; a failure is thrown as the API error it maps to. */
+async function completed(deps: DropInDeps, request: JobRequest, options: Parameters<typeof runInteractive>[2]): Promise<JobView> {
+  const view = await runInteractive(deps, request, options);
+  if (view.status !== "completed") throw failedJob(view);
+  return view;
+}
+
 async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiChatBody, req.body);
   const request = chatRequest(body);
-  const context = requestContext(req, res, deps.config.auth.defaultConcurrency);
-  const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
-  const created = Math.floor(Date.now() / 1000);
-  const base = { id, created, model: body.model, system_fingerprint: "fp_herd" };
+  const context = { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) };
+  const base = { id: `chatcmpl-${randomBytes(12).toString("hex")}`, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
   if (!body.stream) {
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...context });
-    if (view.status !== "completed") throw failedJob(view);
+    const view = await completed(deps, request, context);
     res.json({
       ...base,
       object: "chat.completion",
@@ -54,13 +76,10 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
     });
     return;
   }
-  const writer = streamWriter(res, "text/event-stream; charset=utf-8");
-  const event = (data: unknown) => writer.write(`data: ${JSON.stringify(data)}\n\n`);
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
-  let first = true;
-  try {
-    const view: JobView = await runInteractive(deps, request, {
-      timeoutMs: deps.config.syncTimeoutMs,
+  await serverSentEvents(res, async (event) => {
+    let first = true;
+    const view = await completed(deps, request, {
       ...context,
       onText: (text) => {
         event(chunk(first ? { role: "assistant", content: text } : { content: text }, null));
@@ -71,7 +90,6 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
         first = false;
       },
     });
-    if (view.status !== "completed") throw failedJob(view);
     const toolCalls = toolCallsOf(view.result);
     if (toolCalls.length > 0) {
       event(chunk({ ...(first ? { role: "assistant", content: "" } : {}), tool_calls: toolCalls.map((call, index) => openAiToolCall(call, index)) }, null));
@@ -79,17 +97,30 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
     }
     event(chunk(first ? { role: "assistant", content: "" } : {}, finishReason(view.result)));
     if (body.stream_options?.include_usage) event({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(view.result) });
-    writer.write("data: [DONE]\n\n");
-    res.end();
-  } catch (error) {
-    if (!writer.started() || !(error instanceof ApiError)) throw error;
-    event({ error: { message: error.message, type: "api_error", param: null, code: error.code } });
-    res.end();
+  });
+}
+
+/** A legacy completion (text in, text out), plain or as server-sent events; `suffix` fills in the middle. */
+async function completion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
+  const body = parseOpenAi(OpenAiCompletionBody, req.body);
+  const request = completionRequest(body);
+  const context = { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) };
+  const base = { id: `cmpl-${randomBytes(12).toString("hex")}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
+  const choice = (text: string, finish: string | null) => ({ text, index: 0, logprobs: null, finish_reason: finish });
+  if (!body.stream) {
+    const view = await completed(deps, request, context);
+    res.json({ ...base, choices: [choice(generatedText(view.result), finishReason(view.result))], usage: usage(view.result) });
+    return;
   }
+  await serverSentEvents(res, async (event) => {
+    const view = await completed(deps, request, { ...context, onText: (text) => event({ ...base, choices: [choice(text, null)] }) });
+    event({ ...base, choices: [choice("", finishReason(view.result))] });
+    if (body.stream_options?.include_usage) event({ ...base, choices: [], usage: usage(view.result) });
+  });
 }
 
 /**
- * The OpenAI API's embeddings, chat completions (plain and server-sent events) and models, in
+ * The OpenAI API's embeddings, chat and legacy completions (plain and server-sent events) and models, in
  * front of the same cache and queue.
  */
 export function openAiRouter(deps: DropInDeps): Router {
@@ -112,6 +143,7 @@ export function openAiRouter(deps: DropInDeps): Router {
   });
 
   router.post("/v1/chat/completions", (req, res) => chatCompletion(deps, req, res));
+  router.post("/v1/completions", (req, res) => completion(deps, req, res));
 
   const models = async () => {
     const snapshot = await deps.fleet.fresh(1000);

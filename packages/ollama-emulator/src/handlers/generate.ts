@@ -7,7 +7,7 @@ import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
 import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
 import { describeImages, IMAGE_TOKENS, readImages, seeImages } from "../images.js";
-import { chooseToolCall, readTools, toolsUnsupported, type EmulatedToolCall, type ToolSpec } from "../tools.js";
+import { capabilityMissing, chooseToolCall, readTools, type EmulatedToolCall, type ToolSpec } from "../tools.js";
 
 type Mode = "generate" | "chat";
 
@@ -18,6 +18,13 @@ interface Conversation {
   question: string;
   promptTokens: number;
   empty: boolean;
+  /** Fill-in-the-middle (generate with a suffix): the text after the insertion point. */
+  suffix?: string;
+}
+
+/** A suffix that says something (Go's zero value "" is none). */
+function suffixOf(body: Record<string, unknown>): string | undefined {
+  return typeof body["suffix"] === "string" && body["suffix"] !== "" ? body["suffix"] : undefined;
 }
 
 function readOptions(body: Record<string, unknown>): Record<string, unknown> {
@@ -29,6 +36,9 @@ function conversationOf(mode: Mode, body: Record<string, unknown>): Conversation
   const system = typeof body["system"] === "string" ? body["system"] : "";
   if (mode === "generate") {
     const prompt = typeof body["prompt"] === "string" ? body["prompt"] : "";
+    const suffix = suffixOf(body);
+    // With a suffix Ollama fills the template's Prompt and Suffix only: no system prompt.
+    if (suffix !== undefined) return { messages: [], context: prompt, question: prompt, promptTokens: countTokens(`${prompt}\n${suffix}`), empty: prompt === "", suffix };
     const sentences = splitSentences(prompt);
     const context = `${system}\n${prompt}`;
     return { messages: [], context, question: sentences.at(-1) ?? prompt, promptTokens: countTokens(context), empty: prompt === "" };
@@ -40,7 +50,8 @@ function conversationOf(mode: Mode, body: Record<string, unknown>): Conversation
     const { role, content } = message as { role?: unknown; content?: unknown };
     return { role: typeof role === "string" ? role : "", content: typeof content === "string" ? content : "" };
   });
-  const lastUser = [...list].reverse().find((message) => message.role === "user");
+  // An image sent as a message of its own (as Ollama's OpenAI layer sends image parts) asks nothing.
+  const lastUser = [...list].reverse().find((message) => message.role === "user" && message.content !== "");
   const context = [system, ...list.map((message) => message.content)].join("\n");
   const question = splitSentences(lastUser?.content ?? "").at(-1) ?? "";
   return { messages: list, context, question, promptTokens: countTokens(context), empty: list.length === 0 };
@@ -116,7 +127,7 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       }
       const toolCall = chooseToolCall(asked.tools, conversation.messages);
       // A model calling a tool writes the call instead of text (Ollama parses it out of the output).
-      const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format, seen: describeImages(seen) });
+      const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format, seen: describeImages(seen), ...(conversation.suffix !== undefined ? { suffix: conversation.suffix } : {}) });
       const promptStart = performance.now();
       let deadline = promptStart + scaledMs(ctx, ctx.latency.requestMs + promptTokens * ctx.latency.promptTokenMs);
       await waitUntil(deadline, life.signal);
@@ -166,15 +177,24 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   expectType(body, "model", "string", struct);
   expectType(body, "stream", "boolean", struct);
   expectType(body, "options", "object", struct);
-  if (mode === "generate") expectType(body, "prompt", "string", struct);
+  if (mode === "generate") {
+    expectType(body, "prompt", "string", struct);
+    expectType(body, "suffix", "string", struct);
+    expectType(body, "system", "string", struct);
+    expectType(body, "raw", "boolean", struct);
+  }
   const modelName = (body["model"] as string | undefined) ?? "";
   if (modelName === "") throw new HttpError(400, "model is required");
   const spec = findModel(ctx, modelName);
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
   if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
+  if (mode === "generate" && body["raw"] === true && [body["system"], body["template"]].some((field) => typeof field === "string" && field !== "")) {
+    throw new HttpError(400, "raw mode does not support template, system, or context");
+  }
   const capabilities = capabilitiesOf(spec);
   const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body), images: readImages(mode, body), vision: capabilities.includes("vision") };
-  if (asked.tools.length > 0 && !capabilities.includes("tools")) throw toolsUnsupported(withLatestTag(modelName));
+  if (asked.tools.length > 0 && !capabilities.includes("tools")) throw capabilityMissing(withLatestTag(modelName), "tools");
   if (asked.level !== undefined && !capabilities.includes("thinking")) throw new HttpError(400, `"${modelName}" does not support thinking`);
+  if (mode === "generate" && suffixOf(body) !== undefined && !capabilities.includes("insert")) throw capabilityMissing(withLatestTag(modelName), "insert");
   await runInference(ctx, req, res, spec, (life) => produce(ctx, spec, mode, body, asked, life, res));
 }

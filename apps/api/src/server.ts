@@ -82,6 +82,7 @@ const KNOWN_ROUTES: Array<[path: string, methods: string]> = [
   ["/v1/embeddings", "POST"],
   ["/v1/chat/completions", "POST"],
   ["/v1/completions", "POST"],
+  ["/v1/responses", "POST"],
   ["/v1/models", "GET"],
 ];
 

@@ -22,10 +22,10 @@ const Message = z
   })
   .passthrough();
 
-const ReasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"], { error: 'must be "none", "minimal", "low", "medium", "high", "xhigh" or "max"' });
+export const ReasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"], { error: 'must be "none", "minimal", "low", "medium", "high", "xhigh" or "max"' });
 
 /** OpenAI's reasoning effort as Ollama's `think`: "none" turns thinking off; the rest map to Ollama's nearest level. */
-const THINK_FOR_EFFORT = { none: false, minimal: "low", low: "low", medium: "medium", high: "high", xhigh: "high", max: "high" } as const;
+export const THINK_FOR_EFFORT = { none: false, minimal: "low", low: "low", medium: "medium", high: "high", xhigh: "high", max: "high" } as const;
 
 /** Streaming and sampling fields chat and legacy completions share. */
 const SAMPLING = {
@@ -74,7 +74,7 @@ export function parseOpenAi<T>(schema: z.ZodType<T>, body: unknown): T {
  */
 const DATA_URL = /^data:(?:image\/(?:jpeg|jpg|png|webp))?;base64,/;
 
-function imageOf(part: z.infer<typeof ContentPart>, param: string): string {
+export function imageOf(part: { image_url?: unknown } & Record<string, unknown>, param: string): string {
   const imageUrl = part["image_url"];
   const url = typeof imageUrl === "string" ? imageUrl : typeof imageUrl === "object" && imageUrl !== null ? (imageUrl as { url?: unknown }).url : undefined;
   if (typeof url !== "string") throw new ApiError(400, "invalid_request", `${param}: image_url must be a URL or { "url": ... }`, { details: { param } });

@@ -8,9 +8,10 @@ import { failedJob, requestContext, streamWriter } from "../dropin/respond.js";
 import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
 import { openAiToolCall } from "../dropin/openai-tools.js";
 import type { DropInDeps } from "./ollama.js";
+import { responses } from "./openai-responses.js";
 
 /** Paths of the OpenAI API that Herd answers; errors on them take OpenAI's shape (see server.ts). */
-export const OPENAI_PATHS = /^\/v1\/(embeddings|chat\/completions|completions|models(\/.*)?)$/;
+export const OPENAI_PATHS = /^\/v1\/(embeddings|chat\/completions|completions|responses|models(\/.*)?)$/;
 
 function usage(result: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
   const body = (result ?? {}) as { prompt_eval_count?: number; eval_count?: number };
@@ -120,7 +121,7 @@ async function completion(deps: DropInDeps, req: Request, res: Response): Promis
 }
 
 /**
- * The OpenAI API's embeddings, chat and legacy completions (plain and server-sent events) and models, in
+ * The OpenAI API's embeddings, chat and legacy completions, responses (plain and server-sent events) and models, in
  * front of the same cache and queue.
  */
 export function openAiRouter(deps: DropInDeps): Router {
@@ -144,6 +145,7 @@ export function openAiRouter(deps: DropInDeps): Router {
 
   router.post("/v1/chat/completions", (req, res) => chatCompletion(deps, req, res));
   router.post("/v1/completions", (req, res) => completion(deps, req, res));
+  router.post("/v1/responses", (req, res) => responses(deps, req, res));
 
   const models = async () => {
     const snapshot = await deps.fleet.fresh(1000);

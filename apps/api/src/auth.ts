@@ -14,10 +14,10 @@ function exempt(path: string): boolean {
   return path === "/health" || path === "/ready" || path === "/metrics" || path === ADMIN_PATH || path.startsWith(`${ADMIN_PATH}/`);
 }
 
-const MISSING = "an API key is required: send Authorization: Bearer <key> (an operator creates one with herd keys create)";
+const MISSING = "an API key is required: send Authorization: Bearer <key> or x-api-key: <key> (an operator creates one with herd keys create)";
 
 /**
- * Checks `Authorization: Bearer <key>` on every request but the exempt ones, and records the
+ * Checks `Authorization: Bearer <key>` (or `x-api-key: <key>`) on every request but the exempt ones, and records the
  * caller in `res.locals.principal`. With no key store (open mode) every request is local.
  */
 export function authenticate(keys: ApiKeys | undefined): RequestHandler {
@@ -28,7 +28,8 @@ export function authenticate(keys: ApiKeys | undefined): RequestHandler {
     }
     if (exempt(req.path)) return next();
     const header = req.get("authorization") ?? "";
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    // Anthropic's clients send their key as x-api-key.
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? (req.get("x-api-key") || undefined);
     const challenge = { headers: { "WWW-Authenticate": 'Bearer realm="Herd"' } };
     if (!token) return next(new ApiError(401, "unauthorized", MISSING, challenge));
     keys.verify(token).then(

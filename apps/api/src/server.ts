@@ -24,6 +24,7 @@ import { jobsRouter } from "./routes/jobs.js";
 import { retrievalRouter } from "./routes/retrieval.js";
 import { OLLAMA_PATHS, ollamaRouter } from "./routes/ollama.js";
 import { OPENAI_PATHS, openAiRouter } from "./routes/openai.js";
+import { ANTHROPIC_PATHS, anthropicRouter } from "./routes/anthropic.js";
 import type { FleetInstances } from "./dropin/instances.js";
 import { dialectError } from "./dropin/dialects.js";
 import type { ApiKeys, ConcurrencyQuota } from "@herd/access";
@@ -83,6 +84,8 @@ const KNOWN_ROUTES: Array<[path: string, methods: string]> = [
   ["/v1/chat/completions", "POST"],
   ["/v1/completions", "POST"],
   ["/v1/responses", "POST"],
+  ["/v1/messages", "POST"],
+  ["/v1/messages/count_tokens", "POST"],
   ["/v1/models", "GET"],
 ];
 
@@ -148,6 +151,7 @@ export function createServer(deps: ServerDeps): Express {
   app.use(jobsRouter(deps));
   app.use(ollamaRouter(deps));
   app.use(openAiRouter(deps));
+  app.use(anthropicRouter(deps));
   const retention: RetentionPolicy = deps.config.jobs;
   const collectionDeps = {
     ...deps,
@@ -199,7 +203,7 @@ export function createServer(deps: ServerDeps): Express {
       return;
     }
     for (const [name, value] of Object.entries(apiError?.extra.headers ?? {})) res.setHeader(name, value);
-    const dialect = OLLAMA_PATHS.test(req.path) ? "ollama" : OPENAI_PATHS.test(req.path) ? "openai" : undefined;
+    const dialect = OLLAMA_PATHS.test(req.path) ? "ollama" : OPENAI_PATHS.test(req.path) ? "openai" : ANTHROPIC_PATHS.test(req.path) ? "anthropic" : undefined;
     if (dialect) {
       const shaped = dialectError(dialect, apiError, req.body);
       res.status(shaped.status).json(shaped.body);

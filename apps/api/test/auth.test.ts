@@ -1,3 +1,4 @@
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,13 +58,20 @@ describe("API keys (HERD_AUTH=keys)", () => {
     expect((await fetch(`${stack.url}/ready`)).status).toBe(200);
   });
 
-  it("serves a valid key on the native API and both drop-in APIs", async () => {
+  it("serves a valid key on the native API and every drop-in API", async () => {
     const ok = await post("/v1/jobs?wait=10000", embed, { authorization: `Bearer ${token}` });
     expect(ok.status).toBe(200);
     const openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: token, maxRetries: 0 });
     expect((await openai.embeddings.create({ model: "nomic-embed-text", input: "pump", encoding_format: "float" })).data[0]?.embedding).toHaveLength(768);
     const ollama = new Ollama({ host: stack.url, headers: { authorization: `Bearer ${token}` } });
     expect((await ollama.embed({ model: "nomic-embed-text", input: "pump" })).embeddings).toHaveLength(1);
+    // Anthropic's client sends its key as x-api-key; a wrong one gets Anthropic's error shape.
+    const message = await new Anthropic({ baseURL: stack.url, apiKey: token, maxRetries: 0 }).messages.create({ model: "llama3.2", max_tokens: 8, messages: [{ role: "user", content: "Why bleed the pump?" }] });
+    expect(message.type).toBe("message");
+    await expect(new Anthropic({ baseURL: stack.url, apiKey: "wrong", maxRetries: 0 }).messages.create({ model: "llama3.2", max_tokens: 8, messages: [{ role: "user", content: "x" }] })).rejects.toMatchObject({
+      status: 401,
+      error: { type: "error", error: { type: "authentication_error", message: "the API key is unknown or revoked" } },
+    });
   });
 
   it("limits a key's requests across API processes with 429 and Retry-After, other keys unaffected", async () => {

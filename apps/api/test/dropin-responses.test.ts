@@ -1,10 +1,8 @@
 import OpenAI from "openai";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completeModelSpec, DEFAULT_MODELS } from "@herd/ollama-emulator";
-import { queueName } from "@herd/jobs";
-import { makePng, uniquePrefix, waitFor } from "@herd/testing";
-import { Stack } from "./stack.js";
+import { makePng, uniquePrefix } from "@herd/testing";
+import { CAPABLE_MODELS, Stack } from "./stack.js";
 
 const INSTRUCTIONS = "Answer from the manual.";
 const QUESTION = "How often is the return filter changed?";
@@ -23,26 +21,14 @@ describe("OpenAI Responses API", () => {
   let direct: Ollama;
 
   beforeAll(async () => {
-    const models = [
-      ...DEFAULT_MODELS,
-      completeModelSpec({ name: "qwen3", capabilities: ["completion", "tools", "thinking"] }),
-      completeModelSpec({ name: "gemma3", capabilities: ["completion", "vision"] }),
-    ];
-    stack = await Stack.start({ prefix: uniquePrefix("responses"), fleet: { instances: 1, preload: true, models, latency: { evalTokenMs: 1 } }, waitHealthy: true });
+    stack = await Stack.start({ prefix: uniquePrefix("responses"), fleet: { instances: 1, preload: true, models: CAPABLE_MODELS, latency: { evalTokenMs: 1 } }, waitHealthy: true });
     openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "not-needed", maxRetries: 0 });
     direct = new Ollama({ host: stack.fleet.instances[0]?.url ?? "" });
   }, 60_000);
   afterAll(() => stack?.close());
 
-  /** The finished job whose last message says `content`, as BullMQ holds it (the reply reaches the client before the completion is recorded). */
-  const jobEndingWith = (model: string, content: string) =>
-    waitFor(
-      async () =>
-        (await stack.api.queues.queue(queueName("generate", model)).getCompleted())
-          .map((job) => job.data as { messages?: Array<Record<string, unknown>>; options?: Record<string, unknown> })
-          .find((data) => data.messages?.at(-1)?.["content"] === content),
-      { message: "the finished job" },
-    );
+  /** The finished job whose last message says `content`. */
+  const jobEndingWith = (model: string, content: string) => stack.finishedGenerateJob(model, (data) => data.messages?.at(-1)?.content === content);
 
   it("answers instructions and an input string like the instance, with OpenAI's response object", async () => {
     const straight = await direct.chat({ model: "llama3.2", messages: [{ role: "system", content: INSTRUCTIONS }, { role: "user", content: QUESTION }], options: { temperature: 0 }, stream: false });

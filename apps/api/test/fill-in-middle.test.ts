@@ -2,8 +2,7 @@ import OpenAI from "openai";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completeModelSpec, DEFAULT_MODELS } from "@herd/ollama-emulator";
-import { queueName } from "@herd/jobs";
-import { uniquePrefix, waitFor } from "@herd/testing";
+import { uniquePrefix } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const CODER = "qwen2.5-coder:1.5b";
@@ -28,13 +27,6 @@ describe("fill-in-the-middle and raw prompts", () => {
     openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "not-needed", maxRetries: 0 });
   }, 60_000);
   afterAll(() => stack?.close());
-
-  /**
-   * The data of the finished job of a model's generate queue that `matches`, as BullMQ holds it.
-   * Waited for: the worker's reply reaches the client before BullMQ records the completion.
-   */
-  const finishedJobData = (model: string, matches: (data: Record<string, unknown>) => boolean) =>
-    waitFor(async () => (await stack.api.queues.queue(queueName("generate", model)).getCompleted()).map((job) => job.data as Record<string, unknown>).find(matches), { message: "the finished job" });
 
   it("fills in the middle through /v1/jobs, caching each suffix apart", async () => {
     const expected = await direct.generate({ model: CODER, prompt: BEFORE, suffix: AFTER, options: { temperature: 0 }, stream: false });
@@ -77,7 +69,7 @@ describe("fill-in-the-middle and raw prompts", () => {
     expect(pieces.join("")).toBe(expected);
     const raw = await herd.generate({ model: "llama3.2", prompt: "[INST] Why bleed the pump? [/INST]", raw: true, stream: false, options: { temperature: 0 } });
     expect(raw.response).toBe((await direct.generate({ model: "llama3.2", prompt: "[INST] Why bleed the pump? [/INST]", raw: true, stream: false, options: { temperature: 0 } })).response);
-    expect(await finishedJobData("llama3.2:latest", (data) => data["prompt"] === "[INST] Why bleed the pump? [/INST]")).toMatchObject({ raw: true });
+    expect(await stack.finishedGenerateJob("llama3.2:latest", (data) => data.prompt === "[INST] Why bleed the pump? [/INST]")).toMatchObject({ raw: true });
     // A raw prompt is cached apart from the same prompt through the template.
     const templated = await stack.post("/v1/jobs", { type: "generate", model: "llama3.2", prompt: "[INST] Why bleed the pump? [/INST]", options: { temperature: 0 } });
     expect(templated.status).toBe(202);
@@ -91,7 +83,7 @@ describe("fill-in-the-middle and raw prompts", () => {
     expect(completion.usage).toEqual({ prompt_tokens: expected.prompt_eval_count, completion_tokens: expected.eval_count, total_tokens: expected.prompt_eval_count + expected.eval_count });
     // Absent, temperature and top_p are 1, as Ollama's own OpenAI layer sets them.
     await openai.completions.create({ model: "llama3.2", prompt: "Why bleed the pump before the first start?", max_tokens: 3 });
-    expect((await finishedJobData("llama3.2:latest", (data) => data["prompt"] === "Why bleed the pump before the first start?"))["options"]).toEqual({ num_predict: 3, temperature: 1, top_p: 1 });
+    expect((await stack.finishedGenerateJob("llama3.2:latest", (data) => data.prompt === "Why bleed the pump before the first start?")).options).toEqual({ num_predict: 3, temperature: 1, top_p: 1 });
 
     const stream = await openai.completions.create({ model: CODER, prompt: BEFORE, suffix: AFTER, temperature: 0, stream: true, stream_options: { include_usage: true } });
     const texts: string[] = [];
@@ -137,8 +129,7 @@ describe("fill-in-the-middle and raw prompts", () => {
       seed: 7,
     });
     expect(answer.choices[0]?.message.content).toBeTruthy();
-    const asked = (data: Record<string, unknown>) => (data["messages"] as Array<{ content: string }> | undefined)?.at(-1)?.content === "And then?";
-    expect((await finishedJobData("llama3.2:latest", asked))["messages"]).toEqual([
+    expect((await stack.finishedGenerateJob("llama3.2:latest", (data) => data.messages?.at(-1)?.content === "And then?")).messages).toEqual([
       { role: "user", content: "Here is the manual." },
       { role: "user", content: "Why bleed the pump?" },
       { role: "assistant", content: "To remove air.", thinking: "The manual says so." },

@@ -1,12 +1,20 @@
 import { ApiEnv, WorkerEnv, loadConfig, toApiConfig, toWorkerConfig, type ApiConfig, type WorkerConfig } from "@herd/config";
 import { createLogger, type Logger } from "@herd/logger";
-import { EmulatorFleet, type FleetOptions } from "@herd/ollama-emulator";
+import { completeModelSpec, DEFAULT_MODELS, EmulatorFleet, type FleetOptions } from "@herd/ollama-emulator";
+import { queueName, type GenerateJobData } from "@herd/jobs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase, deletePrefix, testEnv, testRedis, waitFor, type TestDatabase } from "@herd/testing";
 import { WorkerRuntime } from "@herd/worker-core";
 import { createApiRuntime, type ApiRuntime } from "../src/runtime.js";
+
+/** The default models plus a thinking model (qwen3, with tools) and a vision model (gemma3), for the drop-in APIs' tests. */
+export const CAPABLE_MODELS = [
+  ...DEFAULT_MODELS,
+  completeModelSpec({ name: "qwen3", capabilities: ["completion", "tools", "thinking"] }),
+  completeModelSpec({ name: "gemma3", capabilities: ["completion", "vision"] }),
+];
 
 export interface StackOptions {
   prefix: string;
@@ -124,6 +132,14 @@ export class Stack {
     this.#extraWorkers.push(worker);
     await worker.start();
     return worker;
+  }
+
+  /**
+   * The data of a finished generate job of `model` that `matches`, as BullMQ holds it. Waited
+   * for: a waiting client gets the worker's reply before BullMQ records the completion.
+   */
+  finishedGenerateJob(model: string, matches: (data: GenerateJobData) => boolean): Promise<GenerateJobData> {
+    return waitFor(async () => (await this.api.queues.queue(queueName("generate", model)).getCompleted()).map((job) => job.data as GenerateJobData).find(matches), { message: `a finished ${model} job` });
   }
 
   /** Sum of Ollama requests the emulated fleet received for a model. */

@@ -46,4 +46,19 @@ export function streamWriter(res: Response, contentType: string): { write: (text
   };
 }
 
+/**
+ * Runs a streamed answer to its end. A failure once the stream has started (its 200 sent) is
+ * reported inside the stream by `report`, as each API's clients expect it; before that, it goes
+ * to the error handler, which answers with the right status.
+ */
+export async function runStream(res: Response, writer: { started: () => boolean }, run: () => Promise<void>, report: (error: ApiError) => void): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    if (!writer.started() || !(error instanceof ApiError)) throw error;
+    report(error);
+  }
+  res.end();
+}
+
 export const nanoseconds = (ms: number) => Math.round(ms * 1e6);

@@ -4,7 +4,7 @@ import type { JobView, ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { OpenAiResponsesBody, responsesRequest } from "../dropin/openai-responses.js";
 import { parseOpenAi } from "../dropin/openai-requests.js";
-import { failedJob, requestContext, streamWriter } from "../dropin/respond.js";
+import { failedJob, requestContext, runStream, streamWriter } from "../dropin/respond.js";
 import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
 import type { DropInDeps } from "./ollama.js";
 
@@ -179,14 +179,14 @@ export async function responses(deps: DropInDeps, req: Request, res: Response): 
   }
   const writer = streamWriter(res, "text/event-stream; charset=utf-8");
   const events = new ResponseEvents((type, data) => writer.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`), object, ids);
-  try {
-    const view: JobView = await runInteractive(deps, request, { ...context, onText: (text) => events.text(text), onThinking: (thinking) => events.thinking(thinking) });
-    if (view.status !== "completed") throw failedJob(view);
-    events.finish(view.result);
-    res.end();
-  } catch (error) {
-    if (!writer.started() || !(error instanceof ApiError)) throw error;
-    events.error(error);
-    res.end();
-  }
+  await runStream(
+    res,
+    writer,
+    async () => {
+      const view: JobView = await runInteractive(deps, request, { ...context, onText: (text) => events.text(text), onThinking: (thinking) => events.thinking(thinking) });
+      if (view.status !== "completed") throw failedJob(view);
+      events.finish(view.result);
+    },
+    (error) => events.error(error),
+  );
 }

@@ -4,7 +4,7 @@ import type { JobRequest, JobView } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { base64Vector, chatRequest, completionRequest, embeddingInputs, OpenAiChatBody, OpenAiCompletionBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
 import { toJobRequest } from "../dropin/ollama-requests.js";
-import { failedJob, requestContext, streamWriter } from "../dropin/respond.js";
+import { failedJob, requestContext, runStream, streamWriter } from "../dropin/respond.js";
 import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
 import { openAiToolCall } from "../dropin/openai-tools.js";
 import type { DropInDeps } from "./ollama.js";
@@ -44,15 +44,15 @@ function assistantMessage(result: unknown): Record<string, unknown> {
 async function serverSentEvents(res: Response, produce: (event: (data: unknown) => void) => Promise<void>): Promise<void> {
   const writer = streamWriter(res, "text/event-stream; charset=utf-8");
   const event = (data: unknown) => writer.write(`data: ${JSON.stringify(data)}\n\n`);
-  try {
-    await produce(event);
-    writer.write("data: [DONE]\n\n");
-    res.end();
-  } catch (error) {
-    if (!writer.started() || !(error instanceof ApiError)) throw error;
-    event({ error: { message: error.message, type: "api_error", param: null, code: error.code } });
-    res.end();
-  }
+  await runStream(
+    res,
+    writer,
+    async () => {
+      await produce(event);
+      writer.write("data: [DONE]\n\n");
+    },
+    (error) => event({ error: { message: error.message, type: "api_error", param: null, code: error.code } }),
+  );
 }
 
 /** Runs the request as an interactive job and returns its view once completed; a failure is thrown as the API error it maps to. */

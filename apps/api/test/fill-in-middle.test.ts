@@ -124,6 +124,7 @@ describe("fill-in-the-middle and raw prompts", () => {
       messages: [
         { role: "user", content: [{ type: "text", text: "Here is the manual." }, { type: "text", text: "Why bleed the pump?" }] },
         { role: "assistant", content: "To remove air.", reasoning: "The manual says so." } as OpenAI.ChatCompletionAssistantMessageParam,
+        { role: "user", content: [] },
         { role: "user", content: "And then?" },
       ],
       seed: 7,
@@ -133,6 +134,7 @@ describe("fill-in-the-middle and raw prompts", () => {
       { role: "user", content: "Here is the manual." },
       { role: "user", content: "Why bleed the pump?" },
       { role: "assistant", content: "To remove air.", thinking: "The manual says so." },
+      { role: "user", content: "" },
       { role: "user", content: "And then?" },
     ]);
   });

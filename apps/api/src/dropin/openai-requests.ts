@@ -94,7 +94,8 @@ type OllamaMessage = { role: string; content: string; images?: string[] };
  * image, so the model's template renders them as from Ollama itself.
  */
 function partsOf(role: string, content: z.infer<typeof Message>["content"], index: number): OllamaMessage[] {
-  if (content === undefined || content === null) return [{ role, content: "" }];
+  // No content (an assistant turn that only called tools) is one empty message, to carry the calls.
+  if (content === undefined || content === null || content.length === 0) return [{ role, content: "" }];
   if (typeof content === "string") return [{ role, content }];
   return content.map((part, partIndex) => {
     if (part.type === "image_url") return { role, content: "", images: [imageOf(part, `messages.${index}.content.${partIndex}.image_url`)] };

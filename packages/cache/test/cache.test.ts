@@ -76,6 +76,9 @@ describe("cache keys", () => {
     expect(inferenceCacheKey(generation)).toBe("cb2427bb4bf8611ee34d7a2286c70606fbd507b0209255894a9048be21663ad1");
     const fimKeys = [{ suffix: "a" }, { suffix: "b" }, { raw: true as const }, { suffix: "a", raw: true as const }].map((extra) => inferenceCacheKey({ ...generation, ...extra }));
     expect(new Set([...fimKeys, inferenceCacheKey(generation)]).size).toBe(5);
+    // truncate and shift turned off change the answer (a refusal, a shorter one): keys of their own.
+    const windowKeys = [{ truncate: false as const }, { shift: false as const }, { truncate: false as const, shift: false as const }].map((extra) => inferenceCacheKey({ ...chat, ...extra }));
+    expect(new Set([...windowKeys, inferenceCacheKey(chat)]).size).toBe(4);
     // A NUL inside a suffix does not pass for the separator before the raw part.
     expect(inferenceCacheKey({ ...generation, suffix: "a\u0000raw" })).not.toBe(inferenceCacheKey({ ...generation, suffix: "a", raw: true }));
   });

@@ -37,6 +37,9 @@ export const GenerateJobData = z.object({
   format: z.union([z.literal("json"), z.record(z.string(), z.unknown())]).optional(),
   tools: z.array(ToolDefinition).optional(),
   think: Think.optional(),
+  /** Ollama's truncate and shift, kept only when turned off (on is Ollama's default). */
+  truncate: z.literal(false).optional(),
+  shift: z.literal(false).optional(),
   /**
    * Set when the job finished and its images (the bulk of its data) were dropped from Redis: how
    * many there were. Such a job cannot run again (a retry from Bull Board fails it, saying so).

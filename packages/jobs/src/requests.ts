@@ -143,6 +143,10 @@ export const GenerateRequest = z
     tools: z.array(ToolDefinition).max(128, "at most 128 tools").optional(),
     /** Thinking models: think first; the thinking comes apart from the answer (`thinking`). */
     think: Think.optional(),
+    /** false: a prompt longer than num_ctx fails instead of Ollama dropping the oldest messages (or cutting it). */
+    truncate: z.boolean().optional(),
+    /** false: generation stops when num_ctx is full (done_reason "length") instead of Ollama shifting the context. */
+    shift: z.boolean().optional(),
     keep_alive: KeepAlive.optional(),
     /** Force caching on or off; by default only deterministic generations are cached. */
     cache: z.boolean().optional(),

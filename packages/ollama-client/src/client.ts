@@ -40,6 +40,10 @@ export interface GenerateParams {
   options?: Record<string, unknown>;
   format?: "json" | Record<string, unknown>;
   think?: boolean | string;
+  /** false: refuse a prompt longer than num_ctx instead of cutting it. */
+  truncate?: boolean;
+  /** false: stop at the end of num_ctx instead of shifting the context. */
+  shift?: boolean;
   keep_alive?: string | number;
 }
 
@@ -51,6 +55,10 @@ export interface ChatParams {
   options?: Record<string, unknown>;
   format?: "json" | Record<string, unknown>;
   think?: boolean | string;
+  /** false: refuse a conversation longer than num_ctx instead of dropping its oldest messages. */
+  truncate?: boolean;
+  /** false: stop at the end of num_ctx instead of shifting the context. */
+  shift?: boolean;
   keep_alive?: string | number;
 }
 

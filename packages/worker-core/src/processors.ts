@@ -217,6 +217,8 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ...(data.options ? { options: data.options } : {}),
     ...(data.format !== undefined ? { format: data.format } : {}),
     ...(data.think !== undefined ? { think: data.think } : {}),
+    ...(data.truncate === false ? { truncate: false } : {}),
+    ...(data.shift === false ? { shift: false } : {}),
     ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
   };
   let output: Awaited<ReturnType<typeof deps.monitor.client.generate>>;

@@ -60,6 +60,9 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
       : { messages: ((body as { messages?: Array<Record<string, unknown>> }).messages ?? []).map(chatMessage) }),
     ...(mode === "chat" && Array.isArray(body["tools"]) && given(body["tools"]) ? { tools: body["tools"] } : {}),
     ...(body.think !== undefined && body.think !== null ? { think: body.think } : {}),
+    // null is Go's zero value: Ollama's default (on).
+    ...(body["truncate"] !== undefined && body["truncate"] !== null ? { truncate: body["truncate"] } : {}),
+    ...(body["shift"] !== undefined && body["shift"] !== null ? { shift: body["shift"] } : {}),
     ...(body.options ? { options: body.options } : {}),
     ...(body.format !== undefined && body.format !== "" && body.format !== null ? { format: body.format } : {}),
     ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),

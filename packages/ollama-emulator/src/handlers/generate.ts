@@ -6,6 +6,7 @@ import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepA
 import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
 import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
+import { chatContext, fitChat, generationBudget, promptTokensIn } from "../context-window.js";
 import { describeImages, IMAGE_TOKENS, readImages, seeImages } from "../images.js";
 import { capabilityMissing, chooseToolCall, readTools, type EmulatedToolCall, type ToolSpec } from "../tools.js";
 
@@ -20,6 +21,8 @@ interface Conversation {
   empty: boolean;
   /** Fill-in-the-middle (generate with a suffix): the text after the insertion point. */
   suffix?: string;
+  /** Chat only: the system prompt given beside the messages. */
+  system?: string;
 }
 
 /** A suffix that says something (Go's zero value "" is none). */
@@ -52,9 +55,17 @@ function conversationOf(mode: Mode, body: Record<string, unknown>): Conversation
   });
   // An image sent as a message of its own (as Ollama's OpenAI layer sends image parts) asks nothing.
   const lastUser = [...list].reverse().find((message) => message.role === "user" && message.content !== "");
-  const context = [system, ...list.map((message) => message.content)].join("\n");
+  const context = chatContext(system, list);
   const question = splitSentences(lastUser?.content ?? "").at(-1) ?? "";
-  return { messages: list, context, question, promptTokens: countTokens(context), empty: list.length === 0 };
+  return { messages: list, context, question, promptTokens: countTokens(context), empty: list.length === 0, system };
+}
+
+/** A chat with the messages Ollama keeps when it does not fit num_ctx (see fitChat). */
+function fitted(conversation: Conversation, numCtx: number, truncate: boolean): Conversation {
+  if (conversation.system === undefined || !truncate || conversation.promptTokens <= numCtx) return conversation;
+  const messages = fitChat(conversation.system, conversation.messages, numCtx);
+  const context = chatContext(conversation.system, messages);
+  return { ...conversation, messages, context, promptTokens: countTokens(context) };
 }
 
 function seedOf(options: Record<string, unknown>): number {
@@ -102,12 +113,14 @@ interface Asked {
 async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, asked: Asked, life: RequestLife, res: ServerResponse): Promise<unknown> {
   const stream = body["stream"] !== false;
   const options = readOptions(body);
-  const conversation = conversationOf(mode, body);
+  const whole = conversationOf(mode, body);
   const format = formatOf(body);
   const keepAlive = parseKeepAlive(body["keep_alive"]);
   const numCtx = typeof options["num_ctx"] === "number" ? options["num_ctx"] : undefined;
   const started = performance.now();
   const lease = await ctx.scheduler.acquire(spec, numCtx, keepAlive, life.signal);
+  const truncate = body["truncate"] !== false;
+  const conversation = fitted(whole, lease.runner.numCtx, truncate);
   try {
     if (conversation.empty) {
       return { ...chunk(mode, body["model"] as string, "", true), done_reason: keepAlive === 0 ? "unload" : "load" };
@@ -115,8 +128,9 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
     return await withSlot(ctx, lease.runner, life.signal, async () => {
       // The runner reads the images (and refuses them without a vision projector) once it has the model.
       const seen = seeImages(asked.images, asked.vision);
-      const promptTokens = conversation.promptTokens + seen.length * IMAGE_TOKENS;
-      let maxTokens = typeof options["num_predict"] === "number" && options["num_predict"] >= 0 ? options["num_predict"] : undefined;
+      const promptTokens = promptTokensIn(conversation.promptTokens + seen.length * IMAGE_TOKENS, lease.runner.numCtx, truncate);
+      const numPredict = typeof options["num_predict"] === "number" && options["num_predict"] >= 0 ? options["num_predict"] : undefined;
+      let maxTokens = generationBudget(numPredict, promptTokens, lease.runner.numCtx, body["shift"] !== false);
       // Thinking comes first and counts against num_predict like any output.
       const thoughts: string[] = [];
       for (const piece of asked.level ? thinkAbout(conversation.question, asked.level) : []) {
@@ -177,6 +191,8 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   expectType(body, "model", "string", struct);
   expectType(body, "stream", "boolean", struct);
   expectType(body, "options", "object", struct);
+  expectType(body, "truncate", "boolean", struct);
+  expectType(body, "shift", "boolean", struct);
   if (mode === "generate") {
     expectType(body, "prompt", "string", struct);
     expectType(body, "suffix", "string", struct);

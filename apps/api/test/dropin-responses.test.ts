@@ -149,6 +149,10 @@ describe("OpenAI Responses API", () => {
     expect(await refused({ input: [{ type: "function_call", name: "f", call_id: "c", arguments: "{nope" }] })).toEqual({ status: 400, code: "invalid_request", param: "input.0.arguments" });
     expect(await refused({ tools: [{ type: "web_search" }] })).toEqual({ status: 400, code: "unsupported_field", param: "tools.0.type" });
     expect(await refused({ input: "" })).toEqual({ status: 400, code: "invalid_request", param: "input" });
+    // truncation "disabled" fails an input longer than the context instead of dropping its oldest messages.
+    const long = [{ role: "user", content: "Why is the hydraulic pump bled? ".repeat(1000) }];
+    expect(await refused({ input: long, truncation: "disabled", max_output_tokens: 8, temperature: 0 })).toEqual({ status: 400, code: "bad_request", param: null });
+    expect((await stack.post("/v1/responses", { model: "llama3.2", input: long, truncation: "auto", max_output_tokens: 8 })).body).toMatchObject({ status: "incomplete", truncation: "auto" });
     expect(await refused({ model: "no-such-model" })).toMatchObject({ status: 404, param: "model" });
   });
 });

@@ -29,6 +29,7 @@ export const OpenAiResponsesBody = z
     previous_response_id: z.string().nullable().optional(),
     conversation: z.unknown().optional(),
     background: z.boolean().nullable().optional(),
+    truncation: z.enum(["auto", "disabled"], { error: 'truncation must be "auto" or "disabled"' }).nullable().optional(),
   })
   .passthrough();
 export type OpenAiResponsesBody = z.infer<typeof OpenAiResponsesBody>;
@@ -163,6 +164,9 @@ export function responsesRequest(body: OpenAiResponsesBody): JobRequest {
       ...(body.max_output_tokens != null ? { num_predict: body.max_output_tokens } : {}),
     },
     ...(format !== undefined ? { format } : {}),
+    // Asked for explicitly, "disabled" fails an input longer than the context, as OpenAI's does;
+    // otherwise Ollama drops the oldest messages ("auto"), as through its own layer.
+    ...(body.truncation === "disabled" ? { truncate: false } : {}),
     priority: "interactive",
   });
 }

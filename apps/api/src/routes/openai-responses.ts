@@ -41,7 +41,7 @@ function responseObject(body: OpenAiResponsesBody, id: string, createdAt: number
     error: null,
     tools: body.tools ?? [],
     tool_choice: body.tool_choice ?? "auto",
-    truncation: "disabled",
+    truncation: body.truncation ?? "auto",
     parallel_tool_calls: true,
     text: { format: body.text?.format ?? { type: "text" } },
     temperature: body.temperature ?? 1,

@@ -124,6 +124,10 @@ function refuseExtraChoices(n: number | null | undefined): void {
 /** The native job request for a chat completion: sampling settings become Ollama options. */
 export function chatRequest(body: OpenAiChatBody): JobRequest {
   refuseExtraChoices(body.n);
+  // Refused rather than answered without them: a client that asks reads them.
+  if (body["logprobs"] === true || (typeof body["top_logprobs"] === "number" && body["top_logprobs"] > 0)) {
+    throw new ApiError(400, "unsupported_field", "logprobs: log probabilities are not supported through Herd", { details: { param: "logprobs" } });
+  }
   const tools = offeredTools({ tools: body.tools ?? undefined, tool_choice: body.tool_choice });
   const effort = body.reasoning_effort ?? body.reasoning?.effort ?? undefined;
   const format =

@@ -147,6 +147,10 @@ export function responsesRequest(body: OpenAiResponsesBody): JobRequest {
   if (body.previous_response_id) throw unsupported("previous_response_id", "Herd stores no responses (as Ollama's layer, it is stateless): send the whole conversation in input");
   if (body.conversation !== undefined && body.conversation !== null) throw unsupported("conversation", "Herd stores no conversations: send the whole conversation in input");
   if (body.background) throw unsupported("background", "background responses are not supported: use POST /v1/jobs to submit and poll");
+  const include = Array.isArray(body["include"]) ? (body["include"] as unknown[]) : [];
+  if (include.includes("message.output_text.logprobs") || (typeof body["top_logprobs"] === "number" && body["top_logprobs"] > 0)) {
+    throw unsupported("include", "log probabilities are not supported through Herd");
+  }
   const effort = body.reasoning?.effort ?? undefined;
   const format = body.text?.format?.type === "json_schema" ? body.text.format.schema : body.text?.format?.type === "json_object" ? "json" : undefined;
   const tools = toolsOf(body);

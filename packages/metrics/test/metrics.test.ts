@@ -55,6 +55,8 @@ describe("client families", () => {
   it("name known clients by their User-Agent and everything else 'other'", () => {
     expect(clientFamily("ollama-js/0.6.3 (x64 linux Node.js/v20.20.2)")).toBe("ollama-js");
     expect(clientFamily("OpenAI/JS 6.1.0")).toBe("openai-js");
+    expect(clientFamily("Anthropic/JS 1.17.0")).toBe("anthropic-js");
+    expect(clientFamily("claude-cli/2.1.3 (external, cli)")).toBe("claude-code");
     expect(clientFamily("herd-client")).toBe("herd-client");
     expect(clientFamily("curl/8.5.0")).toBe("curl");
     expect(clientFamily("node")).toBe("node");

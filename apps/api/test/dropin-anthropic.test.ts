@@ -92,7 +92,7 @@ describe("Anthropic Messages API", () => {
     expect(data.messages).toEqual([
       { role: "user", content: ask },
       { role: "assistant", content: "", tool_calls: [{ id: use.id, function: { name: "lookup_torque", arguments: { bolt: "flange" } } }] },
-      { role: "tool", content: result, tool_name: "lookup_torque" },
+      { role: "tool", content: result, tool_name: "lookup_torque", tool_call_id: use.id },
     ]);
     // Streamed, the call is a tool_use block whose input arrives as one JSON delta; the client parses it.
     const stream = anthropic.messages.stream({ model: "llama3.2", max_tokens: 256, messages: [{ role: "user", content: ask }], tools: [TORQUE_TOOL] });

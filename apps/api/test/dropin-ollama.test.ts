@@ -93,12 +93,14 @@ describe("Ollama-compatible API, driven by the ollama npm package", () => {
       { calls: undefined, done: true },
     ]);
 
-    const followUp: Message[] = [...ask, through.message, { role: "tool", tool_name: "lookup_torque", content: "The flange bolt needs 45 Nm of torque. Use a calibrated wrench." }];
+    const followUp = [...ask, through.message, { role: "tool", tool_name: "lookup_torque", tool_call_id: "call_1", content: "The flange bolt needs 45 Nm of torque. Use a calibrated wrench." }] as Message[];
     const answered = await herd.chat({ model: "llama3.2", messages: followUp, tools, stream: false });
     const answeredDirect = await direct.chat({ model: "llama3.2", messages: followUp, tools, stream: false });
     expect(answered.message.tool_calls).toBeUndefined();
     expect(answered.message.content).toBe(answeredDirect.message.content);
     expect(answered.message.content).toContain("45 Nm");
+    // The tool message reaches Ollama whole, with the id of the call it answers.
+    expect((await stack.finishedGenerateJob("llama3.2:latest", (data) => data.messages?.at(-1)?.role === "tool")).messages?.at(-1)).toEqual(followUp.at(-1));
 
     // /api/generate has no tools in Ollama: refused by name instead of silently dropped.
     const generate = await fetch(`${stack.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "llama3.2", prompt: "hi", tools }) });

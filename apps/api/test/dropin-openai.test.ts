@@ -108,14 +108,14 @@ describe("OpenAI-compatible API, driven by the openai npm package", () => {
     const answered = await openai.chat.completions.create({ model: "llama3.2", messages: followUp, tools, temperature: 0 });
     expect(answered.choices[0]?.finish_reason).toBe("stop");
     expect(answered.choices[0]?.message.content).toContain("45 Nm");
-    // The same conversation in Ollama's shape, with tool_name, is the very request the OpenAI one became: a cache hit.
+    // The same conversation in Ollama's shape, with tool_name and tool_call_id, is the very request the OpenAI one became: a cache hit.
     const native = await fetch(`${stack.url}/v1/jobs?wait=10000`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
         type: "generate",
         model: "llama3.2",
-        messages: [...ask, { role: "assistant", content: "", tool_calls: [{ id: call?.id, function: { name: "lookup_torque", arguments: { bolt: "flange" } } }] }, { role: "tool", tool_name: "lookup_torque", content: result }],
+        messages: [...ask, { role: "assistant", content: "", tool_calls: [{ id: call?.id, function: { name: "lookup_torque", arguments: { bolt: "flange" } } }] }, { role: "tool", tool_name: "lookup_torque", tool_call_id: call?.id, content: result }],
         tools,
         // Ollama's OpenAI layer sets top_p 1 when the request has none; Herd's does the same.
         options: { temperature: 0, top_p: 1 },

@@ -99,7 +99,7 @@ describe("OpenAI Responses API", () => {
     expect(data.messages).toEqual([
       { role: "user", content: ask },
       { role: "assistant", content: "", tool_calls: [{ id: call.call_id, function: { name: "lookup_torque", arguments: { bolt: "flange" } } }] },
-      { role: "tool", content: result, tool_name: "lookup_torque" },
+      { role: "tool", content: result, tool_name: "lookup_torque", tool_call_id: call.call_id },
     ]);
     // Streamed, the call arrives whole as its own output item.
     const types: string[] = [];

@@ -111,6 +111,8 @@ export const ChatMessage = z
     tool_calls: z.array(ToolCall).optional(),
     /** A tool turn: which tool's result `content` is. */
     tool_name: z.string().optional(),
+    /** A tool turn: the id of the call it answers (some models' templates pair them by id). */
+    tool_call_id: z.string().optional(),
     /** An assistant turn's thinking, sent back with the conversation. */
     thinking: z.string().optional(),
   })

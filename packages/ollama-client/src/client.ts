@@ -49,7 +49,7 @@ export interface GenerateParams {
 
 export interface ChatParams {
   model: string;
-  messages: Array<{ role: string; content: string; images?: string[]; tool_calls?: unknown[]; tool_name?: string; thinking?: string }>;
+  messages: Array<{ role: string; content: string; images?: string[]; tool_calls?: unknown[]; tool_name?: string; tool_call_id?: string; thinking?: string }>;
   /** Tools the model may call, in Ollama's (OpenAI's function-tool) shape. */
   tools?: unknown[];
   options?: Record<string, unknown>;

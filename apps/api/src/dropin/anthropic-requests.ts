@@ -31,7 +31,7 @@ export type AnthropicMessagesBody = z.infer<typeof AnthropicMessagesBody>;
 const invalid = (message: string) => new ApiError(400, "invalid_request", message);
 const unsupported = (message: string) => new ApiError(400, "unsupported_field", message);
 
-type Message = { role: string; content: string; images?: string[]; tool_calls?: ToolCall[]; tool_name?: string; thinking?: string };
+type Message = { role: string; content: string; images?: string[]; tool_calls?: ToolCall[]; tool_name?: string; tool_call_id?: string; thinking?: string };
 
 /** A base64 image block's data; Herd, like Ollama, fetches no image by URL. */
 function imageOf(block: Record<string, unknown>, at: string): string {
@@ -86,9 +86,10 @@ function convertMessage(message: AnthropicMessagesBody["messages"][number], inde
         break;
       }
       case "tool_result": {
-        const name = typeof block["tool_use_id"] === "string" ? toolNames.get(block["tool_use_id"]) : undefined;
+        const useId = typeof block["tool_use_id"] === "string" && block["tool_use_id"] !== "" ? block["tool_use_id"] : undefined;
+        const name = useId !== undefined ? toolNames.get(useId) : undefined;
         const result = toolResultOf(block["content"], at);
-        results.push({ role: "tool", content: result.content, ...(result.images.length > 0 ? { images: result.images } : {}), ...(name !== undefined ? { tool_name: name } : {}) });
+        results.push({ role: "tool", content: result.content, ...(result.images.length > 0 ? { images: result.images } : {}), ...(name !== undefined ? { tool_name: name } : {}), ...(useId !== undefined ? { tool_call_id: useId } : {}) });
         break;
       }
       case "thinking":

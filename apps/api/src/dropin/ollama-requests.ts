@@ -73,7 +73,7 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
 
 /** An Ollama chat message as a job's message: its text, and its images and tool fields when present. */
 function chatMessage(message: Record<string, unknown>): Record<string, unknown> {
-  const optional = (["images", "tool_calls", "tool_name", "thinking"] as const).filter((field) => given(message[field]));
+  const optional = (["images", "tool_calls", "tool_name", "tool_call_id", "thinking"] as const).filter((field) => given(message[field]));
   return { role: message["role"], content: message["content"] ?? "", ...Object.fromEntries(optional.map((field) => [field, message[field]])) };
 }
 

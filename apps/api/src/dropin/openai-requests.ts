@@ -168,6 +168,7 @@ function chatMessages(messages: OpenAiChatBody["messages"]): Array<Record<string
       ...(reasoning !== undefined ? { thinking: reasoning } : {}),
       ...(toolCalls ? { tool_calls: toolCalls } : {}),
       ...(toolName !== undefined ? { tool_name: toolName } : {}),
+      ...(message.role === "tool" && typeof callId === "string" && callId !== "" ? { tool_call_id: callId } : {}),
     };
     return parts;
   });

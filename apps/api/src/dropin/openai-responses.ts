@@ -37,7 +37,7 @@ export type OpenAiResponsesBody = z.infer<typeof OpenAiResponsesBody>;
 const invalid = (param: string, message: string) => new ApiError(400, "invalid_request", `${param}: ${message}`, { details: { param } });
 const unsupported = (param: string, message: string) => new ApiError(400, "unsupported_field", `${param}: ${message}`, { details: { param } });
 
-type Message = { role: string; content: string; images?: string[]; tool_calls?: ToolCall[]; tool_name?: string; thinking?: string };
+type Message = { role: string; content: string; images?: string[]; tool_calls?: ToolCall[]; tool_name?: string; tool_call_id?: string; thinking?: string };
 
 /** A message item's content: a string, or input_text / output_text / input_image parts (text joined, images kept in order). */
 function contentOf(content: unknown, param: string): { content: string; images: string[] } {
@@ -123,7 +123,7 @@ function messagesOf(body: OpenAiResponsesBody): Message[] {
       const output = item["output"];
       const { content, images } = typeof output === "string" ? { content: output, images: [] } : contentOf(output, `${param}.output`);
       const name = typeof callId === "string" ? toolNames.get(callId) : undefined;
-      messages.push({ role: "tool", content, ...(images.length > 0 ? { images } : {}), ...(name !== undefined ? { tool_name: name } : {}) });
+      messages.push({ role: "tool", content, ...(images.length > 0 ? { images } : {}), ...(name !== undefined ? { tool_name: name } : {}), ...(typeof callId === "string" && callId !== "" ? { tool_call_id: callId } : {}) });
     } else {
       throw invalid(`${param}.type`, type === undefined ? "an input item needs a type" : `unknown input item type ${JSON.stringify(type)}`);
     }

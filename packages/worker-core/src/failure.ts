@@ -40,7 +40,21 @@ export function invalidPayload(message: string, instance: string): Unrecoverable
  */
 export function rejectUnknownFields(data: object, known: Readonly<Record<string, unknown>>, instance: string): void {
   const unknown = Object.keys(data).filter((key) => !Object.hasOwn(known, key));
-  if (unknown.length === 0) return;
-  const message = `this worker does not know the job field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}: a newer API queued it; upgrade the workers before the API processes`;
-  throw new Error(encodeFailure({ code: "worker_outdated", message, instance }));
+  if (unknown.length > 0) throw workerOutdated(unknown, instance);
+}
+
+function workerOutdated(fields: readonly string[], instance: string): Error {
+  const message = `this worker does not know the job field${fields.length > 1 ? "s" : ""} ${fields.join(", ")}: a newer API queued it; upgrade the workers before the API processes`;
+  return new Error(encodeFailure({ code: "worker_outdated", message, instance }));
+}
+
+/**
+ * A job payload the catalog refused. When all it found were keys it does not know inside the
+ * data (a chat message's new field, say), a newer API queued the job: worker_outdated, retried
+ * (see rejectUnknownFields); anything else is a payload no worker can run.
+ */
+export function payloadError(error: { message: string; issues: ReadonlyArray<{ code: string; path: ReadonlyArray<PropertyKey>; keys?: readonly string[] }> }, instance: string): Error {
+  const unknown = error.issues.flatMap((issue) => (issue.code === "unrecognized_keys" ? (issue.keys ?? []).map((key) => [...issue.path.map(String), key].join(".")) : [null]));
+  if (unknown.length > 0 && unknown.every((field) => field !== null)) return workerOutdated(unknown as string[], instance);
+  return invalidPayload(error.message, instance);
 }

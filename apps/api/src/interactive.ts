@@ -43,6 +43,17 @@ export function generatedText(result: unknown): string {
   return typeof body.message?.content === "string" ? body.message.content : "";
 }
 
+/** A finished generation's token counts: the prompt's and the output's (0 where the instance gave none). */
+export function tokenCounts(result: unknown): { prompt: number; output: number } {
+  const { prompt_eval_count: prompt = 0, eval_count: output = 0 } = (result ?? {}) as { prompt_eval_count?: number; eval_count?: number };
+  return { prompt, output };
+}
+
+/** Whether a finished generation stopped at its token limit (num_predict, or a full context without shift). */
+export function cutAtLimit(result: unknown): boolean {
+  return (result as { done_reason?: unknown } | null | undefined)?.done_reason === "length";
+}
+
 /**
  * Cancels a job on behalf of a client that went away: a queued job is removed; a running one is
  * aborted by the worker running it (through the cancel channel), which frees its slot.

@@ -67,6 +67,9 @@ export function notServed(snapshot: FleetSnapshot, model: string, kind: JobKind)
   return new ApiError(404, "model_not_served", `model "${model}" is not served for ${kind} by any live worker; served: ${served.join(", ") || "none"}`, { details: { served } });
 }
 
+/** How a request asks for a capability, where the capability's name does not say it. */
+const ASKED_AS: Partial<Record<string, string>> = { vision: "images (no vision)", insert: "suffix (no insert: fill-in-the-middle)" };
+
 /**
  * Refuses a generation that asks for what the model's instances say it cannot do (their
  * /api/show capabilities): Ollama would refuse tools, thinking and a suffix too, but only after the job's
@@ -83,7 +86,7 @@ export function ensureCapable(snapshot: FleetSnapshot, model: string, request: E
   const capability = needs.find((needed) => snapshot.lacks(model, needed));
   if (capability === undefined) return;
   const listed = [...(snapshot.models.get(model)?.capabilities ?? [])].sort().join(", ");
-  const what = capability === "vision" ? "images (no vision)" : capability === "insert" ? "suffix (no insert: fill-in-the-middle)" : capability;
+  const what = ASKED_AS[capability] ?? capability;
   throw new ApiError(400, "unsupported_capability", `"${model}" does not support ${what}: its instances list ${listed || "no capabilities"}`, { details: { capability } });
 }
 

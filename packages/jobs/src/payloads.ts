@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { ChatMessage, ModelOptions, Think, ToolCall, ToolDefinition } from "./requests.js";
 
-/** What an embed job carries in Redis. `model` is normalised; `requestModel` is echoed in results. */
+/**
+ * What an embed job carries in Redis. `model` is normalised; `requestModel` is echoed in results.
+ * Strict, like GenerateJobData: a field a worker does not know means a newer API queued the job
+ * (see payloadError in @herd/worker-core), never one to drop.
+ */
 export const EmbedJobData = z.object({
   model: z.string().min(1),
   requestModel: z.string().min(1),
@@ -18,7 +22,7 @@ export const EmbedJobData = z.object({
   progress: z.object({ key: z.string(), field: z.string() }).optional(),
   /** Where a client waits for the result: the API process's reply channel (see replies.ts). */
   replyTo: z.string().optional(),
-});
+}).strict();
 export type EmbedJobData = z.infer<typeof EmbedJobData>;
 
 export const GenerateJobData = z.object({
@@ -54,7 +58,7 @@ export const GenerateJobData = z.object({
   stream: z.boolean().optional(),
   /** Where a client waits for the result: the API process's reply channel (see replies.ts). */
   replyTo: z.string().optional(),
-});
+}).strict();
 export type GenerateJobData = z.infer<typeof GenerateJobData>;
 
 /**

@@ -27,20 +27,8 @@ export function toJobError(error: unknown, instance: string): Error {
   return new UnrecoverableError(encodeFailure({ code: "internal", message, instance }));
 }
 
-export function invalidPayload(message: string, instance: string): UnrecoverableError {
+function invalidPayload(message: string, instance: string): UnrecoverableError {
   return new UnrecoverableError(encodeFailure({ code: "bad_request", message: `invalid job payload: ${message}`, instance }));
-}
-
-/**
- * The job carries fields this worker's catalog does not know: an API newer than the worker
- * queued it (workers must be upgraded first). Parsing would drop them and run a different
- * request than the client sent (say, without its images), whose answer would even be cached
- * under the client's request. Retryable: during a rolling upgrade the retry may reach an
- * upgraded worker; where none is, the job fails saying why.
- */
-export function rejectUnknownFields(data: object, known: Readonly<Record<string, unknown>>, instance: string): void {
-  const unknown = Object.keys(data).filter((key) => !Object.hasOwn(known, key));
-  if (unknown.length > 0) throw workerOutdated(unknown, instance);
 }
 
 function workerOutdated(fields: readonly string[], instance: string): Error {
@@ -49,9 +37,13 @@ function workerOutdated(fields: readonly string[], instance: string): Error {
 }
 
 /**
- * A job payload the catalog refused. When all it found were keys it does not know inside the
- * data (a chat message's new field, say), a newer API queued the job: worker_outdated, retried
- * (see rejectUnknownFields); anything else is a payload no worker can run.
+ * A job payload the catalog (strict schemas) refused. When all it found were fields it does not
+ * know, at the top or inside (a chat message's new field), an API newer than the worker queued
+ * the job (workers must be upgraded first). Parsing them away would run a different request than
+ * the client sent (say, without its images), whose answer would even be cached under the client's
+ * request: worker_outdated instead, retryable, since during a rolling upgrade the retry may reach
+ * an upgraded worker; where none is, the job fails saying why. Anything else is a payload no
+ * worker can run.
  */
 export function payloadError(error: { message: string; issues: ReadonlyArray<{ code: string; path: ReadonlyArray<PropertyKey>; keys?: readonly string[] }> }, instance: string): Error {
   const unknown = error.issues.flatMap((issue) => (issue.code === "unrecognized_keys" ? (issue.keys ?? []).map((key) => [...issue.path.map(String), key].join(".")) : [null]));

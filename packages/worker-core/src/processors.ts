@@ -5,7 +5,7 @@ import { EmbedJobData, encodeFailure, GenerateJobData, PRIORITIES, type HerdKeys
 import { OllamaError } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
-import { payloadError, rejectUnknownFields, toJobError } from "./failure.js";
+import { payloadError, toJobError } from "./failure.js";
 import { GateClosedError, type SlotRelease } from "./slot-gate.js";
 import type { JobCancels } from "./job-cancels.js";
 import { TokenPublisher } from "./token-publisher.js";
@@ -118,7 +118,6 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   const instance = deps.monitor.instance.name;
   const parsed = EmbedJobData.safeParse(job.data);
   if (!parsed.success) throw payloadError(parsed.error, instance);
-  rejectUnknownFields(job.data as object, EmbedJobData.shape, instance);
   const data = parsed.data;
   const keyOf = (text: string) => embeddingCacheKey({ model: data.model, text, dimensions: data.dimensions, truncate: data.truncate, options: data.options, scope: data.cacheScope });
   // The API already answered full cache hits; a batch may still have some inputs cached. A single
@@ -199,7 +198,6 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   const instance = deps.monitor.instance.name;
   const parsed = GenerateJobData.safeParse(job.data);
   if (!parsed.success) throw payloadError(parsed.error, instance);
-  rejectUnknownFields(job.data as object, GenerateJobData.shape, instance);
   const data = parsed.data;
   if (data.imagesReleased !== undefined) {
     throw new UnrecoverableError(encodeFailure({ code: "bad_request", message: `this job finished before and its ${data.imagesReleased} image(s) were released; submit the request again`, instance }));

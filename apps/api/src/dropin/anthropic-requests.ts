@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { JobRequest, ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import { toJobRequest } from "./ollama-requests.js";
+import { toJobRequest, type DraftMessage } from "./ollama-requests.js";
 
 /** Anthropic's Messages API (`POST /v1/messages`), as Ollama's own Anthropic layer maps it onto /api/chat. */
 const Block = z.record(z.string(), z.unknown());
@@ -31,8 +31,6 @@ export type AnthropicMessagesBody = z.infer<typeof AnthropicMessagesBody>;
 const invalid = (message: string) => new ApiError(400, "invalid_request", message);
 const unsupported = (message: string) => new ApiError(400, "unsupported_field", message);
 
-type Message = { role: string; content: string; images?: string[]; tool_calls?: ToolCall[]; tool_name?: string; tool_call_id?: string; thinking?: string };
-
 /** A base64 image block's data; Herd, like Ollama, fetches no image by URL. */
 function imageOf(block: Record<string, unknown>, at: string): string {
   const source = block["source"] as { type?: unknown; data?: unknown } | undefined;
@@ -60,13 +58,13 @@ function toolResultOf(content: unknown, at: string): { content: string; images: 
  * tool results first (tool messages, naming their tool), then its text and images; an assistant
  * turn's text, thinking and tool calls in one message.
  */
-function convertMessage(message: AnthropicMessagesBody["messages"][number], index: number, toolNames: Map<string, string>): Message[] {
+function convertMessage(message: AnthropicMessagesBody["messages"][number], index: number, toolNames: Map<string, string>): DraftMessage[] {
   const blocks = typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
   let text = "";
   let thinking = "";
   const images: string[] = [];
   const calls: ToolCall[] = [];
-  const results: Message[] = [];
+  const results: DraftMessage[] = [];
   blocks.forEach((block, blockIndex) => {
     const at = `messages.${index}.content.${blockIndex}`;
     switch (block["type"]) {
@@ -102,7 +100,7 @@ function convertMessage(message: AnthropicMessagesBody["messages"][number], inde
         throw unsupported(`${at}: content blocks of type ${JSON.stringify(block["type"])} are not supported through Herd`);
     }
   });
-  const own: Message[] =
+  const own: DraftMessage[] =
     text !== "" || images.length > 0 || calls.length > 0 || thinking !== ""
       ? [{ role: message.role, content: text, ...(images.length > 0 ? { images } : {}), ...(calls.length > 0 ? { tool_calls: calls } : {}), ...(thinking !== "" ? { thinking } : {}) }]
       : [];

@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import type { ApiError } from "../errors.js";
+import { newId } from "./respond.js";
 
 const OPENAI_TYPES: Record<number, string> = { 400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error" };
 
@@ -23,7 +23,7 @@ export function dialectError(dialect: "ollama" | "openai" | "anthropic", error: 
   }
   if (dialect === "anthropic") {
     if (code === "model_not_served" && model) message = `model '${model}' not found`;
-    return { status, body: { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message }, request_id: `req_${randomBytes(12).toString("hex")}` } };
+    return { status, body: { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message }, request_id: newId("req_") } };
   }
   if (code === "model_not_served" && model) message = `The model '${model}' does not exist or no live worker serves it`;
   const param = (error?.extra.details?.["param"] as string | null | undefined) ?? (code === "model_not_served" ? "model" : null);

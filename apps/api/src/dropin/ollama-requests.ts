@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { JobRequest } from "@herd/jobs";
+import { JobRequest, type ChatMessage } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 
 /** Ollama's request fields Herd passes on; others Ollama knows but Herd cannot honour are refused by name. */
@@ -76,6 +76,9 @@ function chatMessage(message: Record<string, unknown>): Record<string, unknown> 
   const optional = (["images", "tool_calls", "tool_name", "tool_call_id", "thinking"] as const).filter((field) => given(message[field]));
   return { role: message["role"], content: message["content"] ?? "", ...Object.fromEntries(optional.map((field) => [field, message[field]])) };
 }
+
+/** A chat message a drop-in built from its API's shape, before toJobRequest validates the request (and its role). */
+export type DraftMessage = Omit<ChatMessage, "role"> & { role: string };
 
 export function toJobRequest(candidate: unknown): JobRequest {
   const parsed = JobRequest.safeParse(candidate);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { JobRequest } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import { toJobRequest } from "./ollama-requests.js";
+import { toJobRequest, type DraftMessage } from "./ollama-requests.js";
 import { offeredTools, ollamaToolCalls } from "./openai-tools.js";
 
 export const OpenAiEmbeddingsBody = z
@@ -86,14 +86,12 @@ export function imageOf(part: { image_url?: unknown } & Record<string, unknown>,
   return url.slice(match[0].length);
 }
 
-type OllamaMessage = { role: string; content: string; images?: string[] };
-
 /**
  * A message's content as Ollama's OpenAI layer turns it into messages: a string is one message;
  * content parts become one message each, a text part with its text and an image part with its
  * image, so the model's template renders them as from Ollama itself.
  */
-function partsOf(role: string, content: z.infer<typeof Message>["content"], index: number): OllamaMessage[] {
+function partsOf(role: string, content: z.infer<typeof Message>["content"], index: number): DraftMessage[] {
   // No content (an assistant turn that only called tools) is one empty message, to carry the calls.
   if (content === undefined || content === null || content.length === 0) return [{ role, content: "" }];
   if (typeof content === "string") return [{ role, content }];

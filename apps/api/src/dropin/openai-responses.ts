@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { JobRequest, ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import { toJobRequest } from "./ollama-requests.js";
+import { toJobRequest, type DraftMessage } from "./ollama-requests.js";
 import { imageOf, ReasoningEffort, THINK_FOR_EFFORT } from "./openai-requests.js";
 import { offeredTools } from "./openai-tools.js";
 
@@ -36,8 +36,6 @@ export type OpenAiResponsesBody = z.infer<typeof OpenAiResponsesBody>;
 
 const invalid = (param: string, message: string) => new ApiError(400, "invalid_request", `${param}: ${message}`, { details: { param } });
 const unsupported = (param: string, message: string) => new ApiError(400, "unsupported_field", `${param}: ${message}`, { details: { param } });
-
-type Message = { role: string; content: string; images?: string[]; tool_calls?: ToolCall[]; tool_name?: string; tool_call_id?: string; thinking?: string };
 
 /** A message item's content: a string, or input_text / output_text / input_image parts (text joined, images kept in order). */
 function contentOf(content: unknown, param: string): { content: string; images: string[] } {
@@ -78,8 +76,8 @@ function thinkingOf(item: Record<string, unknown>): string {
  * function's output is a tool message naming its tool (found by `call_id`); a reasoning item
  * becomes the thinking of the next assistant message.
  */
-function messagesOf(body: OpenAiResponsesBody): Message[] {
-  const messages: Message[] = body.instructions ? [{ role: "system", content: body.instructions }] : [];
+function messagesOf(body: OpenAiResponsesBody): DraftMessage[] {
+  const messages: DraftMessage[] = body.instructions ? [{ role: "system", content: body.instructions }] : [];
   if (typeof body.input === "string") return body.input === "" ? messages : [...messages, { role: "user", content: body.input }];
   const toolNames = new Map<string, string>();
   let thinking = "";
@@ -92,7 +90,7 @@ function messagesOf(body: OpenAiResponsesBody): Message[] {
       const role = item["role"];
       if (role !== "user" && role !== "assistant" && role !== "system" && role !== "developer") throw invalid(`${param}.role`, 'must be "user", "assistant", "system" or "developer"');
       const { content, images } = contentOf(item["content"], `${param}.content`);
-      const message: Message = { role: role === "developer" ? "system" : role, content, ...(images.length > 0 ? { images } : {}) };
+      const message: DraftMessage = { role: role === "developer" ? "system" : role, content, ...(images.length > 0 ? { images } : {}) };
       if (role === "assistant" && thinking) {
         message.thinking = thinking;
         thinking = "";

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import type { ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
+import { newId } from "./respond.js";
 
 /** What a chat completion's body says about tools: the tools offered and whether to offer them. */
 export interface OpenAiToolFields {
@@ -55,7 +55,7 @@ export function ollamaToolCalls(calls: unknown, index: number, names: Map<string
 export function openAiToolCall(call: ToolCall, index: number | undefined): Record<string, unknown> {
   return {
     ...(index !== undefined ? { index } : {}),
-    id: call.id ?? `call_${randomBytes(12).toString("hex")}`,
+    id: call.id ?? newId("call_"),
     type: "function",
     function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments) },
   };

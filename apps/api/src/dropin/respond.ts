@@ -1,9 +1,13 @@
+import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
-import type { JobView } from "@herd/jobs";
+import type { ApiConfig } from "@herd/config";
+import type { JobRequest, JobView } from "@herd/jobs";
 import { clientFamily } from "@herd/metrics";
 import { ApiError } from "../errors.js";
 import { quotaKeyOf, tenantOf } from "../auth.js";
 import { abortOnClose } from "../routes/jobs.js";
+import { runInteractive, type InteractiveOptions } from "../interactive.js";
+import type { SyncDeps } from "../sync.js";
 
 /** Job failure codes → the HTTP status a drop-in client gets. */
 const STATUS_FOR_FAILURE: Record<string, number> = {
@@ -20,11 +24,19 @@ export function failedJob(view: JobView): ApiError {
 }
 
 /**
- * An AbortSignal that fires when the client goes away before the response is complete, and the
- * client family of the request, for runInteractive.
+ * How a drop-in request runs its job (see runInteractive): the sync timeout, an AbortSignal that
+ * fires when the client goes away before the response is complete, the client family, the tenant
+ * and the API key's quota.
  */
-export function requestContext(req: Request, res: Response, defaultConcurrency?: number): { signal: AbortSignal; client: string; tenant: string; key: ReturnType<typeof quotaKeyOf> } {
-  return { signal: abortOnClose(res), client: clientFamily(req.get("user-agent")), tenant: tenantOf(res), key: quotaKeyOf(res, defaultConcurrency) };
+export function requestContext(config: Pick<ApiConfig, "syncTimeoutMs" | "auth">, req: Request, res: Response): InteractiveOptions {
+  return { timeoutMs: config.syncTimeoutMs, signal: abortOnClose(res), client: clientFamily(req.get("user-agent")), tenant: tenantOf(res), key: quotaKeyOf(res, config.auth.defaultConcurrency) };
+}
+
+/** Runs the request as an interactive job and returns its view once completed; a failure is thrown as the API error it maps to. */
+export async function runCompleted(deps: SyncDeps, request: JobRequest, options: InteractiveOptions): Promise<JobView> {
+  const view = await runInteractive(deps, request, options);
+  if (view.status !== "completed") throw failedJob(view);
+  return view;
 }
 
 /** Writes one line or event of a streamed response, sending the headers with the first one. */
@@ -60,5 +72,8 @@ export async function runStream(res: Response, writer: { started: () => boolean 
   }
   res.end();
 }
+
+/** An id for a response object, in the API's style (`chatcmpl-…`, `resp_…`, `msg_…`): the prefix and 96 random bits. */
+export const newId = (prefix: string) => `${prefix}${randomBytes(12).toString("hex")}`;
 
 export const nanoseconds = (ms: number) => Math.round(ms * 1e6);

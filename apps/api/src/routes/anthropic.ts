@@ -1,31 +1,28 @@
-import { randomBytes } from "node:crypto";
 import { Router, type Request, type Response } from "express";
 import type { ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { AnthropicMessagesBody, estimateInputTokens, messagesRequest } from "../dropin/anthropic-requests.js";
-import { failedJob, requestContext, runStream, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
+import { newId, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
+import { cutAtLimit, generatedText, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
 import type { DropInDeps } from "./ollama.js";
 
 /** Paths of Anthropic's API that Herd answers; errors on them take Anthropic's shape (see server.ts). */
 export const ANTHROPIC_PATHS = /^\/v1\/messages(\/count_tokens)?$/;
 
-const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString("hex")}`;
-
 type Block = Record<string, unknown>;
 
 /** A tool call as a tool_use block: Anthropic's clients need an id to answer it by. */
-const toolUse = (call: ToolCall, input: unknown): Block => ({ type: "tool_use", id: call.id ?? newId("toolu"), name: call.function.name, input });
+const toolUse = (call: ToolCall, input: unknown): Block => ({ type: "tool_use", id: call.id ?? newId("toolu_"), name: call.function.name, input });
 
 /** Ollama's done_reason as Anthropic's stop_reason, as Ollama's layer maps it. */
 function stopReason(result: unknown): string {
   if (toolCallsOf(result).length > 0) return "tool_use";
-  return (result as { done_reason?: string } | undefined)?.done_reason === "length" ? "max_tokens" : "end_turn";
+  return cutAtLimit(result) ? "max_tokens" : "end_turn";
 }
 
 function usageOf(result: unknown): { input_tokens: number; output_tokens: number } {
-  const { prompt_eval_count: input = 0, eval_count: output = 0 } = (result ?? {}) as { prompt_eval_count?: number; eval_count?: number };
-  return { input_tokens: input, output_tokens: output };
+  const { prompt, output } = tokenCounts(result);
+  return { input_tokens: prompt, output_tokens: output };
 }
 
 /** The answer's content blocks: thinking, text, then each tool call. */
@@ -102,11 +99,10 @@ class MessageEvents {
 async function messages(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseAnthropic(req.body);
   const request = messagesRequest(body);
-  const context = { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) };
-  const base = { id: newId("msg"), type: "message", role: "assistant", model: body.model };
+  const context = requestContext(deps.config, req, res);
+  const base = { id: newId("msg_"), type: "message", role: "assistant", model: body.model };
   if (!body.stream) {
-    const view = await runInteractive(deps, request, context);
-    if (view.status !== "completed") throw failedJob(view);
+    const view = await runCompleted(deps, request, context);
     res.json({ ...base, content: contentOf(view.result), stop_reason: stopReason(view.result), stop_sequence: null, usage: usageOf(view.result) });
     return;
   }
@@ -118,8 +114,7 @@ async function messages(deps: DropInDeps, req: Request, res: Response): Promise<
     res,
     writer,
     async () => {
-      const view = await runInteractive(deps, request, { ...context, onText: (text) => events.text(text), onThinking: (thinking) => events.thinking(thinking) });
-      if (view.status !== "completed") throw failedJob(view);
+      const view = await runCompleted(deps, request, { ...context, onText: (text) => events.text(text), onThinking: (thinking) => events.thinking(thinking) });
       events.finish(view.result);
     },
     (error) => events.error(error),

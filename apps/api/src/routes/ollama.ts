@@ -4,8 +4,8 @@ import { normalizeModel, type JobRequest, type JobView, type ToolCall } from "@h
 import { ApiError } from "../errors.js";
 import type { FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
-import { failedJob, nanoseconds, requestContext, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
+import { nanoseconds, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
+import { generatedText, thinkingOf, toolCallsOf } from "../interactive.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -47,11 +47,10 @@ async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mo
 
 async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {
   const started = performance.now();
-  const context = requestContext(req, res, deps.config.auth.defaultConcurrency);
+  const context = requestContext(deps.config, req, res);
   const final = (view: JobView, text: string, extra?: { thinking?: string; toolCalls?: ToolCall[] }) => ({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
   if (!stream) {
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...context });
-    if (view.status !== "completed") throw failedJob(view);
+    const view = await runCompleted(deps, request, context);
     res.json(final(view, generatedText(view.result), { thinking: thinkingOf(view.result), toolCalls: toolCallsOf(view.result) }));
     return;
   }
@@ -59,25 +58,19 @@ async function generation(deps: DropInDeps, req: Request, res: Response, request
   const line = (body: unknown) => writer.write(`${JSON.stringify(body)}\n`);
   /** One streamed line of generated output (not the final one). */
   const part = (text: string, extra?: { thinking?: string; toolCalls?: ToolCall[] }) => line({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: false });
-  try {
-    const view = await runInteractive(deps, request, {
-      timeoutMs: deps.config.syncTimeoutMs,
-      ...context,
-      onText: (text) => part(text),
-      onThinking: (thinking) => part("", { thinking }),
-    });
-    if (view.status !== "completed") throw failedJob(view);
-    // As Ollama streams them: the calls in a chunk of their own, before the final one.
-    const toolCalls = toolCallsOf(view.result);
-    if (toolCalls.length > 0) part("", { toolCalls });
-    line(final(view, ""));
-    res.end();
-  } catch (error) {
-    if (!writer.started() || !(error instanceof ApiError)) throw error;
+  await runStream(
+    res,
+    writer,
+    async () => {
+      const view = await runCompleted(deps, request, { ...context, onText: (text) => part(text), onThinking: (thinking) => part("", { thinking }) });
+      // As Ollama streams them: the calls in a chunk of their own, before the final one.
+      const toolCalls = toolCallsOf(view.result);
+      if (toolCalls.length > 0) part("", { toolCalls });
+      line(final(view, ""));
+    },
     // Once streaming, Ollama reports an error as one more line and keeps the 200 status.
-    line({ error: error.message });
-    res.end();
-  }
+    (error) => line({ error: error.message }),
+  );
 }
 
 function isStringList(value: unknown): value is string | string[] {
@@ -130,8 +123,7 @@ export function ollamaRouter(deps: DropInDeps): Router {
       ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
       priority: "interactive",
     });
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) });
-    if (view.status !== "completed") throw failedJob(view);
+    const view = await runCompleted(deps, request, requestContext(deps.config, req, res));
     const embeddings = (view.result as { embeddings?: number[][] }).embeddings ?? [];
     res.json({ model: body.model, embeddings, total_duration: nanoseconds(performance.now() - started) });
   });
@@ -140,8 +132,7 @@ export function ollamaRouter(deps: DropInDeps): Router {
     const body = parseBody(OllamaEmbeddingsBody, req.body);
     if (!body.prompt) return void res.json({ embedding: [] });
     const request = toJobRequest({ type: "embed", model: body.model, input: body.prompt, ...(body.options ? { options: body.options } : {}), ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}), priority: "interactive" });
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) });
-    if (view.status !== "completed") throw failedJob(view);
+    const view = await runCompleted(deps, request, requestContext(deps.config, req, res));
     res.json({ embedding: (view.result as { embeddings?: number[][] }).embeddings?.[0] ?? [] });
   });
 

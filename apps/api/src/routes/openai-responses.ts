@@ -1,29 +1,23 @@
-import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
-import type { JobView, ToolCall } from "@herd/jobs";
+import type { ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { OpenAiResponsesBody, responsesRequest } from "../dropin/openai-responses.js";
 import { parseOpenAi } from "../dropin/openai-requests.js";
-import { failedJob, requestContext, runStream, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
+import { newId, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
+import { cutAtLimit, generatedText, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
 import type { DropInDeps } from "./ollama.js";
-
-const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString("hex")}`;
 
 type Item = Record<string, unknown>;
 
 const reasoningItem = (id: string, thinking: string): Item => ({ id, type: "reasoning", summary: [{ type: "summary_text", text: thinking }], encrypted_content: thinking });
 const textPart = (text: string) => ({ type: "output_text", text, annotations: [], logprobs: [] });
 const messageItem = (id: string, text: string, status: string): Item => ({ id, type: "message", status, role: "assistant", content: status === "in_progress" ? [] : [textPart(text)] });
-const callItem = (id: string, call: ToolCall, status: string, args: string): Item => ({ id, type: "function_call", status, call_id: call.id ?? newId("call"), name: call.function.name, arguments: args });
+const callItem = (id: string, call: ToolCall, status: string, args: string): Item => ({ id, type: "function_call", status, call_id: call.id ?? newId("call_"), name: call.function.name, arguments: args });
 
 function usageOf(result: unknown): Record<string, unknown> {
-  const { prompt_eval_count: input = 0, eval_count: output = 0 } = (result ?? {}) as { prompt_eval_count?: number; eval_count?: number };
-  return { input_tokens: input, output_tokens: output, total_tokens: input + output, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
+  const { prompt, output } = tokenCounts(result);
+  return { input_tokens: prompt, output_tokens: output, total_tokens: prompt + output, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
 }
-
-/** A generation cut at max_output_tokens is "incomplete", as OpenAI reports it. */
-const truncated = (result: unknown) => (result as { done_reason?: string } | undefined)?.done_reason === "length";
 
 /** The response object, echoing the request's settings as OpenAI's does; `output` and `usage` once known. */
 function responseObject(body: OpenAiResponsesBody, id: string, createdAt: number, status: string, output: Item[], result?: unknown): Item {
@@ -66,13 +60,13 @@ function outputOf(result: unknown, ids: { reasoning: string; message: string }):
   const calls = toolCallsOf(result);
   return [
     ...(thinking ? [reasoningItem(ids.reasoning, thinking)] : []),
-    ...(text !== "" || calls.length === 0 ? [messageItem(ids.message, text, truncated(result) ? "incomplete" : "completed")] : []),
+    ...(text !== "" || calls.length === 0 ? [messageItem(ids.message, text, cutAtLimit(result) ? "incomplete" : "completed")] : []),
     ...calls.map((call, index) => callItem(`fc_${ids.message.slice(4)}_${index}`, call, "completed", JSON.stringify(call.function.arguments))),
   ];
 }
 
 /** A generation cut at max_output_tokens without calling a tool is "incomplete". */
-const statusOf = (result: unknown) => (truncated(result) && toolCallsOf(result).length === 0 ? "incomplete" : "completed");
+const statusOf = (result: unknown) => (cutAtLimit(result) && toolCallsOf(result).length === 0 ? "incomplete" : "completed");
 
 /**
  * Streams the response as OpenAI's typed server-sent events, in the order Ollama's layer sends
@@ -166,14 +160,13 @@ class ResponseEvents {
 export async function responses(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiResponsesBody, req.body);
   const request = responsesRequest(body);
-  const context = { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) };
-  const id = newId("resp");
+  const context = requestContext(deps.config, req, res);
+  const id = newId("resp_");
   const ids = { reasoning: `rs_${id.slice(5)}`, message: `msg_${id.slice(5)}` };
   const createdAt = Math.floor(Date.now() / 1000);
   const object = (status: string, output: Item[], result?: unknown) => responseObject(body, id, createdAt, status, output, result);
   if (!body.stream) {
-    const view = await runInteractive(deps, request, context);
-    if (view.status !== "completed") throw failedJob(view);
+    const view = await runCompleted(deps, request, context);
     res.json(object(statusOf(view.result), outputOf(view.result, ids), view.result));
     return;
   }
@@ -183,8 +176,7 @@ export async function responses(deps: DropInDeps, req: Request, res: Response): 
     res,
     writer,
     async () => {
-      const view: JobView = await runInteractive(deps, request, { ...context, onText: (text) => events.text(text), onThinking: (thinking) => events.thinking(thinking) });
-      if (view.status !== "completed") throw failedJob(view);
+      const view = await runCompleted(deps, request, { ...context, onText: (text) => events.text(text), onThinking: (thinking) => events.thinking(thinking) });
       events.finish(view.result);
     },
     (error) => events.error(error),

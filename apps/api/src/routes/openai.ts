@@ -1,11 +1,9 @@
 import { Router, type Request, type Response } from "express";
-import { randomBytes } from "node:crypto";
-import type { JobRequest, JobView } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { base64Vector, chatRequest, completionRequest, embeddingInputs, OpenAiChatBody, OpenAiCompletionBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
 import { toJobRequest } from "../dropin/ollama-requests.js";
-import { failedJob, requestContext, runStream, streamWriter } from "../dropin/respond.js";
-import { generatedText, runInteractive, thinkingOf, toolCallsOf } from "../interactive.js";
+import { newId, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
+import { cutAtLimit, generatedText, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
 import { openAiToolCall } from "../dropin/openai-tools.js";
 import type { DropInDeps } from "./ollama.js";
 import { responses } from "./openai-responses.js";
@@ -14,15 +12,13 @@ import { responses } from "./openai-responses.js";
 export const OPENAI_PATHS = /^\/v1\/(embeddings|chat\/completions|completions|responses|models(\/.*)?)$/;
 
 function usage(result: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  const body = (result ?? {}) as { prompt_eval_count?: number; eval_count?: number };
-  const prompt = body.prompt_eval_count ?? 0;
-  const completion = body.eval_count ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const { prompt, output } = tokenCounts(result);
+  return { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output };
 }
 
 function finishReason(result: unknown): "tool_calls" | "length" | "stop" {
   if (toolCallsOf(result).length > 0) return "tool_calls";
-  return (result as { done_reason?: string } | undefined)?.done_reason === "length" ? "length" : "stop";
+  return cutAtLimit(result) ? "length" : "stop";
 }
 
 /** The answer as OpenAI's assistant message; a thinking model's thinking is `reasoning`, as Ollama sends it. */
@@ -55,20 +51,13 @@ async function serverSentEvents(res: Response, produce: (event: (data: unknown) 
   );
 }
 
-/** Runs the request as an interactive job and returns its view once completed; a failure is thrown as the API error it maps to. */
-async function completed(deps: DropInDeps, request: JobRequest, options: Parameters<typeof runInteractive>[2]): Promise<JobView> {
-  const view = await runInteractive(deps, request, options);
-  if (view.status !== "completed") throw failedJob(view);
-  return view;
-}
-
 async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiChatBody, req.body);
   const request = chatRequest(body);
-  const context = { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) };
-  const base = { id: `chatcmpl-${randomBytes(12).toString("hex")}`, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
+  const context = requestContext(deps.config, req, res);
+  const base = { id: newId("chatcmpl-"), created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
   if (!body.stream) {
-    const view = await completed(deps, request, context);
+    const view = await runCompleted(deps, request, context);
     res.json({
       ...base,
       object: "chat.completion",
@@ -80,7 +69,7 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
   await serverSentEvents(res, async (event) => {
     let first = true;
-    const view = await completed(deps, request, {
+    const view = await runCompleted(deps, request, {
       ...context,
       onText: (text) => {
         event(chunk(first ? { role: "assistant", content: text } : { content: text }, null));
@@ -105,16 +94,16 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
 async function completion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiCompletionBody, req.body);
   const request = completionRequest(body);
-  const context = { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) };
-  const base = { id: `cmpl-${randomBytes(12).toString("hex")}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
+  const context = requestContext(deps.config, req, res);
+  const base = { id: newId("cmpl-"), object: "text_completion", created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
   const choice = (text: string, finish: string | null) => ({ text, index: 0, logprobs: null, finish_reason: finish });
   if (!body.stream) {
-    const view = await completed(deps, request, context);
+    const view = await runCompleted(deps, request, context);
     res.json({ ...base, choices: [choice(generatedText(view.result), finishReason(view.result))], usage: usage(view.result) });
     return;
   }
   await serverSentEvents(res, async (event) => {
-    const view = await completed(deps, request, { ...context, onText: (text) => event({ ...base, choices: [choice(text, null)] }) });
+    const view = await runCompleted(deps, request, { ...context, onText: (text) => event({ ...base, choices: [choice(text, null)] }) });
     event({ ...base, choices: [choice("", finishReason(view.result))] });
     if (body.stream_options?.include_usage) event({ ...base, choices: [], usage: usage(view.result) });
   });
@@ -131,8 +120,7 @@ export function openAiRouter(deps: DropInDeps): Router {
     const body = parseOpenAi(OpenAiEmbeddingsBody, req.body);
     const inputs = embeddingInputs(body.input);
     const request = toJobRequest({ type: "embed", model: body.model, input: inputs, ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}), priority: "interactive" });
-    const view = await runInteractive(deps, request, { timeoutMs: deps.config.syncTimeoutMs, ...requestContext(req, res, deps.config.auth.defaultConcurrency) });
-    if (view.status !== "completed") throw failedJob(view);
+    const view = await runCompleted(deps, request, requestContext(deps.config, req, res));
     const vectors = (view.result as { embeddings?: number[][] }).embeddings ?? [];
     res.json({
       object: "list",

@@ -1,9 +1,9 @@
-import type { JobRequest, JobView, ToolCall } from "@herd/jobs";
+import type { JobRequest, JobView, Logprob, ToolCall } from "@herd/jobs";
 import { publishOn } from "@herd/redis";
 import { ApiError } from "./errors.js";
 import { chunksToString } from "./job-store.js";
 import { knownState, waitVia, type Subscription } from "./queues.js";
-import { StreamAssembler } from "./stream-assembler.js";
+import { StreamAssembler, type EmitPiece } from "./stream-assembler.js";
 import { submitJob } from "./submit.js";
 import type { SyncDeps } from "./sync.js";
 
@@ -17,10 +17,13 @@ export interface InteractiveOptions {
   tenant?: string;
   /** The API key, for its concurrency quota. */
   key?: { id: string; concurrency: number | undefined } | undefined;
-  /** Generation only: called with each new piece of text as the worker produces it. */
-  onText?: (text: string) => void;
+  /**
+   * Generation only: called with each new piece of text as the worker produces it, and the log
+   * probabilities of its tokens when the request asked for them.
+   */
+  onText?: EmitPiece;
   /** With onText, for a thinking model: called with each new piece of its thinking (before the text). */
-  onThinking?: (text: string) => void;
+  onThinking?: EmitPiece;
 }
 
 /** A finished generation's thinking (`thinking`, or a chat's `message.thinking`), or "". */
@@ -28,6 +31,12 @@ export function thinkingOf(result: unknown): string {
   const body = (result ?? {}) as { thinking?: unknown; message?: { thinking?: unknown } };
   if (typeof body.thinking === "string") return body.thinking;
   return typeof body.message?.thinking === "string" ? body.message.thinking : "";
+}
+
+/** A finished generation's log probabilities (requests with `logprobs`), or none. */
+export function logprobsOf(result: unknown): Logprob[] {
+  const logprobs = (result as { logprobs?: unknown } | null | undefined)?.logprobs;
+  return Array.isArray(logprobs) ? (logprobs as Logprob[]) : [];
 }
 
 /** The tools a finished chat's result called (`message.tool_calls`), or none. */
@@ -91,7 +100,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
     });
     if (outcome.kind === "cached") {
       const view = JSON.parse(chunksToString(outcome.body)) as JobView;
-      assembler?.finish(generatedText(view.result), thinkingOf(view.result));
+      assembler?.finish(generatedText(view.result), thinkingOf(view.result), logprobsOf(view.result));
       return view;
     }
     const fresh = subscription?.id === outcome.id;
@@ -114,7 +123,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
     const stored = (typeof finished === "object" ? deps.store.fromReply(outcome.id, finished) : undefined) ?? (await deps.store.read(outcome.id, knownState(finished)));
     if (!stored) throw new ApiError(502, "upstream_failed", `the ${request.type} job's result expired before it was read`);
     const view = JSON.parse(chunksToString(stored)) as JobView;
-    if (assembler && view.status === "completed" && !assembler.finish(generatedText(view.result), thinkingOf(view.result))) {
+    if (assembler && view.status === "completed" && !assembler.finish(generatedText(view.result), thinkingOf(view.result), logprobsOf(view.result))) {
       throw new ApiError(502, "stream_diverged", "the instance failed mid-generation and the retry produced different text than was already sent");
     }
     return view;

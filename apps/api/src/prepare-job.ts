@@ -118,6 +118,8 @@ export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, ans
     ...(request.think !== undefined ? { think: request.think } : {}),
     ...(request.truncate === false ? { truncate: false as const } : {}),
     ...(request.shift === false ? { shift: false as const } : {}),
+    ...(request.logprobs ? { logprobs: true as const } : {}),
+    ...(request.logprobs && request.top_logprobs ? { topLogprobs: request.top_logprobs } : {}),
   } as const;
   const key = inferenceCacheKey({ ...shape, ...(answer ? { purpose: "answer" } : {}), scope });
   // Only deterministic generations coalesce: N identical sampled requests must get N samples.

@@ -1,11 +1,14 @@
-import { TokenProgress } from "@herd/jobs";
+import { TokenProgress, type Logprob } from "@herd/jobs";
+
+/** Sends a new piece of text (or thinking), with the log probabilities of the tokens that came with it. */
+export type EmitPiece = (text: string, logprobs?: Logprob[]) => void;
 
 /** What has been sent of one part of the stream (the text, or a thinking model's thinking). */
 class Part {
   sent = "";
   attempt = "";
 
-  constructor(readonly emit: ((text: string) => void) | undefined) {}
+  constructor(readonly emit: EmitPiece | undefined) {}
 }
 
 /**
@@ -15,15 +18,19 @@ class Part {
  * what was already sent are dropped, and a retry that says something different is reported
  * (`diverged`), because what a client has received cannot be taken back. A missed piece (events
  * lost while reconnecting) stops the live stream; `finish` then sends the rest from the job's result.
+ * Log probabilities (jobs that asked for them) go out with the piece they came with, each token's
+ * once: a retry's entries are counted like its text.
  */
 export class StreamAssembler {
   readonly #text: Part;
   readonly #thinking: Part;
+  #attemptLogprobs: Logprob[] = [];
+  #sentLogprobs = 0;
   #nextSeq = 0;
   #broken = false;
   diverged = false;
 
-  constructor(emit: (text: string) => void, emitThinking?: (thinking: string) => void) {
+  constructor(emit: EmitPiece, emitThinking?: EmitPiece) {
     this.#text = new Part(emit);
     this.#thinking = new Part(emitThinking);
   }
@@ -35,47 +42,58 @@ export class StreamAssembler {
   piece(data: unknown): void {
     const parsed = TokenProgress.safeParse(data);
     if (!parsed.success || this.diverged) return;
-    const { seq, text, thinking } = parsed.data;
+    const { seq, text, thinking, logprobs } = parsed.data;
     if (seq === 0 && this.#nextSeq > 0) {
       // A new attempt (the job was retried): it starts over.
       this.#text.attempt = "";
       this.#thinking.attempt = "";
+      this.#attemptLogprobs = [];
       this.#broken = false;
     } else if (seq !== this.#nextSeq) {
       this.#broken = true;
     }
     this.#nextSeq = seq + 1;
     if (this.#broken) return;
-    if (thinking) {
-      this.#thinking.attempt += thinking;
-      this.#advance(this.#thinking, this.#thinking.attempt);
-    }
+    if (thinking) this.#thinking.attempt += thinking;
     this.#text.attempt += text;
-    this.#advance(this.#text, this.#text.attempt);
+    if (logprobs) this.#attemptLogprobs.push(...logprobs);
+    this.#release(this.#thinking.attempt, this.#text.attempt, this.#attemptLogprobs);
   }
 
   /**
-   * Sends whatever of the final thinking, then text, the stream has not; false if either
-   * contradicts what was sent.
+   * Sends whatever of the final thinking, then text (and log probabilities), the stream has not;
+   * false if either contradicts what was sent.
    */
-  finish(finalText: string, finalThinking = ""): boolean {
-    if (!this.diverged) this.#advance(this.#thinking, finalThinking);
-    if (!this.diverged) this.#advance(this.#text, finalText);
+  finish(finalText: string, finalThinking = "", finalLogprobs: Logprob[] = []): boolean {
+    if (!this.diverged) this.#release(finalThinking, finalText, finalLogprobs);
     return !this.diverged;
   }
 
-  #advance(part: Part, text: string): void {
+  #release(thinkingSoFar: string, textSoFar: string, logprobsSoFar: Logprob[]): void {
+    const thinking = this.#fresh(this.#thinking, thinkingSoFar);
+    const text = this.diverged ? undefined : this.#fresh(this.#text, textSoFar);
+    if (this.diverged) return;
+    const entries = logprobsSoFar.length > this.#sentLogprobs ? logprobsSoFar.slice(this.#sentLogprobs) : undefined;
+    if (entries) this.#sentLogprobs = logprobsSoFar.length;
+    // The entries ride on the last piece sent; with no fresh text for them, on an empty one.
+    const onThinking = thinking !== undefined && this.#thinking.emit !== undefined && text === undefined;
+    // Thinking nobody listens for is still followed, so a retry that thinks differently is caught.
+    if (thinking !== undefined) this.#thinking.emit?.(thinking, onThinking ? entries : undefined);
+    if (text !== undefined || (entries && !onThinking)) this.#text.emit?.(text ?? "", onThinking ? undefined : entries);
+  }
+
+  /** The part's text not yet sent (undefined when nothing is new); marks it sent. */
+  #fresh(part: Part, text: string): string | undefined {
     if (text.length <= part.sent.length) {
       if (!part.sent.startsWith(text)) this.diverged = true;
-      return;
+      return undefined;
     }
     if (!text.startsWith(part.sent)) {
       this.diverged = true;
-      return;
+      return undefined;
     }
     const fresh = text.slice(part.sent.length);
     part.sent = text;
-    // Thinking nobody listens for is still followed, so a retry that thinks differently is caught.
-    part.emit?.(fresh);
+    return fresh;
   }
 }

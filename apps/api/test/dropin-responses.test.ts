@@ -144,7 +144,7 @@ describe("OpenAI Responses API", () => {
     };
     expect(await refused({ previous_response_id: "resp_123" })).toEqual({ status: 400, code: "unsupported_field", param: "previous_response_id" });
     expect(await refused({ background: true })).toEqual({ status: 400, code: "unsupported_field", param: "background" });
-    expect(await refused({ include: ["message.output_text.logprobs"], top_logprobs: 3 })).toEqual({ status: 400, code: "unsupported_field", param: "include" });
+    expect(await refused({ include: ["message.output_text.logprobs"], top_logprobs: 21 })).toEqual({ status: 400, code: "invalid_request", param: "top_logprobs" });
     expect(await refused({ input: [{ role: "user", content: [{ type: "input_file", file_id: "file_1" }] }] })).toEqual({ status: 400, code: "unsupported_field", param: "input.0.content.0" });
     expect(await refused({ input: [{ type: "web_search_call" }] })).toEqual({ status: 400, code: "invalid_request", param: "input.0.type" });
     expect(await refused({ input: [{ type: "function_call", name: "f", call_id: "c", arguments: "{nope" }] })).toEqual({ status: 400, code: "invalid_request", param: "input.0.arguments" });

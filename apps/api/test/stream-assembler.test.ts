@@ -57,6 +57,32 @@ describe("StreamAssembler", () => {
     expect(out).toEqual(["Bleed", " the pump first"]);
   });
 
+  it("sends each token's log probabilities once, with the piece they came with, across a retry and the end", () => {
+    const out: Array<[string, string, string[]]> = [];
+    const tokens = (entries: Array<{ token: string }> | undefined) => (entries ?? []).map((entry) => entry.token);
+    const stream = new StreamAssembler((text, logprobs) => out.push(["text", text, tokens(logprobs)]), (text, logprobs) => out.push(["thinking", text, tokens(logprobs)]));
+    const lp = (token: string) => ({ token, logprob: -0.1 });
+    stream.piece({ seq: 0, text: "", thinking: "Hm.", logprobs: [lp("Hm"), lp(".")] });
+    // A piece with thinking and text: its entries go with the text, which is sent last.
+    stream.piece({ seq: 1, text: "Bleed", thinking: " Ok.", logprobs: [lp(" Ok"), lp("."), lp("Bleed")] });
+    // The retry repeats what was sent, then goes on: only the new tokens' entries go out.
+    stream.piece({ seq: 0, text: "", thinking: "Hm.", logprobs: [lp("Hm"), lp(".")] });
+    stream.piece({ seq: 1, text: "Bleed it", thinking: " Ok.", logprobs: [lp(" Ok"), lp("."), lp("Bleed"), lp(" it")] });
+    expect(stream.finish("Bleed it now", "Hm. Ok.", ["Hm", ".", " Ok", ".", "Bleed", " it", " now"].map(lp))).toBe(true);
+    expect(out).toEqual([
+      ["thinking", "Hm.", ["Hm", "."]],
+      ["thinking", " Ok.", []],
+      ["text", "Bleed", [" Ok", ".", "Bleed"]],
+      ["text", " it", [" it"]],
+      ["text", " now", [" now"]],
+    ]);
+    // Entries with no new text (a chunk that only carried them) still go out, on an empty piece.
+    const bare: Array<[string, string[]]> = [];
+    const other = new StreamAssembler((text, logprobs) => bare.push([text, tokens(logprobs)]));
+    other.piece({ seq: 0, text: "", logprobs: [lp("<tool>")] });
+    expect(bare).toEqual([["", ["<tool>"]]]);
+  });
+
   it("ignores progress that is not a token piece", () => {
     const { out, stream } = assembler();
     stream.piece(42);

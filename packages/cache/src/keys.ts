@@ -38,7 +38,7 @@ export function chunkCacheKey(chunkedHash: string, scope: string | undefined): s
   return scope === undefined ? chunkedHash : digest([...header("chunk", scope), chunkedHash]);
 }
 
-type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "suffix" | "raw" | "images" | "messages" | "system" | "options" | "format" | "tools" | "think" | "truncate" | "shift"> & {
+type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "suffix" | "raw" | "images" | "messages" | "system" | "options" | "format" | "tools" | "think" | "truncate" | "shift" | "logprobs" | "topLogprobs"> & {
   /** Results shaped differently for the same prompt (e.g. RAG answers with citations) cache apart. */
   purpose?: string;
   /** See embeddingCacheKey. */
@@ -47,8 +47,9 @@ type GenerationInput = Pick<GenerateJobData, "model" | "mode" | "prompt" | "suff
 
 /**
  * Everything that changes a generation: model, mode, prompt (and its images, suffix, raw) or
- * messages (with theirs), system, options, format, tools, think, truncate and shift turned off.
- * The parts added after the first release (images, tools, think, suffix, raw, truncate, shift) are
+ * messages (with theirs), system, options, format, tools, think, truncate and shift turned off,
+ * and logprobs (a result with them is not one without). The parts added after the first release
+ * (images, tools, think, suffix, raw, truncate, shift, logprobs) are
  * appended only when given, so keys of requests without them stay as they were.
  */
 export function inferenceCacheKey(input: GenerationInput): string {
@@ -70,6 +71,7 @@ export function inferenceCacheKey(input: GenerationInput): string {
     ...(input.raw ? ["raw"] : []),
     ...(input.truncate === false ? ["truncate:false"] : []),
     ...(input.shift === false ? ["shift:false"] : []),
+    ...(input.logprobs ? [`logprobs:${input.topLogprobs ?? 0}`] : []),
   ]);
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ChatMessage, ModelOptions, Think, ToolCall, ToolDefinition } from "./requests.js";
+import { ChatMessage, Logprob, ModelOptions, Think, ToolCall, ToolDefinition } from "./requests.js";
 
 /**
  * What an embed job carries in Redis. `model` is normalised; `requestModel` is echoed in results.
@@ -44,6 +44,9 @@ export const GenerateJobData = z.object({
   /** Ollama's truncate and shift, kept only when turned off (on is Ollama's default). */
   truncate: z.literal(false).optional(),
   shift: z.literal(false).optional(),
+  /** Ollama's logprobs and top_logprobs, kept only when asked for (true; 1 to 20). */
+  logprobs: z.literal(true).optional(),
+  topLogprobs: z.number().int().min(1).max(20).optional(),
   /**
    * Set when the job finished and its images (the bulk of its data) were dropped from Redis: how
    * many there were. Such a job cannot run again (a retry from Bull Board fails it, saying so).
@@ -65,7 +68,13 @@ export type GenerateJobData = z.infer<typeof GenerateJobData>;
  * One piece of a streamed generation, sent as BullMQ job progress (the events stream carries it to
  * every API process). `seq` numbers the pieces from 0, so a listener can tell a gap or a repeat.
  */
-export const TokenProgress = z.object({ seq: z.number().int().nonnegative(), text: z.string(), thinking: z.string().optional() });
+export const TokenProgress = z.object({
+  seq: z.number().int().nonnegative(),
+  text: z.string(),
+  thinking: z.string().optional(),
+  /** The log probabilities of the tokens in this piece (thinking and text, in order), when the job asked for them. */
+  logprobs: z.array(Logprob).optional(),
+});
 export type TokenProgress = z.infer<typeof TokenProgress>;
 
 export const EmbedResult = z.object({
@@ -88,6 +97,8 @@ export const GenerateResult = z.object({
   done_reason: z.string().optional(),
   prompt_eval_count: z.number().int().nonnegative().optional(),
   eval_count: z.number().int().nonnegative().optional(),
+  /** Each generated token's log probability, in order (requests with `logprobs`). */
+  logprobs: z.array(Logprob).optional(),
 });
 export type GenerateResult = z.infer<typeof GenerateResult>;
 

@@ -119,6 +119,17 @@ export const ChatMessage = z
   .strict();
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
+/** One alternative at a token's position: its text and log probability (Ollama's TokenLogprob). */
+export const TokenLogprob = z.looseObject({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).optional() });
+export type TokenLogprob = z.infer<typeof TokenLogprob>;
+
+/**
+ * A generated token's log probability, with the most likely tokens at its position when
+ * `top_logprobs` asked for them (Ollama's Logprob).
+ */
+export const Logprob = TokenLogprob.extend({ top_logprobs: z.array(TokenLogprob).optional() });
+export type Logprob = z.infer<typeof Logprob>;
+
 /** Ollama's `think`: on or off, or how hard to think (models that take a level). */
 export const Think = z.union([z.boolean(), z.enum(["low", "medium", "high"])], { error: 'must be true, false, "low", "medium" or "high"' });
 export type Think = z.infer<typeof Think>;
@@ -149,6 +160,10 @@ export const GenerateRequest = z
     truncate: z.boolean().optional(),
     /** false: generation stops when num_ctx is full (done_reason "length") instead of Ollama shifting the context. */
     shift: z.boolean().optional(),
+    /** Return each generated token's log probability (`logprobs` in the result, and in each streamed piece). */
+    logprobs: z.boolean().optional(),
+    /** With logprobs: also the most likely tokens at each position, 0 to 20 of them (Ollama's limit). */
+    top_logprobs: z.number({ error: "must be a whole number" }).int("must be a whole number").min(0, "top_logprobs must be between 0 and 20").max(20, "top_logprobs must be between 0 and 20").optional(),
     keep_alive: KeepAlive.optional(),
     /** Force caching on or off; by default only deterministic generations are cached. */
     cache: z.boolean().optional(),
@@ -171,6 +186,10 @@ export const GenerateRequest = z
     // Ollama's own words: a raw prompt bypasses the template that would place a system prompt.
     if (request.raw && request.system !== undefined && request.system !== "") {
       ctx.addIssue({ code: "custom", path: ["raw"], message: "raw mode does not support template, system, or context" });
+    }
+    // Ollama ignores top_logprobs without logprobs; a client that sets it expects to read them.
+    if (request.top_logprobs !== undefined && request.top_logprobs > 0 && request.logprobs !== true) {
+      ctx.addIssue({ code: "custom", path: ["top_logprobs"], message: 'top_logprobs needs "logprobs": true' });
     }
     if (request.images !== undefined && request.images.length > 0 && hasMessages) {
       ctx.addIssue({ code: "custom", path: ["images"], message: 'a chat carries its images on its messages (messages[i].images), not beside them' });

@@ -1,5 +1,5 @@
 import { OllamaError } from "./errors.js";
-import { ChatChunk, EmbedResponse, GenerateChunk, ShowResponse, TagsResponse, VersionResponse, type ToolCall } from "./schemas.js";
+import { ChatChunk, EmbedResponse, GenerateChunk, ShowResponse, TagsResponse, VersionResponse, type Logprob, type ToolCall } from "./schemas.js";
 import { Transport, type CallOptions } from "./transport.js";
 import { validateVectors, vectorTexts } from "./validate.js";
 
@@ -44,6 +44,9 @@ export interface GenerateParams {
   truncate?: boolean;
   /** false: stop at the end of num_ctx instead of shifting the context. */
   shift?: boolean;
+  /** Each generated token's log probability, and the `top_logprobs` likeliest tokens at its position. */
+  logprobs?: boolean;
+  top_logprobs?: number;
   keep_alive?: string | number;
 }
 
@@ -59,6 +62,8 @@ export interface ChatParams {
   truncate?: boolean;
   /** false: stop at the end of num_ctx instead of shifting the context. */
   shift?: boolean;
+  logprobs?: boolean;
+  top_logprobs?: number;
   keep_alive?: string | number;
 }
 
@@ -71,6 +76,8 @@ export interface GenerationOutput {
   doneReason: string | undefined;
   promptEvalCount: number;
   evalCount: number;
+  /** Every chunk's log probabilities in order (thinking and text tokens), when the call asked for them. */
+  logprobs: Logprob[];
 }
 
 export interface StreamOptions extends CallOptions {
@@ -78,6 +85,8 @@ export interface StreamOptions extends CallOptions {
   onToken?: (piece: string) => void;
   /** Called with each piece of a thinking model's thinking (streamed calls only). */
   onThinking?: (piece: string) => void;
+  /** Called with each chunk's log probabilities, after its thinking and text (streamed calls only). */
+  onLogprobs?: (entries: Logprob[]) => void;
 }
 
 export interface ModelInfo {
@@ -172,6 +181,7 @@ export class OllamaClient {
     const thoughts: string[] = [];
     // A streamed chat may report its calls in any chunk (one per chunk, or all in one).
     const toolCalls: ToolCall[] = [];
+    const logprobs: Logprob[] = [];
     let final: GenerateChunk | ChatChunk | undefined;
     const take = (line: unknown, streaming: boolean) => {
       const { piece, chunk, toolCalls: calls, thinking } = read(line);
@@ -182,6 +192,10 @@ export class OllamaClient {
       if (piece) {
         pieces.push(piece);
         if (streaming) call.onToken?.(piece);
+      }
+      if (chunk.logprobs && chunk.logprobs.length > 0) {
+        logprobs.push(...chunk.logprobs);
+        if (streaming) call.onLogprobs?.(chunk.logprobs);
       }
       if (calls) toolCalls.push(...calls);
       if (chunk.done || !streaming) final = chunk;
@@ -200,6 +214,7 @@ export class OllamaClient {
       doneReason: final.done_reason,
       promptEvalCount: final.prompt_eval_count ?? 0,
       evalCount: final.eval_count ?? 0,
+      logprobs,
     };
   }
 

@@ -2,4 +2,4 @@ export { OllamaClient, type OllamaClientOptions, type EmbedParams, type EmbedOut
 export { OllamaError, kindForStatus, classifyTransportError, type OllamaErrorKind } from "./errors.js";
 export type { CallOptions } from "./transport.js";
 export { validateVectors, vectorTexts } from "./validate.js";
-export type { TagsResponse } from "./schemas.js";
+export type { Logprob, TagsResponse } from "./schemas.js";

@@ -22,11 +22,21 @@ const Metrics = {
   eval_duration: z.number().optional(),
 };
 
+/** One alternative at a token's position; fields Ollama may add are kept. */
+const TokenLogprob = z.looseObject({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).optional() });
+
+/** A generated token's log probability, and the likeliest tokens at its position when asked for. */
+export const Logprob = TokenLogprob.extend({ top_logprobs: z.array(TokenLogprob).optional() });
+export type Logprob = z.infer<typeof Logprob>;
+
+const Logprobs = z.array(Logprob).nullable().optional();
+
 export const GenerateChunk = z.object({
   model: z.string().optional(),
   response: z.string(),
   thinking: z.string().optional(),
   done: z.boolean(),
+  logprobs: Logprobs,
   ...Metrics,
 });
 export type GenerateChunk = z.infer<typeof GenerateChunk>;
@@ -41,6 +51,7 @@ export const ChatChunk = z.object({
   model: z.string().optional(),
   message: z.object({ role: z.string(), content: z.string(), thinking: z.string().optional(), tool_calls: z.array(ToolCall).nullable().optional() }),
   done: z.boolean(),
+  logprobs: Logprobs,
   ...Metrics,
 });
 export type ChatChunk = z.infer<typeof ChatChunk>;

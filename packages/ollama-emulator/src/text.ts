@@ -8,6 +8,23 @@ export function tokenize(text: string): string[] {
   return text.match(TOKEN_PATTERN) ?? [];
 }
 
+/** `text` cut into its tokens' texts, each with the spacing before it: they join back into `text`. */
+export function tokenTexts(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (const match of text.matchAll(TOKEN_PATTERN)) {
+    const end = match.index + match[0].length;
+    out.push(text.slice(start, end));
+    start = end;
+  }
+  const rest = text.slice(start);
+  if (rest !== "") {
+    if (out.length > 0) out[out.length - 1] += rest;
+    else out.push(rest);
+  }
+  return out;
+}
+
 export function countTokens(text: string): number {
   let count = 0;
   TOKEN_PATTERN.lastIndex = 0;

@@ -2,7 +2,7 @@ import { UnrecoverableError, WaitingError, type Job } from "bullmq";
 import type { RedisClient } from "@herd/redis";
 import { embeddingCacheKey, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeFailure, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
-import { OllamaError } from "@herd/ollama-client";
+import { OllamaError, type Logprob } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { payloadError, toJobError } from "./failure.js";
@@ -208,7 +208,9 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     timeoutMs: deps.timeouts.generateMs,
     instanceSignal: deps.monitor.instanceSignal,
     signal: tracked.signal,
-    ...(publisher ? { onToken: (piece: string) => publisher.push(piece), onThinking: (piece: string) => publisher.pushThinking(piece) } : {}),
+    ...(publisher
+      ? { onToken: (piece: string) => publisher.push(piece), onThinking: (piece: string) => publisher.pushThinking(piece), ...(data.logprobs ? { onLogprobs: (entries: Logprob[]) => publisher.pushLogprobs(entries) } : {}) }
+      : {}),
   };
   const common = {
     model: data.model,
@@ -217,6 +219,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ...(data.think !== undefined ? { think: data.think } : {}),
     ...(data.truncate === false ? { truncate: false } : {}),
     ...(data.shift === false ? { shift: false } : {}),
+    ...(data.logprobs ? { logprobs: true, ...(data.topLogprobs ? { top_logprobs: data.topLogprobs } : {}) } : {}),
     ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
   };
   let output: Awaited<ReturnType<typeof deps.monitor.client.generate>>;
@@ -257,6 +260,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ...(output.doneReason !== undefined ? { done_reason: output.doneReason } : {}),
     prompt_eval_count: output.promptEvalCount,
     eval_count: output.evalCount,
+    ...(data.logprobs && output.logprobs.length > 0 ? { logprobs: output.logprobs } : {}),
   };
   const result = JSON.stringify(body);
   const { model: _model, ...withoutModel } = body;

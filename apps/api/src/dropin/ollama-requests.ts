@@ -10,7 +10,7 @@ const common = {
   options: z.record(z.string(), z.unknown()).optional(),
   keep_alive: z.union([z.string(), z.number()]).optional(),
 };
-const UNSUPPORTED = ["template", "context", "logprobs", "top_logprobs"] as const;
+const UNSUPPORTED = ["template", "context"] as const;
 
 export const OllamaGenerateBody = z
   .object({ ...common, prompt: z.string().optional(), suffix: z.string().optional(), system: z.string().optional(), raw: z.boolean().optional(), think: z.unknown().optional() })
@@ -63,12 +63,24 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
     // null is Go's zero value: Ollama's default (on).
     ...(body["truncate"] !== undefined && body["truncate"] !== null ? { truncate: body["truncate"] } : {}),
     ...(body["shift"] !== undefined && body["shift"] !== null ? { shift: body["shift"] } : {}),
+    ...logprobsOf(body),
     ...(body.options ? { options: body.options } : {}),
     ...(body.format !== undefined && body.format !== "" && body.format !== null ? { format: body.format } : {}),
     ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
     priority: "interactive",
   };
   return toJobRequest(candidate);
+}
+
+/**
+ * Ollama's logprobs and top_logprobs as the job's: Ollama checks top_logprobs' range first (its
+ * words), and ignores top_logprobs without logprobs.
+ */
+function logprobsOf(body: Record<string, unknown>): { logprobs?: true; top_logprobs?: unknown } {
+  const top = body["top_logprobs"];
+  if (typeof top === "number" && (top < 0 || top > 20)) throw new ApiError(400, "invalid_request", "top_logprobs must be between 0 and 20");
+  if (body["logprobs"] !== true) return {};
+  return { logprobs: true, ...(top !== undefined && top !== null && top !== 0 ? { top_logprobs: top } : {}) };
 }
 
 /** An Ollama chat message as a job's message: its text, and its images and tool fields when present. */

@@ -55,6 +55,8 @@ export const OpenAiChatBody = z
     reasoning_effort: ReasoningEffort.nullable().optional(),
     reasoning: z.object({ effort: ReasoningEffort.nullable().optional() }).passthrough().nullable().optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
+    logprobs: z.boolean({ error: "logprobs must be a boolean" }).nullable().optional(),
+    top_logprobs: z.number({ error: "top_logprobs must be an integer" }).int("top_logprobs must be an integer").min(0, "top_logprobs must be between 0 and 20").max(20, "top_logprobs must be between 0 and 20").nullable().optional(),
   })
   .passthrough();
 export type OpenAiChatBody = z.infer<typeof OpenAiChatBody>;
@@ -122,9 +124,8 @@ function refuseExtraChoices(n: number | null | undefined): void {
 /** The native job request for a chat completion: sampling settings become Ollama options. */
 export function chatRequest(body: OpenAiChatBody): JobRequest {
   refuseExtraChoices(body.n);
-  // Refused rather than answered without them: a client that asks reads them.
-  if (body["logprobs"] === true || (typeof body["top_logprobs"] === "number" && body["top_logprobs"] > 0)) {
-    throw new ApiError(400, "unsupported_field", "logprobs: log probabilities are not supported through Herd", { details: { param: "logprobs" } });
+  if (body.top_logprobs != null && body.top_logprobs > 0 && body.logprobs !== true) {
+    throw new ApiError(400, "invalid_request", "top_logprobs: logprobs must be true when top_logprobs is set", { details: { param: "top_logprobs" } });
   }
   const tools = offeredTools({ tools: body.tools ?? undefined, tool_choice: body.tool_choice });
   const effort = body.reasoning_effort ?? body.reasoning?.effort ?? undefined;
@@ -142,6 +143,7 @@ export function chatRequest(body: OpenAiChatBody): JobRequest {
     ...(effort !== undefined ? { think: THINK_FOR_EFFORT[effort] } : {}),
     options: samplingOptions(body, body.max_completion_tokens ?? body.max_tokens),
     ...(format !== undefined ? { format } : {}),
+    ...(body.logprobs === true ? { logprobs: true, ...(body.top_logprobs ? { top_logprobs: body.top_logprobs } : {}) } : {}),
     priority: "interactive",
   });
 }
@@ -182,7 +184,8 @@ export const OpenAiCompletionBody = z
     n: z.number().int().nullable().optional(),
     best_of: z.number().int().nullable().optional(),
     echo: z.boolean().nullable().optional(),
-    logprobs: z.number().int().nullable().optional(),
+    // OpenAI's legacy limit: the log probabilities of the 0 to 5 likeliest tokens at each position.
+    logprobs: z.number({ error: "logprobs must be an integer" }).int("logprobs must be an integer").min(0, "logprobs must be between 0 and 5").max(5, "logprobs must be between 0 and 5").nullable().optional(),
   })
   .passthrough();
 export type OpenAiCompletionBody = z.infer<typeof OpenAiCompletionBody>;
@@ -194,15 +197,15 @@ export type OpenAiCompletionBody = z.infer<typeof OpenAiCompletionBody>;
 export function completionRequest(body: OpenAiCompletionBody): JobRequest {
   refuseExtraChoices(body.n);
   if (body.best_of != null && body.best_of !== 1) throw new ApiError(400, "unsupported_field", "best_of: only one candidate per request is supported", { details: { param: "best_of" } });
-  // Ollama ignores these; through Herd they are refused rather than silently answered without.
+  // Ollama ignores echo; through Herd it is refused rather than silently answered without.
   if (body.echo === true) throw new ApiError(400, "unsupported_field", "echo: the prompt is not repeated in the answer through Herd", { details: { param: "echo" } });
-  if (body.logprobs != null) throw new ApiError(400, "unsupported_field", "logprobs: log probabilities are not supported through Herd", { details: { param: "logprobs" } });
   return toJobRequest({
     type: "generate",
     model: body.model,
     prompt: body.prompt,
     ...(body.suffix ? { suffix: body.suffix } : {}),
     options: samplingOptions(body, body.max_tokens),
+    ...(body.logprobs != null ? { logprobs: true, ...(body.logprobs > 0 ? { top_logprobs: body.logprobs } : {}) } : {}),
     priority: "interactive",
   });
 }

@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from "express";
 import type { ApiConfig } from "@herd/config";
-import { normalizeModel, type JobRequest, type JobView, type ToolCall } from "@herd/jobs";
+import { normalizeModel, type JobRequest, type JobView, type Logprob, type ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import type { FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { nanoseconds, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
-import { generatedText, thinkingOf, toolCallsOf } from "../interactive.js";
+import { generatedText, logprobsOf, thinkingOf, toolCallsOf } from "../interactive.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -31,12 +31,22 @@ function counts(result: unknown): Record<string, unknown> {
   };
 }
 
-/** The generated part of a response line: text, and a thinking model's thinking and tool calls when there are any. */
-function content(mode: Mode, text: string, extra: { thinking?: string; toolCalls?: ToolCall[] } = {}): Record<string, unknown> {
+interface Extra {
+  thinking?: string | undefined;
+  toolCalls?: ToolCall[];
+  logprobs?: Logprob[] | undefined;
+}
+
+/**
+ * The generated part of a response line: text, and a thinking model's thinking, tool calls and
+ * log probabilities when there are any (the latter beside the message, as Ollama puts them).
+ */
+function content(mode: Mode, text: string, extra: Extra = {}): Record<string, unknown> {
   const thinking = extra.thinking ? { thinking: extra.thinking } : {};
-  if (mode === "generate") return { response: text, ...thinking };
+  const logprobs = extra.logprobs && extra.logprobs.length > 0 ? { logprobs: extra.logprobs } : {};
+  if (mode === "generate") return { response: text, ...thinking, ...logprobs };
   const toolCalls = extra.toolCalls && extra.toolCalls.length > 0 ? { tool_calls: extra.toolCalls } : {};
-  return { message: { role: "assistant", content: text, ...thinking, ...toolCalls } };
+  return { message: { role: "assistant", content: text, ...thinking, ...toolCalls }, ...logprobs };
 }
 
 /** Answers an empty prompt (or no messages) the way Ollama does: load the model, generate nothing. */
@@ -48,21 +58,21 @@ async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mo
 async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {
   const started = performance.now();
   const context = requestContext(deps.config, req, res);
-  const final = (view: JobView, text: string, extra?: { thinking?: string; toolCalls?: ToolCall[] }) => ({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
+  const final = (view: JobView, text: string, extra?: Extra) => ({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: true, ...counts(view.result), total_duration: nanoseconds(performance.now() - started) });
   if (!stream) {
     const view = await runCompleted(deps, request, context);
-    res.json(final(view, generatedText(view.result), { thinking: thinkingOf(view.result), toolCalls: toolCallsOf(view.result) }));
+    res.json(final(view, generatedText(view.result), { thinking: thinkingOf(view.result), toolCalls: toolCallsOf(view.result), logprobs: logprobsOf(view.result) }));
     return;
   }
   const writer = streamWriter(res, "application/x-ndjson");
   const line = (body: unknown) => writer.write(`${JSON.stringify(body)}\n`);
   /** One streamed line of generated output (not the final one). */
-  const part = (text: string, extra?: { thinking?: string; toolCalls?: ToolCall[] }) => line({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: false });
+  const part = (text: string, extra?: Extra) => line({ model, created_at: new Date().toISOString(), ...content(mode, text, extra), done: false });
   await runStream(
     res,
     writer,
     async () => {
-      const view = await runCompleted(deps, request, { ...context, onText: (text) => part(text), onThinking: (thinking) => part("", { thinking }) });
+      const view = await runCompleted(deps, request, { ...context, onText: (text, logprobs) => part(text, { logprobs }), onThinking: (thinking, logprobs) => part("", { thinking, logprobs }) });
       // As Ollama streams them: the calls in a chunk of their own, before the final one.
       const toolCalls = toolCallsOf(view.result);
       if (toolCalls.length > 0) part("", { toolCalls });

@@ -1,17 +1,20 @@
 import type { Request, Response } from "express";
-import type { ToolCall } from "@herd/jobs";
+import type { Logprob, ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { OpenAiResponsesBody, responsesRequest } from "../dropin/openai-responses.js";
+import { chatLogprobs } from "../dropin/openai-logprobs.js";
 import { parseOpenAi } from "../dropin/openai-requests.js";
 import { newId, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
-import { cutAtLimit, generatedText, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
+import { cutAtLimit, generatedText, logprobsOf, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
 import type { DropInDeps } from "./ollama.js";
 
 type Item = Record<string, unknown>;
 
 const reasoningItem = (id: string, thinking: string): Item => ({ id, type: "reasoning", summary: [{ type: "summary_text", text: thinking }], encrypted_content: thinking });
-const textPart = (text: string) => ({ type: "output_text", text, annotations: [], logprobs: [] });
-const messageItem = (id: string, text: string, status: string): Item => ({ id, type: "message", status, role: "assistant", content: status === "in_progress" ? [] : [textPart(text)] });
+/** Log probabilities as the Responses API lists them (as chat completions' content entries). */
+const listed = (logprobs: readonly Logprob[]) => chatLogprobs(logprobs).content;
+const textPart = (text: string, logprobs: readonly Logprob[] = []) => ({ type: "output_text", text, annotations: [], logprobs: listed(logprobs) });
+const messageItem = (id: string, text: string, status: string, logprobs: readonly Logprob[] = []): Item => ({ id, type: "message", status, role: "assistant", content: status === "in_progress" ? [] : [textPart(text, logprobs)] });
 const callItem = (id: string, call: ToolCall, status: string, args: string): Item => ({ id, type: "function_call", status, call_id: call.id ?? newId("call_"), name: call.function.name, arguments: args });
 
 function usageOf(result: unknown): Record<string, unknown> {
@@ -60,7 +63,7 @@ function outputOf(result: unknown, ids: { reasoning: string; message: string }):
   const calls = toolCallsOf(result);
   return [
     ...(thinking ? [reasoningItem(ids.reasoning, thinking)] : []),
-    ...(text !== "" || calls.length === 0 ? [messageItem(ids.message, text, cutAtLimit(result) ? "incomplete" : "completed")] : []),
+    ...(text !== "" || calls.length === 0 ? [messageItem(ids.message, text, cutAtLimit(result) ? "incomplete" : "completed", logprobsOf(result))] : []),
     ...calls.map((call, index) => callItem(`fc_${ids.message.slice(4)}_${index}`, call, "completed", JSON.stringify(call.function.arguments))),
   ];
 }
@@ -78,6 +81,8 @@ class ResponseEvents {
   #started = false;
   #thinking = "";
   #text = "";
+  /** Every token's log probabilities so far, a thinking model's thinking included (as Ollama lists them). */
+  readonly #logprobs: Logprob[] = [];
   #outputIndex = 0;
   #phase: "none" | "reasoning" | "text" = "none";
 
@@ -98,8 +103,9 @@ class ResponseEvents {
     this.#event("response.in_progress", { response: this.object("in_progress", []) });
   }
 
-  thinking(piece: string): void {
+  thinking(piece: string, logprobs: readonly Logprob[] = []): void {
     this.#start();
+    this.#logprobs.push(...logprobs);
     if (this.#phase === "none") {
       this.#phase = "reasoning";
       this.#event("response.output_item.added", { output_index: this.#outputIndex, item: { id: this.ids.reasoning, type: "reasoning", summary: [] } });
@@ -116,8 +122,9 @@ class ResponseEvents {
     this.#phase = "none";
   }
 
-  text(piece: string): void {
+  text(piece: string, logprobs: readonly Logprob[] = []): void {
     this.#start();
+    this.#logprobs.push(...logprobs);
     this.#endReasoning();
     if (this.#phase === "none") {
       this.#phase = "text";
@@ -125,7 +132,7 @@ class ResponseEvents {
       this.#event("response.content_part.added", { item_id: this.ids.message, output_index: this.#outputIndex, content_index: 0, part: textPart("") });
     }
     this.#text += piece;
-    this.#event("response.output_text.delta", { item_id: this.ids.message, output_index: this.#outputIndex, content_index: 0, delta: piece, logprobs: [] });
+    this.#event("response.output_text.delta", { item_id: this.ids.message, output_index: this.#outputIndex, content_index: 0, delta: piece, logprobs: listed(logprobs) });
   }
 
   /** Closes the streamed items and sends the ones only the finished job has (tool calls), then the response. */
@@ -135,9 +142,9 @@ class ResponseEvents {
     const output = outputOf(result, this.ids);
     if (this.#phase === "text") {
       const message = output.find((item) => item["type"] === "message");
-      this.#event("response.output_text.done", { item_id: this.ids.message, output_index: this.#outputIndex, content_index: 0, text: this.#text, logprobs: [] });
-      this.#event("response.content_part.done", { item_id: this.ids.message, output_index: this.#outputIndex, content_index: 0, part: textPart(this.#text) });
-      this.#event("response.output_item.done", { output_index: this.#outputIndex, item: message ?? messageItem(this.ids.message, this.#text, "completed") });
+      this.#event("response.output_text.done", { item_id: this.ids.message, output_index: this.#outputIndex, content_index: 0, text: this.#text, logprobs: listed(this.#logprobs) });
+      this.#event("response.content_part.done", { item_id: this.ids.message, output_index: this.#outputIndex, content_index: 0, part: textPart(this.#text, this.#logprobs) });
+      this.#event("response.output_item.done", { output_index: this.#outputIndex, item: message ?? messageItem(this.ids.message, this.#text, "completed", this.#logprobs) });
     }
     output.forEach((item, at) => {
       if (item["type"] !== "function_call") return;
@@ -176,7 +183,7 @@ export async function responses(deps: DropInDeps, req: Request, res: Response): 
     res,
     writer,
     async () => {
-      const view = await runCompleted(deps, request, { ...context, onText: (text) => events.text(text), onThinking: (thinking) => events.thinking(thinking) });
+      const view = await runCompleted(deps, request, { ...context, onText: (text, logprobs) => events.text(text, logprobs), onThinking: (thinking, logprobs) => events.thinking(thinking, logprobs) });
       events.finish(view.result);
     },
     (error) => events.error(error),

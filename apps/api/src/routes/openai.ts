@@ -1,9 +1,11 @@
 import { Router, type Request, type Response } from "express";
+import type { Logprob } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { base64Vector, chatRequest, completionRequest, embeddingInputs, OpenAiChatBody, OpenAiCompletionBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
 import { toJobRequest } from "../dropin/ollama-requests.js";
 import { newId, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
-import { cutAtLimit, generatedText, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
+import { cutAtLimit, generatedText, logprobsOf, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
+import { chatLogprobs, legacyLogprobs } from "../dropin/openai-logprobs.js";
 import { openAiToolCall } from "../dropin/openai-tools.js";
 import type { DropInDeps } from "./ollama.js";
 import { responses } from "./openai-responses.js";
@@ -61,22 +63,26 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
     res.json({
       ...base,
       object: "chat.completion",
-      choices: [{ index: 0, message: assistantMessage(view.result), finish_reason: finishReason(view.result) }],
+      choices: [{ index: 0, message: assistantMessage(view.result), logprobs: body.logprobs === true ? chatLogprobs(logprobsOf(view.result)) : null, finish_reason: finishReason(view.result) }],
       usage: usage(view.result),
     });
     return;
   }
-  const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
+  const chunk = (delta: Record<string, unknown>, finish: string | null, logprobs?: Logprob[]) => ({
+    ...base,
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, ...(body.logprobs === true ? { logprobs: logprobs ? chatLogprobs(logprobs) : null } : {}), finish_reason: finish }],
+  });
   await serverSentEvents(res, async (event) => {
     let first = true;
     const view = await runCompleted(deps, request, {
       ...context,
-      onText: (text) => {
-        event(chunk(first ? { role: "assistant", content: text } : { content: text }, null));
+      onText: (text, logprobs) => {
+        event(chunk(first ? { role: "assistant", content: text } : { content: text }, null, logprobs));
         first = false;
       },
-      onThinking: (reasoning) => {
-        event(chunk(first ? { role: "assistant", content: "", reasoning } : { reasoning }, null));
+      onThinking: (reasoning, logprobs) => {
+        event(chunk(first ? { role: "assistant", content: "", reasoning } : { reasoning }, null, logprobs));
         first = false;
       },
     });
@@ -96,14 +102,20 @@ async function completion(deps: DropInDeps, req: Request, res: Response): Promis
   const request = completionRequest(body);
   const context = requestContext(deps.config, req, res);
   const base = { id: newId("cmpl-"), object: "text_completion", created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
-  const choice = (text: string, finish: string | null) => ({ text, index: 0, logprobs: null, finish_reason: finish });
+  // With `logprobs`, each choice lists its tokens' log probabilities and where each starts in the whole text.
+  let offset = 0;
+  const choice = (text: string, finish: string | null, logprobs: Logprob[] = []) => {
+    const listed = body.logprobs != null ? legacyLogprobs(logprobs, offset) : null;
+    offset += text.length;
+    return { text, index: 0, logprobs: listed, finish_reason: finish };
+  };
   if (!body.stream) {
     const view = await runCompleted(deps, request, context);
-    res.json({ ...base, choices: [choice(generatedText(view.result), finishReason(view.result))], usage: usage(view.result) });
+    res.json({ ...base, choices: [choice(generatedText(view.result), finishReason(view.result), logprobsOf(view.result))], usage: usage(view.result) });
     return;
   }
   await serverSentEvents(res, async (event) => {
-    const view = await runCompleted(deps, request, { ...context, onText: (text) => event({ ...base, choices: [choice(text, null)] }) });
+    const view = await runCompleted(deps, request, { ...context, onText: (text, logprobs) => event({ ...base, choices: [choice(text, null, logprobs)] }) });
     event({ ...base, choices: [choice("", finishReason(view.result))] });
     if (body.stream_options?.include_usage) event({ ...base, choices: [], usage: usage(view.result) });
   });

@@ -9,6 +9,7 @@ import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
 import { chatContext, fitChat, generationBudget, promptTokensIn } from "../context-window.js";
 import { describeImages, IMAGE_TOKENS, readImages, seeImages } from "../images.js";
 import { capabilityMissing, chooseToolCall, readTools, type EmulatedToolCall, type ToolSpec } from "../tools.js";
+import { LogprobCounter, readLogprobs, type Logprob, type LogprobsRequest } from "../logprobs.js";
 
 type Mode = "generate" | "chat";
 
@@ -92,13 +93,16 @@ function thinkLevelOf(body: Record<string, unknown>): ThinkLevel | undefined {
 interface Extra {
   thinking?: string;
   toolCalls?: EmulatedToolCall[];
+  logprobs?: Logprob[] | undefined;
 }
 
 function chunk(mode: Mode, model: string, piece: string, done: boolean, extra: Extra = {}): Record<string, unknown> {
   const base = { model, created_at: nowRfc3339Nano() };
   const thinking = extra.thinking ? { thinking: extra.thinking } : {};
-  if (mode === "generate") return { ...base, response: piece, ...thinking, done };
-  return { ...base, message: { role: "assistant", content: piece, ...thinking, ...(extra.toolCalls ? { tool_calls: extra.toolCalls } : {}) }, done };
+  // Beside the message, as Ollama's GenerateResponse and ChatResponse carry them (omitted when empty).
+  const logprobs = extra.logprobs && extra.logprobs.length > 0 ? { logprobs: extra.logprobs } : {};
+  if (mode === "generate") return { ...base, response: piece, ...thinking, done, ...logprobs };
+  return { ...base, message: { role: "assistant", content: piece, ...thinking, ...(extra.toolCalls ? { tool_calls: extra.toolCalls } : {}) }, done, ...logprobs };
 }
 
 /** What a request asks of the model beyond text, read (and checked against the model) once. */
@@ -108,6 +112,8 @@ interface Asked {
   images: Buffer[];
   /** The model has a vision projector (the runner refuses images otherwise). */
   vision: boolean;
+  /** Each generated token's log probability (and how many alternatives), when asked. */
+  logprobs: LogprobsRequest | undefined;
 }
 
 async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: Record<string, unknown>, asked: Asked, life: RequestLife, res: ServerResponse): Promise<unknown> {
@@ -156,13 +162,26 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
         evalCount += tokens;
         writer?.write(line());
       };
-      for (const piece of thoughts) await produceTokens(piece, () => chunk(mode, body["model"] as string, "", false, { thinking: piece }));
-      for (const piece of output.pieces) await produceTokens(piece, () => chunk(mode, body["model"] as string, piece, false));
+      const counter = asked.logprobs ? new LogprobCounter(asked.logprobs) : undefined;
+      const allLogprobs: Logprob[] = [];
+      const logprobsOf = (piece: string) => {
+        const entries = counter?.entries(piece);
+        if (entries) allLogprobs.push(...entries);
+        return entries;
+      };
+      for (const piece of thoughts) {
+        const logprobs = logprobsOf(piece);
+        await produceTokens(piece, () => chunk(mode, body["model"] as string, "", false, { thinking: piece, logprobs }));
+      }
+      for (const piece of output.pieces) {
+        const logprobs = logprobsOf(piece);
+        await produceTokens(piece, () => chunk(mode, body["model"] as string, piece, false, { logprobs }));
+      }
       if (toolCall) await produceTokens(JSON.stringify(toolCall.function), () => chunk(mode, body["model"] as string, "", false, { toolCalls: [toolCall] }));
       const finished = performance.now();
       const text = output.pieces.join("");
       const final = {
-        ...chunk(mode, body["model"] as string, stream ? "" : text, true, stream ? {} : { thinking: thoughts.join(""), ...(toolCall ? { toolCalls: [toolCall] } : {}) }),
+        ...chunk(mode, body["model"] as string, stream ? "" : text, true, stream ? {} : { thinking: thoughts.join(""), ...(toolCall ? { toolCalls: [toolCall] } : {}), logprobs: allLogprobs }),
         done_reason: output.doneReason,
         ...(mode === "generate" && body["raw"] !== true ? { context: tokenize(`${conversation.context} ${text}`).map((token) => fnv1a(token) % 128_000) } : {}),
         ...withoutZeroes({
@@ -193,6 +212,9 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   expectType(body, "options", "object", struct);
   expectType(body, "truncate", "boolean", struct);
   expectType(body, "shift", "boolean", struct);
+  expectType(body, "logprobs", "boolean", struct);
+  expectType(body, "top_logprobs", "number", struct);
+  const logprobs = readLogprobs(body);
   if (mode === "generate") {
     expectType(body, "prompt", "string", struct);
     expectType(body, "suffix", "string", struct);
@@ -208,7 +230,7 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
     throw new HttpError(400, "raw mode does not support template, system, or context");
   }
   const capabilities = capabilitiesOf(spec);
-  const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body), images: readImages(mode, body), vision: capabilities.includes("vision") };
+  const asked: Asked = { tools: mode === "chat" ? readTools(body) : [], level: thinkLevelOf(body), images: readImages(mode, body), vision: capabilities.includes("vision"), logprobs };
   if (asked.tools.length > 0 && !capabilities.includes("tools")) throw capabilityMissing(withLatestTag(modelName), "tools");
   if (asked.level !== undefined && !capabilities.includes("thinking")) throw new HttpError(400, `"${modelName}" does not support thinking`);
   if (mode === "generate" && suffixOf(body) !== undefined && !capabilities.includes("insert")) throw capabilityMissing(withLatestTag(modelName), "insert");

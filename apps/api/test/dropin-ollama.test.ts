@@ -2,6 +2,7 @@ import { Ollama, type Message, type Tool } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
+import { isZeroDuration } from "../src/dropin/instances.js";
 
 const CHAT = [{ role: "user" as const, content: "How do I bleed the hydraulic pump before the first start?" }];
 
@@ -176,5 +177,26 @@ describe("Ollama-compatible API, driven by the ollama npm package", () => {
     } finally {
       for (const instance of stack.fleet.instances) await instance.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
     }
+  });
+
+  it("loads a model on every instance serving it for an empty request, and unloads it from all with keep_alive 0 (what ollama stop sends)", async () => {
+    const loadedOn = () => Promise.all(stack.fleet.instances.map(async (instance) => (await new Ollama({ host: instance.url }).ps()).models.map((entry) => entry.name)));
+    expect((await loadedOn()).every((names) => names.includes("llama3.2:latest"))).toBe(true);
+    const unloaded = await herd.generate({ model: "llama3.2", prompt: "", keep_alive: 0, stream: false });
+    expect(unloaded).toMatchObject({ model: "llama3.2", response: "", done: true, done_reason: "unload" });
+    expect((await loadedOn()).some((names) => names.includes("llama3.2:latest"))).toBe(false);
+    // Loading keeps the request's keep_alive on each instance: -1 is for good.
+    const loaded = await herd.chat({ model: "llama3.2", messages: [], keep_alive: -1, stream: false });
+    expect(loaded).toMatchObject({ done: true, done_reason: "load", message: { role: "assistant", content: "" } });
+    for (const instance of stack.fleet.instances) {
+      const entry = (await new Ollama({ host: instance.url }).ps()).models.find((model) => model.name === "llama3.2:latest");
+      expect(new Date(entry?.expires_at ?? 0).getTime()).toBeGreaterThan(Date.now() + 365 * 24 * 3600_000);
+    }
+    expect((await herd.chat({ model: "llama3.2", messages: [], keep_alive: "0s", stream: false })).done_reason).toBe("unload");
+    expect((await loadedOn()).some((names) => names.includes("llama3.2:latest"))).toBe(false);
+    await herd.generate({ model: "llama3.2", prompt: "", stream: false });
+    expect((await loadedOn()).every((names) => names.includes("llama3.2:latest"))).toBe(true);
+    expect(["0", "0s", "0m0s", "00.0ms"].map(isZeroDuration)).toEqual([true, true, true, true]);
+    expect([-1, "5m", "0.5s", "-1s", undefined].map(isZeroDuration)).toEqual([false, false, false, false, false]);
   });
 });

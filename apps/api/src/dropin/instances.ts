@@ -135,6 +135,30 @@ export class FleetInstances {
     }
   }
 
+  /**
+   * What an empty /api/generate or /api/chat asks of one Ollama, asked of every healthy instance
+   * that serves `requested`: load the model (keeping it for `keepAlive`), or unload it
+   * (`keepAlive` 0). Instances this process cannot call (loopback URLs of workers on other
+   * machines) are named in a warning; one that fails is logged, and only when every instance
+   * asked failed is the request failed (with the first instance's reason).
+   */
+  async setLoaded(requested: string, mode: "generate" | "chat", keepAlive: string | number | undefined, timeoutMs: number): Promise<void> {
+    const model = normalizeModel(requested);
+    const serving = this.#healthy(await this.fleet.fresh(1000)).filter((candidate) => candidate.models.includes(model));
+    const callable = serving.filter((instance) => instance.reachable);
+    const elsewhere = serving.filter((instance) => !instance.reachable).map((instance) => instance.name);
+    const verb = isZeroDuration(keepAlive) ? "unload" : "load";
+    if (elsewhere.length > 0) this.logger.warn({ model, instances: elsewhere }, `could not ${verb} the model on instances of workers on other machines (loopback URLs)`);
+    const body = { model: requested, ...(mode === "generate" ? { prompt: "" } : { messages: [] }), ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}) };
+    const outcomes = await Promise.allSettled(callable.map((instance) => this.prober.client(instance.url, instance.name).passthrough("POST", `/api/${mode}`, body, { timeoutMs })));
+    const failures = outcomes.flatMap((outcome, index) => (outcome.status === "rejected" ? [{ instance: callable[index]?.name, error: outcome.reason as unknown }] : []));
+    for (const { instance, error } of failures) this.logger.warn({ err: coerceError(error), instance, model }, `an instance did not ${verb} the model`);
+    const first = failures[0];
+    if (!first || failures.length < callable.length) return;
+    if (first.error instanceof OllamaError && first.error.status !== undefined && first.error.status < 500) throw new ApiError(first.error.status, "upstream_rejected", first.error.message);
+    throw new ApiError(502, "upstream_failed", `no instance could ${verb} ${model}: ${(first.error as Error).message}`);
+  }
+
   /** The oldest version among healthy instances: what every request can rely on. */
   async version(): Promise<string> {
     const versions = this.#healthy(await this.fleet.fresh(1000))
@@ -148,4 +172,13 @@ export class FleetInstances {
     });
     return versions[0] ?? "0.0.0";
   }
+}
+
+/**
+ * Whether Ollama reads `keepAlive` as zero, i.e. "unload now": a number of seconds, or a Go
+ * duration string ("0", "0s", "0m0s"); a negative one keeps the model loaded for good.
+ */
+export function isZeroDuration(keepAlive: string | number | undefined): boolean {
+  if (typeof keepAlive === "number") return keepAlive === 0;
+  return typeof keepAlive === "string" && /^[-+]?(?:0|(?:(?:0+(?:\.0*)?|\.0+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.test(keepAlive.trim());
 }

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from "express";
 import type { ApiConfig } from "@herd/config";
 import { normalizeModel, type JobRequest, type JobView, type Logprob, type ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import type { FleetInstances } from "../dropin/instances.js";
+import { isZeroDuration, type FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { nanoseconds, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
 import { generatedText, logprobsOf, thinkingOf, toolCallsOf } from "../interactive.js";
@@ -49,10 +49,15 @@ function content(mode: Mode, text: string, extra: Extra = {}): Record<string, un
   return { message: { role: "assistant", content: text, ...thinking, ...toolCalls }, ...logprobs };
 }
 
-/** Answers an empty prompt (or no messages) the way Ollama does: load the model, generate nothing. */
-async function loadOnly(deps: DropInDeps, res: Response, model: string, mode: Mode): Promise<void> {
-  await ensureServed(deps, normalizeModel(model), "generate");
-  res.json({ model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: "load" });
+/**
+ * Answers an empty prompt (or no messages) the way Ollama does, for the fleet: the model is
+ * loaded on every instance serving it (with the request's keep_alive, so `-1` keeps it), or
+ * unloaded from all of them with `keep_alive: 0` (what `ollama stop` sends); nothing is generated.
+ */
+async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; keep_alive?: string | number | undefined }, mode: Mode): Promise<void> {
+  await ensureServed(deps, normalizeModel(body.model), "generate");
+  await deps.instances.setLoaded(body.model, mode, body.keep_alive, deps.config.syncTimeoutMs);
+  res.json({ model: body.model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: isZeroDuration(body.keep_alive) ? "unload" : "load" });
 }
 
 async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {
@@ -107,13 +112,13 @@ export function ollamaRouter(deps: DropInDeps): Router {
 
   router.post("/api/generate", async (req, res) => {
     const body = parseBody(OllamaGenerateBody, req.body);
-    if (!body.prompt) return loadOnly(deps, res, body.model, "generate");
+    if (!body.prompt) return loadOnly(deps, res, body, "generate");
     await generation(deps, req, res, generationRequest(body, "generate"), body.model, "generate", body.stream !== false);
   });
 
   router.post("/api/chat", async (req, res) => {
     const body = parseBody(OllamaChatBody, req.body);
-    if (!body.messages || body.messages.length === 0) return loadOnly(deps, res, body.model, "chat");
+    if (!body.messages || body.messages.length === 0) return loadOnly(deps, res, body, "chat");
     await generation(deps, req, res, generationRequest(body, "chat"), body.model, "chat", body.stream !== false);
   });
 

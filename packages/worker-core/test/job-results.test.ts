@@ -38,6 +38,9 @@ describe("storeResult on real Redis", () => {
     onReplyError: (_job, error) => errors.push(error),
   };
 
+  let subscriberReconnects = 0;
+  subscriber.on("reconnecting", () => (subscriberReconnects += 1));
+
   beforeAll(async () => {
     await redis.ping();
     await subscribeOn(subscriber, channel, (message) => {
@@ -70,7 +73,11 @@ describe("storeResult on real Redis", () => {
     } finally {
       writes.restore();
     }
-    await waitFor(() => replies.some((reply) => reply.header.jobId === job.id));
+    // Once seen in CI (not reproduced since): the reply did not arrive. Say what the subscriber saw.
+    await waitFor(() => replies.some((reply) => reply.header.jobId === job.id), { message: "the reply on pub/sub" }).catch(async (error: unknown) => {
+      const [, listeners] = (await redis.pubsub("NUMSUB", channel)) as [string, number];
+      throw new Error(`${(error as Error).message}; subscriber ${subscriber.status}, ${subscriberReconnects} reconnect(s), ${listeners} listener(s) on the channel, ${replies.length} other repl(ies)`);
+    });
     expect(replies.find((reply) => reply.header.jobId === job.id)?.result.toString()).toBe(result);
     expect(await redis.get(deps.keys.result(job.id ?? ""))).toBe(result);
     // Redis stored the cache's copy before it sent the reply: a repeat right after the answer is a hit.

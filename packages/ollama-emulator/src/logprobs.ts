@@ -45,10 +45,12 @@ export function logprobFor(piece: string, position: number, asked: LogprobsReque
  * Ollama's `logprobs` and `top_logprobs` as the runner reads them (only with logprobs on); a
  * top_logprobs outside 0 to 20 is refused in Ollama's words before anything else.
  */
-export function readLogprobs(body: Record<string, unknown>): LogprobsRequest | undefined {
+export function readLogprobs(body: Record<string, unknown>, struct: string): LogprobsRequest | undefined {
   const top = typeof body["top_logprobs"] === "number" ? body["top_logprobs"] : 0;
+  // Go decodes it into an int: a fraction fails the request's decoding.
+  if (!Number.isInteger(top)) throw new HttpError(400, `json: cannot unmarshal number ${top} into Go struct field ${struct}.top_logprobs of type int`);
   if (top < 0 || top > 20) throw new HttpError(400, "top_logprobs must be between 0 and 20");
-  return body["logprobs"] === true ? { top: Math.floor(top) } : undefined;
+  return body["logprobs"] === true ? { top } : undefined;
 }
 
 /** Numbers the tokens a request generates, so each gets its own log probability. */

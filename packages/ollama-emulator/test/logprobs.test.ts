@@ -62,6 +62,7 @@ describe("emulator: logprobs and top_logprobs", () => {
     expect((await once("/api/chat", { model: "llama3.2", messages: ASK, top_logprobs: 5 })).body.logprobs).toBeUndefined();
     expect(await once("/api/chat", { model: "llama3.2", messages: ASK, logprobs: true, top_logprobs: 21 })).toEqual({ status: 400, body: { error: "top_logprobs must be between 0 and 20" } });
     expect(await once("/api/generate", { model: "llama3.2", prompt: "x", top_logprobs: -1 })).toEqual({ status: 400, body: { error: "top_logprobs must be between 0 and 20" } });
+    expect(await once("/api/chat", { model: "llama3.2", messages: ASK, logprobs: true, top_logprobs: 2.5 })).toEqual({ status: 400, body: { error: "json: cannot unmarshal number 2.5 into Go struct field ChatRequest.top_logprobs of type int" } });
     expect(await once("/api/generate", { model: "llama3.2", prompt: "x", logprobs: "yes" })).toEqual({ status: 400, body: { error: "json: cannot unmarshal string into Go struct field GenerateRequest.logprobs of type bool" } });
   });
 });

@@ -214,7 +214,7 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   expectType(body, "shift", "boolean", struct);
   expectType(body, "logprobs", "boolean", struct);
   expectType(body, "top_logprobs", "number", struct);
-  const logprobs = readLogprobs(body);
+  const logprobs = readLogprobs(body, struct);
   if (mode === "generate") {
     expectType(body, "prompt", "string", struct);
     expectType(body, "suffix", "string", struct);

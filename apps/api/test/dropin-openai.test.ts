@@ -22,6 +22,42 @@ describe("OpenAI-compatible API, driven by the openai npm package", () => {
   }, 60_000);
   afterAll(() => stack?.close());
 
+  it("answers n choices, each a job of its own (identical deterministic ones are one), plain and streamed", async () => {
+    const straight = await direct.chat({ model: "llama3.2", messages: MESSAGES, options: { temperature: 1, top_p: 1 }, stream: false });
+    const calls = stack.emulatorRequests("llama3.2:latest");
+    const three = await openai.chat.completions.create({ model: "llama3.2", messages: MESSAGES, n: 3 });
+    expect(three.choices.map((choice) => [choice.index, choice.message.content, choice.finish_reason])).toEqual([0, 1, 2].map((index) => [index, straight.message.content, "stop"]));
+    expect(three.usage).toEqual({ prompt_tokens: straight.prompt_eval_count, completion_tokens: 3 * straight.eval_count, total_tokens: straight.prompt_eval_count + 3 * straight.eval_count });
+    // Sampled (temperature 1, no seed): three jobs, three calls.
+    expect(stack.emulatorRequests("llama3.2:latest")).toBe(calls + 3);
+
+    const texts = new Map<number, string>();
+    const finishes = new Map<number, string | null>();
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of await openai.chat.completions.create({ model: "llama3.2", messages: MESSAGES, n: 2, stream: true, stream_options: { include_usage: true } })) {
+      for (const choice of chunk.choices) {
+        texts.set(choice.index, (texts.get(choice.index) ?? "") + (choice.delta.content ?? ""));
+        if (choice.finish_reason) finishes.set(choice.index, choice.finish_reason);
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect([...texts].sort()).toEqual([[0, straight.message.content], [1, straight.message.content]]);
+    expect([...finishes].sort()).toEqual([[0, "stop"], [1, "stop"]]);
+    expect(usage?.completion_tokens).toBe(2 * straight.eval_count);
+
+    // With a seed the choices are the same generation: one job, one call, n copies.
+    const seeded = stack.emulatorRequests("llama3.2:latest");
+    const same = await openai.chat.completions.create({ model: "llama3.2", messages: [{ role: "user", content: "Which oil does the gearbox take?" }], n: 2, seed: 7 });
+    expect(same.choices).toHaveLength(2);
+    expect(same.choices[1]?.message.content).toBe(same.choices[0]?.message.content);
+    expect(stack.emulatorRequests("llama3.2:latest")).toBe(seeded + 1);
+
+    const legacy = await openai.completions.create({ model: "llama3.2", prompt: "Why bleed the pump?", n: 2 });
+    expect(legacy.choices.map((choice) => choice.index)).toEqual([0, 1]);
+    expect(legacy.choices[1]?.text).toBe(legacy.choices[0]?.text);
+    await expect(openai.chat.completions.create({ model: "llama3.2", messages: MESSAGES, n: 17 })).rejects.toMatchObject({ status: 400, param: "n" });
+  });
+
   it("embeds a string and an array, as floats and as base64 (the client's default)", async () => {
     const straight = await direct.embed({ model: "nomic-embed-text", input: ["hydraulic pump", "return filter"] });
     // Without encoding_format the client asks for base64 and decodes it itself.

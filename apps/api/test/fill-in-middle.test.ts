@@ -113,7 +113,7 @@ describe("fill-in-the-middle and raw prompts", () => {
     expect(await refused({ prompt: ["a", "b"] })).toEqual({ status: 400, code: "invalid_request", param: "prompt", type: "invalid_request_error" });
     expect(await refused({ echo: true })).toEqual({ status: 400, code: "unsupported_field", param: "echo", type: "invalid_request_error" });
     expect(await refused({ logprobs: 6 })).toEqual({ status: 400, code: "invalid_request", param: "logprobs", type: "invalid_request_error" });
-    expect(await refused({ n: 2 })).toEqual({ status: 400, code: "unsupported_field", param: "n", type: "invalid_request_error" });
+    expect(await refused({ n: 17 })).toEqual({ status: 400, code: "invalid_request", param: "n", type: "invalid_request_error" });
     expect(await refused({ model: "no-such-model" })).toMatchObject({ status: 404, param: "model" });
     expect((await stack.get("/v1/completions")).status).toBe(405);
   });

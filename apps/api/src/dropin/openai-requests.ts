@@ -117,13 +117,19 @@ function samplingOptions(body: Sampling, maxTokens: number | null | undefined): 
   };
 }
 
-function refuseExtraChoices(n: number | null | undefined): void {
-  if (n != null && n !== 1) throw new ApiError(400, "unsupported_field", "n: only one choice per request is supported", { details: { param: "n" } });
+/** The most choices one request may ask for: each is a job, so n is bounded like a batch of inputs. */
+export const MAX_CHOICES = 16;
+
+/** OpenAI's `n`: how many choices to generate (1 when absent). */
+export function choicesOf(n: number | null | undefined): number {
+  if (n == null) return 1;
+  if (n < 1 || n > MAX_CHOICES) throw new ApiError(400, "invalid_request", `n: must be between 1 and ${MAX_CHOICES} (each choice is a job of its own)`, { details: { param: "n" } });
+  return n;
 }
 
 /** The native job request for a chat completion: sampling settings become Ollama options. */
 export function chatRequest(body: OpenAiChatBody): JobRequest {
-  refuseExtraChoices(body.n);
+  choicesOf(body.n);
   if (body.top_logprobs != null && body.top_logprobs > 0 && body.logprobs !== true) {
     throw new ApiError(400, "invalid_request", "top_logprobs: logprobs must be true when top_logprobs is set", { details: { param: "top_logprobs" } });
   }
@@ -195,7 +201,7 @@ export type OpenAiCompletionBody = z.infer<typeof OpenAiCompletionBody>;
  * (as Ollama's layer sends it to /api/generate), `suffix` for fill-in-the-middle.
  */
 export function completionRequest(body: OpenAiCompletionBody): JobRequest {
-  refuseExtraChoices(body.n);
+  choicesOf(body.n);
   if (body.best_of != null && body.best_of !== 1) throw new ApiError(400, "unsupported_field", "best_of: only one candidate per request is supported", { details: { param: "best_of" } });
   // Ollama ignores echo; through Herd it is refused rather than silently answered without.
   if (body.echo === true) throw new ApiError(400, "unsupported_field", "echo: the prompt is not repeated in the answer through Herd", { details: { param: "echo" } });

@@ -32,6 +32,29 @@ export function requestContext(config: Pick<ApiConfig, "syncTimeoutMs" | "auth">
   return { timeoutMs: config.syncTimeoutMs, signal: abortOnClose(res), client: clientFamily(req.get("user-agent")), tenant: tenantOf(res), key: quotaKeyOf(res, config.auth.defaultConcurrency) };
 }
 
+/**
+ * Runs `n` choices of one request at once (OpenAI's `n`): each is a job of its own, so the fleet
+ * serves them side by side. The first that fails fails the request and cancels the others' jobs.
+ */
+export async function runChoices<T>(n: number, context: InteractiveOptions, run: (index: number, context: InteractiveOptions) => Promise<T>): Promise<T[]> {
+  if (n === 1) return [await run(0, context)];
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  context.signal.addEventListener("abort", abort, { once: true });
+  try {
+    return await Promise.all(
+      Array.from({ length: n }, (_, index) =>
+        run(index, { ...context, signal: controller.signal }).catch((error: unknown) => {
+          controller.abort();
+          throw error;
+        }),
+      ),
+    );
+  } finally {
+    context.signal.removeEventListener("abort", abort);
+  }
+}
+
 /** Runs the request as an interactive job and returns its view once completed; a failure is thrown as the API error it maps to. */
 export async function runCompleted(deps: SyncDeps, request: JobRequest, options: InteractiveOptions): Promise<JobView> {
   const view = await runInteractive(deps, request, options);

@@ -1,9 +1,9 @@
 import { Router, type Request, type Response } from "express";
 import type { Logprob } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import { base64Vector, chatRequest, completionRequest, embeddingInputs, OpenAiChatBody, OpenAiCompletionBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
+import { base64Vector, chatRequest, choicesOf, completionRequest, embeddingInputs, OpenAiChatBody, OpenAiCompletionBody, OpenAiEmbeddingsBody, parseOpenAi } from "../dropin/openai-requests.js";
 import { toJobRequest } from "../dropin/ollama-requests.js";
-import { newId, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
+import { newId, requestContext, runChoices, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
 import { cutAtLimit, generatedText, logprobsOf, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
 import { chatLogprobs, legacyLogprobs } from "../dropin/openai-logprobs.js";
 import { openAiToolCall } from "../dropin/openai-tools.js";
@@ -53,46 +53,59 @@ async function serverSentEvents(res: Response, produce: (event: (data: unknown) 
   );
 }
 
+/** The usage of all choices: the prompt once, every choice's output. */
+function usageOf(results: readonly unknown[]): ReturnType<typeof usage> {
+  const each = results.map(usage);
+  const prompt = each[0]?.prompt_tokens ?? 0;
+  const completion = each.reduce((sum, counts) => sum + counts.completion_tokens, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
 async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiChatBody, req.body);
   const request = chatRequest(body);
+  const n = choicesOf(body.n);
   const context = requestContext(deps.config, req, res);
   const base = { id: newId("chatcmpl-"), created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
   if (!body.stream) {
-    const view = await runCompleted(deps, request, context);
+    const views = await runChoices(n, context, (_, choiceContext) => runCompleted(deps, request, choiceContext));
     res.json({
       ...base,
       object: "chat.completion",
-      choices: [{ index: 0, message: assistantMessage(view.result), logprobs: body.logprobs === true ? chatLogprobs(logprobsOf(view.result)) : null, finish_reason: finishReason(view.result) }],
-      usage: usage(view.result),
+      choices: views.map((view, index) => ({ index, message: assistantMessage(view.result), logprobs: body.logprobs === true ? chatLogprobs(logprobsOf(view.result)) : null, finish_reason: finishReason(view.result) })),
+      usage: usageOf(views.map((view) => view.result)),
     });
     return;
   }
-  const chunk = (delta: Record<string, unknown>, finish: string | null, logprobs?: Logprob[]) => ({
+  const chunk = (index: number, delta: Record<string, unknown>, finish: string | null, logprobs?: Logprob[]) => ({
     ...base,
     object: "chat.completion.chunk",
-    choices: [{ index: 0, delta, ...(body.logprobs === true ? { logprobs: logprobs ? chatLogprobs(logprobs) : null } : {}), finish_reason: finish }],
+    choices: [{ index, delta, ...(body.logprobs === true ? { logprobs: logprobs ? chatLogprobs(logprobs) : null } : {}), finish_reason: finish }],
   });
   await serverSentEvents(res, async (event) => {
-    let first = true;
-    const view = await runCompleted(deps, request, {
-      ...context,
-      onText: (text, logprobs) => {
-        event(chunk(first ? { role: "assistant", content: text } : { content: text }, null, logprobs));
+    // Each choice streams as its job produces it, its chunks carrying its index.
+    const views = await runChoices(n, context, async (index, choiceContext) => {
+      let first = true;
+      const view = await runCompleted(deps, request, {
+        ...choiceContext,
+        onText: (text, logprobs) => {
+          event(chunk(index, first ? { role: "assistant", content: text } : { content: text }, null, logprobs));
+          first = false;
+        },
+        onThinking: (reasoning, logprobs) => {
+          event(chunk(index, first ? { role: "assistant", content: "", reasoning } : { reasoning }, null, logprobs));
+          first = false;
+        },
+      });
+      const toolCalls = toolCallsOf(view.result);
+      if (toolCalls.length > 0) {
+        event(chunk(index, { ...(first ? { role: "assistant", content: "" } : {}), tool_calls: toolCalls.map((call, at) => openAiToolCall(call, at)) }, null));
         first = false;
-      },
-      onThinking: (reasoning, logprobs) => {
-        event(chunk(first ? { role: "assistant", content: "", reasoning } : { reasoning }, null, logprobs));
-        first = false;
-      },
+      }
+      event(chunk(index, first ? { role: "assistant", content: "" } : {}, finishReason(view.result)));
+      return view;
     });
-    const toolCalls = toolCallsOf(view.result);
-    if (toolCalls.length > 0) {
-      event(chunk({ ...(first ? { role: "assistant", content: "" } : {}), tool_calls: toolCalls.map((call, index) => openAiToolCall(call, index)) }, null));
-      first = false;
-    }
-    event(chunk(first ? { role: "assistant", content: "" } : {}, finishReason(view.result)));
-    if (body.stream_options?.include_usage) event({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(view.result) });
+    if (body.stream_options?.include_usage) event({ ...base, object: "chat.completion.chunk", choices: [], usage: usageOf(views.map((view) => view.result)) });
   });
 }
 
@@ -100,24 +113,28 @@ async function chatCompletion(deps: DropInDeps, req: Request, res: Response): Pr
 async function completion(deps: DropInDeps, req: Request, res: Response): Promise<void> {
   const body = parseOpenAi(OpenAiCompletionBody, req.body);
   const request = completionRequest(body);
+  const n = choicesOf(body.n);
   const context = requestContext(deps.config, req, res);
   const base = { id: newId("cmpl-"), object: "text_completion", created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: "fp_herd" };
-  // With `logprobs`, each choice lists its tokens' log probabilities and where each starts in the whole text.
-  let offset = 0;
-  const choice = (text: string, finish: string | null, logprobs: Logprob[] = []) => {
-    const listed = body.logprobs != null ? legacyLogprobs(logprobs, offset) : null;
-    offset += text.length;
-    return { text, index: 0, logprobs: listed, finish_reason: finish };
+  // With `logprobs`, each choice lists its tokens' log probabilities and where each starts in its whole text.
+  const offsets = Array.from({ length: n }, () => 0);
+  const choice = (index: number, text: string, finish: string | null, logprobs: Logprob[] = []) => {
+    const listed = body.logprobs != null ? legacyLogprobs(logprobs, offsets[index] ?? 0) : null;
+    offsets[index] = (offsets[index] ?? 0) + text.length;
+    return { text, index, logprobs: listed, finish_reason: finish };
   };
   if (!body.stream) {
-    const view = await runCompleted(deps, request, context);
-    res.json({ ...base, choices: [choice(generatedText(view.result), finishReason(view.result), logprobsOf(view.result))], usage: usage(view.result) });
+    const views = await runChoices(n, context, (_, choiceContext) => runCompleted(deps, request, choiceContext));
+    res.json({ ...base, choices: views.map((view, index) => choice(index, generatedText(view.result), finishReason(view.result), logprobsOf(view.result))), usage: usageOf(views.map((view) => view.result)) });
     return;
   }
   await serverSentEvents(res, async (event) => {
-    const view = await runCompleted(deps, request, { ...context, onText: (text, logprobs) => event({ ...base, choices: [choice(text, null, logprobs)] }) });
-    event({ ...base, choices: [choice("", finishReason(view.result))] });
-    if (body.stream_options?.include_usage) event({ ...base, choices: [], usage: usage(view.result) });
+    const views = await runChoices(n, context, async (index, choiceContext) => {
+      const view = await runCompleted(deps, request, { ...choiceContext, onText: (text, logprobs) => event({ ...base, choices: [choice(index, text, null, logprobs)] }) });
+      event({ ...base, choices: [choice(index, "", finishReason(view.result))] });
+      return view;
+    });
+    if (body.stream_options?.include_usage) event({ ...base, choices: [], usage: usageOf(views.map((view) => view.result)) });
   });
 }
 

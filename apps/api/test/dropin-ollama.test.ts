@@ -196,6 +196,11 @@ describe("Ollama-compatible API, driven by the ollama npm package", () => {
     expect((await loadedOn()).some((names) => names.includes("llama3.2:latest"))).toBe(false);
     await herd.generate({ model: "llama3.2", prompt: "", stream: false });
     expect((await loadedOn()).every((names) => names.includes("llama3.2:latest"))).toBe(true);
+    // An embedding model is unloaded the same way (Ollama's unload comes before its capability check).
+    expect((await loadedOn()).every((names) => names.includes("nomic-embed-text:latest"))).toBe(true);
+    expect((await herd.generate({ model: "nomic-embed-text", prompt: "", keep_alive: 0, stream: false })).done_reason).toBe("unload");
+    expect((await loadedOn()).some((names) => names.includes("nomic-embed-text:latest"))).toBe(false);
+    await expect(herd.generate({ model: "nomic-embed-text", prompt: "", stream: false })).rejects.toMatchObject({ status_code: 404 });
     expect(["0", "0s", "0m0s", "00.0ms"].map(isZeroDuration)).toEqual([true, true, true, true]);
     expect([-1, "5m", "0.5s", "-1s", undefined].map(isZeroDuration)).toEqual([false, false, false, false, false]);
   });

@@ -166,6 +166,17 @@ export class Scheduler {
     return runner;
   }
 
+  /**
+   * Ollama's expireRunner (an empty request with keep_alive 0): a loaded model is unloaded now, or
+   * as soon as its running requests end; one that is not loaded is not loaded for it.
+   */
+  expire(spec: ModelSpec): void {
+    const runner = this.runners.get(spec.name);
+    if (!runner) return;
+    runner.sessionMs = 0;
+    if (runner.refCount === 0) this.#unload(runner);
+  }
+
   /** Marks a model as already loaded (kept until evicted), as if it had been used before. */
   preload(spec: ModelSpec): void {
     if (this.runners.has(spec.name) || this.runners.size >= this.options.maxLoadedModels) return;

@@ -130,6 +130,24 @@ describe("emulator: concurrency like Ollama", () => {
     expect(ps.models.map((model) => model.name)).toEqual(["all-minilm:latest"]);
   });
 
+  it("unloads any model for an empty request with keep_alive 0, an embedding model too, without loading one that is not loaded", async () => {
+    const ollama = await start({ latency: { loadMs: 30 }, preload: true });
+    const loaded = async () => (JSON.parse((await call(ollama.url, "GET", "/api/ps")).text) as { models: Array<{ name: string }> }).models.map((model) => model.name).sort();
+    expect(await loaded()).toEqual(["all-minilm:latest", "llama3.2:latest", "nomic-embed-text:latest"]);
+    const unloaded = await post(ollama.url, "/api/generate", { model: "nomic-embed-text", keep_alive: 0 });
+    expect(JSON.parse(unloaded.text)).toMatchObject({ model: "nomic-embed-text", response: "", done: true, done_reason: "unload" });
+    const chat = await post(ollama.url, "/api/chat", { model: "llama3.2", messages: [], keep_alive: "0s" });
+    expect(JSON.parse(chat.text)).toMatchObject({ message: { role: "assistant", content: "" }, done: true, done_reason: "unload" });
+    expect(await loaded()).toEqual(["all-minilm:latest"]);
+    // Not loaded: nothing is loaded to be unloaded.
+    const loads = ollama.stats().models["llama3.2:latest"]?.loads ?? 0;
+    expect(JSON.parse((await post(ollama.url, "/api/generate", { model: "llama3.2", prompt: "", keep_alive: 0 })).text)).toMatchObject({ done_reason: "unload" });
+    expect(ollama.stats().models["llama3.2:latest"]?.loads ?? 0).toBe(loads);
+    expect(await loaded()).toEqual(["all-minilm:latest"]);
+    // An embedding model still cannot generate.
+    expect((await post(ollama.url, "/api/generate", { model: "nomic-embed-text", prompt: "" })).status).toBe(400);
+  });
+
   it("drops a waiting request whose client disconnected without doing its work", async () => {
     const ollama = await start({ latency: { embedMs: 150 }, preload: true });
     const first = post(ollama.url, "/api/embed", { model: "nomic-embed-text", input: "keeps the slot" });

@@ -55,9 +55,17 @@ function content(mode: Mode, text: string, extra: Extra = {}): Record<string, un
  * unloaded from all of them with `keep_alive: 0` (what `ollama stop` sends); nothing is generated.
  */
 async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; keep_alive?: string | number | undefined }, mode: Mode): Promise<void> {
-  await ensureServed(deps, normalizeModel(body.model), "generate");
+  const unload = isZeroDuration(body.keep_alive);
+  const model = normalizeModel(body.model);
+  try {
+    await ensureServed(deps, model, "generate");
+  } catch (error) {
+    // Ollama unloads any model this way, an embedding model too (what `ollama stop` sends for one).
+    if (!unload || !(error instanceof ApiError) || error.code !== "model_not_served") throw error;
+    await ensureServed(deps, model, "embed");
+  }
   await deps.instances.setLoaded(body.model, mode, body.keep_alive, deps.config.syncTimeoutMs);
-  res.json({ model: body.model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: isZeroDuration(body.keep_alive) ? "unload" : "load" });
+  res.json({ model: body.model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: unload ? "unload" : "load" });
 }
 
 async function generation(deps: DropInDeps, req: Request, res: Response, request: JobRequest, model: string, mode: Mode, stream: boolean): Promise<void> {

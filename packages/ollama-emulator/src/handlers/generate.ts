@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { canComplete, capabilitiesOf, withLatestTag, type ModelSpec } from "../catalog.js";
 import { findModel, scaledMs, withSlot, type InstanceContext } from "../context.js";
 import { generate, thinkAbout, type ThinkLevel } from "../generation.js";
-import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepAlive, withoutZeroes } from "../http.js";
+import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepAlive, sendJson, withoutZeroes } from "../http.js";
 import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
 import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
@@ -129,7 +129,7 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
   const conversation = fitted(whole, lease.runner.numCtx, truncate);
   try {
     if (conversation.empty) {
-      return { ...chunk(mode, body["model"] as string, "", true), done_reason: keepAlive === 0 ? "unload" : "load" };
+      return { ...chunk(mode, body["model"] as string, "", true), done_reason: "load" };
     }
     return await withSlot(ctx, lease.runner, life.signal, async () => {
       // The runner reads the images (and refuses them without a vision projector) once it has the model.
@@ -225,6 +225,14 @@ export async function handleGeneration(mode: Mode, ctx: InstanceContext, req: In
   if (modelName === "") throw new HttpError(400, "model is required");
   const spec = findModel(ctx, modelName);
   if (!spec) throw new HttpError(404, `model '${modelName}' not found`);
+  // As Ollama: an empty request with keep_alive 0 unloads any model (an embedding one too, which
+  // is what `ollama stop` sends), before the capability checks and without loading it first.
+  const empty = mode === "generate" ? !body["prompt"] : !Array.isArray(body["messages"]) || body["messages"].length === 0;
+  if (empty && parseKeepAlive(body["keep_alive"]) === 0) {
+    ctx.scheduler.expire(spec);
+    sendJson(res, 200, { ...chunk(mode, modelName, "", true), done_reason: "unload" });
+    return;
+  }
   if (!canComplete(spec)) throw new HttpError(400, `"${modelName}" does not support ${mode}`);
   if (mode === "generate" && body["raw"] === true && [body["system"], body["template"]].some((field) => typeof field === "string" && field !== "")) {
     throw new HttpError(400, "raw mode does not support template, system, or context");

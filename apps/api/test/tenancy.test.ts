@@ -111,6 +111,24 @@ describe("tenants (one per API key) see only their own jobs, collections and ing
     expect((await submit(3)).status).toBe(202);
   });
 
+  it("OpenAI's n choices each count against the key's quota: more than it allows is a 429, and the admitted choices' jobs are given back", async () => {
+    const keys = new ApiKeys(redis, prefix, 0);
+    const { token, key } = await keys.create({ name: "team-choices", concurrency: 2 });
+    const ask = (n: number) =>
+      fetch(`${stack.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "Describe the hydraulic press at length." }], n }),
+      });
+    const refused = await ask(3);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("concurrency_limited");
+    await waitFor(async () => (await new ConcurrencyQuota(redis, prefix).count(key.id)) === 0, { message: "the admitted choices to give their places back" });
+    const two = await ask(2);
+    expect(two.status).toBe(200);
+    expect(((await two.json()) as { choices: unknown[] }).choices).toHaveLength(2);
+  });
+
   it("collections, their documents, searches, answers and ingestions belong to the tenant", async () => {
     expect((await call(teamA, "POST", "/v1/collections", { name: "manuals", model: "nomic-embed-text" })).status).toBe(201);
     const upload = await call(teamA, "POST", "/v1/collections/manuals/documents", { documents: [{ id: "pump.md", text: "# Pump\n\nBleed the pump before the first start." }] });

@@ -93,6 +93,11 @@ export class FleetInstances {
     return [...byKey.values()];
   }
 
+  /** The healthy instances that serve `model` (normalised). */
+  #serving(snapshot: FleetSnapshot, model: string): HealthyInstance[] {
+    return this.#healthy(snapshot).filter((candidate) => candidate.models.includes(model));
+  }
+
   /** The union of every healthy instance's /api/tags, limited to models a worker serves. */
   async tags(): Promise<{ models: TagEntry[] }> {
     const snapshot = await this.fleet.fresh(1000);
@@ -118,7 +123,7 @@ export class FleetInstances {
     if (!requested) throw new ApiError(400, "invalid_request", "model is required");
     const model = normalizeModel(requested);
     const snapshot = await this.fleet.fresh(1000);
-    const serving = this.#healthy(snapshot).filter((candidate) => candidate.models.includes(model));
+    const serving = this.#serving(snapshot, model);
     const instance = serving.find((candidate) => candidate.reachable) ?? serving[0];
     if (!instance && snapshot.workers.length === 0) throw noLiveWorkers(model);
     if (!instance) throw new ApiError(404, "model_not_served", `model '${requested}' not found`);
@@ -144,7 +149,7 @@ export class FleetInstances {
    */
   async setLoaded(requested: string, mode: "generate" | "chat", keepAlive: string | number | undefined, timeoutMs: number): Promise<void> {
     const model = normalizeModel(requested);
-    const serving = this.#healthy(await this.fleet.fresh(1000)).filter((candidate) => candidate.models.includes(model));
+    const serving = this.#serving(await this.fleet.fresh(1000), model);
     const callable = serving.filter((instance) => instance.reachable);
     const elsewhere = serving.filter((instance) => !instance.reachable).map((instance) => instance.name);
     const verb = isZeroDuration(keepAlive) ? "unload" : "load";

@@ -63,7 +63,7 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
     // null is Go's zero value: Ollama's default (on).
     ...(body["truncate"] !== undefined && body["truncate"] !== null ? { truncate: body["truncate"] } : {}),
     ...(body["shift"] !== undefined && body["shift"] !== null ? { shift: body["shift"] } : {}),
-    ...logprobFields(body),
+    ...ollamaLogprobs(body),
     ...(body.options ? { options: body.options } : {}),
     ...(body.format !== undefined && body.format !== "" && body.format !== null ? { format: body.format } : {}),
     ...(body.keep_alive !== undefined ? { keep_alive: body.keep_alive } : {}),
@@ -76,10 +76,15 @@ export function generationRequest(body: z.infer<typeof OllamaGenerateBody> | z.i
  * Ollama's logprobs and top_logprobs as the job's: Ollama checks top_logprobs' range first (its
  * words), and ignores top_logprobs without logprobs.
  */
-function logprobFields(body: Record<string, unknown>): { logprobs?: true; top_logprobs?: unknown } {
+function ollamaLogprobs(body: Record<string, unknown>): ReturnType<typeof logprobFields> {
   const top = body["top_logprobs"];
   if (typeof top === "number" && (top < 0 || top > 20)) throw new ApiError(400, "invalid_request", "top_logprobs must be between 0 and 20");
-  if (body["logprobs"] !== true) return {};
+  return logprobFields(body["logprobs"] === true, top);
+}
+
+/** A drop-in's ask for log probabilities as the job request's fields: on, with `top` alternatives when it names some. */
+export function logprobFields(on: boolean, top: unknown): { logprobs?: true; top_logprobs?: unknown } {
+  if (!on) return {};
   return { logprobs: true, ...(top !== undefined && top !== null && top !== 0 ? { top_logprobs: top } : {}) };
 }
 

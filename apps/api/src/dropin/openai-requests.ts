@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { JobRequest } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import { toJobRequest, type DraftMessage } from "./ollama-requests.js";
+import { logprobFields, toJobRequest, type DraftMessage } from "./ollama-requests.js";
 import { offeredTools, ollamaToolCalls } from "./openai-tools.js";
 
 export const OpenAiEmbeddingsBody = z
@@ -21,6 +21,9 @@ const Message = z
     content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
   })
   .passthrough();
+
+/** How many alternatives to list at each token position, as OpenAI (and Ollama) bound it. */
+export const TopLogprobs = z.number({ error: "top_logprobs must be an integer" }).int("top_logprobs must be an integer").min(0, "top_logprobs must be between 0 and 20").max(20, "top_logprobs must be between 0 and 20").nullable().optional();
 
 export const ReasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"], { error: 'must be "none", "minimal", "low", "medium", "high", "xhigh" or "max"' });
 
@@ -56,7 +59,7 @@ export const OpenAiChatBody = z
     reasoning: z.object({ effort: ReasoningEffort.nullable().optional() }).passthrough().nullable().optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
     logprobs: z.boolean({ error: "logprobs must be a boolean" }).nullable().optional(),
-    top_logprobs: z.number({ error: "top_logprobs must be an integer" }).int("top_logprobs must be an integer").min(0, "top_logprobs must be between 0 and 20").max(20, "top_logprobs must be between 0 and 20").nullable().optional(),
+    top_logprobs: TopLogprobs,
   })
   .passthrough();
 export type OpenAiChatBody = z.infer<typeof OpenAiChatBody>;
@@ -149,7 +152,7 @@ export function chatRequest(body: OpenAiChatBody): JobRequest {
     ...(effort !== undefined ? { think: THINK_FOR_EFFORT[effort] } : {}),
     options: samplingOptions(body, body.max_completion_tokens ?? body.max_tokens),
     ...(format !== undefined ? { format } : {}),
-    ...(body.logprobs === true ? { logprobs: true, ...(body.top_logprobs ? { top_logprobs: body.top_logprobs } : {}) } : {}),
+    ...logprobFields(body.logprobs === true, body.top_logprobs),
     priority: "interactive",
   });
 }
@@ -211,7 +214,7 @@ export function completionRequest(body: OpenAiCompletionBody): JobRequest {
     prompt: body.prompt,
     ...(body.suffix ? { suffix: body.suffix } : {}),
     options: samplingOptions(body, body.max_tokens),
-    ...(body.logprobs != null ? { logprobs: true, ...(body.logprobs > 0 ? { top_logprobs: body.logprobs } : {}) } : {}),
+    ...logprobFields(body.logprobs != null, body.logprobs),
     priority: "interactive",
   });
 }

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { JobRequest, ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
-import { toJobRequest, type DraftMessage } from "./ollama-requests.js";
-import { imageOf, ReasoningEffort, THINK_FOR_EFFORT } from "./openai-requests.js";
+import { logprobFields, toJobRequest, type DraftMessage } from "./ollama-requests.js";
+import { imageOf, ReasoningEffort, THINK_FOR_EFFORT, TopLogprobs } from "./openai-requests.js";
 import { offeredTools } from "./openai-tools.js";
 
 /**
@@ -31,7 +31,7 @@ export const OpenAiResponsesBody = z
     background: z.boolean().nullable().optional(),
     truncation: z.enum(["auto", "disabled"], { error: 'truncation must be "auto" or "disabled"' }).nullable().optional(),
     include: z.array(z.string(), { error: "include must be an array of strings" }).nullable().optional(),
-    top_logprobs: z.number({ error: "top_logprobs must be an integer" }).int("top_logprobs must be an integer").min(0, "top_logprobs must be between 0 and 20").max(20, "top_logprobs must be between 0 and 20").nullable().optional(),
+    top_logprobs: TopLogprobs,
   })
   .passthrough();
 export type OpenAiResponsesBody = z.infer<typeof OpenAiResponsesBody>;
@@ -152,8 +152,6 @@ export function responsesRequest(body: OpenAiResponsesBody): JobRequest {
   if (body.previous_response_id) throw unsupported("previous_response_id", "Herd stores no responses (as Ollama's layer, it is stateless): send the whole conversation in input");
   if (body.conversation !== undefined && body.conversation !== null) throw unsupported("conversation", "Herd stores no conversations: send the whole conversation in input");
   if (body.background) throw unsupported("background", "background responses are not supported: use POST /v1/jobs to submit and poll");
-  // As OpenAI's: the answer's log probabilities only when included, top_logprobs alternatives with each.
-  const logprobs = wantsLogprobs(body);
   const effort = body.reasoning?.effort ?? undefined;
   const format = body.text?.format?.type === "json_schema" ? body.text.format.schema : body.text?.format?.type === "json_object" ? "json" : undefined;
   const tools = toolsOf(body);
@@ -171,7 +169,7 @@ export function responsesRequest(body: OpenAiResponsesBody): JobRequest {
       ...(body.max_output_tokens != null ? { num_predict: body.max_output_tokens } : {}),
     },
     ...(format !== undefined ? { format } : {}),
-    ...(logprobs ? { logprobs: true, ...(body.top_logprobs ? { top_logprobs: body.top_logprobs } : {}) } : {}),
+    ...logprobFields(wantsLogprobs(body), body.top_logprobs),
     // Asked for explicitly, "disabled" fails an input longer than the context, as OpenAI's does;
     // otherwise Ollama drops the oldest messages ("auto"), as through its own layer.
     ...(body.truncation === "disabled" ? { truncate: false } : {}),

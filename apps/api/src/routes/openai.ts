@@ -13,10 +13,6 @@ import { responses } from "./openai-responses.js";
 /** Paths of the OpenAI API that Herd answers; errors on them take OpenAI's shape (see server.ts). */
 export const OPENAI_PATHS = /^\/v1\/(embeddings|chat\/completions|completions|responses|models(\/.*)?)$/;
 
-function usage(result: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  const { prompt, output } = tokenCounts(result);
-  return { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output };
-}
 
 function finishReason(result: unknown): "tool_calls" | "length" | "stop" {
   if (toolCallsOf(result).length > 0) return "tool_calls";
@@ -53,11 +49,10 @@ async function serverSentEvents(res: Response, produce: (event: (data: unknown) 
   );
 }
 
-/** The usage of all choices: the prompt once, every choice's output. */
-function usageOf(results: readonly unknown[]): ReturnType<typeof usage> {
-  const each = results.map(usage);
-  const prompt = each[0]?.prompt_tokens ?? 0;
-  const completion = each.reduce((sum, counts) => sum + counts.completion_tokens, 0);
+/** OpenAI's usage of all choices of a request: the prompt once, every choice's output. */
+function usageOf(results: readonly unknown[]): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  const prompt = results.length > 0 ? tokenCounts(results[0]).prompt : 0;
+  const completion = results.reduce<number>((sum, result) => sum + tokenCounts(result).output, 0);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 

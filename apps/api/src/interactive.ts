@@ -52,7 +52,7 @@ export function generatedText(result: unknown): string {
   return typeof body.message?.content === "string" ? body.message.content : "";
 }
 
-/** A finished generation's token counts: the prompt's and the output's (0 where the instance gave none). */
+/** A finished job's token counts: the prompt's (an embedding's inputs) and the output's (0 where none was counted). */
 export function tokenCounts(result: unknown): { prompt: number; output: number } {
   const { prompt_eval_count: prompt = 0, eval_count: output = 0 } = (result ?? {}) as { prompt_eval_count?: number; eval_count?: number };
   return { prompt, output };

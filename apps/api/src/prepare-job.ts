@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ApiConfig } from "@herd/config";
-import { embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
+import { decodeEmbeddingEntry, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
 import { normalizeModel, type Citation, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind } from "@herd/jobs";
 import { ApiError } from "./errors.js";
 import type { JsonChunks } from "./job-store.js";
@@ -27,16 +27,22 @@ export interface Prepared<K extends JobKind> {
 const COMMA = Buffer.from(",");
 const CLOSE = Buffer.from("]}");
 
-/** `{"model": …, "embeddings": [v1, v2, …]}` from cached vectors, or undefined if one is missing. */
-function embedBody(model: string, vectors: ReadonlyArray<Buffer | null> | undefined): JsonChunks | undefined {
-  if (!vectors) return undefined;
+/**
+ * `{"model": …, "embeddings": [v1, v2, …], "prompt_eval_count": n}` from cached entries, or
+ * undefined if one is missing. The count is left out when an entry has none.
+ */
+function embedBody(model: string, entries: ReadonlyArray<Buffer | null> | undefined): JsonChunks | undefined {
+  if (!entries) return undefined;
   const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(model)},"embeddings":[`)];
-  for (const [index, vector] of vectors.entries()) {
-    if (vector === null) return undefined;
+  let tokens: number | undefined = 0;
+  for (const [index, entry] of entries.entries()) {
+    if (entry === null) return undefined;
+    const decoded = decodeEmbeddingEntry(entry);
     if (index > 0) parts.push(COMMA);
-    parts.push(vector);
+    parts.push(decoded.vector);
+    tokens = tokens === undefined || decoded.tokens === undefined ? undefined : tokens + decoded.tokens;
   }
-  parts.push(CLOSE);
+  parts.push(tokens === undefined ? CLOSE : Buffer.from(`],"prompt_eval_count":${tokens}}`));
   return parts;
 }
 

@@ -14,14 +14,20 @@ function digest(parts: ReadonlyArray<string>): string {
  * a hit never tells one tenant what another asked. Scoped keys use their own version tag, so they
  * can never equal an unscoped key.
  */
-function header(kind: string, scope: string | undefined): string[] {
-  return scope === undefined ? [`${kind}/v1`] : [`${kind}/v1/scoped`, scope];
+function header(kind: string, scope: string | undefined, version = 1): string[] {
+  return scope === undefined ? [`${kind}/v${version}`] : [`${kind}/v${version}/scoped`, scope];
 }
+
+/**
+ * Version 2 entries carry the input's token count (see embedding-entry.ts): a new version, so a
+ * process that knows only version 1's bare vectors (during a rolling upgrade) never reads one.
+ */
+const EMBEDDING_ENTRY_VERSION = 2;
 
 /** Everything that changes a vector: model, the text, `dimensions`, truncation and runner options. */
 export function embeddingCacheKey(input: { model: string; text: string; dimensions?: number | undefined; truncate?: boolean | undefined; options?: ModelOptions | undefined; scope?: string | undefined }): string {
   return digest([
-    ...header("embed", input.scope),
+    ...header("embed", input.scope, EMBEDDING_ENTRY_VERSION),
     input.model,
     input.dimensions === undefined ? "" : String(input.dimensions),
     input.truncate === false ? "strict" : "truncate",

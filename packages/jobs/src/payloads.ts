@@ -80,6 +80,8 @@ export type TokenProgress = z.infer<typeof TokenProgress>;
 export const EmbedResult = z.object({
   model: z.string(),
   embeddings: z.array(z.array(z.number())),
+  /** Ollama's tokens over all inputs (a cached input counts what its call counted). */
+  prompt_eval_count: z.number().int().nonnegative().optional(),
 });
 export type EmbedResult = z.infer<typeof EmbedResult>;
 

@@ -1,6 +1,6 @@
 import { UnrecoverableError, WaitingError, type Job } from "bullmq";
 import type { RedisClient } from "@herd/redis";
-import { embeddingCacheKey, type HerdCache } from "@herd/cache";
+import { decodeEmbeddingText, embeddingCacheKey, encodeEmbeddingEntry, shareTokens, type HerdCache } from "@herd/cache";
 import { EmbedJobData, encodeFailure, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
 import { OllamaError, type Logprob } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
@@ -123,9 +123,11 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
   // The API already answered full cache hits; a batch may still have some inputs cached. A single
   // input's key is only needed to store its vector, after the reply.
   const batchKeys = data.cache && data.inputs.length > 1 ? data.inputs.map(keyOf) : undefined;
-  const cached = batchKeys ? await deps.cache.getMany("embedding", batchKeys) : data.inputs.map(() => null);
+  const cached = batchKeys ? (await deps.cache.getMany("embedding", batchKeys)).map((value) => (value === null ? null : decodeEmbeddingText(value))) : data.inputs.map(() => null);
   const missing = data.inputs.flatMap((text, index) => (cached[index] === null ? [{ text, index }] : []));
-  const vectors: Array<string | null> = [...cached];
+  const vectors: Array<string | null> = cached.map((entry) => entry?.vector ?? null);
+  /** Ollama's token count of each input (see shareTokens); undefined for a cached entry without one. */
+  const tokens: Array<number | undefined> = cached.map((entry) => entry?.tokens);
   if (missing.length > 0) {
     const expectedLength = data.dimensions && deps.embeddingLength ? Math.min(data.dimensions, deps.embeddingLength) : deps.embeddingLength;
     // Batch jobs go to Ollama in slices, giving the slot back between slices: an interactive job
@@ -135,6 +137,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     const interactive = job.opts.priority === PRIORITIES.interactive;
     /** The JSON text of each vector fetched, as the instance sent it. */
     const fetched: string[] = [];
+    const fetchedTokens: number[] = [];
     let held: SlotRelease | undefined;
     const tracked = deps.cancels.track(job.id ?? "", deps.shutdownSignal);
     try {
@@ -164,6 +167,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
       );
       held = slice.held;
       fetched.push(...slice.result.vectorTexts);
+      fetchedTokens.push(...shareTokens(slice.result.promptEvalCount, part.map((entry) => entry.text)));
     }
     } finally {
       held?.();
@@ -171,11 +175,18 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
     }
     fetched.forEach((text, i) => {
       const entry = missing[i];
-      if (entry) vectors[entry.index] = text;
+      if (entry) {
+        vectors[entry.index] = text;
+        tokens[entry.index] = fetchedTokens[i];
+      }
     });
   }
-  const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]}`;
-  const cacheCopy = data.cache && missing.length > 0 ? { layer: "embedding" as const, entries: missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), vectors[index] as string] as const) } : undefined;
+  const counted = tokens.every((count) => count !== undefined) ? `,"prompt_eval_count":${tokens.reduce<number>((sum, count) => sum + (count ?? 0), 0)}` : "";
+  const result = `{"model":${JSON.stringify(data.requestModel)},"embeddings":[${vectors.join(",")}]${counted}}`;
+  const cacheCopy =
+    data.cache && missing.length > 0
+      ? { layer: "embedding" as const, entries: missing.map(({ text, index }) => [batchKeys?.[index] ?? keyOf(text), encodeEmbeddingEntry(vectors[index] as string, tokens[index] ?? 0)] as const) }
+      : undefined;
   await storeResult(deps, job, result, data.replyTo, clock, cacheCopy);
   // Once the result is stored (see storeResult): this leaves in one write with the completion.
   if (data.progress) {

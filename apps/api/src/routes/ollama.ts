@@ -5,7 +5,7 @@ import { ApiError } from "../errors.js";
 import { isZeroDuration, type FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { nanoseconds, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
-import { generatedText, logprobsOf, thinkingOf, toolCallsOf } from "../interactive.js";
+import { generatedText, logprobsOf, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -148,7 +148,9 @@ export function ollamaRouter(deps: DropInDeps): Router {
     });
     const view = await runCompleted(deps, request, requestContext(deps.config, req, res));
     const embeddings = (view.result as { embeddings?: number[][] }).embeddings ?? [];
-    res.json({ model: body.model, embeddings, total_duration: nanoseconds(performance.now() - started) });
+    const { prompt } = tokenCounts(view.result);
+    // Go's omitempty, as Ollama: no count when it is 0 (a result from a worker that counts none).
+    res.json({ model: body.model, embeddings, total_duration: nanoseconds(performance.now() - started), ...(prompt > 0 ? { prompt_eval_count: prompt } : {}) });
   });
 
   router.post("/api/embeddings", async (req, res) => {

@@ -146,12 +146,12 @@ export function openAiRouter(deps: DropInDeps): Router {
     const request = toJobRequest({ type: "embed", model: body.model, input: inputs, ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}), priority: "interactive" });
     const view = await runCompleted(deps, request, requestContext(deps.config, req, res));
     const vectors = (view.result as { embeddings?: number[][] }).embeddings ?? [];
+    const { prompt } = tokenCounts(view.result);
     res.json({
       object: "list",
       data: vectors.map((vector, index) => ({ object: "embedding", embedding: body.encoding_format === "base64" ? base64Vector(vector) : vector, index })),
       model: body.model,
-      // Ollama's /api/embed does not report tokens per input through Herd's cache: counted as 0.
-      usage: { prompt_tokens: 0, total_tokens: 0 },
+      usage: { prompt_tokens: prompt, total_tokens: prompt },
     });
   });
 

@@ -12,7 +12,7 @@ import { releaseImages } from "./image-release.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
 import { BatchSlicer } from "./batch-slicer.js";
 import { FetchDecider } from "./fetch-decider.js";
-import { LatencyWindow, roundMs } from "./latency-window.js";
+import { CallStats } from "./call-stats.js";
 import { MemoryPause } from "./memory-pause.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import type { PrefetchPolicy } from "./prefetch.js";
@@ -41,9 +41,6 @@ export interface BindingOptions {
 
 /** Failures that say something about the instance rather than the request. */
 const INSTANCE_FAULTS = new Set<FailureCode>(["instance_unavailable", "timeout", "invalid_response"]);
-/** Calls kept for the typical call time, and how many it needs before routing trusts it. */
-const ROUTING_SAMPLES = 32;
-const ROUTING_MIN_SAMPLES = 3;
 /** How long a retry this instance passes on stays out of the queue (lets a healthy peer take it). */
 const RETRY_ELSEWHERE_DELAY_MS = 25;
 
@@ -57,18 +54,13 @@ export class Binding implements RouteCandidate<Job> {
   readonly model: DiscoveredModel;
   readonly slicer: BatchSlicer;
   readonly #loops = new Map<JobKind, PullLoop>();
-  #completed = 0;
-  #failed = 0;
+  readonly #calls = new CallStats();
   #pulling = false;
   /** After passing a retry on or a refused result: no fetching until then. */
   #holdOffUntil = 0;
   readonly #memoryPause = new MemoryPause();
   #closed = false;
   readonly #fetch: FetchDecider;
-  readonly #latencies = new LatencyWindow(512);
-  /** The last calls' slot times, for comparing this instance's speed with its peers' (routing). */
-  readonly #recentCalls = new LatencyWindow(ROUTING_SAMPLES);
-  #typicalCallMs: number | undefined;
 
   constructor(private readonly options: BindingOptions) {
     this.model = options.model;
@@ -98,13 +90,9 @@ export class Binding implements RouteCandidate<Job> {
     return this.#fetch.occupied;
   }
 
-  /**
-   * Median slot time of the last calls, once a few were timed. A median, so that one call that
-   * loaded the model (seconds, on a cold instance) does not make the instance look slow for good:
-   * routing sends it nothing at light load, so no later call would correct an average.
-   */
+  /** See CallStats.typicalCallMs. */
   get typicalCallMs(): number | undefined {
-    return this.#typicalCallMs;
+    return this.#calls.typicalCallMs;
   }
 
   /** Whether this binding leaves jobs to a clearly faster instance of another worker (see FetchDecider.deferring). */
@@ -147,12 +135,9 @@ export class Binding implements RouteCandidate<Job> {
       const tracker = new JobTracker(this.options.metrics, this.options.logger, { kind, model: this.model.model, instance, queue });
       const onCall = (outcome: "completed" | "failed", durationMs: number, errorClass?: string, size?: number) => {
         if (outcome === "completed") {
-          this.#completed += 1;
-          this.#latencies.record(durationMs);
-          this.#recentCalls.record(durationMs);
-          if (this.#recentCalls.count >= ROUTING_MIN_SAMPLES) this.#typicalCallMs = this.#recentCalls.percentile(50);
+          this.#calls.completed(durationMs);
           this.#fetch.recordCall(durationMs, size);
-        } else this.#failed += 1;
+        } else this.#calls.failed();
         this.options.metrics.instances.requestDuration.observe({ ollama: instance, model: this.model.model, kind, outcome }, durationMs / 1000);
         if (errorClass) this.options.metrics.instances.errors.inc({ ollama: instance, class: errorClass });
       };
@@ -279,18 +264,17 @@ export class Binding implements RouteCandidate<Job> {
   }
 
   status(): ModelBindingStatus {
-    const latency = this.#latencies.summary();
+    const { completed, failed, ...timing } = this.#calls.status();
     return {
       model: this.model.model,
       kinds: [...this.model.kinds],
       slots: this.model.slots,
       inFlight: this.gate.inFlight,
-      completed: this.#completed,
-      failed: this.#failed,
+      completed,
+      failed,
       ...(this.model.embeddingLength !== undefined ? { embeddingLength: this.model.embeddingLength } : {}),
       ...(this.model.capabilities ? { capabilities: this.model.capabilities } : {}),
-      ...(latency ? { latencyMs: { mean: latency.meanMs, p95: latency.p95Ms } } : {}),
-      ...(this.#typicalCallMs !== undefined ? { typicalMs: roundMs(this.#typicalCallMs) } : {}),
+      ...timing,
     };
   }
 

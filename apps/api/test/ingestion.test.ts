@@ -1,8 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { INGEST_QUEUE } from "@herd/jobs";
+import { INGEST_QUEUE, queueName } from "@herd/jobs";
 import { collectionFingerprint, findCollection } from "@herd/store";
-import { makePdf, uniquePrefix, waitFor } from "@herd/testing";
+import { makePdf, testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
@@ -21,10 +21,11 @@ async function ingestion(stack: Stack, id: string) {
 }
 
 describe("document ingestion, search and answers", () => {
+  const prefix = uniquePrefix("ingest");
   let stack: Stack;
   let db: pg.Pool;
   beforeAll(async () => {
-    stack = await Stack.start({ prefix: uniquePrefix("ingest"), fleet: { instances: 2, slots: [2], preload: true, latency: { embedMs: 2 } }, env: { HERD_MAX_UPLOAD_BYTES: "1mb" } });
+    stack = await Stack.start({ prefix, fleet: { instances: 2, slots: [2], preload: true, latency: { embedMs: 2 } }, env: { HERD_MAX_UPLOAD_BYTES: "1mb" } });
     db = new pg.Pool({ connectionString: stack.api.db.url, max: 2 });
   });
   afterAll(async () => {
@@ -76,6 +77,18 @@ describe("document ingestion, search and answers", () => {
     expect(new Set(chunks.map((row: { external_id: string }) => row.external_id))).toEqual(new Set(["pump.md", "valve.html", "belt.txt", "coolant.pdf"]));
     const listed = await stack.get("/v1/collections/manuals");
     expect(listed.body).toMatchObject({ documents: 6, chunks: chunks.length });
+
+    // The embedding batches' results (ids <ingest job>-r<round>-b<batch>) served their purpose
+    // once the vectors were stored: none stays behind in the queue Redis.
+    const redis = testRedis();
+    try {
+      const batchResults = async () => (await redis.keys(`{${prefix}}:result:*`)).filter((key) => /-r\d+-b\d+$/.test(key));
+      await waitFor(async () => (await batchResults()).length === 0, { message: "the stored documents' batch results to be dropped" });
+      const embedJobs = await stack.api.queues.queue(queueName("embed", "nomic-embed-text:latest")).getCompleted();
+      expect(embedJobs.filter((job) => /-r\d+-b\d+$/.test(job.id ?? "")).length).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it("re-ingesting unchanged documents adds no rows, changes nothing and embeds nothing", async () => {

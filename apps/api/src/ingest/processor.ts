@@ -175,10 +175,14 @@ export class IngestProcessor {
     );
   }
 
+  /** The result keys of this round's embedding batches. */
+  #resultKeys(job: Job, data: IngestJobData): string[] {
+    return Array.from({ length: data.batches ?? 0 }, (_, batch) => this.options.keys.result(this.childId(job, data.round, batch)));
+  }
+
   async #vectors(job: Job, data: IngestJobData, chunks: readonly Chunk[]): Promise<{ vectors: Array<number[] | undefined>; missing: number[] }> {
-    const batches = data.batches ?? 0;
-    const keys = Array.from({ length: batches }, (_, batch) => this.options.keys.result(this.childId(job, data.round, batch)));
-    const results = batches === 0 ? [] : await this.options.redis.mget(keys);
+    const keys = this.#resultKeys(job, data);
+    const results = keys.length === 0 ? [] : await this.options.redis.mget(keys);
     const vectors: Array<number[] | undefined> = new Array(chunks.length);
     const missing: number[] = [];
     results.forEach((text, batch) => {
@@ -225,7 +229,21 @@ export class IngestProcessor {
     await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: rows.length });
     this.options.metrics.documents.inc({ outcome: "stored" });
     this.options.metrics.chunks.inc(rows.length);
+    await this.#dropResults(job, data);
     return { chunks: rows.length };
+  }
+
+  /**
+   * The batches' vectors are stored in PostgreSQL now; their results would otherwise stay in the
+   * queue Redis (which evicts nothing) for the whole retention, whatever the retention count:
+   * about 15 kB per 768-dimensional chunk. Should this step run again, it finds them gone and
+   * asks again (the embedding cache answers), so a failure here costs only memory until they
+   * expire: logged, never failing the stored document.
+   */
+  async #dropResults(job: Job, data: IngestJobData): Promise<void> {
+    const keys = this.#resultKeys(job, data);
+    if (keys.length === 0) return;
+    await this.options.redis.del(...keys).catch((error: unknown) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not drop a stored document's embedding results; they expire with the retention"));
   }
 
   async close(): Promise<void> {

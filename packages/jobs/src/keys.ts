@@ -4,6 +4,8 @@ export function herdKeys(prefix: string) {
   return {
     tag,
     result: (jobId: string) => `${tag}:result:${jobId}`,
+    /** Ids of a queue's stored results, oldest first (see trimResults in @herd/worker-core). */
+    results: (queue: string) => `${tag}:results:${queue}`,
     canceled: (jobId: string) => `${tag}:canceled:${jobId}`,
     /** Pub/sub channel: a job id published here is aborted by the worker running it. */
     cancelChannel: `${tag}:cancel`,

@@ -2,7 +2,7 @@ import { DelayedError, WaitingError, type Job } from "bullmq";
 import { isOutOfMemory, type RedisClient } from "@herd/redis";
 import { decodeFailure, ownerOfJobName, PRIORITIES, queueName, type FailureCode, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
-import { coerceError, type Logger } from "@herd/logger";
+import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
 import type { RouteCandidate } from "./job-router.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
@@ -31,7 +31,7 @@ export interface BindingOptions {
   /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: WorkerMetrics;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "onReplyError" | "yieldSlot" | "slicer">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
@@ -117,6 +117,7 @@ export class Binding implements RouteCandidate<Job> {
   }
 
   start(): void {
+    const warnTrim = warnAtMostEvery(this.options.logger);
     const deps: ProcessorDeps = {
       ...this.options.deps,
       gate: this.gate,
@@ -125,6 +126,7 @@ export class Binding implements RouteCandidate<Job> {
       embeddingLength: this.model.embeddingLength,
       yieldSlot: (kind, held, priority) => this.#yieldSlot(kind, held, priority),
       onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
+      onTrimError: (job, error) => warnTrim({ err: coerceError(error), jobId: job.id }, "could not trim the queue's stored results; the older ones expire with the retention"),
       onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job's outcome to the waiting API process"),
       onCall: () => undefined,
     };

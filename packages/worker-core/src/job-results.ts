@@ -3,6 +3,7 @@ import type { CacheLayer } from "@herd/cache";
 import { publishOn, writeTogether } from "@herd/redis";
 import { encodeReply, type ReplyHeader, type ReplyTiming } from "@herd/jobs";
 import { keepJoinable } from "./coalesce-grace.js";
+import { trimResults } from "./result-retention.js";
 import { roundMs } from "./latency-window.js";
 import type { ProcessorDeps } from "./processors.js";
 
@@ -32,7 +33,7 @@ export class JobClock {
 }
 
 /** What storing a job's result needs of the processor's dependencies. */
-export type ResultDeps = Pick<ProcessorDeps, "redis" | "cache" | "keys" | "resultTtlMs" | "onStoreError" | "onReplyError"> & { monitor: { instance: { name: string } } };
+export type ResultDeps = Pick<ProcessorDeps, "redis" | "cache" | "keys" | "resultTtlMs" | "resultKeep" | "onStoreError" | "onTrimError" | "onReplyError"> & { monitor: { instance: { name: string } } };
 
 /** The cache's copy of a job's result: entries (hash, value) of one layer. */
 export interface CacheCopy {
@@ -73,6 +74,8 @@ export async function storeResult(deps: ResultDeps, job: Job, text: string, repl
   if (replyTo !== undefined) {
     publishOn(deps.redis, replyTo, encodeReply({ ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), timing: clock.timing() }, text)).catch((error: unknown) => deps.onReplyError(job, error));
   }
+  // After the reply, so that Redis runs it once the waiting client has its answer.
+  trimResults(deps.redis, deps.keys, job, deps.resultTtlMs, deps.resultKeep)?.catch((error: unknown) => deps.onTrimError(job, error));
   // Without the grace, a request at the completion's edge may start a second identical call: no
   // loss, so a failure is logged with the job, never failing it.
   const joinable = keepJoinable(deps.redis, job)?.catch((error: unknown) => deps.onStoreError(job, error));

@@ -27,6 +27,8 @@ export interface ProcessorDeps {
   keys: HerdKeys;
   cache: HerdCache;
   resultTtlMs: number;
+  /** Stored results kept per queue, newest first (see trimResults). */
+  resultKeep: number;
   timeouts: { embedMs: number; generateMs: number };
   /** Sizes the Ollama calls of batch-priority embedding jobs. */
   slicer: BatchSlicer;
@@ -42,6 +44,8 @@ export interface ProcessorDeps {
   cancels: JobCancels;
   /** A result write failed (the job's completion will fail with it and the job be retried). */
   onStoreError: (job: Job, error: unknown) => void;
+  /** Trimming the queue's stored results failed (the older ones then expire with their TTL). */
+  onTrimError: (job: Job, error: unknown) => void;
   /** Sending a result to the waiting API process failed (its client still hears from BullMQ). */
   onReplyError: (job: Job, error: unknown) => void;
   /**

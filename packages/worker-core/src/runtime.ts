@@ -223,6 +223,7 @@ export class WorkerRuntime {
           keys: herdKeys(this.config.prefix),
           cache: this.#cache,
           resultTtlMs: this.config.jobs.retentionMs,
+          resultKeep: this.config.jobs.retentionCount,
           timeouts: this.config.timeouts,
           shutdownSignal: this.#shutdown.signal,
           cancels: this.#cancels,

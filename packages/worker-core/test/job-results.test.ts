@@ -33,8 +33,10 @@ describe("storeResult on real Redis", () => {
     cache,
     keys: herdKeys(prefix),
     resultTtlMs: 60_000,
+    resultKeep: 1000,
     monitor: { instance: { name: "emu-0" } },
     onStoreError: (_job, error) => errors.push(error),
+    onTrimError: (_job, error) => errors.push(error),
     onReplyError: (_job, error) => errors.push(error),
   };
 
@@ -60,16 +62,16 @@ describe("storeResult on real Redis", () => {
     redis.disconnect();
   });
 
-  it("sends the cache's copy, the result and the reply in one write; what the processor and BullMQ send after it resolves leaves in a second", async () => {
+  it("sends the cache's copy, the result, the reply and the results' trim in one write; what the processor and BullMQ send after it resolves leaves in a second", async () => {
     const job = await queue.add("embed", { inputs: ["x"] });
     const result = '{"model":"m","embeddings":[[1]]}';
     const writes = countSocketWrites(redis);
     try {
       await storeResult(deps, job, result, channel, new JobClock(), { layer: "embedding", entries: [[job.id ?? "", result]] });
-      expect(writes.counts).toEqual({ single: 0, batched: [3] });
+      expect(writes.counts).toEqual({ single: 0, batched: [4] });
       // Stand-ins for a progress count and BullMQ's completion, issued as the processor returns.
       expect(await Promise.all([redis.ping(), redis.ping()])).toEqual(["PONG", "PONG"]);
-      expect(writes.counts).toEqual({ single: 0, batched: [3, 2] });
+      expect(writes.counts).toEqual({ single: 0, batched: [4, 2] });
     } finally {
       writes.restore();
     }
@@ -80,6 +82,7 @@ describe("storeResult on real Redis", () => {
     });
     expect(replies.find((reply) => reply.header.jobId === job.id)?.result.toString()).toBe(result);
     expect(await redis.get(deps.keys.result(job.id ?? ""))).toBe(result);
+    expect(await redis.lrange(deps.keys.results(job.queueName), 0, -1)).toEqual([job.id]);
     // Redis stored the cache's copy before it sent the reply: a repeat right after the answer is a hit.
     expect(await cacheOnReply.get(job.id ?? "")).toBe(result);
     expect(errors).toEqual([]);
@@ -121,8 +124,10 @@ describe("storeResult when Redis refuses the result (out of memory)", () => {
       cache: new HerdCache({ redis: connection, prefix, ttlSeconds: { embedding: 0, inference: 0, chunk: 0 }, logger: createLogger({ name: "job-results-test", level: "silent", format: "json" }) }),
       keys: herdKeys(prefix),
       resultTtlMs: 60_000,
+      resultKeep: 1000,
       monitor: { instance: { name: "emu-0" } },
       onStoreError: () => undefined,
+      onTrimError: () => undefined,
       onReplyError: () => undefined,
     };
     const result = '{"model":"m","embeddings":[[3]]}';

@@ -57,8 +57,9 @@ export interface CacheCopy {
  * the queue Redis (the default) it leaves in the same write and Redis stores it before it sends
  * the reply, so a client that repeats the request the moment it has the answer hits the cache;
  * no write of its own delays the reply. A separate cache Redis gets its copy in a write of its
- * own, sent right after this one (so not before the reply either). The commands the processor
- * issues once this resolves (a progress count) leave in one write with BullMQ's completion.
+ * own, sent right after this one (so not before the reply either). The trim of the queue's
+ * stored results (see trimResults) and the commands the processor issues once this resolves (a
+ * progress count) leave in one write with BullMQ's completion.
  */
 export async function storeResult(deps: ResultDeps, job: Job, text: string, replyTo: string | undefined, clock: JobClock, cacheCopy?: CacheCopy): Promise<void> {
   const jobId = job.id ?? "";
@@ -74,13 +75,13 @@ export async function storeResult(deps: ResultDeps, job: Job, text: string, repl
   if (replyTo !== undefined) {
     publishOn(deps.redis, replyTo, encodeReply({ ...replyHeader(job, deps.monitor.instance.name, job.attemptsMade + 1, Date.now()), timing: clock.timing() }, text)).catch((error: unknown) => deps.onReplyError(job, error));
   }
-  // After the reply, so that Redis runs it once the waiting client has its answer.
-  trimResults(deps.redis, deps.keys, job, deps.resultTtlMs, deps.resultKeep)?.catch((error: unknown) => deps.onTrimError(job, error));
   // Without the grace, a request at the completion's edge may start a second identical call: no
   // loss, so a failure is logged with the job, never failing it.
   const joinable = keepJoinable(deps.redis, job)?.catch((error: unknown) => deps.onStoreError(job, error));
   await Promise.all([stored, joinable]);
   writeTogether(deps.redis);
+  // In the second write, with BullMQ's completion: off the way of the reply.
+  trimResults(deps.redis, deps.keys, job, deps.resultTtlMs, deps.resultKeep)?.catch((error: unknown) => deps.onTrimError(job, error));
 }
 
 /** `attempts`: including the one that just ended (BullMQ counts it only once it recorded it). */

@@ -62,16 +62,16 @@ describe("storeResult on real Redis", () => {
     redis.disconnect();
   });
 
-  it("sends the cache's copy, the result, the reply and the results' trim in one write; what the processor and BullMQ send after it resolves leaves in a second", async () => {
+  it("sends the cache's copy, the result and the reply in one write; the results' trim and what the processor and BullMQ send after it resolves leave in a second", async () => {
     const job = await queue.add("embed", { inputs: ["x"] });
     const result = '{"model":"m","embeddings":[[1]]}';
     const writes = countSocketWrites(redis);
     try {
       await storeResult(deps, job, result, channel, new JobClock(), { layer: "embedding", entries: [[job.id ?? "", result]] });
-      expect(writes.counts).toEqual({ single: 0, batched: [4] });
+      expect(writes.counts).toEqual({ single: 0, batched: [3] });
       // Stand-ins for a progress count and BullMQ's completion, issued as the processor returns.
       expect(await Promise.all([redis.ping(), redis.ping()])).toEqual(["PONG", "PONG"]);
-      expect(writes.counts).toEqual({ single: 0, batched: [4, 2] });
+      expect(writes.counts).toEqual({ single: 0, batched: [3, 3] });
     } finally {
       writes.restore();
     }

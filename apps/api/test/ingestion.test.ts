@@ -84,8 +84,12 @@ describe("document ingestion, search and answers", () => {
     try {
       const batchResults = async () => (await redis.keys(`{${prefix}}:result:*`)).filter((key) => /-r\d+-b\d+$/.test(key));
       await waitFor(async () => (await batchResults()).length === 0, { message: "the stored documents' batch results to be dropped" });
-      const embedJobs = await stack.api.queues.queue(queueName("embed", "nomic-embed-text:latest")).getCompleted();
+      const embedQueue = stack.api.queues.queue(queueName("embed", "nomic-embed-text:latest"));
+      const embedJobs = await embedQueue.getCompleted();
       expect(embedJobs.filter((job) => /-r\d+-b\d+$/.test(job.id ?? "")).length).toBeGreaterThan(0);
+      // Nor are they in the queue's list of results kept by count, which could drop them before their document is stored.
+      const tracked = await redis.lrange(`{${prefix}}:results:${embedQueue.name}`, 0, -1);
+      expect(tracked.filter((id) => /-r\d+-b\d+$/.test(id))).toEqual([]);
     } finally {
       redis.disconnect();
     }

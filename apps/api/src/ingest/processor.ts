@@ -236,7 +236,7 @@ export class IngestProcessor {
   /**
    * The batches' vectors are stored in PostgreSQL now; their results would otherwise stay in the
    * queue Redis (which evicts nothing) for the whole retention, whatever the retention count:
-   * about 15 kB per 768-dimensional chunk. Should this step run again, it finds them gone and
+   * 10 to 12 kB per 768-dimensional chunk. Should this step run again, it finds them gone and
    * asks again (the embedding cache answers), so a failure here costs only memory until they
    * expire: logged, never failing the stored document.
    */

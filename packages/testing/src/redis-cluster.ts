@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { freePort, stopProcess } from "./redis.js";
+import { portIsFree, RedisExitedError, spawnRedis } from "./redis-process.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -33,13 +34,7 @@ export class RedisClusterServer {
   ) {}
 
   static async start({ masters = 3, replicas = 0, nodeTimeoutMs = 15_000, serverArgs = [] }: RedisClusterOptions = {}): Promise<RedisClusterServer> {
-    const ports: number[] = [];
-    while (ports.length < masters * (1 + replicas)) {
-      const port = await freePort();
-      // The cluster bus listens on port + 10000: both must be free.
-      if (port + 10_000 <= 65_535 && !ports.includes(port)) ports.push(port);
-    }
-    const cluster = new RedisClusterServer(ports, mkdtempSync(join(tmpdir(), "herd-redis-cluster-")), { masters, replicas, nodeTimeoutMs, serverArgs });
+    const cluster = new RedisClusterServer([], mkdtempSync(join(tmpdir(), "herd-redis-cluster-")), { masters, replicas, nodeTimeoutMs, serverArgs });
     try {
       await cluster.#boot();
     } catch (error) {
@@ -49,14 +44,39 @@ export class RedisClusterServer {
     return cluster;
   }
 
-  async #boot(): Promise<void> {
-    for (const port of this.ports) {
+  /** A port whose cluster bus port (port + 10000) is free as well, and not one of ours. */
+  async #pickPort(): Promise<number> {
+    for (;;) {
+      const port = await freePort();
+      if (port + 10_000 <= 65_535 && !this.ports.includes(port) && (await portIsFree(port + 10_000))) return port;
+    }
+  }
+
+  /**
+   * Starts one node. Between picking a port and redis-server binding it (and its bus port),
+   * another test's server or client may take either: the node then exits at once, and is started
+   * again on other ports.
+   */
+  async #startNode(): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await this.#pickPort();
+      this.ports.push(port);
       const dir = join(this.dir, String(port));
       mkdirSync(dir);
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(this.options.nodeTimeoutMs), "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", ...this.options.serverArgs];
-      this.#processes.push(spawn("redis-server", args, { stdio: "ignore" }));
+      try {
+        this.#processes.push(await spawnRedis(port, ["--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(this.options.nodeTimeoutMs), "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", ...this.options.serverArgs]));
+        return;
+      } catch (error) {
+        this.ports.splice(this.ports.indexOf(port), 1);
+        if (!(error instanceof RedisExitedError) || attempt >= 5) throw error;
+      }
     }
-    for (const port of this.ports) await waitFor(() => this.#node(port, (node) => node.ping()).then((reply) => reply === "PONG", () => false), { timeoutMs: 10_000, message: `cluster node on port ${port}` });
+  }
+
+  async #boot(): Promise<void> {
+    const nodes = this.options.masters * (1 + this.options.replicas);
+    // One after another, so `ports` and the processes stay in the same order (`kill` relies on it).
+    for (let started = 0; started < nodes; started += 1) await this.#startNode();
     await run("redis-cli", ["--cluster", "create", ...this.ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", String(this.options.replicas), "--cluster-yes"]);
     for (const port of this.ports) await this.waitHealthy(port);
     // A replica that has not finished its first sync cannot take over: wait until every master

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { testEnv } from "./env.js";
-import { waitFor } from "./wait.js";
+import { RedisExitedError, spawnRedis } from "./redis-process.js";
 
 /** A key prefix unique to one test file, so suites never see each other's queues. */
 export function uniquePrefix(name: string): string {
@@ -93,11 +93,21 @@ export class RedisServer {
     this.dir = mkdtempSync(join(tmpdir(), "herd-redis-"));
   }
 
-  /** `extraArgs` come last and so override the defaults (e.g. `--maxmemory-policy allkeys-lru`). */
+  /**
+   * `extraArgs` come last and so override the defaults (e.g. `--maxmemory-policy allkeys-lru`).
+   * Without a `port`, one is picked, and picked again if another process takes it first.
+   */
   static async start(port?: number, extraArgs: readonly string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(port ?? (await freePort()), extraArgs);
-    await server.restart();
-    return server;
+    for (let attempt = 1; ; attempt += 1) {
+      const server = new RedisServer(port ?? (await freePort()), extraArgs);
+      try {
+        await server.restart();
+        return server;
+      } catch (error) {
+        rmSync(server.dir, { recursive: true, force: true });
+        if (port !== undefined || !(error instanceof RedisExitedError) || attempt >= 5) throw error;
+      }
+    }
   }
 
   get url(): string {
@@ -106,17 +116,7 @@ export class RedisServer {
 
   async restart(): Promise<void> {
     if (this.#process && this.#process.exitCode === null && this.#process.signalCode === null) return;
-    this.#process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction", ...this.extraArgs], { stdio: "ignore" });
-    await waitFor(async () => {
-      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on("error", () => undefined);
-      try {
-        await probe.connect();
-        return (await probe.ping()) === "PONG";
-      } finally {
-        probe.disconnect();
-      }
-    }, { timeoutMs: 10_000, message: `redis-server on port ${this.port}` });
+    this.#process = await spawnRedis(this.port, ["--dir", this.dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction", ...this.extraArgs]);
   }
 
   /** SIGTERM: Redis writes its AOF and exits. `crash` sends SIGKILL instead (nothing flushed). */

@@ -1,17 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "@herd/testing";
-import { inUse } from "../src/ports.js";
 
-/** The first of `count` consecutive free ports (the emulated fleet listens on consecutive ports). */
-export async function consecutiveFreePorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: count }, (_, i) => inUse("127.0.0.1", base + i).then((used) => !used)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error("no free port range");
-}
+/** The emulated fleet listens on consecutive ports. */
+export { consecutiveFreePorts } from "@herd/testing";
 
 export const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 

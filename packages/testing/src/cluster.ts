@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./redis.js";
+import { freePort } from "./ports.js";
 import { waitFor } from "./wait.js";
 
 /** The compiled entry point of one of Herd's apps (`npm run build` first); same path from src/ and dist/. */

@@ -1,6 +1,7 @@
 export { testEnv } from "./env.js";
 export { waitFor, type WaitOptions } from "./wait.js";
-export { uniquePrefix, testRedis, deletePrefix, freePort, RedisServer, countSocketWrites } from "./redis.js";
+export { uniquePrefix, testRedis, deletePrefix, RedisServer, countSocketWrites } from "./redis.js";
+export { freePort, consecutiveFreePorts, portIsFree } from "./ports.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { makePdf } from "./pdf.js";
 export { PostgresServer } from "./postgres-server.js";

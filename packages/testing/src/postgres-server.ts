@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./redis.js";
+import { freePort } from "./ports.js";
 
 function binDir(): string | undefined {
   const root = "/usr/lib/postgresql";

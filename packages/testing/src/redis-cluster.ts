@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { freePort, stopProcess } from "./redis.js";
-import { portIsFree, RedisExitedError, spawnRedis } from "./redis-process.js";
+import { freeClusterPort } from "./ports.js";
+import { stopProcess } from "./redis.js";
+import { RedisExitedError, spawnRedis } from "./redis-process.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -44,14 +45,6 @@ export class RedisClusterServer {
     return cluster;
   }
 
-  /** A port whose cluster bus port (port + 10000) is free as well, and not one of ours. */
-  async #pickPort(): Promise<number> {
-    for (;;) {
-      const port = await freePort();
-      if (port + 10_000 <= 65_535 && !this.ports.includes(port) && (await portIsFree(port + 10_000))) return port;
-    }
-  }
-
   /**
    * Starts one node. Between picking a port and redis-server binding it (and its bus port),
    * another test's server or client may take either: the node then exits at once, and is started
@@ -59,7 +52,7 @@ export class RedisClusterServer {
    */
   async #startNode(): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
-      const port = await this.#pickPort();
+      const port = await freeClusterPort();
       this.ports.push(port);
       const dir = join(this.dir, String(port));
       mkdirSync(dir);

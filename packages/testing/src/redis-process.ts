@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 
 /** redis-server exited before it answered: its port (or cluster bus port) was taken, or it refused its arguments. */
@@ -74,13 +73,4 @@ export async function spawnRedis(port: number, args: readonly string[], timeoutM
     return exit;
   })();
   return Promise.race([ready, exit]);
-}
-
-/** Whether nothing listens on `port` at 127.0.0.1 right now. */
-export function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
 }

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { testEnv } from "./env.js";
+import { freePort } from "./ports.js";
 import { RedisExitedError, spawnRedis } from "./redis-process.js";
 
 /** A key prefix unique to one test file, so suites never see each other's queues. */
@@ -56,18 +57,6 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<number
     if (keys.length > 0) deleted += await redis.del(...keys);
   } while (cursor !== "0");
   return deleted;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Sends `signal` to `child` unless it has already exited, and waits for it to exit. */

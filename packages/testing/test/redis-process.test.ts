@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { freePort, RedisServer, stopProcess } from "../src/redis.js";
+import { freePort } from "../src/ports.js";
+import { RedisServer, stopProcess } from "../src/redis.js";
 import { RedisExitedError, spawnRedis } from "../src/redis-process.js";
 
 function listen(): Promise<Server> {

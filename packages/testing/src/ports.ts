@@ -57,11 +57,12 @@ export function freePort(limit?: number): Promise<number> {
 
 /** A port whose Redis Cluster bus port (port + 10000) is below the ephemeral range too, both free. */
 export async function freeClusterPort(): Promise<number> {
-  for (;;) {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
     const port = await freePort(ephemeralLow() - 10_000);
     if (await portIsFree(port + 10_000)) {
       handedOut.add(port + 10_000);
       return port;
     }
   }
+  throw new Error("no free port whose cluster bus port (port + 10000) is free too");
 }

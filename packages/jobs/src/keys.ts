@@ -1,9 +1,12 @@
 /** Redis keys Herd owns besides BullMQ's. All share the `{prefix}` hash tag. */
 export function herdKeys(prefix: string) {
   const tag = `{${prefix}}`;
+  const resultPrefix = `${tag}:result:`;
   return {
     tag,
-    result: (jobId: string) => `${tag}:result:${jobId}`,
+    result: (jobId: string) => `${resultPrefix}${jobId}`,
+    /** What every result key starts with (followed by the job id): the trim script appends ids. */
+    resultPrefix,
     /** Ids of a queue's stored results, oldest first (see trimResults in @herd/worker-core). */
     results: (queue: string) => `${tag}:results:${queue}`,
     canceled: (jobId: string) => `${tag}:canceled:${jobId}`,

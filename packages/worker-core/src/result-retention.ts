@@ -27,5 +27,5 @@ return over`;
  */
 export function trimResults(redis: RedisClient, keys: HerdKeys, job: Job, ttlMs: number, keep: number): Promise<unknown> | undefined {
   if (job.parent || job.id === undefined) return undefined;
-  return redis.eval(TRIM_LUA, 1, keys.results(job.queueName), job.id, String(ttlMs), String(keep), keys.result(""));
+  return redis.eval(TRIM_LUA, 1, keys.results(job.queueName), job.id, String(ttlMs), String(keep), keys.resultPrefix);
 }

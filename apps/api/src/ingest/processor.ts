@@ -180,8 +180,8 @@ export class IngestProcessor {
     return Array.from({ length: data.batches ?? 0 }, (_, batch) => this.options.keys.result(this.childId(job, data.round, batch)));
   }
 
-  async #vectors(job: Job, data: IngestJobData, chunks: readonly Chunk[]): Promise<{ vectors: Array<number[] | undefined>; missing: number[] }> {
-    const keys = this.#resultKeys(job, data);
+  /** The batches' vectors from their results under `keys` (see #resultKeys), and the batches whose result is gone. */
+  async #vectors(keys: string[], data: IngestJobData, chunks: readonly Chunk[]): Promise<{ vectors: Array<number[] | undefined>; missing: number[] }> {
     const results = keys.length === 0 ? [] : await this.options.redis.mget(keys);
     const vectors: Array<number[] | undefined> = new Array(chunks.length);
     const missing: number[] = [];
@@ -207,7 +207,8 @@ export class IngestProcessor {
     if (failures.length > 0) return this.#fail(data, `embedding failed: ${failures[0]}`);
     const list = await loadChunks(db.pool, cache, parsePool, document, data, data.chunkedHash);
     if (!list.ok) return this.#fail(data, list.reason);
-    const { vectors, missing } = await this.#vectors(job, data, list.chunks);
+    const resultKeys = this.#resultKeys(job, data);
+    const { vectors, missing } = await this.#vectors(resultKeys, data, list.chunks);
     if (missing.length > 0) {
       // Results outlived their retention (a long outage): ask for every batch again under new
       // ids; the embedding cache answers the ones that were done.
@@ -229,7 +230,7 @@ export class IngestProcessor {
     await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: rows.length });
     this.options.metrics.documents.inc({ outcome: "stored" });
     this.options.metrics.chunks.inc(rows.length);
-    await this.#dropResults(job, data);
+    await this.#dropResults(job, resultKeys);
     return { chunks: rows.length };
   }
 
@@ -240,8 +241,7 @@ export class IngestProcessor {
    * asks again (the embedding cache answers), so a failure here costs only memory until they
    * expire: logged, never failing the stored document.
    */
-  async #dropResults(job: Job, data: IngestJobData): Promise<void> {
-    const keys = this.#resultKeys(job, data);
+  async #dropResults(job: Job, keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     await this.options.redis.del(...keys).catch((error: unknown) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not drop a stored document's embedding results; they expire with the retention"));
   }

@@ -77,3 +77,37 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+
+/** Every order of `0 … n-1` (n! of them), each once. */
+export function orderings(n: number): number[][] {
+  if (n <= 1) return [Array.from({ length: n }, (_, i) => i)];
+  return orderings(n - 1).flatMap((rest) => Array.from({ length: n }, (_, at) => [...rest.slice(0, at), n - 1, ...rest.slice(at)]));
+}
+
+/**
+ * Every order of `0 … n-1`, arranged so that each one starts with the path the previous one
+ * (cyclically) ended with. Run one after another, every path then comes right after each path,
+ * itself included, equally often: within an order each ordered pair of distinct paths is adjacent
+ * in the same number of orders, and every seam between two orders repeats a path.
+ */
+export function balancedOrders(n: number): number[][] {
+  const all = orderings(n);
+  const used = new Set<number>();
+  const chain: number[][] = [];
+  const extend = (): boolean => {
+    if (chain.length === all.length) return chain[0]?.[0] === chain.at(-1)?.at(-1);
+    const last = chain.at(-1)?.at(-1);
+    for (const [index, order] of all.entries()) {
+      if (used.has(index) || (last !== undefined && order[0] !== last)) continue;
+      used.add(index);
+      chain.push(order);
+      if (extend()) return true;
+      used.delete(index);
+      chain.pop();
+    }
+    return false;
+  };
+  if (n > 4) throw new Error(`balancedOrders: ${n} paths make ${all.length} orders; at most 4 paths`);
+  if (!extend()) throw new Error(`balancedOrders: no chain of the orders of ${n} paths`);
+  return chain;
+}

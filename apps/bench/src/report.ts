@@ -120,7 +120,7 @@ export function renderReport(results: Results): string {
     sections.push(
       "## 1. Orchestration overhead",
       "",
-      "One client, one request at a time: `POST /api/embed` straight to an emulated instance vs `POST /v1/jobs?wait=30000` through Herd (API → Redis → BullMQ → worker → the same instance → back), every input distinct so nothing is a cache hit. The two paths take turns request by request, so both see the same moments of this shared machine.",
+      "One client, one request at a time: `POST /api/embed` straight to an emulated instance vs `POST /v1/jobs?wait=30000` through Herd (API → Redis → BullMQ → worker → the same instance → back), every input distinct so nothing is a cache hit. The paths take turns request by request, so they see the same moments of this shared machine, and the turns cycle through every order of the paths, so that no path always follows the same other one (a request runs measurably slower right after one whose worker is still recording its job).",
       "",
       overheadTable(results.overhead.rows),
       "",

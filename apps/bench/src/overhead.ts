@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Pool } from "undici";
 import { parseServerTiming } from "@herd/api/server-timing";
 import { startBareBullmq, type BareBullmq } from "./bare-bullmq.js";
-import { closedLoop, emptyResult, balancedOrders, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
+import { balancedOrders, closedLoop, emptyResult, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
 

@@ -91,6 +91,7 @@ export function orderings(n: number): number[][] {
  * in the same number of orders, and every seam between two orders repeats a path.
  */
 export function balancedOrders(n: number): number[][] {
+  if (n > 4) throw new Error(`balancedOrders: ${n} paths make ${n}! orders to chain; at most 4 paths`);
   const all = orderings(n);
   const used = new Set<number>();
   const chain: number[][] = [];
@@ -107,7 +108,6 @@ export function balancedOrders(n: number): number[][] {
     }
     return false;
   };
-  if (n > 4) throw new Error(`balancedOrders: ${n} paths make ${all.length} orders; at most 4 paths`);
   if (!extend()) throw new Error(`balancedOrders: no chain of the orders of ${n} paths`);
   return chain;
 }

@@ -117,6 +117,11 @@ function toApiError(error: unknown): ApiError | undefined {
     return new ApiError(400, "invalid_request", `upload: ${error.message}`);
   }
   const type = (error as { type?: unknown } | null)?.type;
+  // express.json's strict mode refuses a top-level string, number or null with a JSON.parse-like
+  // message ("\"null\" is not valid JSON"): such a body is valid JSON, just not an object.
+  if (type === "entity.parse.failed" && isJsonScalar((error as { body?: unknown }).body)) {
+    return new ApiError(400, "invalid_request", "body: must be a JSON object");
+  }
   if (typeof type === "string" && BODY_PARSER_ERRORS[type]) {
     const [status, code] = BODY_PARSER_ERRORS[type];
     const message = code === "invalid_json" ? `body: invalid JSON (${(error as Error).message})` : (error as Error).message;
@@ -126,6 +131,16 @@ function toApiError(error: unknown): ApiError | undefined {
   // ioredis reports an outage as a closed stream or exhausted retries.
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
   return redisFailure(error);
+}
+
+function isJsonScalar(body: unknown): boolean {
+  if (typeof body !== "string") return false;
+  try {
+    const value: unknown = JSON.parse(body);
+    return value === null || typeof value !== "object";
+  } catch {
+    return false; // Not JSON at all: the parser's own message says where.
+  }
 }
 
 /** The express app; `listen()` is the caller's business (see runtime.ts). */

@@ -17,7 +17,9 @@ describe("bad input", () => {
   const cases: Array<{ name: string; path?: string; body: unknown; contentType?: string; status: number; code: string; mentions?: string }> = [
     { name: "invalid JSON", body: "{ not json", status: 400, code: "invalid_json", mentions: "JSON" },
     { name: "a JSON array", body: "[1,2]", status: 400, code: "invalid_request", mentions: "body" },
-    { name: "a JSON string", body: '"embed"', status: 400, code: "invalid_json" },
+    { name: "a JSON string", body: '"embed"', status: 400, code: "invalid_request", mentions: "JSON object" },
+    { name: "JSON null", body: "null", status: 400, code: "invalid_request", mentions: "JSON object" },
+    { name: "a JSON number", body: " 42 ", status: 400, code: "invalid_request", mentions: "JSON object" },
     { name: "missing type", body: { model: "x", input: "y" }, status: 400, code: "invalid_request", mentions: "type" },
     { name: "unknown job type", body: { type: "transcribe", model: "x" }, status: 400, code: "unknown_job_type", mentions: "transcribe" },
     { name: "type of the wrong type", body: { type: 7, model: "x" }, status: 400, code: "unknown_job_type" },

@@ -38,12 +38,15 @@ export function chunksToString(chunks: JsonChunks): string {
 const JOB_FIELDS = ["timestamp", "processedOn", "finishedOn", "atm", "pb", "failedReason", "name"] as const;
 
 /**
- * A job's fields, its stored result and its cancel marker in one command: cheaper than building a
- * three-command pipeline on every read. The keys share the prefix's hash tag (one Cluster slot).
+ * A job's fields, its stored result, its cancel marker and, once canceled, when it was created, in
+ * one command: cheaper than building a four-command pipeline on every read. The keys share the
+ * prefix's hash tag (one Cluster slot).
  */
-const READ_JOB_LUA = `return {redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}`;
-type ReadJobReply = [Array<Buffer | null>, Buffer | null, Buffer | null];
-type WithReadJob = RedisClient & { herdReadJobBuffer(jobKey: string, resultKey: string, canceledKey: string, ...fields: string[]): Promise<ReadJobReply> };
+const READ_JOB_LUA = `return {redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}`;
+type ReadJobReply = [Array<Buffer | null>, Buffer | null, Buffer | null, Buffer | null];
+type WithReadJob = RedisClient & {
+  herdReadJobBuffer(jobKey: string, resultKey: string, canceledKey: string, canceledCreatedKey: string, ...fields: string[]): Promise<ReadJobReply>;
+};
 
 function toNumber(value: string | null | undefined): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
@@ -78,7 +81,7 @@ export class JobStore {
     private readonly keys: HerdKeys,
     private readonly retentionMs: number,
   ) {
-    redis.defineCommand("herdReadJob", { numberOfKeys: 3, lua: READ_JOB_LUA });
+    redis.defineCommand("herdReadJob", { numberOfKeys: 4, lua: READ_JOB_LUA });
   }
 
   parse(id: string): ParsedJobId | undefined {
@@ -110,8 +113,8 @@ export class JobStore {
     const parsed = parseJobId(id);
     if (!parsed) return undefined;
     const queue = this.queues.queue(parsed.queue);
-    const reads = (this.redis as WithReadJob).herdReadJobBuffer(queue.toKey(id), this.keys.result(id), this.keys.canceled(id), ...JOB_FIELDS);
-    const [state, [rawFields, rawResult, rawCanceled]] = await Promise.all([knownState ?? queue.getJobState(id), reads]);
+    const reads = (this.redis as WithReadJob).herdReadJobBuffer(queue.toKey(id), this.keys.result(id), this.keys.canceled(id), this.keys.canceledCreated(id), ...JOB_FIELDS);
+    const [state, [rawFields, rawResult, rawCanceled, rawCreated]] = await Promise.all([knownState ?? queue.getJobState(id), reads]);
     const fields = rawFields.map((value) => (value === null ? null : value.toString("utf8")));
     const result = knownState === "failed" ? null : rawResult;
     const canceled = knownState || rawCanceled === null ? null : rawCanceled.toString("utf8");
@@ -126,7 +129,9 @@ export class JobStore {
     if (!status) {
       if (!canceled) return undefined;
       const at = toNumber(canceled.split("|")[0]) ?? Date.now();
-      return renderJobView({ ...base, status: "canceled", attempts: 0, canceledAt: new Date(at).toISOString(), timings: { queuedMs: 0, runMs: 0, totalMs: 0 } });
+      // A job canceled by an older API process has no creation time: its timings stay zeros.
+      const queuedMs = Math.max(0, at - (toNumber(rawCreated?.toString("utf8")) ?? at));
+      return renderJobView({ ...base, status: "canceled", attempts: 0, canceledAt: new Date(at).toISOString(), timings: { queuedMs, runMs: 0, totalMs: queuedMs } });
     }
     const now = Date.now();
     const timings = jobTimings(status, toNumber(timestamp) ?? now, toNumber(processedOn), toNumber(finishedOn), now);
@@ -169,7 +174,7 @@ export class JobStore {
     const parsed = parseJobId(id);
     if (!parsed) return "not_found";
     const queue = this.queues.queue(parsed.queue);
-    const [name, canceled] = await this.#nameAndCancel(queue, id);
+    const [name, canceled, created] = await this.#nameAndCancel(queue, id);
     const owner = ownerOfJobName(name);
     if (tenant !== undefined && (owner?.tenant ?? canceledBy(canceled)) !== tenant) return "not_found";
     const state = await queue.getJobState(id);
@@ -180,15 +185,17 @@ export class JobStore {
     const removed = await queue.remove(id);
     if (removed !== 1) return "running";
     const writes = this.redis.multi().set(this.keys.canceled(id), `${Date.now()}|${owner?.tenant ?? ""}`, "PX", this.retentionMs);
+    if (toNumber(created) !== undefined) writes.set(this.keys.canceledCreated(id), created as string, "PX", this.retentionMs);
     // A job that never ran frees its place in the API key's concurrency quota.
     if (owner?.keyId) writes.zrem(this.keys.keyInflight(owner.keyId), id);
     await execAll(writes);
     return "canceled";
   }
 
-  /** The job's name (which carries its tenant) and its cancel marker; null where absent. */
-  async #nameAndCancel(queue: ReturnType<QueueRegistry["queue"]>, id: string): Promise<[string | null, string | null]> {
-    const [name, canceled] = await execAll(this.redis.pipeline().hget(queue.toKey(id), "name").get(this.keys.canceled(id)));
-    return [(name ?? null) as string | null, (canceled ?? null) as string | null];
+  /** The job's name (which carries its tenant), its cancel marker and its creation time; null where absent. */
+  async #nameAndCancel(queue: ReturnType<QueueRegistry["queue"]>, id: string): Promise<[string | null, string | null, string | null]> {
+    const [fields, canceled] = await execAll(this.redis.pipeline().hmget(queue.toKey(id), "name", "timestamp").get(this.keys.canceled(id)));
+    const [name, created] = (fields ?? []) as Array<string | null>;
+    return [name ?? null, (canceled ?? null) as string | null, created ?? null];
   }
 }

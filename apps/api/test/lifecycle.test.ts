@@ -121,11 +121,21 @@ describe("job lifecycle", () => {
   it("cancels a queued job, refuses to cancel a running one, and reports canceled", async () => {
     const running = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "occupies the slot" });
     await waitFor(async () => (await stack.get(`/v1/jobs/${running.body.id}`)).body.status === "running", { message: "first job running" });
+    const submittedAfter = Date.now();
     const queued = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "will be canceled" });
+    const submittedBefore = Date.now();
+    // The job is created by then; once the clock has moved on, a cancel comes measurably later.
+    await waitFor(async () => (await stack.get(`/v1/jobs/${queued.body.id}`)).body.status === "queued" && Date.now() > submittedBefore, { message: "second job queued" });
     const canceled = await fetch(`${stack.url}/v1/jobs/${queued.body.id}`, { method: "DELETE" });
     expect(canceled.status).toBe(200);
     expect(((await canceled.json()) as { status: string }).status).toBe("canceled");
-    expect((await stack.get(`/v1/jobs/${queued.body.id}`)).body.status).toBe("canceled");
+    const view = (await stack.get(`/v1/jobs/${queued.body.id}`)).body as { status: string; canceledAt: string; timings: { queuedMs: number; runMs: number; totalMs: number } };
+    expect(view.status).toBe("canceled");
+    // It was queued from its creation (within the submit) to the cancel: no run, and no zeros.
+    const created = Date.parse(view.canceledAt) - view.timings.queuedMs;
+    expect(created).toBeGreaterThanOrEqual(submittedAfter);
+    expect(created).toBeLessThanOrEqual(submittedBefore);
+    expect(view.timings).toEqual({ queuedMs: view.timings.queuedMs, runMs: 0, totalMs: view.timings.queuedMs });
     const again = await fetch(`${stack.url}/v1/jobs/${queued.body.id}`, { method: "DELETE" });
     expect(again.status).toBe(200);
     const busy = await fetch(`${stack.url}/v1/jobs/${running.body.id}`, { method: "DELETE" });

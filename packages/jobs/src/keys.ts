@@ -10,6 +10,11 @@ export function herdKeys(prefix: string) {
     /** Ids of a queue's stored results, oldest first (see trimResults in @herd/worker-core). */
     results: (queue: string) => `${tag}:results:${queue}`,
     canceled: (jobId: string) => `${tag}:canceled:${jobId}`,
+    /**
+     * When a canceled job was created (epoch ms): its own key beside the marker, whose
+     * `<time>|<tenant>` format every API process of a rolling upgrade must keep reading alike.
+     */
+    canceledCreated: (jobId: string) => `${tag}:canceled-created:${jobId}`,
     /** Pub/sub channel: a job id published here is aborted by the worker running it. */
     cancelChannel: `${tag}:cancel`,
     /** Pub/sub channel of one API process: finished results of the jobs its clients wait for. */

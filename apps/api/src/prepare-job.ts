@@ -64,7 +64,8 @@ export function cacheScopeOf(config: Pick<ApiConfig, "cacheScope">, tenant: stri
   return config.cacheScope === "tenant" ? tenant : undefined;
 }
 
-export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: string | undefined): Prepared<"embed"> {
+/** `model`: the served model the request names (see FleetSnapshot.spelling); by default its own name, normalised. */
+export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: string | undefined, model = normalizeModel(request.model)): Prepared<"embed"> {
   const { limits } = deps.config;
   const inputs = typeof request.input === "string" ? [request.input] : request.input;
   if (inputs.length === 0) throw new ApiError(400, "empty_input", "input: must contain at least one string");
@@ -74,7 +75,6 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
     if (text.trim().length === 0) throw new ApiError(400, "empty_input", `${field}: must not be empty`);
     checkText(field, text, limits.maxInputChars);
   });
-  const model = normalizeModel(request.model);
   const useCache = deps.cache.enabled("embedding");
   const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options: request.options, scope }));
   return {
@@ -97,7 +97,14 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
   };
 }
 
-export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, answer: { citations: Citation[] } | undefined, stream: boolean, scope: string | undefined): Prepared<"generate"> {
+export function prepareGenerate(
+  deps: PrepareDeps,
+  request: GenerateRequest,
+  answer: { citations: Citation[] } | undefined,
+  stream: boolean,
+  scope: string | undefined,
+  model = normalizeModel(request.model),
+): Prepared<"generate"> {
   const { limits } = deps.config;
   if (request.prompt !== undefined) checkText("prompt", request.prompt, limits.maxInputChars);
   if (request.system !== undefined) checkText("system", request.system, limits.maxInputChars);
@@ -106,7 +113,6 @@ export function prepareGenerate(deps: PrepareDeps, request: GenerateRequest, ans
   if (request.messages && request.messages.length > limits.maxInputs) {
     throw new ApiError(413, "too_many_inputs", `messages: ${request.messages.length} messages is more than the limit of ${limits.maxInputs}`);
   }
-  const model = normalizeModel(request.model);
   const mode = request.prompt !== undefined ? "generate" : "chat";
   const shape = {
     model,

@@ -47,11 +47,17 @@ function cachedOutcome(prepared: Prepared<JobKind>, result: string | JsonChunks)
   return { kind: "cached", body, model: prepared.model, type: prepared.kind };
 }
 
-/** Throws unless a live worker serves `model` (normalised) for `kind` (see notServed). */
-export async function ensureServed(deps: Pick<SubmitDeps, "fleet">, model: string, kind: JobKind): Promise<void> {
-  let snapshot = deps.fleet.snapshot;
-  if (!snapshot.serves(model, kind)) snapshot = await deps.fleet.fresh();
-  if (snapshot.serves(model, kind)) return;
+/**
+ * The served model that `model` (normalised) names for `kind`, written as the fleet serves it
+ * (Ollama matches names whatever their case; see FleetSnapshot.spelling). Throws unless a live
+ * worker serves it (see notServed).
+ */
+export async function ensureServed(deps: Pick<SubmitDeps, "fleet">, model: string, kind: JobKind): Promise<string> {
+  const cached = deps.fleet.snapshot.spelling(model, kind);
+  if (cached !== undefined) return cached;
+  const snapshot = await deps.fleet.fresh();
+  const served = snapshot.spelling(model, kind);
+  if (served !== undefined) return served;
   throw notServed(snapshot, model, kind);
 }
 
@@ -126,7 +132,9 @@ export interface SubmitOptions {
 export async function submitJob(deps: SubmitDeps, request: JobRequest, options: SubmitOptions = {}): Promise<SubmitOutcome> {
   const tenant = options.tenant ?? INTERNAL_TENANT;
   const scope = cacheScopeOf(deps.config, tenant);
-  const prepared: Prepared<JobKind> = request.type === "embed" ? prepareEmbed(deps, request, scope) : prepareGenerate(deps, request, options.answer, options.stream === true, scope);
+  const prepare = (model?: string): Prepared<JobKind> =>
+    request.type === "embed" ? prepareEmbed(deps, request, scope, model) : prepareGenerate(deps, request, options.answer, options.stream === true, scope, model);
+  let prepared = prepare();
   const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
   const hot = served ? prepared.peek() : undefined;
   const count = (outcome: "cached" | "coalesced" | "queued" | "rejected") => deps.jobMetrics.requests.inc({ kind: prepared.kind, model: prepared.model, outcome, client: options.client ?? "internal" });
@@ -135,7 +143,12 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     return cachedOutcome(prepared, hot);
   }
   if (deps.redis.status !== "ready") throw redisUnavailable();
-  if (!served) await ensureServed(deps, prepared.model, prepared.kind);
+  if (!served) {
+    // Written in another case than the fleet's ("LLAMA3.2"), it is the same model: the same queue,
+    // cache entries and coalescing, while results still echo the name as the request wrote it.
+    const spelled = await ensureServed(deps, prepared.model, prepared.kind);
+    if (spelled !== prepared.model) prepared = prepare(spelled);
+  }
   if (request.type === "generate") ensureCapable(deps.fleet.snapshot, prepared.model, request);
   const name = queueName(prepared.kind, prepared.model);
   const queue = deps.queues.queue(name);

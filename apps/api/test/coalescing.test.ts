@@ -37,6 +37,21 @@ describe("cache and coalescing", () => {
     expect(await jobCount()).toBe(jobsBefore);
   });
 
+  it("takes a model name in another case as the served model, as Ollama does, and echoes it as written", async () => {
+    const text = "case of the model name";
+    const upper = await stack.run({ type: "embed", model: "Nomic-Embed-Text", input: text });
+    // The served model's job, queue and cache entries; the result names the model as requested.
+    expect(upper).toMatchObject({ status: "completed", model: EMBED, result: { model: "Nomic-Embed-Text" } });
+    const callsBefore = stack.emulatorRequests(EMBED);
+    const lower = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: text });
+    expect(lower.status).toBe(200);
+    expect(lower.body).toMatchObject({ cached: true, model: EMBED, result: { model: "nomic-embed-text", embeddings: upper.result.embeddings } });
+    expect(stack.emulatorRequests(EMBED)).toBe(callsBefore);
+    const generated = await stack.post("/api/generate", { model: "LLAMA3.2", prompt: "hi", stream: false, options: { num_predict: 3 } });
+    expect(generated.status).toBe(200);
+    expect(generated.body.model).toBe("LLAMA3.2");
+  });
+
   it("turns 50 identical concurrent submits into exactly one Ollama call", async () => {
     const body = { type: "embed", model: "nomic-embed-text", input: "fifty identical requests" };
     const before = stack.emulatorRequests(EMBED);

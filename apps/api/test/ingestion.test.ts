@@ -45,6 +45,9 @@ describe("document ingestion, search and answers", () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: "manuals", model: "nomic-embed-text:latest", dimensions: 768, chunkTokens: 64 });
     expect((await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text" })).body.error.code).toBe("collection_exists");
+    // A name in another case is the served model, recorded as the fleet serves it.
+    const anyCase = await stack.post("/v1/collections", { name: "any-case", model: "NOMIC-Embed-Text", chunkTokens: 64, chunkOverlap: 8 });
+    expect(anyCase.body).toMatchObject({ name: "any-case", model: "nomic-embed-text:latest", dimensions: 768 });
     expect((await stack.post("/v1/collections", { name: "x", model: "llama3.2" })).status).toBe(404);
     expect((await stack.post("/v1/collections", { name: "bad name!", model: "nomic-embed-text" })).status).toBe(400);
     expect((await stack.post("/v1/collections", { name: "y", model: "nomic-embed-text", dimensions: 4096 })).status).toBe(400);

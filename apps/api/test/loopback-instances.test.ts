@@ -92,6 +92,9 @@ describe("instances that workers on other machines reach through a loopback URL"
     const ownShown = await stack.post("/api/show", { model: "nomic-embed-text" });
     expect(ownShown.status).toBe(200);
     expect(ownShown.body.license).not.toBe("box b's copy");
+    // Either way, a name in another case is the served model, as Ollama finds it.
+    expect((await stack.post("/api/show", { model: "MXBAI-Embed-Large" })).body).toMatchObject({ license: "box b's copy" });
+    expect((await stack.post("/api/show", { model: "Nomic-Embed-Text" })).status).toBe(200);
 
     const ps = await stack.get("/api/ps");
     expect(ps.status).toBe(200);

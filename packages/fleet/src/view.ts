@@ -51,6 +51,19 @@ export class FleetSnapshot {
   }
 
   /**
+   * The served model `model` (normalised) names: itself, or else the one served model (for `kind`,
+   * when given) whose name differs only in case, as Ollama finds "LLAMA3.2" for llama3.2:latest.
+   * Undefined when none does, or when several do (which of them was meant cannot be told).
+   */
+  spelling(model: string, kind?: JobKind): string | undefined {
+    const fits = (served: ServedModel | undefined) => served !== undefined && (kind === undefined || served.kinds.has(kind));
+    if (fits(this.models.get(model))) return model;
+    const folded = model.toLowerCase();
+    const matches = [...this.models.values()].filter((served) => fits(served) && served.model.toLowerCase() === folded);
+    return matches.length === 1 ? matches[0]?.model : undefined;
+  }
+
+  /**
    * True when every instance serving `model` lists its capabilities and none lists `capability`:
    * the request would be refused by whichever instance ran it. False when unknown.
    */

@@ -20,3 +20,33 @@ describe("FleetSnapshot capabilities", () => {
     expect(listed.lacks("other:latest", "vision")).toBe(false);
   });
 });
+
+describe("FleetSnapshot model spelling", () => {
+  const fleet = new FleetSnapshot(
+    [
+      worker("a", [
+        { model: "llama3.2:latest", kinds: ["generate"] },
+        { model: "nomic-embed-text:latest", kinds: ["embed"] },
+      ]),
+      worker("b", [
+        { model: "Qwen3:8b", kinds: ["generate"] },
+        { model: "qwen3:8b", kinds: ["generate"] },
+      ]),
+    ],
+    0,
+  );
+
+  it("names the served model whatever the case, as Ollama finds it", () => {
+    expect(fleet.spelling("llama3.2:latest", "generate")).toBe("llama3.2:latest");
+    expect(fleet.spelling("LLAMA3.2:Latest", "generate")).toBe("llama3.2:latest");
+    expect(fleet.spelling("Nomic-Embed-Text:latest")).toBe("nomic-embed-text:latest");
+  });
+
+  it("finds nothing for another kind, an unserved model, or a case that fits two served models", () => {
+    expect(fleet.spelling("LLAMA3.2:latest", "embed")).toBeUndefined();
+    expect(fleet.spelling("mistral:latest", "generate")).toBeUndefined();
+    expect(fleet.spelling("QWEN3:8B", "generate")).toBeUndefined();
+    // Written exactly, either of the two is found.
+    expect(fleet.spelling("Qwen3:8b", "generate")).toBe("Qwen3:8b");
+  });
+});

@@ -23,8 +23,18 @@ export interface InstanceContext {
   inputLedger: Map<string, number> | undefined;
 }
 
-export function findModel(ctx: InstanceContext, name: string): ModelSpec | undefined {
-  return ctx.models.get(withLatestTag(name.trim()));
+/**
+ * Ollama finds a request's model whatever the case of its name (getExistingName in its
+ * server/routes.go: "LLAMA3.2" runs llama3.2:latest) on every route but the legacy
+ * /api/embeddings, which takes the name as written (`exact`).
+ */
+export function findModel(ctx: InstanceContext, name: string, exact = false): ModelSpec | undefined {
+  const wanted = withLatestTag(name.trim());
+  const spec = ctx.models.get(wanted);
+  if (spec || exact) return spec;
+  const folded = wanted.toLowerCase();
+  for (const [candidate, found] of ctx.models) if (candidate.toLowerCase() === folded) return found;
+  return undefined;
 }
 
 /** Converts nominal milliseconds of work into this instance's wall-clock milliseconds. */

@@ -103,6 +103,18 @@ describe("emulator: Ollama routes and bodies", () => {
     }
   });
 
+  it("finds a model whatever the case of its name, except on the legacy /api/embeddings", async () => {
+    const lower = JSON.parse((await post(url, "/api/embed", { model: "all-minilm", input: "case" })).text) as { embeddings: number[][] };
+    const upper = await post(url, "/api/embed", { model: "ALL-MiniLM:Latest", input: "case" });
+    expect(upper.status).toBe(200);
+    // Ollama echoes the name as the request wrote it.
+    expect(JSON.parse(upper.text)).toMatchObject({ model: "ALL-MiniLM:Latest", embeddings: lower.embeddings });
+    expect((await post(url, "/api/generate", { model: "Llama3.2", prompt: "hi", stream: false })).status).toBe(200);
+    expect((await post(url, "/api/show", { model: "LLAMA3.2" })).status).toBe(200);
+    const legacy = await post(url, "/api/embeddings", { model: "ALL-MINILM", prompt: "case" });
+    expect({ status: legacy.status, body: JSON.parse(legacy.text) }).toEqual({ status: 404, body: { error: 'model "ALL-MINILM" not found, try pulling it first' } });
+  });
+
   it("serves the legacy /api/embeddings with unnormalised values", async () => {
     const body = JSON.parse((await post(url, "/api/embeddings", { model: "all-minilm", prompt: "legacy call" })).text) as { embedding: number[] };
     expect(body.embedding).toHaveLength(384);

@@ -93,9 +93,10 @@ export class FleetInstances {
     return [...byKey.values()];
   }
 
-  /** The healthy instances that serve `model` (normalised). */
+  /** The healthy instances that serve `model` (normalised; in any case, as Ollama finds it). */
   #serving(snapshot: FleetSnapshot, model: string): HealthyInstance[] {
-    return this.#healthy(snapshot).filter((candidate) => candidate.models.includes(model));
+    const served = snapshot.spelling(model) ?? model;
+    return this.#healthy(snapshot).filter((candidate) => candidate.models.includes(served));
   }
 
   /** The union of every healthy instance's /api/tags, limited to models a worker serves. */
@@ -128,7 +129,7 @@ export class FleetInstances {
     if (!instance && snapshot.workers.length === 0) throw noLiveWorkers(model);
     if (!instance) throw new ApiError(404, "model_not_served", `model '${requested}' not found`);
     if (!instance.reachable) {
-      const shown = (await this.#described(instance))?.show[model];
+      const shown = (await this.#described(instance))?.show[snapshot.spelling(model) ?? model];
       if (shown === undefined) throw new ApiError(502, "upstream_failed", `instance ${instance.name} is on another machine (a loopback URL of worker ${instance.workerId}) and its worker has not described ${model} yet`);
       return shown;
     }

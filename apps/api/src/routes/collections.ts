@@ -58,8 +58,10 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   router.post("/v1/collections", async (req: Request, res: Response) => {
     const parsed = CreateCollection.safeParse(req.body);
     if (!parsed.success) throw invalid(parsed.error);
-    const model = normalizeModel(parsed.data.model);
+    const requested = normalizeModel(parsed.data.model);
     const snapshot = await deps.fleet.fresh();
+    // The collection records the model as the fleet serves it, however the request wrote its case.
+    const model = snapshot.spelling(requested, "embed") ?? requested;
     const served = snapshot.models.get(model);
     if (!served?.kinds.has("embed")) throw notServed(snapshot, model, "embed");
     const native = served.embeddingLength;

@@ -94,7 +94,7 @@ export async function handleLegacyEmbeddings(ctx: InstanceContext, req: Incoming
   if (modelName === "") throw new HttpError(400, "model is required");
   const prompt = (body["prompt"] as string | undefined) ?? "";
   const keepAlive = parseKeepAlive(body["keep_alive"]);
-  const spec = findModel(ctx, modelName);
+  const spec = findModel(ctx, modelName, true);
   if (!spec) throw new HttpError(404, `model "${modelName}" not found, try pulling it first`);
 
   await runInference(ctx, req, res, spec, async (life) => {

@@ -132,7 +132,10 @@ export async function start(env: EnvSource): Promise<number> {
   for (let i = 0; i < config.workers; i += 1) {
     launch(`worker-${i}`, process.execPath, [appEntry("worker")], {
       ...(instancesJson ? { HERD_INSTANCES: instancesJson } : {}),
-      HERD_WORKER_ID: `local-${i}`,
+      // Unique to this start: a second `herd start` on the same Redis and prefix (one that fails
+      // because this one holds the ports or the database) must not publish, then remove on its
+      // way out, the heartbeats of this one's workers.
+      HERD_WORKER_ID: `local-${process.pid}-${i}`,
       // Each worker on this machine needs its own metrics port (0 stays "any free port").
       HERD_METRICS_PORT: config.metricsBasePort === undefined ? "off" : String(config.metricsBasePort === 0 ? 0 : config.metricsBasePort + i),
     });

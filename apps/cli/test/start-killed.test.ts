@@ -3,6 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { FleetRegistry } from "@herd/fleet";
 import { freePort, waitFor } from "@herd/testing";
 import { inUse } from "../src/ports.js";
 import { redisAnswers } from "../src/redis-check.js";
@@ -56,6 +58,16 @@ describe.runIf(process.platform === "linux")("herd start: killed with SIGKILL", 
     });
     first = (await startHerdCli(env)).child;
   }, 90_000);
+
+  /** Ids of the workers whose heartbeats are live in the test's Redis. */
+  async function liveWorkers(): Promise<string[]> {
+    const redis = new Redis(env["REDIS_URL"] ?? "", { maxRetriesPerRequest: 1 });
+    try {
+      return (await new FleetRegistry(redis, env["HERD_PREFIX"] ?? "").list()).map((worker) => worker.workerId).sort();
+    } finally {
+      redis.disconnect();
+    }
+  }
 
   afterAll(async () => {
     await stopHerdCli(second);
@@ -112,6 +124,8 @@ describe.runIf(process.platform === "linux")("herd start: killed with SIGKILL", 
     const owner = await startHerdCli(env);
     second = owner.child;
     expect(owner.output()).toContain("started for you");
+    const ownWorkers = await liveWorkers();
+    expect(ownWorkers.length).toBeGreaterThan(0);
     const besideEnv = { ...env, PORT: String(await freePort()), HERD_EMULATOR_BASE_PORT: String(await consecutiveFreePorts(2)) };
     const beside = await startHerdCli(besideEnv, { until: "stopping everything" });
     const code = await new Promise<number | null>((resolve) => (beside.child.exitCode !== null ? resolve(beside.child.exitCode) : beside.child.once("exit", (exitCode) => resolve(exitCode))));
@@ -119,6 +133,8 @@ describe.runIf(process.platform === "linux")("herd start: killed with SIGKILL", 
     expect(beside.output()).toContain("is in use by process");
     expect(beside.output()).not.toContain("could not stop the Redis");
     expect(await redisAnswers(env["REDIS_URL"] ?? "")).toBe(true);
+    // Its workers had ids of their own: it neither took over nor, leaving, removed the first's heartbeats.
+    expect(await liveWorkers()).toEqual(ownWorkers);
     expect((await fetch(`http://127.0.0.1:${apiPort}/ready`)).status).toBe(200);
 
     const ownerExited = new Promise<number | null>((resolve) => owner.child.once("exit", (exitCode) => resolve(exitCode)));

@@ -44,7 +44,8 @@ describe("instances that workers on other machines reach through a loopback URL"
 
   afterAll(async () => {
     for (const host of ["gpu-box-a", "gpu-box-b"]) {
-      await registry.remove(`${host}-worker`);
+      const published = await registry.list();
+      for (const run of published.filter((worker) => worker.workerId === `${host}-worker`)) await registry.leave(run);
       await descriptions.remove(`${host}-worker`, [boxUrl]);
     }
     await stack?.close();

@@ -1,5 +1,5 @@
 export { WorkerHeartbeat, InstanceStatus, ModelBindingStatus } from "./heartbeat.js";
-export { FleetRegistry } from "./registry.js";
+export { FleetRegistry, sameRun, type WorkerRun } from "./registry.js";
 export { FleetSnapshot, type ServedModel } from "./view.js";
 export { instanceKey, reachableFrom } from "./identity.js";
 export { InstanceDescription, InstanceDescriptions } from "./descriptions.js";

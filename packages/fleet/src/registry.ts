@@ -1,4 +1,4 @@
-import { execAll, type RedisClient } from "@herd/redis";
+import type { RedisClient } from "@herd/redis";
 import { herdKeys } from "@herd/jobs";
 import { WorkerHeartbeat } from "./heartbeat.js";
 
@@ -10,11 +10,42 @@ import { WorkerHeartbeat } from "./heartbeat.js";
  */
 const REDIS_NOW_MS = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
-/** The heartbeat: its key (expiring) and its entry in the fleet's index, scored by expiry. */
+/** The heartbeat: its key (expiring) and its entry in the fleet's index, scored by expiry. Returns the one it replaced. */
 const PUBLISH = `${REDIS_NOW_MS}
+local previous = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+return previous`;
+
+/**
+ * A worker leaving: its heartbeat and index entry go, unless the heartbeat under its id is another
+ * process's (two workers given one id): that one stays in the fleet.
+ */
+const LEAVE = `local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, beat = pcall(cjson.decode, current)
+  if not (ok and type(beat) == 'table' and beat.host == ARGV[2] and beat.pid == tonumber(ARGV[3]) and beat.startedAt == ARGV[4]) then return 0 end
+  redis.call('DEL', KEYS[1])
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`;
+
+/** Which worker process wrote a heartbeat: an id names a worker, these fields one run of it. */
+export type WorkerRun = Pick<WorkerHeartbeat, "workerId" | "host" | "pid" | "startedAt">;
+
+export function sameRun(a: WorkerRun, b: WorkerRun): boolean {
+  return a.workerId === b.workerId && a.host === b.host && a.pid === b.pid && a.startedAt === b.startedAt;
+}
+
+function runOf(value: unknown): WorkerRun | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    const parsed = WorkerHeartbeat.pick({ workerId: true, host: true, pid: true, startedAt: true }).safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // Not a heartbeat we can read: nobody's run.
+  }
+}
 
 /** The fleet's index without the entries expired by now. */
 const LIST = `${REDIS_NOW_MS}
@@ -48,8 +79,10 @@ export class FleetRegistry {
     this.#keys = herdKeys(prefix);
   }
 
-  async publish(heartbeat: WorkerHeartbeat, ttlMs: number): Promise<void> {
-    await this.#run(PUBLISH, [this.#keys.worker(heartbeat.workerId), this.#keys.workers], [JSON.stringify(heartbeat), String(Math.round(ttlMs)), heartbeat.workerId]);
+  /** Publishes `heartbeat`; returns the run whose heartbeat it replaced (none when it had lapsed). */
+  async publish(heartbeat: WorkerHeartbeat, ttlMs: number): Promise<WorkerRun | undefined> {
+    const previous = await this.#run(PUBLISH, [this.#keys.worker(heartbeat.workerId), this.#keys.workers], [JSON.stringify(heartbeat), String(Math.round(ttlMs)), heartbeat.workerId]);
+    return runOf(previous);
   }
 
   /** Runs `script` flagged allow-oom, or unflagged on a Redis that knows no flags (6.2). */
@@ -65,9 +98,12 @@ export class FleetRegistry {
     return this.redis.eval(script, keys.length, ...keys, ...args);
   }
 
-  async remove(workerId: string): Promise<void> {
-    // A pipeline, as in list(): a worker leaving a full Redis must still leave the fleet.
-    await execAll(this.redis.pipeline().del(this.#keys.worker(workerId)).zrem(this.#keys.workers, workerId));
+  /**
+   * Takes `run` out of the fleet; a heartbeat another run published under the same id stays.
+   * Flagged allow-oom like publish: a worker leaving a full Redis must still leave the fleet.
+   */
+  async leave(run: WorkerRun): Promise<void> {
+    await this.#run(LEAVE, [this.#keys.worker(run.workerId), this.#keys.workers], [run.workerId, run.host, String(run.pid), run.startedAt]);
   }
 
   /** Live workers' heartbeats; expired members are pruned on the way. Malformed entries are skipped. */

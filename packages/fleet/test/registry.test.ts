@@ -32,7 +32,7 @@ describe("FleetRegistry while the queue Redis is out of memory", () => {
       const listed = await registry.list();
       expect(listed.map((entry) => entry.updatedAt)).toEqual(["2026-12-05T00:00:02.000Z"]);
       // And a worker that shuts down meanwhile leaves the fleet.
-      await registry.remove("w1");
+      await registry.leave(heartbeat("2026-12-05T00:00:02.000Z"));
       expect(await registry.list()).toEqual([]);
     } finally {
       await redis.config("SET", "maxmemory", "0");
@@ -72,7 +72,7 @@ describe("FleetRegistry across machines whose clocks differ", () => {
     expect((await registry.list()).map((entry) => entry.workerId)).toEqual(["w1"]);
     await registry.publish(heartbeat("2026-12-05T00:00:02.000Z"), 6000);
     expect((await withClockOff(60_000, () => registry.list())).map((entry) => entry.updatedAt)).toEqual(["2026-12-05T00:00:02.000Z"]);
-    await registry.remove("w1");
+    await registry.leave(heartbeat("2026-12-05T00:00:02.000Z"));
   });
 
   it("drops a worker whose heartbeat lapsed from the fleet's index even when the worker's clock ran ahead", async () => {
@@ -82,5 +82,30 @@ describe("FleetRegistry across machines whose clocks differ", () => {
     expect(await redis.zcard(index)).toBe(1);
     // The worker stopped: once its heartbeat lapsed on Redis's clock, listing removes its entry.
     await waitFor(async () => (await registry.list()).length === 0 && (await redis.zcard(index)) === 0, { timeoutMs: 5000, message: "the lapsed worker's index entry to be pruned" });
+  });
+});
+
+/** Two worker processes given one id (a copied HERD_WORKER_ID, or two `herd start`s of old). */
+describe("FleetRegistry with two runs under one worker id", () => {
+  const prefix = uniquePrefix("fleet-shared-id");
+  const redis = testRedis();
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const run = (pid: number): WorkerHeartbeat => ({ ...heartbeat("2026-12-05T00:00:01.000Z"), pid });
+
+  it("says whose heartbeat each one replaced, and a leaving run takes only its own out of the fleet", async () => {
+    const registry = new FleetRegistry(redis, prefix);
+    expect(await registry.publish(run(1), 60_000)).toBeUndefined();
+    expect(await registry.publish(run(1), 60_000)).toMatchObject({ workerId: "w1", pid: 1 });
+    expect(await registry.publish(run(2), 60_000)).toMatchObject({ workerId: "w1", pid: 1, host: "gpu-box" });
+    // Run 1 leaves while run 2's heartbeat is the one published: run 2 stays in the fleet.
+    await registry.leave(run(1));
+    expect((await registry.list()).map((entry) => entry.pid)).toEqual([2]);
+    await registry.leave(run(2));
+    expect(await registry.list()).toEqual([]);
+    expect(await redis.zrange(herdKeys(prefix).workers, 0, -1)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import type { WorkerHeartbeat } from "@herd/fleet";
+import { sameRun, type WorkerHeartbeat, type WorkerRun } from "@herd/fleet";
+import { atMostEvery, type Logger } from "@herd/logger";
 import type { Binding } from "./binding.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { roundMs } from "./latency-window.js";
@@ -34,4 +35,33 @@ export function describeWorker(state: WorkerState): WorkerHeartbeat {
       models: state.bindingsOf(monitor).map((binding) => binding.status()),
     })),
   };
+}
+
+/**
+ * Tells (at most once a minute) while another worker process publishes heartbeats under this
+ * worker's id: the API then sees one worker whose instances flip between the two, and the one
+ * that stops first takes the other's heartbeat out of the fleet until its next one. The first
+ * heartbeat may replace this worker's own previous run (a restart): only later ones count.
+ */
+export class SharedIdWatch {
+  #published = false;
+  readonly #warn = atMostEvery(60_000);
+
+  constructor(
+    private readonly self: WorkerRun,
+    private readonly logger: Logger,
+  ) {}
+
+  /** After each heartbeat, with the run it replaced. */
+  replaced(previous: WorkerRun | undefined): void {
+    const first = !this.#published;
+    this.#published = true;
+    if (first || previous === undefined || sameRun(previous, this.self)) return;
+    this.#warn(() =>
+      this.logger.warn(
+        { workerId: this.self.workerId, other: { host: previous.host, pid: previous.pid, startedAt: previous.startedAt } },
+        `another worker process publishes heartbeats as HERD_WORKER_ID=${this.self.workerId}: give each worker its own id (or leave it unset: <hostname>-<pid>)`,
+      ),
+    );
+  }
 }

@@ -9,7 +9,7 @@ import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { ClockWatch } from "./clock-watch.js";
-import { describeWorker } from "./heartbeat.js";
+import { describeWorker, SharedIdWatch } from "./heartbeat.js";
 import { InstanceClaims } from "./instance-claims.js";
 import { fasterElsewhere, fasterIdlePeer } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
@@ -44,6 +44,7 @@ export class WorkerRuntime {
   readonly #host = hostname();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #heartbeatOutage: OutageLog;
+  readonly #sharedId: SharedIdWatch;
   readonly #clock: ClockWatch;
   readonly #descriptions: InstanceDescriptions;
   #closing: Promise<void> | undefined;
@@ -63,6 +64,7 @@ export class WorkerRuntime {
         : createRedisClient({ url: this.config.cacheRedisUrl, cluster: this.config.cacheRedisCluster, role: "cache", logger: this.#logger });
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
+    this.#sharedId = new SharedIdWatch({ workerId: this.config.workerId, host: this.#host, pid: process.pid, startedAt: this.#startedAt.toISOString() }, this.#logger);
     this.#clock = new ClockWatch(this.#connection, this.#logger);
     this.#descriptions = new InstanceDescriptions(this.#connection, this.config.prefix);
     this.#heartbeatOutage = new OutageLog(this.#logger, { failed: "heartbeat not published; the API stops counting this worker after three missed ones", recovered: "heartbeat published again" });
@@ -246,7 +248,7 @@ export class WorkerRuntime {
     if (this.#closing) return;
     await this.#clock.refresh();
     try {
-      await this.#registry.publish(this.heartbeat(), this.config.heartbeatIntervalMs * 3);
+      this.#sharedId.replaced(await this.#registry.publish(this.heartbeat(), this.config.heartbeatIntervalMs * 3));
       this.#heartbeatOutage.succeeded();
     } catch (error) {
       // Redis away or out of memory: one warning, not one every interval.
@@ -267,7 +269,7 @@ export class WorkerRuntime {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     // A claim round under way may still be starting an instance: let it finish, so it is drained too.
     await this.#claimRound;
-    await this.#registry.remove(this.config.workerId).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
+    await this.#registry.leave(this.heartbeat()).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
     await this.#descriptions
       .remove(
         this.config.workerId,

@@ -43,8 +43,8 @@ describe("instances that workers on other machines reach through a loopback URL"
   });
 
   afterAll(async () => {
+    const published = await registry.list();
     for (const host of ["gpu-box-a", "gpu-box-b"]) {
-      const published = await registry.list();
       for (const run of published.filter((worker) => worker.workerId === `${host}-worker`)) await registry.leave(run);
       await descriptions.remove(`${host}-worker`, [boxUrl]);
     }

@@ -37,10 +37,12 @@ export function sameRun(a: WorkerRun, b: WorkerRun): boolean {
   return a.workerId === b.workerId && a.host === b.host && a.pid === b.pid && a.startedAt === b.startedAt;
 }
 
+const RunFields = WorkerHeartbeat.pick({ workerId: true, host: true, pid: true, startedAt: true });
+
 function runOf(value: unknown): WorkerRun | undefined {
   if (typeof value !== "string") return undefined;
   try {
-    const parsed = WorkerHeartbeat.pick({ workerId: true, host: true, pid: true, startedAt: true }).safeParse(JSON.parse(value));
+    const parsed = RunFields.safeParse(JSON.parse(value));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined; // Not a heartbeat we can read: nobody's run.

@@ -48,7 +48,8 @@ export class SharedIdWatch {
   readonly #warn = atMostEvery(60_000);
 
   constructor(
-    private readonly self: WorkerRun,
+    /** This worker process's run: what it publishes as, and what it takes out of the fleet. */
+    readonly self: WorkerRun,
     private readonly logger: Logger,
   ) {}
 

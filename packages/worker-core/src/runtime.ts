@@ -269,7 +269,7 @@ export class WorkerRuntime {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     // A claim round under way may still be starting an instance: let it finish, so it is drained too.
     await this.#claimRound;
-    await this.#registry.leave(this.heartbeat()).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
+    await this.#registry.leave(this.#sharedId.self).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
     await this.#descriptions
       .remove(
         this.config.workerId,

@@ -25,6 +25,12 @@ interface HealthyInstance {
   reachable: boolean;
 }
 
+/** The model `requested` names, as the fleet spells it (Ollama matches names whatever their case). */
+function servedName(snapshot: FleetSnapshot, requested: string): string {
+  const model = normalizeModel(requested);
+  return snapshot.spelling(model) ?? model;
+}
+
 /**
  * Answers the Ollama endpoints that describe models (/api/tags, /api/ps, /api/show, /api/version)
  * from the instances the live workers report, asked now. URLs come from the workers'
@@ -93,10 +99,9 @@ export class FleetInstances {
     return [...byKey.values()];
   }
 
-  /** The healthy instances that serve `model` (normalised; in any case, as Ollama finds it). */
+  /** The healthy instances that serve `model` (as the fleet spells it, see servedName). */
   #serving(snapshot: FleetSnapshot, model: string): HealthyInstance[] {
-    const served = snapshot.spelling(model) ?? model;
-    return this.#healthy(snapshot).filter((candidate) => candidate.models.includes(served));
+    return this.#healthy(snapshot).filter((candidate) => candidate.models.includes(model));
   }
 
   /** The union of every healthy instance's /api/tags, limited to models a worker serves. */
@@ -122,14 +127,14 @@ export class FleetInstances {
   async show(body: Record<string, unknown>): Promise<unknown> {
     const requested = typeof body["model"] === "string" ? body["model"] : typeof body["name"] === "string" ? body["name"] : "";
     if (!requested) throw new ApiError(400, "invalid_request", "model is required");
-    const model = normalizeModel(requested);
     const snapshot = await this.fleet.fresh(1000);
+    const model = servedName(snapshot, requested);
     const serving = this.#serving(snapshot, model);
     const instance = serving.find((candidate) => candidate.reachable) ?? serving[0];
     if (!instance && snapshot.workers.length === 0) throw noLiveWorkers(model);
     if (!instance) throw new ApiError(404, "model_not_served", `model '${requested}' not found`);
     if (!instance.reachable) {
-      const shown = (await this.#described(instance))?.show[snapshot.spelling(model) ?? model];
+      const shown = (await this.#described(instance))?.show[model];
       if (shown === undefined) throw new ApiError(502, "upstream_failed", `instance ${instance.name} is on another machine (a loopback URL of worker ${instance.workerId}) and its worker has not described ${model} yet`);
       return shown;
     }
@@ -149,8 +154,9 @@ export class FleetInstances {
    * asked failed is the request failed (with the first instance's reason).
    */
   async setLoaded(requested: string, mode: "generate" | "chat", keepAlive: string | number | undefined, timeoutMs: number): Promise<void> {
-    const model = normalizeModel(requested);
-    const serving = this.#serving(await this.fleet.fresh(1000), model);
+    const snapshot = await this.fleet.fresh(1000);
+    const model = servedName(snapshot, requested);
+    const serving = this.#serving(snapshot, model);
     const callable = serving.filter((instance) => instance.reachable);
     const elsewhere = serving.filter((instance) => !instance.reachable).map((instance) => instance.name);
     const verb = isZeroDuration(keepAlive) ? "unload" : "load";

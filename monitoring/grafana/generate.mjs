@@ -105,6 +105,7 @@ const health = dashboard("herd-health", "Herd — health", "Instances, workers, 
   stat("Unhealthy instances", "Ollama instances taken out after failed probes or calls.", [['max(herd_fleet_instances{state="unhealthy"})', "unhealthy"]]),
   stat("Targets up", "API and worker processes Prometheus can scrape.", [['sum(up{job=~"herd-api|herd-worker"})', "up"]]),
   series("Instance health", "1 while an instance pulls jobs, 0 while it is taken out.", [["herd_instance_healthy", "{{ollama}}"]], { min: 0, max: 1 }),
+  series("Other workers binding each instance", "Should be 0. Above 0 more than one worker binds the instance and each fills its slots, so it is oversubscribed: give each instance to one worker, or set HERD_CLAIM_INSTANCES.", [["max by (ollama) (herd_instance_other_workers)", "{{ollama}}"]], { unit: "short", min: 0 }),
   series("In flight vs slots by instance", "Calls running on each instance against its slots: in flight never exceeds slots.", [
     ["sum by (ollama) (herd_instance_in_flight)", "in flight {{ollama}}"],
     ["sum by (ollama) (herd_instance_slots)", "slots {{ollama}}"],

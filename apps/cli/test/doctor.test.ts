@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FleetRegistry } from "@herd/fleet";
+import { FleetRegistry, type WorkerHeartbeat } from "@herd/fleet";
+import { checkBindings } from "../src/doctor/bindings.js";
 import { EmulatorFleet } from "@herd/ollama-emulator";
 import { insertCollection, migrate } from "@herd/store";
 import { createTestDatabase, freePort, RedisServer, uniquePrefix, type TestDatabase } from "@herd/testing";
@@ -155,6 +156,11 @@ describe("herd doctor", () => {
       { workerId: "w-1", host: hostname(), pid: 1, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), clockOffsetMs: 12_345, instances: [{ name: "box-ollama", url: instance?.url ?? "", healthy: true, weight: 1, models: [] }] },
       60_000,
     );
+    // A second worker on this machine given the same instance: together they oversubscribe it.
+    await new FleetRegistry(redis, prefix).publish(
+      { workerId: "w-2", host: hostname(), pid: 2, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), instances: [{ name: "box-ollama", url: instance?.url ?? "", healthy: true, weight: 1, models: [] }] },
+      60_000,
+    );
     // A worker on another GPU box, beside its Ollama (a loopback URL, where nothing listens here).
     const boxUrl = `http://127.0.0.1:${await freePort()}`;
     const boxModels = [{ model: "nomic-embed-text:latest", kinds: ["embed" as const], slots: 1, inFlight: 0, completed: 0, failed: 0 }];
@@ -170,8 +176,28 @@ describe("herd doctor", () => {
     });
     expect(row(result.findings, "Ollama box-ollama")).toEqual({ status: "ok", detail: expect.stringContaining("(worker heartbeat): Ollama") });
     expect(row(result.findings, "model mxbai-embed-large:latest")?.status).toBe("fail");
+    expect(row(result.findings, "instance bindings")).toEqual({ status: "warn", detail: expect.stringMatching(new RegExp(`^${instance?.url ?? ""} is bound by 2 workers, w-1 \\(.+\\), w-2 \\(.+\\): each of them fills the instance's slots`)) });
     // The worker's clock lags the queue Redis's by 12.3 s (as its heartbeat reports).
     expect(row(result.findings, "clocks")).toEqual({ status: "warn", detail: expect.stringMatching(/^worker w-1 \(.+\) is 12\.3 s behind Redis's clock: BullMQ's retry delays .* \(NTP\)$/) });
     expect(result.code).toBe(1);
+  });
+});
+
+describe("herd doctor's instance bindings check", () => {
+  const beat = (workerId: string, host: string, url: string): WorkerHeartbeat => ({ workerId, host, pid: 1, startedAt: "", updatedAt: "", instances: [{ name: "x", url, healthy: true, weight: 1, models: [] }] });
+  const clock = { offsetMs: 0, rttMs: 0 };
+
+  it("passes when each instance has one worker (two machines' loopback servers are two), says nothing without workers", () => {
+    const workers = [beat("w-a", "box-a", "http://127.0.0.1:11434"), beat("w-b", "box-b", "http://127.0.0.1:11434"), beat("w-c", "box-c", "http://gpu-1:11434")];
+    expect(checkBindings({ workers, clock })).toEqual([{ check: "instance bindings", status: "ok", detail: "each of the 3 instance(s) live workers report is bound by one worker" }]);
+    expect(checkBindings({ workers: [], clock })).toEqual([]);
+    expect(checkBindings(new Error("unreachable"))).toEqual([]);
+  });
+
+  it("warns once per shared instance", () => {
+    const workers = [beat("w-a", "box-a", "http://gpu-1:11434"), beat("w-b", "box-b", "http://gpu-1:11434"), beat("w-c", "box-c", "http://gpu-2:11434")];
+    const findings = checkBindings({ workers, clock });
+    expect(findings.map((finding) => finding.status)).toEqual(["warn"]);
+    expect(findings[0]?.detail).toMatch(/^http:\/\/gpu-1:11434 is bound by 2 workers, w-a \(box-a\), w-b \(box-b\): each of them fills the instance's slots/);
   });
 });

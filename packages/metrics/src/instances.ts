@@ -10,6 +10,8 @@ export interface BindingState {
 export interface InstanceState {
   instance: string;
   healthy: boolean;
+  /** Other live workers binding the same Ollama server (see sharedInstances in @herd/fleet). */
+  otherWorkers: number;
 }
 
 /**
@@ -51,6 +53,16 @@ export class InstanceMetrics {
       collect() {
         this.reset();
         for (const instance of state.instances()) this.set({ ollama: instance.instance }, instance.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "herd_instance_other_workers",
+      help: "Other live workers binding the same Ollama instance. Above 0 the instance is oversubscribed: each worker fills its slots. Give each instance to one worker, or set HERD_CLAIM_INSTANCES.",
+      labelNames: ["ollama"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const instance of state.instances()) this.set({ ollama: instance.instance }, instance.otherWorkers);
       },
     });
     this.requestDuration = new Histogram({

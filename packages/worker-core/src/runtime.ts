@@ -4,12 +4,13 @@ import type { Job } from "bullmq";
 import { FleetRegistry, InstanceDescriptions, instanceKey, type InstanceDescription, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys, type JobKind } from "@herd/jobs";
-import { coerceError, OutageLog, type Logger } from "@herd/logger";
+import { coerceError, OutageLog, warnAtMostEvery, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
 import { ClockWatch } from "./clock-watch.js";
 import { describeWorker, SharedIdWatch } from "./heartbeat.js";
+import { SharedInstanceWatch } from "./shared-instances.js";
 import { InstanceClaims } from "./instance-claims.js";
 import { fasterElsewhere, fasterIdlePeer } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
@@ -45,6 +46,8 @@ export class WorkerRuntime {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   readonly #heartbeatOutage: OutageLog;
   readonly #sharedId: SharedIdWatch;
+  readonly #sharedInstances: SharedInstanceWatch;
+  readonly #fleetReadWarning: ReturnType<typeof warnAtMostEvery>;
   readonly #clock: ClockWatch;
   readonly #descriptions: InstanceDescriptions;
   #closing: Promise<void> | undefined;
@@ -65,6 +68,8 @@ export class WorkerRuntime {
     this.#cache = new HerdCache({ redis: this.#cacheRedis, prefix: this.config.prefix, ttlSeconds: this.config.cacheTtlSeconds, memory: this.config.cacheMemory, logger: this.#logger });
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
     this.#sharedId = new SharedIdWatch({ workerId: this.config.workerId, host: this.#host, pid: process.pid, startedAt: this.#startedAt.toISOString() }, this.#logger);
+    this.#sharedInstances = new SharedInstanceWatch({ workerId: this.config.workerId, host: this.#host }, this.#logger);
+    this.#fleetReadWarning = warnAtMostEvery(this.#logger, 60_000);
     this.#clock = new ClockWatch(this.#connection, this.#logger);
     this.#descriptions = new InstanceDescriptions(this.#connection, this.config.prefix);
     this.#heartbeatOutage = new OutageLog(this.#logger, { failed: "heartbeat not published; the API stops counting this worker after three missed ones", recovered: "heartbeat published again" });
@@ -76,7 +81,7 @@ export class WorkerRuntime {
         : new InstanceClaims(this.#connection, (url) => herdKeys(this.config.prefix).instanceClaim(instanceKey(this.#host, url)), this.config.workerId, this.config.heartbeatIntervalMs * 3);
     this.metrics = new WorkerMetrics({
       bindings: () => this.bindings.map((binding) => ({ instance: binding.instanceName, model: binding.model.model, slots: binding.model.slots, inFlight: binding.gate.inFlight })),
-      instances: () => this.monitors.map((monitor) => ({ instance: monitor.instance.name, healthy: monitor.healthy })),
+      instances: () => this.monitors.map((monitor) => ({ instance: monitor.instance.name, healthy: monitor.healthy, otherWorkers: this.#sharedInstances.othersOn(monitor.instance.url) })),
       cache: () => this.#cache.stats(),
     });
   }
@@ -98,20 +103,27 @@ export class WorkerRuntime {
   async #tick(): Promise<void> {
     if (this.#claims) await this.#claimTick();
     await this.#publishHeartbeat();
-    if (this.config.routing !== "off") await this.#updateDeferrals();
+    await this.#readFleet();
   }
 
-  /** Which bindings leave their jobs to a clearly faster instance of another worker (fasterElsewhere). */
-  async #updateDeferrals(): Promise<void> {
+  /** What the other workers' heartbeats tell this one: who else binds its instances, and where jobs run faster. */
+  async #readFleet(): Promise<void> {
     if (this.#closing) return;
     let fleet: WorkerHeartbeat[];
     try {
       fleet = await this.#registry.list();
     } catch (error) {
-      // Deferring or not, every binding still takes jobs: the next heartbeat tries again.
-      this.#logger.warn({ err: coerceError(error) }, "could not read the fleet's heartbeats; deferrals unchanged");
+      // Deferring or not, every binding still takes jobs: the next heartbeat tries again. Through a
+      // Redis outage this fails on every heartbeat, which the heartbeat's own outage log reports.
+      this.#fleetReadWarning({ err: coerceError(error) }, "could not read the fleet's heartbeats; deferrals and other workers' bindings unchanged");
       return;
     }
+    this.#sharedInstances.observe(fleet, this.monitors.map((monitor) => monitor.instance));
+    if (this.config.routing !== "off") this.#updateDeferrals(fleet);
+  }
+
+  /** Which bindings leave their jobs to a clearly faster instance of another worker (fasterElsewhere). */
+  #updateDeferrals(fleet: WorkerHeartbeat[]): void {
     for (const monitor of this.monitors) {
       for (const binding of this.#bindingsOf(monitor)) {
         binding.setDeferring(fasterElsewhere({ key: instanceKey(this.#host, monitor.instance.url), model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs }, fleet, this.config.workerId));

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { DoctorEnv, loadConfig, toDoctorConfig, type DoctorConfig, type EnvSource } from "@herd/config";
 import { hostname } from "node:os";
 import { instanceKey, reachableFrom } from "@herd/fleet";
+import { checkBindings } from "./bindings.js";
 import { checkClocks } from "./clocks.js";
 import { readFleet, type FleetReading } from "./fleet.js";
 import { checkDatabase } from "./postgres.js";
@@ -13,9 +14,10 @@ export const DOCTOR_USAGE = `Usage: herd doctor [--json]
 
 Checks what a deployment depends on and prints a table: the queue Redis (version 6.2 or newer,
 maxmemory-policy noeviction, persistence), this machine's and every live worker's clock against
-the queue Redis's, the cache Redis, PostgreSQL and pgvector versions and
-migrations, every Ollama instance (reachable, version, models; HERD_INSTANCES, or else the ones
-live workers report) and the models that collections need. Exits 1 when a check fails.
+the queue Redis's, whether two live workers bind one Ollama instance (which oversubscribes it),
+the cache Redis, PostgreSQL and pgvector versions and migrations, every Ollama instance
+(reachable, version, models; HERD_INSTANCES, or else the ones live workers report) and the
+models that collections need. Exits 1 when a check fails.
 --json prints the findings as JSON ({ ok, findings: [{ check, status, detail }] }) instead.
 Reads REDIS_URL, HERD_REDIS_CLUSTER, HERD_CACHE_REDIS_URL, HERD_CACHE_REDIS_CLUSTER, HERD_PREFIX, DATABASE_URL, HERD_DATA_DIR, HERD_INSTANCES
 and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
@@ -48,7 +50,7 @@ export async function collectFindings(config: DoctorConfig): Promise<Finding[]> 
   ]);
   // After the queue Redis's memory was read: this connection would count in the memory reported.
   const fleet = await readFleet(queueRedis, config.prefix, config.timeoutMs);
-  const findings = [...queue, ...checkClocks(fleet), ...cache, ...database.findings];
+  const findings = [...queue, ...checkClocks(fleet), ...checkBindings(fleet), ...cache, ...database.findings];
   const listed = config.instances.length > 0 ? config.instances : instancesFromHeartbeats(fleet);
   if (!Array.isArray(listed)) return [...findings, listed];
   const instances = await checkInstances(listed, config.instances.length > 0 ? "HERD_INSTANCES" : "worker heartbeat", config.timeoutMs);

@@ -23,6 +23,7 @@ export interface InstanceState {
 export class InstanceMetrics {
   readonly requestDuration: Histogram<"ollama" | "model" | "kind" | "outcome">;
   readonly errors: Counter<"ollama" | "class">;
+  readonly held: Histogram<"ollama" | "model">;
 
   constructor(registry: Registry, state: { bindings: () => BindingState[]; instances: () => InstanceState[] }) {
     new Gauge({
@@ -70,6 +71,13 @@ export class InstanceMetrics {
       help: "Duration of calls to Ollama (until the answer starts), by instance, model, kind and outcome.",
       labelNames: ["ollama", "model", "kind", "outcome"] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
+    this.held = new Histogram({
+      name: "herd_ollama_held_seconds",
+      help: "Time Ollama held a generation before running it (waiting for one of the model's parallel slots), from the durations it reports. Beyond a few ms the instance got more calls at once than it runs: slots above its OLLAMA_NUM_PARALLEL, or other clients.",
+      labelNames: ["ollama", "model"] as const,
+      buckets: [0.005, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     });
     this.errors = new Counter({

@@ -76,6 +76,11 @@ export interface GenerationOutput {
   doneReason: string | undefined;
   promptEvalCount: number;
   evalCount: number;
+  /**
+   * What Ollama's durations say of the call, in ms: how long it held the call before running it
+   * (see heldBeforeRunningMs) and how long it ran it (prompt eval + eval). Undefined when it did not say.
+   */
+  ollamaTiming: { heldMs: number; runMs: number } | undefined;
   /** Every chunk's log probabilities in order (thinking and text tokens), when the call asked for them. */
   logprobs: Logprob[];
 }
@@ -104,6 +109,26 @@ function parseOrThrow<T>(schema: { safeParse: (value: unknown) => { success: tru
 }
 
 /** A typed, validating client for one Ollama instance. */
+/**
+ * How long Ollama held a generation before running it, in ms, from the durations its final chunk
+ * reports (ns): total − load − prompt eval − eval. What remains is the wait for one of the model's
+ * parallel slots (its runner's semaphore), which only total_duration includes, plus a few ms of
+ * handling. Undefined without total_duration (a load-only answer reports no durations); a
+ * duration left out is zero (Ollama omits zero fields).
+ */
+export function heldBeforeRunningMs(final: { total_duration?: number | undefined; load_duration?: number | undefined; prompt_eval_duration?: number | undefined; eval_duration?: number | undefined }): number | undefined {
+  if (final.total_duration === undefined) return undefined;
+  const heldNs = final.total_duration - (final.load_duration ?? 0) - (final.prompt_eval_duration ?? 0) - (final.eval_duration ?? 0);
+  return Math.max(0, heldNs) / 1e6;
+}
+
+type Durations = Parameters<typeof heldBeforeRunningMs>[0];
+
+function ollamaTimingOf(final: Durations): GenerationOutput["ollamaTiming"] {
+  const heldMs = heldBeforeRunningMs(final);
+  return heldMs === undefined ? undefined : { heldMs, runMs: ((final.prompt_eval_duration ?? 0) + (final.eval_duration ?? 0)) / 1e6 };
+}
+
 export class OllamaClient {
   readonly #transport: Transport;
   readonly instance: string;
@@ -214,6 +239,7 @@ export class OllamaClient {
       doneReason: final.done_reason,
       promptEvalCount: final.prompt_eval_count ?? 0,
       evalCount: final.eval_count ?? 0,
+      ollamaTiming: ollamaTimingOf(final),
       logprobs,
     };
   }

@@ -14,6 +14,7 @@ import { BatchSlicer } from "./batch-slicer.js";
 import { FetchDecider } from "./fetch-decider.js";
 import { CallStats } from "./call-stats.js";
 import { MemoryPause } from "./memory-pause.js";
+import { HeldByOllamaWatch } from "./held-by-ollama.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import type { PrefetchPolicy } from "./prefetch.js";
 import { SlotGate, type SlotRelease } from "./slot-gate.js";
@@ -31,7 +32,7 @@ export interface BindingOptions {
   /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: WorkerMetrics;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onHeld" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
@@ -118,6 +119,7 @@ export class Binding implements RouteCandidate<Job> {
 
   start(): void {
     const warnTrim = warnAtMostEvery(this.options.logger);
+    const held = new HeldByOllamaWatch({ instance: this.options.monitor.instance.name, model: this.model.model, slots: this.model.slots, histogram: this.options.metrics.instances.held, logger: this.options.logger });
     const deps: ProcessorDeps = {
       ...this.options.deps,
       gate: this.gate,
@@ -129,6 +131,7 @@ export class Binding implements RouteCandidate<Job> {
       onTrimError: (job, error) => warnTrim({ err: coerceError(error), jobId: job.id }, "could not trim the queue's stored results; the older ones expire with the retention"),
       onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job's outcome to the waiting API process"),
       onCall: () => undefined,
+      onHeld: (timing, inFlight) => held.record(timing, inFlight),
     };
     for (const kind of this.model.kinds) {
       const process = kind === "embed" ? processEmbed : processGenerate;
@@ -183,7 +186,8 @@ export class Binding implements RouteCandidate<Job> {
               this.#holdOffUntil = Date.now() + 2 * RETRY_ELSEWHERE_DELAY_MS;
               throw new DelayedError();
             }
-            const gate = { acquire: (priority?: number, size?: number) => (reachedGate(true), this.gate.acquire(priority, this.#fetch.expectedMs(size))) };
+            const slots = this.gate;
+            const gate = { acquire: (priority?: number, size?: number) => (reachedGate(true), slots.acquire(priority, this.#fetch.expectedMs(size))), get inFlight() { return slots.inFlight; } };
             const result = await process({ ...deps, gate, onCall }, job, token).catch((error: unknown) => this.#handBackIfRedisFull(error, job, token));
             this.#memoryPause.reset();
             if (tracker.finished(job, startedAt)) this.#releaseQuota(job);

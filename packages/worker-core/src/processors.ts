@@ -15,6 +15,8 @@ import { JobClock, storeResult } from "./job-results.js";
 export interface SlotSource {
   /** `size`: the call's input size in characters, when it predicts how long the call takes. */
   acquire(priority?: number, size?: number): Promise<SlotRelease>;
+  /** Calls holding a slot now. */
+  readonly inFlight: number;
 }
 
 export interface ProcessorDeps {
@@ -53,6 +55,8 @@ export interface ProcessorDeps {
    * and the input size given to acquire().
    */
   onCall: (outcome: "completed" | "failed", durationMs: number, errorClass?: string, size?: number) => void;
+  /** After a generation: what Ollama's durations say of it, and the slots in use (its own included) when it was sent. */
+  onHeld: (timing: { heldMs: number; runMs: number }, inFlight: number) => void;
 }
 
 interface SlotOptions {
@@ -74,7 +78,7 @@ interface SlotOptions {
  * (the client then lets its request go out first). Releasing twice is harmless. With `keep`, the
  * slot is returned to the caller instead, for the job's next slice.
  */
-export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined }> {
+export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined; inFlight: number }> {
   let release: SlotRelease;
   const asked = performance.now();
   try {
@@ -88,6 +92,7 @@ export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "
     throw error;
   }
   const started = performance.now();
+  const inFlight = deps.gate.inFlight;
   options.clock?.addSlotWait(started - asked);
   let freedAt: number | undefined;
   const slotFree = () => {
@@ -103,7 +108,7 @@ export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "
     options.clock?.addCall(callMs);
     deps.onCall("completed", callMs, undefined, options.size);
     kept = options.keep === true;
-    return { result, held: kept ? release : undefined };
+    return { result, held: kept ? release : undefined, inFlight };
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
     deps.onCall("failed", (freedAt ?? performance.now()) - started, error instanceof OllamaError ? error.kind : "internal", options.size);
@@ -238,8 +243,9 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     ...(data.keepAlive !== undefined ? { keep_alive: data.keepAlive } : {}),
   };
   let output: Awaited<ReturnType<typeof deps.monitor.client.generate>>;
+  let inFlight: number;
   try {
-    ({ result: output } = await onSlot(deps, job, token, (slotFree) => {
+    ({ result: output, inFlight } = await onSlot(deps, job, token, (slotFree) => {
       const call = { ...baseCall, onSlotFree: slotFree };
       return data.mode === "generate"
         ? deps.monitor.client.generate(
@@ -263,6 +269,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   } finally {
     tracked.release();
   }
+  if (output.ollamaTiming) deps.onHeld(output.ollamaTiming, inFlight);
   const thinking = output.thinking ? { thinking: output.thinking } : {};
   const shaped = data.answer
     ? { answer: output.text.trim(), citations: data.answer.citations }

@@ -111,6 +111,7 @@ const health = dashboard("herd-health", "Herd — health", "Instances, workers, 
     ["sum by (ollama) (herd_instance_slots)", "slots {{ollama}}"],
   ], { min: 0 }),
   series("Calls held inside Ollama by instance", "Generations per second that Ollama held over 100 ms before running them (from the durations it reports). Should be 0: Herd sends an instance at most its slots, so a held call means its OLLAMA_NUM_PARALLEL is below the slots Herd gives the model, or other clients send it work.", [['sum by (ollama, model) (rate(herd_ollama_held_seconds_count[$__rate_interval])) - sum by (ollama, model) (rate(herd_ollama_held_seconds_bucket{le="0.1"}[$__rate_interval]))', "{{ollama}} {{model}}"]], { unit: "ops", min: 0 }),
+  series("Model loads by instance", "Calls during which Ollama loaded (or reloaded) the model. A steady rate means clients ask for different runner options (num_ctx...) or models evict each other; the worker's log names the num_ctx values.", [["sum by (ollama, model) (increase(herd_ollama_loads_total[$__rate_interval]))", "{{ollama}} {{model}}"]], { unit: "short", min: 0 }),
   series("Ollama errors by instance and class", "Failed calls per second (connection, timeout, server, invalid_response...).", [["sum by (ollama, class) (rate(herd_ollama_errors_total[$__rate_interval]))", "{{ollama}} {{class}}"]], { unit: "ops" }),
   series("Job retries and failures by code", "Retried: a later attempt may still succeed. Failed: no attempts left.", [
     ["sum by (code) (rate(herd_jobs_retried_total[$__rate_interval]))", "retried {{code}}"],

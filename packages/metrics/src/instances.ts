@@ -24,6 +24,7 @@ export class InstanceMetrics {
   readonly requestDuration: Histogram<"ollama" | "model" | "kind" | "outcome">;
   readonly errors: Counter<"ollama" | "class">;
   readonly held: Histogram<"ollama" | "model">;
+  readonly loads: Counter<"ollama" | "model">;
 
   constructor(registry: Registry, state: { bindings: () => BindingState[]; instances: () => InstanceState[] }) {
     new Gauge({
@@ -78,6 +79,12 @@ export class InstanceMetrics {
       help: "Time Ollama held a generation before running it (waiting for one of the model's parallel slots), from the durations it reports. Beyond a few ms the instance got more calls at once than it runs: slots above its OLLAMA_NUM_PARALLEL, or other clients.",
       labelNames: ["ollama", "model"] as const,
       buckets: [0.005, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
+    this.loads = new Counter({
+      name: "herd_ollama_loads_total",
+      help: "Calls during which Ollama loaded (or reloaded) the model (load_duration of 250 ms or more). Frequent loads: requests asking for different runner options (num_ctx...), or models evicting each other.",
+      labelNames: ["ollama", "model"] as const,
       registers: [registry],
     });
     this.errors = new Counter({

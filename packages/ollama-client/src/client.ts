@@ -25,6 +25,8 @@ export interface EmbedOutput {
   /** Each vector's JSON text as the instance sent it (see vectorTexts). */
   vectorTexts: string[];
   promptEvalCount: number;
+  /** Ollama's load_duration in ms: waiting for the scheduler and loading the model; undefined when it did not say. */
+  loadMs: number | undefined;
 }
 
 export interface GenerateParams {
@@ -81,6 +83,8 @@ export interface GenerationOutput {
    * (see heldBeforeRunningMs) and how long it ran it (prompt eval + eval). Undefined when it did not say.
    */
   ollamaTiming: { heldMs: number; runMs: number } | undefined;
+  /** Ollama's load_duration in ms (see EmbedOutput.loadMs). */
+  loadMs: number | undefined;
   /** Every chunk's log probabilities in order (thinking and text tokens), when the call asked for them. */
   logprobs: Logprob[];
 }
@@ -108,7 +112,6 @@ function parseOrThrow<T>(schema: { safeParse: (value: unknown) => { success: tru
   throw new OllamaError("invalid_response", `${what}: ${issue ? `${issue.path.map(String).join(".")} ${issue.message}` : "unexpected shape"}`, instance);
 }
 
-/** A typed, validating client for one Ollama instance. */
 /**
  * How long Ollama held a generation before running it, in ms, from the durations its final chunk
  * reports (ns): total − load − prompt eval − eval. What remains is the wait for one of the model's
@@ -124,11 +127,14 @@ export function heldBeforeRunningMs(final: { total_duration?: number | undefined
 
 type Durations = Parameters<typeof heldBeforeRunningMs>[0];
 
+const msOf = (ns: number | undefined) => (ns === undefined ? undefined : ns / 1e6);
+
 function ollamaTimingOf(final: Durations): GenerationOutput["ollamaTiming"] {
   const heldMs = heldBeforeRunningMs(final);
   return heldMs === undefined ? undefined : { heldMs, runMs: ((final.prompt_eval_duration ?? 0) + (final.eval_duration ?? 0)) / 1e6 };
 }
 
+/** A typed, validating client for one Ollama instance. */
 export class OllamaClient {
   readonly #transport: Transport;
   readonly instance: string;
@@ -178,7 +184,7 @@ export class OllamaClient {
     const { value, text } = await this.#transport.jsonWithText("POST", "/api/embed", params, call);
     const response = parseOrThrow(EmbedResponse, value, this.instance, "/api/embed");
     const embeddings = validateVectors(response.embeddings, params.input.length, call.expectedLength, this.instance);
-    return { embeddings, vectorTexts: vectorTexts(text, embeddings), promptEvalCount: response.prompt_eval_count ?? 0 };
+    return { embeddings, vectorTexts: vectorTexts(text, embeddings), promptEvalCount: response.prompt_eval_count ?? 0, loadMs: msOf(response.load_duration) };
   }
 
   async generate(params: GenerateParams, call: StreamOptions): Promise<GenerationOutput> {
@@ -240,6 +246,7 @@ export class OllamaClient {
       promptEvalCount: final.prompt_eval_count ?? 0,
       evalCount: final.eval_count ?? 0,
       ollamaTiming: ollamaTimingOf(final),
+      loadMs: msOf(final.load_duration),
       logprobs,
     };
   }

@@ -15,6 +15,7 @@ import { FetchDecider } from "./fetch-decider.js";
 import { CallStats } from "./call-stats.js";
 import { MemoryPause } from "./memory-pause.js";
 import { HeldByOllamaWatch } from "./held-by-ollama.js";
+import { ModelLoadWatch } from "./model-loads.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import type { PrefetchPolicy } from "./prefetch.js";
 import { SlotGate, type SlotRelease } from "./slot-gate.js";
@@ -32,7 +33,7 @@ export interface BindingOptions {
   /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: WorkerMetrics;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onHeld" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onHeld" | "onLoad" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
@@ -119,7 +120,9 @@ export class Binding implements RouteCandidate<Job> {
 
   start(): void {
     const warnTrim = warnAtMostEvery(this.options.logger);
-    const held = new HeldByOllamaWatch({ instance: this.options.monitor.instance.name, model: this.model.model, slots: this.model.slots, histogram: this.options.metrics.instances.held, logger: this.options.logger });
+    const watched = { instance: this.options.monitor.instance.name, model: this.model.model, logger: this.options.logger };
+    const held = new HeldByOllamaWatch({ ...watched, slots: this.model.slots, histogram: this.options.metrics.instances.held });
+    const loads = new ModelLoadWatch({ ...watched, counter: this.options.metrics.instances.loads });
     const deps: ProcessorDeps = {
       ...this.options.deps,
       gate: this.gate,
@@ -132,6 +135,7 @@ export class Binding implements RouteCandidate<Job> {
       onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job's outcome to the waiting API process"),
       onCall: () => undefined,
       onHeld: (timing, inFlight) => held.record(timing, inFlight),
+      onLoad: (loadMs, numCtx) => loads.record(loadMs, numCtx),
     };
     for (const kind of this.model.kinds) {
       const process = kind === "embed" ? processEmbed : processGenerate;

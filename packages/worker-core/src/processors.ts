@@ -57,6 +57,8 @@ export interface ProcessorDeps {
   onCall: (outcome: "completed" | "failed", durationMs: number, errorClass?: string, size?: number) => void;
   /** After a generation: what Ollama's durations say of it, and the slots in use (its own included) when it was sent. */
   onHeld: (timing: { heldMs: number; runMs: number }, inFlight: number) => void;
+  /** After a call that reported Ollama's load_duration, with the num_ctx the call asked for. */
+  onLoad: (loadMs: number, numCtx: number | undefined) => void;
 }
 
 interface SlotOptions {
@@ -175,6 +177,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
         { held, keep: start < missing.length, size: part.reduce((sum, entry) => sum + entry.text.length, 0), clock },
       );
       held = slice.held;
+      if (slice.result.loadMs !== undefined) deps.onLoad(slice.result.loadMs, data.options?.num_ctx);
       fetched.push(...slice.result.vectorTexts);
       fetchedTokens.push(...shareTokens(slice.result.promptEvalCount, part.map((entry) => entry.text)));
     }
@@ -270,6 +273,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     tracked.release();
   }
   if (output.ollamaTiming) deps.onHeld(output.ollamaTiming, inFlight);
+  if (output.loadMs !== undefined) deps.onLoad(output.loadMs, data.options?.num_ctx);
   const thinking = output.thinking ? { thinking: output.thinking } : {};
   const shaped = data.answer
     ? { answer: output.text.trim(), citations: data.answer.citations }

@@ -76,3 +76,21 @@ export async function fastAndSlowFleet(prefix: string, cleanups: Array<() => Pro
   const ranOn = (text: string) => (fast.inputCounts().has(text) ? "fast" : slow.inputCounts().has(text) ? "slow" : undefined);
   return { fast, slow, producer, requests, ranOn };
 }
+
+/**
+ * A Redis connection and a worker on `instances`, its warnings captured as parsed JSON lines;
+ * `cleanups` closes the worker, then deletes the prefix's keys and disconnects.
+ */
+export async function startCapturedWorker<Line>(prefix: string, instances: EmulatorInstance[], cleanups: Array<() => Promise<unknown>>, adjust: (config: WorkerConfig) => WorkerConfig = (config) => config): Promise<{ runtime: WorkerRuntime; lines: Line[]; redis: ReturnType<typeof testRedis> }> {
+  const redis = testRedis();
+  cleanups.push(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+  const lines: Line[] = [];
+  const logger = createLogger({ name: "captured-worker", level: "warn", format: "json", destination: { write: (line: string) => lines.push(JSON.parse(line) as Line) } });
+  const runtime = new WorkerRuntime({ config: adjust(workerConfig(prefix, instances)), logger });
+  await runtime.start();
+  cleanups.push(() => runtime.close());
+  return { runtime, lines, redis };
+}

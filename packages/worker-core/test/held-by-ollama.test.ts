@@ -4,10 +4,9 @@ import { createJobId, jobOptions, queueName, type GenerateJobData } from "@herd/
 import { createLogger } from "@herd/logger";
 import { heldBeforeRunningMs } from "@herd/ollama-client";
 import { EmulatorInstance } from "@herd/ollama-emulator";
-import { deletePrefix, testRedis, uniquePrefix, waitFor } from "@herd/testing";
-import { WorkerRuntime } from "../src/index.js";
+import { uniquePrefix, waitFor } from "@herd/testing";
 import { HeldByOllamaWatch } from "../src/held-by-ollama.js";
-import { workerConfig } from "./harness.js";
+import { startCapturedWorker } from "./harness.js";
 
 interface Line {
   level: number;
@@ -58,18 +57,7 @@ describe("a worker told an instance runs more generations at once than it does",
     // About 100 ms per generation: a call queued behind another waits that long inside "Ollama".
     const instance = await new EmulatorInstance({ name: "gpu", preload: true, numParallel: 1, latency: { requestMs: 20, evalTokenMs: 4 } }).listen();
     cleanups.push(() => instance.close());
-    const redis = testRedis();
-    cleanups.push(async () => {
-      await deletePrefix(redis, prefix);
-      redis.disconnect();
-    });
-    const lines: Line[] = [];
-    const logger = createLogger({ name: "held-test", level: "warn", format: "json", destination: { write: (line: string) => lines.push(JSON.parse(line) as Line) } });
-    const base = workerConfig(prefix, [instance]);
-    const config = { ...base, instances: base.instances.map((entry) => ({ ...entry, models: { [LLAMA]: slots } })) };
-    const runtime = new WorkerRuntime({ config, logger });
-    await runtime.start();
-    cleanups.push(() => runtime.close());
+    const { runtime, lines, redis } = await startCapturedWorker<Line>(prefix, [instance], cleanups, (config) => ({ ...config, instances: config.instances.map((entry) => ({ ...entry, models: { [LLAMA]: slots } })) }));
     await waitFor(() => runtime.bindings.some((binding) => binding.model.model === LLAMA && binding.pulling), { message: "llama3.2 binding pulling" });
 
     const queue = new Queue(queueName("generate", LLAMA), { connection: redis, prefix: `{${prefix}}` });

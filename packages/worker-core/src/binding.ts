@@ -135,7 +135,7 @@ export class Binding implements RouteCandidate<Job> {
       onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job's outcome to the waiting API process"),
       onCall: () => undefined,
       onHeld: (timing, inFlight) => held.record(timing, inFlight),
-      onLoad: (loadMs, numCtx) => loads.record(loadMs, numCtx),
+      onLoad: (loadMs, numCtx, sentAt) => loads.record(loadMs, numCtx, sentAt),
     };
     for (const kind of this.model.kinds) {
       const process = kind === "embed" ? processEmbed : processGenerate;

@@ -11,11 +11,12 @@ export const LOADS_WINDOW_MS = 5 * 60_000;
  * model whenever a request asks for other runner options than it was loaded with (num_ctx
  * above all: clients that send different context sizes make it reload on every alternation,
  * seconds each), and evicts models it cannot keep loaded together. Each load is counted on
- * herd_ollama_loads_total; frequent ones are logged, at most once per window, with the num_ctx
+ * herd_ollama_loads_total (once, however many calls waited for it); frequent ones are logged, at most once per window, with the num_ctx
  * values the loading calls asked for.
  */
 export class ModelLoadWatch {
-  readonly #loads: Array<{ at: number; numCtx: number | undefined }> = [];
+  /** Loads counted within the window: when each began and ended (performance.now), and the num_ctx asked for. */
+  #loads: Array<{ sentAt: number; endedAt: number; numCtx: number | undefined }> = [];
   readonly #warn = atMostEvery(LOADS_WINDOW_MS);
 
   constructor(
@@ -25,18 +26,29 @@ export class ModelLoadWatch {
       /** herd_ollama_loads_total (InstanceMetrics.loads). */
       counter: { inc(labels: { ollama: string; model: string }): void };
       logger: Logger;
-      now?: () => number;
     },
   ) {}
 
-  /** After each call that reported its load_duration, with the num_ctx it asked for (none: the model's). */
-  record(loadMs: number, numCtx: number | undefined): void {
+  /**
+   * After each call that reported its load_duration, with the num_ctx it asked for (none: the
+   * model's) and when it was sent (performance.now). Calls sent together to a model being loaded
+   * all wait for that one load (each reports it): a load overlapping one already counted is that
+   * same load.
+   */
+  record(loadMs: number, numCtx: number | undefined, sentAt: number): void {
     if (loadMs < LOAD_MS) return;
+    const endedAt = sentAt + loadMs;
+    const same = this.#loads.find((load) => sentAt < load.endedAt && endedAt > load.sentAt);
+    if (same) {
+      same.sentAt = Math.min(same.sentAt, sentAt);
+      same.endedAt = Math.max(same.endedAt, endedAt);
+      return;
+    }
     const { instance, model, counter, logger } = this.options;
     counter.inc({ ollama: instance, model });
-    const now = (this.options.now ?? Date.now)();
-    this.#loads.push({ at: now, numCtx });
-    while ((this.#loads[0]?.at ?? now) <= now - LOADS_WINDOW_MS) this.#loads.shift();
+    this.#loads.push({ sentAt, endedAt, numCtx });
+    const windowStart = Math.max(...this.#loads.map((load) => load.endedAt)) - LOADS_WINDOW_MS;
+    this.#loads = this.#loads.filter((load) => load.endedAt > windowStart);
     if (this.#loads.length < LOADS_WARN_COUNT) return;
     const asked = [...new Set(this.#loads.map((load) => (load.numCtx === undefined ? "the model's default" : String(load.numCtx))))];
     this.#warn(() =>

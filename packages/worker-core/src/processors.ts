@@ -57,8 +57,8 @@ export interface ProcessorDeps {
   onCall: (outcome: "completed" | "failed", durationMs: number, errorClass?: string, size?: number) => void;
   /** After a generation: what Ollama's durations say of it, and the slots in use (its own included) when it was sent. */
   onHeld: (timing: { heldMs: number; runMs: number }, inFlight: number) => void;
-  /** After a call that reported Ollama's load_duration, with the num_ctx the call asked for. */
-  onLoad: (loadMs: number, numCtx: number | undefined) => void;
+  /** After a call that reported Ollama's load_duration, with the num_ctx it asked for and when it was sent (performance.now). */
+  onLoad: (loadMs: number, numCtx: number | undefined, sentAt: number) => void;
 }
 
 interface SlotOptions {
@@ -80,7 +80,7 @@ interface SlotOptions {
  * (the client then lets its request go out first). Releasing twice is harmless. With `keep`, the
  * slot is returned to the caller instead, for the job's next slice.
  */
-export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined; inFlight: number }> {
+export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined; inFlight: number; sentAt: number }> {
   let release: SlotRelease;
   const asked = performance.now();
   try {
@@ -110,7 +110,7 @@ export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "
     options.clock?.addCall(callMs);
     deps.onCall("completed", callMs, undefined, options.size);
     kept = options.keep === true;
-    return { result, held: kept ? release : undefined, inFlight };
+    return { result, held: kept ? release : undefined, inFlight, sentAt: started };
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
     deps.onCall("failed", (freedAt ?? performance.now()) - started, error instanceof OllamaError ? error.kind : "internal", options.size);
@@ -177,7 +177,7 @@ export async function processEmbed(deps: ProcessorDeps, job: Job, token: string 
         { held, keep: start < missing.length, size: part.reduce((sum, entry) => sum + entry.text.length, 0), clock },
       );
       held = slice.held;
-      if (slice.result.loadMs !== undefined) deps.onLoad(slice.result.loadMs, data.options?.num_ctx);
+      if (slice.result.loadMs !== undefined) deps.onLoad(slice.result.loadMs, data.options?.num_ctx, slice.sentAt);
       fetched.push(...slice.result.vectorTexts);
       fetchedTokens.push(...shareTokens(slice.result.promptEvalCount, part.map((entry) => entry.text)));
     }
@@ -247,8 +247,9 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   };
   let output: Awaited<ReturnType<typeof deps.monitor.client.generate>>;
   let inFlight: number;
+  let sentAt: number;
   try {
-    ({ result: output, inFlight } = await onSlot(deps, job, token, (slotFree) => {
+    ({ result: output, inFlight, sentAt } = await onSlot(deps, job, token, (slotFree) => {
       const call = { ...baseCall, onSlotFree: slotFree };
       return data.mode === "generate"
         ? deps.monitor.client.generate(
@@ -273,7 +274,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
     tracked.release();
   }
   if (output.ollamaTiming) deps.onHeld(output.ollamaTiming, inFlight);
-  if (output.loadMs !== undefined) deps.onLoad(output.loadMs, data.options?.num_ctx);
+  if (output.loadMs !== undefined) deps.onLoad(output.loadMs, data.options?.num_ctx, sentAt);
   const thinking = output.thinking ? { thinking: output.thinking } : {};
   const shaped = data.answer
     ? { answer: output.text.trim(), citations: data.answer.citations }

@@ -2,14 +2,7 @@ import type { WorkerHeartbeat } from "./heartbeat.js";
 import { instanceKey } from "./identity.js";
 
 /** A worker binding an Ollama server, as its heartbeat says. */
-export interface InstanceBinder {
-  workerId: string;
-  host: string;
-  /** The worker's name for the instance. */
-  name: string;
-  /** The heartbeat's time of writing (the worker's clock), to tell a live worker from a lingering heartbeat. */
-  updatedAt: string;
-}
+export type InstanceBinder = Pick<WorkerHeartbeat, "workerId" | "host">;
 
 /** One Ollama server that several workers bind at once. */
 export interface SharedInstance {
@@ -37,14 +30,14 @@ export function sharedInstances(workers: readonly WorkerHeartbeat[]): SharedInst
         byKey.set(key, shared);
       }
       if (shared.binders.some((binder) => binder.workerId === worker.workerId)) continue;
-      shared.binders.push({ workerId: worker.workerId, host: worker.host, name: instance.name, updatedAt: worker.updatedAt });
+      shared.binders.push({ workerId: worker.workerId, host: worker.host });
     }
   }
   return [...byKey.values()].filter((shared) => shared.binders.length > 1);
 }
 
 /** "w-a (host a), w-b (host b)": who binds a shared instance, for messages. */
-export function describeBinders(binders: readonly Pick<InstanceBinder, "workerId" | "host">[]): string {
+export function describeBinders(binders: readonly InstanceBinder[]): string {
   return binders.map((binder) => `${binder.workerId} (${binder.host})`).join(", ");
 }
 

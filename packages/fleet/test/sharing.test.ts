@@ -24,8 +24,8 @@ describe("sharedInstances", () => {
         key: "http://gpu-2:11434",
         url: "http://gpu-2:11434",
         binders: [
-          { workerId: "w-a", host: "box-a", name: "w-a-1", updatedAt: "t-w-a" },
-          { workerId: "w-b", host: "box-b", name: "w-b-0", updatedAt: "t-w-b" },
+          { workerId: "w-a", host: "box-a" },
+          { workerId: "w-b", host: "box-b" },
         ],
       },
     ]);

@@ -83,7 +83,7 @@ export class InstanceMetrics {
     });
     this.loads = new Counter({
       name: "herd_ollama_loads_total",
-      help: "Calls during which Ollama loaded (or reloaded) the model (load_duration of 250 ms or more). Frequent loads: requests asking for different runner options (num_ctx...), or models evicting each other.",
+      help: "Times Ollama loaded (or reloaded) the model, from calls whose load_duration was 250 ms or more (one load however many calls waited for it). Frequent loads: requests asking for different runner options (num_ctx...), or models evicting each other.",
       labelNames: ["ollama", "model"] as const,
       registers: [registry],
     });

@@ -112,26 +112,31 @@ function parseOrThrow<T>(schema: { safeParse: (value: unknown) => { success: tru
   throw new OllamaError("invalid_response", `${what}: ${issue ? `${issue.path.map(String).join(".")} ${issue.message}` : "unexpected shape"}`, instance);
 }
 
-/**
- * How long Ollama held a generation before running it, in ms, from the durations its final chunk
- * reports (ns): total − load − prompt eval − eval. What remains is the wait for one of the model's
- * parallel slots (its runner's semaphore), which only total_duration includes, plus a few ms of
- * handling. Undefined without total_duration (a load-only answer reports no durations); a
- * duration left out is zero (Ollama omits zero fields).
- */
-export function heldBeforeRunningMs(final: { total_duration?: number | undefined; load_duration?: number | undefined; prompt_eval_duration?: number | undefined; eval_duration?: number | undefined }): number | undefined {
-  if (final.total_duration === undefined) return undefined;
-  const heldNs = final.total_duration - (final.load_duration ?? 0) - (final.prompt_eval_duration ?? 0) - (final.eval_duration ?? 0);
-  return Math.max(0, heldNs) / 1e6;
+/** The durations (ns) Ollama reports on a final chunk; it leaves out those that are zero. */
+interface Durations {
+  total_duration?: number | undefined;
+  load_duration?: number | undefined;
+  prompt_eval_duration?: number | undefined;
+  eval_duration?: number | undefined;
 }
-
-type Durations = Parameters<typeof heldBeforeRunningMs>[0];
 
 const msOf = (ns: number | undefined) => (ns === undefined ? undefined : ns / 1e6);
 
+/**
+ * What a generation's durations say, in ms: how long it ran (prompt eval + eval) and how long
+ * Ollama held it before running it (total − load − run). What the total leaves is the wait for
+ * one of the model's parallel slots (its runner's semaphore), which only total_duration includes,
+ * plus a few ms of handling. Undefined without total_duration (a load-only answer reports none).
+ */
 function ollamaTimingOf(final: Durations): GenerationOutput["ollamaTiming"] {
-  const heldMs = heldBeforeRunningMs(final);
-  return heldMs === undefined ? undefined : { heldMs, runMs: ((final.prompt_eval_duration ?? 0) + (final.eval_duration ?? 0)) / 1e6 };
+  if (final.total_duration === undefined) return undefined;
+  const runNs = (final.prompt_eval_duration ?? 0) + (final.eval_duration ?? 0);
+  return { heldMs: Math.max(0, final.total_duration - (final.load_duration ?? 0) - runNs) / 1e6, runMs: runNs / 1e6 };
+}
+
+/** How long Ollama held a generation before running it, in ms (see ollamaTimingOf). */
+export function heldBeforeRunningMs(final: Durations): number | undefined {
+  return ollamaTimingOf(final)?.heldMs;
 }
 
 /** A typed, validating client for one Ollama instance. */

@@ -234,7 +234,7 @@ export function renderReport(results: Results): string {
     sections.push(
       "## 7. Time to first token",
       "",
-      "One client, one streaming `/api/chat` at a time (8 tokens, every prompt new): straight to an emulated instance with realistic latency vs through Herd's Ollama-compatible endpoint, where the tokens travel worker → Redis (job progress) → API. Measured until the first piece of the response body arrives.",
+      "One client, one streaming `/api/chat` at a time (8 tokens, every prompt new), the two paths taking turns request by request: straight to an emulated instance with realistic latency vs through Herd's Ollama-compatible endpoint, where the tokens travel worker → Redis (job progress) → API. Measured until the first piece of the response body arrives. Taking turns, Herd's API, worker and Redis sit idle through each direct call and wake from that idleness for every request, as they do for a client that chats now and then; run back to back (as this section did before 2026-12-06), they stay awake between requests and Herd measures lower.",
       "",
       ttftTable(results.ttft),
       "",

@@ -1,5 +1,5 @@
 import { Pool } from "undici";
-import { fmt, percentile } from "./load.js";
+import { balancedOrders, fmt, percentile } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
 
@@ -23,33 +23,46 @@ async function firstPieceMs(pool: Pool, body: string): Promise<number> {
   return first - started;
 }
 
-async function series(url: string, requests: number, tag: string): Promise<number[]> {
-  const pool = new Pool(url, { connections: 1 });
+function chatBody(tag: string, i: number): string {
+  return JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: `${tag} ${i}: how do I bleed the hydraulic pump?` }], options: { num_predict: 8 } });
+}
+
+/**
+ * Request i on each path in turn, then request i + 1, the turns alternating which path goes first
+ * (as in the overhead section): the machine's speed drifts from minute to minute, and run one
+ * after the other the two series would each see a different stretch of it (on a 2-core AMD EPYC,
+ * repeated runs of the same commit moved the difference by up to 1 ms that way).
+ */
+async function alternatingSeries(paths: ReadonlyArray<{ url: string; tag: string }>, requests: number): Promise<number[][]> {
+  const pools = paths.map(({ url }) => new Pool(url, { connections: 1 }));
   try {
-    const latencies: number[] = [];
+    const latencies = paths.map((): number[] => []);
+    const orders = balancedOrders(paths.length);
     for (let i = 0; i < requests; i++) {
-      const body = JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: `${tag} ${i}: how do I bleed the hydraulic pump?` }], options: { num_predict: 8 } });
-      latencies.push(await firstPieceMs(pool, body));
+      for (const index of orders[i % orders.length] ?? []) {
+        const pool = pools[index];
+        const path = paths[index];
+        if (pool && path) latencies[index]?.push(await firstPieceMs(pool, chatBody(path.tag, i)));
+      }
     }
     return latencies;
   } finally {
-    await pool.close();
+    await Promise.all(pools.map((pool) => pool.close()));
   }
 }
 
 /**
  * Time to first token of a streaming `/api/chat`, one request at a time: straight to an emulated
  * instance (realistic latency) vs through Herd's Ollama-compatible endpoint (API → queue → worker
- * → instance, and the tokens back through the queue's event stream).
+ * → instance, and the tokens back through the queue's event stream), the two paths taking turns.
  */
 export async function ttftScenario(redisUrl: string, prefix: string, requests: number): Promise<TtftRow> {
   const emulator = await startEmulator(["--instances", "1", "--latency", "realistic"]);
   const herd = await startHerd([{ url: emulator.urls[0] ?? "", name: "emu-0" }], prefix, redisUrl);
+  const directUrl = emulator.urls[0] ?? "";
   try {
-    await series(emulator.urls[0] ?? "", 30, "warm-d");
-    await series(herd.url, 30, "warm-h");
-    const direct = await series(emulator.urls[0] ?? "", requests, "d");
-    const viaHerd = await series(herd.url, requests, "h");
+    await alternatingSeries([{ url: directUrl, tag: "warm-d" }, { url: herd.url, tag: "warm-h" }], 30);
+    const [direct = [], viaHerd = []] = await alternatingSeries([{ url: directUrl, tag: "d" }, { url: herd.url, tag: "h" }], requests);
     return {
       requests,
       direct: { p50: percentile(direct, 50), p99: percentile(direct, 99) },

@@ -59,6 +59,27 @@ describe("herd ingest (CLI)", () => {
     expect(found.body.results[0].documentId).toBe("guides/oil.md");
   });
 
+  it("reads legacy-encoded text files with --fallback-charset, leaving the UTF-8 ones as they are", async () => {
+    const legacy = mkdtempSync(join(tmpdir(), "herd-cli-legacy-"));
+    try {
+      writeFileSync(join(legacy, "alt.txt"), Buffer.from("Entlüftung der Pumpe vor dem ersten Start.", "latin1"));
+      writeFileSync(join(legacy, "neu.md"), "# Größe\n\nDrehmoment 40 Nm für die Flanschschrauben.");
+      const plain = await herd(["ingest", legacy, "--collection", "legacy", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
+      expect(plain.code).toBe(1);
+      expect(plain.stdout).toContain("alt.txt");
+      expect(plain.stdout).toMatch(/not valid UTF-8/);
+      const declared = await herd(["ingest", legacy, "--collection", "legacy", "--fallback-charset", "windows-1252", "--wait", "--url", stack.url], {});
+      expect(declared.stderr).toBe("");
+      expect(declared.code).toBe(0);
+      const found = await stack.post("/v1/collections/legacy/search", { query: "Entlüftung Pumpe", k: 1, mode: "keyword" });
+      expect(found.body.results[0]).toMatchObject({ documentId: "alt.txt", text: "Entlüftung der Pumpe vor dem ersten Start." });
+      const modern = await stack.post("/v1/collections/legacy/search", { query: "Drehmoment Flanschschrauben", k: 1, mode: "keyword" });
+      expect(modern.body.results[0]).toMatchObject({ documentId: "neu.md", text: "Drehmoment 40 Nm für die Flanschschrauben." });
+    } finally {
+      rmSync(legacy, { recursive: true, force: true });
+    }
+  });
+
   it("refuses bad usage with exit code 2", async () => {
     expect((await herd(["ingest", dir], { HERD_URL: stack.url })).code).toBe(2);
     expect((await herd(["ingest", dir, "--collection", "nope"], { HERD_URL: stack.url })).stderr).toContain("pass --model to create it");

@@ -7,4 +7,7 @@ Uploads the files (folders recursively; hidden files skipped) and ingests them i
   --model MODEL       create the collection with this embedding model if it does not exist
   --wait              show progress until every document is done, then a summary; exit 1 if any failed
   --metadata JSON     metadata stored with every document, e.g. '{"product":"HX-220"}'
+  --fallback-charset LABEL
+                      encoding of the text files that are not valid UTF-8 and do not declare one
+                      (no byte order mark, no HTML <meta charset>), e.g. windows-1252
   --url URL           Herd API (default HERD_URL or http://127.0.0.1:8008); HERD_API_KEY is sent as the API key`;

@@ -25,7 +25,7 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { collection: { type: "string" }, model: { type: "string" }, wait: { type: "boolean" }, metadata: { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
+    options: { collection: { type: "string" }, model: { type: "string" }, wait: { type: "boolean" }, metadata: { type: "string" }, "fallback-charset": { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
   });
   if (values.help) {
     out.write(`${INGEST_USAGE}\n`);
@@ -63,7 +63,7 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   const uploaded = new Map<string, number>();
   for (const group of batches(files, MAX_FILES_PER_UPLOAD, MAX_BYTES_PER_UPLOAD)) {
     const documents = await Promise.all(group.map(async (file) => ({ id: file.id, data: await readBytes(file) })));
-    const id = await client.ingest(values.collection, documents, metadata);
+    const id = await client.ingest(values.collection, documents, metadata, values["fallback-charset"] ? { fallbackCharset: values["fallback-charset"] } : {});
     ids.push(id);
     uploaded.set(id, documents.length);
   }

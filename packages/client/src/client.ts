@@ -1,7 +1,7 @@
 import type { JobRequest } from "@herd/jobs";
 import { HerdError } from "./errors.js";
 import { IngestionReader, type IngestionReaderOptions } from "./ingestion-reader.js";
-import type { Accepted, AnswerResult, Collection, IngestionSummary, JobView, SearchResponse, UploadDocument } from "./types.js";
+import type { Accepted, AnswerResult, Collection, IngestionSummary, JobView, SearchResponse, UploadDocument, UploadOptions } from "./types.js";
 
 export interface HerdClientOptions {
   /** Base URL of the API, e.g. http://127.0.0.1:8008. */
@@ -155,14 +155,17 @@ export class HerdClient {
   }
 
   /**
-   * Uploads documents (multipart) and starts their ingestion; returns the ingestion id. An upload
+   * Uploads documents (multipart) and starts their ingestion; returns the ingestion id. A
+   * document's `mimeType` charset does not survive multipart: give legacy-encoded text files'
+   * encoding as `fallbackCharset` (see UploadOptions). An upload
    * refused for now (503: Redis or the database restarting or full; 429) is sent again after its
    * Retry-After until `timeoutMs`. Sending it again is safe: documents already recorded with the
    * same content are not ingested twice.
    */
-  async ingest(collection: string, documents: readonly UploadDocument[], metadata?: Record<string, unknown>, options: WaitOptions = {}): Promise<string> {
+  async ingest(collection: string, documents: readonly UploadDocument[], metadata?: Record<string, unknown>, options: WaitOptions & UploadOptions = {}): Promise<string> {
     const form = new FormData();
     if (metadata) form.append("metadata", JSON.stringify(metadata));
+    if (options.fallbackCharset) form.append("fallbackCharset", options.fallbackCharset);
     for (const document of documents) {
       const bytes = typeof document.data === "string" ? new TextEncoder().encode(document.data) : document.data;
       form.append("file", new Blob([bytes as Uint8Array<ArrayBuffer>], document.mimeType ? { type: document.mimeType } : {}), document.id);

@@ -14,6 +14,14 @@ export interface AnswerResult {
   citations: Citation[];
 }
 
+export interface UploadOptions {
+  /**
+   * The encoding (a WHATWG label such as "windows-1252") of the uploaded text files that are not
+   * valid UTF-8 and declare no encoding of their own (a byte order mark, an HTML <meta charset>).
+   */
+  fallbackCharset?: string;
+}
+
 /** A document to upload: its id (a path or name), its bytes or text, and optional MIME type and metadata. */
 export interface UploadDocument {
   id: string;

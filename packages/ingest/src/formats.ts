@@ -3,23 +3,18 @@ import { parseHtml } from "./parsers/html.js";
 import { parseMarkdown } from "./parsers/markdown.js";
 import { parsePdf } from "./parsers/pdf.js";
 import { SUPPORTED_TYPES } from "./document-types.js";
+import { decodeText, mimeEssence } from "./encodings.js";
 
-function decodeText(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new CorruptDocumentError("the text is not valid UTF-8");
-  }
-}
-
-export async function parseDocument(bytes: Uint8Array, type: string): Promise<Block[]> {
+/** `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see decodeText). */
+export async function parseDocument(bytes: Uint8Array, mimeType: string): Promise<Block[]> {
+  const type = mimeEssence(mimeType);
   switch (type) {
     case "text/plain":
-      return paragraphs(decodeText(bytes));
+      return paragraphs(decodeText(bytes, mimeType));
     case "text/markdown":
-      return parseMarkdown(decodeText(bytes));
+      return parseMarkdown(decodeText(bytes, mimeType));
     case "text/html":
-      return parseHtml(decodeText(bytes));
+      return parseHtml(decodeText(bytes, mimeType));
     case "application/pdf":
       if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-") throw new CorruptDocumentError("not a PDF file (no %PDF- header)");
       return parsePdf(bytes);

@@ -4,4 +4,5 @@ export type { Chunk, ChunkSettings } from "./chunker.js";
 export { resolveType, SUPPORTED_TYPES, type SupportedType } from "./document-types.js";
 export type { ParseTask, ParseResult } from "./task.js";
 export { ParsePool } from "./pool.js";
+export { applyFallbackCharset, canonicalCharset, charsetParameter, withCharset } from "./encodings.js";
 export { CorruptDocumentError, UnsupportedFormatError, type Block } from "./blocks.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { resolveType } from "@herd/ingest";
+import { applyFallbackCharset, canonicalCharset, charsetParameter, resolveType, withCharset } from "@herd/ingest";
 import { ApiError } from "../errors.js";
 
 export interface UploadedDocument {
@@ -28,11 +28,33 @@ const JsonDocument = z
     if ((document.text === undefined) === (document.base64 === undefined)) ctx.addIssue({ code: "custom", path: ["text"], message: 'give exactly one of "text" or "base64"' });
   });
 
-export const JsonUpload = z.object({ documents: z.array(JsonDocument).min(1, "must contain at least one document") }).strict();
+/** An encoding label for the upload's text files that are not UTF-8 and do not declare their own. */
+const FallbackCharset = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(50, "is too long")
+  .refine((label) => canonicalCharset(label) !== undefined, { message: "unsupported charset (use a WHATWG encoding label such as windows-1252, iso-8859-15, shift_jis)" });
 
-/** A declared or guessed MIME type; unknown types are kept and fail the document later with a reason. */
-function mimeOf(declared: string | undefined, filename: string | undefined, fallback: string): string {
-  return resolveType(declared, filename) ?? declared?.split(";")[0]?.trim().toLowerCase() ?? fallback;
+export const JsonUpload = z.object({ documents: z.array(JsonDocument).min(1, "must contain at least one document"), fallbackCharset: FallbackCharset.optional() }).strict();
+
+/**
+ * A declared or guessed MIME type; unknown types are kept and fail the document later with a
+ * reason. With `bytes` (a file's, not JSON text), the declared charset is kept (see withCharset),
+ * or else `fallbackCharset` applies when the bytes need it (see applyFallbackCharset).
+ */
+function mimeOf(declared: string | undefined, filename: string | undefined, fallback: string, file?: { bytes: Buffer; fallbackCharset: string | undefined }): string {
+  const type = resolveType(declared, filename) ?? declared?.split(";")[0]?.trim().toLowerCase() ?? fallback;
+  if (!file) return type;
+  const charset = declared === undefined ? undefined : charsetParameter(declared);
+  return charset !== undefined ? withCharset(type, charset) : applyFallbackCharset(file.bytes, type, file.fallbackCharset);
+}
+
+function fallbackCharsetOf(value: unknown): string | undefined {
+  if (value === undefined || (typeof value === "string" && value.trim() === "")) return undefined;
+  const checked = FallbackCharset.safeParse(value);
+  if (!checked.success) throw new ApiError(400, "invalid_request", `fallbackCharset: ${checked.error.issues[0]?.message ?? "invalid"}`);
+  return checked.data;
 }
 
 function defaultId(bytes: Buffer): string {
@@ -53,11 +75,13 @@ export function documentsFromJson(body: unknown, maxDocuments: number): Uploaded
       bytes = Buffer.from(document.base64, "base64");
     } else bytes = Buffer.from(document.text ?? "", "utf8");
     if (bytes.length === 0) throw new ApiError(400, "empty_input", `documents.${index}: the document is empty`);
+    // JSON text is characters already (sent here as UTF-8): only the bytes of a file have an encoding.
+    const file = document.base64 !== undefined ? { bytes, fallbackCharset: parsed.data.fallbackCharset } : undefined;
     const fallback = document.text !== undefined ? "text/plain" : "application/octet-stream";
     return {
       externalId: document.id ?? document.filename ?? defaultId(bytes),
       bytes,
-      mimeType: mimeOf(document.mimeType, document.filename ?? document.id, fallback),
+      mimeType: mimeOf(document.mimeType, document.filename ?? document.id, fallback, file),
       source: document.filename ?? null,
       metadata: document.metadata ?? {},
     };
@@ -70,8 +94,12 @@ export interface MultipartFile {
   buffer: Buffer;
 }
 
-/** Multipart uploads: each file's name is its document id; an optional `metadata` field applies to all. */
-export function documentsFromFiles(files: readonly MultipartFile[], metadataField: unknown, maxDocuments: number): UploadedDocument[] {
+/**
+ * Multipart uploads: each file's name is its document id; optional `metadata` and
+ * `fallbackCharset` fields apply to all (a part's own charset parameter does not reach here).
+ */
+export function documentsFromFiles(files: readonly MultipartFile[], fields: { metadata?: unknown; fallbackCharset?: unknown }, maxDocuments: number): UploadedDocument[] {
+  const metadataField = fields.metadata;
   if (files.length === 0) throw new ApiError(400, "empty_input", "no files in the upload");
   if (files.length > maxDocuments) throw new ApiError(413, "too_many_inputs", `at most ${maxDocuments} files per request`);
   let metadata: Record<string, unknown> = {};
@@ -86,10 +114,11 @@ export function documentsFromFiles(files: readonly MultipartFile[], metadataFiel
     if (!checked.success) throw new ApiError(400, "invalid_request", "metadata: must be a JSON object");
     metadata = checked.data;
   }
+  const fallbackCharset = fallbackCharsetOf(fields.fallbackCharset);
   return files.map((file) => {
     const id = DocumentId.safeParse(file.originalname);
     if (!id.success) throw new ApiError(400, "invalid_request", `file name: ${id.error.issues[0]?.message ?? "invalid"}`);
-    return { externalId: id.data, bytes: file.buffer, mimeType: mimeOf(file.mimetype === "application/octet-stream" ? undefined : file.mimetype, file.originalname, "application/octet-stream"), source: file.originalname, metadata };
+    return { externalId: id.data, bytes: file.buffer, mimeType: mimeOf(file.mimetype === "application/octet-stream" ? undefined : file.mimetype, file.originalname, "application/octet-stream", { bytes: file.buffer, fallbackCharset }), source: file.originalname, metadata };
   });
 }
 

@@ -92,7 +92,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
       const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
       const files = (req as Request & { files?: MultipartFile[] }).files;
       let documents;
-      if (Array.isArray(files)) documents = documentsFromFiles(files, (req.body as Record<string, unknown> | undefined)?.["metadata"], deps.limits.maxDocuments);
+      if (Array.isArray(files)) documents = documentsFromFiles(files, (req.body ?? {}) as Record<string, unknown>, deps.limits.maxDocuments);
       else if (req.body !== undefined) documents = documentsFromJson(req.body, deps.limits.maxDocuments);
       else throw new ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data");
       assertUniqueIds(documents);

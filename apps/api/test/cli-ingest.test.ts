@@ -64,14 +64,16 @@ describe("herd ingest (CLI)", () => {
     try {
       writeFileSync(join(legacy, "alt.txt"), Buffer.from("Entlüftung der Pumpe vor dem ersten Start.", "latin1"));
       writeFileSync(join(legacy, "neu.md"), "# Größe\n\nDrehmoment 40 Nm für die Flanschschrauben.");
-      const plain = await herd(["ingest", legacy, "--collection", "legacy", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
+      const plain = await herd(["ingest", legacy, "--collection", "legacy", "--model", "nomic-embed-text", "--language", "german", "--wait", "--url", stack.url], {});
       expect(plain.code).toBe(1);
+      expect(plain.stdout).toContain("created collection legacy (nomic-embed-text:latest, german)");
       expect(plain.stdout).toContain("alt.txt");
       expect(plain.stdout).toMatch(/not valid UTF-8/);
       const declared = await herd(["ingest", legacy, "--collection", "legacy", "--fallback-charset", "windows-1252", "--wait", "--url", stack.url], {});
       expect(declared.stderr).toBe("");
       expect(declared.code).toBe(0);
-      const found = await stack.post("/v1/collections/legacy/search", { query: "Entlüftung Pumpe", k: 1, mode: "keyword" });
+      // German stemming: "Pumpen" finds "Pumpe".
+      const found = await stack.post("/v1/collections/legacy/search", { query: "Pumpen", k: 1, mode: "keyword" });
       expect(found.body.results[0]).toMatchObject({ documentId: "alt.txt", text: "Entlüftung der Pumpe vor dem ersten Start." });
       const modern = await stack.post("/v1/collections/legacy/search", { query: "Drehmoment Flanschschrauben", k: 1, mode: "keyword" });
       expect(modern.body.results[0]).toMatchObject({ documentId: "neu.md", text: "Drehmoment 40 Nm für die Flanschschrauben." });
@@ -80,7 +82,28 @@ describe("herd ingest (CLI)", () => {
     }
   });
 
+  it("ends quietly (status 141) when its reader closes the pipe, as `| head` does", async () => {
+    // With the ingest worker paused the ingestion stays running, so the progress bar keeps drawing.
+    await stack.api.ingest.worker.pause();
+    try {
+      const child = spawn(process.execPath, [CLI, "ingest", dir, "--collection", "piped", "--model", "nomic-embed-text", "--wait", "--url", stack.url], { env: { PATH: process.env["PATH"] ?? "" } });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      // Like `head -1`: read the first output, then close the pipe.
+      await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+      child.stdout.destroy();
+      expect(await exited).toBe(141);
+      expect(stderr).toBe("");
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
+  });
+
   it("refuses bad usage with exit code 2", async () => {
+    const badLanguage = await herd(["ingest", dir, "--collection", "lang", "--model", "nomic-embed-text", "--language", "klingon"], { HERD_URL: stack.url });
+    expect(badLanguage.code).toBe(2);
+    expect(badLanguage.stderr).toContain('no text search configuration "klingon"');
     expect((await herd(["ingest", dir], { HERD_URL: stack.url })).code).toBe(2);
     expect((await herd(["ingest", dir, "--collection", "nope"], { HERD_URL: stack.url })).stderr).toContain("pass --model to create it");
     expect((await herd(["ingest", "/no/such/folder", "--collection", "x"], { HERD_URL: stack.url })).code).not.toBe(0);

@@ -15,7 +15,9 @@ describe("text documents in other encodings than UTF-8", () => {
   beforeAll(async () => {
     stack = await Stack.start({ prefix, fleet: { instances: 1, preload: true } });
     db = new pg.Pool({ connectionString: stack.api.db.url, max: 1 });
-    expect((await stack.post("/v1/collections", { name: "handbuch", model: "all-minilm" })).status).toBe(201);
+    const created = await stack.post("/v1/collections", { name: "handbuch", model: "all-minilm", language: "German" });
+    expect(created.status).toBe(201);
+    expect(created.body.language).toBe("german");
   });
   afterAll(async () => {
     await db?.end();
@@ -59,7 +61,8 @@ describe("text documents in other encodings than UTF-8", () => {
     const rows = await stored();
     expect(rows.get("legacy.txt")).toMatchObject({ mimeType: "text/plain; charset=windows-1252", status: "ready", text: LEGACY });
     expect(rows.get("text.txt")).toMatchObject({ mimeType: "text/plain", status: "ready", text: MODERN });
-    const found = await stack.post("/v1/collections/handbuch/search", { query: "Entlüftung Pumpe Öl", k: 1, mode: "keyword" });
+    // The collection is German: "Pumpen" finds "Pumpe" (English stemming would not).
+    const found = await stack.post("/v1/collections/handbuch/search", { query: "Pumpen", k: 1, mode: "keyword" });
     expect(found.body.results[0]).toMatchObject({ documentId: "legacy.txt" });
   });
 

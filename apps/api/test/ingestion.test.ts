@@ -51,6 +51,10 @@ describe("document ingestion, search and answers", () => {
     expect((await stack.post("/v1/collections", { name: "x", model: "llama3.2" })).status).toBe(404);
     expect((await stack.post("/v1/collections", { name: "bad name!", model: "nomic-embed-text" })).status).toBe(400);
     expect((await stack.post("/v1/collections", { name: "y", model: "nomic-embed-text", dimensions: 4096 })).status).toBe(400);
+    expect(created.body.language).toBe("english");
+    const unknownLanguage = await stack.post("/v1/collections", { name: "z", model: "nomic-embed-text", language: "klingon" });
+    expect(unknownLanguage.status).toBe(400);
+    expect(unknownLanguage.body.error.message).toMatch(/^language: the database has no text search configuration "klingon"; it has .*german/);
   });
 
   it("ingests text, Markdown, HTML and PDF; a corrupt PDF fails alone with its reason", async () => {

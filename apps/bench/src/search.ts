@@ -133,7 +133,7 @@ export async function searchScenario(redisUrl: string, prefix: string, adminUrl:
       return { text: query, embedding: embedText(query, EMULATED_MODEL, DIMENSIONS), sourceId: Number(source.id) };
     });
     const store = (mode: SearchMode, k = K) => (query: Query) =>
-      searchChunks(pool, mode, { collectionId, dimensions: DIMENSIONS, k, candidates: searchCandidates(k), embedding: query.embedding, query: query.text });
+      searchChunks(pool, mode, { collectionId, dimensions: DIMENSIONS, language: "english", k, candidates: searchCandidates(k), embedding: query.embedding, query: query.text });
 
     const rows: SearchRow[] = [];
     const sourceFound = { vector: 0, keyword: 0, hybrid: 0 };
@@ -147,7 +147,7 @@ export async function searchScenario(redisUrl: string, prefix: string, adminUrl:
     }
     const unpruned = queries.slice(0, Math.min(50, queries.length));
     const keepEveryTerm = (query: Query) =>
-      searchChunks(pool, "keyword", { collectionId, dimensions: DIMENSIONS, k: K, candidates: searchCandidates(K), query: query.text, commonTermRows: Number.MAX_SAFE_INTEGER });
+      searchChunks(pool, "keyword", { collectionId, dimensions: DIMENSIONS, language: "english", k: K, candidates: searchCandidates(K), query: query.text, commonTermRows: Number.MAX_SAFE_INTEGER });
     rows.push(row("baseline: keyword keeping every query term (no frequency pruning)", await timeEach(unpruned, keepEveryTerm)));
     const exactQueries = queries.slice(0, Math.min(50, queries.length));
     const truth = new Map<Query, Array<{ id: number; distance: number }>>();

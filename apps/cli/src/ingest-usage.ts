@@ -5,6 +5,8 @@ Uploads the files (folders recursively; hidden files skipped) and ingests them i
 
   --collection NAME   target collection (required)
   --model MODEL       create the collection with this embedding model if it does not exist
+  --language NAME     when creating it: the language keyword search stems with (a PostgreSQL text
+                      search configuration: english (default), german, french, spanish, simple…)
   --wait              show progress until every document is done, then a summary; exit 1 if any failed
   --metadata JSON     metadata stored with every document, e.g. '{"product":"HX-220"}'
   --fallback-charset LABEL

@@ -25,7 +25,7 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { collection: { type: "string" }, model: { type: "string" }, wait: { type: "boolean" }, metadata: { type: "string" }, "fallback-charset": { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
+    options: { collection: { type: "string" }, model: { type: "string" }, language: { type: "string" }, wait: { type: "boolean" }, metadata: { type: "string" }, "fallback-charset": { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
   });
   if (values.help) {
     out.write(`${INGEST_USAGE}\n`);
@@ -51,13 +51,16 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
     process.stderr.write("herd ingest: no files found\n");
     return 2;
   }
-  if (!(await client.collection(values.collection))) {
+  const existing = await client.collection(values.collection);
+  if (!existing) {
     if (!values.model) {
       process.stderr.write(`herd ingest: collection "${values.collection}" does not exist; pass --model to create it\n`);
       return 2;
     }
-    await client.createCollection({ name: values.collection, model: values.model });
-    out.write(`created collection ${values.collection} (${values.model})\n`);
+    const created = await client.createCollection({ name: values.collection, model: values.model, ...(values.language ? { language: values.language } : {}) });
+    out.write(`created collection ${values.collection} (${created.model}, ${created.language})\n`);
+  } else if (values.language && values.language.toLowerCase() !== existing.language) {
+    process.stderr.write(`herd ingest: collection "${values.collection}" exists with language ${existing.language}; --language ${values.language} applies only when creating one\n`);
   }
   const ids: string[] = [];
   const uploaded = new Map<string, number>();

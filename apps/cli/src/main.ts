@@ -42,6 +42,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`herd ingest … --wait | head`) closes the pipe. Node ignores SIGPIPE,
+// so the next write fails with EPIPE, an unhandled error with a stack trace; end instead as
+// command-line tools that SIGPIPE ends do, quietly with status 141 (128 + SIGPIPE).
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(141);
+});
+
 main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((error: unknown) => {

@@ -52,6 +52,8 @@ export interface CollectionView {
   dimensions: number;
   chunkTokens: number;
   chunkOverlap: number;
+  /** The PostgreSQL text search configuration keyword search stems with ("english", "german", "simple"…). */
+  language: string;
   createdAt: string;
   documents?: number;
   chunks?: number;

@@ -42,7 +42,7 @@ describe("exact vector search and small collections (native PostgreSQL + pgvecto
         // Even where the planner would pick the index, the exact search cannot use it.
         await client.query("SET enable_seqscan = off");
         await client.query("SET enable_sort = off");
-        const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${searchSql("vector", collection.id, 4, false, undefined, exact)}`, [`[${query.join(",")}]`, "", 50, null, 10]);
+        const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${searchSql("vector", collection.id, 4, collection.language, false, undefined, exact)}`, [`[${query.join(",")}]`, "", 50, null, 10]);
         return rows.map((row) => row["QUERY PLAN"]).join("\n");
       } finally {
         await client.query("RESET enable_seqscan");
@@ -53,14 +53,14 @@ describe("exact vector search and small collections (native PostgreSQL + pgvecto
     expect(await explain(false)).toContain(`chunks_hnsw_${collection.id}`);
     expect(await explain(true)).not.toContain(`chunks_hnsw_${collection.id}`);
 
-    const hits = await searchChunks(pool, "vector", { collectionId: collection.id, dimensions: 4, k: 20, candidates: searchCandidates(20), embedding: query, exact: true });
+    const hits = await searchChunks(pool, "vector", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 20, candidates: searchCandidates(20), embedding: query, exact: true });
     const expected = embeddings
       .map((embedding, ordinal) => ({ ordinal, distance: cosineDistance(embedding, query) }))
       .sort((a, b) => a.distance - b.distance || a.ordinal - b.ordinal)
       .slice(0, 20)
       .map((entry) => entry.ordinal);
     expect(hits.map((hit) => hit.ordinal)).toEqual(expected);
-    const hybrid = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: 5, candidates: searchCandidates(5), embedding: query, query: "part", exact: true });
+    const hybrid = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 5, candidates: searchCandidates(5), embedding: query, query: "part", exact: true });
     expect(hybrid).toHaveLength(5);
   });
 

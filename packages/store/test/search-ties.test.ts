@@ -56,7 +56,7 @@ describe("equal fused scores rank the same whatever order the chunks were stored
     ["one statement fused in SQL", false],
   ])("hybrid, %s", async (_, parallel) => {
     const search = (collection: Collection) =>
-      searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: CHUNKS, candidates: searchCandidates(CHUNKS), embedding: [1, 0, 0, 0], query: "valve", exact: true }, { parallel });
+      searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, language: collection.language, k: CHUNKS, candidates: searchCandidates(CHUNKS), embedding: [1, 0, 0, 0], query: "valve", exact: true }, { parallel });
     const [forward, backward] = await Promise.all(collections.map(search));
     if (!forward || !backward) throw new Error("missing results");
 

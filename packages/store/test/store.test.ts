@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "@herd/testing";
+import { describe, expect, it } from "vitest";
+import { databaseServers, usePool } from "./servers.js";
 import {
   collectionFingerprint,
   createCollectionIndex,
@@ -17,7 +13,6 @@ import {
   migrate,
   searchCandidates,
   searchChunks,
-  startEmbeddedServer,
   upsertChunks,
   upsertDocument,
   type ChunkInput,
@@ -32,110 +27,71 @@ function chunk(ordinal: number, text: string, embedding: number[]): ChunkInput {
   return { ordinal, heading: "Pumps", text, tokenCount: text.split(" ").length, contentHash: `h-${text}`, embedding: unit(embedding) };
 }
 
-interface Server {
-  name: string;
-  start(): Promise<{ url: string; stop(): Promise<void> }>;
-}
-
-const servers: Server[] = [
-  {
-    name: "native PostgreSQL + pgvector",
-    async start() {
-      const database = await createTestDatabase("store");
-      return { url: database.url, stop: () => database.drop() };
-    },
-  },
-  {
-    name: "embedded PGlite + pgvector",
-    async start() {
-      const dir = mkdtempSync(join(tmpdir(), "herd-pglite-"));
-      const server = await startEmbeddedServer({ dataDir: dir });
-      return {
-        url: server.url,
-        async stop() {
-          await server.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-];
-
-describe.each(servers)("store on $name", (server) => {
-  let stop: () => Promise<void>;
-  let pool: pg.Pool;
-  beforeAll(async () => {
-    const started = await server.start();
-    stop = started.stop;
-    pool = new pg.Pool({ connectionString: started.url, max: 1 });
-  }, 60_000);
-  afterAll(async () => {
-    await pool?.end();
-    await stop?.();
-  });
+describe.each(databaseServers("store"))("store on $name", (server) => {
+  const pool = usePool(server);
 
   it("applies numbered migrations once, even when asked twice", async () => {
-    expect(await migrate(pool)).toEqual([1, 2, 3, 4, 5]);
-    expect(await migrate(pool)).toEqual([]);
-    const { rows } = await pool.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
+    expect(await migrate(pool())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await migrate(pool())).toEqual([]);
+    const { rows } = await pool().query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
     expect(rows[0]?.extversion).toMatch(/^0\.(7|8|9)|^[1-9]/);
   });
 
   it("creates collections with their own HNSW index, refusing duplicate names", async () => {
-    const collection = await insertCollection(pool, { tenant: "t1", name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     expect(collection).toMatchObject({ name: "manuals", dimensions: 4 });
     if (!collection) throw new Error("no collection");
-    await createCollectionIndex(pool, collection);
-    const { rows } = await pool.query("SELECT indexdef FROM pg_indexes WHERE indexname = $1", [`chunks_hnsw_${collection.id}`]);
+    await createCollectionIndex(pool(), collection);
+    const { rows } = await pool().query("SELECT indexdef FROM pg_indexes WHERE indexname = $1", [`chunks_hnsw_${collection.id}`]);
     expect(rows[0]?.indexdef).toContain("hnsw");
-    expect(await insertCollection(pool, { tenant: "t1", name: "manuals", model: "x", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 })).toBeUndefined();
+    expect(await insertCollection(pool(), { tenant: "t1", name: "manuals", model: "x", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 })).toBeUndefined();
   });
 
   it("scopes collections to their tenant: the same name in another tenant is another collection", async () => {
-    const other = await insertCollection(pool, { tenant: "t2", name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    const other = await insertCollection(pool(), { tenant: "t2", name: "manuals", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     expect(other).toMatchObject({ tenant: "t2", name: "manuals" });
-    expect((await findCollection(pool, "t1", "manuals"))?.id).not.toBe(other?.id);
-    expect(await findCollection(pool, "t3", "manuals")).toBeUndefined();
-    expect((await listCollections(pool, "t2")).map((collection) => collection.name)).toEqual(["manuals"]);
-    expect(await listCollections(pool, "t3")).toEqual([]);
-    await pool.query("DELETE FROM collections WHERE tenant = 't2'");
+    expect((await findCollection(pool(), "t1", "manuals"))?.id).not.toBe(other?.id);
+    expect(await findCollection(pool(), "t3", "manuals")).toBeUndefined();
+    expect((await listCollections(pool(), "t2")).map((collection) => collection.name)).toEqual(["manuals"]);
+    expect(await listCollections(pool(), "t3")).toEqual([]);
+    await pool().query("DELETE FROM collections WHERE tenant = 't2'");
   });
 
   it("upserts chunks idempotently and searches by vector, keyword and both", async () => {
-    const collection = await findCollection(pool, "t1", "manuals");
+    const collection = await findCollection(pool(), "t1", "manuals");
     if (!collection) throw new Error("no collection");
-    const pump = await upsertDocument(pool, { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c1", metadata: { area: "hydraulics" } });
-    const fan = await upsertDocument(pool, { collectionId: collection.id, externalId: "fan.md", source: "fan.md", mimeType: "text/markdown", contentHash: "c2", metadata: { area: "cooling" } });
+    const pump = await upsertDocument(pool(), { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c1", metadata: { area: "hydraulics" } });
+    const fan = await upsertDocument(pool(), { collectionId: collection.id, externalId: "fan.md", source: "fan.md", mimeType: "text/markdown", contentHash: "c2", metadata: { area: "cooling" } });
     const pumpChunks = [chunk(0, "bleed the hydraulic pump before first use", [1, 0, 0, 0]), chunk(1, "replace the pump seal every year", [0.9, 0.1, 0, 0])];
-    expect(await upsertChunks(pool, collection.id, pump.id, pumpChunks)).toBe(2);
-    expect(await upsertChunks(pool, collection.id, pump.id, pumpChunks)).toBe(0);
-    await upsertChunks(pool, collection.id, fan.id, [chunk(0, "clean the cooling fan blades", [0, 0, 1, 0])]);
-    await markDocumentReady(pool, pump.id, 2, "k1");
+    expect(await upsertChunks(pool(), collection.id, pump.id, pumpChunks)).toBe(2);
+    expect(await upsertChunks(pool(), collection.id, pump.id, pumpChunks)).toBe(0);
+    await upsertChunks(pool(), collection.id, fan.id, [chunk(0, "clean the cooling fan blades", [0, 0, 1, 0])]);
+    await markDocumentReady(pool(), pump.id, 2, "k1");
 
-    const vector = await searchChunks(pool, "vector", { collectionId: collection.id, dimensions: 4, k: 2, candidates: 10, embedding: unit([1, 0.05, 0, 0]) });
+    const vector = await searchChunks(pool(), "vector", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 2, candidates: 10, embedding: unit([1, 0.05, 0, 0]) });
     expect(vector.map((hit) => hit.text)).toEqual(["bleed the hydraulic pump before first use", "replace the pump seal every year"]);
     expect(vector[0]).toMatchObject({ documentId: "pump.md", metadata: { area: "hydraulics" }, vectorRank: 1, keywordRank: null });
 
-    const keyword = await searchChunks(pool, "keyword", { collectionId: collection.id, dimensions: 4, k: 5, candidates: 10, query: "How are the fans cleaned?" });
+    const keyword = await searchChunks(pool(), "keyword", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 5, candidates: 10, query: "How are the fans cleaned?" });
     expect(keyword.map((hit) => hit.documentId)).toEqual(["fan.md"]);
 
-    const hybrid = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: 3, candidates: 10, embedding: unit([0, 0, 1, 0]), query: "pump seal" });
+    const hybrid = await searchChunks(pool(), "hybrid", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 3, candidates: 10, embedding: unit([0, 0, 1, 0]), query: "pump seal" });
     expect(hybrid.map((hit) => hit.text)).toContain("replace the pump seal every year");
     expect(hybrid[0]?.score).toBeGreaterThan(0);
 
-    const filtered = await searchChunks(pool, "hybrid", { collectionId: collection.id, dimensions: 4, k: 5, candidates: 10, embedding: unit([1, 0, 0, 0]), query: "pump", filter: { area: "cooling" } });
+    const filtered = await searchChunks(pool(), "hybrid", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 5, candidates: 10, embedding: unit([1, 0, 0, 0]), query: "pump", filter: { area: "cooling" } });
     expect(filtered.every((hit) => hit.documentId === "fan.md")).toBe(true);
   });
 
   it("keeps a chunk with a dense 768-d embedding whole in its row, nothing in the TOAST table", async () => {
-    const collection = await insertCollection(pool, { tenant: "t1", name: "dense", model: "nomic-embed-text:latest", dimensions: 768, chunkTokens: 200, chunkOverlap: 20 });
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "dense", model: "nomic-embed-text:latest", dimensions: 768, chunkTokens: 200, chunkOverlap: 20 });
     if (!collection) throw new Error("no collection");
-    const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "dense.md", source: "dense.md", mimeType: "text/markdown", contentHash: "d1", metadata: {} });
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "dense.md", source: "dense.md", mimeType: "text/markdown", contentHash: "d1", metadata: {} });
     // Incompressible like a real model's output (no zeros, no repeats), with a chunk-sized text.
     const dense = unit(Array.from({ length: 768 }, (_, i) => ((Math.sin(i * 12.9898 + 1) * 43758.5453) % 1) + 1.5));
     const text = Array.from({ length: 150 }, (_, i) => `word${i}`).join(" ");
-    await upsertChunks(pool, collection.id, document.id, [chunk(0, text, dense)]);
-    const { rows } = await pool.query<{ toast: string; size: number }>(
+    await upsertChunks(pool(), collection.id, document.id, [chunk(0, text, dense)]);
+    const { rows } = await pool().query<{ toast: string; size: number }>(
       "SELECT c.reltoastrelid::regclass::text AS toast, (SELECT pg_column_size(embedding) FROM chunks WHERE document_id = $1) AS size FROM pg_class c WHERE c.relname = 'chunks'",
       [document.id],
     );
@@ -144,43 +100,43 @@ describe.each(servers)("store on $name", (server) => {
     // 4 bytes a dimension plus headers: stored uncompressed...
     expect(row.size).toBeGreaterThanOrEqual(768 * 4);
     // ...and in the row, as are the text and its tsvector: the TOAST table holds nothing.
-    const toasted = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${row.toast}`);
+    const toasted = await pool().query<{ count: string }>(`SELECT count(*) AS count FROM ${row.toast}`);
     expect(Number(toasted.rows[0]?.count)).toBe(0);
-    await pool.query("DELETE FROM collections WHERE id = $1", [collection.id]);
+    await pool().query("DELETE FROM collections WHERE id = $1", [collection.id]);
   });
 
   it("returns k vector hits through the HNSW index even past pgvector's default ef_search of 40", async () => {
-    const collection = await insertCollection(pool, { tenant: "t1", name: "wide", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "wide", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     if (!collection) throw new Error("no collection");
-    await createCollectionIndex(pool, collection);
-    const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "many.md", source: null, mimeType: "text/markdown", contentHash: "m", metadata: {} });
+    await createCollectionIndex(pool(), collection);
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "many.md", source: null, mimeType: "text/markdown", contentHash: "m", metadata: {} });
     const chunks = Array.from({ length: 150 }, (_, i) => chunk(i, `part ${i}`, [Math.cos(i / 20), Math.sin(i / 20), (i % 7) / 7, 1]));
-    await upsertChunks(pool, collection.id, document.id, chunks);
+    await upsertChunks(pool(), collection.id, document.id, chunks);
     // A table this small would be scanned sequentially (exact, no cap); make the planner use the index.
-    await pool.query("SET enable_seqscan = off");
+    await pool().query("SET enable_seqscan = off");
     try {
-      const input = { collectionId: collection.id, dimensions: 4, k: 100, candidates: searchCandidates(100), embedding: unit([1, 0, 0, 1]) };
-      const plan = await pool.query<{ "QUERY PLAN": string }>(
+      const input = { collectionId: collection.id, dimensions: 4, language: collection.language, k: 100, candidates: searchCandidates(100), embedding: unit([1, 0, 0, 1]) };
+      const plan = await pool().query<{ "QUERY PLAN": string }>(
         `EXPLAIN SELECT id FROM chunks WHERE collection_id = ${collection.id} ORDER BY embedding::vector(4) <=> '[1,0,0,1]'::vector(4) LIMIT 400`,
       );
       expect(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")).toContain(`chunks_hnsw_${collection.id}`);
-      const hits = await searchChunks(pool, "vector", input);
+      const hits = await searchChunks(pool(), "vector", input);
       expect(hits).toHaveLength(100);
       expect(new Set(hits.map((hit) => hit.chunkId)).size).toBe(100);
     } finally {
-      await pool.query("RESET enable_seqscan");
+      await pool().query("RESET enable_seqscan");
     }
   });
 
   it("leaves terms found in too many chunks out of keyword search, by the planner's statistics", async () => {
-    const collection = await insertCollection(pool, { tenant: "t1", name: "frequent", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "frequent", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     if (!collection) throw new Error("no collection");
-    const document = await upsertDocument(pool, { collectionId: collection.id, externalId: "press.md", source: null, mimeType: "text/markdown", contentHash: "p", metadata: {} });
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "press.md", source: null, mimeType: "text/markdown", contentHash: "p", metadata: {} });
     const texts = Array.from({ length: 60 }, (_, i) => (i % 20 === 0 ? `check the pump seal ${i}` : `the pump runs at station ${i}`));
-    await upsertChunks(pool, collection.id, document.id, texts.map((text, i) => chunk(i, text, [1, i / 60, 0, 0])));
-    await pool.query("ANALYZE chunks");
+    await upsertChunks(pool(), collection.id, document.id, texts.map((text, i) => chunk(i, text, [1, i / 60, 0, 0])));
+    await pool().query("ANALYZE chunks");
     const search = (mode: "keyword" | "hybrid", query: string, commonTermRows?: number) =>
-      searchChunks(pool, mode, { collectionId: collection.id, dimensions: 4, k: 10, candidates: 50, embedding: unit([1, 0, 0, 0]), query, ...(commonTermRows === undefined ? {} : { commonTermRows }) });
+      searchChunks(pool(), mode, { collectionId: collection.id, dimensions: 4, language: collection.language, k: 10, candidates: 50, embedding: unit([1, 0, 0, 0]), query, ...(commonTermRows === undefined ? {} : { commonTermRows }) });
 
     // "pump" is in every chunk: with a threshold of 20 chunks only "seal" ranks.
     const pruned = await search("keyword", "pump seal", 20);
@@ -195,12 +151,12 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("fuses hybrid search in two concurrent statements exactly as the single statement does", async () => {
-    const collection = await findCollection(pool, "t1", "frequent");
+    const collection = await findCollection(pool(), "t1", "frequent");
     if (!collection) throw new Error("no collection");
     for (const [query, embedding, candidates] of [["pump seal", [1, 0, 0, 0], 50], ["station 7 pump", [0.2, 1, 0, 0], 50], ["check seal", [1, 0.5, 0, 0], 12], ["nothing matches this", [0, 1, 0, 0], 50]] as const) {
-      const input = { collectionId: collection.id, dimensions: 4, k: 8, candidates, embedding: unit([...embedding]), query, commonTermRows: 20 };
-      const single = await searchChunks(pool, "hybrid", input, { parallel: false });
-      const parallel = await searchChunks(pool, "hybrid", input, { parallel: true });
+      const input = { collectionId: collection.id, dimensions: 4, language: collection.language, k: 8, candidates, embedding: unit([...embedding]), query, commonTermRows: 20 };
+      const single = await searchChunks(pool(), "hybrid", input, { parallel: false });
+      const parallel = await searchChunks(pool(), "hybrid", input, { parallel: true });
       expect(single.length, query).toBeGreaterThan(0);
       expect(parallel.map(({ score: _score, ...hit }) => hit), query).toEqual(single.map(({ score: _score, ...hit }) => hit));
       parallel.forEach((hit, i) => expect(hit.score).toBeCloseTo(single[i]?.score ?? NaN, 12));
@@ -208,18 +164,18 @@ describe.each(servers)("store on $name", (server) => {
   });
 
   it("replaces a changed document's chunks and removes a deleted document's", async () => {
-    const collection = await findCollection(pool, "t1", "manuals");
+    const collection = await findCollection(pool(), "t1", "manuals");
     if (!collection) throw new Error("no collection");
-    const pump = await upsertDocument(pool, { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c3", metadata: {} });
-    const before = await listDocumentChunks(pool, pump.id);
-    await upsertChunks(pool, collection.id, pump.id, [chunk(0, "bleed the hydraulic pump before first use", [1, 0, 0, 0])]);
-    expect(await deleteChunksFrom(pool, pump.id, 1)).toBe(1);
-    const after = await listDocumentChunks(pool, pump.id);
+    const pump = await upsertDocument(pool(), { collectionId: collection.id, externalId: "pump.md", source: "pump.md", mimeType: "text/markdown", contentHash: "c3", metadata: {} });
+    const before = await listDocumentChunks(pool(), pump.id);
+    await upsertChunks(pool(), collection.id, pump.id, [chunk(0, "bleed the hydraulic pump before first use", [1, 0, 0, 0])]);
+    expect(await deleteChunksFrom(pool(), pump.id, 1)).toBe(1);
+    const after = await listDocumentChunks(pool(), pump.id);
     expect(after).toHaveLength(1);
     expect(after[0]?.id).toBe(before[0]?.id);
-    expect((await collectionFingerprint(pool, collection.id)).map((row) => `${row.externalId}#${row.ordinal}`)).toEqual(["fan.md#0", "pump.md#0"]);
-    expect(await deleteDocument(pool, collection.id, "pump.md")).toBe(true);
-    expect(await listDocumentChunks(pool, pump.id)).toEqual([]);
-    expect(await deleteDocument(pool, collection.id, "pump.md")).toBe(false);
+    expect((await collectionFingerprint(pool(), collection.id)).map((row) => `${row.externalId}#${row.ordinal}`)).toEqual(["fan.md#0", "pump.md#0"]);
+    expect(await deleteDocument(pool(), collection.id, "pump.md")).toBe(true);
+    expect(await listDocumentChunks(pool(), pump.id)).toEqual([]);
+    expect(await deleteDocument(pool(), collection.id, "pump.md")).toBe(false);
   });
 });

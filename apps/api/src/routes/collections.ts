@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import multer from "multer";
 import { z } from "zod";
 import { normalizeModel } from "@herd/jobs";
-import { createCollectionIndex, deleteDocument, findCollection, insertCollection, listCollections, type Collection, type Database } from "@herd/store";
+import { createCollectionIndex, deleteDocument, findCollection, insertCollection, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
 import { ApiError } from "../errors.js";
 import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
@@ -27,6 +27,12 @@ const CreateCollection = z
     dimensions: z.number().int().min(1).max(16_000).optional(),
     chunkTokens: z.number().int().min(16).max(8192).default(256),
     chunkOverlap: z.number().int().min(0).max(4096).default(32),
+    language: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z_][a-z0-9_]*$/, "a PostgreSQL text search configuration name, such as english, german or simple")
+      .default("english"),
   })
   .strict()
   .refine((body) => body.chunkOverlap < body.chunkTokens, { path: ["chunkOverlap"], message: "must be smaller than chunkTokens" });
@@ -68,7 +74,12 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     const dimensions = parsed.data.dimensions ?? native;
     if (dimensions === undefined) throw new ApiError(400, "invalid_request", "dimensions: required, the fleet does not report this model's vector size");
     if (native !== undefined && dimensions > native) throw new ApiError(400, "invalid_request", `dimensions: ${model} returns ${native}-dimensional vectors`);
-    const collection = await insertCollection(deps.db.pool, { tenant: tenantOf(res), name: parsed.data.name, model, dimensions, chunkTokens: parsed.data.chunkTokens, chunkOverlap: parsed.data.chunkOverlap });
+    const languages = await textSearchLanguages(deps.db.pool);
+    if (!languages.includes(parsed.data.language)) {
+      throw new ApiError(400, "invalid_request", `language: the database has no text search configuration "${parsed.data.language}"; it has ${languages.join(", ")}`, { details: { languages } });
+    }
+    const { name, chunkTokens, chunkOverlap, language } = parsed.data;
+    const collection = await insertCollection(deps.db.pool, { tenant: tenantOf(res), name, model, dimensions, chunkTokens, chunkOverlap, language });
     if (!collection) throw new ApiError(409, "collection_exists", `a collection named ${JSON.stringify(parsed.data.name)} already exists`);
     await createCollectionIndex(deps.db.pool, collection);
     res.status(201).json(publicCollection(collection));

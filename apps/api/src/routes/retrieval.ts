@@ -62,6 +62,7 @@ async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, colle
   return searchChunks(deps.db.pool, mode, {
     collectionId: collection.id,
     dimensions: collection.dimensions,
+    language: collection.language,
     k,
     candidates: searchCandidates(k),
     query,

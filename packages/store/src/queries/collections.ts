@@ -16,10 +16,12 @@ interface CollectionRow {
   dimensions: number;
   chunk_tokens: number;
   chunk_overlap: number;
+  /** regconfig, which the driver reads as its name ("english"). */
+  language: string;
   created_at: Date;
 }
 
-const COLUMNS = "id, tenant, name, model, dimensions, chunk_tokens, chunk_overlap, created_at";
+const COLUMNS = "id, tenant, name, model, dimensions, chunk_tokens, chunk_overlap, language, created_at";
 
 function toCollection(row: CollectionRow): Collection {
   return {
@@ -30,16 +32,23 @@ function toCollection(row: CollectionRow): Collection {
     dimensions: row.dimensions,
     chunkTokens: row.chunk_tokens,
     chunkOverlap: row.chunk_overlap,
+    language: row.language,
     createdAt: row.created_at.toISOString(),
   };
 }
 
-/** Creates a collection, or returns undefined when the tenant already has one of that name. */
-export async function insertCollection(db: Queryable, input: Omit<Collection, "id" | "createdAt">): Promise<Collection | undefined> {
+/** The text search configurations (collection languages) this database has, by name. */
+export async function textSearchLanguages(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>("SELECT cfgname AS name FROM pg_ts_config ORDER BY cfgname");
+  return rows.map((row) => row.name);
+}
+
+/** Creates a collection (language "english" unless given), or returns undefined when the tenant already has one of that name. */
+export async function insertCollection(db: Queryable, input: Omit<Collection, "id" | "createdAt" | "language"> & { language?: string }): Promise<Collection | undefined> {
   const { rows } = await db.query<CollectionRow>(
-    `INSERT INTO collections (tenant, name, model, dimensions, chunk_tokens, chunk_overlap) VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO collections (tenant, name, model, dimensions, chunk_tokens, chunk_overlap, language) VALUES ($1, $2, $3, $4, $5, $6, $7::regconfig)
      ON CONFLICT (tenant, name) DO NOTHING RETURNING ${COLUMNS}`,
-    [input.tenant, input.name, input.model, input.dimensions, input.chunkTokens, input.chunkOverlap],
+    [input.tenant, input.name, input.model, input.dimensions, input.chunkTokens, input.chunkOverlap, input.language ?? "english"],
   );
   return rows[0] ? toCollection(rows[0]) : undefined;
 }

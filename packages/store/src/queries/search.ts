@@ -7,6 +7,8 @@ export type { SearchHit, SearchMode };
 export interface SearchInput {
   collectionId: number;
   dimensions: number;
+  /** The collection's text search configuration (its language), which keyword search parses the query with. */
+  language: string;
   k: number;
   /** Candidates taken from each list before fusing (hybrid) or the list size (single mode). */
   candidates: number;
@@ -47,12 +49,22 @@ export const COMMON_TERM_ROWS = 2000;
  * Each query term with its estimated number of chunks (0 when the statistics do not list it,
  * which means it is rarer than any term they do list).
  */
-const TERM_ESTIMATES = `SELECT l.lexeme, coalesce(e.freq, 0) * greatest(c.reltuples, 0) AS rows
-    FROM unnest(tsvector_to_array(to_tsvector('english', $2::text))) AS l (lexeme)
+const termEstimates = (language: string) => `SELECT l.lexeme, coalesce(e.freq, 0) * greatest(c.reltuples, 0) AS rows
+    FROM unnest(tsvector_to_array(to_tsvector(${language}, $2::text))) AS l (lexeme)
     CROSS JOIN (SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass) c
     LEFT JOIN (SELECT u.elem, u.freq FROM pg_stats s
                  CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u (elem, freq)
                 WHERE s.schemaname = current_schema() AND s.tablename = 'chunks' AND s.attname = 'tsv') e ON e.elem = l.lexeme`;
+
+/**
+ * A text search configuration's name as an SQL literal. The name comes from the collection's row
+ * (a regconfig, so one the database has), never from a client; it is checked all the same, as it
+ * goes into the SQL text (the prepared statement of the query's terms is per language).
+ */
+function languageLiteral(language: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(language)) throw new Error(`not a text search configuration name: ${JSON.stringify(language)}`);
+  return `'${language}'::regconfig`;
+}
 
 /** How many candidates each list contributes before fusion, for a request of `k` results. */
 export function searchCandidates(k: number): number {
@@ -96,8 +108,9 @@ export async function searchChunks(pool: pg.Pool, mode: SearchMode, input: Searc
  * matches); everything from the client is a parameter. Documents are joined into the candidate
  * lists only when a filter needs them.
  */
-function listsSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, tsqueryParam = false, exact = false): string {
+function listsSql(mode: SearchMode, collectionId: number, dimensions: number, language: string, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, tsqueryParam = false, exact = false): string {
   const id = Math.trunc(collectionId);
+  const config = languageLiteral(language);
   const dims = Math.trunc(dimensions);
   const from = filtered ? "chunks c JOIN documents d ON d.id = c.document_id" : "chunks c";
   const filter = filtered ? "AND d.metadata @> $4::jsonb" : "";
@@ -124,9 +137,9 @@ function listsSql(mode: SearchMode, collectionId: number, dimensions: number, fi
         ? "SELECT nullif($2::text, '')::tsquery AS query"
       : `SELECT CASE
                WHEN count(*) = 0 THEN NULL
-               WHEN bool_or(t.rows <= ${limit}) THEN to_tsquery('english', string_agg(quote_literal(t.lexeme), ' | ') FILTER (WHERE t.rows <= ${limit}))
+               WHEN bool_or(t.rows <= ${limit}) THEN to_tsquery(${config}, string_agg(quote_literal(t.lexeme), ' | ') FILTER (WHERE t.rows <= ${limit}))
                WHEN ${mode === "keyword" ? "true" : "false"} OR exp(sum(ln(greatest(t.rows, 1))) - (count(*) - 1) * ln(greatest(max(c.reltuples), 1))) <= ${limit}
-                 THEN to_tsquery('english', string_agg(quote_literal(t.lexeme), ' & '))
+                 THEN to_tsquery(${config}, string_agg(quote_literal(t.lexeme), ' & '))
              END AS query
            FROM terms t CROSS JOIN (SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass) c`;
   const keywordList =
@@ -138,14 +151,14 @@ function listsSql(mode: SearchMode, collectionId: number, dimensions: number, fi
   // Every parameter is typed once in `params`, so a mode that leaves some unused still plans.
   // A list the final SELECT does not reference is never evaluated.
   return `WITH params AS (SELECT $1::text AS embedding, $2::text AS query, $3::int AS candidates, $4::jsonb AS filter, $5::int AS k),
-      terms AS MATERIALIZED (${mode === "vector" || tsqueryParam ? "SELECT NULL::text AS lexeme, 0::float8 AS rows WHERE false" : TERM_ESTIMATES}),
+      terms AS MATERIALIZED (${mode === "vector" || tsqueryParam ? "SELECT NULL::text AS lexeme, 0::float8 AS rows WHERE false" : termEstimates(config)}),
       kw_query AS MATERIALIZED (${keywordQuery}),
       vec AS (${vectorList}), kw AS (${keywordList})`;
 }
 
 /** One mode's ranked, fused hits with their rows, in one statement. */
-export function searchSql(mode: SearchMode, collectionId: number, dimensions: number, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, exact = false): string {
-  return `${listsSql(mode, collectionId, dimensions, filtered, commonTermRows, false, exact)},
+export function searchSql(mode: SearchMode, collectionId: number, dimensions: number, language: string, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, exact = false): string {
+  return `${listsSql(mode, collectionId, dimensions, language, filtered, commonTermRows, false, exact)},
       fused AS (
         SELECT coalesce(vec.id, kw.id) AS id, vec.rank AS vector_rank, kw.rank AS keyword_rank,
                coalesce(1.0 / (${RRF_K} + vec.rank), 0) + coalesce(1.0 / (${RRF_K} + kw.rank), 0) AS score
@@ -202,12 +215,12 @@ async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<Sear
   const filtered = input.filter !== undefined;
   const params = parameters("hybrid", input);
   const [vectorParam, queryParam, ...rest] = params;
-  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, filtered, limit, tsqueryParam, input.exact)} SELECT id, rank, content_hash FROM ${list}`;
+  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, input.language, filtered, limit, tsqueryParam, input.exact)} SELECT id, rank, content_hash FROM ${list}`;
   const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec", false), [vectorParam, "", ...rest])).rows);
   const keywordList = async () => {
     const terms = await pool.query<{ query: string | null }>({
-      name: `herd-search-terms-${limit}`,
-      text: `${listsSql("hybrid", 0, 1, false, limit)} SELECT query::text AS query FROM kw_query`,
+      name: `herd-search-terms-${limit}-${input.language}`,
+      text: `${listsSql("hybrid", 0, 1, input.language, false, limit)} SELECT query::text AS query FROM kw_query`,
       values: [null, queryParam, ...rest],
     });
     const tsquery = terms.rows[0]?.query;
@@ -264,6 +277,6 @@ function toHit(row: HitRow): SearchHit {
 }
 
 async function runSearch(db: pg.Pool | pg.PoolClient, mode: SearchMode, input: SearchInput): Promise<SearchHit[]> {
-  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.filter !== undefined, input.commonTermRows, input.exact), parameters(mode, input));
+  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.language, input.filter !== undefined, input.commonTermRows, input.exact), parameters(mode, input));
   return rows.map(toHit);
 }

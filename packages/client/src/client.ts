@@ -144,6 +144,12 @@ export class HerdClient {
     return (await this.#request<Collection>("POST", "/v1/collections", { json: input })).body;
   }
 
+  /** Deletes a collection with its documents and chunks; false when there was none by that name. */
+  async deleteCollection(name: string): Promise<boolean> {
+    const { status } = await this.#request<unknown>("DELETE", `/v1/collections/${encodeURIComponent(name)}`, { accept: [404] });
+    return status !== 404;
+  }
+
   async collections(): Promise<Collection[]> {
     return (await this.#request<{ collections: Collection[] }>("GET", "/v1/collections")).body.collections;
   }

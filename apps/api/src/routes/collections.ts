@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import multer from "multer";
 import { z } from "zod";
 import { normalizeModel } from "@herd/jobs";
-import { createCollectionIndex, deleteDocument, findCollection, insertCollection, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
+import { createCollectionIndex, deleteCollection, deleteDocument, findCollection, insertCollection, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
 import { ApiError } from "../errors.js";
 import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
@@ -113,6 +113,13 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
       res.status(202).json({ ingestionId, documents: documents.length });
     },
   );
+
+  router.delete("/v1/collections/:name", async (req: Request, res: Response) => {
+    const name = String(req.params["name"]);
+    const deleted = await deleteCollection(deps.db.pool, tenantOf(res), name);
+    if (!deleted) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
+    res.json({ deleted: name, ...deleted });
+  });
 
   router.delete("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));

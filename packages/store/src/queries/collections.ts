@@ -1,5 +1,6 @@
 import type { CollectionView } from "@herd/jobs";
-import type { Queryable } from "../database.js";
+import type pg from "pg";
+import { inTransaction, type Queryable } from "../database.js";
 
 /** A collection row: the public view plus the surrogate key chunks and documents reference. */
 export interface Collection extends Omit<CollectionView, "documents" | "chunks"> {
@@ -80,4 +81,27 @@ export async function listCollections(db: Queryable, tenant: string): Promise<Ar
     [tenant],
   );
   return rows.map((row) => ({ ...toCollection(row), documents: Number(row.documents), chunks: Number(row.chunks) }));
+}
+
+/**
+ * Deletes the tenant's collection of that name with its documents, their contents and chunks (the
+ * foreign keys cascade) and its HNSW index, in one transaction: a failure leaves all of it. Returns
+ * what it held, or undefined when there is no such collection. The index's DROP takes a short
+ * exclusive lock on the chunks table, so searches of every collection wait for it.
+ */
+export async function deleteCollection(pool: pg.Pool, tenant: string, name: string): Promise<{ documents: number; chunks: number } | undefined> {
+  return inTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ id: string; documents: string; chunks: string }>(
+      `WITH gone AS (DELETE FROM collections WHERE tenant = $1 AND name = $2 RETURNING id)
+       SELECT gone.id,
+              (SELECT count(*) FROM documents d WHERE d.collection_id = gone.id) AS documents,
+              (SELECT count(*) FROM chunks k WHERE k.collection_id = gone.id) AS chunks
+         FROM gone`,
+      [tenant, name],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    await db.query(`DROP INDEX IF EXISTS chunks_hnsw_${Math.trunc(Number(row.id))}`);
+    return { documents: Number(row.documents), chunks: Number(row.chunks) };
+  });
 }

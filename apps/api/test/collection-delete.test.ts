@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniquePrefix, waitFor } from "@herd/testing";
+import { HerdClient } from "@herd/client";
+import { Stack } from "./stack.js";
+
+const DOCUMENTS = Array.from({ length: 6 }, (_, i) => ({ id: `manual-${i}.md`, text: `# Part ${i}\n\nReplace filter ${i} every ${100 * (i + 1)} hours.` }));
+
+describe("DELETE /v1/collections/:name", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await Stack.start({ prefix: uniquePrefix("coll-delete"), fleet: { instances: 1, preload: true } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const settled = (id: string) =>
+    waitFor(async () => {
+      const response = await stack.get(`/v1/ingestions/${id}`);
+      return response.body.status !== "running" ? response.body : undefined;
+    }, { timeoutMs: 30_000, message: `ingestion ${id}` });
+
+  it("deletes a collection with its documents and chunks; the name can be used again", async () => {
+    expect((await stack.post("/v1/collections", { name: "filters", model: "all-minilm" })).status).toBe(201);
+    const accepted = await stack.post("/v1/collections/filters/documents", { documents: DOCUMENTS });
+    expect((await settled(accepted.body.ingestionId)).documents).toMatchObject({ total: 6, done: 6 });
+
+    const deleted = await fetch(`${stack.url}/v1/collections/filters`, { method: "DELETE" });
+    expect(deleted.status).toBe(200);
+    expect(await deleted.json()).toEqual({ deleted: "filters", documents: 6, chunks: 6 });
+    expect((await stack.get("/v1/collections/filters")).status).toBe(404);
+    expect((await stack.post("/v1/collections/filters/search", { query: "filter", k: 1 })).body.error.code).toBe("collection_not_found");
+    const again = await fetch(`${stack.url}/v1/collections/filters`, { method: "DELETE" });
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe("collection_not_found");
+
+    // The same name is a new, empty collection (with another language, say).
+    const recreated = await stack.post("/v1/collections", { name: "filters", model: "all-minilm", language: "simple" });
+    expect(recreated.status).toBe(201);
+    expect((await stack.get("/v1/collections/filters")).body).toMatchObject({ language: "simple", documents: 0, chunks: 0 });
+  });
+
+  it("deleted while its documents are being ingested, the ingestion ends without failures or rows left behind", async () => {
+    expect((await stack.post("/v1/collections", { name: "busy", model: "all-minilm" })).status).toBe(201);
+    await stack.api.ingest.worker.pause();
+    let ingestionId: string;
+    try {
+      const accepted = await stack.post("/v1/collections/busy/documents", { documents: DOCUMENTS });
+      ingestionId = accepted.body.ingestionId as string;
+      const client = new HerdClient({ baseUrl: stack.url });
+      expect(await client.deleteCollection("busy")).toBe(true);
+      expect(await client.deleteCollection("busy")).toBe(false);
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
+    const summary = await settled(ingestionId);
+    expect(summary).toMatchObject({ status: "completed", documents: { total: 6, failed: 0, pending: 0 } });
+    const { rows } = await stack.api.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM documents d LEFT JOIN collections c ON c.id = d.collection_id WHERE c.id IS NULL");
+    expect(Number(rows[0]?.n)).toBe(0);
+  });
+});

@@ -1,7 +1,7 @@
 import type { JobRequest } from "@herd/jobs";
 import { HerdError } from "./errors.js";
 import { IngestionReader, type IngestionReaderOptions } from "./ingestion-reader.js";
-import type { Accepted, AnswerResult, Collection, IngestionSummary, JobView, SearchResponse, UploadDocument, UploadOptions } from "./types.js";
+import type { Accepted, AnswerResult, Collection, DocumentView, IngestionSummary, JobView, SearchResponse, UploadDocument, UploadOptions } from "./types.js";
 
 export interface HerdClientOptions {
   /** Base URL of the API, e.g. http://127.0.0.1:8008. */
@@ -142,6 +142,16 @@ export class HerdClient {
 
   async createCollection(input: { name: string; model: string; dimensions?: number; chunkTokens?: number; chunkOverlap?: number; language?: string }): Promise<Collection> {
     return (await this.#request<Collection>("POST", "/v1/collections", { json: input })).body;
+  }
+
+  /**
+   * A page of the collection's documents in id order, with their ingestion state; pass `next` as
+   * `after` for the following page (null: this was the last).
+   */
+  async documents(collection: string, page: { status?: DocumentView["status"]; after?: string; limit?: number } = {}): Promise<{ documents: DocumentView[]; next: string | null }> {
+    const query = new URLSearchParams(Object.entries(page).flatMap(([key, value]): Array<[string, string]> => (value === undefined ? [] : [[key, String(value)]])));
+    const suffix = query.size > 0 ? `?${query.toString()}` : "";
+    return (await this.#request<{ documents: DocumentView[]; next: string | null }>("GET", `/v1/collections/${encodeURIComponent(collection)}/documents${suffix}`)).body;
   }
 
   /** Deletes a collection with its documents and chunks; false when there was none by that name. */

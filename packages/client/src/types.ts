@@ -1,6 +1,6 @@
-import type { Citation, CollectionView, IngestionSummary, JobView, SearchHit, SearchResponse } from "@herd/jobs";
+import type { Citation, CollectionView, DocumentView, IngestionSummary, JobView, SearchHit, SearchResponse } from "@herd/jobs";
 
-export type { JobView, Citation, IngestionSummary, SearchHit, SearchResponse };
+export type { JobView, Citation, DocumentView, IngestionSummary, SearchHit, SearchResponse };
 export type Collection = CollectionView;
 
 export interface Accepted {

@@ -59,6 +59,22 @@ export interface CollectionView {
   chunks?: number;
 }
 
+/** A stored document as GET /v1/collections/:name/documents[/:id] returns it: the durable record of its ingestion. */
+export interface DocumentView {
+  /** The document id it was uploaded under (a file's path, or the id given). */
+  id: string;
+  /** pending: queued or being ingested; ready: its chunks are searchable; failed: see error. */
+  status: "pending" | "ready" | "failed";
+  error: string | null;
+  /** Chunks stored for it now (while a changed version is pending, the previous version's). */
+  chunks: number;
+  mimeType: string;
+  source: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** The body of GET /v1/ingestions/:id. */
 export interface IngestionSummary {
   id: string;

@@ -4,6 +4,7 @@ export { startEmbeddedServer, type EmbeddedServer } from "./embedded.js";
 export { migrate, loadMigrations, MIGRATION_LOCK, type Migration } from "./migrate.js";
 export * from "./queries/collections.js";
 export * from "./queries/documents.js";
+export * from "./queries/document-list.js";
 export * from "./queries/pending-documents.js";
 export * from "./queries/chunks.js";
 export * from "./queries/search.js";

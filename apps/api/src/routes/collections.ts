@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import multer from "multer";
 import { z } from "zod";
 import { normalizeModel } from "@herd/jobs";
-import { createCollectionIndex, deleteCollection, deleteDocument, findCollection, insertCollection, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
+import { createCollectionIndex, deleteCollection, deleteDocument, findCollection, findDocumentView, listDocuments, insertCollection, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
 import { ApiError } from "../errors.js";
 import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
@@ -37,9 +37,24 @@ const CreateCollection = z
   .strict()
   .refine((body) => body.chunkOverlap < body.chunkTokens, { path: ["chunkOverlap"], message: "must be smaller than chunkTokens" });
 
-function invalid(error: z.ZodError): ApiError {
+const DocumentListQuery = z
+  .object({
+    status: z.enum(["pending", "ready", "failed"]).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    after: z.string().min(1).max(500).optional(),
+  })
+  .strict();
+
+/** A document id from the path: it may hold slashes (a file's path), which the wildcard splits. */
+function documentIdParam(req: Request): string {
+  const raw = req.params["id"] as unknown;
+  return Array.isArray(raw) ? raw.join("/") : String(raw);
+}
+
+/** `whole`: what a problem of no single field is a problem of (the body, or the query string). */
+function invalid(error: z.ZodError, whole = "body"): ApiError {
   const issue = error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.join(".") : "body";
+  const field = issue && issue.path.length > 0 ? issue.path.join(".") : whole;
   return new ApiError(400, "invalid_request", `${field}: ${issue?.message ?? "invalid"}`);
 }
 
@@ -121,10 +136,26 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     res.json({ deleted: name, ...deleted });
   });
 
+  router.get("/v1/collections/:name/documents", async (req: Request, res: Response) => {
+    const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
+    const parsed = DocumentListQuery.safeParse(req.query);
+    if (!parsed.success) throw invalid(parsed.error, "query");
+    const documents = await listDocuments(deps.db.pool, collection.id, parsed.data);
+    const next = documents.length === parsed.data.limit ? (documents.at(-1)?.id ?? null) : null;
+    res.json({ collection: collection.name, documents, next });
+  });
+
+  router.get("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
+    const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
+    const id = documentIdParam(req);
+    const document = await findDocumentView(deps.db.pool, collection.id, id);
+    if (!document) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
+    res.json(document);
+  });
+
   router.delete("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
-    const raw = req.params["id"] as unknown;
-    const id = Array.isArray(raw) ? raw.join("/") : String(raw);
+    const id = documentIdParam(req);
     if (!(await deleteDocument(deps.db.pool, collection.id, id))) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
     res.json({ deleted: id });
   });

@@ -5,7 +5,7 @@ import { Stack } from "./stack.js";
 
 const DOCUMENTS = Array.from({ length: 6 }, (_, i) => ({ id: `manual-${i}.md`, text: `# Part ${i}\n\nReplace filter ${i} every ${100 * (i + 1)} hours.` }));
 
-describe("DELETE /v1/collections/:name", () => {
+describe("managing collections: their documents, and deleting them", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await Stack.start({ prefix: uniquePrefix("coll-delete"), fleet: { instances: 1, preload: true } });
@@ -19,6 +19,38 @@ describe("DELETE /v1/collections/:name", () => {
       const response = await stack.get(`/v1/ingestions/${id}`);
       return response.body.status !== "running" ? response.body : undefined;
     }, { timeoutMs: 30_000, message: `ingestion ${id}` });
+
+  it("lists a collection's documents page by page, with their state, and reads one", async () => {
+    expect((await stack.post("/v1/collections", { name: "listing", model: "all-minilm" })).status).toBe(201);
+    const broken = { id: "guides/broken.pdf", base64: Buffer.from("%PDF-1.4 cut short").toString("base64") };
+    const accepted = await stack.post("/v1/collections/listing/documents", { documents: [...DOCUMENTS, broken] });
+    expect((await settled(accepted.body.ingestionId)).documents).toMatchObject({ total: 7, done: 6, failed: 1 });
+
+    const first = await stack.get("/v1/collections/listing/documents?limit=4");
+    expect(first.status).toBe(200);
+    expect(first.body.documents.map((document: { id: string }) => document.id)).toEqual(["guides/broken.pdf", "manual-0.md", "manual-1.md", "manual-2.md"]);
+    expect(first.body.next).toBe("manual-2.md");
+    const rest = await stack.get(`/v1/collections/listing/documents?limit=4&after=${encodeURIComponent(first.body.next)}`);
+    expect(rest.body.documents.map((document: { id: string }) => document.id)).toEqual(["manual-3.md", "manual-4.md", "manual-5.md"]);
+    expect(rest.body.next).toBeNull();
+    expect(rest.body.documents[0]).toMatchObject({ status: "ready", error: null, chunks: 1, mimeType: "text/markdown", metadata: {} });
+
+    const failed = await stack.get("/v1/collections/listing/documents?status=failed");
+    expect(failed.body).toMatchObject({ collection: "listing", next: null, documents: [{ id: "guides/broken.pdf", status: "failed", error: expect.stringContaining("PDF"), chunks: 0 }] });
+    const client = new HerdClient({ baseUrl: stack.url });
+    expect((await client.documents("listing", { status: "ready", limit: 10 })).documents).toHaveLength(6);
+
+    const one = await stack.get("/v1/collections/listing/documents/guides/broken.pdf");
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: "guides/broken.pdf", status: "failed", mimeType: "application/pdf" });
+    expect((await stack.get("/v1/collections/listing/documents/guides/missing.pdf")).body.error.code).toBe("document_not_found");
+    expect((await stack.get("/v1/collections/nothing/documents")).body.error.code).toBe("collection_not_found");
+    for (const [query, field] of [["limit=0", "limit"], ["status=done", "status"], ["page=2", "query"]] as const) {
+      const bad = await stack.get(`/v1/collections/listing/documents?${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(new RegExp(`^${field}: `)) });
+    }
+  });
 
   it("deletes a collection with its documents and chunks; the name can be used again", async () => {
     expect((await stack.post("/v1/collections", { name: "filters", model: "all-minilm" })).status).toBe(201);

@@ -69,9 +69,14 @@ describe("herd ingest (CLI)", () => {
       expect(plain.stdout).toContain("created collection legacy (nomic-embed-text:latest, german)");
       expect(plain.stdout).toContain("alt.txt");
       expect(plain.stdout).toMatch(/not valid UTF-8/);
-      const declared = await herd(["ingest", legacy, "--collection", "legacy", "--fallback-charset", "windows-1252", "--wait", "--url", stack.url], {});
+      // The same model however written is no mismatch; another model or language is, and is said.
+      const declared = await herd(["ingest", legacy, "--collection", "legacy", "--model", "NOMIC-embed-text", "--fallback-charset", "windows-1252", "--wait", "--url", stack.url], {});
       expect(declared.stderr).toBe("");
       expect(declared.code).toBe(0);
+      const mismatched = await herd(["ingest", legacy, "--collection", "legacy", "--model", "all-minilm", "--language", "french", "--url", stack.url], {});
+      expect(mismatched.code).toBe(0);
+      expect(mismatched.stderr).toContain('collection "legacy" exists with model nomic-embed-text:latest; --model all-minilm applies only when creating one');
+      expect(mismatched.stderr).toContain('collection "legacy" exists with language german; --language french applies only when creating one');
       // German stemming: "Pumpen" finds "Pumpe".
       const found = await stack.post("/v1/collections/legacy/search", { query: "Pumpen", k: 1, mode: "keyword" });
       expect(found.body.results[0]).toMatchObject({ documentId: "alt.txt", text: "Entlüftung der Pumpe vor dem ersten Start." });

@@ -3,6 +3,7 @@ import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { HerdClient, IngestionReader, type IngestionSummary } from "@herd/client";
 import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
+import { normalizeModel } from "@herd/jobs";
 import { batches, collectFiles, readBytes } from "./files.js";
 import { INGEST_USAGE } from "./ingest-usage.js";
 
@@ -59,8 +60,14 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
     }
     const created = await client.createCollection({ name: values.collection, model: values.model, ...(values.language ? { language: values.language } : {}) });
     out.write(`created collection ${values.collection} (${created.model}, ${created.language})\n`);
-  } else if (values.language && values.language.toLowerCase() !== existing.language) {
-    process.stderr.write(`herd ingest: collection "${values.collection}" exists with language ${existing.language}; --language ${values.language} applies only when creating one\n`);
+  } else {
+    // The collection's own settings win; say so rather than let a flag seem to have taken effect.
+    if (values.model && normalizeModel(values.model).toLowerCase() !== existing.model.toLowerCase()) {
+      process.stderr.write(`herd ingest: collection "${values.collection}" exists with model ${existing.model}; --model ${values.model} applies only when creating one\n`);
+    }
+    if (values.language && values.language.toLowerCase() !== existing.language) {
+      process.stderr.write(`herd ingest: collection "${values.collection}" exists with language ${existing.language}; --language ${values.language} applies only when creating one\n`);
+    }
   }
   const ids: string[] = [];
   const uploaded = new Map<string, number>();

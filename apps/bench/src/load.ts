@@ -111,3 +111,23 @@ export function balancedOrders(n: number): number[][] {
   if (!extend()) throw new Error(`balancedOrders: no chain of the orders of ${n} paths`);
   return chain;
 }
+
+/** One request on one path of an alternating run: request `i`, its latency or error recorded into `into`. */
+export type Send = (i: number, into: LoadResult) => Promise<void>;
+
+/**
+ * One client: request i on each path in turn, then request i + 1, and so on, the turns cycling
+ * through every order of the paths so that each path follows each path equally often. A path's
+ * leftovers (a worker still recording the job it just answered) slow whichever request comes
+ * next: measured on a 2-core AMD EPYC, a direct call took 1.04 ms after a direct call and 1.38 ms
+ * after a Herd request, and a Herd request 6.88 ms after a direct call and 7.34 ms after BullMQ
+ * alone. In one fixed order those costs would fall on the same path every time.
+ */
+export async function alternating(requests: number, paths: Send[]): Promise<LoadResult[]> {
+  const results = paths.map(() => emptyResult());
+  const orders = balancedOrders(paths.length);
+  for (let i = 0; i < requests; i += 1) {
+    for (const index of orders[i % orders.length] ?? []) await paths[index]?.(i, results[index] ?? emptyResult());
+  }
+  return results;
+}

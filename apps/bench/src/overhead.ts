@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Pool } from "undici";
 import { parseServerTiming } from "@herd/api/server-timing";
 import { startBareBullmq, type BareBullmq } from "./bare-bullmq.js";
-import { balancedOrders, closedLoop, emptyResult, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
+import { alternating, closedLoop, emptyResult, fmt, percentile, timedRequest, type LoadResult, type RequestSpec } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
 
@@ -18,28 +18,10 @@ export interface OverheadRow {
   errors: number;
 }
 
-type Send = (i: number, into: LoadResult) => Promise<void>;
-
 const TIMED_PARTS = ["enqueue", "wait", "slot", "ollama", "worker", "queue"] as const;
 type TimedPart = (typeof TIMED_PARTS)[number];
 const isTimedPart = (name: string): name is TimedPart => (TIMED_PARTS as readonly string[]).includes(name);
 
-/**
- * One client: request i on each path in turn, then request i + 1, and so on, the turns cycling
- * through every order of the paths so that each path follows each path equally often. A path's
- * leftovers (a worker still recording the job it just answered) slow whichever request comes
- * next: measured on a 2-core AMD EPYC, a direct call took 1.04 ms after a direct call and 1.38 ms
- * after a Herd request, and a Herd request 6.88 ms after a direct call and 7.34 ms after BullMQ
- * alone. In one fixed order those costs would fall on the same path every time.
- */
-async function alternating(requests: number, paths: Send[]): Promise<LoadResult[]> {
-  const results = paths.map(() => emptyResult());
-  const orders = balancedOrders(paths.length);
-  for (let i = 0; i < requests; i += 1) {
-    for (const index of orders[i % orders.length] ?? []) await paths[index]?.(i, results[index] ?? emptyResult());
-  }
-  return results;
-}
 
 /** Times one add → worker → finished round trip of the bare BullMQ path. */
 async function timedBareJob(bare: BareBullmq, body: string, into: LoadResult): Promise<void> {

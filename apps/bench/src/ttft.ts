@@ -1,5 +1,5 @@
 import { Pool } from "undici";
-import { balancedOrders, fmt, percentile } from "./load.js";
+import { alternating, fmt, percentile, type Send } from "./load.js";
 import { startHerd } from "./herd.js";
 import { startEmulator } from "./processes.js";
 
@@ -28,24 +28,18 @@ function chatBody(tag: string, i: number): string {
 }
 
 /**
- * Request i on each path in turn, then request i + 1, the turns alternating which path goes first
- * (as in the overhead section): the machine's speed drifts from minute to minute, and run one
- * after the other the two series would each see a different stretch of it (on a 2-core AMD EPYC,
- * repeated runs of the same commit moved the difference by up to 1 ms that way).
+ * The two paths take turns request by request (see alternating), as in the overhead section: run
+ * one after the other, each series saw a different stretch of this machine's drifting speed, and
+ * Herd's processes stayed awake between its own requests.
  */
 async function alternatingSeries(paths: ReadonlyArray<{ url: string; tag: string }>, requests: number): Promise<number[][]> {
   const pools = paths.map(({ url }) => new Pool(url, { connections: 1 }));
   try {
-    const latencies = paths.map((): number[] => []);
-    const orders = balancedOrders(paths.length);
-    for (let i = 0; i < requests; i++) {
-      for (const index of orders[i % orders.length] ?? []) {
-        const pool = pools[index];
-        const path = paths[index];
-        if (pool && path) latencies[index]?.push(await firstPieceMs(pool, chatBody(path.tag, i)));
-      }
-    }
-    return latencies;
+    const sends = paths.map(({ tag }, index): Send => async (i, into) => {
+      const pool = pools[index];
+      if (pool) into.latenciesMs.push(await firstPieceMs(pool, chatBody(tag, i)));
+    });
+    return (await alternating(requests, sends)).map((result) => result.latenciesMs);
   } finally {
     await Promise.all(pools.map((pool) => pool.close()));
   }

@@ -50,7 +50,8 @@ export function withCharset(type: string, label: string | undefined): string {
  * UTF-8, so a folder mixing UTF-8 and legacy files reads right with one setting.
  */
 export function applyFallbackCharset(bytes: Uint8Array, type: string, fallback: string | undefined): string {
-  if (fallback === undefined || !TEXT_TYPES.has(type) || charsetParameter(type) !== undefined) return type;
+  // A type with parameters (a declared charset) is no bare text type: it is left as it is.
+  if (fallback === undefined || !TEXT_TYPES.has(type)) return type;
   if (sniffEncoding(bytes, { xml: type !== "text/html", defaultEncoding: null }) !== null || isUtf8(bytes)) return type;
   return withCharset(type, fallback);
 }

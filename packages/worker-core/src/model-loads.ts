@@ -11,8 +11,8 @@ export const LOADS_WINDOW_MS = 5 * 60_000;
  * model whenever a request asks for other runner options than it was loaded with (num_ctx
  * above all: clients that send different context sizes make it reload on every alternation,
  * seconds each), and evicts models it cannot keep loaded together. Each load is counted on
- * herd_ollama_loads_total (once, however many calls waited for it); frequent ones are logged, at most once per window, with the num_ctx
- * values the loading calls asked for.
+ * herd_ollama_loads_total (once, however many calls waited for it); frequent ones are logged, at
+ * most once per window, with the num_ctx values the loading calls asked for.
  */
 export class ModelLoadWatch {
   /** Loads counted within the window: when each began and ended (performance.now), and the num_ctx asked for. */

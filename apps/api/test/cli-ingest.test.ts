@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makePdf, uniquePrefix } from "@herd/testing";
+import { makePdf, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
@@ -103,6 +103,26 @@ describe("herd ingest (CLI)", () => {
     } finally {
       stack.api.ingest.worker.resume();
     }
+  });
+
+  it("counts documents deleted while it waits as superseded, in a column of their own", async () => {
+    // Paused, the ingest worker leaves every document pending until the collection is gone.
+    await stack.api.ingest.worker.pause();
+    let result: Awaited<ReturnType<typeof herd>>;
+    try {
+      const running = herd(["ingest", dir, "--collection", "dropped", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
+      await waitFor(async () => ((await stack.get("/v1/collections/dropped")).body.documents === 3 ? true : undefined), { message: "the CLI's upload" });
+      expect((await fetch(`${stack.url}/v1/collections/dropped`, { method: "DELETE" })).status).toBe(200);
+      stack.api.ingest.worker.resume();
+      result = await running;
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ingesting \[█+\] 0\/3 documents \| 0\/0 chunks \| 0 failed \| 3 superseded/);
+    expect(result.stdout).toMatch(/│\s*total\s*│\s*done\s*│\s*failed\s*│\s*superseded\s*│/);
+    expect(result.stdout).toMatch(/documents\s*│\s*3\s*│\s*0\s*│\s*0\s*│\s*3\s*│/);
   });
 
   it("refuses bad usage with exit code 2", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniquePrefix, waitFor } from "@herd/testing";
+import { queueName } from "@herd/jobs";
 import { HerdClient } from "@herd/client";
 import { Stack } from "./stack.js";
 
@@ -89,5 +90,38 @@ describe("managing collections: their documents, and deleting them", () => {
     expect(summary).toMatchObject({ status: "completed", documents: { total: 6, failed: 0, pending: 0 } });
     const { rows } = await stack.api.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM documents d LEFT JOIN collections c ON c.id = d.collection_id WHERE c.id IS NULL");
     expect(Number(rows[0]?.n)).toBe(0);
+  });
+
+  it("takes the queued embedding batches of deleted and replaced documents away: Ollama never runs them", async () => {
+    for (const name of ["withdrawn", "replaced"]) expect((await stack.post("/v1/collections", { name, model: "all-minilm" })).status).toBe(201);
+    const embedQueue = stack.api.queues.queue(queueName("embed", "all-minilm"));
+    const queued = async () => (await embedQueue.getJobCounts("prioritized")).prioritized ?? 0;
+    const callsBefore = stack.emulatorRequests("all-minilm:latest");
+    // No worker pulls: every parsed document's batch waits in the queue.
+    await stack.worker.close(2000);
+    const whole = await stack.post("/v1/collections/withdrawn/documents", { documents: DOCUMENTS });
+    const pair = await stack.post("/v1/collections/replaced/documents", { documents: [{ id: "a.md", text: "Drain the coolant." }, { id: "b.md", text: "Check the belt." }] });
+    await waitFor(async () => (await queued()) === DOCUMENTS.length + 2 || undefined, { message: "every document's batch queued" });
+
+    expect((await fetch(`${stack.url}/v1/collections/withdrawn`, { method: "DELETE" })).status).toBe(200);
+    expect((await fetch(`${stack.url}/v1/collections/replaced/documents/b.md`, { method: "DELETE" })).status).toBe(200);
+    const again = await stack.post("/v1/collections/replaced/documents", { documents: [{ id: "a.md", text: "Refill the coolant reservoir." }] });
+    expect(again.status).toBe(202);
+    // What is left: the new a.md's batch, once its parse step has queued it.
+    await waitFor(async () => {
+      const jobs = await embedQueue.getJobs(["prioritized"]);
+      return jobs.length === 1 && jobs[0]?.id?.startsWith(again.body.ingestionId) ? jobs : undefined;
+    }, { message: "only the new upload's batch queued" });
+
+    await stack.startWorker();
+    expect((await settled(whole.body.ingestionId)).documents).toEqual({ total: DOCUMENTS.length, done: 0, failed: 0, pending: 0, superseded: DOCUMENTS.length });
+    expect((await settled(pair.body.ingestionId)).documents).toEqual({ total: 2, done: 0, failed: 0, pending: 0, superseded: 2 });
+    expect((await settled(again.body.ingestionId)).documents).toMatchObject({ total: 1, done: 1, superseded: 0 });
+    expect(stack.emulatorRequests("all-minilm:latest") - callsBefore).toBe(1);
+    const search = await stack.post("/v1/collections/replaced/search", { query: "coolant reservoir", k: 5, mode: "keyword" });
+    expect(search.status, JSON.stringify(search.body)).toBe(200);
+    const hits = search.body.results as Array<{ documentId: string; text: string }>;
+    expect(hits.map((hit) => hit.documentId)).toEqual(["a.md"]);
+    expect(hits[0]?.text).toContain("Refill");
   });
 });

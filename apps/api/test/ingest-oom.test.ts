@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { herdKeys, INGEST_QUEUE } from "@herd/jobs";
 import { RedisServer, uniquePrefix, waitFor } from "@herd/testing";
 import { failDocumentOfJob } from "../src/ingest/failures.js";
-import { ingestJobId } from "../src/ingest/submit.js";
+import { ingestJobId } from "../src/ingest/job-ids.js";
 import { IngestionProgress } from "../src/ingest/progress.js";
 import { Stack } from "./stack.js";
 
@@ -89,6 +89,6 @@ describe("ingestion while the queue Redis is out of memory", () => {
     // Uploaded again since (another content): the old job's document is superseded, not failed.
     await progress.set(row.ingestion_id, DOC.id, { status: "embedding", chunks: row.chunk_count });
     expect(await failDocumentOfJob({ db: stack.api.db, progress, metrics: stack.api.metrics.ingest }, { ...job, contentHash: "other" }, "x")).toBe(false);
-    expect((await progress.read(row.ingestion_id))?.documents).toMatchObject({ done: 1, failed: 0, pending: 0 });
+    expect((await progress.read(row.ingestion_id))?.documents).toMatchObject({ done: 0, superseded: 1, failed: 0, pending: 0 });
   });
 });

@@ -10,11 +10,13 @@ import { INGEST_USAGE } from "./ingest-usage.js";
 const MAX_FILES_PER_UPLOAD = 100;
 const MAX_BYTES_PER_UPLOAD = 32 * 1024 * 1024;
 function total(summaries: readonly IngestionSummary[]) {
-  const sum = { documents: 0, done: 0, failed: 0, chunks: 0, embedded: 0 };
+  const sum = { documents: 0, done: 0, failed: 0, superseded: 0, chunks: 0, embedded: 0 };
   for (const summary of summaries) {
     sum.documents += summary.documents.total;
     sum.done += summary.documents.done;
     sum.failed += summary.documents.failed;
+    // Older APIs counted these as done.
+    sum.superseded += summary.documents.superseded ?? 0;
     sum.chunks += summary.chunks.total;
     sum.embedded += summary.chunks.embedded;
   }
@@ -81,10 +83,10 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   if (!values.wait) return 0;
 
   const bar = new cliProgress.SingleBar(
-    { format: "ingesting [{bar}] {done}/{documents} documents | {embedded}/{chunks} chunks | {failed} failed", noTTYOutput: true, notTTYSchedule: 2000, stream: out, hideCursor: true },
+    { format: "ingesting [{bar}] {done}/{documents} documents | {embedded}/{chunks} chunks | {failed} failed{superseded}", noTTYOutput: true, notTTYSchedule: 2000, stream: out, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(files.length, 0, { done: 0, documents: files.length, embedded: 0, chunks: 0, failed: 0 });
+  bar.start(files.length, 0, { done: 0, documents: files.length, embedded: 0, chunks: 0, failed: 0, superseded: "" });
   let summaries: IngestionSummary[];
   const reader = new IngestionReader(client, {
     onForgotten: (id) => process.stderr.write(`\nherd ingest: the API no longer knows ingestion ${id} (its Redis lost the record); its documents are stored, and the API's recovery pass queues them again and rebuilds the record within minutes. Still waiting.\n`),
@@ -92,19 +94,21 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   // Before any reading of an ingestion the API forgot, it shows as its uploaded documents, pending.
   const unread = (id: string): IngestionSummary => {
     const documents = uploaded.get(id) ?? 0;
-    return { id, collection: values.collection ?? "", status: "running", documents: { total: documents, done: 0, failed: 0, pending: documents }, chunks: { total: 0, embedded: 0 }, errors: [], createdAt: "" };
+    return { id, collection: values.collection ?? "", status: "running", documents: { total: documents, done: 0, failed: 0, pending: documents, superseded: 0 }, chunks: { total: 0, embedded: 0 }, errors: [], createdAt: "" };
   };
   for (;;) {
     summaries = await Promise.all(ids.map(async (id) => (await reader.read(id)) ?? unread(id)));
     const sum = total(summaries);
-    bar.update(sum.done + sum.failed, { ...sum });
+    bar.update(sum.done + sum.failed + sum.superseded, { ...sum, superseded: sum.superseded > 0 ? ` | ${sum.superseded} superseded` : "" });
     if (summaries.every((summary) => summary.status !== "running")) break;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   bar.stop();
   const sum = total(summaries);
-  const table = new Table({ head: ["", "total", "done", "failed"], style: { head: [], border: [] } });
-  table.push(["documents", sum.documents, sum.done, sum.failed], ["chunks", sum.chunks, sum.embedded, ""]);
+  // Documents deleted or uploaded again while this ran: a column only when there were any.
+  const superseded = sum.superseded > 0;
+  const table = new Table({ head: ["", "total", "done", "failed", ...(superseded ? ["superseded"] : [])], style: { head: [], border: [] } });
+  table.push(["documents", sum.documents, sum.done, sum.failed, ...(superseded ? [sum.superseded] : [])], ["chunks", sum.chunks, sum.embedded, "", ...(superseded ? [""] : [])]);
   out.write(`${table.toString()}\n`);
   const errors = summaries.flatMap((summary) => summary.errors);
   if (errors.length > 0) {

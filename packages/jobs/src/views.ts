@@ -80,7 +80,8 @@ export interface IngestionSummary {
   id: string;
   collection: string;
   status: "running" | "completed" | "completed_with_errors";
-  documents: { total: number; done: number; failed: number; pending: number };
+  /** superseded: deleted, or uploaded again with other content, before this ingestion stored it. */
+  documents: { total: number; done: number; failed: number; pending: number; superseded: number };
   chunks: { total: number; embedded: number };
   errors: Array<{ documentId: string; error: string }>;
   createdAt: string;

@@ -24,7 +24,7 @@ describe.each(databaseServers("delete"))("deleting collections on $name", (serve
   it("removes the collection, its documents, contents, chunks and index, and nothing of another", async () => {
     const doomed = await filled("doomed", 3);
     const kept = await filled("kept", 2);
-    expect(await deleteCollection(pool(), "t", "doomed")).toEqual({ documents: 3, chunks: 6 });
+    expect(await deleteCollection(pool(), "t", "doomed")).toEqual({ documents: 3, chunks: 6, unfinished: [] });
     expect(await findCollection(pool(), "t", "doomed")).toBeUndefined();
     expect(await count("SELECT count(*) AS n FROM documents WHERE collection_id = $1", doomed.id)).toBe(0);
     expect(await count("SELECT count(*) AS n FROM chunks WHERE collection_id = $1", doomed.id)).toBe(0);

@@ -69,7 +69,7 @@ export class IngestionProgress {
       id,
       collection: meta["collection"],
       status: "running",
-      documents: { total: Number(meta["total"] ?? 0), done: 0, failed: 0, pending: 0 },
+      documents: { total: Number(meta["total"] ?? 0), done: 0, failed: 0, pending: 0, superseded: 0 },
       chunks: { total: 0, embedded: 0 },
       errors: [],
       createdAt: meta["createdAt"] ?? "",
@@ -87,7 +87,7 @@ export class IngestionProgress {
         if (state.status === "failed") {
           summary.documents.failed += 1;
           summary.errors.push({ documentId, error: state.error });
-        } else if (state.status === "superseded") summary.documents.done += 1;
+        } else if (state.status === "superseded") summary.documents.superseded += 1;
         else summary.documents.pending += 1;
       }
     }

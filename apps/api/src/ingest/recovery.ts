@@ -9,7 +9,8 @@ import type { FleetView } from "../fleet-view.js";
 import type { QueueRegistry } from "../queues.js";
 import { failDocumentOfJob } from "./failures.js";
 import type { DocumentState, IngestionProgress } from "./progress.js";
-import { ingestJob, ingestJobId, newIngestionId, type IngestDeps } from "./submit.js";
+import { ingestJobId } from "./job-ids.js";
+import { ingestJob, newIngestionId, type IngestDeps } from "./submit.js";
 
 export interface IngestRecoveryOptions extends Pick<IngestDeps, "retention" | "embedBatch" | "config"> {
   db: Database;

@@ -2,12 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
 import type { ApiConfig } from "@herd/config";
 import { INGEST_QUEUE, jobOptions, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
-import { inTransaction, saveDocumentContent, upsertDocument, type Collection, type Database } from "@herd/store";
+import { inTransaction, saveDocumentContent, upsertDocument, type Collection, type Database, type UnfinishedIngestion } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { confirmReplicated, type ReplicationDeps } from "../replication.js";
 import { cacheScopeOf } from "../prepare-job.js";
 import type { IngestionProgress } from "./progress.js";
 import type { UploadedDocument } from "./uploads.js";
+import { ingestJobId } from "./job-ids.js";
+import { withdrawEmbeddings } from "./withdraw.js";
 
 export interface IngestDeps extends Omit<ReplicationDeps, "config"> {
   db: Database;
@@ -20,11 +22,14 @@ export interface IngestDeps extends Omit<ReplicationDeps, "config"> {
 
 /**
  * Records the documents (content kept in Postgres, so a retried step never depends on the
- * upload) and queues one ingest job per document at batch priority.
+ * upload) and queues one ingest job per document at batch priority. A document uploaded again
+ * with other content while an earlier ingestion was still on it takes that ingestion's queued
+ * embedding batches away (see withdrawEmbeddings).
  */
 export async function startIngestion(deps: IngestDeps, collection: Collection, modelDimensions: number | undefined, documents: readonly UploadedDocument[]): Promise<string> {
   const ingestionId = newIngestionId();
   const records: Array<{ id: number; externalId: string; contentHash: string }> = [];
+  const replaced: UnfinishedIngestion[] = [];
   for (const document of documents) {
     const contentHash = createHash("sha256").update(document.bytes).digest("hex");
     const record = await inTransaction(deps.db.pool, async (client) => {
@@ -33,21 +38,18 @@ export async function startIngestion(deps: IngestDeps, collection: Collection, m
       return row;
     });
     records.push({ id: record.id, externalId: record.externalId, contentHash });
+    if (record.replacedIngestionId !== null) replaced.push({ documentId: record.id, ingestionId: record.replacedIngestionId });
   }
   await deps.progress.create(ingestionId, collection.name, collection.tenant, records.map((record) => record.externalId));
   const queue: Queue = deps.queues.queue(INGEST_QUEUE);
   await queue.addBulk(records.map((record) => ingestJob(deps, collection, modelDimensions, ingestionId, record)));
   await confirmReplicated(deps, queue.toKey(ingestionId), { ingestionId });
+  await withdrawEmbeddings(deps, replaced);
   return ingestionId;
 }
 
 export function newIngestionId(): string {
   return `ing_${randomBytes(12).toString("hex")}`;
-}
-
-/** The id of the job that ingests `documentId` for `ingestionId` (one per document and ingestion). */
-export function ingestJobId(ingestionId: string, documentId: number): string {
-  return `${ingestionId}-d${documentId}`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
 import type { IngestionProgress } from "../ingest/progress.js";
 import { startIngestion, type IngestDeps } from "../ingest/submit.js";
+import { withdrawEmbeddings } from "../ingest/withdraw.js";
 import { notServed } from "../submit.js";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
 
@@ -133,7 +134,8 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     const name = String(req.params["name"]);
     const deleted = await deleteCollection(deps.db.pool, tenantOf(res), name);
     if (!deleted) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
-    res.json({ deleted: name, ...deleted });
+    await withdrawEmbeddings(deps, deleted.unfinished);
+    res.json({ deleted: name, documents: deleted.documents, chunks: deleted.chunks });
   });
 
   router.get("/v1/collections/:name/documents", async (req: Request, res: Response) => {
@@ -156,7 +158,9 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   router.delete("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const id = documentIdParam(req);
-    if (!(await deleteDocument(deps.db.pool, collection.id, id))) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
+    const deleted = await deleteDocument(deps.db.pool, collection.id, id);
+    if (!deleted) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
+    if (deleted.unfinished) await withdrawEmbeddings(deps, [deleted.unfinished]);
     res.json({ deleted: id });
   });
 

@@ -1,6 +1,7 @@
 import type { CollectionView } from "@herd/jobs";
 import type pg from "pg";
 import { inTransaction, type Queryable } from "../database.js";
+import type { UnfinishedIngestion } from "./documents.js";
 
 /** A collection row: the public view plus the surrogate key chunks and documents reference. */
 export interface Collection extends Omit<CollectionView, "documents" | "chunks"> {
@@ -86,22 +87,27 @@ export async function listCollections(db: Queryable, tenant: string): Promise<Ar
 /**
  * Deletes the tenant's collection of that name with its documents, their contents and chunks (the
  * foreign keys cascade) and its HNSW index, in one transaction: a failure leaves all of it. Returns
- * what it held, or undefined when there is no such collection. The index's DROP takes a short
+ * what it held, with the documents an ingestion was still working on, or undefined when there is
+ * no such collection. The index's DROP takes a short
  * exclusive lock on the chunks table, so searches of every collection wait for it.
  */
-export async function deleteCollection(pool: pg.Pool, tenant: string, name: string): Promise<{ documents: number; chunks: number } | undefined> {
+export async function deleteCollection(pool: pg.Pool, tenant: string, name: string): Promise<{ documents: number; chunks: number; unfinished: UnfinishedIngestion[] } | undefined> {
   return inTransaction(pool, async (db) => {
-    const { rows } = await db.query<{ id: string; documents: string; chunks: string }>(
+    const { rows } = await db.query<{ id: string; documents: string; chunks: string; unfinished: Array<{ id: number; ingestion_id: string }> | null }>(
       `WITH gone AS (DELETE FROM collections WHERE tenant = $1 AND name = $2 RETURNING id)
        SELECT gone.id,
               (SELECT count(*) FROM documents d WHERE d.collection_id = gone.id) AS documents,
-              (SELECT count(*) FROM chunks k WHERE k.collection_id = gone.id) AS chunks
+              (SELECT count(*) FROM chunks k WHERE k.collection_id = gone.id) AS chunks,
+              (SELECT json_agg(json_build_object('id', d.id, 'ingestion_id', d.ingestion_id))
+                 FROM documents d
+                WHERE d.collection_id = gone.id AND d.status = 'pending' AND d.ingestion_id IS NOT NULL) AS unfinished
          FROM gone`,
       [tenant, name],
     );
     const row = rows[0];
     if (!row) return undefined;
     await db.query(`DROP INDEX IF EXISTS chunks_hnsw_${Math.trunc(Number(row.id))}`);
-    return { documents: Number(row.documents), chunks: Number(row.chunks) };
+    const unfinished = (row.unfinished ?? []).map((document) => ({ documentId: Number(document.id), ingestionId: document.ingestion_id }));
+    return { documents: Number(row.documents), chunks: Number(row.chunks), unfinished };
   });
 }

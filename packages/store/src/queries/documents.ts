@@ -53,12 +53,34 @@ export type DocumentUpsert = Pick<DocumentRecord, "collectionId" | "externalId" 
   ingestionId?: string;
 };
 
+/** A document some ingestion was still working on (its ingest job's id derives from the pair). */
+export interface UnfinishedIngestion {
+  documentId: number;
+  ingestionId: string;
+}
+
+export interface UpsertedDocument extends DocumentRecord {
+  /**
+   * The ingestion whose work on this document the upsert made useless: it was still pending,
+   * with other content. Null when there was none (a new document, one already ready or failed,
+   * or the same bytes again, which that ingestion still stores correctly).
+   */
+  replacedIngestionId: string | null;
+}
+
 /**
  * Creates or updates a document row. It becomes pending (to be chunked and embedded) unless the
  * same content, of the same type, is already ready. Existing chunks stay in place (and
  * searchable) until the new ones replace them in one transaction.
  */
-export async function upsertDocument(db: Queryable, input: DocumentUpsert): Promise<DocumentRecord> {
+export async function upsertDocument(db: Queryable, input: DocumentUpsert): Promise<UpsertedDocument> {
+  // A statement of its own: a row locked in the upsert's WITH would be read after the upsert has
+  // changed it, and skipped. In the caller's transaction, FOR UPDATE makes a concurrent upload of
+  // the same document wait, so each upload replaces the ingestion queued just before it.
+  const previous = await db.query<{ ingestion_id: string | null; status: DocumentStatus; content_hash: string }>(
+    "SELECT ingestion_id, status, content_hash FROM documents WHERE collection_id = $1 AND external_id = $2 FOR UPDATE",
+    [input.collectionId, input.externalId],
+  );
   const { rows } = await db.query<DocumentRow>(
     `INSERT INTO documents (collection_id, external_id, source, mime_type, content_hash, metadata, status, ingestion_id)
      VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
@@ -73,7 +95,9 @@ export async function upsertDocument(db: Queryable, input: DocumentUpsert): Prom
      RETURNING ${COLUMNS}`,
     [input.collectionId, input.externalId, input.source, input.mimeType, input.contentHash, JSON.stringify(input.metadata), input.ingestionId ?? null],
   );
-  return toDocument(rows[0] as DocumentRow);
+  const before = previous.rows[0];
+  const replaced = before?.status === "pending" && before.content_hash !== input.contentHash && before.ingestion_id !== (input.ingestionId ?? null);
+  return { ...toDocument(rows[0] as DocumentRow), replacedIngestionId: replaced ? before.ingestion_id : null };
 }
 
 export async function saveDocumentContent(db: Queryable, documentId: number, body: Buffer): Promise<void> {
@@ -111,8 +135,16 @@ export async function markDocumentReady(db: Queryable, documentId: number, chunk
   );
 }
 
-/** Deletes a document; its content and chunks go with it (ON DELETE CASCADE). */
-export async function deleteDocument(db: Queryable, collectionId: number, externalId: string): Promise<boolean> {
-  const { rowCount } = await db.query("DELETE FROM documents WHERE collection_id = $1 AND external_id = $2", [collectionId, externalId]);
-  return (rowCount ?? 0) > 0;
+/**
+ * Deletes a document; its content and chunks go with it (ON DELETE CASCADE). Undefined when there
+ * was none; otherwise the ingestion that was still working on it, if any.
+ */
+export async function deleteDocument(db: Queryable, collectionId: number, externalId: string): Promise<{ unfinished: UnfinishedIngestion | undefined } | undefined> {
+  const { rows } = await db.query<{ id: string; ingestion_id: string | null; status: DocumentStatus }>(
+    "DELETE FROM documents WHERE collection_id = $1 AND external_id = $2 RETURNING id, ingestion_id, status",
+    [collectionId, externalId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return { unfinished: row.status === "pending" && row.ingestion_id !== null ? { documentId: Number(row.id), ingestionId: row.ingestion_id } : undefined };
 }

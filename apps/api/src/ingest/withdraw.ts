@@ -1,0 +1,44 @@
+import { INGEST_QUEUE } from "@herd/jobs";
+import { coerceError, type Logger } from "@herd/logger";
+import type { UnfinishedIngestion } from "@herd/store";
+import type { QueueRegistry } from "../queues.js";
+import { ingestJobId } from "./job-ids.js";
+
+/** Ingest jobs looked up at once: enough to fill a pipeline, few enough to leave Redis to others. */
+const CONCURRENCY = 50;
+
+/**
+ * Takes the embedding batches still waiting in the queue away from ingestions whose result nobody
+ * will keep: their document was deleted (alone or with its collection) or uploaded again with
+ * other content. Otherwise every batch would still run on Ollama, at batch priority but on the
+ * same slots, before the store step found the document gone; and since parsing runs far ahead of
+ * embedding, that is most of a large upload's GPU time.
+ *
+ * BullMQ removes each waiting batch from its ingest job's dependencies; the job, once none is
+ * left, runs its store step, which records the document superseded. A batch already running
+ * finishes first. Returns how many documents had batches taken away.
+ */
+export async function withdrawEmbeddings(deps: { queues: QueueRegistry; logger: Logger }, documents: readonly UnfinishedIngestion[]): Promise<number> {
+  const queue = deps.queues.queue(INGEST_QUEUE);
+  let withdrawn = 0;
+  try {
+    for (let start = 0; start < documents.length; start += CONCURRENCY) {
+      const group = documents.slice(start, start + CONCURRENCY);
+      const counts = await Promise.all(
+        group.map(async (document) => {
+          const job = await queue.getJob(ingestJobId(document.ingestionId, document.documentId));
+          if (!job || (await job.getState()) !== "waiting-children") return 0;
+          await job.removeUnprocessedChildren();
+          return 1;
+        }),
+      );
+      withdrawn += counts.reduce<number>((sum, count) => sum + count, 0);
+    }
+  } catch (error) {
+    // The deletion or upload has happened; the batches left behind run and are then discarded.
+    deps.logger.warn({ err: coerceError(error), documents: documents.length, withdrawn }, "could not withdraw the queued embedding batches of deleted or replaced documents; they will run and be discarded");
+    return withdrawn;
+  }
+  if (withdrawn > 0) deps.logger.info({ documents: withdrawn }, "withdrew the queued embedding batches of deleted or replaced documents");
+  return withdrawn;
+}

@@ -78,6 +78,11 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
   return result;
 }
 
+/** A row referenced by the write is gone (SQLSTATE 23503): for chunks, their document or collection was deleted. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "23503";
+}
+
 /** True for errors that mean "the database is not reachable right now" (worth a retry). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

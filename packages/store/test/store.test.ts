@@ -66,7 +66,7 @@ describe.each(databaseServers("store"))("store on $name", (server) => {
     expect(await upsertChunks(pool(), collection.id, pump.id, pumpChunks)).toBe(2);
     expect(await upsertChunks(pool(), collection.id, pump.id, pumpChunks)).toBe(0);
     await upsertChunks(pool(), collection.id, fan.id, [chunk(0, "clean the cooling fan blades", [0, 0, 1, 0])]);
-    await markDocumentReady(pool(), pump.id, 2, "k1");
+    await markDocumentReady(pool(), pump, 2, "k1");
 
     const vector = await searchChunks(pool(), "vector", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 2, candidates: 10, embedding: unit([1, 0.05, 0, 0]) });
     expect(vector.map((hit) => hit.text)).toEqual(["bleed the hydraulic pump before first use", "replace the pump seal every year"]);

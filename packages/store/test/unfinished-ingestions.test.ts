@@ -29,9 +29,9 @@ describe.each(databaseServers("unfinished"))("ingestions a change leaves unfinis
     // The same bytes again: ing_2 still stores the right chunks.
     expect((await upload(target, "a.txt", "h2", "ing_3")).replacedIngestionId).toBeNull();
     // Finished (ready or failed), nothing is left to replace.
-    await markDocumentReady(pool(), second.id, 1, "chunked");
+    expect(await markDocumentReady(pool(), second, 1, "chunked")).toBe(true);
     expect((await upload(target, "a.txt", "h4", "ing_4")).replacedIngestionId).toBeNull();
-    await markDocumentFailed(pool(), second.id, "broken");
+    expect(await markDocumentFailed(pool(), { id: second.id, contentHash: "h4" }, "broken")).toBe(true);
     expect((await upload(target, "a.txt", "h5", "ing_5")).replacedIngestionId).toBeNull();
     // Another document of the same name elsewhere is another row.
     expect((await upload(await collection("elsewhere"), "a.txt", "h6", "ing_6")).replacedIngestionId).toBeNull();
@@ -41,9 +41,9 @@ describe.each(databaseServers("unfinished"))("ingestions a change leaves unfinis
     const target = await collection("deleting");
     const pending = await upload(target, "pending.txt", "p", "ing_p");
     const ready = await upload(target, "ready.txt", "r", "ing_r");
-    await markDocumentReady(pool(), ready.id, 1, "chunked");
+    await markDocumentReady(pool(), ready, 1, "chunked");
     const failed = await upload(target, "failed.txt", "f", "ing_f");
-    await markDocumentFailed(pool(), failed.id, "broken");
+    await markDocumentFailed(pool(), failed, "broken");
     const unqueued = await upsertDocument(pool(), { collectionId: target.id, externalId: "unqueued.txt", source: null, mimeType: "text/plain", contentHash: "u", metadata: {} });
     expect(unqueued.status).toBe("pending");
     const second = await upload(target, "second.txt", "s", "ing_s");
@@ -52,5 +52,19 @@ describe.each(databaseServers("unfinished"))("ingestions a change leaves unfinis
     expect(await deleteDocument(pool(), target.id, "ready.txt")).toEqual({ unfinished: undefined });
     const deleted = await deleteCollection(pool(), "t", "deleting");
     expect(deleted).toEqual({ documents: 3, chunks: 0, unfinished: [{ documentId: second.id, ingestionId: "ing_s" }] });
+  });
+
+  it("an ingest step's outcome applies only to the content it read", async () => {
+    const target = await collection("outcomes");
+    const first = await upload(target, "a.txt", "old", "ing_old");
+    await upload(target, "a.txt", "new", "ing_new");
+    // The step that read "old" finishes after the new upload: neither outcome is recorded.
+    expect(await markDocumentReady(pool(), first, 3, "chunked-old")).toBe(false);
+    expect(await markDocumentFailed(pool(), first, "broken")).toBe(false);
+    const row = (await pool().query<{ status: string; chunk_count: number; error: string | null }>("SELECT status, chunk_count, error FROM documents WHERE id = $1", [first.id])).rows[0];
+    expect(row).toEqual({ status: "pending", chunk_count: 0, error: null });
+    expect(await markDocumentReady(pool(), { id: first.id, contentHash: "new" }, 2, "chunked-new")).toBe(true);
+    await pool().query("DELETE FROM documents WHERE id = $1", [first.id]);
+    expect(await markDocumentFailed(pool(), { id: first.id, contentHash: "new" }, "broken")).toBe(false);
   });
 });

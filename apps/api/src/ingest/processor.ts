@@ -5,7 +5,7 @@ import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
 import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import type { IngestMetrics } from "@herd/metrics";
-import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, markDocumentFailed, markDocumentReady, upsertChunks, type Database } from "@herd/store";
+import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, markDocumentFailed, markDocumentReady, upsertChunks, type Database } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { chunkedHashOf, loadChunks } from "./chunks.js";
 import { failDocumentOfJob } from "./failures.js";
@@ -35,6 +35,9 @@ const MAX_ROUNDS = 3;
 const JobIdentity = IngestJobData.pick({ documentId: true, ingestionId: true, externalId: true, contentHash: true });
 const DATABASE_RETRY_MS = 2000;
 const REDIS_FULL_RETRY_MS = 1000;
+
+/** The document changed under a store step (uploaded again): its transaction rolls back. */
+class DocumentReplaced extends Error {}
 
 /**
  * Ingests one document per job, in two steps, as a BullMQ flow built at run time:
@@ -104,21 +107,27 @@ export class IngestProcessor {
     }
   }
 
-  async #fail(data: IngestJobData, reason: string): Promise<{ failed: string }> {
-    await markDocumentFailed(this.options.db.pool, data.documentId, reason);
+  /**
+   * Fails the document, unless it was deleted or uploaded again while the step ran (its content
+   * then vanishes under the step, say): that is no failure of the document's.
+   */
+  async #fail(data: IngestJobData, reason: string): Promise<{ failed: string } | { superseded: true }> {
+    if (!(await markDocumentFailed(this.options.db.pool, { id: data.documentId, contentHash: data.contentHash }, reason))) return this.#superseded(data);
     await this.options.progress.set(data.ingestionId, data.externalId, { status: "failed", error: reason });
     this.options.metrics.documents.inc({ outcome: "failed" });
     return { failed: reason };
   }
 
+  async #superseded(data: IngestJobData): Promise<{ superseded: true }> {
+    await this.options.progress.set(data.ingestionId, data.externalId, { status: "superseded" });
+    return { superseded: true };
+  }
+
   async #parse(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
     const { db, cache, parsePool, progress } = this.options;
     const document = await findDocument(db.pool, data.documentId);
-    if (!document || document.contentHash !== data.contentHash) {
-      // Deleted, or uploaded again since: the newer job owns the document now.
-      await progress.set(data.ingestionId, data.externalId, { status: "superseded" });
-      return { superseded: true };
-    }
+    // Deleted, or uploaded again since: the newer job owns the document now.
+    if (!document || document.contentHash !== data.contentHash) return this.#superseded(data);
     const chunkedHash = chunkedHashOf(document, data);
     if (document.status === "ready" && document.chunkedHash === chunkedHash) {
       await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: document.chunkCount, unchanged: true });
@@ -199,10 +208,7 @@ export class IngestProcessor {
   async #store(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
     const { db, cache, parsePool, progress } = this.options;
     const document = await findDocument(db.pool, data.documentId);
-    if (!document || document.contentHash !== data.contentHash || !data.chunkedHash) {
-      await progress.set(data.ingestionId, data.externalId, { status: "superseded" });
-      return { superseded: true };
-    }
+    if (!document || document.contentHash !== data.contentHash || !data.chunkedHash) return this.#superseded(data);
     const failures = Object.values(await job.getIgnoredChildrenFailures());
     if (failures.length > 0) return this.#fail(data, `embedding failed: ${failures[0]}`);
     const list = await loadChunks(db.pool, cache, parsePool, document, data, data.chunkedHash);
@@ -222,11 +228,19 @@ export class IngestProcessor {
     const wrong = vectors.find((vector) => vector?.length !== data.dimensions);
     if (wrong) return this.#fail(data, `the model returned ${wrong.length}-dimensional vectors; the collection stores ${data.dimensions}`);
     const rows = list.chunks.map((chunk, i) => ({ ...chunk, embedding: vectors[i] as number[] }));
-    await inTransaction(db.pool, async (client) => {
-      await upsertChunks(client, data.collectionId, data.documentId, rows);
-      await deleteChunksFrom(client, data.documentId, rows.length);
-      await markDocumentReady(client, data.documentId, rows.length, data.chunkedHash as string);
-    });
+    try {
+      await inTransaction(db.pool, async (client) => {
+        await upsertChunks(client, data.collectionId, data.documentId, rows);
+        await deleteChunksFrom(client, data.documentId, rows.length);
+        if (!(await markDocumentReady(client, { id: data.documentId, contentHash: data.contentHash }, rows.length, data.chunkedHash as string))) throw new DocumentReplaced();
+      });
+    } catch (error) {
+      // Uploaded again, or deleted (its chunks then reference a row that is gone), since the check
+      // above: the newer state owns the document, and these chunks are rolled back.
+      if (error instanceof DocumentReplaced) return this.#superseded(data);
+      if (isForeignKeyViolation(error) && (await findDocument(db.pool, data.documentId))?.contentHash !== data.contentHash) return this.#superseded(data);
+      throw error;
+    }
     await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: rows.length });
     this.options.metrics.documents.inc({ outcome: "stored" });
     this.options.metrics.chunks.inc(rows.length);

@@ -123,16 +123,32 @@ export async function findDocumentByExternalId(db: Queryable, collectionId: numb
   return rows[0] ? toDocument(rows[0]) : undefined;
 }
 
-export async function markDocumentFailed(db: Queryable, documentId: number, error: string): Promise<void> {
-  await db.query("UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1", [documentId, error.slice(0, 2000)]);
+/** The version of a document an ingest step works on: its row, holding the content it read. */
+export type DocumentVersion = Pick<DocumentRecord, "id" | "contentHash">;
+
+/**
+ * Marks a document failed, if it still holds that content. False when it does not (deleted, or
+ * uploaded again with other content): the failure is no longer its own.
+ */
+export async function markDocumentFailed(db: Queryable, document: DocumentVersion, error: string): Promise<boolean> {
+  const { rowCount } = await db.query("UPDATE documents SET status = 'failed', error = $3, updated_at = now() WHERE id = $1 AND content_hash = $2", [
+    document.id,
+    document.contentHash,
+    error.slice(0, 2000),
+  ]);
+  return (rowCount ?? 0) > 0;
 }
 
-/** Marks a document ready with the chunks it now has and what they were built from. */
-export async function markDocumentReady(db: Queryable, documentId: number, chunkCount: number, chunkedHash: string): Promise<void> {
-  await db.query(
-    "UPDATE documents SET status = 'ready', error = NULL, chunk_count = $2, chunked_hash = $3, updated_at = now() WHERE id = $1",
-    [documentId, chunkCount, chunkedHash],
+/**
+ * Marks a document ready with the chunks it now has and what they were built from, if it still
+ * holds that content. False when it does not: the caller rolls its chunks back.
+ */
+export async function markDocumentReady(db: Queryable, document: DocumentVersion, chunkCount: number, chunkedHash: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    "UPDATE documents SET status = 'ready', error = NULL, chunk_count = $3, chunked_hash = $4, updated_at = now() WHERE id = $1 AND content_hash = $2",
+    [document.id, document.contentHash, chunkCount, chunkedHash],
   );
+  return (rowCount ?? 0) > 0;
 }
 
 /**

@@ -15,17 +15,11 @@ describe("managing collections: their documents, and deleting them", () => {
     await stack?.close();
   });
 
-  const settled = (id: string) =>
-    waitFor(async () => {
-      const response = await stack.get(`/v1/ingestions/${id}`);
-      return response.body.status !== "running" ? response.body : undefined;
-    }, { timeoutMs: 30_000, message: `ingestion ${id}` });
-
   it("lists a collection's documents page by page, with their state, and reads one", async () => {
     expect((await stack.post("/v1/collections", { name: "listing", model: "all-minilm" })).status).toBe(201);
     const broken = { id: "guides/broken.pdf", base64: Buffer.from("%PDF-1.4 cut short").toString("base64") };
     const accepted = await stack.post("/v1/collections/listing/documents", { documents: [...DOCUMENTS, broken] });
-    expect((await settled(accepted.body.ingestionId)).documents).toMatchObject({ total: 7, done: 6, failed: 1 });
+    expect((await stack.ingestionSettled(accepted.body.ingestionId)).documents).toMatchObject({ total: 7, done: 6, failed: 1 });
 
     const first = await stack.get("/v1/collections/listing/documents?limit=4");
     expect(first.status).toBe(200);
@@ -56,7 +50,7 @@ describe("managing collections: their documents, and deleting them", () => {
   it("deletes a collection with its documents and chunks; the name can be used again", async () => {
     expect((await stack.post("/v1/collections", { name: "filters", model: "all-minilm" })).status).toBe(201);
     const accepted = await stack.post("/v1/collections/filters/documents", { documents: DOCUMENTS });
-    expect((await settled(accepted.body.ingestionId)).documents).toMatchObject({ total: 6, done: 6 });
+    expect((await stack.ingestionSettled(accepted.body.ingestionId)).documents).toMatchObject({ total: 6, done: 6 });
 
     const deleted = await fetch(`${stack.url}/v1/collections/filters`, { method: "DELETE" });
     expect(deleted.status).toBe(200);
@@ -86,7 +80,7 @@ describe("managing collections: their documents, and deleting them", () => {
     } finally {
       stack.api.ingest.worker.resume();
     }
-    const summary = await settled(ingestionId);
+    const summary = await stack.ingestionSettled(ingestionId);
     expect(summary).toMatchObject({ status: "completed", documents: { total: 6, failed: 0, pending: 0 } });
     const { rows } = await stack.api.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM documents d LEFT JOIN collections c ON c.id = d.collection_id WHERE c.id IS NULL");
     expect(Number(rows[0]?.n)).toBe(0);
@@ -114,9 +108,9 @@ describe("managing collections: their documents, and deleting them", () => {
     }, { message: "only the new upload's batch queued" });
 
     await stack.startWorker();
-    expect((await settled(whole.body.ingestionId)).documents).toEqual({ total: DOCUMENTS.length, done: 0, failed: 0, pending: 0, superseded: DOCUMENTS.length });
-    expect((await settled(pair.body.ingestionId)).documents).toEqual({ total: 2, done: 0, failed: 0, pending: 0, superseded: 2 });
-    expect((await settled(again.body.ingestionId)).documents).toMatchObject({ total: 1, done: 1, superseded: 0 });
+    expect((await stack.ingestionSettled(whole.body.ingestionId)).documents).toEqual({ total: DOCUMENTS.length, done: 0, failed: 0, pending: 0, superseded: DOCUMENTS.length });
+    expect((await stack.ingestionSettled(pair.body.ingestionId)).documents).toEqual({ total: 2, done: 0, failed: 0, pending: 0, superseded: 2 });
+    expect((await stack.ingestionSettled(again.body.ingestionId)).documents).toMatchObject({ total: 1, done: 1, superseded: 0 });
     expect(stack.emulatorRequests("all-minilm:latest") - callsBefore).toBe(1);
     const search = await stack.post("/v1/collections/replaced/search", { query: "coolant reservoir", k: 5, mode: "keyword" });
     expect(search.status, JSON.stringify(search.body)).toBe(200);

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findCollection } from "@herd/store";
-import { uniquePrefix, waitFor } from "@herd/testing";
+import { uniquePrefix } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const latin1 = (text: string) => Buffer.from(text, "latin1");
@@ -24,12 +24,6 @@ describe("text documents in other encodings than UTF-8", () => {
     await stack?.close();
   });
 
-  async function settled(id: string) {
-    return waitFor(async () => {
-      const response = await stack.get(`/v1/ingestions/${id}`);
-      return response.body.status !== "running" ? response.body : undefined;
-    }, { timeoutMs: 30_000, message: `ingestion ${id}` });
-  }
 
   /** The stored MIME type and chunk text of each document, by id. */
   async function stored(): Promise<Map<string, { mimeType: string; status: string; text: string }>> {
@@ -50,7 +44,7 @@ describe("text documents in other encodings than UTF-8", () => {
     ];
     const accepted = await stack.post("/v1/collections/handbuch/documents", { documents });
     expect(accepted.status).toBe(202);
-    const summary = await settled(accepted.body.ingestionId);
+    const summary = await stack.ingestionSettled(accepted.body.ingestionId);
     expect(summary.documents).toMatchObject({ total: 4, done: 2, failed: 2 });
     expect(summary.errors).toEqual(
       expect.arrayContaining([
@@ -70,7 +64,7 @@ describe("text documents in other encodings than UTF-8", () => {
     const again = await stack.post("/v1/collections/handbuch/documents", {
       documents: [{ id: "undeclared.txt", base64: latin1(LEGACY).toString("base64"), mimeType: "text/plain; charset=windows-1252" }],
     });
-    expect((await settled(again.body.ingestionId)).documents).toMatchObject({ total: 1, done: 1, failed: 0 });
+    expect((await stack.ingestionSettled(again.body.ingestionId)).documents).toMatchObject({ total: 1, done: 1, failed: 0 });
     expect((await stored()).get("undeclared.txt")).toMatchObject({ mimeType: "text/plain; charset=windows-1252", status: "ready", text: LEGACY });
   });
 
@@ -82,7 +76,7 @@ describe("text documents in other encodings than UTF-8", () => {
     form.append("file", new Blob([latin1('<html><head><meta charset="iso-8859-15"></head><body><p>Größe: 40 Nm.</p></body></html>')]), "alt/drehmoment.html");
     const response = await fetch(`${stack.url}/v1/collections/handbuch/documents`, { method: "POST", body: form });
     expect(response.status).toBe(202);
-    const summary = await settled(((await response.json()) as { ingestionId: string }).ingestionId);
+    const summary = await stack.ingestionSettled(((await response.json()) as { ingestionId: string }).ingestionId);
     expect(summary.documents).toMatchObject({ total: 3, done: 3, failed: 0 });
     const rows = await stored();
     expect(rows.get("alt/entlueftung.txt")).toMatchObject({ mimeType: "text/plain; charset=windows-1252", text: LEGACY });

@@ -51,17 +51,11 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
     }
   }
 
-  const settled = (id: string) =>
-    waitFor(async () => {
-      const response = await stack.get(`/v1/ingestions/${id}`);
-      return response.body.status !== "running" ? response.body : undefined;
-    }, { timeoutMs: 20_000, message: `ingestion ${id}` });
-
   it("a document deleted while its parse step reads its content is superseded, not failed", async () => {
     const { ingestionId, documentId } = await upload("parse.md", "# Seals\n\nReplace the shaft seal when oil weeps past it.");
     // The parse step has read the row; it waits for the content, which goes with the row.
     await race("LOCK TABLE document_contents IN ACCESS EXCLUSIVE MODE", [], (holder) => holder.query("DELETE FROM documents WHERE id = $1", [documentId]));
-    const summary = await settled(ingestionId);
+    const summary = await stack.ingestionSettled(ingestionId);
     expect(summary.documents).toEqual({ total: 1, done: 0, failed: 0, pending: 0, superseded: 1 });
     expect(summary.errors).toEqual([]);
   });
@@ -72,7 +66,7 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
     await race("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [documentId], (holder) =>
       holder.query("UPDATE documents SET content_hash = 'uploaded-again', ingestion_id = 'ing_newer', status = 'pending' WHERE id = $1", [documentId]),
     );
-    const summary = await settled(ingestionId);
+    const summary = await stack.ingestionSettled(ingestionId);
     expect(summary.documents).toEqual({ total: 1, done: 0, failed: 0, pending: 0, superseded: 1 });
     const { rows } = await db.query<{ status: string; chunks: number }>("SELECT status, (SELECT count(*)::int FROM chunks WHERE document_id = d.id) AS chunks FROM documents d WHERE id = $1", [documentId]);
     expect(rows[0]).toEqual({ status: "pending", chunks: 0 });
@@ -81,7 +75,7 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
   it("a store step whose document is deleted meanwhile ends superseded on that attempt, without an error", async () => {
     const { ingestionId, documentId } = await upload("deleted.md", "# Hoses\n\nInspect the hoses for cracks every month.");
     await race("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [documentId], (holder) => holder.query("DELETE FROM documents WHERE id = $1", [documentId]));
-    const summary = await settled(ingestionId);
+    const summary = await stack.ingestionSettled(ingestionId);
     expect(summary.documents).toEqual({ total: 1, done: 0, failed: 0, pending: 0, superseded: 1 });
     const job = await stack.api.queues.queue(INGEST_QUEUE).getJob(ingestJobId(ingestionId, documentId));
     expect(job?.returnvalue).toEqual({ superseded: true });

@@ -13,12 +13,6 @@ const DOCS = {
   "belt.txt": "Drive belt tension\n\nCheck the drive belt tension weekly. A loose belt squeals at start-up.",
 };
 
-async function ingestion(stack: Stack, id: string) {
-  return waitFor(async () => {
-    const response = await stack.get(`/v1/ingestions/${id}`);
-    return response.body.status !== "running" ? response.body : undefined;
-  }, { timeoutMs: 30_000, message: `ingestion ${id}` });
-}
 
 describe("document ingestion, search and answers", () => {
   const prefix = uniquePrefix("ingest");
@@ -70,7 +64,7 @@ describe("document ingestion, search and answers", () => {
     const accepted = await stack.post("/v1/collections/manuals/documents", { documents });
     expect(accepted.status).toBe(202);
     expect(accepted.headers.get("location")).toBe(`/v1/ingestions/${accepted.body.ingestionId}`);
-    const summary = await ingestion(stack, accepted.body.ingestionId);
+    const summary = await stack.ingestionSettled(accepted.body.ingestionId);
     expect(summary).toMatchObject({ status: "completed_with_errors", collection: "manuals", documents: { total: 6, done: 4, failed: 2, pending: 0 } });
     expect(summary.chunks.embedded).toBe(summary.chunks.total);
     expect(summary.errors).toEqual(
@@ -111,7 +105,7 @@ describe("document ingestion, search and answers", () => {
         { id: "belt.txt", text: DOCS["belt.txt"], metadata: { area: "drive" } },
       ],
     });
-    const summary = await ingestion(stack, again.body.ingestionId);
+    const summary = await stack.ingestionSettled(again.body.ingestionId);
     expect(summary).toMatchObject({ status: "completed", documents: { done: 2, failed: 0 } });
     expect(await rows("manuals")).toEqual(before);
     expect(stack.emulatorRequests("nomic-embed-text:latest")).toBe(requestsBefore);
@@ -120,7 +114,7 @@ describe("document ingestion, search and answers", () => {
   it("replaces a changed document's chunks", async () => {
     const changed = `${DOCS["belt.txt"]}\n\nReplace the belt when cracks appear on the ribs.`;
     const accepted = await stack.post("/v1/collections/manuals/documents", { documents: [{ id: "belt.txt", text: changed, metadata: { area: "drive" } }] });
-    await ingestion(stack, accepted.body.ingestionId);
+    await stack.ingestionSettled(accepted.body.ingestionId);
     const { chunks } = await rows("manuals");
     const collection = await findCollection(db, "local", "manuals");
     const { rows: text } = await db.query("SELECT string_agg(c.text, ' ') AS text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.external_id = 'belt.txt' AND d.collection_id = $1", [collection?.id]);
@@ -180,7 +174,7 @@ describe("document ingestion, search and answers", () => {
     form.append("file", new Blob(["# Grease\n\nGrease the bearings monthly with lithium grease."], { type: "text/markdown" }), "guides/grease.md");
     const response = await fetch(`${stack.url}/v1/collections/manuals/documents`, { method: "POST", body: form });
     expect(response.status).toBe(202);
-    const summary = await ingestion(stack, ((await response.json()) as { ingestionId: string }).ingestionId);
+    const summary = await stack.ingestionSettled(((await response.json()) as { ingestionId: string }).ingestionId);
     expect(summary.documents).toMatchObject({ total: 1, done: 1 });
     const found = await stack.post("/v1/collections/manuals/search", { query: "lithium grease bearings", k: 1 });
     expect(found.body.results[0]).toMatchObject({ documentId: "guides/grease.md", metadata: { area: "lubrication" } });
@@ -212,7 +206,7 @@ describe("document ingestion, search and answers", () => {
     } finally {
       stack.api.ingest.worker.resume();
     }
-    const summary = await ingestion(stack, ingestionId);
+    const summary = await stack.ingestionSettled(ingestionId);
     expect(summary).toMatchObject({ status: "completed_with_errors", documents: { total: 1, failed: 1, pending: 0 } });
     expect(summary.errors[0].error).toMatch(/^ingestion failed: .*step/s);
     const { rows } = await db.query("SELECT d.status, d.error FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.name = 'doomed'");

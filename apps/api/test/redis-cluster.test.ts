@@ -114,10 +114,7 @@ describe("Herd on a Redis Cluster (HERD_REDIS_CLUSTER=true)", () => {
       documents: [{ id: "pump.md", text: "# Hydraulic pump\n\nBleed the hydraulic pump before first use: open the bleed screw until oil flows without bubbles." }],
     });
     expect(accepted.status).toBe(202);
-    const summary = await waitFor(async () => {
-      const response = await stack.get(`/v1/ingestions/${accepted.body.ingestionId}`);
-      return response.body.status !== "running" ? response.body : undefined;
-    }, { timeoutMs: 30_000, message: "ingestion to finish" });
+    const summary = await stack.ingestionSettled(accepted.body.ingestionId);
     expect(summary).toMatchObject({ status: "completed", documents: { done: 1, failed: 0 } });
     const search = await stack.post("/v1/collections/manuals/search", { query: "how do I bleed the pump?", k: 1 });
     expect(search.body.results[0]).toMatchObject({ documentId: "pump.md" });

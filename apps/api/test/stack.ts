@@ -142,6 +142,14 @@ export class Stack {
     return waitFor(async () => (await this.api.queues.queue(queueName("generate", model)).getCompleted()).map((job) => job.data as GenerateJobData).find(matches), { message: `a finished ${model} job` });
   }
 
+  /** The tally of an ingestion (GET /v1/ingestions/:id) once it has stopped running. */
+  ingestionSettled(id: string): Promise<any> {
+    return waitFor(async () => {
+      const response = await this.get(`/v1/ingestions/${id}`);
+      return response.body.status !== "running" ? response.body : undefined;
+    }, { timeoutMs: 30_000, message: `ingestion ${id}` });
+  }
+
   /** Sum of Ollama requests the emulated fleet received for a model. */
   emulatorRequests(model: string): number {
     return this.fleet.instances.reduce((sum, instance) => sum + (instance.stats().models[model]?.requests ?? 0), 0);

@@ -81,4 +81,25 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
     expect(job?.returnvalue).toEqual({ superseded: true });
     expect(job?.stacktrace).toEqual([]);
   });
+
+  it("a batch already on Ollama when its document is deleted is aborted there", async () => {
+    const { ingestionId } = await upload("running.md", "# Gauges\n\nCalibrate the pressure gauge every year.");
+    const instance = stack.fleet.instances[0];
+    if (!instance) throw new Error("no instance");
+    const embeds = () => instance.stats().models["nomic-embed-text:latest"] ?? { inFlight: 0, canceled: 0 };
+    // 20 s for the batch's call: long enough that only an abort ends it within the test.
+    await instance.setFault({ mode: "slow", rate: 1, factor: 20_000, status: 500, scope: "inference" });
+    try {
+      stack.api.ingest.worker.resume();
+      await waitFor(() => embeds().inFlight > 0 || undefined, { message: "the batch's call running on the instance" });
+      const canceledBefore = embeds().canceled;
+      expect((await fetch(`${stack.url}/v1/collections/races/documents/running.md`, { method: "DELETE" })).status).toBe(200);
+      await waitFor(() => embeds().canceled > canceledBefore || undefined, { message: "the call aborted" });
+      expect(embeds().inFlight).toBe(0);
+    } finally {
+      await instance.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
+    }
+    const summary = await stack.ingestionSettled(ingestionId);
+    expect(summary.documents).toEqual({ total: 1, done: 0, failed: 0, pending: 0, superseded: 1 });
+  });
 });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
 import type { ApiConfig } from "@herd/config";
-import { INGEST_QUEUE, jobOptions, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
+import { INGEST_QUEUE, jobOptions, type HerdKeys, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
 import { inTransaction, saveDocumentContent, upsertDocument, type Collection, type Database, type UnfinishedIngestion } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { confirmReplicated, type ReplicationDeps } from "../replication.js";
@@ -13,6 +13,7 @@ import { withdrawEmbeddings } from "./withdraw.js";
 
 export interface IngestDeps extends Omit<ReplicationDeps, "config"> {
   db: Database;
+  keys: HerdKeys;
   queues: QueueRegistry;
   progress: IngestionProgress;
   retention: RetentionPolicy;

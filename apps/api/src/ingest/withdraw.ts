@@ -1,5 +1,7 @@
-import { INGEST_QUEUE } from "@herd/jobs";
+import type { Job } from "bullmq";
+import { INGEST_QUEUE, type HerdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
+import { publishOn, type RedisClient } from "@herd/redis";
 import type { UnfinishedIngestion } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { ingestJobId } from "./job-ids.js";
@@ -15,10 +17,12 @@ const CONCURRENCY = 50;
  * embedding, that is most of a large upload's GPU time.
  *
  * BullMQ removes each waiting batch from its ingest job's dependencies; the job, once none is
- * left, runs its store step, which records the document superseded. A batch already running
- * finishes first. Returns how many documents had batches taken away.
+ * left, runs its store step, which records the document superseded. A batch a worker already
+ * holds is canceled like a job whose client went away (the cancel channel): its Ollama call is
+ * aborted, or never made if it still waits for a slot, and it fails as canceled, which its ingest
+ * job ignores. Returns how many documents had batches taken away.
  */
-export async function withdrawEmbeddings(deps: { queues: QueueRegistry; logger: Logger }, documents: readonly UnfinishedIngestion[]): Promise<number> {
+export async function withdrawEmbeddings(deps: { queues: QueueRegistry; redis: RedisClient; keys: HerdKeys; logger: Logger }, documents: readonly UnfinishedIngestion[]): Promise<number> {
   const queue = deps.queues.queue(INGEST_QUEUE);
   let withdrawn = 0;
   try {
@@ -29,6 +33,7 @@ export async function withdrawEmbeddings(deps: { queues: QueueRegistry; logger: 
           const job = await queue.getJob(ingestJobId(document.ingestionId, document.documentId));
           if (!job || (await job.getState()) !== "waiting-children") return 0;
           await job.removeUnprocessedChildren();
+          await Promise.all((await heldBatches(job)).map((batchId) => publishOn(deps.redis, deps.keys.cancelChannel, batchId)));
           return 1;
         }),
       );
@@ -41,4 +46,17 @@ export async function withdrawEmbeddings(deps: { queues: QueueRegistry; logger: 
   }
   if (withdrawn > 0) deps.logger.info({ documents: withdrawn }, "withdrew the queued embedding batches of deleted or replaced documents");
   return withdrawn;
+}
+
+/** The ids of the batches left in an ingest job's dependencies: those a worker holds (locked). */
+async function heldBatches(job: Job): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor = 0;
+  do {
+    const page = await job.getDependencies({ unprocessed: { cursor, count: 1000 } });
+    // A child's key is "<prefix>:<queue>:<id>"; neither queue names nor batch ids hold a colon.
+    for (const key of page.unprocessed ?? []) ids.push(key.slice(key.lastIndexOf(":") + 1));
+    cursor = page.nextUnprocessedCursor ?? 0;
+  } while (cursor !== 0);
+  return ids;
 }

@@ -60,6 +60,18 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
     expect(summary.errors).toEqual([]);
   });
 
+  it("a document uploaded again while its parse step runs gets none of the old content's batches embedded", async () => {
+    const { ingestionId, documentId } = await upload("reparsed.md", "# Couplings\n\nAlign the pump coupling after every motor change.");
+    const callsBefore = stack.emulatorRequests("nomic-embed-text:latest");
+    // The parse step has read the row and waits for the content; the "new upload" changes the row meanwhile.
+    await race("LOCK TABLE document_contents IN ACCESS EXCLUSIVE MODE", [], (holder) =>
+      holder.query("UPDATE documents SET content_hash = 'uploaded-again', ingestion_id = 'ing_newer' WHERE id = $1", [documentId]),
+    );
+    const summary = await stack.ingestionSettled(ingestionId);
+    expect(summary.documents).toEqual({ total: 1, done: 0, failed: 0, pending: 0, superseded: 1 });
+    expect(stack.emulatorRequests("nomic-embed-text:latest")).toBe(callsBefore);
+  });
+
   it("a store step whose document is uploaded again meanwhile keeps none of its chunks and leaves the row to the new upload", async () => {
     const { ingestionId, documentId } = await upload("store.md", "# Filters\n\nChange the return filter every 500 hours.");
     // The store step waits to write chunks that reference the locked row; the "new upload" changes it.

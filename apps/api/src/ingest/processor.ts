@@ -136,6 +136,9 @@ export class IngestProcessor {
     }
     const list = await loadChunks(db.pool, cache, parsePool, document, data, chunkedHash);
     if (!list.ok) return this.#fail(data, list.reason);
+    // Parsing can take seconds, and a deletion or new upload meanwhile finds this step running,
+    // with no batches to take away yet: look again before queuing any.
+    if ((await findDocument(db.pool, data.documentId))?.contentHash !== data.contentHash) return this.#superseded(data);
     await progress.set(data.ingestionId, data.externalId, { status: "embedding", chunks: list.chunks.length });
     const batches = Math.ceil(list.chunks.length / data.embedBatch);
     await this.#requestEmbeddings(job, data, list.chunks, Array.from({ length: batches }, (_, i) => i), 0);

@@ -73,13 +73,18 @@ export class StreamAssembler {
     const thinking = this.#fresh(this.#thinking, thinkingSoFar);
     const text = this.diverged ? undefined : this.#fresh(this.#text, textSoFar);
     if (this.diverged) return;
-    const entries = logprobsSoFar.length > this.#sentLogprobs ? logprobsSoFar.slice(this.#sentLogprobs) : undefined;
-    if (entries) this.#sentLogprobs = logprobsSoFar.length;
-    // The entries ride on the last piece sent; with no fresh text for them, on an empty one.
-    const onThinking = thinking !== undefined && this.#thinking.emit !== undefined && text === undefined;
-    // Thinking nobody listens for is still followed, so a retry that thinks differently is caught.
-    if (thinking !== undefined) this.#thinking.emit?.(thinking, onThinking ? entries : undefined);
-    if (text !== undefined || (entries && !onThinking)) this.#text.emit?.(text ?? "", onThinking ? undefined : entries);
+    const entries = logprobsSoFar.slice(this.#sentLogprobs);
+    this.#sentLogprobs = Math.max(this.#sentLogprobs, logprobsSoFar.length);
+    // A model thinks before it answers, so the thinking's tokens come first: they go out with the
+    // thinking piece, the rest with the text, as each line of Ollama's own stream carries its own.
+    // Thinking nobody listens for is still followed (a retry that thinks differently is caught);
+    // its entries then ride on the text piece.
+    const forThinking = thinking === undefined || this.#thinking.emit === undefined ? 0 : text === undefined ? entries.length : entriesSpanning(entries, thinking.length);
+    const thinkingEntries = entries.slice(0, forThinking);
+    const textEntries = entries.slice(forThinking);
+    if (thinking !== undefined) this.#thinking.emit?.(thinking, thinkingEntries.length > 0 ? thinkingEntries : undefined);
+    // With no fresh text for them, entries still go out, on an empty piece.
+    if (text !== undefined || textEntries.length > 0) this.#text.emit?.(text ?? "", textEntries.length > 0 ? textEntries : undefined);
   }
 
   /** The part's text not yet sent (undefined when nothing is new); marks it sent. */
@@ -96,4 +101,16 @@ export class StreamAssembler {
     part.sent = text;
     return fresh;
   }
+}
+
+/** How many of `entries`, from the first, spell the first `length` characters of their tokens. */
+function entriesSpanning(entries: readonly Logprob[], length: number): number {
+  let spelled = 0;
+  let count = 0;
+  for (const entry of entries) {
+    if (spelled >= length) break;
+    spelled += entry.token.length;
+    count += 1;
+  }
+  return count;
 }

@@ -63,7 +63,7 @@ describe("StreamAssembler", () => {
     const stream = new StreamAssembler((text, logprobs) => out.push(["text", text, tokens(logprobs)]), (text, logprobs) => out.push(["thinking", text, tokens(logprobs)]));
     const lp = (token: string) => ({ token, logprob: -0.1 });
     stream.piece({ seq: 0, text: "", thinking: "Hm.", logprobs: [lp("Hm"), lp(".")] });
-    // A piece with thinking and text: its entries go with the text, which is sent last.
+    // A piece with thinking and text: the thinking's tokens go with the thinking, the rest with the text.
     stream.piece({ seq: 1, text: "Bleed", thinking: " Ok.", logprobs: [lp(" Ok"), lp("."), lp("Bleed")] });
     // The retry repeats what was sent, then goes on: only the new tokens' entries go out.
     stream.piece({ seq: 0, text: "", thinking: "Hm.", logprobs: [lp("Hm"), lp(".")] });
@@ -71,11 +71,26 @@ describe("StreamAssembler", () => {
     expect(stream.finish("Bleed it now", "Hm. Ok.", ["Hm", ".", " Ok", ".", "Bleed", " it", " now"].map(lp))).toBe(true);
     expect(out).toEqual([
       ["thinking", "Hm.", ["Hm", "."]],
-      ["thinking", " Ok.", []],
-      ["text", "Bleed", [" Ok", ".", "Bleed"]],
+      ["thinking", " Ok.", [" Ok", "."]],
+      ["text", "Bleed", ["Bleed"]],
       ["text", " it", [" it"]],
       ["text", " now", [" now"]],
     ]);
+    // The end of the thinking and the whole answer filled in from the result at once: split the same way.
+    const late: Array<[string, string, string[]]> = [];
+    const filled = new StreamAssembler((text, logprobs) => late.push(["text", text, tokens(logprobs)]), (text, logprobs) => late.push(["thinking", text, tokens(logprobs)]));
+    filled.piece({ seq: 0, text: "", thinking: "Hm.", logprobs: [lp("Hm"), lp(".")] });
+    expect(filled.finish("Bleed it", "Hm. Ok.", ["Hm", ".", " Ok", ".", "Bleed", " it"].map(lp))).toBe(true);
+    expect(late).toEqual([
+      ["thinking", "Hm.", ["Hm", "."]],
+      ["thinking", " Ok.", [" Ok", "."]],
+      ["text", "Bleed it", ["Bleed", " it"]],
+    ]);
+    // Thinking nobody listens for: its entries ride on the text.
+    const unheard: Array<[string, string[]]> = [];
+    const plain = new StreamAssembler((text, logprobs) => unheard.push([text, tokens(logprobs)]));
+    plain.piece({ seq: 0, text: "Bleed", thinking: "Hm.", logprobs: [lp("Hm"), lp("."), lp("Bleed")] });
+    expect(unheard).toEqual([["Bleed", ["Hm", ".", "Bleed"]]]);
     // Entries with no new text (a chunk that only carried them) still go out, on an empty piece.
     const bare: Array<[string, string[]]> = [];
     const other = new StreamAssembler((text, logprobs) => bare.push([text, tokens(logprobs)]));

@@ -145,11 +145,18 @@ export function toPieces(text: string): string[] {
   return text.match(/\s*\S+/g) ?? [];
 }
 
+/** Splits compact JSON into stream pieces: punctuation apart, words inside strings as in toPieces. */
+function jsonPieces(json: string): string[] {
+  return json.match(/\s*(?:[{}[\]:,"]|[^\s{}[\]:,"]+)|\s+$/g) ?? [];
+}
+
 export function generate(input: GenerationInput): GenerationOutput {
   const text = input.seen ? `${input.seen} ${composeText(input)}` : composeText(input);
   const finalText = input.format === undefined ? text : JSON.stringify(input.format === "json" ? { response: text } : fillSchema(input.format, text));
-  const pieces = input.format === undefined ? toPieces(finalText) : [finalText];
-  if (input.maxTokens !== undefined && input.maxTokens >= 0 && input.format === undefined) {
+  // JSON streams token by token too, and num_predict cuts it wherever it stands, as Ollama does:
+  // the text is then no longer valid JSON.
+  const pieces = input.format === undefined ? toPieces(finalText) : jsonPieces(finalText);
+  if (input.maxTokens !== undefined && input.maxTokens >= 0) {
     let tokens = 0;
     const kept: string[] = [];
     for (const piece of pieces) {

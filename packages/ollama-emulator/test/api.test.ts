@@ -162,6 +162,19 @@ describe("emulator: Ollama routes and bodies", () => {
     const shaped = JSON.parse((await post(url, "/api/generate", { model: "llama3.2", prompt: "Status?", format: schema, stream: false })).text) as { response: string };
     expect(JSON.parse(shaped.response)).toEqual({ ok: expect.any(Boolean), reason: expect.any(String) });
   });
+
+  it("streams JSON piece by piece and cuts it at num_predict, leaving it unfinished as Ollama does", async () => {
+    const body = { model: "llama3.2", prompt: "Status of the pump?", format: "json" };
+    const whole = JSON.parse((await post(url, "/api/generate", { ...body, stream: false })).text) as { response: string; eval_count: number; done_reason: string };
+    expect(whole.done_reason).toBe("stop");
+    const lines = (await post(url, "/api/generate", body)).text.trim().split("\n").map((line) => JSON.parse(line) as { response: string; done: boolean });
+    expect(lines.length).toBeGreaterThan(4);
+    expect(lines.map((line) => line.response).join("")).toBe(whole.response);
+    const cut = JSON.parse((await post(url, "/api/generate", { ...body, stream: false, options: { num_predict: 4 } })).text) as { response: string; eval_count: number; done_reason: string };
+    expect(cut).toMatchObject({ done_reason: "length", eval_count: 4 });
+    expect(whole.response.startsWith(cut.response)).toBe(true);
+    expect(() => JSON.parse(cut.response)).toThrow();
+  });
 });
 
 describe("emulator: input ledger", () => {

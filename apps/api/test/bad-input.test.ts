@@ -78,6 +78,10 @@ describe("bad input", () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get("allow")).toBe("POST");
     expect(((await wrongMethod.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+    for (const [path, allow] of [["/v1/ingestions/ing_x", "GET, DELETE"], ["/v1/collections/c/documents/a/b.md", "GET, DELETE"], ["/v1/collections/c", "GET, DELETE"]] as const) {
+      const response = await fetch(`${stack.url}${path}`, { method: "PATCH" });
+      expect([response.status, response.headers.get("allow")], path).toEqual([405, allow]);
+    }
   });
 
   it("answers 404 for unknown, malformed and expired job ids", async () => {

@@ -118,4 +118,39 @@ describe("managing collections: their documents, and deleting them", () => {
     expect(hits.map((hit) => hit.documentId)).toEqual(["a.md"]);
     expect(hits[0]?.text).toContain("Refill");
   });
+
+  it("cancels an ingestion: its pending documents fail as canceled, their queued batches never run, stored ones stay", async () => {
+    // The worker the test before started may not have reached the fleet view yet (503 no_live_workers).
+    await waitFor(async () => (await stack.post("/v1/collections", { name: "canceled", model: "all-minilm" })).status === 201 || undefined, { message: "the collection created" });
+    const stored = await stack.post("/v1/collections/canceled/documents", { documents: [{ id: "kept.md", text: "Keep the hoses clean." }] });
+    await stack.ingestionSettled(stored.body.ingestionId);
+    const embedQueue = stack.api.queues.queue(queueName("embed", "all-minilm"));
+    const callsBefore = stack.emulatorRequests("all-minilm:latest");
+    // With the embedding queue paused, the parsed documents' batches wait in it.
+    await embedQueue.pause();
+    let ingestionId: string;
+    try {
+      const wrong = await stack.post("/v1/collections/canceled/documents", { documents: [...DOCUMENTS, { id: "kept.md", text: "Keep the hoses clean and dry." }] });
+      ingestionId = wrong.body.ingestionId as string;
+      await waitFor(async () => ((await embedQueue.getJobCounts("prioritized")).prioritized ?? 0) >= 3 || undefined, { message: "batches queued" });
+      const client = new HerdClient({ baseUrl: stack.url });
+      // Nothing could be stored without embeddings: every document was still pending.
+      expect(await client.cancelIngestion(ingestionId)).toBe(DOCUMENTS.length + 1);
+      expect(await client.cancelIngestion(ingestionId)).toBe(0);
+    } finally {
+      await embedQueue.resume();
+    }
+    const summary = await stack.ingestionSettled(ingestionId);
+    expect(summary).toMatchObject({ status: "completed_with_errors", canceledAt: expect.any(String) });
+    expect(summary.documents).toEqual({ total: DOCUMENTS.length + 1, done: 0, failed: DOCUMENTS.length + 1, pending: 0, superseded: 0 });
+    expect(new Set(summary.errors.map((error: { error: string }) => error.error))).toEqual(new Set(["the ingestion was canceled"]));
+    expect(stack.emulatorRequests("all-minilm:latest")).toBe(callsBefore);
+    expect((await embedQueue.getJobCounts("prioritized")).prioritized).toBe(0);
+    // The re-ingested document keeps its previous chunks; the others are failed rows, listed with the reason.
+    const kept = await stack.post("/v1/collections/canceled/search", { query: "hoses clean", k: 5, mode: "keyword" });
+    expect(kept.body.results.map((hit: { documentId: string }) => hit.documentId)).toEqual(["kept.md"]);
+    const failed = await stack.get("/v1/collections/canceled/documents?status=failed");
+    expect(failed.body.documents).toHaveLength(DOCUMENTS.length + 1);
+    expect((await fetch(`${stack.url}/v1/ingestions/ing_unknown`, { method: "DELETE" })).status).toBe(404);
+  });
 });

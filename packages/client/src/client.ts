@@ -211,6 +211,14 @@ export class HerdClient {
     }
   }
 
+  /**
+   * Cancels an ingestion: the documents it still has pending end failed ("the ingestion was
+   * canceled") and their queued embedding work is withdrawn. Returns how many it canceled.
+   */
+  async cancelIngestion(id: string): Promise<number> {
+    return (await this.#request<{ canceled: number }>("DELETE", `/v1/ingestions/${encodeURIComponent(id)}`)).body.canceled;
+  }
+
   async deleteDocument(collection: string, documentId: string): Promise<void> {
     await this.#request("DELETE", `/v1/collections/${encodeURIComponent(collection)}/documents/${documentId.split("/").map(encodeURIComponent).join("/")}`);
   }

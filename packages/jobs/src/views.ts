@@ -85,6 +85,8 @@ export interface IngestionSummary {
   chunks: { total: number; embedded: number };
   errors: Array<{ documentId: string; error: string }>;
   createdAt: string;
+  /** When it was canceled (DELETE /v1/ingestions/:id); absent otherwise. */
+  canceledAt?: string;
 }
 
 export type SearchMode = "vector" | "keyword" | "hybrid";

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { deleteCollection, deleteDocument, insertCollection, markDocumentFailed, markDocumentReady, migrate, upsertDocument, type Collection } from "../src/index.js";
+import { deleteCollection, deleteDocument, failIngestionDocuments, insertCollection, markDocumentFailed, markDocumentReady, migrate, upsertDocument, type Collection } from "../src/index.js";
 import { databaseServers, usePool } from "./servers.js";
 
 /**
@@ -66,5 +66,25 @@ describe.each(databaseServers("unfinished"))("ingestions a change leaves unfinis
     expect(await markDocumentReady(pool(), { id: first.id, contentHash: "new" }, 2, "chunked-new")).toBe(true);
     await pool().query("DELETE FROM documents WHERE id = $1", [first.id]);
     expect(await markDocumentFailed(pool(), { id: first.id, contentHash: "new" }, "broken")).toBe(false);
+  });
+
+  it("canceling an ingestion fails only the documents it still has pending", async () => {
+    const target = await collection("canceling");
+    const pending = await upload(target, "pending.txt", "p", "ing_c");
+    const stored = await upload(target, "stored.txt", "s", "ing_c");
+    await markDocumentReady(pool(), stored, 1, "chunked");
+    await upload(target, "taken.txt", "t1", "ing_c");
+    await upload(target, "taken.txt", "t2", "ing_later");
+    const other = await upload(target, "other.txt", "o", "ing_other");
+    expect(await failIngestionDocuments(pool(), "ing_c", "the ingestion was canceled")).toEqual([{ documentId: pending.id, externalId: "pending.txt" }]);
+    const { rows } = await pool().query<{ external_id: string; status: string; error: string | null }>("SELECT external_id, status, error FROM documents WHERE collection_id = $1 ORDER BY external_id", [target.id]);
+    expect(rows).toEqual([
+      { external_id: "other.txt", status: "pending", error: null },
+      { external_id: "pending.txt", status: "failed", error: "the ingestion was canceled" },
+      { external_id: "stored.txt", status: "ready", error: null },
+      { external_id: "taken.txt", status: "pending", error: null },
+    ]);
+    expect(other.status).toBe("pending");
+    expect(await failIngestionDocuments(pool(), "ing_c", "again")).toEqual([]);
   });
 });

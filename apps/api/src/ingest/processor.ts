@@ -118,6 +118,17 @@ export class IngestProcessor {
     return { failed: reason };
   }
 
+  /**
+   * Its document was failed while the job waited (its ingestion canceled): nothing more is done
+   * for it, and whatever failed it counted it. Only such a decision leaves a document failed
+   * before its job ends, since every upload makes it pending again.
+   */
+  async #failedElsewhere(data: IngestJobData, error: string | null): Promise<{ failed: string }> {
+    const reason = error ?? "failed";
+    await this.options.progress.set(data.ingestionId, data.externalId, { status: "failed", error: reason });
+    return { failed: reason };
+  }
+
   async #superseded(data: IngestJobData): Promise<{ superseded: true }> {
     await this.options.progress.set(data.ingestionId, data.externalId, { status: "superseded" });
     return { superseded: true };
@@ -128,6 +139,7 @@ export class IngestProcessor {
     const document = await findDocument(db.pool, data.documentId);
     // Deleted, or uploaded again since: the newer job owns the document now.
     if (!document || document.contentHash !== data.contentHash) return this.#superseded(data);
+    if (document.status === "failed") return this.#failedElsewhere(data, document.error);
     const chunkedHash = chunkedHashOf(document, data);
     if (document.status === "ready" && document.chunkedHash === chunkedHash) {
       await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: document.chunkCount, unchanged: true });
@@ -136,9 +148,11 @@ export class IngestProcessor {
     }
     const list = await loadChunks(db.pool, cache, parsePool, document, data, chunkedHash);
     if (!list.ok) return this.#fail(data, list.reason);
-    // Parsing can take seconds, and a deletion or new upload meanwhile finds this step running,
-    // with no batches to take away yet: look again before queuing any.
-    if ((await findDocument(db.pool, data.documentId))?.contentHash !== data.contentHash) return this.#superseded(data);
+    // Parsing can take seconds, and a deletion, new upload or cancellation meanwhile finds this
+    // step running, with no batches to take away yet: look again before queuing any.
+    const current = await findDocument(db.pool, data.documentId);
+    if (current?.contentHash !== data.contentHash) return this.#superseded(data);
+    if (current.status === "failed") return this.#failedElsewhere(data, current.error);
     await progress.set(data.ingestionId, data.externalId, { status: "embedding", chunks: list.chunks.length });
     const batches = Math.ceil(list.chunks.length / data.embedBatch);
     await this.#requestEmbeddings(job, data, list.chunks, Array.from({ length: batches }, (_, i) => i), 0);
@@ -212,6 +226,7 @@ export class IngestProcessor {
     const { db, cache, parsePool, progress } = this.options;
     const document = await findDocument(db.pool, data.documentId);
     if (!document || document.contentHash !== data.contentHash || !data.chunkedHash) return this.#superseded(data);
+    if (document.status === "failed") return this.#failedElsewhere(data, document.error);
     const failures = Object.values(await job.getIgnoredChildrenFailures());
     if (failures.length > 0) return this.#fail(data, `embedding failed: ${failures[0]}`);
     const list = await loadChunks(db.pool, cache, parsePool, document, data, data.chunkedHash);

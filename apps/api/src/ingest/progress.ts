@@ -56,6 +56,14 @@ export class IngestionProgress {
     await execAll(this.redis.multi().hset(this.keys.ingestionDocs(id), documentId, JSON.stringify(state)).expire(this.keys.ingestionEmbedded(id), TTL_SECONDS));
   }
 
+  /** Records the ingestion canceled, and the documents it had pending failed with `error`. */
+  async cancel(id: string, externalIds: readonly string[], error: string): Promise<void> {
+    const failed = JSON.stringify({ status: "failed", error });
+    const multi = this.redis.multi().hset(this.keys.ingestion(id), "canceledAt", new Date().toISOString());
+    if (externalIds.length > 0) multi.hset(this.keys.ingestionDocs(id), Object.fromEntries(externalIds.map((doc) => [doc, failed])));
+    await execAll(multi);
+  }
+
   /** With `tenant`, another tenant's ingestion reads as unknown. */
   async read(id: string, tenant?: string): Promise<IngestionSummary | undefined> {
     const [meta, docs, embedded] = await Promise.all([
@@ -73,6 +81,7 @@ export class IngestionProgress {
       chunks: { total: 0, embedded: 0 },
       errors: [],
       createdAt: meta["createdAt"] ?? "",
+      ...(meta["canceledAt"] ? { canceledAt: meta["canceledAt"] } : {}),
     };
     for (const [documentId, raw] of Object.entries(docs)) {
       const state = JSON.parse(raw) as DocumentState;

@@ -9,6 +9,7 @@ import type { FleetView } from "../fleet-view.js";
 import type { IngestionProgress } from "../ingest/progress.js";
 import { startIngestion, type IngestDeps } from "../ingest/submit.js";
 import { withdrawEmbeddings } from "../ingest/withdraw.js";
+import { cancelIngestion } from "../ingest/cancel.js";
 import { notServed } from "../submit.js";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
 
@@ -168,6 +169,12 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     const summary = await deps.progress.read(String(req.params["id"]), tenantOf(res));
     if (!summary) throw new ApiError(404, "ingestion_not_found", "unknown or expired ingestion id");
     res.json(summary);
+  });
+
+  router.delete("/v1/ingestions/:id", async (req: Request, res: Response) => {
+    const id = String(req.params["id"]);
+    if (!(await deps.progress.read(id, tenantOf(res)))) throw new ApiError(404, "ingestion_not_found", "unknown or expired ingestion id");
+    res.json({ id, canceled: await cancelIngestion(deps, id) });
   });
 
   return router;

@@ -71,6 +71,19 @@ export async function failPendingDocument(db: Queryable, documentId: number, ing
   return (rowCount ?? 0) > 0;
 }
 
+/**
+ * Fails every document an ingestion still has pending, with `error` (a canceled ingestion): the
+ * ones it finished, and the ones a later upload took over, stay as they are. Returns the failed
+ * documents.
+ */
+export async function failIngestionDocuments(db: Queryable, ingestionId: string, error: string): Promise<Array<{ documentId: number; externalId: string }>> {
+  const { rows } = await db.query<{ id: string; external_id: string }>(
+    "UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE ingestion_id = $1 AND status = 'pending' RETURNING id, external_id",
+    [ingestionId, error.slice(0, 2000)],
+  );
+  return rows.map((row) => ({ documentId: Number(row.id), externalId: row.external_id }));
+}
+
 /** Where each document an ingestion queued stands now, for rebuilding its progress record. */
 export async function ingestionDocuments(db: Queryable, ingestionId: string): Promise<Array<{ externalId: string; status: DocumentStatus; chunkCount: number; error: string | null }>> {
   const { rows } = await db.query<{ external_id: string; status: DocumentStatus; chunk_count: number; error: string | null }>(

@@ -119,7 +119,9 @@ describe("job lifecycle", () => {
   });
 
   it("cancels a queued job, refuses to cancel a running one, and reports canceled", async () => {
-    const running = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "occupies the slot" });
+    // Eight inputs, 400 ms each: the slot stays busy for seconds, well past the steps below even on a
+    // loaded machine (one input, 400 ms, was once finished before the refused cancel).
+    const running = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: Array.from({ length: 8 }, (_, i) => `occupies the slot ${i}`) });
     await waitFor(async () => (await stack.get(`/v1/jobs/${running.body.id}`)).body.status === "running", { message: "first job running" });
     const submittedAfter = Date.now();
     const queued = await stack.post("/v1/jobs", { type: "embed", model: "nomic-embed-text", input: "will be canceled" });
@@ -141,7 +143,7 @@ describe("job lifecycle", () => {
     const busy = await fetch(`${stack.url}/v1/jobs/${running.body.id}`, { method: "DELETE" });
     expect(busy.status).toBe(409);
     expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("job_running");
-    await stack.get(`/v1/jobs/${running.body.id}?wait=5000`);
+    await stack.get(`/v1/jobs/${running.body.id}?wait=20000`);
     const finished = await fetch(`${stack.url}/v1/jobs/${running.body.id}`, { method: "DELETE" });
     expect(finished.status).toBe(409);
     const unknown = await fetch(`${stack.url}/v1/jobs/embed.bm9uZTpsYXRlc3Q.0123456789abcdef01234567`, { method: "DELETE" });

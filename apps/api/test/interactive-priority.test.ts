@@ -1,22 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queueName } from "@herd/jobs";
 import { uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const EMBED_MS = 8;
-/** Batch calls are sized to take about this long. */
+/** Batch calls are sized to take about this long: two or three inputs of 8 ms. */
 const SLICE_TARGET_MS = 24;
 
-function p95(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.ceil(sorted.length * 0.95) - 1] ?? Number.NaN;
-}
-
+/**
+ * What the design promises an interactive job during a large ingestion: it waits for the batch
+ * slice in progress, not for the batch. Counted, not timed (a loaded machine stretches every
+ * wait alike): the emulator logs each call as it starts, so for each interactive job we count the
+ * batch calls that started on the instance after the job was queued and before its own call.
+ */
 describe("interactive requests during a large ingestion", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await Stack.start({
       prefix: uniquePrefix("prio"),
-      fleet: { instances: 1, preload: true, latency: { embedMs: EMBED_MS } },
+      fleet: { instances: 1, preload: true, latency: { embedMs: EMBED_MS }, recordInputs: true },
       env: { HERD_EMBED_BATCH: "32", HERD_CACHE_EMBEDDING_TTL: "off" },
       workerEnv: { HERD_BATCH_SLICE_TARGET: String(SLICE_TARGET_MS) },
     });
@@ -24,19 +26,19 @@ describe("interactive requests during a large ingestion", () => {
   });
   afterAll(() => stack?.close());
 
-  async function interactive(tag: string, count: number): Promise<number[]> {
-    const latencies: number[] = [];
+  /** Runs `count` interactive embeddings one after another; returns each one's job id and input. */
+  async function interactive(tag: string, count: number): Promise<Array<{ id: string; input: string }>> {
+    const jobs: Array<{ id: string; input: string }> = [];
     for (let i = 0; i < count; i += 1) {
-      const started = performance.now();
-      const response = await stack.post("/v1/jobs?wait=20000", { type: "embed", model: "nomic-embed-text", input: `${tag} question ${i} about the pump` });
+      const input = `${tag} question ${i} about the pump`;
+      const response = await stack.post("/v1/jobs?wait=20000", { type: "embed", model: "nomic-embed-text", input });
       expect(response.body.status).toBe("completed");
-      latencies.push(performance.now() - started);
+      jobs.push({ id: response.body.id as string, input });
     }
-    return latencies;
+    return jobs;
   }
 
-  it("stay within one slice of batch work of their idle latency (stated bound: idle p95 + 2 slices)", async () => {
-    const idle = await interactive("idle", 20);
+  it("wait for at most the batch slice in progress, never for the rest of the batch", async () => {
     const documents = Array.from({ length: 40 }, (_, i) => ({
       id: `bulk-${i}.txt`,
       text: Array.from({ length: 40 }, (_, j) => `Paragraph ${j} of bulk document ${i} describes part ${i * 100 + j} in detail.`).join("\n\n"),
@@ -47,8 +49,25 @@ describe("interactive requests during a large ingestion", () => {
     const progress = (await stack.get(`/v1/ingestions/${accepted.body.ingestionId}`)).body;
     // The ingestion must still be running when the last interactive request finished, or the comparison is void.
     expect(progress.status).toBe("running");
-    console.log(`idle p95 ${p95(idle).toFixed(1)} ms, during ingestion p95 ${p95(busy).toFixed(1)} ms, one slice ≈ ${SLICE_TARGET_MS} ms; busy: ${busy.map((v) => v.toFixed(0)).join(" ")}`);
-    // An interactive job waits for the slice in progress (≤ one slice), plus the check between slices.
-    expect(p95(busy)).toBeLessThanOrEqual(p95(idle) + 2 * SLICE_TARGET_MS);
+
+    const calls = stack.fleet.instances[0]?.embedCalls() ?? [];
+    const batchCalls = calls.filter((call) => !call.inputs.some((input) => input.includes(" question ")));
+    // Each document's batch (20 chunks here) goes to Ollama in slices of a few inputs (with
+    // HERD_BATCH_SLICE_TARGET=0 it goes in one call of 20, and this fails).
+    expect(batchCalls.length).toBeGreaterThan(20);
+    expect(Math.max(...batchCalls.map((call) => call.inputs.length))).toBeLessThanOrEqual(8);
+    const queue = stack.api.queues.queue(queueName("embed", "nomic-embed-text"));
+    const overtaken: number[] = [];
+    for (const job of busy) {
+      const queuedAt = (await queue.getJob(job.id))?.timestamp;
+      const own = calls.find((call) => call.inputs.includes(job.input));
+      if (queuedAt === undefined || !own) throw new Error(`no record of job ${job.id}`);
+      overtaken.push(batchCalls.filter((call) => call.startedAt > queuedAt && call.startedAt < own.startedAt).length);
+    }
+    console.log(`batch slices started between an interactive job's enqueue and its own call: ${overtaken.join(" ")}`);
+    // At most the slice whose between-slices look raced the job's arrival, and one more when the
+    // worker took longer than its yield wait (50 ms) to fetch the job (seen once with both cores
+    // busy); never the rest of the batch (several more slices).
+    expect(Math.max(...overtaken)).toBeLessThanOrEqual(2);
   }, 120_000);
 });

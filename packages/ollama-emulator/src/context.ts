@@ -21,6 +21,15 @@ export interface InstanceContext {
    * work that ran twice). Off by default: a long-running emulator must not grow without bound.
    */
   inputLedger: Map<string, number> | undefined;
+  /** Every embedding call as it starts computing, when recording is on (same reason for "off"). */
+  embedCalls: EmbedCall[] | undefined;
+}
+
+/** An /api/embed call's start (Date.now(), when its slot is granted) and its inputs. */
+export interface EmbedCall {
+  model: string;
+  startedAt: number;
+  inputs: readonly string[];
 }
 
 /**

@@ -1,4 +1,5 @@
 export { EmulatorInstance, EMULATED_OLLAMA_VERSION, ADMIN_PREFIX, type EmulatorOptions } from "./instance.js";
+export type { EmbedCall } from "./context.js";
 export { EmulatorFleet, type FleetOptions } from "./fleet.js";
 export { DEFAULT_MODELS, capabilitiesOf, completeModelSpec, withLatestTag, type ModelSpec } from "./catalog.js";
 export { FaultSpec, NO_FAULT, RUNNER_STOPPED_MESSAGE } from "./faults.js";

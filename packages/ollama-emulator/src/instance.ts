@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { DEFAULT_MODELS, type ModelSpec } from "./catalog.js";
-import type { InstanceContext } from "./context.js";
+import type { EmbedCall, InstanceContext } from "./context.js";
 import { FaultState, NO_FAULT, RUNNER_STOPPED_MESSAGE, type FaultSpec } from "./faults.js";
 import { handleAdmin } from "./handlers/admin.js";
 import { handleEmbed, handleLegacyEmbeddings } from "./handlers/embed.js";
@@ -29,7 +29,7 @@ export interface EmulatorOptions {
   keepAliveMs?: number;
   /** Whether models start loaded (no load latency on first use). */
   preload?: boolean;
-  /** Count how many times each embedding input is computed (see inputCounts()). */
+  /** Count how many times each embedding input is computed (see inputCounts()), and log each embedding call (see embedCalls()). */
   recordInputs?: boolean;
 }
 
@@ -81,6 +81,7 @@ export class EmulatorInstance {
       latency,
       speed,
       inputLedger: options.recordInputs ? new Map() : undefined,
+      embedCalls: options.recordInputs ? [] : undefined,
     };
     // Go's net/http serves a connection's requests one at a time: it reads the next (pipelined)
     // request only after the previous handler returned, so that request never reaches Ollama's
@@ -157,6 +158,11 @@ export class EmulatorInstance {
   /** Times each embedding input was computed (empty unless created with `recordInputs`). */
   inputCounts(): ReadonlyMap<string, number> {
     return this.ctx.inputLedger ?? new Map();
+  }
+
+  /** Each embedding call, in the order they started computing (empty unless created with `recordInputs`). */
+  embedCalls(): readonly EmbedCall[] {
+    return this.ctx.embedCalls ?? [];
   }
 
   async close(): Promise<void> {

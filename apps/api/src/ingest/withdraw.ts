@@ -11,16 +11,16 @@ const CONCURRENCY = 50;
 
 /**
  * Takes the embedding batches still waiting in the queue away from ingestions whose result nobody
- * will keep: their document was deleted (alone or with its collection) or uploaded again with
- * other content. Otherwise every batch would still run on Ollama, at batch priority but on the
- * same slots, before the store step found the document gone; and since parsing runs far ahead of
- * embedding, that is most of a large upload's GPU time.
+ * will keep: their document was deleted (alone or with its collection), uploaded again with other
+ * content, or its ingestion canceled. Otherwise every batch would still run on Ollama, at batch
+ * priority but on the same slots, before the store step found out; where embedding is slower than
+ * parsing (large documents, busy GPUs), that can be most of a large upload's GPU time.
  *
  * BullMQ removes each waiting batch from its ingest job's dependencies; the job, once none is
- * left, runs its store step, which records the document superseded. A batch a worker already
- * holds is canceled like a job whose client went away (the cancel channel): its Ollama call is
- * aborted, or never made if it still waits for a slot, and it fails as canceled, which its ingest
- * job ignores. Returns how many documents had batches taken away.
+ * left, runs its store step, which records the document superseded (or failed, if canceled). A
+ * batch a worker already holds is canceled like a job whose client went away (the cancel
+ * channel): its Ollama call is aborted, or never made if it still waits for a slot, and it fails
+ * as canceled, which its ingest job ignores. Returns how many documents had batches taken away.
  */
 export async function withdrawEmbeddings(deps: { queues: QueueRegistry; redis: RedisClient; keys: HerdKeys; logger: Logger }, documents: readonly UnfinishedIngestion[]): Promise<number> {
   const queue = deps.queues.queue(INGEST_QUEUE);
@@ -40,11 +40,11 @@ export async function withdrawEmbeddings(deps: { queues: QueueRegistry; redis: R
       withdrawn += counts.reduce<number>((sum, count) => sum + count, 0);
     }
   } catch (error) {
-    // The deletion or upload has happened; the batches left behind run and are then discarded.
-    deps.logger.warn({ err: coerceError(error), documents: documents.length, withdrawn }, "could not withdraw the queued embedding batches of deleted or replaced documents; they will run and be discarded");
+    // The deletion, upload or cancellation has happened; the batches left behind run and are then discarded.
+    deps.logger.warn({ err: coerceError(error), documents: documents.length, withdrawn }, "could not withdraw the queued embedding batches of deleted, replaced or canceled documents; they will run and be discarded");
     return withdrawn;
   }
-  if (withdrawn > 0) deps.logger.info({ documents: withdrawn }, "withdrew the queued embedding batches of deleted or replaced documents");
+  if (withdrawn > 0) deps.logger.info({ documents: withdrawn }, "withdrew the queued embedding batches of deleted, replaced or canceled documents");
   return withdrawn;
 }
 

@@ -48,6 +48,7 @@ export async function handleEmbed(ctx: InstanceContext, req: IncomingMessage, re
     try {
       if (inputs.length === 0) return { model: modelName, embeddings: [] };
       ctx.stats.model(spec.name).inputs += inputs.length;
+      ctx.embedCalls?.push({ model: spec.name, startedAt: Date.now(), inputs });
       const vectors: Array<number[] | string> = [];
       let promptTokens = 0;
       for (const [index, raw] of inputs.entries()) {

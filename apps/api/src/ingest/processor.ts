@@ -5,7 +5,7 @@ import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
 import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import type { IngestMetrics } from "@herd/metrics";
-import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, markDocumentFailed, markDocumentReady, upsertChunks, type Database } from "@herd/store";
+import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, markDocumentFailed, markDocumentReady, upsertChunks, type Database, type DocumentRecord } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { chunkedHashOf, loadChunks } from "./chunks.js";
 import { failDocumentOfJob } from "./failures.js";
@@ -129,6 +129,17 @@ export class IngestProcessor {
     return { failed: reason };
   }
 
+  /**
+   * The job's document, or how the job ends when the document is no longer its to work on:
+   * deleted or uploaded again since (the newer job owns it now), or failed from outside.
+   */
+  async #ownDocument(data: IngestJobData): Promise<{ document: DocumentRecord } | { ended: { superseded: true } | { failed: string } }> {
+    const document = await findDocument(this.options.db.pool, data.documentId);
+    if (!document || document.contentHash !== data.contentHash) return { ended: await this.#superseded(data) };
+    if (document.status === "failed") return { ended: await this.#failedElsewhere(data, document.error) };
+    return { document };
+  }
+
   async #superseded(data: IngestJobData): Promise<{ superseded: true }> {
     await this.options.progress.set(data.ingestionId, data.externalId, { status: "superseded" });
     return { superseded: true };
@@ -136,10 +147,9 @@ export class IngestProcessor {
 
   async #parse(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
     const { db, cache, parsePool, progress } = this.options;
-    const document = await findDocument(db.pool, data.documentId);
-    // Deleted, or uploaded again since: the newer job owns the document now.
-    if (!document || document.contentHash !== data.contentHash) return this.#superseded(data);
-    if (document.status === "failed") return this.#failedElsewhere(data, document.error);
+    const own = await this.#ownDocument(data);
+    if ("ended" in own) return own.ended;
+    const { document } = own;
     const chunkedHash = chunkedHashOf(document, data);
     if (document.status === "ready" && document.chunkedHash === chunkedHash) {
       await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: document.chunkCount, unchanged: true });
@@ -150,9 +160,8 @@ export class IngestProcessor {
     if (!list.ok) return this.#fail(data, list.reason);
     // Parsing can take seconds, and a deletion, new upload or cancellation meanwhile finds this
     // step running, with no batches to take away yet: look again before queuing any.
-    const current = await findDocument(db.pool, data.documentId);
-    if (current?.contentHash !== data.contentHash) return this.#superseded(data);
-    if (current.status === "failed") return this.#failedElsewhere(data, current.error);
+    const still = await this.#ownDocument(data);
+    if ("ended" in still) return still.ended;
     await progress.set(data.ingestionId, data.externalId, { status: "embedding", chunks: list.chunks.length });
     const batches = Math.ceil(list.chunks.length / data.embedBatch);
     await this.#requestEmbeddings(job, data, list.chunks, Array.from({ length: batches }, (_, i) => i), 0);
@@ -224,9 +233,10 @@ export class IngestProcessor {
 
   async #store(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
     const { db, cache, parsePool, progress } = this.options;
-    const document = await findDocument(db.pool, data.documentId);
-    if (!document || document.contentHash !== data.contentHash || !data.chunkedHash) return this.#superseded(data);
-    if (document.status === "failed") return this.#failedElsewhere(data, document.error);
+    const own = await this.#ownDocument(data);
+    if ("ended" in own) return own.ended;
+    const { document } = own;
+    if (!data.chunkedHash) return this.#superseded(data);
     const failures = Object.values(await job.getIgnoredChildrenFailures());
     if (failures.length > 0) return this.#fail(data, `embedding failed: ${failures[0]}`);
     const list = await loadChunks(db.pool, cache, parsePool, document, data, data.chunkedHash);

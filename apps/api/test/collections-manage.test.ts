@@ -132,9 +132,8 @@ describe("managing collections: their documents, and deleting them", () => {
     try {
       const wrong = await stack.post("/v1/collections/canceled/documents", { documents: [...DOCUMENTS, { id: "kept.md", text: "Keep the hoses clean and dry." }] });
       ingestionId = wrong.body.ingestionId as string;
-      // Every document parsed and its batch queued: a parse step caught between its last look at the
-      // document and waiting for its batches would let that batch run (a known window of a few ms).
-      await waitFor(async () => ((await embedQueue.getJobCounts("prioritized")).prioritized ?? 0) === DOCUMENTS.length + 1 || undefined, { message: "batches queued" });
+      // Canceled while parse steps still run: some documents have batches queued, others not yet.
+      await waitFor(async () => ((await embedQueue.getJobCounts("prioritized")).prioritized ?? 0) >= 3 || undefined, { message: "batches queued" });
       const client = new HerdClient({ baseUrl: stack.url });
       // Nothing could be stored without embeddings: every document was still pending.
       expect(await client.cancelIngestion(ingestionId)).toBe(DOCUMENTS.length + 1);

@@ -1,6 +1,6 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { INGEST_QUEUE } from "@herd/jobs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { INGEST_QUEUE, queueName } from "@herd/jobs";
 import { uniquePrefix, waitFor } from "@herd/testing";
 import { ingestJobId } from "../src/ingest/job-ids.js";
 import { Stack } from "./stack.js";
@@ -14,9 +14,12 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
   let stack: Stack;
   let db: pg.Pool;
   beforeAll(async () => {
-    stack = await Stack.start({ prefix: uniquePrefix("ingrace"), fleet: { instances: 1, preload: true, latency: { embedMs: 1 } } });
+    stack = await Stack.start({ prefix: uniquePrefix("ingrace"), fleet: { instances: 1, preload: true, latency: { embedMs: 1 } }, env: { HERD_EMBED_BATCH: "4" } });
     db = new pg.Pool({ connectionString: stack.api.db.url, max: 3 });
     expect((await stack.post("/v1/collections", { name: "races", model: "nomic-embed-text" })).status).toBe(201);
+  });
+  afterEach(async () => {
+    await stack?.fleet.instances[0]?.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
   });
   afterAll(async () => {
     await db?.end();
@@ -92,6 +95,77 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
     const job = await stack.api.queues.queue(INGEST_QUEUE).getJob(ingestJobId(ingestionId, documentId));
     expect(job?.returnvalue).toEqual({ superseded: true });
     expect(job?.stacktrace).toEqual([]);
+  });
+
+  /**
+   * Lets the ingest steps' `look`-th read of the document's row (1: parse start, 2: after parsing,
+   * 3: after queuing the batches) reach PostgreSQL and come back, then deletes the document through
+   * the API before the step sees the answer, which still shows the document. Returns how the
+   * instance's embedding calls stood when the deletion answered.
+   */
+  function deleteAfterLook(documentId: number, externalId: string, look: number): Promise<EmbedStats> {
+    const pool = stack.api.db.pool;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    let looks = 0;
+    return new Promise<EmbedStats>((resolve, reject) => {
+      const held = async (...args: unknown[]): Promise<unknown> => {
+        const result = await query(...args);
+        const [text, params] = args;
+        if (typeof text === "string" && /^SELECT .* FROM documents WHERE id = \$1$/s.test(text) && Array.isArray(params) && params[0] === documentId && ++looks === look) {
+          pool.query = query as typeof pool.query;
+          const deleted = await fetch(`${stack.url}/v1/collections/races/documents/${externalId}`, { method: "DELETE" });
+          if (deleted.status === 200) resolve(embeds());
+          else reject(new Error(`DELETE answered ${deleted.status}`));
+        }
+        return result;
+      };
+      pool.query = held as typeof pool.query;
+    });
+  }
+
+  interface EmbedStats {
+    requests: number;
+    canceled: number;
+    inFlight: number;
+  }
+  function embeds(): EmbedStats {
+    const model = stack.fleet.instances[0]?.stats().models["nomic-embed-text:latest"];
+    return { requests: model?.requests ?? 0, canceled: model?.canceled ?? 0, inFlight: model?.inFlight ?? 0 };
+  }
+
+  /** A document of several batches (HERD_EMBED_BATCH 4), each of whose embedding calls takes 20 s unless aborted. */
+  async function uploadSlowBatches(externalId: string): Promise<{ ingestionId: string; documentId: number }> {
+    const text = Array.from({ length: 60 }, (_, i) => `## Step ${i}\n\nTorque bolt ${i} of the flange to ${20 + i} Nm, then check seal ${i} for weeping oil.`).join("\n\n");
+    const uploaded = await upload(externalId, text);
+    await stack.fleet.instances[0]?.setFault({ mode: "slow", rate: 1, factor: 20_000, status: 500, scope: "inference" });
+    return uploaded;
+  }
+
+  /** Every embedding call made after the deletion answered was aborted, none is running, none is queued. */
+  async function expectNothingEmbeddedAfter(atDelete: EmbedStats, ingestionId: string, documentId: number): Promise<void> {
+    const summary = await stack.ingestionSettled(ingestionId);
+    expect(summary.documents).toEqual({ total: 1, done: 0, failed: 0, pending: 0, superseded: 1 });
+    const job = await stack.api.queues.queue(INGEST_QUEUE).getJob(ingestJobId(ingestionId, documentId));
+    expect(job?.data.batches).toBeGreaterThan(1);
+    const after = embeds();
+    expect(after.inFlight).toBe(0);
+    expect(after.requests - atDelete.requests).toBe(after.canceled - atDelete.canceled - atDelete.inFlight);
+    const counts = await stack.api.queues.queue(queueName("embed", "nomic-embed-text")).getJobCounts("waiting", "prioritized", "active", "delayed");
+    expect(counts).toEqual({ waiting: 0, prioritized: 0, active: 0, delayed: 0 });
+  }
+
+  it("a document deleted between its parse step's last look and the queuing of its batches gets none of them embedded", async () => {
+    const { ingestionId, documentId } = await uploadSlowBatches("between-looks.md");
+    const deleted = deleteAfterLook(documentId, "between-looks.md", 2);
+    stack.api.ingest.worker.resume();
+    await expectNothingEmbeddedAfter(await deleted, ingestionId, documentId);
+  });
+
+  it("a document deleted after its batches are queued, before its parse step waits for them, gets none of them embedded", async () => {
+    const { ingestionId, documentId } = await uploadSlowBatches("after-queuing.md");
+    const deleted = deleteAfterLook(documentId, "after-queuing.md", 3);
+    stack.api.ingest.worker.resume();
+    await expectNothingEmbeddedAfter(await deleted, ingestionId, documentId);
   });
 
   it("a batch already on Ollama when its document is deleted is aborted there", async () => {

@@ -2,14 +2,16 @@ import { DelayedError, MetricsTime, WaitingChildrenError, Worker, type Job } fro
 import { isOutOfMemory, type RedisClient } from "@herd/redis";
 import type { HerdCache } from "@herd/cache";
 import type { Chunk, ParsePool } from "@herd/ingest";
-import { INGEST_QUEUE, IngestJobData, PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
+import { INGEST_QUEUE, IngestJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
 import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import type { IngestMetrics } from "@herd/metrics";
 import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, markDocumentFailed, markDocumentReady, upsertChunks, type Database, type DocumentRecord } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
+import { batchResultKeys, batchVectors, queueBatches } from "./batches.js";
 import { chunkedHashOf, loadChunks } from "./chunks.js";
 import { failDocumentOfJob } from "./failures.js";
 import type { IngestionProgress } from "./progress.js";
+import { withdrawBatchesOf } from "./withdraw.js";
 
 export interface IngestProcessorOptions {
   db: Database;
@@ -164,71 +166,27 @@ export class IngestProcessor {
     if ("ended" in still) return still.ended;
     await progress.set(data.ingestionId, data.externalId, { status: "embedding", chunks: list.chunks.length });
     const batches = Math.ceil(list.chunks.length / data.embedBatch);
-    await this.#requestEmbeddings(job, data, list.chunks, Array.from({ length: batches }, (_, i) => i), 0);
     const next = { ...data, step: "store" as const, chunkedHash, batches, round: 0 };
-    await job.updateData(next);
+    await this.#queueEmbeddings(job, next, list.chunks, Array.from({ length: batches }, (_, i) => i));
     return this.#waitOrStore(job, token, next);
+  }
+
+  /**
+   * Queues the batches of `data.round`, then looks at the document once more. A deletion, new
+   * upload or cancellation since the last look took away whatever batches this job had then, which
+   * was none: this look sees it and takes the new batches back itself; a later one finds them
+   * queued and takes them (withdrawEmbeddings). The store step then records how the job ended.
+   */
+  async #queueEmbeddings(job: Job, data: IngestJobData, chunks: readonly Chunk[], batches: readonly number[]): Promise<void> {
+    await queueBatches(this.options, job, data, chunks, batches);
+    await job.updateData(data);
+    const document = await findDocument(this.options.db.pool, data.documentId);
+    if (document?.contentHash !== data.contentHash || document.status === "failed") await withdrawBatchesOf(job, this.options);
   }
 
   async #waitOrStore(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
     if (token && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
     return this.#store(job, token, data);
-  }
-
-  childId(job: Job, round: number, batch: number): string {
-    return `${job.id}-r${round}-b${batch}`;
-  }
-
-  async #requestEmbeddings(job: Job, data: IngestJobData, chunks: readonly Chunk[], batches: readonly number[], round: number): Promise<void> {
-    const queue = this.options.queues.queue(queueName("embed", data.model));
-    const cut = data.modelDimensions !== undefined && data.dimensions < data.modelDimensions;
-    await queue.addBulk(
-      batches.map((batch) => {
-        const slice = chunks.slice(batch * data.embedBatch, (batch + 1) * data.embedBatch);
-        const payload: EmbedJobData = {
-          model: data.model,
-          requestModel: data.model,
-          inputs: slice.map((chunk) => chunk.embeddingText),
-          ...(cut ? { dimensions: data.dimensions } : {}),
-          cache: this.options.cache.enabled("embedding"),
-          ...(data.cacheScope !== undefined ? { cacheScope: data.cacheScope } : {}),
-          progress: { key: this.options.progress.embeddedKey(data.ingestionId), field: data.externalId },
-        };
-        return {
-          name: "embed",
-          data: payload,
-          opts: {
-            ...jobOptions(this.options.retention, "batch"),
-            priority: PRIORITIES.batch,
-            jobId: this.childId(job, round, batch),
-            parent: { id: job.id ?? "", queue: job.queueQualifiedName },
-            // A failed batch must not leave the document waiting forever: the store step reads it.
-            ignoreDependencyOnFailure: true,
-          },
-        };
-      }),
-    );
-  }
-
-  /** The result keys of this round's embedding batches. */
-  #resultKeys(job: Job, data: IngestJobData): string[] {
-    return Array.from({ length: data.batches ?? 0 }, (_, batch) => this.options.keys.result(this.childId(job, data.round, batch)));
-  }
-
-  /** The batches' vectors from their results under `keys` (see #resultKeys), and the batches whose result is gone. */
-  async #vectors(keys: string[], data: IngestJobData, chunks: readonly Chunk[]): Promise<{ vectors: Array<number[] | undefined>; missing: number[] }> {
-    const results = keys.length === 0 ? [] : await this.options.redis.mget(keys);
-    const vectors: Array<number[] | undefined> = new Array(chunks.length);
-    const missing: number[] = [];
-    results.forEach((text, batch) => {
-      const embeddings = text ? (JSON.parse(text) as { embeddings: number[][] }).embeddings : undefined;
-      if (!embeddings) {
-        missing.push(batch);
-        return;
-      }
-      embeddings.forEach((vector, i) => (vectors[batch * data.embedBatch + i] = vector));
-    });
-    return { vectors, missing };
   }
 
   async #store(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {
@@ -241,16 +199,15 @@ export class IngestProcessor {
     if (failures.length > 0) return this.#fail(data, `embedding failed: ${failures[0]}`);
     const list = await loadChunks(db.pool, cache, parsePool, document, data, data.chunkedHash);
     if (!list.ok) return this.#fail(data, list.reason);
-    const resultKeys = this.#resultKeys(job, data);
-    const { vectors, missing } = await this.#vectors(resultKeys, data, list.chunks);
+    const resultKeys = batchResultKeys(this.options.keys, job, data);
+    const { vectors, missing } = await batchVectors(this.options.redis, resultKeys, data, list.chunks);
     if (missing.length > 0) {
       // Results outlived their retention (a long outage): ask for every batch again under new
       // ids; the embedding cache answers the ones that were done.
       if (data.round + 1 >= MAX_ROUNDS) return this.#fail(data, `embeddings for ${missing.length} batches were lost`);
       const next = { ...data, round: data.round + 1 };
       const all = Array.from({ length: data.batches ?? 0 }, (_, batch) => batch);
-      await this.#requestEmbeddings(job, next, list.chunks, all, next.round);
-      await job.updateData(next);
+      await this.#queueEmbeddings(job, next, list.chunks, all);
       return this.#waitOrStore(job, token, next);
     }
     const wrong = vectors.find((vector) => vector?.length !== data.dimensions);

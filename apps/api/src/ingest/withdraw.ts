@@ -31,9 +31,10 @@ export async function withdrawEmbeddings(deps: { queues: QueueRegistry; redis: R
       const counts = await Promise.all(
         group.map(async (document) => {
           const job = await queue.getJob(ingestJobId(document.ingestionId, document.documentId));
-          if (!job || (await job.getState()) !== "waiting-children") return 0;
-          await job.removeUnprocessedChildren();
-          await Promise.all((await heldBatches(job)).map((batchId) => publishOn(deps.redis, deps.keys.cancelChannel, batchId)));
+          // Not only jobs waiting for their batches: a parse step may have queued them a moment
+          // ago and not yet moved to wait for them (see IngestProcessor's look after queuing).
+          if (!job || job.finishedOn !== undefined) return 0;
+          await withdrawBatchesOf(job, deps);
           return 1;
         }),
       );
@@ -46,6 +47,15 @@ export async function withdrawEmbeddings(deps: { queues: QueueRegistry; redis: R
   }
   if (withdrawn > 0) deps.logger.info({ documents: withdrawn }, "withdrew the queued embedding batches of deleted, replaced or canceled documents");
   return withdrawn;
+}
+
+/**
+ * Takes an ingest job's queued embedding batches away and cancels those a worker holds. Safe in
+ * any state of the job: BullMQ skips locked batches, and moves the job on only if it waits for them.
+ */
+export async function withdrawBatchesOf(job: Job, deps: { redis: RedisClient; keys: HerdKeys }): Promise<void> {
+  await job.removeUnprocessedChildren();
+  await Promise.all((await heldBatches(job)).map((batchId) => publishOn(deps.redis, deps.keys.cancelChannel, batchId)));
 }
 
 /** The ids of the batches left in an ingest job's dependencies: those a worker holds (locked). */

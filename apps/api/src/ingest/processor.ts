@@ -179,8 +179,7 @@ export class IngestProcessor {
    */
   async #queueEmbeddings(job: Job, data: IngestJobData, chunks: readonly Chunk[], batches: readonly number[]): Promise<void> {
     await queueBatches(this.options, job, data, chunks, batches);
-    await job.updateData(data);
-    const document = await findDocument(this.options.db.pool, data.documentId);
+    const [, document] = await Promise.all([job.updateData(data), findDocument(this.options.db.pool, data.documentId)]);
     if (document?.contentHash !== data.contentHash || document.status === "failed") await withdrawBatchesOf(job, this.options);
   }
 

@@ -125,6 +125,38 @@ describe("herd ingest (CLI)", () => {
     expect(result.stdout).toMatch(/documents\s*│\s*3\s*│\s*0\s*│\s*0\s*│\s*3\s*│/);
   });
 
+  it("on Ctrl-C stops waiting, not the ingestion, and prints the command that cancels it; --cancel does", async () => {
+    // Paused, the ingest worker leaves every document pending while the CLI waits.
+    await stack.api.ingest.worker.pause();
+    try {
+      const child = spawn(process.execPath, [CLI, "ingest", dir, "--collection", "interrupted", "--model", "nomic-embed-text", "--wait", "--url", stack.url], { env: { PATH: process.env["PATH"] ?? "" } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      await waitFor(() => /ingesting \[/.test(stdout) || undefined, { message: "the CLI waiting" });
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      const command = /To stop it: herd (ingest --cancel ing_\S+)\n/.exec(stderr);
+      expect(command, stderr).not.toBeNull();
+      const ingestionId = command?.[1]?.split(" ")[2] ?? "";
+      expect((await stack.get(`/v1/ingestions/${ingestionId}`)).body.documents).toMatchObject({ total: 3, pending: 3 });
+
+      const canceled = await herd([...(command?.[1]?.split(" ") ?? []), "--url", stack.url], {});
+      expect(canceled).toEqual({ code: 0, stdout: `canceled ingestion ${ingestionId}: 3 pending documents will not be stored\n`, stderr: "" });
+      expect((await herd(["ingest", "--cancel", ingestionId, "--url", stack.url], {})).stdout).toBe(`ingestion ${ingestionId} had no pending documents left\n`);
+      const unknown = await herd(["ingest", "--cancel", "ing_unknown", "--url", stack.url], {});
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain("no ingestion ing_unknown");
+      expect((await herd(["ingest", "--cancel", "--url", stack.url], {})).code).toBe(2);
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
+    const failed = await stack.get("/v1/collections/interrupted/documents?status=failed");
+    expect(failed.body.documents).toHaveLength(3);
+  });
+
   it("refuses bad usage with exit code 2", async () => {
     const badLanguage = await herd(["ingest", dir, "--collection", "lang", "--model", "nomic-embed-text", "--language", "klingon"], { HERD_URL: stack.url });
     expect(badLanguage.code).toBe(2);

@@ -1,7 +1,11 @@
 /** Apart from ingest.ts, so `herd help` prints it without loading the command. */
 export const INGEST_USAGE = `Usage: herd ingest <folder|file>... --collection NAME [options]
+       herd ingest --cancel <ingestion id>...
 
 Uploads the files (folders recursively; hidden files skipped) and ingests them into the collection.
+The ingestion runs in Herd: Ctrl-C during --wait stops only the waiting. --cancel stops ingestions:
+their pending documents end failed ("the ingestion was canceled") and are not embedded; a document
+that was ingested before keeps its previous chunks.
 
   --collection NAME   target collection (required)
   --model MODEL       create the collection with this embedding model if it does not exist

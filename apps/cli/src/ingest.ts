@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
-import { HerdClient, IngestionReader, type IngestionSummary } from "@herd/client";
+import { HerdClient, HerdError, IngestionReader, type IngestionSummary } from "@herd/client";
 import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
 import { normalizeModel } from "@herd/jobs";
 import { batches, collectFiles, readBytes } from "./files.js";
@@ -23,16 +23,44 @@ function total(summaries: readonly IngestionSummary[]) {
   return sum;
 }
 
+function clientFor(url: string | undefined, env: EnvSource): HerdClient {
+  const config = loadConfig(CliEnv, toCliConfig, url ? { ...env, HERD_URL: url } : env);
+  return new HerdClient({ baseUrl: config.url, ...(config.apiKey ? { headers: { authorization: `Bearer ${config.apiKey}` } } : {}) });
+}
+
+/** `herd ingest --cancel ID...`: 0 when every ingestion was found (canceled, or already over), 2 otherwise. */
+async function cancelIngestions(client: HerdClient, ids: readonly string[], out: NodeJS.WriteStream): Promise<number> {
+  let code = 0;
+  for (const id of ids) {
+    try {
+      const canceled = await client.cancelIngestion(id);
+      out.write(canceled > 0 ? `canceled ingestion ${id}: ${canceled} pending document${canceled === 1 ? "" : "s"} will not be stored\n` : `ingestion ${id} had no pending documents left\n`);
+    } catch (error) {
+      if (!(error instanceof HerdError) || error.status !== 404) throw error;
+      process.stderr.write(`herd ingest: no ingestion ${id} (unknown, or its record has expired)\n`);
+      code = 2;
+    }
+  }
+  return code;
+}
+
 /** `herd ingest`: returns the exit code (0 ok, 1 documents failed, 2 usage or connection error). */
 export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteStream = process.stdout): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { collection: { type: "string" }, model: { type: "string" }, language: { type: "string" }, wait: { type: "boolean" }, metadata: { type: "string" }, "fallback-charset": { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
+    options: { collection: { type: "string" }, model: { type: "string" }, language: { type: "string" }, wait: { type: "boolean" }, metadata: { type: "string" }, "fallback-charset": { type: "string" }, url: { type: "string" }, cancel: { type: "boolean" }, help: { type: "boolean" } },
   });
   if (values.help) {
     out.write(`${INGEST_USAGE}\n`);
     return 0;
+  }
+  if (values.cancel) {
+    if (positionals.length === 0) {
+      process.stderr.write(`herd ingest: --cancel takes the ids of the ingestions to cancel\n\n${INGEST_USAGE}\n`);
+      return 2;
+    }
+    return cancelIngestions(clientFor(values.url, env), positionals, out);
   }
   if (!values.collection || positionals.length === 0) {
     process.stderr.write(`herd ingest: give at least one folder or file and --collection\n\n${INGEST_USAGE}\n`);
@@ -47,8 +75,7 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
       return 2;
     }
   }
-  const config = loadConfig(CliEnv, toCliConfig, values.url ? { ...env, HERD_URL: values.url } : env);
-  const client = new HerdClient({ baseUrl: config.url, ...(config.apiKey ? { headers: { authorization: `Bearer ${config.apiKey}` } } : {}) });
+  const client = clientFor(values.url, env);
   const files = await collectFiles(positionals);
   if (files.length === 0) {
     process.stderr.write("herd ingest: no files found\n");
@@ -81,6 +108,11 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   }
   out.write(`uploaded ${files.length} files to ${values.collection} (ingestion ${ids.join(", ")})\n`);
   if (!values.wait) return 0;
+  // Ctrl-C stops the waiting, not the ingestion (it runs in Herd): say so, and how to stop it too.
+  process.once("SIGINT", () => {
+    process.stderr.write(`\nherd ingest: stopped waiting; the ingestion goes on in Herd. To stop it: herd ingest --cancel ${ids.join(" ")}\n`);
+    process.exit(130);
+  });
 
   const bar = new cliProgress.SingleBar(
     { format: "ingesting [{bar}] {done}/{documents} documents | {embedded}/{chunks} chunks | {failed} failed{superseded}", noTTYOutput: true, notTTYSchedule: 2000, stream: out, hideCursor: true },

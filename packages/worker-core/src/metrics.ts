@@ -61,7 +61,10 @@ export class JobTracker {
     this.metrics.jobs.run.observe({ kind, model, ollama: instance }, durationMs / 1000);
     if (final) {
       this.metrics.jobs.failed.inc({ kind, model, code });
-      this.logger.warn({ jobId: job.id, queue, instance, durationMs, code, attempt: job.attemptsMade + 1 }, "job failed");
+      // Its client went away or its document was deleted: no fault of the fleet's, and a deleted
+      // upload cancels hundreds of batches at once, which would bury real warnings.
+      if (code === "canceled") this.logger.info({ jobId: job.id, queue, instance, durationMs }, "job canceled");
+      else this.logger.warn({ jobId: job.id, queue, instance, durationMs, code, attempt: job.attemptsMade + 1 }, "job failed");
     } else {
       this.metrics.jobs.retried.inc({ kind, model, code });
       this.logger.warn({ jobId: job.id, queue, instance, durationMs, code, attempt: job.attemptsMade + 1 }, "job attempt failed; it will be retried");

@@ -22,7 +22,8 @@ describe.each(databaseServers("language"))("collection languages on $name", (ser
     const { rows: documents } = await pool().query<{ id: string }>("INSERT INTO documents (collection_id, external_id, mime_type, content_hash, status) VALUES ($1, 'a', 'text/plain', 'h', 'ready') RETURNING id", [oldId]);
     await pool().query("INSERT INTO chunks (collection_id, document_id, ordinal, text, token_count, content_hash, embedding) VALUES ($1, $2, 0, 'Replacing the pumps', 3, 'c', '[1,0,0,0]')", [oldId, documents[0]?.id]);
 
-    expect(await migrate(pool(), all)).toEqual([6]);
+    expect(await migrate(pool(), all.filter((migration) => migration.version <= 6))).toEqual([6]);
+    await migrate(pool(), all);
     const { rows: kept } = await pool().query<{ tsv: string; language: string }>("SELECT k.tsv::text AS tsv, c.language::text AS language FROM chunks k JOIN collections c ON c.id = k.collection_id");
     expect(kept).toEqual([{ tsv: "'pump':3 'replac':1", language: "english" }]);
     const old = { id: oldId, tenant: "t", name: "old", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8, language: "english", createdAt: "" };

@@ -50,7 +50,7 @@ export const COMMON_TERM_ROWS = 2000;
  * which means it is rarer than any term they do list).
  */
 const termEstimates = (language: string) => `SELECT l.lexeme, coalesce(e.freq, 0) * greatest(c.reltuples, 0) AS rows
-    FROM unnest(tsvector_to_array(to_tsvector(${language}, $2::text))) AS l (lexeme)
+    FROM unnest(tsvector_to_array(to_tsvector(${language}, herd_search_text($2::text, false)))) AS l (lexeme)
     CROSS JOIN (SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass) c
     LEFT JOIN (SELECT u.elem, u.freq FROM pg_stats s
                  CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u (elem, freq)

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { insertCollection, loadMigrations, migrate, searchCandidates, searchChunks, upsertChunks, upsertDocument, type Collection } from "../src/index.js";
+import { databaseServers, usePool } from "./servers.js";
+
+const CHINESE = "检查液压泵的密封，必要时更换阀门。";
+const JAPANESE = "ポンプを点検し、フィルターを交換してください。";
+const ENGLISH = "Check the hydraulic pump seals and replace the valve if needed.";
+
+describe.each(databaseServers("cjk"))("keyword search in Chinese and Japanese on $name", (server) => {
+  const pool = usePool(server);
+  let collection: Collection;
+
+  async function store(texts: readonly string[], name: string): Promise<void> {
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: name, source: null, mimeType: "text/plain", contentHash: name, metadata: {} });
+    await upsertChunks(pool(), collection.id, document.id, texts.map((text, ordinal) => ({ ordinal, heading: null, text, tokenCount: 8, contentHash: `${name}-${ordinal}`, embedding: [1, 0, 0, ordinal] })));
+  }
+  const keyword = async (query: string) =>
+    (await searchChunks(pool(), "keyword", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 5, candidates: searchCandidates(5), query })).map((hit) => hit.text);
+
+  it("finds chunks stored before by a word inside a run of Han characters, once migrated", async () => {
+    const all = loadMigrations();
+    await migrate(pool(), all.filter((migration) => migration.version <= 6));
+    const created = await insertCollection(pool(), { tenant: "t", name: "manual", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8 });
+    if (!created) throw new Error("collection not created");
+    collection = created;
+    await store([CHINESE, ENGLISH], "old");
+    // The parser took the whole run up to the comma as one word: the pump's name alone matched nothing.
+    const matches = async (word: string) => (await pool().query<{ n: number }>("SELECT count(*)::int AS n FROM chunks WHERE tsv @@ to_tsquery('english', quote_literal($1))", [word])).rows[0]?.n;
+    expect(await matches("检查液压泵的密封")).toBe(1);
+    expect(await matches("液压泵")).toBe(0);
+    expect(await migrate(pool(), all)).toEqual([7]);
+    expect(await keyword("液压泵")).toEqual([CHINESE]);
+  });
+
+  it("matches words anywhere in Chinese and Japanese text, one-character words too, and leaves other text as it was", async () => {
+    await store([JAPANESE, "液压油每年更换一次。", "更换滤芯。"], "new");
+    expect(await keyword("点検")).toEqual([JAPANESE]);
+    expect(await keyword("フィルター")).toEqual([JAPANESE]);
+    // 更换 (replace) is in three chunks; the one sharing more of the query's words ranks first.
+    expect((await keyword("更换阀门"))[0]).toBe(CHINESE);
+    expect(await keyword("更换")).toHaveLength(3);
+    expect(await keyword("阀")).toEqual([CHINESE]);
+    expect(await keyword("滤芯")).toEqual(["更换滤芯。"]);
+    expect(await keyword("氧气")).toEqual([]);
+    // English stems and stop words as before: "pumps" finds "pump", "the" alone finds nothing.
+    expect(await keyword("pumps valves")).toEqual([ENGLISH]);
+    expect(await keyword("the")).toEqual([]);
+  });
+});

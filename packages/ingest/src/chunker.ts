@@ -31,7 +31,9 @@ interface Section {
   units: Unit[];
 }
 
-const SENTENCE = /[^.!?\n]+(?:[.!?]+["')\]]*|\n|$)\s*/g;
+// Chinese and Japanese end sentences with full-width marks (。！？), followed perhaps by a closing
+// bracket or quote; without them a long paragraph was cut by token count, mid-sentence.
+const SENTENCE = /[^.!?。！？\n]+(?:[.!?。！？]+["')\]」』）〕】]*|\n|$)\s*/g;
 
 function unit(text: string): Unit {
   return { text, tokens: countTokens(text) };

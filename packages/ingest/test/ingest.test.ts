@@ -93,6 +93,19 @@ describe("chunking", () => {
     expect(chunks.map((chunk) => chunk.ordinal)).toEqual(chunks.map((_, i) => i));
   });
 
+  it("splits a long Chinese or Japanese paragraph at its sentence ends (。！？)", () => {
+    const sentences = ["检查液压泵的密封，必要时更换阀门。", "液压油每年更换一次！", "启动前请确认油位正常，并排出系统中的空气。", "「ポンプを点検してください。」", "フィルターは交換しましたか？"];
+    const paragraph = Array.from({ length: 6 }, () => sentences.join("")).join("");
+    const chunks = chunkBlocks([{ kind: "text", text: paragraph }], { chunkTokens: 64, chunkOverlap: 0 });
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const chunk of chunks) {
+      expect(chunk.tokenCount).toBeLessThanOrEqual(64);
+      // Every chunk is whole sentences: it starts where one starts and ends where one ends.
+      expect(sentences.some((sentence) => chunk.text.startsWith(sentence))).toBe(true);
+      expect(sentences.some((sentence) => chunk.text.endsWith(sentence))).toBe(true);
+    }
+  });
+
   it("is deterministic: same input, same chunks and hashes", () => {
     const blocks: Block[] = [{ kind: "text", text: long("valve", 20) }];
     expect(chunkBlocks(blocks, settings)).toEqual(chunkBlocks(blocks, settings));

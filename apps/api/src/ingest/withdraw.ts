@@ -20,7 +20,7 @@ const CONCURRENCY = 50;
  * left, runs its store step, which records the document superseded (or failed, if canceled). A
  * batch a worker already holds is canceled like a job whose client went away (the cancel
  * channel): its Ollama call is aborted, or never made if it still waits for a slot, and it fails
- * as canceled, which its ingest job ignores. Returns how many documents had batches taken away.
+ * as canceled, which its ingest job ignores. Returns how many documents still had an unfinished ingest job (batches or not).
  */
 export async function withdrawEmbeddings(deps: { queues: QueueRegistry; redis: RedisClient; keys: HerdKeys; logger: Logger }, documents: readonly UnfinishedIngestion[]): Promise<number> {
   const queue = deps.queues.queue(INGEST_QUEUE);
@@ -45,7 +45,7 @@ export async function withdrawEmbeddings(deps: { queues: QueueRegistry; redis: R
     deps.logger.warn({ err: coerceError(error), documents: documents.length, withdrawn }, "could not withdraw the queued embedding batches of deleted, replaced or canceled documents; they will run and be discarded");
     return withdrawn;
   }
-  if (withdrawn > 0) deps.logger.info({ documents: withdrawn }, "withdrew the queued embedding batches of deleted, replaced or canceled documents");
+  if (withdrawn > 0) deps.logger.info({ documents: withdrawn }, "withdrew the embedding batches of deleted, replaced or canceled documents whose ingest jobs were unfinished");
   return withdrawn;
 }
 

@@ -34,7 +34,8 @@ async function cancelIngestions(client: HerdClient, ids: readonly string[], out:
   for (const id of ids) {
     try {
       const canceled = await client.cancelIngestion(id);
-      out.write(canceled > 0 ? `canceled ingestion ${id}: ${canceled} pending document${canceled === 1 ? "" : "s"} will not be stored\n` : `ingestion ${id} had no pending documents left\n`);
+      // A document whose store step was already writing ends stored all the same (the tally shows it).
+      out.write(canceled > 0 ? `canceled ingestion ${id}: ${canceled} document${canceled === 1 ? " was" : "s were"} pending (one already being written still ends stored)\n` : `ingestion ${id} had no pending documents left\n`);
     } catch (error) {
       if (!(error instanceof HerdError) || error.status !== 404) throw error;
       process.stderr.write(`herd ingest: no ingestion ${id} (unknown, or its record has expired)\n`);
@@ -108,17 +109,19 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   }
   out.write(`uploaded ${files.length} files to ${values.collection} (ingestion ${ids.join(", ")})\n`);
   if (!values.wait) return 0;
-  // Ctrl-C stops the waiting, not the ingestion (it runs in Herd): say so, and how to stop it too.
-  process.once("SIGINT", () => {
-    process.stderr.write(`\nherd ingest: stopped waiting; the ingestion goes on in Herd. To stop it: herd ingest --cancel ${ids.join(" ")}\n`);
-    process.exit(130);
-  });
 
   const bar = new cliProgress.SingleBar(
     { format: "ingesting [{bar}] {done}/{documents} documents | {embedded}/{chunks} chunks | {failed} failed{superseded}", noTTYOutput: true, notTTYSchedule: 2000, stream: out, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   bar.start(files.length, 0, { done: 0, documents: files.length, embedded: 0, chunks: 0, failed: 0, superseded: "" });
+  // Ctrl-C stops the waiting, not the ingestion (it runs in Herd): say so, and how to stop it too.
+  // Stopping the bar first gives a terminal its cursor back.
+  process.once("SIGINT", () => {
+    bar.stop();
+    process.stderr.write(`herd ingest: stopped waiting; the ingestion goes on in Herd. To stop it: herd ingest --cancel ${ids.join(" ")}\n`);
+    process.exit(130);
+  });
   let summaries: IngestionSummary[];
   const reader = new IngestionReader(client, {
     onForgotten: (id) => process.stderr.write(`\nherd ingest: the API no longer knows ingestion ${id} (its Redis lost the record); its documents are stored, and the API's recovery pass queues them again and rebuilds the record within minutes. Still waiting.\n`),

@@ -144,7 +144,7 @@ describe("herd ingest (CLI)", () => {
       expect((await stack.get(`/v1/ingestions/${ingestionId}`)).body.documents).toMatchObject({ total: 3, pending: 3 });
 
       const canceled = await herd([...(command?.[1]?.split(" ") ?? []), "--url", stack.url], {});
-      expect(canceled).toEqual({ code: 0, stdout: `canceled ingestion ${ingestionId}: 3 documents were pending (one already being written still ends stored)\n`, stderr: "" });
+      expect(canceled).toEqual({ code: 0, stdout: `canceled ingestion ${ingestionId}: 3 pending documents will not be stored\n`, stderr: "" });
       expect((await herd(["ingest", "--cancel", ingestionId, "--url", stack.url], {})).stdout).toBe(`ingestion ${ingestionId} had no pending documents left\n`);
       const unknown = await herd(["ingest", "--cancel", "ing_unknown", "--url", stack.url], {});
       expect(unknown.code).toBe(2);

@@ -34,8 +34,7 @@ async function cancelIngestions(client: HerdClient, ids: readonly string[], out:
   for (const id of ids) {
     try {
       const canceled = await client.cancelIngestion(id);
-      // A document whose store step was already writing ends stored all the same (the tally shows it).
-      out.write(canceled > 0 ? `canceled ingestion ${id}: ${canceled} document${canceled === 1 ? " was" : "s were"} pending (one already being written still ends stored)\n` : `ingestion ${id} had no pending documents left\n`);
+      out.write(canceled > 0 ? `canceled ingestion ${id}: ${canceled} pending document${canceled === 1 ? "" : "s"} will not be stored\n` : `ingestion ${id} had no pending documents left\n`);
     } catch (error) {
       if (!(error instanceof HerdError) || error.status !== 404) throw error;
       process.stderr.write(`herd ingest: no ingestion ${id} (unknown, or its record has expired)\n`);

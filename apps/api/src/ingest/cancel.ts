@@ -8,7 +8,8 @@ export const CANCELED_REASON = "the ingestion was canceled";
  * Cancels an ingestion: every document it still has pending is failed with CANCELED_REASON (a
  * document being re-ingested keeps its previous chunks, as after any failed re-ingestion), and its
  * queued embedding batches are withdrawn. Its ingest jobs still in the queue find their document
- * failed and end at once. A store step already writing finishes: that document ends stored.
+ * failed and end at once. A store step still writing rolls back (markDocumentReady leaves a
+ * failed document alone), so no canceled document ends stored.
  * Returns how many documents were canceled.
  */
 export async function cancelIngestion(deps: Pick<IngestDeps, "db" | "progress" | "queues" | "redis" | "keys" | "logger">, ingestionId: string): Promise<number> {

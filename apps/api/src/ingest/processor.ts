@@ -38,8 +38,8 @@ const JobIdentity = IngestJobData.pick({ documentId: true, ingestionId: true, ex
 const DATABASE_RETRY_MS = 2000;
 const REDIS_FULL_RETRY_MS = 1000;
 
-/** The document changed under a store step (uploaded again): its transaction rolls back. */
-class DocumentReplaced extends Error {}
+/** The document changed under a store step (uploaded again, or failed by a cancel): its transaction rolls back. */
+class DocumentChanged extends Error {}
 
 /**
  * Ingests one document per job, in two steps, as a BullMQ flow built at run time:
@@ -216,12 +216,16 @@ export class IngestProcessor {
       await inTransaction(db.pool, async (client) => {
         await upsertChunks(client, data.collectionId, data.documentId, rows);
         await deleteChunksFrom(client, data.documentId, rows.length);
-        if (!(await markDocumentReady(client, { id: data.documentId, contentHash: data.contentHash }, rows.length, data.chunkedHash as string))) throw new DocumentReplaced();
+        if (!(await markDocumentReady(client, { id: data.documentId, contentHash: data.contentHash }, rows.length, data.chunkedHash as string))) throw new DocumentChanged();
       });
     } catch (error) {
-      // Uploaded again, or deleted (its chunks then reference a row that is gone), since the check
-      // above: the newer state owns the document, and these chunks are rolled back.
-      if (error instanceof DocumentReplaced) return this.#superseded(data);
+      // Uploaded again, deleted (its chunks then reference a row that is gone) or its ingestion
+      // canceled since the check above: these chunks are rolled back, and the step ends as the
+      // document's state now says.
+      if (error instanceof DocumentChanged) {
+        const now = await this.#ownDocument(data);
+        return "ended" in now ? now.ended : this.#superseded(data);
+      }
       if (isForeignKeyViolation(error) && (await findDocument(db.pool, data.documentId))?.contentHash !== data.contentHash) return this.#superseded(data);
       throw error;
     }

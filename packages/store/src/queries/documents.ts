@@ -141,11 +141,12 @@ export async function markDocumentFailed(db: Queryable, document: DocumentVersio
 
 /**
  * Marks a document ready with the chunks it now has and what they were built from, if it still
- * holds that content. False when it does not: the caller rolls its chunks back.
+ * holds that content and was not failed meanwhile (its ingestion canceled). False otherwise: the
+ * caller rolls its chunks back.
  */
 export async function markDocumentReady(db: Queryable, document: DocumentVersion, chunkCount: number, chunkedHash: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    "UPDATE documents SET status = 'ready', error = NULL, chunk_count = $3, chunked_hash = $4, updated_at = now() WHERE id = $1 AND content_hash = $2",
+    "UPDATE documents SET status = 'ready', error = NULL, chunk_count = $3, chunked_hash = $4, updated_at = now() WHERE id = $1 AND content_hash = $2 AND status <> 'failed'",
     [document.id, document.contentHash, chunkCount, chunkedHash],
   );
   return (rowCount ?? 0) > 0;

@@ -1,8 +1,10 @@
 /**
- * A stand-in tokenizer: words, numbers and single punctuation marks. Real BPE counts differ,
- * but counts grow with text the same way, which is all latency and truncation need.
+ * A stand-in tokenizer: words, numbers and single punctuation marks, and each Han or kana
+ * character alone (Chinese and Japanese put no spaces between words, and a model's tokenizer
+ * spends about a token per character on them). Real BPE counts differ, but counts grow with text
+ * the same way, which is all latency and truncation need.
  */
-const TOKEN_PATTERN = /[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu;
+const TOKEN_PATTERN = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|(?:(?![\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}])[\p{L}\p{N}_])+|[^\s\p{L}\p{N}_]/gu;
 
 export function tokenize(text: string): string[] {
   return text.match(TOKEN_PATTERN) ?? [];
@@ -57,7 +59,7 @@ export function fnv1a(text: string, seed = 0x811c9dc5): number {
 
 export function splitSentences(text: string): string[] {
   return text
-    .split(/(?<=[.!?])\s+|\n+/)
+    .split(/(?<=[.!?])\s+|(?<=[。！？])|\n+/)
     .map((sentence) => sentence.trim())
     .filter((sentence) => sentence.length > 0);
 }

@@ -8,6 +8,7 @@ import { coerceError, OutageLog, warnAtMostEvery, type Logger } from "@herd/logg
 import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
+import { ClaimRounds } from "./claim-rounds.js";
 import { ClockWatch } from "./clock-watch.js";
 import { describeWorker, SharedIdWatch } from "./heartbeat.js";
 import { SharedInstanceWatch } from "./shared-instances.js";
@@ -54,7 +55,7 @@ export class WorkerRuntime {
   /** Exclusive instance leases, when HERD_CLAIM_INSTANCES is set. */
   readonly #claims: InstanceClaims | undefined;
   readonly #cancels: JobCancels;
-  #claimRound: Promise<void> | undefined;
+  readonly #claimRounds: ClaimRounds | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
     this.config = options.config;
@@ -79,6 +80,15 @@ export class WorkerRuntime {
       this.config.claimInstances === undefined
         ? undefined
         : new InstanceClaims(this.#connection, (url) => herdKeys(this.config.prefix).instanceClaim(instanceKey(this.#host, url)), this.config.workerId, this.config.heartbeatIntervalMs * 3);
+    this.#claimRounds =
+      this.#claims &&
+      new ClaimRounds(
+        this.#claims,
+        this.config.instances,
+        this.config.claimInstances ?? 0,
+        { monitors: () => this.monitors, watch: (instance) => this.#watch(instance), unwatch: (monitor) => this.#unwatch(monitor), closing: () => this.#closing !== undefined },
+        this.#logger,
+      );
     this.metrics = new WorkerMetrics({
       bindings: () => this.bindings.map((binding) => ({ instance: binding.instanceName, model: binding.model.model, slots: binding.model.slots, inFlight: binding.gate.inFlight })),
       instances: () => this.monitors.map((monitor) => ({ instance: monitor.instance.name, healthy: monitor.healthy, otherWorkers: this.#sharedInstances.othersOn(monitor.instance.url) })),
@@ -92,7 +102,7 @@ export class WorkerRuntime {
 
   /** Probes every instance once (so a healthy fleet pulls immediately), then keeps watching. */
   async start(): Promise<void> {
-    if (this.#claims) await this.#claimTick();
+    if (this.#claimRounds) await this.#claimRounds.run();
     else await Promise.all(this.config.instances.map((instance) => this.#watch(instance)));
     await this.#publishHeartbeat();
     this.#cacheStats.start();
@@ -101,7 +111,7 @@ export class WorkerRuntime {
   }
 
   async #tick(): Promise<void> {
-    if (this.#claims) await this.#claimTick();
+    await this.#claimRounds?.run();
     await this.#publishHeartbeat();
     await this.#readFleet();
   }
@@ -169,34 +179,6 @@ export class WorkerRuntime {
     await Promise.all(bindings.map((binding) => binding.close()));
     await monitor.close();
     await this.#descriptions.remove(this.config.workerId, [monitor.instance.url]).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not remove an instance's description; it expires on its own"));
-  }
-
-  /** Renews the instances this worker holds, lets go of any another worker took, claims free ones. */
-  async #claimTick(): Promise<void> {
-    const claims = this.#claims;
-    if (!claims || this.#closing) return;
-    this.#claimRound ??= (async () => {
-      try {
-        for (const monitor of [...this.monitors]) {
-          if (await claims.renew(monitor.instance.url)) continue;
-          this.#logger.warn({ instance: monitor.instance.name, holder: await claims.holder(monitor.instance.url) }, "another worker holds this instance now; no longer serving it");
-          await this.#unwatch(monitor);
-        }
-        const held = new Set(this.monitors.map((monitor) => monitor.instance.url));
-        for (const instance of this.config.instances) {
-          if (this.monitors.length >= (this.config.claimInstances ?? 0) || this.#closing) break;
-          if (held.has(instance.url) || !(await claims.tryClaim(instance.url))) continue;
-          this.#logger.info({ instance: instance.name }, "claimed instance");
-          await this.#watch(instance);
-        }
-      } catch (error) {
-        // Redis unreachable: keep serving what is held; leases are re-taken when it answers.
-        this.#logger.warn({ err: coerceError(error) }, "instance claims not renewed");
-      } finally {
-        this.#claimRound = undefined;
-      }
-    })();
-    await this.#claimRound;
   }
 
   #bindingsOf(monitor: InstanceMonitor): Binding[] {
@@ -280,7 +262,7 @@ export class WorkerRuntime {
   async #close(deadlineMs: number): Promise<void> {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     // A claim round under way may still be starting an instance: let it finish, so it is drained too.
-    await this.#claimRound;
+    await this.#claimRounds?.settled();
     await this.#registry.leave(this.#sharedId.self).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));
     await this.#descriptions
       .remove(

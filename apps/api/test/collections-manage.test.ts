@@ -28,7 +28,7 @@ describe("managing collections: their documents, and deleting them", () => {
     const rest = await stack.get(`/v1/collections/listing/documents?limit=4&after=${encodeURIComponent(first.body.next)}`);
     expect(rest.body.documents.map((document: { id: string }) => document.id)).toEqual(["manual-3.md", "manual-4.md", "manual-5.md"]);
     expect(rest.body.next).toBeNull();
-    expect(rest.body.documents[0]).toMatchObject({ status: "ready", error: null, chunks: 1, mimeType: "text/markdown", metadata: {} });
+    expect(rest.body.documents[0]).toMatchObject({ status: "ready", ingestionId: accepted.body.ingestionId, error: null, chunks: 1, mimeType: "text/markdown", metadata: {} });
 
     const failed = await stack.get("/v1/collections/listing/documents?status=failed");
     expect(failed.body).toMatchObject({ collection: "listing", next: null, documents: [{ id: "guides/broken.pdf", status: "failed", error: expect.stringContaining("PDF"), chunks: 0 }] });

@@ -65,6 +65,8 @@ export interface DocumentView {
   id: string;
   /** pending: queued or being ingested; ready: its chunks are searchable; failed: see error. */
   status: "pending" | "ready" | "failed";
+  /** The ingestion of its latest upload (GET or DELETE /v1/ingestions/:id); null for documents stored before ingestions were recorded. */
+  ingestionId: string | null;
   error: string | null;
   /** Chunks stored for it now (while a changed version is pending, the previous version's). */
   chunks: number;

@@ -13,6 +13,7 @@ export interface DocumentPage {
 interface ListedRow {
   external_id: string;
   status: DocumentStatus;
+  ingestion_id: string | null;
   error: string | null;
   chunk_count: number;
   mime_type: string;
@@ -22,12 +23,13 @@ interface ListedRow {
   updated_at: Date;
 }
 
-const LISTED = "external_id, status, error, chunk_count, mime_type, source, metadata, created_at, updated_at";
+const LISTED = "external_id, status, ingestion_id, error, chunk_count, mime_type, source, metadata, created_at, updated_at";
 
 function toView(row: ListedRow): DocumentView {
   return {
     id: row.external_id,
     status: row.status,
+    ingestionId: row.ingestion_id,
     error: row.error,
     chunks: row.chunk_count,
     mimeType: row.mime_type,

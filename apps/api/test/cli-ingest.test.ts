@@ -157,6 +157,31 @@ describe("herd ingest (CLI)", () => {
     expect(failed.body.documents).toHaveLength(3);
   });
 
+  it("sums up an ingestion canceled while it waits in one line, not a table row per document, and exits 1", async () => {
+    // Paused, the ingest worker leaves every document pending until the cancel.
+    await stack.api.ingest.worker.pause();
+    let result: Awaited<ReturnType<typeof herd>>;
+    try {
+      let stdout = "";
+      const child = spawn(process.execPath, [CLI, "ingest", dir, "--collection", "called-off", "--model", "nomic-embed-text", "--wait", "--url", stack.url], { env: { PATH: process.env["PATH"] ?? "" } });
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      const ingestionId = await waitFor(() => /\(ingestion (ing_\w+)\)/.exec(stdout)?.[1], { message: "the CLI's upload" });
+      expect((await fetch(`${stack.url}/v1/ingestions/${ingestionId}`, { method: "DELETE" })).status).toBe(200);
+      stack.api.ingest.worker.resume();
+      result = { code: await exited, stdout, stderr };
+      expect(result.stdout).toMatch(new RegExp(`ingestion ${ingestionId} was canceled at \\S+: 3 documents not stored\n`));
+    } finally {
+      stack.api.ingest.worker.resume();
+    }
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toMatch(/documents\s*│\s*3\s*│\s*0\s*│\s*3\s*│/);
+    expect(result.stdout).not.toContain("failed document");
+  });
+
   it("refuses bad usage with exit code 2", async () => {
     const badLanguage = await herd(["ingest", dir, "--collection", "lang", "--model", "nomic-embed-text", "--language", "klingon"], { HERD_URL: stack.url });
     expect(badLanguage.code).toBe(2);

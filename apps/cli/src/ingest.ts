@@ -3,7 +3,7 @@ import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { HerdClient, HerdError, IngestionReader, type IngestionSummary } from "@herd/client";
 import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
-import { normalizeModel } from "@herd/jobs";
+import { INGESTION_CANCELED, normalizeModel } from "@herd/jobs";
 import { batches, collectFiles, readBytes } from "./files.js";
 import { INGEST_USAGE } from "./ingest-usage.js";
 
@@ -144,13 +144,17 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   const table = new Table({ head: ["", "total", "done", "failed", ...(superseded ? ["superseded"] : [])], style: { head: [], border: [] } });
   table.push(["documents", sum.documents, sum.done, sum.failed, ...(superseded ? [sum.superseded] : [])], ["chunks", sum.chunks, sum.embedded, "", ...(superseded ? [""] : [])]);
   out.write(`${table.toString()}\n`);
-  const errors = summaries.flatMap((summary) => summary.errors);
+  // A canceled ingestion's documents all fail with the same reason: one line, not a row each.
+  for (const summary of summaries) {
+    const canceled = summary.errors.filter((error) => error.error === INGESTION_CANCELED).length;
+    if (summary.canceledAt && canceled > 0) out.write(`ingestion ${summary.id} was canceled at ${summary.canceledAt}: ${canceled} document${canceled === 1 ? "" : "s"} not stored\n`);
+  }
+  const errors = summaries.flatMap((summary) => (summary.canceledAt ? summary.errors.filter((error) => error.error !== INGESTION_CANCELED) : summary.errors));
   if (errors.length > 0) {
     const failures = new Table({ head: ["failed document", "reason"], colWidths: [40, 80], wordWrap: true, style: { head: [], border: [] } });
     for (const error of errors) failures.push([error.documentId, error.error]);
     out.write(`${failures.toString()}\n`);
-    return 1;
   }
-  return 0;
+  return sum.failed > 0 ? 1 : 0;
 }
 

@@ -77,6 +77,9 @@ export interface DocumentView {
   updatedAt: string;
 }
 
+/** The error of every document an ingestion's cancel (DELETE /v1/ingestions/:id) failed. */
+export const INGESTION_CANCELED = "the ingestion was canceled";
+
 /** The body of GET /v1/ingestions/:id. */
 export interface IngestionSummary {
   id: string;

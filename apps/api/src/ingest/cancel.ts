@@ -1,8 +1,9 @@
+import { INGESTION_CANCELED } from "@herd/jobs";
 import { failIngestionDocuments } from "@herd/store";
 import type { IngestDeps } from "./submit.js";
 import { withdrawEmbeddings } from "./withdraw.js";
 
-export const CANCELED_REASON = "the ingestion was canceled";
+export const CANCELED_REASON = INGESTION_CANCELED;
 
 /**
  * Cancels an ingestion: every document it still has pending is failed with CANCELED_REASON (a

@@ -1,10 +1,10 @@
 /**
- * A stand-in tokenizer: words, numbers and single punctuation marks, and each Han or kana
- * character alone (Chinese and Japanese put no spaces between words, and a model's tokenizer
- * spends about a token per character on them). Real BPE counts differ, but counts grow with text
+ * A stand-in tokenizer: words, numbers and single punctuation marks, and each Han, kana or
+ * Hangul character alone (Chinese and Japanese put no spaces between words, and a model's
+ * tokenizer spends about a token per character on these scripts). Real BPE counts differ, but counts grow with text
  * the same way, which is all latency and truncation need.
  */
-const TOKEN_PATTERN = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|(?:(?![\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}])[\p{L}\p{N}_])+|[^\s\p{L}\p{N}_]/gu;
+const TOKEN_PATTERN = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}]|(?:(?![\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}])[\p{L}\p{N}_])+|[^\s\p{L}\p{N}_]/gu;
 
 export function tokenize(text: string): string[] {
   return text.match(TOKEN_PATTERN) ?? [];

@@ -55,11 +55,12 @@ describe("emulator: Ollama routes and bodies", () => {
     expect(single.embeddings[0]).toEqual(body.embeddings[0]);
   });
 
-  it("counts a token per Chinese or Japanese character, as a model's tokenizer about does (their words have no spaces between them)", async () => {
+  it("counts a token per Chinese, Japanese or Korean character, as a model's tokenizer about does", async () => {
     const count = async (input: string) => (JSON.parse((await post(url, "/api/embed", { model: "nomic-embed-text", input })).text) as { prompt_eval_count: number }).prompt_eval_count;
     expect(await count("液压泵")).toBe(3);
     expect(await count("ポンプを点検")).toBe(6);
     expect(await count("pump 液压泵, ok")).toBe(6);
+    expect(await count("펌프를 점검")).toBe(5);
   });
 
   it("cuts and re-normalises with dimensions, and ignores a larger value", async () => {

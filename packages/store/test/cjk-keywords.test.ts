@@ -4,9 +4,10 @@ import { databaseServers, usePool } from "./servers.js";
 
 const CHINESE = "检查液压泵的密封，必要时更换阀门。";
 const JAPANESE = "ポンプを点検し、フィルターを交換してください。";
+const KOREAN = "펌프를 점검하고 필터를 교체하십시오.";
 const ENGLISH = "Check the hydraulic pump seals and replace the valve if needed.";
 
-describe.each(databaseServers("cjk"))("keyword search in Chinese and Japanese on $name", (server) => {
+describe.each(databaseServers("cjk"))("keyword search in Chinese, Japanese and Korean on $name", (server) => {
   const pool = usePool(server);
   let collection: Collection;
 
@@ -32,8 +33,8 @@ describe.each(databaseServers("cjk"))("keyword search in Chinese and Japanese on
     expect(await keyword("液压泵")).toEqual([CHINESE]);
   });
 
-  it("matches words anywhere in Chinese and Japanese text, one-character words too, and leaves other text as it was", async () => {
-    await store([JAPANESE, "液压油每年更换一次。", "更换滤芯。"], "new");
+  it("matches words anywhere in Chinese, Japanese and Korean text, one-character words too, and leaves other text as it was", async () => {
+    await store([JAPANESE, "液压油每年更换一次。", "更换滤芯。", KOREAN], "new");
     expect(await keyword("点検")).toEqual([JAPANESE]);
     expect(await keyword("フィルター")).toEqual([JAPANESE]);
     // 更换 (replace) is in three chunks; the one sharing more of the query's words ranks first.
@@ -42,6 +43,9 @@ describe.each(databaseServers("cjk"))("keyword search in Chinese and Japanese on
     expect(await keyword("阀")).toEqual([CHINESE]);
     expect(await keyword("滤芯")).toEqual(["更换滤芯。"]);
     expect(await keyword("氧气")).toEqual([]);
+    // Korean writes particles onto its words: "펌프" (pump) is inside "펌프를".
+    expect(await keyword("펌프")).toEqual([KOREAN]);
+    expect(await keyword("필터 교체")).toEqual([KOREAN]);
     // English stems and stop words as before: "pumps" finds "pump", "the" alone finds nothing.
     expect(await keyword("pumps valves")).toEqual([ENGLISH]);
     expect(await keyword("the")).toEqual([]);

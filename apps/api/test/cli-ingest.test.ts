@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INGEST_QUEUE } from "@herd/jobs";
 import { makePdf, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
@@ -126,8 +127,9 @@ describe("herd ingest (CLI)", () => {
   });
 
   it("on Ctrl-C stops waiting, not the ingestion, and prints the command that cancels it; --cancel does", async () => {
-    // Paused, the ingest worker leaves every document pending while the CLI waits.
-    await stack.api.ingest.worker.pause();
+    // Paused (in Redis, for every worker), the ingest queue leaves every document pending while the CLI waits.
+    const ingestQueue = stack.api.queues.queue(INGEST_QUEUE);
+    await ingestQueue.pause();
     try {
       const child = spawn(process.execPath, [CLI, "ingest", dir, "--collection", "interrupted", "--model", "nomic-embed-text", "--wait", "--url", stack.url], { env: { PATH: process.env["PATH"] ?? "" } });
       let stdout = "";
@@ -137,11 +139,12 @@ describe("herd ingest (CLI)", () => {
       const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
       await waitFor(() => /ingesting \[/.test(stdout) || undefined, { message: "the CLI waiting" });
       child.kill("SIGINT");
-      expect(await exited).toBe(130);
+      expect(await exited, `stdout: ${stdout}\nstderr: ${stderr}`).toBe(130);
       const command = /To stop it: herd (ingest --cancel ing_\S+)\n/.exec(stderr);
       expect(command, stderr).not.toBeNull();
       const ingestionId = command?.[1]?.split(" ")[2] ?? "";
-      expect((await stack.get(`/v1/ingestions/${ingestionId}`)).body.documents).toMatchObject({ total: 3, pending: 3 });
+      const summary = (await stack.get(`/v1/ingestions/${ingestionId}`)).body;
+      expect(summary.documents, JSON.stringify(summary)).toMatchObject({ total: 3, pending: 3 });
 
       const canceled = await herd([...(command?.[1]?.split(" ") ?? []), "--url", stack.url], {});
       expect(canceled).toEqual({ code: 0, stdout: `canceled ingestion ${ingestionId}: 3 pending documents will not be stored\n`, stderr: "" });
@@ -151,15 +154,16 @@ describe("herd ingest (CLI)", () => {
       expect(unknown.stderr).toContain("no ingestion ing_unknown");
       expect((await herd(["ingest", "--cancel", "--url", stack.url], {})).code).toBe(2);
     } finally {
-      stack.api.ingest.worker.resume();
+      await ingestQueue.resume();
     }
     const failed = await stack.get("/v1/collections/interrupted/documents?status=failed");
     expect(failed.body.documents).toHaveLength(3);
   });
 
   it("sums up an ingestion canceled while it waits in one line, not a table row per document, and exits 1", async () => {
-    // Paused, the ingest worker leaves every document pending until the cancel.
-    await stack.api.ingest.worker.pause();
+    // Paused, the ingest queue leaves every document pending until the cancel.
+    const ingestQueue = stack.api.queues.queue(INGEST_QUEUE);
+    await ingestQueue.pause();
     let result: Awaited<ReturnType<typeof herd>>;
     try {
       let stdout = "";
@@ -170,11 +174,11 @@ describe("herd ingest (CLI)", () => {
       const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
       const ingestionId = await waitFor(() => /\(ingestion (ing_\w+)\)/.exec(stdout)?.[1], { message: "the CLI's upload" });
       expect((await fetch(`${stack.url}/v1/ingestions/${ingestionId}`, { method: "DELETE" })).status).toBe(200);
-      stack.api.ingest.worker.resume();
+      await ingestQueue.resume();
       result = { code: await exited, stdout, stderr };
       expect(result.stdout).toMatch(new RegExp(`ingestion ${ingestionId} was canceled at \\S+: 3 documents not stored\n`));
     } finally {
-      stack.api.ingest.worker.resume();
+      await ingestQueue.resume();
     }
     expect(result.code).toBe(1);
     expect(result.stderr).toBe("");

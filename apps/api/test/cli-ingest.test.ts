@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,15 +11,27 @@ import { Stack } from "./stack.js";
 const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
 const CORPUS = fileURLToPath(new URL("../../../corpus/manuals", import.meta.url));
 
+interface HerdRun {
+  child: ChildProcess;
+  /** What it printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Its exit code and everything it printed. */
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** Starts the CLI, collecting what it prints. */
+function startHerd(args: string[], env: Record<string, string> = {}): HerdRun {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
+  return { child, output: () => ({ stdout, stderr }), exited };
+}
+
 function herd(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
+  return startHerd(args, env).exited;
 }
 
 describe("herd ingest (CLI)", () => {
@@ -131,15 +143,11 @@ describe("herd ingest (CLI)", () => {
     const ingestQueue = stack.api.queues.queue(INGEST_QUEUE);
     await ingestQueue.pause();
     try {
-      const child = spawn(process.execPath, [CLI, "ingest", dir, "--collection", "interrupted", "--model", "nomic-embed-text", "--wait", "--url", stack.url], { env: { PATH: process.env["PATH"] ?? "" } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-      await waitFor(() => /ingesting \[/.test(stdout) || undefined, { message: "the CLI waiting" });
-      child.kill("SIGINT");
-      expect(await exited, `stdout: ${stdout}\nstderr: ${stderr}`).toBe(130);
+      const run = startHerd(["ingest", dir, "--collection", "interrupted", "--model", "nomic-embed-text", "--wait", "--url", stack.url]);
+      await waitFor(() => /ingesting \[/.test(run.output().stdout) || undefined, { message: "the CLI waiting" });
+      run.child.kill("SIGINT");
+      const { code, stdout, stderr } = await run.exited;
+      expect(code, `stdout: ${stdout}\nstderr: ${stderr}`).toBe(130);
       const command = /To stop it: herd (ingest --cancel ing_\S+)\n/.exec(stderr);
       expect(command, stderr).not.toBeNull();
       const ingestionId = command?.[1]?.split(" ")[2] ?? "";
@@ -166,16 +174,11 @@ describe("herd ingest (CLI)", () => {
     await ingestQueue.pause();
     let result: Awaited<ReturnType<typeof herd>>;
     try {
-      let stdout = "";
-      const child = spawn(process.execPath, [CLI, "ingest", dir, "--collection", "called-off", "--model", "nomic-embed-text", "--wait", "--url", stack.url], { env: { PATH: process.env["PATH"] ?? "" } });
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-      const ingestionId = await waitFor(() => /\(ingestion (ing_\w+)\)/.exec(stdout)?.[1], { message: "the CLI's upload" });
+      const run = startHerd(["ingest", dir, "--collection", "called-off", "--model", "nomic-embed-text", "--wait", "--url", stack.url]);
+      const ingestionId = await waitFor(() => /\(ingestion (ing_\w+)\)/.exec(run.output().stdout)?.[1], { message: "the CLI's upload" });
       expect((await fetch(`${stack.url}/v1/ingestions/${ingestionId}`, { method: "DELETE" })).status).toBe(200);
       await ingestQueue.resume();
-      result = { code: await exited, stdout, stderr };
+      result = await run.exited;
       expect(result.stdout).toMatch(new RegExp(`ingestion ${ingestionId} was canceled at \\S+: 3 documents not stored\n`));
     } finally {
       await ingestQueue.resume();

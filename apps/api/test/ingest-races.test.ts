@@ -1,9 +1,8 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { INGEST_QUEUE, queueName } from "@herd/jobs";
+import { INGEST_QUEUE, INGESTION_CANCELED, queueName } from "@herd/jobs";
 import { uniquePrefix, waitFor } from "@herd/testing";
 import { failIngestionDocuments } from "@herd/store";
-import { CANCELED_REASON } from "../src/ingest/cancel.js";
 import { ingestJobId } from "../src/ingest/job-ids.js";
 import { Stack } from "./stack.js";
 
@@ -94,15 +93,15 @@ describe("ingest steps racing a deletion or a new upload of their document", () 
     // The store step waits to write chunks that reference the locked row; the cancel fails the row meanwhile.
     let canceled: unknown[] = [];
     await race("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [documentId], async (holder) => {
-      canceled = await failIngestionDocuments(holder, ingestionId, CANCELED_REASON);
+      canceled = await failIngestionDocuments(holder, ingestionId, INGESTION_CANCELED);
     });
     expect(canceled).toHaveLength(1);
     const summary = await stack.ingestionSettled(ingestionId);
     expect(summary.documents).toEqual({ total: 1, done: 0, failed: 1, pending: 0, superseded: 0 });
     const { rows } = await db.query<{ status: string; error: string; chunks: number }>("SELECT status, error, (SELECT count(*)::int FROM chunks WHERE document_id = d.id) AS chunks FROM documents d WHERE id = $1", [documentId]);
-    expect(rows[0]).toEqual({ status: "failed", error: CANCELED_REASON, chunks: 0 });
+    expect(rows[0]).toEqual({ status: "failed", error: INGESTION_CANCELED, chunks: 0 });
     const job = await stack.api.queues.queue(INGEST_QUEUE).getJob(ingestJobId(ingestionId, documentId));
-    expect(job?.returnvalue).toEqual({ failed: CANCELED_REASON });
+    expect(job?.returnvalue).toEqual({ failed: INGESTION_CANCELED });
   });
 
   it("a store step whose document is deleted meanwhile ends superseded on that attempt, without an error", async () => {

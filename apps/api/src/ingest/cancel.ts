@@ -3,10 +3,8 @@ import { failIngestionDocuments } from "@herd/store";
 import type { IngestDeps } from "./submit.js";
 import { withdrawEmbeddings } from "./withdraw.js";
 
-export const CANCELED_REASON = INGESTION_CANCELED;
-
 /**
- * Cancels an ingestion: every document it still has pending is failed with CANCELED_REASON (a
+ * Cancels an ingestion: every document it still has pending is failed with INGESTION_CANCELED (a
  * document being re-ingested keeps its previous chunks, as after any failed re-ingestion), and its
  * queued embedding batches are withdrawn. Its ingest jobs still in the queue find their document
  * failed and end at once. A store step still writing rolls back (markDocumentReady leaves a
@@ -14,11 +12,11 @@ export const CANCELED_REASON = INGESTION_CANCELED;
  * Returns how many documents were canceled.
  */
 export async function cancelIngestion(deps: Pick<IngestDeps, "db" | "progress" | "queues" | "redis" | "keys" | "logger">, ingestionId: string): Promise<number> {
-  const canceled = await failIngestionDocuments(deps.db.pool, ingestionId, CANCELED_REASON);
+  const canceled = await failIngestionDocuments(deps.db.pool, ingestionId, INGESTION_CANCELED);
   await deps.progress.cancel(
     ingestionId,
     canceled.map((document) => document.externalId),
-    CANCELED_REASON,
+    INGESTION_CANCELED,
   );
   await withdrawEmbeddings(deps, canceled.map((document) => ({ documentId: document.documentId, ingestionId })));
   return canceled.length;

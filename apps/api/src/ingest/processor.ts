@@ -38,6 +38,15 @@ const JobIdentity = IngestJobData.pick({ documentId: true, ingestionId: true, ex
 const DATABASE_RETRY_MS = 2000;
 const REDIS_FULL_RETRY_MS = 1000;
 
+/**
+ * What the job's document row is to the job: its own to work on; superseded (deleted, or uploaded
+ * again with other content: a newer job owns it); or failed from outside (its ingestion canceled).
+ */
+function standingOf(document: DocumentRecord | undefined, data: IngestJobData): "own" | "superseded" | "failed" {
+  if (!document || document.contentHash !== data.contentHash) return "superseded";
+  return document.status === "failed" ? "failed" : "own";
+}
+
 /** The document changed under a store step (uploaded again, or failed by a cancel): its transaction rolls back. */
 class DocumentChanged extends Error {}
 
@@ -137,9 +146,10 @@ export class IngestProcessor {
    */
   async #ownDocument(data: IngestJobData): Promise<{ document: DocumentRecord } | { ended: { superseded: true } | { failed: string } }> {
     const document = await findDocument(this.options.db.pool, data.documentId);
-    if (!document || document.contentHash !== data.contentHash) return { ended: await this.#superseded(data) };
-    if (document.status === "failed") return { ended: await this.#failedElsewhere(data, document.error) };
-    return { document };
+    const standing = standingOf(document, data);
+    if (standing === "own" && document) return { document };
+    if (standing === "failed") return { ended: await this.#failedElsewhere(data, document?.error ?? null) };
+    return { ended: await this.#superseded(data) };
   }
 
   async #superseded(data: IngestJobData): Promise<{ superseded: true }> {
@@ -180,7 +190,7 @@ export class IngestProcessor {
   async #queueEmbeddings(job: Job, data: IngestJobData, chunks: readonly Chunk[], batches: readonly number[]): Promise<void> {
     await queueBatches(this.options, job, data, chunks, batches);
     const [, document] = await Promise.all([job.updateData(data), findDocument(this.options.db.pool, data.documentId)]);
-    if (document?.contentHash !== data.contentHash || document.status === "failed") await withdrawBatchesOf(job, this.options);
+    if (standingOf(document, data) !== "own") await withdrawBatchesOf(job, this.options);
   }
 
   async #waitOrStore(job: Job, token: string | undefined, data: IngestJobData): Promise<unknown> {

@@ -22,10 +22,10 @@ describe("the command role's deadline", () => {
   });
 
   it("rejects a command Redis does not answer in time, and works again once it answers", async () => {
+    // Without the deadline the command would simply answer once the pause ends, so the rejection
+    // itself proves the deadline; no clock is read.
     await admin.client("PAUSE", 1000, "ALL");
-    const started = performance.now();
     await expect(client.get("deadline:key")).rejects.toThrow(/Command timed out/);
-    expect(performance.now() - started).toBeLessThan(900);
     await admin.client("UNPAUSE");
     await waitFor(async () => (await client.ping().catch(() => undefined)) === "PONG");
   });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { ApiConfig } from "@herd/config";
+import type { ApiConfig, PinnedModelOptions } from "@herd/config";
 import { decodeEmbeddingEntry, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
-import { normalizeModel, type Citation, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind } from "@herd/jobs";
+import { normalizeModel, type Citation, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind, type ModelOptions, type RunnerOptions } from "@herd/jobs";
 import { ApiError } from "./errors.js";
 import type { JsonChunks } from "./job-store.js";
 
@@ -59,6 +59,22 @@ function checkText(field: string, text: string, maxChars: number): void {
   if (text.length > maxChars) throw new ApiError(413, "input_too_large", `${field}: ${text.length} characters is more than the limit of ${maxChars}`);
 }
 
+/**
+ * The options a job for `model` is sent with: the request's, with the model's pinned runner options
+ * (HERD_MODEL_OPTIONS) in place of its own. Applied before the cache key is made, so requests that
+ * differ only in a pinned option share their cache entries and their job.
+ */
+export function withPinnedOptions(pins: PinnedModelOptions, model: string, options: ModelOptions | undefined): ModelOptions | undefined {
+  const pinned = pinnedOptionsOf(pins, model);
+  return pinned ? { ...options, ...pinned } : options;
+}
+
+/** The runner options HERD_MODEL_OPTIONS pins for `model` (a normalised name), if any. */
+export function pinnedOptionsOf(pins: PinnedModelOptions, model: string): RunnerOptions | undefined {
+  // Keys are normalised and lower-cased at start-up: Ollama's model names ignore case.
+  return pins[model.toLowerCase()];
+}
+
 /** The cache scope of a request by `tenant`: the tenant itself, unless the cache is shared. */
 export function cacheScopeOf(config: Pick<ApiConfig, "cacheScope">, tenant: string): string | undefined {
   return config.cacheScope === "tenant" ? tenant : undefined;
@@ -76,7 +92,8 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
     checkText(field, text, limits.maxInputChars);
   });
   const useCache = deps.cache.enabled("embedding");
-  const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options: request.options, scope }));
+  const options = withPinnedOptions(deps.config.modelOptions, model, request.options);
+  const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options, scope }));
   return {
     kind: "embed",
     model,
@@ -86,7 +103,7 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
       inputs,
       ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
       ...(request.truncate !== undefined ? { truncate: request.truncate } : {}),
-      ...(request.options ? { options: request.options } : {}),
+      ...(options ? { options } : {}),
       ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
       cache: useCache,
       ...(useCache && scope !== undefined ? { cacheScope: scope } : {}),
@@ -114,6 +131,7 @@ export function prepareGenerate(
     throw new ApiError(413, "too_many_inputs", `messages: ${request.messages.length} messages is more than the limit of ${limits.maxInputs}`);
   }
   const mode = request.prompt !== undefined ? "generate" : "chat";
+  const options = withPinnedOptions(deps.config.modelOptions, model, request.options);
   const shape = {
     model,
     mode,
@@ -124,7 +142,7 @@ export function prepareGenerate(
     ...(request.images && request.images.length > 0 ? { images: request.images } : {}),
     ...(request.messages ? { messages: request.messages } : {}),
     ...(request.system !== undefined ? { system: request.system } : {}),
-    ...(request.options ? { options: request.options } : {}),
+    ...(options ? { options } : {}),
     ...(request.format !== undefined ? { format: request.format } : {}),
     ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
     ...(request.think !== undefined ? { think: request.think } : {}),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ModelOptionsEnv, type PinnedModelOptions } from "./model-options.js";
 import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
 import { boolEnv, bytesEnv, durationMsEnv, enumEnv, intEnv, optionalSecretEnv, stringEnv } from "./primitives.js";
 import { sharedEnvShape, toSharedConfig, type SharedConfig } from "./shared.js";
@@ -78,6 +79,8 @@ export const ApiEnv = z
      * canceling it); they answer synchronously, like Ollama.
      */
     HERD_SYNC_TIMEOUT: durationMsEnv(600_000, { min: 100, max: 3_600_000 }),
+    /** Runner options (num_ctx…) every request for a model is sent with, so clients cannot make Ollama reload it. */
+    HERD_MODEL_OPTIONS: ModelOptionsEnv,
     /**
      * "keys": every route but /health and /ready needs an API key (`herd keys create`). "open": no
      * keys, for local development only: refused unless HOST is a loopback address.
@@ -141,6 +144,8 @@ export interface ApiConfig extends SharedConfig {
   };
   admin: { user: string; password: string | undefined; write: boolean };
   syncTimeoutMs: number;
+  /** Runner options pinned per model (normalised name): they replace what a request asks for. */
+  modelOptions: PinnedModelOptions;
   auth: { mode: "keys" | "open"; cacheMs: number; defaultRate: { requests: number; perSeconds: number } | undefined; defaultConcurrency: number | undefined };
   /** "tenant": cache entries are keyed by tenant; "shared": one cache for all tenants. */
   cacheScope: "tenant" | "shared";
@@ -164,6 +169,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     database: toDatabaseConfig(env),
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     syncTimeoutMs: env.HERD_SYNC_TIMEOUT,
+    modelOptions: env.HERD_MODEL_OPTIONS,
     auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE, defaultRate: env.HERD_DEFAULT_RATE, defaultConcurrency: env.HERD_DEFAULT_CONCURRENCY },
     cacheScope: env.HERD_CACHE_SCOPE,
     ingest: {

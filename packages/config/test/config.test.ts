@@ -53,6 +53,39 @@ describe("API config", () => {
   });
 });
 
+describe("HERD_MODEL_OPTIONS", () => {
+  it("pins runner options per model, keyed by the normalised, lower-cased name", () => {
+    expect(loadConfig(ApiEnv, toApiConfig, {}).modelOptions).toEqual({});
+    const config = loadConfig(ApiEnv, toApiConfig, {
+      HERD_MODEL_OPTIONS: JSON.stringify({ "Llama3.2": { num_ctx: 8192, num_batch: 512 }, "nomic-embed-text:v1.5": { num_ctx: 2048, use_mmap: false }, "qwen3:8b": { num_gpu: -1 } }),
+    });
+    expect(config.modelOptions).toEqual({
+      "llama3.2:latest": { num_ctx: 8192, num_batch: 512 },
+      "nomic-embed-text:v1.5": { num_ctx: 2048, use_mmap: false },
+      "qwen3:8b": { num_gpu: -1 },
+    });
+  });
+
+  it("refuses anything but runner options of the right type, naming model and option", () => {
+    const issuesFor = (value: string) => issuesOf(() => loadConfig(ApiEnv, toApiConfig, { HERD_MODEL_OPTIONS: value }));
+    expect(issuesFor("{num_ctx: 8192}")[0]).toMatch(/^HERD_MODEL_OPTIONS: not valid JSON: /);
+    expect(issuesFor('[{"num_ctx": 8192}]')).toEqual(['HERD_MODEL_OPTIONS: expected a JSON object from model name to runner options, e.g. {"llama3.2": {"num_ctx": 8192}}']);
+    expect(issuesFor('{"llama3.2": 8192}')).toEqual(['HERD_MODEL_OPTIONS: llama3.2: expected an object of runner options, e.g. {"num_ctx": 8192}']);
+    expect(issuesFor('{"llama3.2": {"num_ctx": 8192, "temperature": 0}}')).toEqual([
+      "HERD_MODEL_OPTIONS: llama3.2.temperature: only runner options can be pinned (num_ctx, num_batch, num_gpu, main_gpu, use_mmap, num_thread)",
+    ]);
+    const typed = issuesFor('{"llama3.2": {"num_ctx": "8k"}, "all-minilm": {"use_mmap": 1, "num_ctx": 0}}');
+    expect(typed).toHaveLength(3);
+    expect(typed[0]).toMatch(/^HERD_MODEL_OPTIONS: llama3\.2\.num_ctx: /);
+    expect(typed.filter((issue) => issue.startsWith("HERD_MODEL_OPTIONS: all-minilm.use_mmap: "))).toHaveLength(1);
+    expect(typed.filter((issue) => issue.startsWith("HERD_MODEL_OPTIONS: all-minilm.num_ctx: "))).toHaveLength(1);
+    expect(issuesFor('{"llama3.2": {"num_ctx": 4096}, "LLAMA3.2:latest": {"num_ctx": 8192}}')).toEqual([
+      'HERD_MODEL_OPTIONS: "LLAMA3.2:latest" and "llama3.2" name the same model (llama3.2:latest)',
+    ]);
+    expect(issuesFor('{" ": {"num_ctx": 4096}}')).toEqual(["HERD_MODEL_OPTIONS: a model name is empty"]);
+  });
+});
+
 describe("worker config", () => {
   it("requires at least one instance", () => {
     expect(issuesOf(() => loadConfig(WorkerEnv, toWorkerConfig, {}))).toEqual([

@@ -23,6 +23,24 @@ export const ModelOptions = z
   .catchall(z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()])), z.null()]));
 export type ModelOptions = z.infer<typeof ModelOptions>;
 
+/**
+ * The options Ollama loads a model with (api/types.go `Runner`). A request asking for other values
+ * than the loaded model's makes Ollama unload and load it again (server/sched.go `needsReload`),
+ * which is why an operator may pin them per model (HERD_MODEL_OPTIONS).
+ */
+export const RunnerOptions = z
+  .object({
+    num_ctx: z.number().int().min(1).max(16_777_216).optional(),
+    num_batch: z.number().int().min(1).max(1_048_576).optional(),
+    num_gpu: z.number().int().min(-1).max(1024).optional(),
+    main_gpu: z.number().int().min(0).max(1024).optional(),
+    use_mmap: z.boolean().optional(),
+    num_thread: z.number().int().min(0).max(4096).optional(),
+  })
+  .strict();
+export type RunnerOptions = z.infer<typeof RunnerOptions>;
+export const RUNNER_OPTION_NAMES = Object.keys(RunnerOptions.shape) as ReadonlyArray<keyof RunnerOptions>;
+
 const KeepAlive = z.union([z.string().max(32), z.number()]);
 
 /** A string or an array of strings; a bad element is reported by its index (input.3). */

@@ -54,7 +54,7 @@ export class ModelLoadWatch {
     this.#warn(() =>
       logger.warn(
         { instance, model, loads: this.#loads.length, windowMs: LOADS_WINDOW_MS, numCtx: asked },
-        `Ollama instance ${instance} loaded ${model} ${this.#loads.length} times in ${LOADS_WINDOW_MS / 60_000} minutes (the calls that waited for it asked for num_ctx ${asked.join(", ")}): a request asking for other runner options than the loaded model's (num_ctx, num_batch, num_gpu...) makes Ollama reload it, so give every client the same options for a model; or the instance cannot keep its models loaded together (its memory, OLLAMA_MAX_LOADED_MODELS, keep_alive)`,
+        `Ollama instance ${instance} loaded ${model} ${this.#loads.length} times in ${LOADS_WINDOW_MS / 60_000} minutes (the calls that waited for it asked for num_ctx ${asked.join(", ")}): a request asking for other runner options than the loaded model's (num_ctx, num_batch, num_gpu...) makes Ollama reload it, so give every client the same options for a model (HERD_MODEL_OPTIONS on the API pins them for every request); or the instance cannot keep its models loaded together (its memory, OLLAMA_MAX_LOADED_MODELS, keep_alive)`,
       ),
     );
   }

@@ -148,12 +148,12 @@ export class FleetInstances {
 
   /**
    * What an empty /api/generate or /api/chat asks of one Ollama, asked of every healthy instance
-   * that serves `requested`: load the model (keeping it for `keepAlive`), or unload it
+   * that serves `requested`: load the model (keeping it for `keepAlive`, with `options`), or unload it
    * (`keepAlive` 0). Instances this process cannot call (loopback URLs of workers on other
    * machines) are named in a warning; one that fails is logged, and only when every instance
    * asked failed is the request failed (with the first instance's reason).
    */
-  async setLoaded(requested: string, mode: "generate" | "chat", keepAlive: string | number | undefined, timeoutMs: number): Promise<void> {
+  async setLoaded(requested: string, mode: "generate" | "chat", keepAlive: string | number | undefined, timeoutMs: number, options?: Readonly<Record<string, unknown>>): Promise<void> {
     const snapshot = await this.fleet.fresh(1000);
     const model = servedName(snapshot, requested);
     const serving = this.#serving(snapshot, model);
@@ -161,7 +161,7 @@ export class FleetInstances {
     const elsewhere = serving.filter((instance) => !instance.reachable).map((instance) => instance.name);
     const verb = isZeroDuration(keepAlive) ? "unload" : "load";
     if (elsewhere.length > 0) this.logger.warn({ model, instances: elsewhere }, `could not ${verb} the model on instances of workers on other machines (loopback URLs)`);
-    const body = { model: requested, ...(mode === "generate" ? { prompt: "" } : { messages: [] }), ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}) };
+    const body = { model: requested, ...(mode === "generate" ? { prompt: "" } : { messages: [] }), ...(options ? { options } : {}), ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}) };
     const outcomes = await Promise.allSettled(callable.map((instance) => this.prober.client(instance.url, instance.name).passthrough("POST", `/api/${mode}`, body, { timeoutMs })));
     const failures = outcomes.flatMap((outcome, index) => (outcome.status === "rejected" ? [{ instance: callable[index]?.name, error: outcome.reason as unknown }] : []));
     for (const { instance, error } of failures) this.logger.warn({ err: coerceError(error), instance, model }, `an instance did not ${verb} the model`);

@@ -1,8 +1,10 @@
 import type { Job } from "bullmq";
 import type { HerdCache } from "@herd/cache";
+import type { PinnedModelOptions } from "@herd/config";
 import type { Chunk } from "@herd/ingest";
 import { PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
 import type { RedisClient } from "@herd/redis";
+import { withPinnedOptions } from "../prepare-job.js";
 import type { QueueRegistry } from "../queues.js";
 import type { IngestionProgress } from "./progress.js";
 
@@ -13,7 +15,7 @@ export function batchJobId(job: Job, round: number, batch: number): string {
 
 /** Adds the given batches of `data.round` as children of the ingest job, at batch priority. */
 export async function queueBatches(
-  deps: { queues: QueueRegistry; cache: HerdCache; progress: IngestionProgress; retention: RetentionPolicy },
+  deps: { queues: QueueRegistry; cache: HerdCache; progress: IngestionProgress; retention: RetentionPolicy; modelOptions: PinnedModelOptions },
   job: Job,
   data: IngestJobData,
   chunks: readonly Chunk[],
@@ -21,6 +23,8 @@ export async function queueBatches(
 ): Promise<void> {
   const queue = deps.queues.queue(queueName("embed", data.model));
   const cut = data.modelDimensions !== undefined && data.dimensions < data.modelDimensions;
+  // The same runner options as the collection's search queries, or each would reload the model.
+  const options = withPinnedOptions(deps.modelOptions, data.model, undefined);
   await queue.addBulk(
     batches.map((batch) => {
       const slice = chunks.slice(batch * data.embedBatch, (batch + 1) * data.embedBatch);
@@ -29,6 +33,7 @@ export async function queueBatches(
         requestModel: data.model,
         inputs: slice.map((chunk) => chunk.embeddingText),
         ...(cut ? { dimensions: data.dimensions } : {}),
+        ...(options ? { options } : {}),
         cache: deps.cache.enabled("embedding"),
         ...(data.cacheScope !== undefined ? { cacheScope: data.cacheScope } : {}),
         progress: { key: deps.progress.embeddedKey(data.ingestionId), field: data.externalId },

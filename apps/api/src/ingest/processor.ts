@@ -1,6 +1,7 @@
 import { DelayedError, MetricsTime, WaitingChildrenError, Worker, type Job } from "bullmq";
 import { isOutOfMemory, type RedisClient } from "@herd/redis";
 import type { HerdCache } from "@herd/cache";
+import type { PinnedModelOptions } from "@herd/config";
 import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
 import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
@@ -24,6 +25,8 @@ export interface IngestProcessorOptions {
   parsePool: ParsePool;
   progress: IngestionProgress;
   retention: RetentionPolicy;
+  /** HERD_MODEL_OPTIONS: the embedding batches are sent with the model's pinned runner options. */
+  modelOptions: PinnedModelOptions;
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;

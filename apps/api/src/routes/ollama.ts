@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from "express";
 import type { ApiConfig } from "@herd/config";
-import { normalizeModel, type JobRequest, type JobView, type Logprob, type ToolCall } from "@herd/jobs";
+import { normalizeModel, RUNNER_OPTION_NAMES, type JobRequest, type JobView, type Logprob, type ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { isZeroDuration, type FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { nanoseconds, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
 import { generatedText, logprobsOf, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
+import { pinnedOptionsOf } from "../prepare-job.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -54,7 +55,18 @@ function content(mode: Mode, text: string, extra: Extra = {}): Record<string, un
  * loaded on every instance serving it (with the request's keep_alive, so `-1` keeps it), or
  * unloaded from all of them with `keep_alive: 0` (what `ollama stop` sends); nothing is generated.
  */
-async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; keep_alive?: string | number | undefined }, mode: Mode): Promise<void> {
+/**
+ * The options a load is sent with: the runner options the request names (what Ollama loads the
+ * model with; a load without them would be undone by the request's next call), with the model's
+ * pinned ones in their place. Undefined when there are none.
+ */
+function loadOptions(pins: ApiConfig["modelOptions"], model: string, requested: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const runner = Object.entries(requested ?? {}).filter(([key]) => (RUNNER_OPTION_NAMES as readonly string[]).includes(key));
+  const options = { ...Object.fromEntries(runner), ...pinnedOptionsOf(pins, model) };
+  return Object.keys(options).length > 0 ? options : undefined;
+}
+
+async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; options?: Record<string, unknown> | undefined; keep_alive?: string | number | undefined }, mode: Mode): Promise<void> {
   const unload = isZeroDuration(body.keep_alive);
   const model = normalizeModel(body.model);
   try {
@@ -64,7 +76,7 @@ async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; 
     if (!unload || !(error instanceof ApiError) || error.code !== "model_not_served") throw error;
     await ensureServed(deps, model, "embed");
   }
-  await deps.instances.setLoaded(body.model, mode, body.keep_alive, deps.config.syncTimeoutMs);
+  await deps.instances.setLoaded(body.model, mode, body.keep_alive, deps.config.syncTimeoutMs, unload ? undefined : loadOptions(deps.config.modelOptions, model, body.options));
   res.json({ model: body.model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: unload ? "unload" : "load" });
 }
 

@@ -1,6 +1,11 @@
-import { fnv1a } from "./text.js";
+import { CJK, fnv1a } from "./text.js";
 
-const WORD_PATTERN = /[\p{L}\p{N}]+/gu;
+/**
+ * Words, with each Han, kana or Hangul character a word of its own: these scripts put no spaces
+ * between words (or glue particles onto them), so a whole run would be one "word" that no other
+ * text shares. Single characters and their bigrams (below) are how search engines index them.
+ */
+const WORD_PATTERN = new RegExp(String.raw`${CJK}|(?:(?!${CJK})[\p{L}\p{N}])+`, "gu");
 
 function addFeature(vector: Float64Array, feature: string, weight: number, seed: number): void {
   const hash = fnv1a(feature, seed);
@@ -34,7 +39,8 @@ function addBackground(vector: Float64Array, text: string, seed: number, scale: 
 }
 
 /**
- * Deterministic embedding by feature hashing of words, word bigrams and character trigrams, over a
+ * Deterministic embedding by feature hashing of words (a Han, kana or Hangul character being one),
+ * word bigrams and character trigrams, over a
  * faint dense background (every value non-zero, as in a real model's output). Texts that share
  * words and word pieces get a high cosine similarity, so retrieval built on the emulator ranks
  * documents sensibly; the background, unrelated between texts, moves a similarity by well under

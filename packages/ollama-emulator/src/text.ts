@@ -4,7 +4,7 @@
  * tokenizer spends about a token per character on these scripts). Real BPE counts differ, but counts grow with text
  * the same way, which is all latency and truncation need.
  */
-const CJK = String.raw`[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}]`;
+export const CJK = String.raw`[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}]`;
 const TOKEN_PATTERN = new RegExp(String.raw`${CJK}|(?:(?!${CJK})[\p{L}\p{N}_])+|[^\s\p{L}\p{N}_]`, "gu");
 
 export function tokenize(text: string): string[] {

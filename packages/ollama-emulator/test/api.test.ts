@@ -79,6 +79,16 @@ describe("emulator: Ollama routes and bodies", () => {
     expect(cosine(a, c)).toBeLessThan(0.2);
   });
 
+  it("makes Chinese, Japanese and Korean texts that share words similar, though they put no spaces between them", async () => {
+    const texts = ["液压泵怎么排气", "液压泵的排气方法：打开排气螺钉，直到油液中没有气泡。", "每运行500小时更换回油滤芯。", "フィルターを交換する", "フィルターの交換手順", "펌프를 점검하세요", "펌프 점검 방법"];
+    const body = JSON.parse((await post(url, "/api/embed", { model: "nomic-embed-text", input: texts })).text) as { embeddings: number[][] };
+    const [question, answer, unrelated, ja1, ja2, ko1, ko2] = body.embeddings as [number[], number[], number[], number[], number[], number[], number[]];
+    expect(cosine(question, answer)).toBeGreaterThan(0.4);
+    expect(cosine(question, unrelated)).toBeLessThan(0.1);
+    expect(cosine(ja1, ja2)).toBeGreaterThan(0.4);
+    expect(cosine(ko1, ko2)).toBeGreaterThan(0.4);
+  });
+
   it("answers an empty input with no embeddings", async () => {
     expect(JSON.parse((await post(url, "/api/embed", { model: "all-minilm", input: [] })).text)).toEqual({ model: "all-minilm", embeddings: [] });
   });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
-import { StartEnv, loadConfig, toStartConfig, type EnvSource, type StartConfig } from "@herd/config";
+import { ApiEnv, ConfigError, StartEnv, WorkerEnv, loadConfig, toApiConfig, toStartConfig, toWorkerConfig, type EnvSource, type StartConfig } from "@herd/config";
 import { redactUrl } from "@herd/redis";
 import { NO_REDIS_HELP, isLocalRedis, isOurLeftoverRedis, onPath, redisAnswers, shutdownRedis, startLocalRedis } from "./redis-check.js";
 import { busyPorts } from "./ports.js";
@@ -65,9 +65,49 @@ function banner(apiUrl: string, emulated: string[] | undefined, redis: RedisOrig
   return lines.join("\n");
 }
 
+/** What `herd start` sets for the API process on top of its own environment. */
+function apiEnv(config: StartConfig): Record<string, string> {
+  return { PORT: String(config.port), HOST: config.host, HERD_AUTH: config.auth };
+}
+
+/** What `herd start` sets for worker `index` (HERD_INSTANCES: the emulated fleet's, if any). */
+function workerEnv(config: StartConfig, index: number, instancesJson: string | undefined): Record<string, string> {
+  return {
+    ...(instancesJson ? { HERD_INSTANCES: instancesJson } : {}),
+    // Unique to this start: a second `herd start` on the same Redis and prefix (one that fails
+    // because this one holds the ports or the database) must not publish, then remove on its
+    // way out, the heartbeats of this one's workers.
+    HERD_WORKER_ID: `local-${process.pid}-${index}`,
+    // Each worker on this machine needs its own metrics port (0 stays "any free port").
+    HERD_METRICS_PORT: config.metricsBasePort === undefined ? "off" : String(config.metricsBasePort === 0 ? 0 : config.metricsBasePort + index),
+  };
+}
+
+/**
+ * The API's and the workers' settings, checked as they will read them, so that a bad value fails
+ * `herd start` at once (exit 2, every bad field named once) rather than after Redis, the emulator
+ * and the workers are up and one child exits.
+ */
+function checkChildConfigs(env: EnvSource, config: StartConfig): void {
+  const issues = new Set<string>();
+  const check = (run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const issue of error.issues) issues.add(issue);
+    }
+  };
+  const emulated = config.instances.length === 0 ? JSON.stringify([{ url: "http://127.0.0.1:11434" }]) : undefined;
+  check(() => loadConfig(ApiEnv, toApiConfig, { ...env, ...apiEnv(config) }));
+  check(() => loadConfig(WorkerEnv, toWorkerConfig, { ...env, ...workerEnv(config, 0, emulated) }));
+  if (issues.size > 0) throw new ConfigError([...issues]);
+}
+
 /** `herd start`: Redis (if needed), an emulated fleet (if no instances), workers and the API. */
 export async function start(env: EnvSource): Promise<number> {
   const config = loadConfig(StartEnv, toStartConfig, env);
+  checkChildConfigs(env, config);
   const busy = await busyPorts(config);
   if (busy.length > 0) {
     console.error(`herd: cannot start: ${busy.join("; ")}.\nIs another Herd running? Stop it, or move this one with the setting named.`);
@@ -130,17 +170,9 @@ export async function start(env: EnvSource): Promise<number> {
   }
 
   for (let i = 0; i < config.workers; i += 1) {
-    launch(`worker-${i}`, process.execPath, [appEntry("worker")], {
-      ...(instancesJson ? { HERD_INSTANCES: instancesJson } : {}),
-      // Unique to this start: a second `herd start` on the same Redis and prefix (one that fails
-      // because this one holds the ports or the database) must not publish, then remove on its
-      // way out, the heartbeats of this one's workers.
-      HERD_WORKER_ID: `local-${process.pid}-${i}`,
-      // Each worker on this machine needs its own metrics port (0 stays "any free port").
-      HERD_METRICS_PORT: config.metricsBasePort === undefined ? "off" : String(config.metricsBasePort === 0 ? 0 : config.metricsBasePort + i),
-    });
+    launch(`worker-${i}`, process.execPath, [appEntry("worker")], workerEnv(config, i, instancesJson));
   }
-  launch("api", process.execPath, [appEntry("api")], { PORT: String(config.port), HOST: config.host, HERD_AUTH: config.auth });
+  launch("api", process.execPath, [appEntry("api")], apiEnv(config));
 
   const exited = new Promise<number>((done) => {
     for (const child of children) {

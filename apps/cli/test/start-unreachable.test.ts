@@ -5,6 +5,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, waitFor } from "@herd/testing";
+import { redisAnswers } from "../src/redis-check.js";
 import { CLI, startHerdCli, stopHerdCli, type StartedHerd } from "./herd-start.js";
 
 /** A typo in HERD_INSTANCES, or a GPU box still booting: herd start says which instance and why. */
@@ -64,5 +65,30 @@ describe("herd start when a port it needs is taken", () => {
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
+  });
+});
+
+describe("herd start with a bad API or worker setting", () => {
+  it("names every bad field once, exits 2, and starts nothing (not even Redis)", async () => {
+    const redisUrl = `redis://127.0.0.1:${await freePort()}`;
+    const result = spawnSync(process.execPath, [CLI, "start"], {
+      env: {
+        PATH: process.env["PATH"],
+        PORT: String(await freePort()),
+        REDIS_URL: redisUrl,
+        HERD_METRICS_PORT: "off",
+        // Read by the API only, by the workers only, and by both.
+        HERD_MODEL_OPTIONS: '{"llama3.2": {"temperature": 0}}',
+        HERD_PROBE_INTERVAL: "soon",
+        LOG_LEVEL: "loud",
+      },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    const issues = result.stderr.split("\n").filter((line) => line.startsWith("  "));
+    expect(issues.map((line) => line.trim().split(":")[0]).sort()).toEqual(["HERD_MODEL_OPTIONS", "HERD_PROBE_INTERVAL", "LOG_LEVEL"]);
+    expect(result.stdout).toBe("");
+    expect(await redisAnswers(redisUrl)).toBe(false);
   });
 });

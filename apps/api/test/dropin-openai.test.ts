@@ -178,6 +178,16 @@ describe("OpenAI-compatible API, driven by the openai npm package", () => {
   it("answers errors in OpenAI's shape", async () => {
     await expect(openai.chat.completions.create({ model: "no-such-model", messages: MESSAGES })).rejects.toMatchObject({ status: 404, type: "not_found_error", param: "model" });
     await expect(openai.embeddings.create({ model: "nomic-embed-text", input: [] })).rejects.toMatchObject({ status: 400, type: "invalid_request_error", param: "input" });
+    // What LangChain's OpenAIEmbeddings sends by default: OpenAI token ids, which no Ollama model reads.
+    await expect(openai.embeddings.create({ model: "nomic-embed-text", input: [[71, 88, 3524], [693, 4141]] })).rejects.toMatchObject({
+      status: 400,
+      param: "input",
+      message: expect.stringContaining("token arrays are not supported (LangChain's OpenAIEmbeddings sends them unless created with check_embedding_ctx_length=False)"),
+    });
+    await expect(openai.embeddings.create({ model: "nomic-embed-text", input: [3, "pump"] as unknown as string[] })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/invalid input: expected a string or a non-empty array of strings; token arrays are not supported$/),
+    });
     const bad = await fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "llama3.2" }) });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { message: expect.any(String), type: "invalid_request_error", param: "messages", code: "invalid_request" } });

@@ -223,7 +223,11 @@ export function completionRequest(body: OpenAiCompletionBody): JobRequest {
 export function embeddingInputs(input: unknown): string[] {
   if (typeof input === "string") return [input];
   if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === "string")) return input as string[];
-  throw new ApiError(400, "invalid_request", "invalid input: expected a string or a non-empty array of strings (token arrays are not supported)", { details: { param: "input" } });
+  // LangChain's Python OpenAIEmbeddings is the usual sender of token arrays: it tokenizes with
+  // OpenAI's tokenizer first, which names nothing an Ollama model knows.
+  const tokens = Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === "number" || (Array.isArray(item) && item.every((token) => typeof token === "number")));
+  const hint = tokens ? " (LangChain's OpenAIEmbeddings sends them unless created with check_embedding_ctx_length=False)" : "";
+  throw new ApiError(400, "invalid_request", `invalid input: expected a string or a non-empty array of strings; token arrays are not supported${hint}`, { details: { param: "input" } });
 }
 
 /** A vector as OpenAI's base64 encoding: little-endian float32. */

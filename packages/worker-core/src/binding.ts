@@ -1,12 +1,13 @@
 import { DelayedError, WaitingError, type Job } from "bullmq";
 import { isOutOfMemory, type RedisClient } from "@herd/redis";
-import { decodeFailure, ownerOfJobName, PRIORITIES, queueName, type FailureCode, type JobKind } from "@herd/jobs";
+import { decodeFailure, PRIORITIES, queueName, type FailureCode, type JobKind } from "@herd/jobs";
 import type { ModelBindingStatus } from "@herd/fleet";
-import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
+import type { Logger } from "@herd/logger";
 import type { DiscoveredModel } from "./discovery.js";
 import type { RouteCandidate } from "./job-router.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import { processEmbed, processGenerate, type ProcessorDeps } from "./processors.js";
+import { processorDeps, releaseKeyQuota } from "./binding-deps.js";
 import { sendFailureReply } from "./job-results.js";
 import { releaseImages } from "./image-release.js";
 import { PullLoop, type FetchDecision } from "./pull-loop.js";
@@ -14,8 +15,6 @@ import { BatchSlicer } from "./batch-slicer.js";
 import { FetchDecider } from "./fetch-decider.js";
 import { CallStats } from "./call-stats.js";
 import { MemoryPause } from "./memory-pause.js";
-import { HeldByOllamaWatch } from "./held-by-ollama.js";
-import { ModelLoadWatch } from "./model-loads.js";
 import { JobTracker, type WorkerMetrics } from "./metrics.js";
 import type { PrefetchPolicy } from "./prefetch.js";
 import { SlotGate, type SlotRelease } from "./slot-gate.js";
@@ -119,24 +118,7 @@ export class Binding implements RouteCandidate<Job> {
   }
 
   start(): void {
-    const warnTrim = warnAtMostEvery(this.options.logger);
-    const watched = { instance: this.options.monitor.instance.name, model: this.model.model, logger: this.options.logger };
-    const held = new HeldByOllamaWatch({ ...watched, slots: this.model.slots, histogram: this.options.metrics.instances.held });
-    const loads = new ModelLoadWatch({ ...watched, counter: this.options.metrics.instances.loads });
-    const deps: ProcessorDeps = {
-      ...this.options.deps,
-      gate: this.gate,
-      slicer: this.slicer,
-      monitor: this.options.monitor,
-      embeddingLength: this.model.embeddingLength,
-      yieldSlot: (kind, held, priority) => this.#yieldSlot(kind, held, priority),
-      onStoreError: (job, error) => this.options.logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),
-      onTrimError: (job, error) => warnTrim({ err: coerceError(error), jobId: job.id }, "could not trim the queue's stored results; the older ones expire with the retention"),
-      onReplyError: (job, error) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not send a job's outcome to the waiting API process"),
-      onCall: () => undefined,
-      onHeld: (timing, inFlight) => held.record(timing, inFlight),
-      onLoad: (loadMs, numCtx, sentAt) => loads.record(loadMs, numCtx, sentAt),
-    };
+    const deps = processorDeps(this.options, this.gate, this.slicer, (kind, held, priority) => this.#yieldSlot(kind, held, priority));
     for (const kind of this.model.kinds) {
       const process = kind === "embed" ? processEmbed : processGenerate;
       const queue = queueName(kind, this.model.model);
@@ -194,10 +176,10 @@ export class Binding implements RouteCandidate<Job> {
             const gate = { acquire: (priority?: number, size?: number) => (reachedGate(true), slots.acquire(priority, this.#fetch.expectedMs(size))), get inFlight() { return slots.inFlight; } };
             const result = await process({ ...deps, gate, onCall }, job, token).catch((error: unknown) => this.#handBackIfRedisFull(error, job, token));
             this.#memoryPause.reset();
-            if (tracker.finished(job, startedAt)) this.#releaseQuota(job);
+            if (tracker.finished(job, startedAt)) releaseKeyQuota(this.options.deps, job, this.options.logger);
             return result;
           } catch (error) {
-            if (tracker.finished(job, startedAt, error)) this.#releaseQuota(job);
+            if (tracker.finished(job, startedAt, error)) releaseKeyQuota(this.options.deps, job, this.options.logger);
             throw error;
           } finally {
             reachedGate(false);
@@ -228,15 +210,6 @@ export class Binding implements RouteCandidate<Job> {
     if (!isOutOfMemory(error)) throw error;
     this.#holdOffUntil = await this.#memoryPause.handBack(job, token, this.options.logger);
     throw new DelayedError();
-  }
-
-  /** A job that ended frees a place in its API key's concurrency quota (see @herd/access). */
-  #releaseQuota(job: Job): void {
-    const keyId = ownerOfJobName(job.name)?.keyId;
-    if (!keyId || !job.id) return;
-    this.options.deps.redis
-      .zrem(this.options.deps.keys.keyInflight(keyId), job.id)
-      .catch((error: unknown) => this.options.logger.warn({ err: coerceError(error), jobId: job.id }, "could not release the key's concurrency quota; it lapses on its own"));
   }
 
   /**

@@ -88,7 +88,8 @@ describe("herd doctor", () => {
   const instancesEnv = () => JSON.stringify(fleet.instances.map((instance) => ({ url: instance.url, name: instance.ctx.name })));
 
   it("passes a sound deployment and prints what it found", async () => {
-    const result = await doctor({ REDIS_URL: queueRedis.url, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: sound.url, HERD_INSTANCES: instancesEnv() });
+    const result = await doctor({ REDIS_URL: queueRedis.url, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: sound.url, HERD_INSTANCES: instancesEnv(), HERD_MODEL_OPTIONS: '{"Llama3.2": {"num_ctx": 8192}}' });
+    expect(row(result.findings, "pinned llama3.2:latest")).toEqual({ status: "ok", detail: 'runner options pinned {"num_ctx":8192}; on ollama-0, ollama-1' });
     expect(row(result.findings, "queue Redis")).toEqual({ status: "ok", detail: expect.stringMatching(/^Redis \d+\.\d+\.\d+ at redis:\/\/127\.0\.0\.1:\d+\/?, maxmemory-policy noeviction, maxmemory unlimited \(\d+ MiB used\)$/) });
     expect(row(result.findings, "queue Redis memory")).toBeUndefined();
     expect(row(result.findings, "queue Redis persistence")).toBeUndefined();
@@ -109,7 +110,8 @@ describe("herd doctor", () => {
   it("fails with one clear line per problem and a non-zero exit", async () => {
     const closed = await freePort();
     const instances = JSON.stringify([{ url: fleet.instances[0]?.url, name: "gpu-1" }, { url: `http://127.0.0.1:${closed}`, name: "gpu-2" }]);
-    const result = await doctor({ REDIS_URL: evictingRedis.url, HERD_CACHE_REDIS_URL: `redis://127.0.0.1:${closed}`, DATABASE_URL: database.url, HERD_INSTANCES: instances });
+    // A typo in a pinned model's name pins nothing: a warning, since the model may simply not be pulled yet.
+    const result = await doctor({ REDIS_URL: evictingRedis.url, HERD_CACHE_REDIS_URL: `redis://127.0.0.1:${closed}`, DATABASE_URL: database.url, HERD_INSTANCES: instances, HERD_MODEL_OPTIONS: '{"llama3.3": {"num_ctx": 8192}}' });
     expect(result.code).toBe(1);
     const failures = result.table.split("\n").filter((line) => line.startsWith("✗ "));
     expect(failures).toEqual([
@@ -120,7 +122,11 @@ describe("herd doctor", () => {
     ]);
     expect(row(result.findings, "queue Redis persistence")?.status).toBe("warn");
     expect(row(result.findings, "model nomic-embed-text:latest")?.detail).toBe("needed by collection manuals; on gpu-1");
-    expect(result.table).toMatch(/4 check\(s\) failed, 1 warning\(s\)\n$/);
+    expect(row(result.findings, "pinned llama3.3:latest")).toEqual({
+      status: "warn",
+      detail: 'HERD_MODEL_OPTIONS pins llama3.3:latest (runner options pinned {"num_ctx":8192}), but no reachable instance has it, so it pins nothing; the instances have all-minilm:latest, llama3.2:latest, nomic-embed-text:latest',
+    });
+    expect(result.table).toMatch(/4 check\(s\) failed, 2 warning\(s\)\n$/);
   });
 
   it("warns when the queue Redis is nearly at its maxmemory and fails when it is full", async () => {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { databaseEnvShape, toDatabaseConfig, type DatabaseConfig } from "./database.js";
 import { InstancesEnv, type ResolvedInstance } from "./instances.js";
+import { ModelOptionsEnv, type PinnedModelOptions } from "./model-options.js";
 import { durationMsEnv, enumEnv, urlEnv } from "./primitives.js";
 import { cacheRedisOf, sharedEnvShape } from "./shared.js";
 
@@ -45,6 +46,8 @@ export const DoctorEnv = z.object({
   ...databaseEnvShape,
   /** The instances to check; when empty, those the live workers report in their heartbeats. */
   HERD_INSTANCES: InstancesEnv,
+  /** The API's pinned runner options: each pinned model should be on an instance (a typo pins nothing). */
+  HERD_MODEL_OPTIONS: ModelOptionsEnv,
   HERD_DOCTOR_TIMEOUT: durationMsEnv(3000, { min: 100, max: 60_000 }),
 });
 
@@ -56,6 +59,7 @@ export interface DoctorConfig {
   prefix: string;
   database: DatabaseConfig;
   instances: ResolvedInstance[];
+  modelOptions: PinnedModelOptions;
   timeoutMs: number;
 }
 
@@ -67,6 +71,7 @@ export function toDoctorConfig(env: z.output<typeof DoctorEnv>): DoctorConfig {
     prefix: env.HERD_PREFIX,
     database: toDatabaseConfig(env),
     instances: env.HERD_INSTANCES,
+    modelOptions: env.HERD_MODEL_OPTIONS,
     timeoutMs: env.HERD_DOCTOR_TIMEOUT,
   };
 }

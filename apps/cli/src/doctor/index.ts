@@ -6,7 +6,7 @@ import { checkBindings } from "./bindings.js";
 import { checkClocks } from "./clocks.js";
 import { readFleet, type FleetReading } from "./fleet.js";
 import { checkDatabase } from "./postgres.js";
-import { checkCollectionModels, checkInstances, type InstanceToCheck } from "./ollama.js";
+import { checkCollectionModels, checkInstances, checkPinnedModels, type InstanceToCheck } from "./ollama.js";
 import { checkCacheRedis, checkQueueRedis } from "./redis.js";
 import { fail, renderReport, type Finding } from "./report.js";
 
@@ -16,11 +16,11 @@ Checks what a deployment depends on and prints a table: the queue Redis (version
 maxmemory-policy noeviction, persistence), this machine's and every live worker's clock against
 the queue Redis's, whether two live workers bind one Ollama instance (which oversubscribes it),
 the cache Redis, PostgreSQL and pgvector versions and migrations, every Ollama instance
-(reachable, version, models; HERD_INSTANCES, or else the ones live workers report) and the
-models that collections need. Exits 1 when a check fails.
+(reachable, version, models; HERD_INSTANCES, or else the ones live workers report), the
+models that collections need, and the models HERD_MODEL_OPTIONS pins. Exits 1 when a check fails.
 --json prints the findings as JSON ({ ok, findings: [{ check, status, detail }] }) instead.
-Reads REDIS_URL, HERD_REDIS_CLUSTER, HERD_CACHE_REDIS_URL, HERD_CACHE_REDIS_CLUSTER, HERD_PREFIX, DATABASE_URL, HERD_DATA_DIR, HERD_INSTANCES
-and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
+Reads REDIS_URL, HERD_REDIS_CLUSTER, HERD_CACHE_REDIS_URL, HERD_CACHE_REDIS_CLUSTER, HERD_PREFIX, DATABASE_URL, HERD_DATA_DIR, HERD_INSTANCES,
+HERD_MODEL_OPTIONS and HERD_DOCTOR_TIMEOUT (per check, default 3s).`;
 
 /**
  * The instances live workers report in their heartbeats, for a doctor run without HERD_INSTANCES.
@@ -56,6 +56,7 @@ export async function collectFindings(config: DoctorConfig): Promise<Finding[]> 
   const instances = await checkInstances(listed, config.instances.length > 0 ? "HERD_INSTANCES" : "worker heartbeat", config.timeoutMs);
   findings.push(...instances.findings);
   if (database.collections) findings.push(...checkCollectionModels(database.collections, instances.models));
+  findings.push(...checkPinnedModels(config.modelOptions, instances.models));
   return findings;
 }
 

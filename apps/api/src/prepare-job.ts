@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { ApiConfig, PinnedModelOptions } from "@herd/config";
+import type { ApiConfig, ModelPin, PinnedModelOptions } from "@herd/config";
 import { decodeEmbeddingEntry, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
-import { normalizeModel, type Citation, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind, type ModelOptions, type RunnerOptions } from "@herd/jobs";
+import { normalizeModel, type Citation, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind, type ModelOptions } from "@herd/jobs";
 import { ApiError } from "./errors.js";
 import type { JsonChunks } from "./job-store.js";
 
@@ -65,12 +65,17 @@ function checkText(field: string, text: string, maxChars: number): void {
  * differ only in a pinned option share their cache entries and their job.
  */
 export function withPinnedOptions(pins: PinnedModelOptions, model: string, options: ModelOptions | undefined): ModelOptions | undefined {
-  const pinned = pinnedOptionsOf(pins, model);
-  return pinned ? { ...options, ...pinned } : options;
+  const pinned = pinOf(pins, model)?.options;
+  return pinned && Object.keys(pinned).length > 0 ? { ...options, ...pinned } : options;
 }
 
-/** The runner options HERD_MODEL_OPTIONS pins for `model` (a normalised name), if any. */
-export function pinnedOptionsOf(pins: PinnedModelOptions, model: string): RunnerOptions | undefined {
+/** The keep_alive a job for `model` is sent with: the model's pinned one, else the request's. */
+export function pinnedKeepAlive(pins: PinnedModelOptions, model: string, requested: string | number | undefined): string | number | undefined {
+  return pinOf(pins, model)?.keepAlive ?? requested;
+}
+
+/** What HERD_MODEL_OPTIONS pins for `model` (a normalised name), if anything. */
+export function pinOf(pins: PinnedModelOptions, model: string): ModelPin | undefined {
   // Keys are normalised and lower-cased at start-up: Ollama's model names ignore case.
   return pins[model.toLowerCase()];
 }
@@ -93,6 +98,7 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
   });
   const useCache = deps.cache.enabled("embedding");
   const options = withPinnedOptions(deps.config.modelOptions, model, request.options);
+  const keepAlive = pinnedKeepAlive(deps.config.modelOptions, model, request.keep_alive);
   const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options, scope }));
   return {
     kind: "embed",
@@ -104,7 +110,7 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
       ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
       ...(request.truncate !== undefined ? { truncate: request.truncate } : {}),
       ...(options ? { options } : {}),
-      ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
+      ...(keepAlive !== undefined ? { keepAlive } : {}),
       cache: useCache,
       ...(useCache && scope !== undefined ? { cacheScope: scope } : {}),
     },
@@ -132,6 +138,7 @@ export function prepareGenerate(
   }
   const mode = request.prompt !== undefined ? "generate" : "chat";
   const options = withPinnedOptions(deps.config.modelOptions, model, request.options);
+  const keepAlive = pinnedKeepAlive(deps.config.modelOptions, model, request.keep_alive);
   const shape = {
     model,
     mode,
@@ -161,7 +168,7 @@ export function prepareGenerate(
     data: {
       ...shape,
       requestModel: request.model,
-      ...(request.keep_alive !== undefined ? { keepAlive: request.keep_alive } : {}),
+      ...(keepAlive !== undefined ? { keepAlive } : {}),
       cacheKey: useCache ? key : null,
       ...(answer ? { answer } : {}),
       ...(stream ? { stream: true } : {}),

@@ -60,7 +60,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   const db = await openDatabase({ url: config.database.url, embeddedDataDir: config.database.embeddedDataDir, poolMax: config.database.poolMax, logger });
   const applied = await migrate(db.pool, undefined, (message) => logger.warn(message));
   if (applied.length > 0) logger.info({ applied, embedded: db.embedded }, "database migrated");
-  if (Object.keys(config.modelOptions).length > 0) logger.info({ modelOptions: config.modelOptions }, "runner options pinned per model (HERD_MODEL_OPTIONS): they replace what requests ask for");
+  if (Object.keys(config.modelOptions).length > 0) logger.info({ modelOptions: config.modelOptions }, "runner options and keep_alive pinned per model (HERD_MODEL_OPTIONS): they replace what requests ask for");
   const metrics = createApiMetrics({ cache, queues, fleet, redis, cacheRedis, db, logger });
   const parsePool = new ParsePool(config.ingest.parseThreads);
   const ingestConnection = createRedisClient({ ...queueRedis, role: "blocking", logger, connectionName: "herd-api-ingest" });

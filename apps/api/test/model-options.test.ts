@@ -28,7 +28,7 @@ describe("runner options pinned per model (HERD_MODEL_OPTIONS)", () => {
       prefix: uniquePrefix("model-options"),
       // Loaded with the models' own context lengths, as a box that served other clients before.
       fleet: { instances: 1, slots: [2], preload: true },
-      env: { HERD_MODEL_OPTIONS: JSON.stringify({ "Llama3.2": { num_ctx: PINNED_LLAMA_CTX }, "nomic-embed-text": { num_ctx: PINNED_NOMIC_CTX } }) },
+      env: { HERD_MODEL_OPTIONS: JSON.stringify({ "Llama3.2": { num_ctx: PINNED_LLAMA_CTX, keep_alive: "-1s" }, "nomic-embed-text": { num_ctx: PINNED_NOMIC_CTX }, "all-minilm": { keep_alive: "-1s" } }) },
     });
   }, 60_000);
   afterAll(() => stack?.close());
@@ -36,9 +36,12 @@ describe("runner options pinned per model (HERD_MODEL_OPTIONS)", () => {
   it("loads a model with its pinned options, and no client's own num_ctx reloads it", async () => {
     const before = loads(LLAMA);
     // What `ollama run` sends first: an empty prompt, which loads the model on the fleet.
-    const load = await stack.post("/api/generate", { model: "llama3.2", prompt: "", options: { num_ctx: 16_384 } });
+    const load = await stack.post("/api/generate", { model: "llama3.2", prompt: "", options: { num_ctx: 16_384 }, keep_alive: "1m" });
     expect(load.body).toMatchObject({ done: true, done_reason: "load" });
     expect(loads(LLAMA)).toBe(before + 1);
+    // Kept for good, as pinned, not for the minute asked.
+    const ps = (await (await fetch(`${stack.fleet.instances[0]?.url}/api/ps`)).json()) as { models: Array<{ name: string; expires_at: string }> };
+    expect(new Date(ps.models.find((model) => model.name === LLAMA)?.expires_at ?? 0).getFullYear()).toBeGreaterThan(2100);
 
     const asked = [undefined, 2048, 8192, 16_384];
     for (const [i, numCtx] of asked.entries()) {
@@ -84,5 +87,22 @@ describe("runner options pinned per model (HERD_MODEL_OPTIONS)", () => {
     expect(search.body.results[0].documentId).toBe("pump.md");
     // Batches and queries alternated on one instance without a reload between them.
     expect(loads(NOMIC)).toBe(loaded);
+  });
+
+  it("keeps a model loaded whatever keep_alive a client sends, when its keep_alive is pinned", async () => {
+    const loaded = async () => {
+      const ps = (await (await fetch(`${stack.fleet.instances[0]?.url}/api/ps`)).json()) as { models: Array<{ name: string }> };
+      return ps.models.map((model) => model.name).sort();
+    };
+    // keep_alive 0: unload once this request is done. Pinned for all-minilm, the request's own for nomic-embed-text.
+    for (const model of ["all-minilm", "nomic-embed-text"]) {
+      const response = await stack.post("/api/embed", { model, input: `coolant level check for ${model}`, keep_alive: 0 });
+      expect(response.status).toBe(200);
+    }
+    expect(await loaded()).toContain("all-minilm:latest");
+    expect(await loaded()).not.toContain("nomic-embed-text:latest");
+    const minilmLoads = loads("all-minilm:latest");
+    expect((await stack.post("/api/embed", { model: "all-minilm", input: "belt tension", keep_alive: "0s" })).status).toBe(200);
+    expect(loads("all-minilm:latest")).toBe(minilmLoads);
   });
 });

@@ -88,8 +88,8 @@ describe("herd doctor", () => {
   const instancesEnv = () => JSON.stringify(fleet.instances.map((instance) => ({ url: instance.url, name: instance.ctx.name })));
 
   it("passes a sound deployment and prints what it found", async () => {
-    const result = await doctor({ REDIS_URL: queueRedis.url, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: sound.url, HERD_INSTANCES: instancesEnv(), HERD_MODEL_OPTIONS: '{"Llama3.2": {"num_ctx": 8192}}' });
-    expect(row(result.findings, "pinned llama3.2:latest")).toEqual({ status: "ok", detail: 'runner options pinned {"num_ctx":8192}; on ollama-0, ollama-1' });
+    const result = await doctor({ REDIS_URL: queueRedis.url, HERD_CACHE_REDIS_URL: cacheRedis.url, DATABASE_URL: sound.url, HERD_INSTANCES: instancesEnv(), HERD_MODEL_OPTIONS: '{"Llama3.2": {"num_ctx": 8192, "keep_alive": "24h"}}' });
+    expect(row(result.findings, "pinned llama3.2:latest")).toEqual({ status: "ok", detail: 'pinned {"num_ctx":8192,"keep_alive":"24h"}; on ollama-0, ollama-1' });
     expect(row(result.findings, "queue Redis")).toEqual({ status: "ok", detail: expect.stringMatching(/^Redis \d+\.\d+\.\d+ at redis:\/\/127\.0\.0\.1:\d+\/?, maxmemory-policy noeviction, maxmemory unlimited \(\d+ MiB used\)$/) });
     expect(row(result.findings, "queue Redis memory")).toBeUndefined();
     expect(row(result.findings, "queue Redis persistence")).toBeUndefined();
@@ -124,7 +124,7 @@ describe("herd doctor", () => {
     expect(row(result.findings, "model nomic-embed-text:latest")?.detail).toBe("needed by collection manuals; on gpu-1");
     expect(row(result.findings, "pinned llama3.3:latest")).toEqual({
       status: "warn",
-      detail: 'HERD_MODEL_OPTIONS pins llama3.3:latest (runner options pinned {"num_ctx":8192}), but no reachable instance has it, so it pins nothing; the instances have all-minilm:latest, llama3.2:latest, nomic-embed-text:latest',
+      detail: 'HERD_MODEL_OPTIONS pins llama3.3:latest (pinned {"num_ctx":8192}), but no reachable instance has it, so it pins nothing; the instances have all-minilm:latest, llama3.2:latest, nomic-embed-text:latest',
     });
     expect(result.table).toMatch(/4 check\(s\) failed, 2 warning\(s\)\n$/);
   });

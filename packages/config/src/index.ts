@@ -8,4 +8,4 @@ export { DEFAULT_REDIS_URL, type SharedConfig } from "./shared.js";
 export { parseDurationMs } from "./primitives.js";
 export { CliEnv, toCliConfig, type CliConfig, MigrateEnv, toMigrateConfig, type MigrateConfig, DoctorEnv, toDoctorConfig, type DoctorConfig, KeysEnv, toKeysConfig } from "./cli.js";
 export { type DatabaseConfig } from "./database.js";
-export { type PinnedModelOptions } from "./model-options.js";
+export { type ModelPin, type PinnedModelOptions } from "./model-options.js";

@@ -57,23 +57,33 @@ describe("HERD_MODEL_OPTIONS", () => {
   it("pins runner options per model, keyed by the normalised, lower-cased name", () => {
     expect(loadConfig(ApiEnv, toApiConfig, {}).modelOptions).toEqual({});
     const config = loadConfig(ApiEnv, toApiConfig, {
-      HERD_MODEL_OPTIONS: JSON.stringify({ "Llama3.2": { num_ctx: 8192, num_batch: 512 }, "nomic-embed-text:v1.5": { num_ctx: 2048, use_mmap: false }, "qwen3:8b": { num_gpu: -1 } }),
+      HERD_MODEL_OPTIONS: JSON.stringify({
+        "Llama3.2": { num_ctx: 8192, num_batch: 512, keep_alive: "24h" },
+        "nomic-embed-text:v1.5": { num_ctx: 2048, use_mmap: false },
+        "qwen3:8b": { num_gpu: -1, keep_alive: -1 },
+        "all-minilm": { keep_alive: "1h30m" },
+      }),
     });
     expect(config.modelOptions).toEqual({
-      "llama3.2:latest": { num_ctx: 8192, num_batch: 512 },
-      "nomic-embed-text:v1.5": { num_ctx: 2048, use_mmap: false },
-      "qwen3:8b": { num_gpu: -1 },
+      "llama3.2:latest": { options: { num_ctx: 8192, num_batch: 512 }, keepAlive: "24h" },
+      "nomic-embed-text:v1.5": { options: { num_ctx: 2048, use_mmap: false } },
+      "qwen3:8b": { options: { num_gpu: -1 }, keepAlive: -1 },
+      "all-minilm:latest": { options: {}, keepAlive: "1h30m" },
     });
   });
 
-  it("refuses anything but runner options of the right type, naming model and option", () => {
+  it("refuses anything but runner options and keep_alive of the right type, naming model and option", () => {
     const issuesFor = (value: string) => issuesOf(() => loadConfig(ApiEnv, toApiConfig, { HERD_MODEL_OPTIONS: value }));
     expect(issuesFor("{num_ctx: 8192}")[0]).toMatch(/^HERD_MODEL_OPTIONS: not valid JSON: /);
-    expect(issuesFor('[{"num_ctx": 8192}]')).toEqual(['HERD_MODEL_OPTIONS: expected a JSON object from model name to runner options, e.g. {"llama3.2": {"num_ctx": 8192}}']);
-    expect(issuesFor('{"llama3.2": 8192}')).toEqual(['HERD_MODEL_OPTIONS: llama3.2: expected an object of runner options, e.g. {"num_ctx": 8192}']);
+    expect(issuesFor('[{"num_ctx": 8192}]')).toEqual(['HERD_MODEL_OPTIONS: expected a JSON object from model name to pinned options, e.g. {"llama3.2": {"num_ctx": 8192, "keep_alive": "24h"}}']);
+    expect(issuesFor('{"llama3.2": 8192}')).toEqual(['HERD_MODEL_OPTIONS: llama3.2: expected an object of runner options and keep_alive, e.g. {"num_ctx": 8192}']);
     expect(issuesFor('{"llama3.2": {"num_ctx": 8192, "temperature": 0}}')).toEqual([
-      "HERD_MODEL_OPTIONS: llama3.2.temperature: only runner options can be pinned (num_ctx, num_batch, num_gpu, main_gpu, use_mmap, num_thread)",
+      "HERD_MODEL_OPTIONS: llama3.2.temperature: only runner options and keep_alive can be pinned (num_ctx, num_batch, num_gpu, main_gpu, use_mmap, num_thread, keep_alive)",
     ]);
+    // Go durations need a unit ("10" is not one, as Ollama answers such a request with a 400).
+    for (const keepAlive of ['"10"', '"forever"', "true"]) {
+      expect(issuesFor(`{"llama3.2": {"keep_alive": ${keepAlive}}}`)[0]).toMatch(/^HERD_MODEL_OPTIONS: llama3\.2\.keep_alive: /);
+    }
     const typed = issuesFor('{"llama3.2": {"num_ctx": "8k"}, "all-minilm": {"use_mmap": 1, "num_ctx": 0}}');
     expect(typed).toHaveLength(3);
     expect(typed[0]).toMatch(/^HERD_MODEL_OPTIONS: llama3\.2\.num_ctx: /);

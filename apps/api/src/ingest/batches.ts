@@ -4,7 +4,7 @@ import type { PinnedModelOptions } from "@herd/config";
 import type { Chunk } from "@herd/ingest";
 import { PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
 import type { RedisClient } from "@herd/redis";
-import { withPinnedOptions } from "../prepare-job.js";
+import { pinnedKeepAlive, withPinnedOptions } from "../prepare-job.js";
 import type { QueueRegistry } from "../queues.js";
 import type { IngestionProgress } from "./progress.js";
 
@@ -25,6 +25,7 @@ export async function queueBatches(
   const cut = data.modelDimensions !== undefined && data.dimensions < data.modelDimensions;
   // The same runner options as the collection's search queries, or each would reload the model.
   const options = withPinnedOptions(deps.modelOptions, data.model, undefined);
+  const keepAlive = pinnedKeepAlive(deps.modelOptions, data.model, undefined);
   await queue.addBulk(
     batches.map((batch) => {
       const slice = chunks.slice(batch * data.embedBatch, (batch + 1) * data.embedBatch);
@@ -34,6 +35,7 @@ export async function queueBatches(
         inputs: slice.map((chunk) => chunk.embeddingText),
         ...(cut ? { dimensions: data.dimensions } : {}),
         ...(options ? { options } : {}),
+        ...(keepAlive !== undefined ? { keepAlive } : {}),
         cache: deps.cache.enabled("embedding"),
         ...(data.cacheScope !== undefined ? { cacheScope: data.cacheScope } : {}),
         progress: { key: deps.progress.embeddedKey(data.ingestionId), field: data.externalId },

@@ -6,7 +6,7 @@ import { isZeroDuration, type FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { nanoseconds, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
 import { generatedText, logprobsOf, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
-import { pinnedOptionsOf } from "../prepare-job.js";
+import { pinnedKeepAlive, pinOf } from "../prepare-job.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -62,7 +62,7 @@ function content(mode: Mode, text: string, extra: Extra = {}): Record<string, un
  */
 function loadOptions(pins: ApiConfig["modelOptions"], model: string, requested: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   const runner = Object.entries(requested ?? {}).filter(([key]) => (RUNNER_OPTION_NAMES as readonly string[]).includes(key));
-  const options = { ...Object.fromEntries(runner), ...pinnedOptionsOf(pins, model) };
+  const options = { ...Object.fromEntries(runner), ...pinOf(pins, model)?.options };
   return Object.keys(options).length > 0 ? options : undefined;
 }
 
@@ -76,7 +76,10 @@ async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; 
     if (!unload || !(error instanceof ApiError) || error.code !== "model_not_served") throw error;
     await ensureServed(deps, model, "embed");
   }
-  await deps.instances.setLoaded(body.model, mode, body.keep_alive, deps.config.syncTimeoutMs, unload ? undefined : loadOptions(deps.config.modelOptions, model, body.options));
+  // An unload (keep_alive 0, what `ollama stop` sends) is an operator's act and stays one; a load
+  // keeps the model as long as the pin says, like every job for it.
+  const keepAlive = unload ? body.keep_alive : pinnedKeepAlive(deps.config.modelOptions, model, body.keep_alive);
+  await deps.instances.setLoaded(body.model, mode, keepAlive, deps.config.syncTimeoutMs, unload ? undefined : loadOptions(deps.config.modelOptions, model, body.options));
   res.json({ model: body.model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: unload ? "unload" : "load" });
 }
 

@@ -1,4 +1,4 @@
-import type { ResolvedInstance } from "@herd/config";
+import type { PinnedModelOptions, ResolvedInstance } from "@herd/config";
 import { normalizeModel } from "@herd/jobs";
 import { OllamaClient, OllamaError } from "@herd/ollama-client";
 import { fail, ok, warn, type Finding } from "./report.js";
@@ -85,10 +85,10 @@ export function checkCollectionModels(collections: ReadonlyArray<{ name: string;
  * Every model HERD_MODEL_OPTIONS pins should be on a reachable instance: a pin for a name no
  * instance has (a typo, another tag) pins nothing, and the reloads it was meant to stop go on.
  */
-export function checkPinnedModels(pins: Readonly<Record<string, object>>, models: ReadonlyMap<string, ReadonlySet<string>>): Finding[] {
-  return Object.entries(pins).map(([model, options]) => {
+export function checkPinnedModels(pins: PinnedModelOptions, models: ReadonlyMap<string, ReadonlySet<string>>): Finding[] {
+  return Object.entries(pins).map(([model, pin]) => {
     const on = [...models].filter(([, served]) => [...served].some((name) => name.toLowerCase() === model)).map(([instance]) => instance);
-    const pinned = `runner options pinned ${JSON.stringify(options)}`;
+    const pinned = `pinned ${JSON.stringify({ ...pin.options, ...(pin.keepAlive !== undefined ? { keep_alive: pin.keepAlive } : {}) })}`;
     if (on.length > 0) return ok(`pinned ${model}`, `${pinned}; on ${on.join(", ")}`);
     const known = [...new Set([...models.values()].flatMap((served) => [...served]))].sort();
     return warn(`pinned ${model}`, `HERD_MODEL_OPTIONS pins ${model} (${pinned}), but no reachable instance has it, so it pins nothing; the instances have ${known.length > 0 ? known.join(", ") : "no models"}`);

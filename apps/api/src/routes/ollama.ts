@@ -51,11 +51,6 @@ function content(mode: Mode, text: string, extra: Extra = {}): Record<string, un
 }
 
 /**
- * Answers an empty prompt (or no messages) the way Ollama does, for the fleet: the model is
- * loaded on every instance serving it (with the request's keep_alive, so `-1` keeps it), or
- * unloaded from all of them with `keep_alive: 0` (what `ollama stop` sends); nothing is generated.
- */
-/**
  * The options a load is sent with: the runner options the request names (what Ollama loads the
  * model with; a load without them would be undone by the request's next call), with the model's
  * pinned ones in their place. Undefined when there are none.
@@ -66,6 +61,12 @@ function loadOptions(pins: ApiConfig["modelOptions"], model: string, requested: 
   return Object.keys(options).length > 0 ? options : undefined;
 }
 
+/**
+ * Answers an empty prompt (or no messages) the way Ollama does, for the fleet: the model is
+ * loaded on every instance serving it (with the request's keep_alive, so `-1` keeps it, unless
+ * HERD_MODEL_OPTIONS pins one), or unloaded from all of them with `keep_alive: 0` (what
+ * `ollama stop` sends); nothing is generated.
+ */
 async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; options?: Record<string, unknown> | undefined; keep_alive?: string | number | undefined }, mode: Mode): Promise<void> {
   const unload = isZeroDuration(body.keep_alive);
   const model = normalizeModel(body.model);

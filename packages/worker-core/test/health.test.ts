@@ -58,8 +58,15 @@ describe("worker health and shutdown", () => {
     await only.setFault({ ...NO_FAULT, mode: "refuse" });
     await waitFor(() => healthOf(runtime, "emu-0") === false, { message: "instance marked unhealthy" });
     const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => producer.embed(`while down ${i}`)));
-    // Nothing is pulled (so nothing burns attempts) while the only instance is down.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing is pulled (so nothing burns attempts) while the only instance is down: looked at
+    // after three more of its failing probes, time in which a pulling binding takes them all.
+    const monitor = runtime.monitors.find((candidate) => candidate.instance.name === "emu-0");
+    let probes = 0;
+    let lastProbe = monitor?.lastProbeAt;
+    await waitFor(() => {
+      if (monitor?.lastProbeAt !== lastProbe) [probes, lastProbe] = [probes + 1, monitor?.lastProbeAt];
+      return probes >= 3;
+    }, { message: "three more probes" });
     expect(await Promise.all(ids.map((id) => producer.state(id)))).toEqual(ids.map(() => "prioritized"));
     await only.clearFault();
     await waitFor(() => healthOf(runtime, "emu-0") === true, { message: "instance healthy again" });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniquePrefix } from "@herd/testing";
+import { uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const LLAMA = "llama3.2:latest";
@@ -101,6 +101,12 @@ describe("runner options pinned per model (HERD_MODEL_OPTIONS)", () => {
     }
     expect(await loaded()).toContain("all-minilm:latest");
     expect(await loaded()).not.toContain("nomic-embed-text:latest");
+    // The fleet view says so too, from the worker's next look at the instance's /api/ps.
+    const loadedInFleet = async (model: string) => {
+      const fleet = (await stack.get("/v1/fleet")).body as { workers: Array<{ instances: Array<{ models: Array<{ model: string; loaded?: boolean }> }> }> };
+      return fleet.workers[0]?.instances[0]?.models.find((entry) => entry.model === model)?.loaded;
+    };
+    await waitFor(async () => (await loadedInFleet("nomic-embed-text:latest")) === false && (await loadedInFleet("all-minilm:latest")) === true, { message: "/v1/fleet shows which models are loaded" });
     const minilmLoads = loads("all-minilm:latest");
     expect((await stack.post("/api/embed", { model: "all-minilm", input: "belt tension", keep_alive: "0s" })).status).toBe(200);
     expect(loads("all-minilm:latest")).toBe(minilmLoads);

@@ -17,6 +17,8 @@ export const ModelBindingStatus = z.object({
   latencyMs: z.object({ mean: z.number().nonnegative(), p95: z.number().nonnegative() }).optional(),
   /** Median slot time of the last calls, once a few were timed: how workers compare speeds. */
   typicalMs: z.number().nonnegative().optional(),
+  /** Whether the instance has the model loaded (its /api/ps at the last probe); absent when unknown. */
+  loaded: z.boolean().optional(),
 });
 export type ModelBindingStatus = z.infer<typeof ModelBindingStatus>;
 

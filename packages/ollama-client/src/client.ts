@@ -1,5 +1,5 @@
 import { OllamaError } from "./errors.js";
-import { ChatChunk, EmbedResponse, GenerateChunk, ShowResponse, TagsResponse, VersionResponse, type Logprob, type ToolCall } from "./schemas.js";
+import { ChatChunk, EmbedResponse, GenerateChunk, PsResponse, ShowResponse, TagsResponse, VersionResponse, type Logprob, type ToolCall } from "./schemas.js";
 import { Transport, type CallOptions } from "./transport.js";
 import { validateVectors, vectorTexts } from "./validate.js";
 
@@ -169,6 +169,11 @@ export class OllamaClient {
 
   async tags(call: CallOptions): Promise<TagsResponse> {
     return parseOrThrow(TagsResponse, await this.#transport.json("GET", "/api/tags", undefined, call), this.instance, "/api/tags");
+  }
+
+  /** The names of the models loaded now (/api/ps), as Ollama spells them. */
+  async loadedModels(call: CallOptions): Promise<string[]> {
+    return parseOrThrow(PsResponse, await this.#transport.json("GET", "/api/ps", undefined, call), this.instance, "/api/ps").models.map((model) => model.name);
   }
 
   /** /api/show condensed to what routing needs: capabilities and vector/context sizes. */

@@ -71,6 +71,9 @@ export const TagsResponse = z.object({
 });
 export type TagsResponse = z.infer<typeof TagsResponse>;
 
+/** /api/ps: the models loaded now. */
+export const PsResponse = z.object({ models: z.array(z.looseObject({ name: z.string(), model: z.string().optional() })) });
+
 export const ShowResponse = z.object({
   details: z.object({ family: z.string().optional() }).partial().optional(),
   model_info: z.record(z.string(), z.unknown()).optional(),

@@ -96,7 +96,12 @@ export class Binding implements RouteCandidate<Job> {
     return this.#calls.typicalCallMs;
   }
 
-  /** Whether this binding leaves jobs to a clearly faster instance of another worker (see FetchDecider.deferring). */
+  /** Whether the instance had the model loaded at its last probe (undefined: unknown). */
+  get loaded(): boolean | undefined {
+    return this.options.monitor.loaded?.has(this.model.model);
+  }
+
+  /** Whether this binding leaves jobs to another worker's instance, clearly faster or with the model loaded (see FetchDecider.deferring). */
   get deferring(): boolean {
     return this.#fetch.deferring;
   }
@@ -104,7 +109,7 @@ export class Binding implements RouteCandidate<Job> {
   setDeferring(deferring: boolean): void {
     if (this.#fetch.deferring === deferring) return;
     this.#fetch.deferring = deferring;
-    this.options.logger.info({ binding: this.key, deferring }, deferring ? "a faster instance of another worker serves this model: leaving it the jobs it can take" : "no faster instance elsewhere: waiting for jobs again");
+    this.options.logger.info({ binding: this.key, deferring }, deferring ? "another worker's instance serves this model clearly faster, or has it loaded while this one has not: leaving it the jobs it can take" : "no faster or warmer instance elsewhere: waiting for jobs again");
     this.#wakeAll();
   }
 
@@ -258,6 +263,7 @@ export class Binding implements RouteCandidate<Job> {
       ...(this.model.embeddingLength !== undefined ? { embeddingLength: this.model.embeddingLength } : {}),
       ...(this.model.capabilities ? { capabilities: this.model.capabilities } : {}),
       ...timing,
+      ...(this.loaded !== undefined ? { loaded: this.loaded } : {}),
     };
   }
 

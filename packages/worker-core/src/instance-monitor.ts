@@ -1,5 +1,6 @@
 import type { ResolvedInstance } from "@herd/config";
-import { coerceError, type Logger } from "@herd/logger";
+import { normalizeModel } from "@herd/jobs";
+import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import { OllamaClient, OllamaError } from "@herd/ollama-client";
 import type { InstanceDescription } from "@herd/fleet";
 import { discoverModels, type DiscoveredModel } from "./discovery.js";
@@ -47,6 +48,9 @@ export class InstanceMonitor {
   #downReported = false;
   #probing: Promise<void> | undefined;
   version: string | undefined;
+  /** The models the instance had loaded at the last probe (/api/ps), normalised; undefined when unknown. */
+  loaded: ReadonlySet<string> | undefined;
+  readonly #warnLoaded: (fields: object, message: string) => void;
   lastProbeAt: Date | undefined;
   lastProbeMs: number | undefined;
   lastError: string | undefined;
@@ -54,6 +58,7 @@ export class InstanceMonitor {
   constructor(private readonly options: MonitorOptions) {
     this.instance = options.instance;
     this.client = new OllamaClient({ url: options.instance.url, instance: options.instance.name, connections: options.connections });
+    this.#warnLoaded = warnAtMostEvery(options.logger);
   }
 
   get healthy(): boolean {
@@ -93,6 +98,7 @@ export class InstanceMonitor {
       this.#probeFailures = 0;
       if (Date.now() - this.#discoveredAt >= this.options.discoveryIntervalMs || !this.#healthy) await this.#discover();
       if (!this.#healthy && Date.now() >= this.#quarantineUntil && this.#discoveredAt > 0) this.#setHealthy(true, "probe succeeded");
+      await this.#readLoaded();
     } catch (error) {
       if (this.#closed) return;
       this.lastProbeAt = new Date();
@@ -107,6 +113,19 @@ export class InstanceMonitor {
         this.#downReported = true;
         this.options.logger.warn({ url: this.instance.url, err: coerceError(error), probeEveryMs: this.options.probe.intervalMs }, "instance not answering (or not an Ollama server); probing until it does");
       }
+    }
+  }
+
+  /**
+   * Which models the instance has loaded now (/api/ps): routing prefers an instance that has a
+   * job's model loaded to one that would first load it (seconds, and maybe evicting another).
+   */
+  async #readLoaded(): Promise<void> {
+    try {
+      this.loaded = new Set((await this.client.loadedModels({ timeoutMs: this.options.probe.timeoutMs })).map(normalizeModel));
+    } catch (error) {
+      this.loaded = undefined;
+      this.#warnLoaded({ err: coerceError(error) }, "could not read the models the instance has loaded (/api/ps); routing cannot prefer it for them meanwhile");
     }
   }
 

@@ -1,5 +1,5 @@
 import type { JobKind } from "@herd/jobs";
-import { instanceKey, type WorkerHeartbeat } from "@herd/fleet";
+import { instanceKey, type ModelBindingStatus, type WorkerHeartbeat } from "@herd/fleet";
 
 /** What routing needs to know of a binding (one instance serving one model), for jobs of type J. */
 export interface RouteCandidate<J> {
@@ -8,6 +8,8 @@ export interface RouteCandidate<J> {
   readonly occupied: number;
   /** Typical (median) slot time of its recent calls; undefined until a few have been timed. */
   readonly typicalCallMs: number | undefined;
+  /** Whether its instance has the model loaded (undefined: unknown, taken as loaded). */
+  readonly loaded: boolean | undefined;
   /** Pulling now: its instance healthy, not closing, not holding off after passing a retry on. */
   readonly acceptsNow: boolean;
   /** The job's last attempt failed on this binding's instance, through the instance's fault. */
@@ -31,26 +33,67 @@ const ROUTE_MARGIN = 0.8;
 export function fasterIdlePeer<J, T extends RouteCandidate<J>>(fetcher: T, peers: readonly T[], job: J): T | undefined {
   const own = fetcher.typicalCallMs;
   if (own === undefined) return undefined;
+  const idle = (peer: T) => peer !== fetcher && peer.acceptsNow && peer.occupied === 0 && !peer.lastFailedHere(job);
   // With every slot of its own taken, the job would first wait about one call for a slot.
   const ownFinishMs = fetcher.occupied < fetcher.slots ? own : 2 * own;
   let best: T | undefined;
   let bestMs = ownFinishMs * ROUTE_MARGIN;
   for (const peer of peers) {
-    if (peer === fetcher || !peer.acceptsNow || peer.occupied > 0 || peer.typicalCallMs === undefined || peer.lastFailedHere(job)) continue;
+    if (!idle(peer) || peer.typicalCallMs === undefined) continue;
     if (peer.typicalCallMs < bestMs) {
       best = peer;
       bestMs = peer.typicalCallMs;
     }
   }
-  return best;
+  if (best || fetcher.loaded !== false) return best;
+  // Without the model loaded, the fetcher would first load it (seconds, maybe evicting another
+  // model): an idle peer about as fast (the fetcher not clearly faster) that has it loaded runs
+  // the job instead, the fastest of them.
+  return peers
+    .filter((peer) => idle(peer) && peer.loaded === true && peer.typicalCallMs !== undefined && !clearlyFaster(own, peer.typicalCallMs))
+    .sort((a, b) => (a.typicalCallMs ?? 0) - (b.typicalCallMs ?? 0))[0];
 }
 
-/** A binding as fasterElsewhere sees it: its instance (see instanceKey), its model and kinds, its typical call. */
+/** Whether a typical call of `ms` is clearly faster (within ROUTE_MARGIN) than one of `otherMs`. */
+function clearlyFaster(ms: number, otherMs: number): boolean {
+  return ms <= otherMs * ROUTE_MARGIN;
+}
+
+/** A binding as fasterElsewhere and warmElsewhere see it: its instance (see instanceKey), model, kinds, typical call and whether the model is loaded. */
 export interface DeferralCandidate {
   readonly key: string;
   readonly model: string;
   readonly kinds: readonly JobKind[];
   readonly typicalCallMs: number | undefined;
+  readonly loaded: boolean | undefined;
+}
+
+/** The healthy instances of other workers (per their heartbeats) serving `own`'s model for its kinds, with that model's status there. */
+function servingElsewhere(own: DeferralCandidate, fleet: readonly WorkerHeartbeat[], selfWorkerId: string): ModelBindingStatus[] {
+  return fleet.flatMap((worker) =>
+    worker.workerId === selfWorkerId
+      ? []
+      : worker.instances.flatMap((instance) =>
+          // The same server bound by two workers is not another one; two boxes' local servers
+          // (one loopback URL on two machines) are two.
+          instance.healthy && instanceKey(worker.host, instance.url) !== own.key
+            ? instance.models.filter((model) => model.model === own.model && own.kinds.every((kind) => model.kinds.includes(kind)))
+            : [],
+        ),
+  );
+}
+
+/**
+ * Whether `own`'s instance lacks the model while another worker's healthy instance, about as fast
+ * (`own` not clearly faster), has it loaded. Such a binding defers to it (FetchDecider.deferring):
+ * at light load the warm instance takes the jobs, and this one loads the model only for a backlog
+ * the warm one leaves waiting. Speeds must be known on both sides: an instance never timed takes
+ * its turns until it is, as in routing.
+ */
+export function warmElsewhere(own: DeferralCandidate, fleet: readonly WorkerHeartbeat[], selfWorkerId: string): boolean {
+  const ownMs = own.typicalCallMs;
+  if (own.loaded !== false || ownMs === undefined) return false;
+  return servingElsewhere(own, fleet, selfWorkerId).some((model) => model.loaded === true && model.typicalMs !== undefined && !clearlyFaster(ownMs, model.typicalMs));
 }
 
 /**
@@ -62,16 +105,5 @@ export interface DeferralCandidate {
 export function fasterElsewhere(own: DeferralCandidate, fleet: readonly WorkerHeartbeat[], selfWorkerId: string): boolean {
   if (own.typicalCallMs === undefined) return false;
   const threshold = own.typicalCallMs * ROUTE_MARGIN;
-  return fleet.some(
-    (worker) =>
-      worker.workerId !== selfWorkerId &&
-      worker.instances.some(
-        (instance) =>
-          instance.healthy &&
-          // The same server bound by two workers is not a faster one; two boxes' local servers
-          // (one loopback URL on two machines) are two.
-          instanceKey(worker.host, instance.url) !== own.key &&
-          instance.models.some((model) => model.model === own.model && own.kinds.every((kind) => model.kinds.includes(kind)) && model.typicalMs !== undefined && model.typicalMs <= threshold),
-      ),
-  );
+  return servingElsewhere(own, fleet, selfWorkerId).some((model) => model.typicalMs !== undefined && model.typicalMs <= threshold);
 }

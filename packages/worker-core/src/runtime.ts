@@ -13,7 +13,7 @@ import { ClockWatch } from "./clock-watch.js";
 import { describeWorker, SharedIdWatch } from "./heartbeat.js";
 import { SharedInstanceWatch } from "./shared-instances.js";
 import { InstanceClaims } from "./instance-claims.js";
-import { fasterElsewhere, fasterIdlePeer } from "./job-router.js";
+import { fasterElsewhere, fasterIdlePeer, warmElsewhere } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { WorkerMetrics } from "./metrics.js";
@@ -132,11 +132,12 @@ export class WorkerRuntime {
     if (this.config.routing !== "off") this.#updateDeferrals(fleet);
   }
 
-  /** Which bindings leave their jobs to a clearly faster instance of another worker (fasterElsewhere). */
+  /** Which bindings leave their jobs to another worker's instance: clearly faster (fasterElsewhere) or warm where they are cold (warmElsewhere). */
   #updateDeferrals(fleet: WorkerHeartbeat[]): void {
     for (const monitor of this.monitors) {
       for (const binding of this.#bindingsOf(monitor)) {
-        binding.setDeferring(fasterElsewhere({ key: instanceKey(this.#host, monitor.instance.url), model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs }, fleet, this.config.workerId));
+        const own = { key: instanceKey(this.#host, monitor.instance.url), model: binding.model.model, kinds: binding.model.kinds, typicalCallMs: binding.typicalCallMs, loaded: binding.loaded };
+        binding.setDeferring(fasterElsewhere(own, fleet, this.config.workerId) || warmElsewhere(own, fleet, this.config.workerId));
       }
     }
   }

@@ -58,7 +58,8 @@ export class InstanceMonitor {
   constructor(private readonly options: MonitorOptions) {
     this.instance = options.instance;
     this.client = new OllamaClient({ url: options.instance.url, instance: options.instance.name, connections: options.connections });
-    this.#warnLoaded = warnAtMostEvery(options.logger);
+    // Routing only loses a preference without it: a server too old for /api/ps is said every 10 minutes, not every probe.
+    this.#warnLoaded = warnAtMostEvery(options.logger, 600_000);
   }
 
   get healthy(): boolean {

@@ -60,18 +60,14 @@ function checkText(field: string, text: string, maxChars: number): void {
 }
 
 /**
- * The options a job for `model` is sent with: the request's, with the model's pinned runner options
- * (HERD_MODEL_OPTIONS) in place of its own. Applied before the cache key is made, so requests that
- * differ only in a pinned option share their cache entries and their job.
+ * The options and keep_alive a job for `model` is sent with: the request's, with what
+ * HERD_MODEL_OPTIONS pins for the model in their place (one lookup). Applied before the cache key
+ * is made, so requests that differ only in a pinned option share their cache entries and their job.
  */
-export function withPinnedOptions(pins: PinnedModelOptions, model: string, options: ModelOptions | undefined): ModelOptions | undefined {
-  const pinned = pinOf(pins, model)?.options;
-  return pinned && Object.keys(pinned).length > 0 ? { ...options, ...pinned } : options;
-}
-
-/** The keep_alive a job for `model` is sent with: the model's pinned one, else the request's. */
-export function pinnedKeepAlive(pins: PinnedModelOptions, model: string, requested: string | number | undefined): string | number | undefined {
-  return pinOf(pins, model)?.keepAlive ?? requested;
+export function withPins(pins: PinnedModelOptions, model: string, options: ModelOptions | undefined, keepAlive: string | number | undefined): { options: ModelOptions | undefined; keepAlive: string | number | undefined } {
+  const pin = pinOf(pins, model);
+  if (!pin) return { options, keepAlive };
+  return { options: Object.keys(pin.options).length > 0 ? { ...options, ...pin.options } : options, keepAlive: pin.keepAlive ?? keepAlive };
 }
 
 /** What HERD_MODEL_OPTIONS pins for `model` (a normalised name), if anything. */
@@ -97,8 +93,7 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
     checkText(field, text, limits.maxInputChars);
   });
   const useCache = deps.cache.enabled("embedding");
-  const options = withPinnedOptions(deps.config.modelOptions, model, request.options);
-  const keepAlive = pinnedKeepAlive(deps.config.modelOptions, model, request.keep_alive);
+  const { options, keepAlive } = withPins(deps.config.modelOptions, model, request.options, request.keep_alive);
   const keys = inputs.map((text) => embeddingCacheKey({ model, text, dimensions: request.dimensions, truncate: request.truncate, options, scope }));
   return {
     kind: "embed",
@@ -137,8 +132,7 @@ export function prepareGenerate(
     throw new ApiError(413, "too_many_inputs", `messages: ${request.messages.length} messages is more than the limit of ${limits.maxInputs}`);
   }
   const mode = request.prompt !== undefined ? "generate" : "chat";
-  const options = withPinnedOptions(deps.config.modelOptions, model, request.options);
-  const keepAlive = pinnedKeepAlive(deps.config.modelOptions, model, request.keep_alive);
+  const { options, keepAlive } = withPins(deps.config.modelOptions, model, request.options, request.keep_alive);
   const shape = {
     model,
     mode,

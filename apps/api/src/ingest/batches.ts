@@ -4,7 +4,7 @@ import type { PinnedModelOptions } from "@herd/config";
 import type { Chunk } from "@herd/ingest";
 import { PRIORITIES, jobOptions, queueName, type EmbedJobData, type HerdKeys, type IngestJobData, type RetentionPolicy } from "@herd/jobs";
 import type { RedisClient } from "@herd/redis";
-import { pinnedKeepAlive, withPinnedOptions } from "../prepare-job.js";
+import { withPins } from "../prepare-job.js";
 import type { QueueRegistry } from "../queues.js";
 import type { IngestionProgress } from "./progress.js";
 
@@ -24,8 +24,7 @@ export async function queueBatches(
   const queue = deps.queues.queue(queueName("embed", data.model));
   const cut = data.modelDimensions !== undefined && data.dimensions < data.modelDimensions;
   // The same runner options as the collection's search queries, or each would reload the model.
-  const options = withPinnedOptions(deps.modelOptions, data.model, undefined);
-  const keepAlive = pinnedKeepAlive(deps.modelOptions, data.model, undefined);
+  const { options, keepAlive } = withPins(deps.modelOptions, data.model, undefined, undefined);
   await queue.addBulk(
     batches.map((batch) => {
       const slice = chunks.slice(batch * data.embedBatch, (batch + 1) * data.embedBatch);

@@ -1,12 +1,12 @@
 import { Router, type Request, type Response } from "express";
-import type { ApiConfig } from "@herd/config";
+import type { ApiConfig, ModelPin } from "@herd/config";
 import { normalizeModel, RUNNER_OPTION_NAMES, type JobRequest, type JobView, type Logprob, type ToolCall } from "@herd/jobs";
 import { ApiError } from "../errors.js";
 import { isZeroDuration, type FleetInstances } from "../dropin/instances.js";
 import { OllamaChatBody, OllamaEmbedBody, OllamaEmbeddingsBody, OllamaGenerateBody, generationRequest, parseBody, toJobRequest } from "../dropin/ollama-requests.js";
 import { nanoseconds, requestContext, runCompleted, runStream, streamWriter } from "../dropin/respond.js";
 import { generatedText, logprobsOf, thinkingOf, tokenCounts, toolCallsOf } from "../interactive.js";
-import { pinnedKeepAlive, pinOf } from "../prepare-job.js";
+import { pinOf } from "../prepare-job.js";
 import { ensureServed } from "../submit.js";
 import type { SyncDeps } from "../sync.js";
 
@@ -55,9 +55,9 @@ function content(mode: Mode, text: string, extra: Extra = {}): Record<string, un
  * model with; a load without them would be undone by the request's next call), with the model's
  * pinned ones in their place. Undefined when there are none.
  */
-function loadOptions(pins: ApiConfig["modelOptions"], model: string, requested: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+function loadOptions(pinned: ModelPin["options"] | undefined, requested: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   const runner = Object.entries(requested ?? {}).filter(([key]) => (RUNNER_OPTION_NAMES as readonly string[]).includes(key));
-  const options = { ...Object.fromEntries(runner), ...pinOf(pins, model)?.options };
+  const options = { ...Object.fromEntries(runner), ...pinned };
   return Object.keys(options).length > 0 ? options : undefined;
 }
 
@@ -79,8 +79,8 @@ async function loadOnly(deps: DropInDeps, res: Response, body: { model: string; 
   }
   // An unload (keep_alive 0, what `ollama stop` sends) is an operator's act and stays one; a load
   // keeps the model as long as the pin says, like every job for it.
-  const keepAlive = unload ? body.keep_alive : pinnedKeepAlive(deps.config.modelOptions, model, body.keep_alive);
-  await deps.instances.setLoaded(body.model, mode, keepAlive, deps.config.syncTimeoutMs, unload ? undefined : loadOptions(deps.config.modelOptions, model, body.options));
+  const pin = unload ? undefined : pinOf(deps.config.modelOptions, model);
+  await deps.instances.setLoaded(body.model, mode, pin?.keepAlive ?? body.keep_alive, deps.config.syncTimeoutMs, unload ? undefined : loadOptions(pin?.options, body.options));
   res.json({ model: body.model, created_at: new Date().toISOString(), ...content(mode, ""), done: true, done_reason: unload ? "unload" : "load" });
 }
 

@@ -31,15 +31,61 @@ interface Section {
   units: Unit[];
 }
 
-// Chinese and Japanese end sentences with full-width marks (。！？), followed perhaps by a closing
-// bracket or quote; without them a long paragraph was cut by token count, mid-sentence.
-const SENTENCE = /[^.!?。！？\n]+(?:[.!?。！？]+["')\]」』）〕】]*|\n|$)\s*/g;
+// A sentence ends at any of Unicode's sentence terminals: besides . ! ? the full-width 。！？ of
+// Chinese and Japanese, the danda । of Hindi, ။ of Burmese, ។ of Khmer, ؟ and ۔ of Arabic and Urdu,
+// each perhaps followed by a closing bracket or quote; without them a long paragraph was cut by
+// token count, mid-sentence. A run of terminals with nothing before it ("..." opening a line) is a
+// sentence of its own rather than dropped.
+const SENTENCE = /[^\p{Sentence_Terminal}\n]*(?:\p{Sentence_Terminal}+["')\]」』）〕】]*|\n|$)\s*/gu;
+const WORD = /\S+\s*/g;
 
 function unit(text: string): Unit {
   return { text, tokens: countTokens(text) };
 }
 
-/** Splits a block that exceeds the budget: by sentences, and sentences by token windows. */
+function tokenWindows(text: string, max: number): Unit[] {
+  const tokens = encode(text);
+  const units: Unit[] = [];
+  for (let start = 0; start < tokens.length; start += max) units.push(unit(decode(tokens.slice(start, start + max)).trim()));
+  return units;
+}
+
+/**
+ * A sentence over the budget, cut between words: as many whole words as fit in each piece.
+ * Thai and Lao end no sentence with a mark (a space parts them, as it parts phrases), so their
+ * paragraphs come here whole; token windows cut words in two, in every script. Only a "word"
+ * longer than the budget alone (a run of Chinese without punctuation, a long URL) is cut by
+ * token windows.
+ */
+function splitSentence(text: string, max: number): Unit[] {
+  const units: Unit[] = [];
+  let words: string[] = [];
+  let tokens = 0;
+  const flush = () => {
+    const joined = words.join("").trim();
+    words = [];
+    tokens = 0;
+    if (!joined) return;
+    const piece = unit(joined);
+    // Tokens counted word by word can undercount the joined text by a merge across a space.
+    units.push(...(piece.tokens <= max ? [piece] : tokenWindows(joined, max)));
+  };
+  for (const word of text.match(WORD) ?? []) {
+    const size = countTokens(word);
+    if (size > max) {
+      flush();
+      units.push(...tokenWindows(word.trim(), max));
+      continue;
+    }
+    if (tokens + size > max) flush();
+    words.push(word);
+    tokens += size;
+  }
+  flush();
+  return units;
+}
+
+/** Splits a block that exceeds the budget: by sentences, and sentences between words. */
 function splitBlock(text: string, max: number): Unit[] {
   const whole = unit(text);
   if (whole.tokens <= max) return [whole];
@@ -47,12 +93,7 @@ function splitBlock(text: string, max: number): Unit[] {
   for (const sentence of text.match(SENTENCE) ?? [text]) {
     const piece = unit(sentence.trim());
     if (!piece.text) continue;
-    if (piece.tokens <= max) {
-      units.push(piece);
-      continue;
-    }
-    const tokens = encode(piece.text);
-    for (let start = 0; start < tokens.length; start += max) units.push(unit(decode(tokens.slice(start, start + max)).trim()));
+    units.push(...(piece.tokens <= max ? [piece] : splitSentence(piece.text, max)));
   }
   return units;
 }

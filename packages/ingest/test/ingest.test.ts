@@ -106,6 +106,38 @@ describe("chunking", () => {
     }
   });
 
+  it("splits a long Hindi, Burmese or Khmer paragraph at its sentence ends (। ။ ។)", () => {
+    for (const sentence of ["पंप की सील की जाँच करें और हर साल वाल्व बदलें।", "ရေစုပ်စက်ကို လစဉ် စစ်ဆေးပါ။", "ពិនិត្យម៉ាស៊ីនបូមទឹកជារៀងរាល់ខែ។"]) {
+      const chunks = chunkBlocks([{ kind: "text", text: Array.from({ length: 12 }, () => sentence).join(" ") }], { chunkTokens: 64, chunkOverlap: 0 });
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const chunk of chunks) {
+        expect(chunk.tokenCount).toBeLessThanOrEqual(64);
+        expect(chunk.text.split("\n\n").every((part) => part === sentence)).toBe(true);
+      }
+    }
+  });
+
+  it("cuts a sentence longer than a chunk between words, never inside one, and loses no text", () => {
+    // Thai parts phrases with spaces and ends no sentence with a mark: the whole paragraph is one
+    // "sentence" to the splitter. English without a full stop (a long list) is the same case.
+    const thai = ["ตรวจสอบปั๊มไฮดรอลิก", "และเปลี่ยนซีลทุกปี", "ล้างไส้กรองน้ำมันทุกเดือน", "ก่อนเริ่มเครื่องให้ตรวจระดับน้ำมัน"];
+    const english = ["hydraulic", "pump", "seal", "valve", "filter", "bearing", "gasket", "impeller"];
+    for (const words of [thai, english]) {
+      const sequence = Array.from({ length: 120 }, (_, i) => words[i % words.length] as string);
+      const chunks = chunkBlocks([{ kind: "text", text: sequence.join(" ") }], { chunkTokens: 64, chunkOverlap: 0 });
+      expect(chunks.length).toBeGreaterThan(2);
+      const cut = chunks.flatMap((chunk) => chunk.text.split(/\s+/));
+      expect(cut).toEqual(sequence);
+      for (const chunk of chunks) expect(chunk.tokenCount).toBeLessThanOrEqual(64);
+    }
+  });
+
+  it("keeps a run of full stops that opens a sentence", () => {
+    const text = Array.from({ length: 40 }, (_, i) => `... step ${i} of the bleeding procedure is done.`).join(" ");
+    const chunks = chunkBlocks([{ kind: "text", text }], { chunkTokens: 32, chunkOverlap: 0 });
+    expect(chunks.map((chunk) => chunk.text.split("\n\n").join(" ")).join(" ")).toBe(text);
+  });
+
   it("is deterministic: same input, same chunks and hashes", () => {
     const blocks: Block[] = [{ kind: "text", text: long("valve", 20) }];
     expect(chunkBlocks(blocks, settings)).toEqual(chunkBlocks(blocks, settings));

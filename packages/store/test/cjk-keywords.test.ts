@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { insertCollection, loadMigrations, migrate, searchCandidates, searchChunks, upsertChunks, upsertDocument, type Collection } from "../src/index.js";
+import { keywordCollection } from "./keyword-fixture.js";
 import { databaseServers, usePool } from "./servers.js";
 
 const CHINESE = "检查液压泵的密封，必要时更换阀门。";
@@ -9,27 +9,18 @@ const ENGLISH = "Check the hydraulic pump seals and replace the valve if needed.
 
 describe.each(databaseServers("cjk"))("keyword search in Chinese, Japanese and Korean on $name", (server) => {
   const pool = usePool(server);
-  let collection: Collection;
-
-  async function store(texts: readonly string[], name: string): Promise<void> {
-    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: name, source: null, mimeType: "text/plain", contentHash: name, metadata: {} });
-    await upsertChunks(pool(), collection.id, document.id, texts.map((text, ordinal) => ({ ordinal, heading: null, text, tokenCount: 8, contentHash: `${name}-${ordinal}`, embedding: [1, 0, 0, ordinal] })));
-  }
-  const keyword = async (query: string) =>
-    (await searchChunks(pool(), "keyword", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 5, candidates: searchCandidates(5), query })).map((hit) => hit.text);
+  let fixture: Awaited<ReturnType<typeof keywordCollection>>;
+  const store = (texts: readonly string[], name: string) => fixture.store(texts, name);
+  const keyword = (query: string) => fixture.keyword(query);
 
   it("finds chunks stored before by a word inside a run of Han characters, once migrated", async () => {
-    const all = loadMigrations();
-    await migrate(pool(), all.filter((migration) => migration.version <= 6));
-    const created = await insertCollection(pool(), { tenant: "t", name: "manual", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8 });
-    if (!created) throw new Error("collection not created");
-    collection = created;
+    fixture = await keywordCollection(pool(), 6);
     await store([CHINESE, ENGLISH], "old");
     // The parser took the whole run up to the comma as one word: the pump's name alone matched nothing.
     const matches = async (word: string) => (await pool().query<{ n: number }>("SELECT count(*)::int AS n FROM chunks WHERE tsv @@ to_tsquery('english', quote_literal($1))", [word])).rows[0]?.n;
     expect(await matches("检查液压泵的密封")).toBe(1);
     expect(await matches("液压泵")).toBe(0);
-    expect(await migrate(pool(), all)).toEqual([7]);
+    expect(await fixture.migrateRest()).toEqual([7, 8]);
     expect(await keyword("液压泵")).toEqual([CHINESE]);
   });
 

@@ -1,0 +1,27 @@
+import type pg from "pg";
+import { insertCollection, loadMigrations, migrate, searchCandidates, searchChunks, upsertChunks, upsertDocument, type Collection } from "../src/index.js";
+
+/**
+ * A collection on a database migrated only up to `version` (to show what chunks stored before a
+ * migration hold), with chunks stored as plain texts and searched by keyword alone.
+ */
+export async function keywordCollection(pool: pg.Pool, version: number) {
+  const all = loadMigrations();
+  await migrate(pool, all.filter((migration) => migration.version <= version));
+  const created = await insertCollection(pool, { tenant: "t", name: "manual", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8 });
+  if (!created) throw new Error("collection not created");
+  const collection: Collection = created;
+  return {
+    /** Applies the migrations after `version`; returns their versions. */
+    migrateRest: () => migrate(pool, all),
+    async store(texts: readonly string[], name: string): Promise<void> {
+      const document = await upsertDocument(pool, { collectionId: collection.id, externalId: name, source: null, mimeType: "text/plain", contentHash: name, metadata: {} });
+      await upsertChunks(pool, collection.id, document.id, texts.map((text, ordinal) => ({ ordinal, heading: null, text, tokenCount: 8, contentHash: `${name}-${ordinal}`, embedding: [1, 0, 0, ordinal] })));
+    },
+    /** The texts of the chunks keyword search finds for `query`, best first. */
+    async keyword(query: string): Promise<string[]> {
+      const hits = await searchChunks(pool, "keyword", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 5, candidates: searchCandidates(5), query });
+      return hits.map((hit) => hit.text);
+    },
+  };
+}

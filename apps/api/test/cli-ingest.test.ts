@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INGEST_QUEUE } from "@herd/jobs";
-import { makePdf, uniquePrefix, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
@@ -70,6 +70,23 @@ describe("herd ingest (CLI)", () => {
     expect(result.stdout).toMatch(/PDF/);
     const found = await stack.post("/v1/collections/mixed/search", { query: "ISO VG 46 oil", k: 1 });
     expect(found.body.results[0].documentId).toBe("guides/oil.md");
+  });
+
+  it("ingests Word documents by their extension, their headings kept as sections", async () => {
+    const word = mkdtempSync(join(tmpdir(), "herd-cli-word-"));
+    try {
+      writeFileSync(join(word, "hoses.docx"), await makeDocx([{ heading: 1, text: "Hoses" }, { text: "Replace a cracked hydraulic hose at once." }, { heading: 1, text: "Filters" }, { text: "Clean the suction strainer monthly." }]));
+      const result = await herd(["ingest", word, "--collection", "word", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const found = await stack.post("/v1/collections/word/search", { query: "cracked hose", k: 1, mode: "keyword" });
+      // Two small sections share one chunk, each under its own heading line.
+      expect(found.body.results[0]).toMatchObject({ documentId: "hoses.docx", text: "Hoses\n\nReplace a cracked hydraulic hose at once.\n\nFilters\n\nClean the suction strainer monthly." });
+      const document = await stack.get("/v1/collections/word/documents/hoses.docx");
+      expect(document.body).toMatchObject({ status: "ready", mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document" });
+    } finally {
+      rmSync(word, { recursive: true, force: true });
+    }
   });
 
   it("reads legacy-encoded text files with --fallback-charset, leaving the UTF-8 ones as they are", async () => {

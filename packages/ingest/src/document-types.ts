@@ -1,6 +1,7 @@
 import { extname } from "node:path";
 
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "application/pdf"] as const;
+export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "application/pdf", DOCX] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -12,6 +13,7 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".html": "text/html",
   ".htm": "text/html",
   ".pdf": "application/pdf",
+  ".docx": DOCX,
 };
 
 const ALIASES: Record<string, SupportedType> = { "text/x-markdown": "text/markdown", "application/xhtml+xml": "text/html" };

@@ -1,8 +1,9 @@
 import { CorruptDocumentError, UnsupportedFormatError, paragraphs, type Block } from "./blocks.js";
+import { parseDocx } from "./parsers/docx.js";
 import { parseHtml } from "./parsers/html.js";
 import { parseMarkdown } from "./parsers/markdown.js";
 import { parsePdf } from "./parsers/pdf.js";
-import { SUPPORTED_TYPES } from "./document-types.js";
+import { DOCX, SUPPORTED_TYPES } from "./document-types.js";
 import { decodeText, mimeEssence } from "./encodings.js";
 
 /** `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see decodeText). */
@@ -18,6 +19,10 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string): Promis
     case "application/pdf":
       if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-") throw new CorruptDocumentError("not a PDF file (no %PDF- header)");
       return parsePdf(bytes);
+    case DOCX:
+      // A .docx is a zip archive; an old binary .doc (or anything else) is not.
+      if (Buffer.from(bytes.subarray(0, 4)).toString("latin1") !== "PK\x03\x04") throw new CorruptDocumentError("not a DOCX file (not a zip archive; an old .doc must be saved as .docx)");
+      return parseDocx(bytes);
     default:
       throw new UnsupportedFormatError(`unsupported type "${type}"; supported: ${SUPPORTED_TYPES.join(", ")}`);
   }

@@ -27,7 +27,7 @@ process.stdout.write(JSON.stringify(urls));
   return JSON.parse(result.stdout) as string[];
 }
 
-const heavy = (urls: string[]) => urls.filter((url) => /node_modules\/(gpt-tokenizer|pdfjs-dist|marked|html-to-text)\//.test(url));
+const heavy = (urls: string[]) => urls.filter((url) => /node_modules\/(gpt-tokenizer|pdfjs-dist|marked|html-to-text|mammoth)\//.test(url));
 
 describe("entry points", () => {
   it("the main entry (what the API's own thread imports) loads neither the parsers nor the tokenizer", () => {
@@ -38,6 +38,6 @@ describe("entry points", () => {
 
   it("the parsing entry (what the pool's threads import) loads them", () => {
     const loaded = heavy(modulesLoadedBy("@herd/ingest/parsing")).map((url) => /node_modules\/([^/]+)\//.exec(url)?.[1]);
-    expect(new Set(loaded)).toEqual(new Set(["gpt-tokenizer", "pdfjs-dist", "marked", "html-to-text"]));
+    expect(new Set(loaded)).toEqual(new Set(["gpt-tokenizer", "pdfjs-dist", "marked", "html-to-text", "mammoth"]));
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { makePdf, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { resolveType, type Block } from "../src/index.js";
+import { DOCX, resolveType, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 
 const encoder = new TextEncoder();
@@ -13,7 +13,8 @@ describe("formats", () => {
     expect(resolveType(undefined, "Manual.PDF")).toBe("application/pdf");
     expect(resolveType("application/octet-stream", "notes.txt")).toBe("text/plain");
     expect(resolveType("application/msword", "a.doc")).toBeUndefined();
-    expect(resolveType(undefined, "a.docx")).toBeUndefined();
+    expect(resolveType(undefined, "Service Guide.DOCX")).toBe(DOCX);
+    expect(resolveType("application/octet-stream", "a.docx")).toBe(DOCX);
   });
 
   it("reads Markdown headings and blocks", async () => {
@@ -52,6 +53,28 @@ describe("formats", () => {
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: "not a PDF file (no %PDF- header)" });
     expect(await parseAndChunk({ bytes: encoder.encode("x"), type: "image/png", ...settings })).toMatchObject({ ok: false, reason: expect.stringContaining("unsupported type") });
     expect(await parseAndChunk({ bytes: new Uint8Array([0x41, 0xe9, 0x42]), type: "text/plain", ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^the text is not valid UTF-8; .*charset=windows-1252/) });
+  });
+
+  it("reads Word documents as sections with their tables' rows, and rejects what is not one with a clear reason", async () => {
+    const docx = await makeDocx([
+      { heading: 1, text: "HX-220 pump" },
+      { text: "Bleed the pump before first use & keep the <cap> on.", footnote: "See the bleeding chart." },
+      { heading: 2, text: "Torque" },
+      { table: [["Bolt", "Torque"], ["M8", "25 Nm"], ["M10", "40 Nm"]] },
+    ]);
+    const blocks = await parseDocument(docx, DOCX);
+    expect(blocks.slice(0, 3)).toEqual([
+      { kind: "heading", level: 1, text: "HX-220 pump" },
+      { kind: "text", text: "Bleed the pump before first use & keep the <cap> on.[1]" },
+      { kind: "heading", level: 2, text: "Torque" },
+    ]);
+    // Each table row on a line of its own, cells apart: "M10" and "40 Nm" never run together.
+    const table = blocks[3]?.text.split("\n").map((line) => line.trim().split(/\s{2,}/));
+    expect(table).toEqual([["Bolt", "Torque"], ["M8", "25 Nm"], ["M10", "40 Nm"]]);
+    // Footnotes come last, without the "↑" that links each back to its reference.
+    expect(blocks.slice(4)).toEqual([{ kind: "text", text: "1. See the bleeding chart." }]);
+    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOCX, ...settings })).toEqual({ ok: false, reason: "not a DOCX file (not a zip archive; an old .doc must be saved as .docx)" });
+    expect(await parseAndChunk({ bytes: docx.subarray(0, 100), type: DOCX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOCX: /) });
   });
 });
 

@@ -4,6 +4,7 @@ export { uniquePrefix, testRedis, deletePrefix, RedisServer, countSocketWrites }
 export { freePort, consecutiveFreePorts, portIsFree } from "./ports.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { makePdf } from "./pdf.js";
+export { makeDocx, type DocxBlock } from "./docx.js";
 export { PostgresServer } from "./postgres-server.js";
 export { HerdCluster, type Member } from "./cluster.js";
 export { RedisClusterServer } from "./redis-cluster.js";

@@ -53,6 +53,16 @@ describe("@herd/client against a running Herd", () => {
     const answer = await client.answer("docs", "When must the pump be bled?", "llama3.2");
     expect(answer.answer).toContain("Bleed the pump before the first start.");
     expect(answer.citations[0]?.documentId).toBe("a/pump.md");
+    // Streamed: the citations, the pieces of text, then the whole answer (the same answer).
+    const events = [];
+    for await (const event of client.answerStream("docs", "When must the pump be bled?", "llama3.2")) events.push(event);
+    expect(events[0]).toEqual({ citations: answer.citations });
+    const pieces = events.slice(1, -1).map((event) => ("delta" in event ? event.delta : ""));
+    expect(pieces.join("").trim()).toBe(answer.answer);
+    expect(events.at(-1)).toMatchObject({ done: true, answer: answer.answer });
+    await expect(async () => {
+      for await (const event of client.answerStream("docs", "Why?", "nope")) expect(event).toBeUndefined();
+    }).rejects.toMatchObject({ name: "HerdError", status: 404, code: "model_not_served" });
     await client.deleteDocument("docs", "a/pump.md");
     expect((await client.collection("docs"))?.documents).toBe(1);
   });

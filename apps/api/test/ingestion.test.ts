@@ -19,7 +19,7 @@ describe("document ingestion, search and answers", () => {
   let stack: Stack;
   let db: pg.Pool;
   beforeAll(async () => {
-    stack = await Stack.start({ prefix, fleet: { instances: 2, slots: [2], preload: true, latency: { embedMs: 2 } }, env: { HERD_MAX_UPLOAD_BYTES: "1mb" } });
+    stack = await Stack.start({ prefix, fleet: { instances: 2, slots: [2], preload: true, latency: { embedMs: 2, evalTokenMs: 2 } }, env: { HERD_MAX_UPLOAD_BYTES: "1mb" } });
     db = new pg.Pool({ connectionString: stack.api.db.url, max: 2 });
   });
   afterAll(async () => {
@@ -148,6 +148,34 @@ describe("document ingestion, search and answers", () => {
     expect(polled.body.result).toEqual(response.body.result);
   });
 
+  it("streams an answer as NDJSON: the citations, the text piece by piece, then the whole answer", async () => {
+    const question = "At what pressure does the relief valve open?";
+    const streamed = async () => {
+      const response = await fetch(`${stack.url}/v1/collections/manuals/answer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question, model: "llama3.2", stream: true }) });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
+      return (await response.text()).trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    };
+    const lines = await streamed();
+    const [first, ...rest] = lines;
+    const last = rest.pop();
+    expect(first).toEqual({ citations: expect.arrayContaining([expect.objectContaining({ documentId: "valve.html", excerpt: expect.stringContaining("210 bar") })]) });
+    const deltas = rest.map((line) => line["delta"]);
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.every((delta) => typeof delta === "string" && delta.length > 0)).toBe(true);
+    expect(last).toMatchObject({ done: true, model: "llama3.2", cached: false, eval_count: expect.any(Number) });
+    expect(last?.["answer"]).toContain("The relief valve opens at 210 bar.");
+    expect(deltas.join("").trim()).toBe(last?.["answer"]);
+    // The same answer and citations as the answer job, which waits for the whole of it.
+    const whole = await stack.post("/v1/collections/manuals/answer?wait=10000", { question, model: "llama3.2" });
+    expect(whole.body.result.answer).toBe(last?.["answer"]);
+    expect(whole.body.result.citations).toEqual(first?.["citations"]);
+    // Asked again, the generation comes from the cache: the text in one piece.
+    const again = await streamed();
+    expect(again.at(-1)).toMatchObject({ done: true, cached: true, answer: last?.["answer"] });
+    expect(again.slice(1, -1).map((line) => line["delta"]).join("")).toBe(last?.["answer"]);
+  });
+
   it("rejects bad retrieval input with clear errors", async () => {
     const cases: Array<[string, unknown, number, string]> = [
       ["/v1/collections/nope/search", { query: "x" }, 404, "collection_not_found"],
@@ -157,6 +185,10 @@ describe("document ingestion, search and answers", () => {
       ["/v1/collections/manuals/search", { query: "x", mode: "fuzzy" }, 400, "invalid_request"],
       ["/v1/collections/manuals/answer", { question: "", model: "llama3.2" }, 400, "empty_query"],
       ["/v1/collections/manuals/answer", { question: "why?", model: "nope" }, 404, "model_not_served"],
+      // Refused before the stream starts: a JSON error with its status, not a line of the stream.
+      ["/v1/collections/manuals/answer", { question: "why?", model: "nope", stream: true }, 404, "model_not_served"],
+      ["/v1/collections/manuals/answer?wait=1000", { question: "why?", model: "llama3.2", stream: true }, 400, "invalid_wait"],
+      ["/v1/collections/manuals/answer", { question: "why?", model: "llama3.2", stream: "yes" }, 400, "invalid_request"],
       ["/v1/collections/nope/documents", { documents: [{ text: "x" }] }, 404, "collection_not_found"],
       ["/v1/collections/manuals/documents", { documents: [] }, 400, "invalid_request"],
       ["/v1/collections/manuals/documents", { documents: [{ id: "a", text: "x", base64: "eA==" }] }, 400, "invalid_request"],

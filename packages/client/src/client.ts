@@ -1,7 +1,7 @@
 import type { JobRequest } from "@herd/jobs";
 import { HerdError } from "./errors.js";
 import { IngestionReader, type IngestionReaderOptions } from "./ingestion-reader.js";
-import type { Accepted, AnswerResult, Collection, DocumentView, IngestionSummary, JobView, SearchResponse, UploadDocument, UploadOptions } from "./types.js";
+import type { Accepted, AnswerEvent, AnswerResult, Collection, DocumentView, IngestionSummary, JobView, SearchResponse, UploadDocument, UploadOptions } from "./types.js";
 
 export interface HerdClientOptions {
   /** Base URL of the API, e.g. http://127.0.0.1:8008. */
@@ -21,6 +21,13 @@ export interface WaitOptions {
 const FINISHED = new Set(["completed", "failed", "canceled"]);
 /** Statuses that refuse a request for now, not for good (Herd sends Retry-After with each). */
 const RETRY_LATER = new Set([429, 503]);
+
+/** The HerdError of a response that is not 2xx, from its `{ error: { code, message } }` body. */
+function errorOf(response: Response, body: unknown): HerdError {
+  const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const retryAfter = Number(response.headers.get("retry-after"));
+  return new HerdError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+}
 
 /** Typed access to Herd's native API: jobs, collections, ingestion, search and answers. */
 export class HerdClient {
@@ -54,11 +61,7 @@ export class HerdClient {
     } catch {
       body = undefined;
     }
-    if (!response.ok && !(init.accept ?? []).includes(response.status)) {
-      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-      const retryAfter = Number(response.headers.get("retry-after"));
-      throw new HerdError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
-    }
+    if (!response.ok && !(init.accept ?? []).includes(response.status)) throw errorOf(response, body);
     return { status: response.status, body: body as T };
   }
 
@@ -235,5 +238,43 @@ export class HerdClient {
     const view = "type" in submitted && FINISHED.has(submitted.status) ? submitted : await this.wait(submitted.id as string, wait);
     if (view.status !== "completed") throw new HerdError(200, view.error?.code ?? view.status, view.error?.message ?? `answer ${view.status}`);
     return view.result as AnswerResult;
+  }
+
+  /**
+   * Asks a question and streams the answer: its citations first, then each piece of text as the
+   * model writes it, then `done` with the whole answer. A failure once streaming is thrown as a
+   * HerdError; aborting `signal` stops the stream and cancels the answer's job.
+   */
+  async *answerStream(collection: string, question: string, model: string, options: { k?: number; filter?: Record<string, unknown>; signal?: AbortSignal } = {}): AsyncGenerator<AnswerEvent> {
+    const { k, filter, signal } = options;
+    let response: Response;
+    try {
+      response = await fetch(`${this.#baseUrl}/v1/collections/${encodeURIComponent(collection)}/answer`, {
+        method: "POST",
+        headers: { ...this.#headers, "content-type": "application/json" },
+        body: JSON.stringify({ question, model, stream: true, ...(k ? { k } : {}), ...(filter ? { filter } : {}) }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      throw new HerdError(0, "unreachable", `cannot reach Herd at ${this.#baseUrl}: ${(error as Error).message}`);
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      throw errorOf(response, text.startsWith("{") ? JSON.parse(text) : undefined);
+    }
+    const decoder = new TextDecoder();
+    let pending = "";
+    for await (const bytes of response.body) {
+      pending += decoder.decode(bytes, { stream: true });
+      let end: number;
+      while ((end = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, end).trim();
+        pending = pending.slice(end + 1);
+        if (!line) continue;
+        const event = JSON.parse(line) as AnswerEvent | { error: { code: string; message: string } };
+        if ("error" in event) throw new HerdError(response.status, event.error.code, event.error.message);
+        yield event;
+      }
+    }
   }
 }

@@ -14,6 +14,12 @@ export interface AnswerResult {
   citations: Citation[];
 }
 
+/** One line of a streamed answer (HerdClient.answerStream): the citations, a piece of text, or the end. */
+export type AnswerEvent =
+  | { citations: Citation[] }
+  | { delta: string }
+  | { done: true; model: string; answer: string; done_reason?: string; prompt_eval_count: number; eval_count: number; cached: boolean };
+
 export interface UploadOptions {
   /**
    * The encoding (a WHATWG label such as "windows-1252") of the uploaded text files that are not

@@ -6,6 +6,7 @@ import { embedQuery, type SyncDeps } from "../sync.js";
 import { collectionOr404, type CollectionsRouteDeps } from "./collections.js";
 import { tenantOf } from "../auth.js";
 import { parseWait, submitAndRespond, type JobsRouteDeps } from "./jobs.js";
+import { streamAnswer } from "../answer-stream.js";
 
 export type RetrievalRouteDeps = CollectionsRouteDeps & SyncDeps & JobsRouteDeps;
 
@@ -29,6 +30,7 @@ const AnswerRequest = z
     model: z.string().trim().min(1).max(300),
     k: z.number({ error: "must be a number" }).optional(),
     filter: Filter.optional(),
+    stream: z.boolean({ error: "must be true or false" }).optional(),
   })
   .strict();
 
@@ -101,11 +103,17 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
     const wait = parseWait(req.query["wait"], deps.config.limits.maxWaitMs);
     const body = parse(AnswerRequest, req.body);
+    // A streamed answer holds the connection until the end (HERD_SYNC_TIMEOUT), so ?wait has nothing to bound.
+    if (body.stream && req.query["wait"] !== undefined) throw new ApiError(400, "invalid_wait", "wait: does not apply to a streamed answer (stream: true), which runs to its end on this connection");
     const question = checkText("question", body.question);
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const hits = await retrieve(deps, small, collection, "hybrid", question, k, body.filter);
     const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
+    if (body.stream) {
+      await streamAnswer(deps, req, res, { model: body.model, system: SYSTEM_PROMPT, prompt: answerPrompt(question, hits), citations });
+      return;
+    }
     await submitAndRespond(
       deps,
       res,

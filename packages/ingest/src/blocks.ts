@@ -15,6 +15,13 @@ export class CorruptDocumentError extends Error {
   }
 }
 
+export class DocumentTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DocumentTooLargeError";
+  }
+}
+
 /** Splits plain text into paragraphs (blank-line separated), normalising whitespace inside each. */
 export function paragraphs(text: string): Block[] {
   return text

@@ -3,6 +3,7 @@ import { makeDocx, makePdf, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
 import { DOCX, resolveType, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
+import { parseDocx } from "../src/parsers/docx.js";
 
 const encoder = new TextEncoder();
 const settings = { chunkTokens: 60, chunkOverlap: 15 };
@@ -75,6 +76,20 @@ describe("formats", () => {
     expect(blocks.slice(4)).toEqual([{ kind: "text", text: "1. See the bleeding chart." }]);
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOCX, ...settings })).toEqual({ ok: false, reason: "not a DOCX file (not a zip archive; an old .doc must be saved as .docx)" });
     expect(await parseAndChunk({ bytes: docx.subarray(0, 100), type: DOCX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOCX: /) });
+  });
+
+  it("refuses a Word document that expands beyond what one document may hold, saying so", async () => {
+    const docx = await makeDocx([{ text: "Bleed the pump before first use. ".repeat(100) }]);
+    expect((await parseDocx(docx, 10_000)).length).toBe(1);
+    await expect(parseDocx(docx, 1000)).rejects.toThrow(/^the document expands to 1 MB of text and markup, more than the 1 MB one document may hold; split it into smaller documents$/);
+  });
+
+  it("reads all of an HTML file larger than html-to-text's own 16 MiB limit", async () => {
+    const section = (i: number) => `<h2>Step ${i}</h2><p>${"Bleed the pump before the first start. ".repeat(40)}</p>\n`;
+    const count = Math.ceil((17 * 1024 * 1024) / section(0).length);
+    const html = `<html><body>${Array.from({ length: count }, (_, i) => section(i)).join("")}</body></html>`;
+    const blocks = await parseDocument(encoder.encode(html), "text/html");
+    expect(blocks.at(-2)).toEqual({ kind: "heading", level: 2, text: `Step ${count - 1}` });
   });
 });
 

@@ -1,5 +1,5 @@
 import mammoth from "mammoth";
-import { CorruptDocumentError, type Block } from "../blocks.js";
+import { CorruptDocumentError, DocumentTooLargeError, type Block } from "../blocks.js";
 import { parseHtml } from "./html.js";
 
 /** Images carry no text to index: left out without reading them (mammoth's default inlines each as base64). */
@@ -9,16 +9,28 @@ const noImages = mammoth.images.imgElement(() => Promise.resolve({ src: "" }));
 const FOOTNOTE_BACKLINK = /\s*<a href="#(?:footnote|endnote)-ref-[^"]*">↑<\/a>/g;
 
 /**
+ * Most characters of HTML a Word document may expand to: as large as the biggest upload by default
+ * (HERD_MAX_UPLOAD_BYTES, 64 MB), so an HTML manual and a Word one have the same room. A .docx is
+ * compressed: a few megabytes can hold hundreds of megabytes of text (or be made to), and parsing
+ * takes about ten times the text's size in memory, in the process that hosts the parse threads.
+ */
+export const MAX_DOCX_HTML_CHARS = 64 * 1024 * 1024;
+
+/**
  * Word (.docx) → HTML with mammoth (headings from the paragraph styles "Heading 1"…, lists,
  * tables), then the HTML path, so sections and table rows come out as from an HTML manual. Files
  * the document links outside itself are never read (mammoth's default).
  */
-export async function parseDocx(bytes: Uint8Array): Promise<Block[]> {
+export async function parseDocx(bytes: Uint8Array, maxHtmlChars = MAX_DOCX_HTML_CHARS): Promise<Block[]> {
   let html: string;
   try {
     html = (await mammoth.convertToHtml({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }, { convertImage: noImages, externalFileAccess: false })).value;
   } catch (error) {
     throw new CorruptDocumentError(`could not read the DOCX: ${(error as Error).message}`);
+  }
+  if (html.length > maxHtmlChars) {
+    const mb = (chars: number) => `${Math.ceil(chars / 1024 / 1024)} MB`;
+    throw new DocumentTooLargeError(`the document expands to ${mb(html.length)} of text and markup, more than the ${mb(maxHtmlChars)} one document may hold; split it into smaller documents`);
   }
   return parseHtml(html.replace(FOOTNOTE_BACKLINK, ""));
 }

@@ -15,6 +15,9 @@ const markdownHeading: FormatCallback = (elem, walk, builder, formatOptions) => 
 export function parseHtml(source: string): Block[] {
   const text = convert(source, {
     wordwrap: false,
+    // html-to-text cuts longer input at 16 MiB (telling only stderr): the rest of a big manual
+    // would be lost without a word. The upload limit bounds an HTML file; parseDocx bounds its own.
+    limits: { maxInputLength: undefined },
     formatters: { markdownHeading },
     selectors: [
       ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({ selector, format: "markdownHeading" })),

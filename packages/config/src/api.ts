@@ -60,6 +60,7 @@ export const ApiEnv = z
     HERD_INGEST_CONCURRENCY: intEnv(2, { min: 1, max: 64 }),
     /** Worker threads for parsing and chunking. */
     HERD_PARSE_THREADS: intEnv(1, { min: 1, max: 32 }),
+    HERD_PARSE_MEMORY: bytesEnv(1024 * 1024 * 1024),
     /** Chunks per embedding job (one /api/embed call each). */
     HERD_EMBED_BATCH: intEnv(32, { min: 1, max: 512 }),
     /** Lock on an ingest step; if this process dies, its documents resume elsewhere after about this long. */
@@ -137,6 +138,8 @@ export interface ApiConfig extends SharedConfig {
     maxUploadBytes: number;
     concurrency: number;
     parseThreads: number;
+    /** Most JavaScript heap one parse thread may use; a document that needs more fails instead of the process. */
+    parseMemoryBytes: number;
     embedBatch: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
@@ -176,6 +179,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
       maxUploadBytes: env.HERD_MAX_UPLOAD_BYTES,
       concurrency: env.HERD_INGEST_CONCURRENCY,
       parseThreads: env.HERD_PARSE_THREADS,
+      parseMemoryBytes: env.HERD_PARSE_MEMORY,
       embedBatch: env.HERD_EMBED_BATCH,
       lockDurationMs: env.HERD_INGEST_LOCK_DURATION,
       stalledIntervalMs: env.HERD_STALLED_INTERVAL,

@@ -11,8 +11,21 @@ import type { ParseResult, ParseTask } from "./task.js";
 export class ParsePool {
   readonly #pool: Piscina;
 
-  constructor(threads = 1, idleTimeoutMs = 60_000) {
-    this.#pool = new Piscina({ filename: fileURLToPath(new URL("./task.js", import.meta.url)), minThreads: 0, maxThreads: Math.max(1, threads), idleTimeout: idleTimeoutMs });
+  readonly #heapMb: number;
+
+  /**
+   * `memoryBytes` bounds each thread's JavaScript heap: a document that needs more (a compressed
+   * Word file can hold hundreds of megabytes of XML) ends its thread, not the process hosting it.
+   */
+  constructor(threads = 1, idleTimeoutMs = 60_000, memoryBytes = 1024 * 1024 * 1024) {
+    this.#heapMb = Math.max(64, Math.round(memoryBytes / 1024 / 1024));
+    this.#pool = new Piscina({
+      filename: fileURLToPath(new URL("./task.js", import.meta.url)),
+      minThreads: 0,
+      maxThreads: Math.max(1, threads),
+      idleTimeout: idleTimeoutMs,
+      resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
+    });
   }
 
   /** Threads running now. */
@@ -20,8 +33,15 @@ export class ParsePool {
     return this.#pool.threads.length;
   }
 
-  run(task: ParseTask): Promise<ParseResult> {
-    return this.#pool.run(task, { transferList: [] }) as Promise<ParseResult>;
+  /** Parses and chunks one document; its failure (running out of memory too) is the result's reason. */
+  async run(task: ParseTask): Promise<ParseResult> {
+    try {
+      return (await this.#pool.run(task, { transferList: [] })) as ParseResult;
+    } catch (error) {
+      // The same document would run out again on a retry: a failure of the document, not a fault.
+      if ((error as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") return { ok: false, reason: `parsing the document took more than the ${this.#heapMb} MB a parse thread may use (HERD_PARSE_MEMORY); split it into smaller documents` };
+      throw error;
+    }
   }
 
   async close(): Promise<void> {

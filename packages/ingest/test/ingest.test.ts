@@ -204,4 +204,19 @@ describe("parse pool", () => {
       await idle.close();
     }
   });
+
+  it("fails a document that needs more memory than a thread may use, and parses the next one", async () => {
+    const small = new ParsePool(1, 60_000, 64 * 1024 * 1024);
+    try {
+      const section = `<h2>Step</h2><p>${"Bleed the pump before the first start. ".repeat(40)}</p>\n`;
+      const html = encoder.encode(`<html><body>${section.repeat(Math.ceil((24 * 1024 * 1024) / section.length))}</body></html>`);
+      expect(await small.run({ bytes: html, type: "text/html", ...settings })).toEqual({
+        ok: false,
+        reason: "parsing the document took more than the 64 MB a parse thread may use (HERD_PARSE_MEMORY); split it into smaller documents",
+      });
+      expect(await small.run({ bytes: encoder.encode("Some text."), type: "text/plain", ...settings })).toMatchObject({ ok: true });
+    } finally {
+      await small.close();
+    }
+  });
 });

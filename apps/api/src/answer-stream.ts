@@ -1,15 +1,8 @@
 import type { Request, Response } from "express";
-import type { Citation } from "@herd/jobs";
+import type { Citation, GenerateRequest } from "@herd/jobs";
 import { runCompleted, requestContext, runStream, streamWriter } from "./dropin/respond.js";
 import { generatedText, tokenCounts } from "./interactive.js";
 import type { SyncDeps } from "./sync.js";
-
-export interface StreamedAnswer {
-  model: string;
-  system: string;
-  prompt: string;
-  citations: Citation[];
-}
 
 /**
  * A RAG answer streamed as NDJSON, for an assistant that shows the answer as it is written: a
@@ -21,7 +14,7 @@ export interface StreamedAnswer {
  * ordinary JSON error with its status; a failure after that is an `{"error"}` line. A client that
  * goes away cancels the job.
  */
-export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, answer: StreamedAnswer): Promise<void> {
+export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, request: GenerateRequest, citations: Citation[]): Promise<void> {
   const writer = streamWriter(res, "application/x-ndjson");
   const line = (value: unknown) => writer.write(`${JSON.stringify(value)}\n`);
   let opened = false;
@@ -30,7 +23,7 @@ export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, 
   const open = () => {
     if (opened) return;
     opened = true;
-    line({ citations: answer.citations });
+    line({ citations });
   };
   await runStream(
     res,
@@ -38,7 +31,7 @@ export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, 
     async () => {
       const view = await runCompleted(
         deps,
-        { type: "generate", model: answer.model, system: answer.system, prompt: answer.prompt, options: { temperature: 0 }, priority: "interactive" },
+        request,
         {
           ...requestContext(deps.config, req, res),
           onText: (text) => {
@@ -53,7 +46,7 @@ export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, 
       open();
       const { prompt, output } = tokenCounts(view.result);
       const { model, done_reason: doneReason } = (view.result ?? {}) as { model?: string; done_reason?: string };
-      line({ done: true, model: model ?? answer.model, answer: generatedText(view.result).trim(), ...(doneReason !== undefined ? { done_reason: doneReason } : {}), prompt_eval_count: prompt, eval_count: output, cached: view.cached === true });
+      line({ done: true, model: model ?? request.model, answer: generatedText(view.result).trim(), ...(doneReason !== undefined ? { done_reason: doneReason } : {}), prompt_eval_count: prompt, eval_count: output, cached: view.cached === true });
     },
     (error) => line({ error: { code: error.code, message: error.message } }),
   );

@@ -63,6 +63,12 @@ describe("@herd/client against a running Herd", () => {
     await expect(async () => {
       for await (const event of client.answerStream("docs", "Why?", "nope")) expect(event).toBeUndefined();
     }).rejects.toMatchObject({ name: "HerdError", status: 404, code: "model_not_served" });
+    // A follow-up with the conversation so far: the model sees the earlier turns.
+    const history = [{ role: "user" as const, content: "What about noises?" }, { role: "assistant" as const, content: "A dry pump bearing squeals." }];
+    expect((await client.answer("docs", "What squeals?", "llama3.2", { history })).answer).toContain("A dry pump bearing squeals.");
+    const followUp = [];
+    for await (const event of client.answerStream("docs", "What squeals?", "llama3.2", { history })) followUp.push(event);
+    expect(followUp.at(-1)).toMatchObject({ done: true, answer: expect.stringContaining("A dry pump bearing squeals.") });
     await client.deleteDocument("docs", "a/pump.md");
     expect((await client.collection("docs"))?.documents).toBe(1);
   });

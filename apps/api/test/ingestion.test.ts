@@ -148,6 +148,36 @@ describe("document ingestion, search and answers", () => {
     expect(polled.body.result).toEqual(response.body.result);
   });
 
+  it("answers a follow-up from the conversation so far: searched with the previous question, asked as a chat", async () => {
+    const history = [
+      { role: "user", content: "Should I check the drive belt tension?" },
+      { role: "assistant", content: "Yes: a belt that is too slack squeals." },
+    ];
+    // "Which pressure?" alone is about the relief valve; after a question about the belt, the
+    // previous question is searched with it and the belt's manual comes first.
+    const alone = await stack.post("/v1/collections/manuals/answer?wait=10000", { question: "Which pressure?", model: "llama3.2", k: 1 });
+    expect(alone.body.result.citations[0].documentId).toBe("valve.html");
+    const followUp = await stack.post("/v1/collections/manuals/answer?wait=10000", { question: "Which pressure?", history, model: "llama3.2", k: 1 });
+    expect(followUp.body).toMatchObject({ status: "completed" });
+    expect(followUp.body.result.citations[0].documentId).toBe("belt.txt");
+    // The model sees the conversation: the emulator answers from the sentences of all it was sent
+    // that share the question's words, the earlier answer's among them.
+    const seen = await stack.post("/v1/collections/manuals/answer?wait=10000", { question: "What squeals?", history, model: "llama3.2" });
+    expect(seen.body.result.answer).toContain("Yes: a belt that is too slack squeals.");
+    const streamed = await fetch(`${stack.url}/v1/collections/manuals/answer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question: "What squeals?", history, model: "llama3.2", stream: true }) });
+    const last = JSON.parse((await streamed.text()).trim().split("\n").at(-1) ?? "{}") as { answer?: string };
+    expect(last.answer).toBe(seen.body.result.answer);
+    for (const [history, message] of [
+      [[{ role: "system", content: "x" }], "history.0.role"],
+      [[{ role: "user", content: 1 }], "history.0.content: must be a string"],
+      [Array.from({ length: 101 }, () => ({ role: "user", content: "x" })), "history: has more than 100 turns"],
+    ] as const) {
+      const refused = await stack.post("/v1/collections/manuals/answer", { question: "How often?", history, model: "llama3.2" });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toContain(message);
+    }
+  });
+
   it("streams an answer as NDJSON: the citations, the text piece by piece, then the whole answer", async () => {
     const question = "At what pressure does the relief valve open?";
     const streamed = async () => {

@@ -1,7 +1,7 @@
 import type { JobRequest } from "@herd/jobs";
 import { HerdError } from "./errors.js";
 import { IngestionReader, type IngestionReaderOptions } from "./ingestion-reader.js";
-import type { Accepted, AnswerEvent, AnswerResult, Collection, DocumentView, IngestionSummary, JobView, SearchResponse, UploadDocument, UploadOptions } from "./types.js";
+import type { Accepted, AnswerEvent, AnswerOptions, AnswerResult, Collection, DocumentView, IngestionSummary, JobView, SearchResponse, UploadDocument, UploadOptions } from "./types.js";
 
 export interface HerdClientOptions {
   /** Base URL of the API, e.g. http://127.0.0.1:8008. */
@@ -27,6 +27,11 @@ function errorOf(response: Response, body: unknown): HerdError {
   const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
   const retryAfter = Number(response.headers.get("retry-after"));
   return new HerdError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+}
+
+/** The optional fields of an answer request that were given. */
+function answerFields({ k, filter, history }: AnswerOptions): AnswerOptions {
+  return { ...(k ? { k } : {}), ...(filter ? { filter } : {}), ...(history?.length ? { history } : {}) };
 }
 
 /** Typed access to Herd's native API: jobs, collections, ingestion, search and answers. */
@@ -231,10 +236,10 @@ export class HerdClient {
   }
 
   /** Asks a question answered from the collection; waits for the answer job. */
-  async answer(collection: string, question: string, model: string, options: { k?: number; filter?: Record<string, unknown> } & WaitOptions = {}): Promise<AnswerResult> {
-    const { k, filter, ...wait } = options;
+  async answer(collection: string, question: string, model: string, options: AnswerOptions & WaitOptions = {}): Promise<AnswerResult> {
+    const { k, filter, history, ...wait } = options;
     const path = `/v1/collections/${encodeURIComponent(collection)}/answer?wait=${this.#longPollMs}`;
-    const submitted = (await this.#request<JobView | Accepted>("POST", path, { json: { question, model, ...(k ? { k } : {}), ...(filter ? { filter } : {}) } })).body;
+    const submitted = (await this.#request<JobView | Accepted>("POST", path, { json: { question, model, ...answerFields({ k, filter, history }) } })).body;
     const view = "type" in submitted && FINISHED.has(submitted.status) ? submitted : await this.wait(submitted.id as string, wait);
     if (view.status !== "completed") throw new HerdError(200, view.error?.code ?? view.status, view.error?.message ?? `answer ${view.status}`);
     return view.result as AnswerResult;
@@ -245,14 +250,14 @@ export class HerdClient {
    * model writes it, then `done` with the whole answer. A failure once streaming is thrown as a
    * HerdError; aborting `signal` stops the stream and cancels the answer's job.
    */
-  async *answerStream(collection: string, question: string, model: string, options: { k?: number; filter?: Record<string, unknown>; signal?: AbortSignal } = {}): AsyncGenerator<AnswerEvent> {
-    const { k, filter, signal } = options;
+  async *answerStream(collection: string, question: string, model: string, options: AnswerOptions & { signal?: AbortSignal } = {}): AsyncGenerator<AnswerEvent> {
+    const { signal, ...fields } = options;
     let response: Response;
     try {
       response = await fetch(`${this.#baseUrl}/v1/collections/${encodeURIComponent(collection)}/answer`, {
         method: "POST",
         headers: { ...this.#headers, "content-type": "application/json" },
-        body: JSON.stringify({ question, model, stream: true, ...(k ? { k } : {}), ...(filter ? { filter } : {}) }),
+        body: JSON.stringify({ question, model, stream: true, ...answerFields(fields) }),
         ...(signal ? { signal } : {}),
       });
     } catch (error) {

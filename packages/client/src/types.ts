@@ -14,6 +14,13 @@ export interface AnswerResult {
   citations: Citation[];
 }
 
+/** How an answer is asked: how many chunks, a metadata filter, and for a follow-up the conversation so far. */
+export interface AnswerOptions {
+  k?: number | undefined;
+  filter?: Record<string, unknown> | undefined;
+  history?: ReadonlyArray<{ role: "user" | "assistant"; content: string }> | undefined;
+}
+
 /** One line of a streamed answer (HerdClient.answerStream): the citations, a piece of text, or the end. */
 export type AnswerEvent =
   | { citations: Citation[] }

@@ -24,9 +24,13 @@ const SearchRequest = z
   })
   .strict();
 
+/** A turn of the conversation so far, for a follow-up question. */
+const Turn = z.object({ role: z.enum(["user", "assistant"]), content: z.string({ error: "must be a string" }).max(100_000, "is too long") }).strict();
+
 const AnswerRequest = z
   .object({
     question: z.string({ error: "must be a string" }).max(10_000, "is too long"),
+    history: z.array(Turn).max(100, "has more than 100 turns").optional(),
     model: z.string().trim().min(1).max(300),
     k: z.number({ error: "must be a number" }).optional(),
     filter: Filter.optional(),
@@ -78,6 +82,15 @@ const SYSTEM_PROMPT =
   "You answer questions about technical documents. Use only the numbered sources given with the question. " +
   "If they do not contain the answer, say that the documents do not cover it. Cite the sources you use like [1].";
 
+/**
+ * What a question is searched with: the question, and for a follow-up the user's previous
+ * question before it, so that "and how often?" finds the passages of the topic under discussion.
+ */
+export function retrievalQuery(question: string, history: ReadonlyArray<{ role: string; content: string }> = []): string {
+  const previous = history.findLast((turn) => turn.role === "user")?.content.trim();
+  return previous ? `${previous}\n${question}` : question;
+}
+
 /** The prompt of a RAG answer: numbered sources, then the question last. */
 export function answerPrompt(question: string, hits: readonly SearchHit[]): string {
   const sources = hits.map((hit, i) => `[${i + 1}] (${hit.documentId}${hit.heading ? `, ${hit.heading}` : ""})\n${hit.text}`);
@@ -108,19 +121,16 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const question = checkText("question", body.question);
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
-    const hits = await retrieve(deps, small, collection, "hybrid", question, k, body.filter);
+    const hits = await retrieve(deps, small, collection, "hybrid", retrievalQuery(question, body.history), k, body.filter);
     const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
+    // A follow-up is a chat: the conversation so far, then the sources with the question.
+    const asked = body.history?.length ? { messages: [...body.history, { role: "user" as const, content: answerPrompt(question, hits) }] } : { prompt: answerPrompt(question, hits) };
+    const request = { type: "generate" as const, model: body.model, system: SYSTEM_PROMPT, ...asked, options: { temperature: 0 }, priority: "interactive" as const };
     if (body.stream) {
-      await streamAnswer(deps, req, res, { model: body.model, system: SYSTEM_PROMPT, prompt: answerPrompt(question, hits), citations });
+      await streamAnswer(deps, req, res, request, citations);
       return;
     }
-    await submitAndRespond(
-      deps,
-      res,
-      { type: "generate", model: body.model, system: SYSTEM_PROMPT, prompt: answerPrompt(question, hits), options: { temperature: 0 }, priority: "interactive" },
-      wait,
-      { answer: { citations } },
-    );
+    await submitAndRespond(deps, res, request, wait, { answer: { citations } });
   });
 
   return router;

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HerdClient, HerdError } from "@herd/client";
@@ -71,6 +73,27 @@ describe("@herd/client against a running Herd", () => {
     expect(followUp.at(-1)).toMatchObject({ done: true, answer: expect.stringContaining("A dry pump bearing squeals.") });
     await client.deleteDocument("docs", "a/pump.md");
     expect((await client.collection("docs"))?.documents).toBe(1);
+  });
+});
+
+describe("@herd/client reading a streamed answer", () => {
+  it("throws when the stream ends before its last line (the connection cut mid-answer)", async () => {
+    // A server that sends the first lines of an answer and closes, as a restarting API would.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      res.end('{"citations":[]}\n{"delta":"Bleed the"}\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = new HerdClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const events: unknown[] = [];
+      await expect(async () => {
+        for await (const event of client.answerStream("docs", "How?", "llama3.2")) events.push(event);
+      }).rejects.toMatchObject({ name: "HerdError", code: "incomplete_stream" });
+      expect(events).toEqual([{ citations: [] }, { delta: "Bleed the" }]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

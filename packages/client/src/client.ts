@@ -265,10 +265,17 @@ export class HerdClient {
     }
     if (!response.ok || !response.body) {
       const text = await response.text();
-      throw errorOf(response, text.startsWith("{") ? JSON.parse(text) : undefined);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      throw errorOf(response, body);
     }
     const decoder = new TextDecoder();
     let pending = "";
+    let done = false;
     for await (const bytes of response.body) {
       pending += decoder.decode(bytes, { stream: true });
       let end: number;
@@ -278,8 +285,11 @@ export class HerdClient {
         if (!line) continue;
         const event = JSON.parse(line) as AnswerEvent | { error: { code: string; message: string } };
         if ("error" in event) throw new HerdError(response.status, event.error.code, event.error.message);
+        if ("done" in event) done = true;
         yield event;
       }
     }
+    // The connection closed before the last line (the API restarted, a proxy timed out).
+    if (!done) throw new HerdError(0, "incomplete_stream", "the answer's stream ended before its last line");
   }
 }

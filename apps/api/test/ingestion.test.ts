@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INGEST_QUEUE, queueName } from "@herd/jobs";
 import { collectionFingerprint, findCollection } from "@herd/store";
 import { makePdf, testRedis, uniquePrefix, waitFor } from "@herd/testing";
+import { HerdClient } from "@herd/client";
 import { Stack } from "./stack.js";
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
@@ -204,6 +205,22 @@ describe("document ingestion, search and answers", () => {
     const again = await streamed();
     expect(again.at(-1)).toMatchObject({ done: true, cached: true, answer: last?.["answer"] });
     expect(again.slice(1, -1).map((line) => line["delta"]).join("")).toBe(last?.["answer"]);
+  });
+
+  it("a client that leaves a streamed answer cancels its generation and frees the slot", async () => {
+    for (const instance of stack.fleet.instances) await instance.setFault({ mode: "slow", rate: 1, factor: 50, status: 500, scope: "inference" });
+    try {
+      const leaving = new AbortController();
+      const client = new HerdClient({ baseUrl: stack.url });
+      const events = client.answerStream("manuals", "Explain the relief valve at length, please.", "llama3.2", { signal: leaving.signal });
+      for await (const event of events) {
+        if ("delta" in event) break;
+      }
+      leaving.abort();
+      expect(await stack.generationStopped("llama3.2:latest")).toBe(1);
+    } finally {
+      for (const instance of stack.fleet.instances) await instance.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
+    }
   });
 
   it("rejects bad retrieval input with clear errors", async () => {

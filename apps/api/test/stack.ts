@@ -150,6 +150,17 @@ export class Stack {
     }, { timeoutMs: 30_000, message: `ingestion ${id}` });
   }
 
+  /**
+   * After a client went away from a generation: waits until no instance is generating `model` and
+   * every slot is free again, then returns how many jobs the worker counts as canceled.
+   */
+  async generationStopped(model: string): Promise<number | undefined> {
+    await waitFor(() => this.fleet.instances.every((instance) => (instance.stats().models[model]?.executing ?? 0) === 0), { message: "the instances stopped generating" });
+    await waitFor(() => this.worker.bindings.every((binding) => binding.gate.inFlight === 0), { message: "the slots were released" });
+    const failed = await this.worker.metrics.registry.getSingleMetric("herd_jobs_failed_total")?.get();
+    return failed?.values.find((value) => value.labels["code"] === "canceled")?.value;
+  }
+
   /** Sum of Ollama requests the emulated fleet received for a model. */
   emulatorRequests(model: string): number {
     return this.fleet.instances.reduce((sum, instance) => sum + (instance.stats().models[model]?.requests ?? 0), 0);

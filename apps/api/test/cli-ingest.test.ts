@@ -62,6 +62,21 @@ describe("herd ingest (CLI)", () => {
     expect(found.body.results).toHaveLength(1);
   });
 
+  it("herd ask prints the answer as it is written, then its sources; refusals exit 2 with the reason", async () => {
+    const result = await herd(["ask", "How do I bleed air from the hydraulic pump?", "--collection", "press", "--model", "llama3.2", "--k", "3", "--url", stack.url], {});
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const [answer, sources] = result.stdout.split("\n\nSources:\n");
+    expect(answer).toContain("Bleed the pump before the first start");
+    expect(sources?.trim().split("\n")).toHaveLength(3);
+    expect(sources).toMatch(/^\[1\] bleeding-the-pump\.md: Air trapped in the hydraulic pump/);
+    const unknown = await herd(["ask", "Why?", "--collection", "nope", "--model", "llama3.2", "--url", stack.url], {});
+    expect(unknown).toMatchObject({ code: 2, stderr: 'herd: no collection named "nope"\n' });
+    const usage = await herd(["ask", "--collection", "press", "--model", "llama3.2"], {});
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("herd ask: a question is required");
+  });
+
   it("reports failed documents in a table and exits 1; paths become document ids", async () => {
     const result = await herd(["ingest", dir, "--collection", "mixed", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
     expect(result.code).toBe(1);

@@ -9,6 +9,7 @@ Commands:
   start     run Redis (if none answers), an emulated Ollama fleet (if HERD_INSTANCES is empty),
             the workers and the API; configuration comes from the environment (see README)
   ingest    upload folders or files into a collection (see herd ingest --help)
+  ask       answer a question from a collection, printing it as it is written (herd ask --help)
   migrate   apply pending database migrations and exit (the API also migrates at start-up)
   doctor    check Redis, Postgres + pgvector and every Ollama instance before a deployment
   keys      create, list and revoke API keys (see herd keys help)
@@ -24,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./start.js")).start(process.env);
     case "ingest":
       return (await import("./ingest.js")).ingest(argv.slice(1), process.env);
+    case "ask":
+      return (await import("./ask.js")).ask(argv.slice(1), process.env);
     case "migrate":
       return (await import("./migrate.js")).runMigrate(argv.slice(1), process.env);
     case "doctor":

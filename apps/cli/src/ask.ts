@@ -1,0 +1,62 @@
+import { parseArgs } from "node:util";
+import { HerdClient, type Citation } from "@herd/client";
+import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
+
+export const ASK_USAGE = `Usage: herd ask "<question>" --collection NAME --model MODEL [options]
+
+Answers the question from the collection's documents, printing the answer as the model writes it,
+then the sources it was given (the numbers the answer cites). Ctrl-C stops the answer.
+
+  --collection NAME   collection to answer from (required)
+  --model MODEL       generation model (required), e.g. llama3.2
+  --k N               how many chunks to give the model (default 5)
+  --url URL           Herd API (default HERD_URL or http://127.0.0.1:8008); HERD_API_KEY is sent as the API key`;
+
+/** A source as one line: its number, document, and the start of its text. */
+function sourceLine(citation: Citation, index: number): string {
+  const excerpt = citation.excerpt.replace(/\s+/g, " ").trim();
+  return `[${index + 1}] ${citation.documentId}: ${excerpt.length > 100 ? `${excerpt.slice(0, 99)}…` : excerpt}`;
+}
+
+/** `herd ask`: 0 answered, 2 bad usage; Herd's refusals and failures are thrown (main prints them). */
+export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { collection: { type: "string" }, model: { type: "string" }, k: { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
+  });
+  if (values.help) {
+    out.write(`${ASK_USAGE}\n`);
+    return 0;
+  }
+  const question = positionals.join(" ").trim();
+  const k = values.k === undefined ? undefined : Number(values.k);
+  const problem = !question ? "a question is required" : !values.collection ? "--collection is required" : !values.model ? "--model is required" : k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= 100) ? "--k must be a whole number from 1 to 100" : undefined;
+  if (problem || !values.collection || !values.model) {
+    process.stderr.write(`herd ask: ${problem}\n\n${ASK_USAGE}\n`);
+    return 2;
+  }
+  const config = loadConfig(CliEnv, toCliConfig, values.url ? { ...env, HERD_URL: values.url } : env);
+  const client = new HerdClient({ baseUrl: config.url, ...(config.apiKey ? { headers: { authorization: `Bearer ${config.apiKey}` } } : {}) });
+  // Ctrl-C leaves the stream, which cancels the answer's generation in Herd.
+  const leaving = new AbortController();
+  const interrupt = () => leaving.abort();
+  process.once("SIGINT", interrupt);
+  let citations: Citation[] = [];
+  try {
+    for await (const event of client.answerStream(values.collection, question, values.model, { ...(k ? { k } : {}), signal: leaving.signal })) {
+      if ("citations" in event) citations = event.citations;
+      else if ("delta" in event) out.write(event.delta);
+    }
+  } catch (error) {
+    if (leaving.signal.aborted) {
+      out.write("\n");
+      return 130;
+    }
+    throw error;
+  } finally {
+    process.removeListener("SIGINT", interrupt);
+  }
+  out.write(`\n\nSources:\n${citations.map(sourceLine).join("\n")}\n`);
+  return 0;
+}

@@ -75,6 +75,13 @@ describe("herd ingest (CLI)", () => {
     const usage = await herd(["ask", "--collection", "press", "--model", "llama3.2"], {});
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("herd ask: a question is required");
+    // --filter: only documents whose metadata matches (none here), and it must be a JSON object.
+    const filtered = await herd(["ask", "How do I bleed the pump?", "--collection", "press", "--model", "llama3.2", "--filter", '{"product":"none"}', "--url", stack.url], {});
+    expect(filtered.code).toBe(0);
+    expect(filtered.stdout).toMatch(/\n\nSources: none \(no chunk of the collection matched\)\n$/);
+    const badFilter = await herd(["ask", "Why?", "--collection", "press", "--model", "llama3.2", "--filter", "[1]", "--url", stack.url], {});
+    expect(badFilter.code).toBe(2);
+    expect(badFilter.stderr).toContain("herd ask: --filter must be a JSON object");
   });
 
   it("reports failed documents in a table and exits 1; paths become document ids", async () => {

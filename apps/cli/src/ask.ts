@@ -10,6 +10,8 @@ then the sources it was given (the numbers the answer cites). Ctrl-C stops the a
   --collection NAME   collection to answer from (required)
   --model MODEL       generation model (required), e.g. llama3.2
   --k N               how many chunks to give the model (default 5)
+  --filter JSON       only documents whose metadata contains this, e.g. '{"product":"HX-220"}'
+                      (the metadata herd ingest --metadata stored)
   --url URL           Herd API (default HERD_URL or http://127.0.0.1:8008); HERD_API_KEY is sent as the API key`;
 
 /** A source as one line: its number, document, and the start of its text. */
@@ -18,12 +20,22 @@ function sourceLine(citation: Citation, index: number): string {
   return `[${index + 1}] ${citation.documentId}: ${excerpt.length > 100 ? `${excerpt.slice(0, 99)}…` : excerpt}`;
 }
 
+/** A JSON object, or null when `text` is not one. */
+function parseFilter(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** `herd ask`: 0 answered, 2 bad usage; Herd's refusals and failures are thrown (main prints them). */
 export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { collection: { type: "string" }, model: { type: "string" }, k: { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
+    options: { collection: { type: "string" }, model: { type: "string" }, k: { type: "string" }, filter: { type: "string" }, url: { type: "string" }, help: { type: "boolean" } },
   });
   if (values.help) {
     out.write(`${ASK_USAGE}\n`);
@@ -31,8 +43,19 @@ export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableSt
   }
   const question = positionals.join(" ").trim();
   const k = values.k === undefined ? undefined : Number(values.k);
-  const problem = !question ? "a question is required" : !values.collection ? "--collection is required" : !values.model ? "--model is required" : k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= 100) ? "--k must be a whole number from 1 to 100" : undefined;
-  if (problem || !values.collection || !values.model) {
+  const filter = values.filter === undefined ? undefined : parseFilter(values.filter);
+  const problem = !question
+    ? "a question is required"
+    : !values.collection
+      ? "--collection is required"
+      : !values.model
+        ? "--model is required"
+        : k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= 100)
+          ? "--k must be a whole number from 1 to 100"
+          : filter === null
+            ? "--filter must be a JSON object, e.g. '{\"product\":\"HX-220\"}'"
+            : undefined;
+  if (problem || !values.collection || !values.model || filter === null) {
     process.stderr.write(`herd ask: ${problem}\n\n${ASK_USAGE}\n`);
     return 2;
   }
@@ -44,7 +67,7 @@ export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableSt
   process.once("SIGINT", interrupt);
   let citations: Citation[] = [];
   try {
-    for await (const event of client.answerStream(values.collection, question, values.model, { ...(k ? { k } : {}), signal: leaving.signal })) {
+    for await (const event of client.answerStream(values.collection, question, values.model, { ...(k ? { k } : {}), ...(filter ? { filter } : {}), signal: leaving.signal })) {
       if ("citations" in event) citations = event.citations;
       else if ("delta" in event) out.write(event.delta);
     }
@@ -57,6 +80,6 @@ export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableSt
   } finally {
     process.removeListener("SIGINT", interrupt);
   }
-  out.write(`\n\nSources:\n${citations.map(sourceLine).join("\n")}\n`);
+  out.write(citations.length > 0 ? `\n\nSources:\n${citations.map(sourceLine).join("\n")}\n` : "\n\nSources: none (no chunk of the collection matched)\n");
   return 0;
 }

@@ -82,6 +82,8 @@ describe("formats", () => {
     const docx = await makeDocx([{ text: "Bleed the pump before first use. ".repeat(100) }]);
     expect((await parseDocx(docx, 10_000)).length).toBe(1);
     await expect(parseDocx(docx, 1000)).rejects.toThrow(/^the document expands to 1 MB of text and markup, more than the 1 MB one document may hold; split it into smaller documents$/);
+    // Refused from what the archive says it holds, before any of it is inflated.
+    await expect(parseDocx(docx, 10_000, 1000)).rejects.toThrow(/^the document's archive expands to 1 MB, more than the 1 MB one Word document may; split it into smaller documents$/);
   });
 
   it("reads all of an HTML file larger than html-to-text's own 16 MiB limit", async () => {

@@ -94,9 +94,10 @@ describe("herd ingest (CLI)", () => {
     expect(found.body.results[0].documentId).toBe("guides/oil.md");
   });
 
-  it("ingests Word documents by their extension, their headings kept as sections", async () => {
+  it("ingests Word documents and CSV tables by their extension: Word headings kept as sections, table rows with their column names", async () => {
     const word = mkdtempSync(join(tmpdir(), "herd-cli-word-"));
     try {
+      writeFileSync(join(word, "codes.csv"), "Code,Fault,Remedy\nE-411,Grease pump cycle incomplete,Refill the grease cartridge\nE-401,Oil level low,Top up the reservoir\n");
       writeFileSync(join(word, "hoses.docx"), await makeDocx([{ heading: 1, text: "Hoses" }, { text: "Replace a cracked hydraulic hose at once." }, { heading: 1, text: "Filters" }, { text: "Clean the suction strainer monthly." }]));
       const result = await herd(["ingest", word, "--collection", "word", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
       expect(result.stderr).toBe("");
@@ -104,6 +105,8 @@ describe("herd ingest (CLI)", () => {
       const found = await stack.post("/v1/collections/word/search", { query: "cracked hose", k: 1, mode: "keyword" });
       // Two small sections share one chunk, each under its own heading line.
       expect(found.body.results[0]).toMatchObject({ documentId: "hoses.docx", text: "Hoses\n\nReplace a cracked hydraulic hose at once.\n\nFilters\n\nClean the suction strainer monthly." });
+      const code = await stack.post("/v1/collections/word/search", { query: "E-411", k: 1, mode: "keyword" });
+      expect(code.body.results[0]).toMatchObject({ documentId: "codes.csv", text: expect.stringContaining("Code: E-411; Fault: Grease pump cycle incomplete; Remedy: Refill the grease cartridge") });
       const document = await stack.get("/v1/collections/word/documents/hoses.docx");
       expect(document.body).toMatchObject({ status: "ready", mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document" });
     } finally {

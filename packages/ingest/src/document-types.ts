@@ -1,7 +1,7 @@
 import { extname } from "node:path";
 
 export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "application/pdf", DOCX] as const;
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOCX] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -14,6 +14,8 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".htm": "text/html",
   ".pdf": "application/pdf",
   ".docx": DOCX,
+  ".csv": "text/csv",
+  ".tsv": "text/tab-separated-values",
 };
 
 const ALIASES: Record<string, SupportedType> = { "text/x-markdown": "text/markdown", "application/xhtml+xml": "text/html" };

@@ -4,7 +4,7 @@ import sniffEncoding from "html-encoding-sniffer";
 import { CorruptDocumentError, UnsupportedFormatError } from "./blocks.js";
 
 /** Formats whose bytes are text in some character encoding (PDF carries its own). */
-const TEXT_TYPES: ReadonlySet<string> = new Set(["text/plain", "text/markdown", "text/html"]);
+const TEXT_TYPES: ReadonlySet<string> = new Set(["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values"]);
 
 /** A MIME type without its parameters, lower case ("text/plain; charset=x" → "text/plain"). */
 export function mimeEssence(mimeType: string): string {

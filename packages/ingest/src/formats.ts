@@ -1,4 +1,5 @@
 import { CorruptDocumentError, UnsupportedFormatError, paragraphs, type Block } from "./blocks.js";
+import { parseTable } from "./parsers/csv.js";
 import { parseDocx } from "./parsers/docx.js";
 import { parseHtml } from "./parsers/html.js";
 import { parseMarkdown } from "./parsers/markdown.js";
@@ -16,6 +17,10 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string): Promis
       return parseMarkdown(decodeText(bytes, mimeType));
     case "text/html":
       return parseHtml(decodeText(bytes, mimeType));
+    case "text/csv":
+      return parseTable(decodeText(bytes, mimeType), ",");
+    case "text/tab-separated-values":
+      return parseTable(decodeText(bytes, mimeType), "\t");
     case "application/pdf":
       if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-") throw new CorruptDocumentError("not a PDF file (no %PDF- header)");
       return parsePdf(bytes);

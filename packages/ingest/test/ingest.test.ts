@@ -16,6 +16,8 @@ describe("formats", () => {
     expect(resolveType("application/msword", "a.doc")).toBeUndefined();
     expect(resolveType(undefined, "Service Guide.DOCX")).toBe(DOCX);
     expect(resolveType("application/octet-stream", "a.docx")).toBe(DOCX);
+    expect(resolveType(undefined, "parts.CSV")).toBe("text/csv");
+    expect(resolveType(undefined, "codes.tsv")).toBe("text/tab-separated-values");
   });
 
   it("reads Markdown headings and blocks", async () => {
@@ -76,6 +78,23 @@ describe("formats", () => {
     expect(blocks.slice(4)).toEqual([{ kind: "text", text: "1. See the bleeding chart." }]);
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOCX, ...settings })).toEqual({ ok: false, reason: "not a DOCX file (not a zip archive; an old .doc must be saved as .docx)" });
     expect(await parseAndChunk({ bytes: docx.subarray(0, 100), type: DOCX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOCX: /) });
+  });
+
+  it("reads CSV and TSV tables a row at a time, each cell named by its column", async () => {
+    const csv = '\ufeffCode,Fault,Remedy\nE-411,"Grease pump cycle incomplete, cartridge empty",Refill the cartridge\n\nE-401,Oil level low,"Top up the reservoir\nwith ISO VG 46 oil"\nE-403,,Let the motor cool\n';
+    expect(await parseDocument(encoder.encode(csv), "text/csv")).toEqual([
+      { kind: "text", text: "Code: E-411; Fault: Grease pump cycle incomplete, cartridge empty; Remedy: Refill the cartridge" },
+      { kind: "text", text: "Code: E-401; Fault: Oil level low; Remedy: Top up the reservoir with ISO VG 46 oil" },
+      { kind: "text", text: "Code: E-403; Remedy: Let the motor cool" },
+    ]);
+    // A cell beyond the header's columns is named by its place.
+    expect(await parseDocument(encoder.encode("Part\tTorque\nM8\t25 Nm\textra\n"), "text/tab-separated-values")).toEqual([{ kind: "text", text: "Part: M8; Torque: 25 Nm; column 3: extra" }]);
+    // Rows fill chunks whole: an error code is never apart from its remedy.
+    const table = ["Code,Remedy", ...Array.from({ length: 60 }, (_, i) => `E-${500 + i},Replace the sensor number ${i} and restart the press`)].join("\n");
+    const chunks = chunkBlocks(await parseDocument(encoder.encode(table), "text/csv"), { chunkTokens: 64, chunkOverlap: 0 });
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const chunk of chunks) for (const row of chunk.text.split("\n\n")) expect(row).toMatch(/^Code: E-\d+; Remedy: Replace the sensor number \d+ and restart the press$/);
+    expect(await parseAndChunk({ bytes: encoder.encode('Code,Fault\nE-1,"unclosed\n'), type: "text/csv", ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the CSV: /) });
   });
 
   it("refuses a Word document that expands beyond what one document may hold, saying so", async () => {

@@ -1,0 +1,28 @@
+import { parse } from "csv-parse/sync";
+import { CorruptDocumentError, type Block } from "../blocks.js";
+
+/**
+ * A table (CSV, or TSV with `delimiter` "\t") → one block per row, each cell named by its
+ * column: "Code: E-411; Fault: grease pump cycle incomplete; Remedy: refill the cartridge". A
+ * chunk of a parts list or an error-code table then holds whole rows that say what each value
+ * is, without the header row far away in another chunk. The first row is the header.
+ */
+export function parseTable(text: string, delimiter: "," | "\t"): Block[] {
+  let rows: string[][];
+  try {
+    rows = parse(text, { delimiter, bom: true, relax_column_count: true, skip_empty_lines: true, trim: true });
+  } catch (error) {
+    throw new CorruptDocumentError(`could not read the ${delimiter === "," ? "CSV" : "TSV"}: ${(error as Error).message}`);
+  }
+  const [header = [], ...records] = rows;
+  const column = (index: number) => header[index] || `column ${index + 1}`;
+  return records
+    .map((record) =>
+      record
+        .map((cell, index) => (cell === "" ? undefined : `${column(index)}: ${cell.replace(/\s+/g, " ")}`))
+        .filter((cell) => cell !== undefined)
+        .join("; "),
+    )
+    .filter((line) => line !== "")
+    .map((line) => ({ kind: "text" as const, text: line }));
+}

@@ -82,12 +82,15 @@ const SYSTEM_PROMPT =
   "You answer questions about technical documents. Use only the numbered sources given with the question. " +
   "If they do not contain the answer, say that the documents do not cover it. Cite the sources you use like [1].";
 
+/** How much of the previous question a follow-up is searched with: a question, not a pasted document. */
+const PREVIOUS_QUESTION_CHARS = 1000;
+
 /**
  * What a question is searched with: the question, and for a follow-up the user's previous
  * question before it, so that "and how often?" finds the passages of the topic under discussion.
  */
 export function retrievalQuery(question: string, history: ReadonlyArray<{ role: string; content: string }> = []): string {
-  const previous = history.findLast((turn) => turn.role === "user")?.content.trim();
+  const previous = history.findLast((turn) => turn.role === "user")?.content.trim().slice(0, PREVIOUS_QUESTION_CHARS);
   return previous ? `${previous}\n${question}` : question;
 }
 

@@ -69,7 +69,7 @@ describe("herd ingest (CLI)", () => {
     const [answer, sources] = result.stdout.split("\n\nSources:\n");
     expect(answer).toContain("Bleed the pump before the first start");
     expect(sources?.trim().split("\n")).toHaveLength(3);
-    expect(sources).toMatch(/^\[1\] bleeding-the-pump\.md: Air trapped in the hydraulic pump/);
+    expect(sources).toMatch(/^\[1\] bleeding-the-pump\.md \(Bleeding the hydraulic pump\): Air trapped in the hydraulic pump/);
     const unknown = await herd(["ask", "Why?", "--collection", "nope", "--model", "llama3.2", "--url", stack.url], {});
     expect(unknown).toMatchObject({ code: 2, stderr: 'herd: no collection named "nope"\n' });
     const usage = await herd(["ask", "--collection", "press", "--model", "llama3.2"], {});

@@ -144,7 +144,7 @@ describe("document ingestion, search and answers", () => {
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ type: "generate", status: "completed" });
     expect(response.body.result.answer).toContain("The relief valve opens at 210 bar.");
-    expect(response.body.result.citations[0]).toMatchObject({ documentId: "valve.html", chunkId: expect.any(Number), excerpt: expect.stringContaining("210 bar") });
+    expect(response.body.result.citations[0]).toMatchObject({ documentId: "valve.html", chunkId: expect.any(Number), heading: "Relief valve", excerpt: expect.stringContaining("210 bar") });
     const polled = await stack.get(`/v1/jobs/${response.body.id}`);
     expect(polled.body.result).toEqual(response.body.result);
   });

@@ -14,10 +14,11 @@ then the sources it was given (the numbers the answer cites). Ctrl-C stops the a
                       (the metadata herd ingest --metadata stored)
   --url URL           Herd API (default HERD_URL or http://127.0.0.1:8008); HERD_API_KEY is sent as the API key`;
 
-/** A source as one line: its number, document, and the start of its text. */
+/** A source as one line: its number, document, section and the start of its text. */
 function sourceLine(citation: Citation, index: number): string {
   const excerpt = citation.excerpt.replace(/\s+/g, " ").trim();
-  return `[${index + 1}] ${citation.documentId}: ${excerpt.length > 100 ? `${excerpt.slice(0, 99)}…` : excerpt}`;
+  const section = citation.heading ? ` (${citation.heading})` : "";
+  return `[${index + 1}] ${citation.documentId}${section}: ${excerpt.length > 100 ? `${excerpt.slice(0, 99)}…` : excerpt}`;
 }
 
 /** A JSON object, or null when `text` is not one. */

@@ -2,6 +2,13 @@ import { z } from "zod";
 import { ChatMessage, Logprob, ModelOptions, Think, ToolCall, ToolDefinition } from "./requests.js";
 
 /**
+ * A source a RAG answer was given: its document, chunk, the chunk's heading path (null when it has
+ * none; absent from results of workers older than the field) and the start of its text.
+ */
+export const Citation = z.object({ documentId: z.string(), chunkId: z.number(), heading: z.string().nullable().optional(), excerpt: z.string() });
+export type Citation = z.infer<typeof Citation>;
+
+/**
  * What an embed job carries in Redis. `model` is normalised; `requestModel` is echoed in results.
  * Strict, like GenerateJobData: a field a worker does not know means a newer API queued the job
  * (see payloadError in @herd/worker-core), never one to drop.
@@ -56,7 +63,7 @@ export const GenerateJobData = z.object({
   /** Inference-cache key to fill on success, or null when this generation must not be cached. */
   cacheKey: z.string().nullable(),
   /** Set for RAG answers: the result becomes `{ answer, citations }` with these citations. */
-  answer: z.object({ citations: z.array(z.object({ documentId: z.string(), chunkId: z.number(), excerpt: z.string() })) }).optional(),
+  answer: z.object({ citations: z.array(Citation) }).optional(),
   /** A client waits for the tokens: the worker publishes them as job progress (TokenProgress) as they come. */
   stream: z.boolean().optional(),
   /** Where a client waits for the result: the API process's reply channel (see replies.ts). */
@@ -85,8 +92,6 @@ export const EmbedResult = z.object({
 });
 export type EmbedResult = z.infer<typeof EmbedResult>;
 
-export const Citation = z.object({ documentId: z.string(), chunkId: z.number(), excerpt: z.string() });
-export type Citation = z.infer<typeof Citation>;
 
 export const GenerateResult = z.object({
   model: z.string(),

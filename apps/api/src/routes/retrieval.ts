@@ -125,7 +125,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const hits = await retrieve(deps, small, collection, "hybrid", retrievalQuery(question, body.history), k, body.filter);
-    const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
+    const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, heading: hit.heading, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
     // A follow-up is a chat: the conversation so far, then the sources with the question.
     const asked = body.history?.length ? { messages: [...body.history, { role: "user" as const, content: answerPrompt(question, hits) }] } : { prompt: answerPrompt(question, hits) };
     const request = { type: "generate" as const, model: body.model, system: SYSTEM_PROMPT, ...asked, options: { temperature: 0 }, priority: "interactive" as const };

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INGEST_QUEUE } from "@herd/jobs";
-import { makeDocx, makePdf, uniquePrefix, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makeXlsx, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
@@ -94,9 +94,10 @@ describe("herd ingest (CLI)", () => {
     expect(found.body.results[0].documentId).toBe("guides/oil.md");
   });
 
-  it("ingests Word documents and CSV tables by their extension: Word headings kept as sections, table rows with their column names", async () => {
+  it("ingests Word documents, CSV tables and Excel workbooks by their extension: Word headings kept as sections, table rows with their column names", async () => {
     const word = mkdtempSync(join(tmpdir(), "herd-cli-word-"));
     try {
+      writeFileSync(join(word, "parts.xlsx"), await makeXlsx([{ name: "Spare parts", rows: [["Part", "Number", "Qty"], ["Impeller seal kit", "HX-4471", 1]] }]));
       writeFileSync(join(word, "codes.csv"), "Code,Fault,Remedy\nE-411,Grease pump cycle incomplete,Refill the grease cartridge\nE-401,Oil level low,Top up the reservoir\n");
       writeFileSync(join(word, "hoses.docx"), await makeDocx([{ heading: 1, text: "Hoses" }, { text: "Replace a cracked hydraulic hose at once." }, { heading: 1, text: "Filters" }, { text: "Clean the suction strainer monthly." }]));
       const result = await herd(["ingest", word, "--collection", "word", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
@@ -107,6 +108,8 @@ describe("herd ingest (CLI)", () => {
       expect(found.body.results[0]).toMatchObject({ documentId: "hoses.docx", text: "Hoses\n\nReplace a cracked hydraulic hose at once.\n\nFilters\n\nClean the suction strainer monthly." });
       const code = await stack.post("/v1/collections/word/search", { query: "E-411", k: 1, mode: "keyword" });
       expect(code.body.results[0]).toMatchObject({ documentId: "codes.csv", text: expect.stringContaining("Code: E-411; Fault: Grease pump cycle incomplete; Remedy: Refill the grease cartridge") });
+      const part = await stack.post("/v1/collections/word/search", { query: "HX-4471", k: 1, mode: "keyword" });
+      expect(part.body.results[0]).toMatchObject({ documentId: "parts.xlsx", heading: "Spare parts", text: "Part: Impeller seal kit; Number: HX-4471; Qty: 1" });
       const document = await stack.get("/v1/collections/word/documents/hoses.docx");
       expect(document.body).toMatchObject({ status: "ready", mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document" });
     } finally {

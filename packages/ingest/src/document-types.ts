@@ -1,7 +1,8 @@
 import { extname } from "node:path";
 
 export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOCX] as const;
+export const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOCX, XLSX] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -14,6 +15,7 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".htm": "text/html",
   ".pdf": "application/pdf",
   ".docx": DOCX,
+  ".xlsx": XLSX,
   ".csv": "text/csv",
   ".tsv": "text/tab-separated-values",
 };

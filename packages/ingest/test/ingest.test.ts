@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makeXlsx, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { DOCX, resolveType, type Block } from "../src/index.js";
+import { DOCX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
 
@@ -17,6 +17,7 @@ describe("formats", () => {
     expect(resolveType(undefined, "Service Guide.DOCX")).toBe(DOCX);
     expect(resolveType("application/octet-stream", "a.docx")).toBe(DOCX);
     expect(resolveType(undefined, "parts.CSV")).toBe("text/csv");
+    expect(resolveType(undefined, "spare parts.xlsx")).toBe(XLSX);
     expect(resolveType(undefined, "codes.tsv")).toBe("text/tab-separated-values");
   });
 
@@ -95,6 +96,25 @@ describe("formats", () => {
     expect(chunks.length).toBeGreaterThan(3);
     for (const chunk of chunks) for (const row of chunk.text.split("\n\n")) expect(row).toMatch(/^Code: E-\d+; Remedy: Replace the sensor number \d+ and restart the press$/);
     expect(await parseAndChunk({ bytes: encoder.encode('Code,Fault\nE-1,"unclosed\n'), type: "text/csv", ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the CSV: /) });
+  });
+
+  it("reads Excel workbooks a sheet at a time, under the sheet's name, each row's cells named by their columns", async () => {
+    const xlsx = await makeXlsx([
+      { name: "Spare parts", rows: [["Part", "Torque", "Qty"], ["M8 bolt", "25 Nm", 4], ["M10 bolt", null, 2]] },
+      { name: "Empty", rows: [["Header only"]] },
+      { name: "Error codes", rows: [["Code", "Remedy"], ["E-411", "Refill & bleed the grease pump"]] },
+    ]);
+    expect(await parseDocument(xlsx, XLSX)).toEqual([
+      { kind: "heading", level: 1, text: "Spare parts" },
+      { kind: "text", text: "Part: M8 bolt; Torque: 25 Nm; Qty: 4" },
+      { kind: "text", text: "Part: M10 bolt; Qty: 2" },
+      { kind: "heading", level: 1, text: "Error codes" },
+      { kind: "text", text: "Code: E-411; Remedy: Refill & bleed the grease pump" },
+    ]);
+    expect(await parseAndChunk({ bytes: encoder.encode("Part,Qty"), type: XLSX, ...settings })).toEqual({ ok: false, reason: "not an XLSX file (not a zip archive; an old .xls must be saved as .xlsx)" });
+    expect(await parseAndChunk({ bytes: xlsx.subarray(0, 100), type: XLSX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the XLSX: /) });
+    // A Word document is a zip too, but no workbook.
+    expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Not a workbook." }]), type: XLSX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the XLSX: /) });
   });
 
   it("refuses a Word document that expands beyond what one document may hold, saying so", async () => {

@@ -100,13 +100,14 @@ describe("formats", () => {
 
   it("reads Excel workbooks a sheet at a time, under the sheet's name, each row's cells named by their columns", async () => {
     const xlsx = await makeXlsx([
-      { name: "Spare parts", rows: [["Part", "Torque", "Qty"], ["M8 bolt", "25 Nm", 4], ["M10 bolt", null, 2]] },
+      { name: "Spare parts", rows: [["Part", "Torque", "Qty", "Since"], ["M8 bolt", "25 Nm", 4, new Date(Date.UTC(2024, 0, 15))], ["M10 bolt", null, 2, null]] },
       { name: "Empty", rows: [["Header only"]] },
       { name: "Error codes", rows: [["Code", "Remedy"], ["E-411", "Refill & bleed the grease pump"]] },
     ]);
     expect(await parseDocument(xlsx, XLSX)).toEqual([
       { kind: "heading", level: 1, text: "Spare parts" },
-      { kind: "text", text: "Part: M8 bolt; Torque: 25 Nm; Qty: 4" },
+      // A date-formatted cell as its ISO date.
+      { kind: "text", text: "Part: M8 bolt; Torque: 25 Nm; Qty: 4; Since: 2024-01-15" },
       { kind: "text", text: "Part: M10 bolt; Qty: 2" },
       { kind: "heading", level: 1, text: "Error codes" },
       { kind: "text", text: "Code: E-411; Remedy: Refill & bleed the grease pump" },

@@ -5,7 +5,7 @@ export { freePort, consecutiveFreePorts, portIsFree } from "./ports.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { makePdf } from "./pdf.js";
 export { makeDocx, type DocxBlock } from "./docx.js";
-export { makeXlsx } from "./xlsx.js";
+export { makeXlsx, type XlsxCell } from "./xlsx.js";
 export { PostgresServer } from "./postgres-server.js";
 export { HerdCluster, type Member } from "./cluster.js";
 export { RedisClusterServer } from "./redis-cluster.js";

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
-import { HerdClient, type Citation } from "@herd/client";
-import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
+import type { Citation } from "@herd/client";
+import type { EnvSource } from "@herd/config";
+import { clientFor } from "./api-client.js";
 
 export const ASK_USAGE = `Usage: herd ask "<question>" --collection NAME --model MODEL [options]
 
@@ -60,8 +61,7 @@ export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableSt
     process.stderr.write(`herd ask: ${problem}\n\n${ASK_USAGE}\n`);
     return 2;
   }
-  const config = loadConfig(CliEnv, toCliConfig, values.url ? { ...env, HERD_URL: values.url } : env);
-  const client = new HerdClient({ baseUrl: config.url, ...(config.apiKey ? { headers: { authorization: `Bearer ${config.apiKey}` } } : {}) });
+  const client = clientFor(values.url, env);
   // Ctrl-C leaves the stream, which cancels the answer's generation in Herd.
   const leaving = new AbortController();
   const interrupt = () => leaving.abort();

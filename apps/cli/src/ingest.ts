@@ -2,8 +2,9 @@ import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { HerdClient, HerdError, IngestionReader, type IngestionSummary } from "@herd/client";
-import { CliEnv, loadConfig, toCliConfig, type EnvSource } from "@herd/config";
+import type { EnvSource } from "@herd/config";
 import { INGESTION_CANCELED, normalizeModel } from "@herd/jobs";
+import { clientFor } from "./api-client.js";
 import { batches, collectFiles, readBytes } from "./files.js";
 import { INGEST_USAGE } from "./ingest-usage.js";
 
@@ -21,11 +22,6 @@ function total(summaries: readonly IngestionSummary[]) {
     sum.embedded += summary.chunks.embedded;
   }
   return sum;
-}
-
-function clientFor(url: string | undefined, env: EnvSource): HerdClient {
-  const config = loadConfig(CliEnv, toCliConfig, url ? { ...env, HERD_URL: url } : env);
-  return new HerdClient({ baseUrl: config.url, ...(config.apiKey ? { headers: { authorization: `Bearer ${config.apiKey}` } } : {}) });
 }
 
 /** `herd ingest --cancel ID...`: 0 when every ingestion was found (canceled, or already over), 2 otherwise. */

@@ -47,10 +47,10 @@ export class HerdClient {
     this.#longPollMs = options.longPollMs ?? 20_000;
   }
 
-  async #request<T>(method: string, path: string, init: { json?: unknown; body?: FormData; signal?: AbortSignal; accept?: number[] } = {}): Promise<{ status: number; body: T }> {
-    let response: Response;
+  /** Sends a request; a transport failure (no answer at all) is HerdError `unreachable`. */
+  async #fetch(method: string, path: string, init: { json?: unknown; body?: FormData; signal?: AbortSignal | undefined }): Promise<Response> {
     try {
-      response = await fetch(`${this.#baseUrl}${path}`, {
+      return await fetch(`${this.#baseUrl}${path}`, {
         method,
         headers: { ...this.#headers, ...(init.json !== undefined ? { "content-type": "application/json" } : {}) },
         ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : init.body ? { body: init.body } : {}),
@@ -59,6 +59,10 @@ export class HerdClient {
     } catch (error) {
       throw new HerdError(0, "unreachable", `cannot reach Herd at ${this.#baseUrl}: ${(error as Error).message}`);
     }
+  }
+
+  async #request<T>(method: string, path: string, init: { json?: unknown; body?: FormData; signal?: AbortSignal; accept?: number[] } = {}): Promise<{ status: number; body: T }> {
+    const response = await this.#fetch(method, path, init);
     const text = await response.text();
     let body: unknown;
     try {
@@ -252,17 +256,7 @@ export class HerdClient {
    */
   async *answerStream(collection: string, question: string, model: string, options: AnswerOptions & { signal?: AbortSignal } = {}): AsyncGenerator<AnswerEvent> {
     const { signal, ...fields } = options;
-    let response: Response;
-    try {
-      response = await fetch(`${this.#baseUrl}/v1/collections/${encodeURIComponent(collection)}/answer`, {
-        method: "POST",
-        headers: { ...this.#headers, "content-type": "application/json" },
-        body: JSON.stringify({ question, model, stream: true, ...answerFields(fields) }),
-        ...(signal ? { signal } : {}),
-      });
-    } catch (error) {
-      throw new HerdError(0, "unreachable", `cannot reach Herd at ${this.#baseUrl}: ${(error as Error).message}`);
-    }
+    const response = await this.#fetch("POST", `/v1/collections/${encodeURIComponent(collection)}/answer`, { json: { question, model, stream: true, ...answerFields(fields) }, signal });
     if (!response.ok || !response.body) {
       const text = await response.text();
       let body: unknown;

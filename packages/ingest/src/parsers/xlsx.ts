@@ -1,8 +1,7 @@
 import readXlsxFile from "read-excel-file/node";
-import { CorruptDocumentError, DocumentTooLargeError, type Block } from "../blocks.js";
+import { CorruptDocumentError, type Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
-import { MAX_DOCX_EXPANDED_BYTES } from "./docx.js";
-import { declaredExpandedBytes } from "./zip-size.js";
+import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
 /** A cell as text: dates as ISO dates (times only when they have one), the rest as written. */
 function cellText(value: unknown): string {
@@ -17,17 +16,10 @@ function cellText(value: unknown): string {
 /**
  * Excel (.xlsx) → each sheet a section under its name, its rows as a table's (rowBlocks: the
  * first row of each sheet is its header). Refused before anything is inflated when the archive
- * says it expands to more than a Word document may (see MAX_DOCX_EXPANDED_BYTES).
+ * says it expands to more than MAX_ARCHIVE_EXPANDED_BYTES.
  */
-export async function parseXlsx(bytes: Uint8Array, maxExpandedBytes = MAX_DOCX_EXPANDED_BYTES): Promise<Block[]> {
-  let expanded: number;
-  try {
-    expanded = await declaredExpandedBytes(bytes);
-  } catch (error) {
-    throw new CorruptDocumentError(`could not read the XLSX: ${(error as Error).message}`);
-  }
-  const mb = (count: number) => `${Math.ceil(count / 1024 / 1024)} MB`;
-  if (expanded > maxExpandedBytes) throw new DocumentTooLargeError(`the workbook's archive expands to ${mb(expanded)}, more than the ${mb(maxExpandedBytes)} one workbook may; split it into smaller documents`);
+export async function parseXlsx(bytes: Uint8Array, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES): Promise<Block[]> {
+  await checkArchiveSize(bytes, "XLSX", maxExpandedBytes);
   let sheets: Awaited<ReturnType<typeof readXlsxFile>>;
   try {
     sheets = await readXlsxFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

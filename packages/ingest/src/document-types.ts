@@ -2,7 +2,8 @@ import { extname } from "node:path";
 
 export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 export const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOCX, XLSX] as const;
+export const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOCX, XLSX, PPTX] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -16,6 +17,7 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".pdf": "application/pdf",
   ".docx": DOCX,
   ".xlsx": XLSX,
+  ".pptx": PPTX,
   ".csv": "text/csv",
   ".tsv": "text/tab-separated-values",
 };

@@ -1,14 +1,15 @@
 import { CorruptDocumentError, UnsupportedFormatError, paragraphs, type Block } from "./blocks.js";
 import { parseTable } from "./parsers/csv.js";
 import { parseDocx } from "./parsers/docx.js";
+import { parsePptx } from "./parsers/pptx.js";
 import { parseXlsx } from "./parsers/xlsx.js";
 import { parseHtml } from "./parsers/html.js";
 import { parseMarkdown } from "./parsers/markdown.js";
 import { parsePdf } from "./parsers/pdf.js";
-import { DOCX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
+import { DOCX, PPTX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
 import { decodeText, mimeEssence } from "./encodings.js";
 
-/** Office Open XML files (.docx, .xlsx) are zip archives: they start with a local file header. */
+/** Office Open XML files (.docx, .xlsx, .pptx) are zip archives: they start with a local file header. */
 const isZip = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 4)).toString("latin1") === "PK\x03\x04";
 
 /** `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see decodeText). */
@@ -35,6 +36,9 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string): Promis
     case XLSX:
       if (!isZip(bytes)) throw new CorruptDocumentError("not an XLSX file (not a zip archive; an old .xls must be saved as .xlsx)");
       return parseXlsx(bytes);
+    case PPTX:
+      if (!isZip(bytes)) throw new CorruptDocumentError("not a PPTX file (not a zip archive; an old .ppt must be saved as .pptx)");
+      return parsePptx(bytes);
     default:
       throw new UnsupportedFormatError(`unsupported type "${type}"; supported: ${SUPPORTED_TYPES.join(", ")}`);
   }

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makeXlsx, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { DOCX, resolveType, XLSX, type Block } from "../src/index.js";
+import { DOCX, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
+import { parsePptx } from "../src/parsers/pptx.js";
 
 const encoder = new TextEncoder();
 const settings = { chunkTokens: 60, chunkOverlap: 15 };
@@ -18,6 +19,7 @@ describe("formats", () => {
     expect(resolveType("application/octet-stream", "a.docx")).toBe(DOCX);
     expect(resolveType(undefined, "parts.CSV")).toBe("text/csv");
     expect(resolveType(undefined, "spare parts.xlsx")).toBe(XLSX);
+    expect(resolveType(undefined, "Service training.PPTX")).toBe(PPTX);
     expect(resolveType(undefined, "codes.tsv")).toBe("text/tab-separated-values");
   });
 
@@ -116,6 +118,45 @@ describe("formats", () => {
     expect(await parseAndChunk({ bytes: xlsx.subarray(0, 100), type: XLSX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the XLSX: /) });
     // A Word document is a zip too, but no workbook.
     expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Not a workbook." }]), type: XLSX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the XLSX: /) });
+  });
+
+  it("reads PowerPoint decks a slide at a time: title as heading, text boxes, table rows, speaker notes; hidden slides, footers and slide numbers left out", async () => {
+    const deck = await makePptx([
+      { title: "Pump maintenance", bullets: ["Check the seal", "Replace the filter every 500 h"], notes: "Explain why the seal fails first." },
+      { textBox: "Fault codes of the HX-220", table: [["Code", "Fault"], ["E-411", "Low pressure"], ["E-412", ""]] },
+      { title: "Old procedure", bullets: ["Bleed with the cap open"], hidden: true },
+      { title: "Always wear gloves with hydraulic fluid" },
+    ], "ACME Service - confidential");
+    expect(await parseDocument(deck, PPTX)).toEqual([
+      { kind: "heading", level: 1, text: "Pump maintenance" },
+      { kind: "text", text: "Check the seal\nReplace the filter every 500 h" },
+      { kind: "text", text: "Notes: Explain why the seal fails first." },
+      // No title: the slide's number (every slide has a slide-number placeholder, never read).
+      { kind: "heading", level: 1, text: "Slide 2" },
+      { kind: "text", text: "Fault codes of the HX-220" },
+      { kind: "text", text: "Code: E-411; Fault: Low pressure" },
+      { kind: "text", text: "Code: E-412" },
+      // A title alone is still text; numbering counts the hidden slide, as PowerPoint does.
+      { kind: "heading", level: 1, text: "Slide 4" },
+      { kind: "text", text: "Always wear gloves with hydraulic fluid" },
+    ]);
+    // A deck's named sections head their slides.
+    const sectioned = await makePptx([
+      { section: "Hydraulics", title: "Hoses", bullets: ["Replace a cracked hose at once"] },
+      { section: "Hydraulics", title: "Filters", bullets: ["Clean the strainer monthly"] },
+      { section: "Electrics", title: "Fuses", bullets: ["F3 is 10 A"] },
+    ]);
+    expect((await parseDocument(sectioned, PPTX)).filter((block) => block.kind === "heading")).toEqual([
+      { kind: "heading", level: 1, text: "Hydraulics" },
+      { kind: "heading", level: 2, text: "Hoses" },
+      { kind: "heading", level: 2, text: "Filters" },
+      { kind: "heading", level: 1, text: "Electrics" },
+      { kind: "heading", level: 2, text: "Fuses" },
+    ]);
+    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: PPTX, ...settings })).toEqual({ ok: false, reason: "not a PPTX file (not a zip archive; an old .ppt must be saved as .pptx)" });
+    expect(await parseAndChunk({ bytes: deck.subarray(0, 100), type: PPTX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the PPTX: /) });
+    expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Not a deck." }]), type: PPTX, ...settings })).toEqual({ ok: false, reason: 'could not read the PPTX: its main part, word/document.xml, is a "document" (not a PowerPoint presentation)' });
+    await expect(parsePptx(deck, 1000)).rejects.toThrow(/^the presentation's archive expands to 1 MB, more than the 1 MB one presentation may; split it into smaller documents$/);
   });
 
   it("refuses a Word document that expands beyond what one document may hold, saying so", async () => {

@@ -38,7 +38,7 @@ describe("herd ingest (CLI)", () => {
   let stack: Stack;
   let dir: string;
   beforeAll(async () => {
-    stack = await Stack.start({ prefix: uniquePrefix("cli"), fleet: { instances: 2, preload: true } });
+    stack = await Stack.start({ prefix: uniquePrefix("cli"), fleet: { instances: 2, preload: true, latency: { evalTokenMs: 1 } } });
     dir = mkdtempSync(join(tmpdir(), "herd-cli-"));
     mkdirSync(join(dir, "guides"));
     writeFileSync(join(dir, "guides", "oil.md"), "# Oil\n\nUse ISO VG 46 oil.");
@@ -82,6 +82,22 @@ describe("herd ingest (CLI)", () => {
     const badFilter = await herd(["ask", "Why?", "--collection", "press", "--model", "llama3.2", "--filter", "[1]", "--url", stack.url], {});
     expect(badFilter.code).toBe(2);
     expect(badFilter.stderr).toContain("herd ask: --filter must be a JSON object");
+  });
+
+  it("Ctrl-C in herd ask stops the answer: exit 130, and Herd cancels the generation and frees its slot", async () => {
+    const canceledBefore = (await stack.generationStopped("llama3.2:latest")) ?? 0;
+    for (const instance of stack.fleet.instances) await instance.setFault({ mode: "slow", rate: 1, factor: 50, status: 500, scope: "inference" });
+    try {
+      const run = startHerd(["ask", "Explain the hydraulic pump at length, please.", "--collection", "press", "--model", "llama3.2", "--url", stack.url]);
+      await waitFor(() => run.output().stdout.length > 0, { message: "herd ask printed the start of the answer" });
+      run.child.kill("SIGINT");
+      const result = await run.exited;
+      expect(result).toMatchObject({ code: 130, stderr: "" });
+      expect(result.stdout).not.toContain("Sources:");
+      expect(await stack.generationStopped("llama3.2:latest")).toBe(canceledBefore + 1);
+    } finally {
+      for (const instance of stack.fleet.instances) await instance.setFault({ mode: "none", rate: 1, factor: 10, status: 500, scope: "inference" });
+    }
   });
 
   it("reports failed documents in a table and exits 1; paths become document ids", async () => {

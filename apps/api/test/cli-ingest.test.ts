@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INGEST_QUEUE } from "@herd/jobs";
-import { makeDocx, makePdf, makePptx, makeXlsx, uniquePrefix, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 const CLI = fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url));
@@ -110,12 +110,13 @@ describe("herd ingest (CLI)", () => {
     expect(found.body.results[0].documentId).toBe("guides/oil.md");
   });
 
-  it("ingests Word documents, CSV tables, Excel workbooks and PowerPoint decks by their extension: Word headings and slide titles kept as sections, table rows with their column names", async () => {
+  it("ingests Word documents (.docx and .doc), CSV tables, Excel workbooks and PowerPoint decks by their extension: Word headings and slide titles kept as sections, table rows with their column names", async () => {
     const word = mkdtempSync(join(tmpdir(), "herd-cli-word-"));
     try {
       writeFileSync(join(word, "parts.xlsx"), await makeXlsx([{ name: "Spare parts", rows: [["Part", "Number", "Qty"], ["Impeller seal kit", "HX-4471", 1]] }]));
       writeFileSync(join(word, "codes.csv"), "Code,Fault,Remedy\nE-411,Grease pump cycle incomplete,Refill the grease cartridge\nE-401,Oil level low,Top up the reservoir\n");
       writeFileSync(join(word, "hoses.docx"), await makeDocx([{ heading: 1, text: "Hoses" }, { text: "Replace a cracked hydraulic hose at once." }, { heading: 1, text: "Filters" }, { text: "Clean the suction strainer monthly." }]));
+      writeFileSync(join(word, "legacy.doc"), pumpManualDoc());
       writeFileSync(join(word, "training.pptx"), await makePptx([{ title: "Seal replacement", bullets: ["Drain the pump housing first"], notes: "Show the worn lip seal." }]));
       const result = await herd(["ingest", word, "--collection", "word", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
       expect(result.stderr).toBe("");
@@ -127,6 +128,8 @@ describe("herd ingest (CLI)", () => {
       expect(code.body.results[0]).toMatchObject({ documentId: "codes.csv", text: expect.stringContaining("Code: E-411; Fault: Grease pump cycle incomplete; Remedy: Refill the grease cartridge") });
       const part = await stack.post("/v1/collections/word/search", { query: "HX-4471", k: 1, mode: "keyword" });
       expect(part.body.results[0]).toMatchObject({ documentId: "parts.xlsx", heading: "Spare parts", text: "Part: Impeller seal kit; Number: HX-4471; Qty: 1" });
+      const legacy = await stack.post("/v1/collections/word/search", { query: "filler cap", k: 1, mode: "keyword" });
+      expect(legacy.body.results[0]).toMatchObject({ documentId: "legacy.doc", text: expect.stringContaining("Bolt  Torque\nM8  25 Nm\nM10  40 Nm") });
       const slide = await stack.post("/v1/collections/word/search", { query: "worn lip seal", k: 1, mode: "keyword" });
       expect(slide.body.results[0]).toMatchObject({ documentId: "training.pptx", heading: "Seal replacement", text: "Drain the pump housing first\n\nNotes: Show the worn lip seal." });
       const document = await stack.get("/v1/collections/word/documents/hoses.docx");

@@ -1,9 +1,10 @@
 import { extname } from "node:path";
 
+export const DOC = "application/msword";
 export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 export const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 export const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOCX, XLSX, PPTX] as const;
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOC, DOCX, XLSX, PPTX] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -15,6 +16,7 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".html": "text/html",
   ".htm": "text/html",
   ".pdf": "application/pdf",
+  ".doc": DOC,
   ".docx": DOCX,
   ".xlsx": XLSX,
   ".pptx": PPTX,

@@ -1,12 +1,13 @@
 import { CorruptDocumentError, UnsupportedFormatError, paragraphs, type Block } from "./blocks.js";
 import { parseTable } from "./parsers/csv.js";
+import { isOle2, parseDoc } from "./parsers/doc.js";
 import { parseDocx } from "./parsers/docx.js";
 import { parsePptx } from "./parsers/pptx.js";
 import { parseXlsx } from "./parsers/xlsx.js";
 import { parseHtml } from "./parsers/html.js";
 import { parseMarkdown } from "./parsers/markdown.js";
 import { parsePdf } from "./parsers/pdf.js";
-import { DOCX, PPTX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
+import { DOC, DOCX, PPTX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
 import { decodeText, mimeEssence } from "./encodings.js";
 
 /** Office Open XML files (.docx, .xlsx, .pptx) are zip archives: they start with a local file header. */
@@ -29,10 +30,13 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string): Promis
     case "application/pdf":
       if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-") throw new CorruptDocumentError("not a PDF file (no %PDF- header)");
       return parsePdf(bytes);
+    // Word files are often named for the other format (a .docx saved as "manual.doc"): the bytes decide.
+    case DOC:
     case DOCX:
-      // A .docx is a zip archive; an old binary .doc (or anything else) is not.
-      if (!isZip(bytes)) throw new CorruptDocumentError("not a DOCX file (not a zip archive; an old .doc must be saved as .docx)");
-      return parseDocx(bytes);
+      if (isZip(bytes)) return parseDocx(bytes);
+      if (isOle2(bytes)) return parseDoc(bytes);
+      if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") === "{\\rtf") throw new CorruptDocumentError("an RTF file, not a Word document: save it as .docx");
+      throw new CorruptDocumentError("not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)");
     case XLSX:
       if (!isZip(bytes)) throw new CorruptDocumentError("not an XLSX file (not a zip archive; an old .xls must be saved as .xlsx)");
       return parseXlsx(bytes);

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makePptx, makeXlsx, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { DOCX, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
+import { DOC, DOCX, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
 import { parsePptx } from "../src/parsers/pptx.js";
@@ -14,7 +14,9 @@ describe("formats", () => {
     expect(resolveType("text/markdown; charset=utf-8", "x.bin")).toBe("text/markdown");
     expect(resolveType(undefined, "Manual.PDF")).toBe("application/pdf");
     expect(resolveType("application/octet-stream", "notes.txt")).toBe("text/plain");
-    expect(resolveType("application/msword", "a.doc")).toBeUndefined();
+    expect(resolveType("application/msword", "a.doc")).toBe(DOC);
+    expect(resolveType(undefined, "MANUAL.DOC")).toBe(DOC);
+    expect(resolveType("application/vnd.ms-excel", "a.xls")).toBeUndefined();
     expect(resolveType(undefined, "Service Guide.DOCX")).toBe(DOCX);
     expect(resolveType("application/octet-stream", "a.docx")).toBe(DOCX);
     expect(resolveType(undefined, "parts.CSV")).toBe("text/csv");
@@ -79,8 +81,32 @@ describe("formats", () => {
     expect(table).toEqual([["Bolt", "Torque"], ["M8", "25 Nm"], ["M10", "40 Nm"]]);
     // Footnotes come last, without the "↑" that links each back to its reference.
     expect(blocks.slice(4)).toEqual([{ kind: "text", text: "1. See the bleeding chart." }]);
-    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOCX, ...settings })).toEqual({ ok: false, reason: "not a DOCX file (not a zip archive; an old .doc must be saved as .docx)" });
+    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOCX, ...settings })).toEqual({ ok: false, reason: "not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)" });
     expect(await parseAndChunk({ bytes: docx.subarray(0, 100), type: DOCX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOCX: /) });
+  });
+
+  it("reads Word 97-2003 (.doc) files: body paragraphs, table rows, text boxes and footnotes, without running headers, footers or comments", async () => {
+    // Made by LibreOffice (scripts/make-doc-fixture.sh).
+    const doc = pumpManualDoc();
+    const blocks = await parseDocument(doc, DOC);
+    expect(blocks).toEqual([
+      { kind: "text", text: "HX-220 hydraulic pump" },
+      { kind: "text", text: "Bleed the pump before the first start." },
+      { kind: "text", text: "Tighten the flange bolts crosswise to these torques:" },
+      // A table in one block, a row per line, cells apart.
+      { kind: "text", text: "Bolt  Torque\nM8  25 Nm\nM10  40 Nm" },
+      // The document's own characters (no ASCII look-alike for the en dash).
+      { kind: "text", text: "Prüfen Sie die Dichtung – Größe 42 × 3 mm." },
+      { kind: "text", text: "Replace the filter every 500 hours." },
+      { kind: "text", text: "Never open the filler cap under pressure." },
+      { kind: "text", text: "See the bleeding chart on page 4." },
+    ]);
+    // Word files named for the other format are read by what they are.
+    expect(await parseDocument(doc, DOCX)).toEqual(blocks);
+    expect(await parseDocument(await makeDocx([{ heading: 1, text: "Hoses" }]), DOC)).toEqual([{ kind: "heading", level: 1, text: "Hoses" }]);
+    expect(await parseAndChunk({ bytes: encoder.encode("{\\rtf1\\ansi Bleed the pump.}"), type: DOC, ...settings })).toEqual({ ok: false, reason: "an RTF file, not a Word document: save it as .docx" });
+    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOC, ...settings })).toEqual({ ok: false, reason: "not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)" });
+    expect(await parseAndChunk({ bytes: doc.subarray(0, 2000), type: DOC, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOC: /) });
   });
 
   it("reads CSV and TSV tables a row at a time, each cell named by its column", async () => {

@@ -3,8 +3,9 @@ import { extname } from "node:path";
 export const DOC = "application/msword";
 export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 export const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+export const ODT = "application/vnd.oasis.opendocument.text";
 export const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOC, DOCX, XLSX, PPTX] as const;
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOC, DOCX, ODT, XLSX, PPTX] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -18,6 +19,7 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".pdf": "application/pdf",
   ".doc": DOC,
   ".docx": DOCX,
+  ".odt": ODT,
   ".xlsx": XLSX,
   ".pptx": PPTX,
   ".csv": "text/csv",

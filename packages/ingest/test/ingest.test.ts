@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, pumpManualOdt, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { DOC, DOCX, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
+import { DOC, DOCX, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
 import { parsePptx } from "../src/parsers/pptx.js";
@@ -22,6 +22,7 @@ describe("formats", () => {
     expect(resolveType(undefined, "parts.CSV")).toBe("text/csv");
     expect(resolveType(undefined, "spare parts.xlsx")).toBe(XLSX);
     expect(resolveType(undefined, "Service training.PPTX")).toBe(PPTX);
+    expect(resolveType(undefined, "handbook.odt")).toBe(ODT);
     expect(resolveType(undefined, "codes.tsv")).toBe("text/tab-separated-values");
   });
 
@@ -85,13 +86,23 @@ describe("formats", () => {
     expect(await parseAndChunk({ bytes: docx.subarray(0, 100), type: DOCX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOCX: /) });
   });
 
-  it("reads Word 97-2003 (.doc) files: body paragraphs, table rows, text boxes and footnotes, without running headers, footers or comments", async () => {
-    // Made by LibreOffice (scripts/make-doc-fixture.sh).
+  it("reads Word 97-2003 (.doc) files: paragraphs, list items, table rows, text boxes and footnotes, without tracked deletions, running headers, footers or comments", async () => {
+    // Made by LibreOffice (scripts/make-office-fixtures.sh), as the .odt below.
     const doc = pumpManualDoc();
     const blocks = await parseDocument(doc, DOC);
     expect(blocks).toEqual([
+      // The old format's table of contents is read as text (its field result); headings are plain paragraphs.
+      { kind: "text", text: "Contents" },
+      { kind: "text", text: "HX-220 hydraulic pump  1" },
+      { kind: "text", text: "Torques  1" },
       { kind: "text", text: "HX-220 hydraulic pump" },
       { kind: "text", text: "Bleed the pump before the first start." },
+      { kind: "text", text: "To bleed it:" },
+      { kind: "text", text: "Close the suction valve." },
+      { kind: "text", text: "Open the bleed screw until oil flows." },
+      // "any mineral oil or " was deleted with changes tracked: still in the file, no longer the text.
+      { kind: "text", text: "Fill with ISO VG 46 oil." },
+      { kind: "text", text: "Torques" },
       { kind: "text", text: "Tighten the flange bolts crosswise to these torques:" },
       // A table in one block, a row per line, cells apart.
       { kind: "text", text: "Bolt  Torque\nM8  25 Nm\nM10  40 Nm" },
@@ -107,6 +118,28 @@ describe("formats", () => {
     expect(await parseAndChunk({ bytes: encoder.encode("{\\rtf1\\ansi Bleed the pump.}"), type: DOC, ...settings })).toEqual({ ok: false, reason: "an RTF file, not a Word document: save it as .docx" });
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOC, ...settings })).toEqual({ ok: false, reason: "not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)" });
     expect(await parseAndChunk({ bytes: doc.subarray(0, 2000), type: DOC, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOC: /) });
+  });
+
+  it("reads OpenDocument text (.odt): headings by outline level, lists, tables, text boxes, notes last; no table of contents, tracked deletions or comments", async () => {
+    const odt = pumpManualOdt();
+    expect(await parseDocument(odt, ODT)).toEqual([
+      { kind: "heading", level: 1, text: "HX-220 hydraulic pump" },
+      { kind: "text", text: "Bleed the pump before the first start.[1]" },
+      { kind: "text", text: "To bleed it:" },
+      { kind: "text", text: "Close the suction valve.\nOpen the bleed screw until oil flows." },
+      { kind: "text", text: "Fill with ISO VG 46 oil." },
+      { kind: "heading", level: 2, text: "Torques" },
+      { kind: "text", text: "Tighten the flange bolts crosswise to these torques:" },
+      { kind: "text", text: "Bolt  Torque\nM8  25 Nm\nM10  40 Nm" },
+      { kind: "text", text: "Prüfen Sie die Dichtung – Größe 42 × 3 mm." },
+      { kind: "text", text: "Replace the filter every 500 hours." },
+      // The text box anchored in the paragraph above, after it.
+      { kind: "text", text: "Never open the filler cap under pressure." },
+      { kind: "text", text: "1. See the bleeding chart on page 4." },
+    ]);
+    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: ODT, ...settings })).toEqual({ ok: false, reason: "not an ODT file (not a zip archive)" });
+    expect(await parseAndChunk({ bytes: odt.subarray(0, 100), type: ODT, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the ODT: /) });
+    expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Not OpenDocument." }]), type: ODT, ...settings })).toEqual({ ok: false, reason: "could not read the ODT: no content.xml (not an OpenDocument file)" });
   });
 
   it("reads CSV and TSV tables a row at a time, each cell named by its column", async () => {

@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
 
-/**
- * A Word 97-2003 (.doc) pump manual made by LibreOffice from fixtures/pump-manual.fodt
- * (scripts/make-doc-fixture.sh): a heading, paragraphs, a footnote, a table, a text box, a
- * reviewer's comment, a running header and footer. The format cannot be written here without it.
+const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+
+/*
+ * A pump manual made by LibreOffice from fixtures/pump-manual.fodt (scripts/make-office-fixtures.sh):
+ * a table of contents, headings, paragraphs, a list, a footnote, a table, a text box, a tracked
+ * deletion, a reviewer's comment, a running header and footer. Neither format can be written here
+ * without LibreOffice, so the files are committed.
  */
-export const pumpManualDoc = (): Buffer => readFileSync(new URL("../fixtures/pump-manual.doc", import.meta.url));
+/** As Word 97-2003 (.doc). */
+export const pumpManualDoc = (): Buffer => fixture("pump-manual.doc");
+/** As OpenDocument text (.odt). */
+export const pumpManualOdt = (): Buffer => fixture("pump-manual.odt");

@@ -1,8 +1,9 @@
 import { posix } from "node:path";
-import { DOMParser, type Element } from "@xmldom/xmldom";
+import type { Element } from "@xmldom/xmldom";
 import JSZip from "jszip";
 import { CorruptDocumentError, type Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
+import { child, descendants, elements, parseXml } from "./xml.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
 class NotAPresentation extends Error {}
@@ -15,21 +16,7 @@ class NotAPresentation extends Error {}
 const BOILERPLATE = new Set(["sldNum", "dt", "ftr", "hdr", "sldImg"]);
 const TITLES = new Set(["title", "ctrTitle"]);
 
-const elements = (node: Element): Element[] => Array.from(node.childNodes).filter((child): child is Element => child.nodeType === 1);
-const child = (node: Element | undefined, name: string) => (node ? elements(node).find((e) => e.localName === name) : undefined);
-/** Descendants by local name, so Transitional and Strict OOXML namespaces both read. */
-const descendants = (node: Element, name: string): Element[] => elements(node).flatMap((e) => (e.localName === name ? [e] : descendants(e, name)));
 const clean = (text: string) => text.replace(/[^\S\n]+/g, " ").replace(/ *\n */g, "\n").trim();
-
-function parseXml(xml: string, part: string): Element {
-  // Errors stop the parse (a warning is a recovered quirk, not a broken part).
-  const onError = (level: string, message: string) => {
-    if (level !== "warning") throw new Error(`${part}: ${message}`);
-  };
-  const root = new DOMParser({ onError }).parseFromString(xml, "text/xml").documentElement;
-  if (!root) throw new Error(`${part}: no root element`);
-  return root;
-}
 
 /** A paragraph's text: its runs and fields (a slide-number field left out), line breaks kept. */
 function paragraphText(paragraph: Element): string {

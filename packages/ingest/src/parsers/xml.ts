@@ -1,0 +1,18 @@
+import { DOMParser, type Element } from "@xmldom/xmldom";
+
+/** Reading the XML parts of Office Open XML and OpenDocument files, by local name so any namespace prefix reads. */
+export const elements = (node: Element): Element[] => Array.from(node.childNodes).filter((child): child is Element => child.nodeType === 1);
+export const child = (node: Element | undefined, name: string) => (node ? elements(node).find((e) => e.localName === name) : undefined);
+export const descendants = (node: Element, name: string): Element[] => elements(node).flatMap((e) => (e.localName === name ? [e] : descendants(e, name)));
+/** An attribute by local name, whatever its prefix. */
+export const attribute = (node: Element, name: string) => Array.from(node.attributes).find((a) => a.localName === name)?.value;
+
+export function parseXml(xml: string, part: string): Element {
+  // Errors stop the parse (a warning is a recovered quirk, not a broken part).
+  const onError = (level: string, message: string) => {
+    if (level !== "warning") throw new Error(`${part}: ${message}`);
+  };
+  const root = new DOMParser({ onError }).parseFromString(xml, "text/xml").documentElement;
+  if (!root) throw new Error(`${part}: no root element`);
+  return root;
+}

@@ -4,8 +4,9 @@ export const DOC = "application/msword";
 export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 export const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 export const ODT = "application/vnd.oasis.opendocument.text";
+export const ODS = "application/vnd.oasis.opendocument.spreadsheet";
 export const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOC, DOCX, ODT, XLSX, PPTX] as const;
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOC, DOCX, ODT, XLSX, ODS, PPTX] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -21,6 +22,7 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".docx": DOCX,
   ".odt": ODT,
   ".xlsx": XLSX,
+  ".ods": ODS,
   ".pptx": PPTX,
   ".csv": "text/csv",
   ".tsv": "text/tab-separated-values",

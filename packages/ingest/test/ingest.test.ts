@@ -1,7 +1,8 @@
+import JSZip from "jszip";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, pumpManualOdt, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, pumpManualOdt, sparePartsOds, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { DOC, DOCX, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
+import { DOC, DOCX, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
 import { parsePptx } from "../src/parsers/pptx.js";
@@ -23,6 +24,7 @@ describe("formats", () => {
     expect(resolveType(undefined, "spare parts.xlsx")).toBe(XLSX);
     expect(resolveType(undefined, "Service training.PPTX")).toBe(PPTX);
     expect(resolveType(undefined, "handbook.odt")).toBe(ODT);
+    expect(resolveType(undefined, "parts.ods")).toBe(ODS);
     expect(resolveType(undefined, "codes.tsv")).toBe("text/tab-separated-values");
   });
 
@@ -177,6 +179,39 @@ describe("formats", () => {
     expect(await parseAndChunk({ bytes: xlsx.subarray(0, 100), type: XLSX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the XLSX: /) });
     // A Word document is a zip too, but no workbook.
     expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Not a workbook." }]), type: XLSX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the XLSX: /) });
+  });
+
+  it("reads OpenDocument spreadsheets (.ods) as Excel workbooks: a sheet a section, cells as displayed, dates as ISO dates", async () => {
+    // Made by LibreOffice Calc (scripts/make-office-fixtures.sh).
+    const ods = sparePartsOds();
+    expect(await parseDocument(ods, ODS)).toEqual([
+      { kind: "heading", level: 1, text: "Spare parts" },
+      // Formatted prices and a formula's result as the sheet shows them; the date as its ISO date.
+      { kind: "text", text: "Part: M8 bolt; Qty: 4; Price: 0.50 EUR; Total: 2.00 EUR; Since: 2024-01-15" },
+      // Empty cells left out, a merged cell named by its first column.
+      { kind: "text", text: "Part: Seal kit; Price: 12.00 EUR; Note: Order in pairs" },
+      { kind: "heading", level: 1, text: "Error codes" },
+      { kind: "text", text: "Code: E-411; Remedy: Refill & bleed the grease pump" },
+    ]);
+    expect(await parseAndChunk({ bytes: encoder.encode("Part,Qty"), type: ODS, ...settings })).toEqual({ ok: false, reason: "not an ODS file (not a zip archive)" });
+    // A text document is OpenDocument too, but no spreadsheet.
+    expect(await parseAndChunk({ bytes: pumpManualOdt(), type: ODS, ...settings })).toEqual({ ok: false, reason: 'could not read the ODS: it holds "application/vnd.oasis.opendocument.text", not a spreadsheet' });
+  });
+
+  it("refuses a spreadsheet whose repeated rows expand beyond a million, without expanding them", async () => {
+    const row = (repeat: number) => `<table:table-row table:number-rows-repeated="${repeat}"><table:table-cell office:value-type="string"><text:p>Same row</text:p></table:table-cell><table:table-cell table:number-columns-repeated="1000000000"/></table:table-row>`;
+    const ods = async (rows: string) => {
+      const zip = new JSZip();
+      zip.file("mimetype", ODS);
+      zip.file("content.xml", `<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="S">${rows}</table:table></office:spreadsheet></office:body></office:document-content>`);
+      return zip.generateAsync({ type: "uint8array" });
+    };
+    // Empty repeated cells (a billion columns here) only move the column: nothing is filled in.
+    expect(await parseDocument(await ods(`<table:table-row><table:table-cell office:value-type="string"><text:p>Header</text:p></table:table-cell></table:table-row>${row(3)}`), ODS)).toEqual([
+      { kind: "heading", level: 1, text: "S" },
+      ...Array.from({ length: 3 }, () => ({ kind: "text", text: "Header: Same row" })),
+    ]);
+    expect(await parseAndChunk({ bytes: await ods(row(2_000_000_000)), type: ODS, ...settings })).toEqual({ ok: false, reason: "the spreadsheet expands to more than 1048576 rows with content; split it into smaller documents" });
   });
 
   it("reads PowerPoint decks a slide at a time: title as heading, text boxes, table rows, speaker notes; hidden slides, footers and slide numbers left out", async () => {

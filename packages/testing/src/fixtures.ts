@@ -12,3 +12,9 @@ const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${na
 export const pumpManualDoc = (): Buffer => fixture("pump-manual.doc");
 /** As OpenDocument text (.odt). */
 export const pumpManualOdt = (): Buffer => fixture("pump-manual.odt");
+
+/**
+ * A LibreOffice Calc spreadsheet (.ods) made from fixtures/spare-parts.fods: a sheet with a
+ * formula, formatted prices, a date, empty and merged cells; a sheet with only a header; a third.
+ */
+export const sparePartsOds = (): Buffer => fixture("spare-parts.ods");

@@ -7,7 +7,7 @@ export { makePdf } from "./pdf.js";
 export { makeDocx, type DocxBlock } from "./docx.js";
 export { makeXlsx, type XlsxCell } from "./xlsx.js";
 export { makePptx, type PptxSlide } from "./pptx.js";
-export { pumpManualDoc, pumpManualOdt } from "./fixtures.js";
+export { pumpManualDoc, pumpManualOdt, sparePartsOds } from "./fixtures.js";
 export { PostgresServer } from "./postgres-server.js";
 export { HerdCluster, type Member } from "./cluster.js";
 export { RedisClusterServer } from "./redis-cluster.js";

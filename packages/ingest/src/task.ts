@@ -1,5 +1,9 @@
 import { chunkBlocks, type Chunk, type ChunkSettings } from "./chunker.js";
+import { mimeEssence } from "./encodings.js";
 import { parseDocument } from "./formats.js";
+
+/** A scanned PDF holds pictures of its pages and no text: the usual reason a PDF parses to nothing. */
+const NO_TEXT_PDF = "the PDF contains no text, only pictures of its pages (a scan?): make it searchable with OCR first (e.g. ocrmypdf), then upload it again";
 
 export interface ParseTask extends ChunkSettings {
   bytes: Uint8Array;
@@ -13,7 +17,7 @@ export async function parseAndChunk(task: ParseTask): Promise<ParseResult> {
   try {
     const blocks = await parseDocument(task.bytes, task.type);
     const chunks = chunkBlocks(blocks, task);
-    if (chunks.length === 0) return { ok: false, reason: "the document contains no text" };
+    if (chunks.length === 0) return { ok: false, reason: mimeEssence(task.type) === "application/pdf" ? NO_TEXT_PDF : "the document contains no text" };
     return { ok: true, chunks };
   } catch (error) {
     return { ok: false, reason: (error as Error).message };

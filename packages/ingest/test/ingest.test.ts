@@ -62,6 +62,9 @@ describe("formats", () => {
     const corrupt = await parseAndChunk({ bytes: Buffer.concat([pdf.subarray(0, 200), Buffer.from("garbage")]), type: "application/pdf", ...settings });
     expect(corrupt).toMatchObject({ ok: false, reason: expect.stringMatching(/PDF/) });
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: "not a PDF file (no %PDF- header)" });
+    // Pages without text (a scan's pages are pictures): the reason says what to do.
+    expect(await parseAndChunk({ bytes: makePdf([[], []]), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: expect.stringMatching(/^the PDF contains no text, only pictures of its pages \(a scan\?\): make it searchable with OCR first/) });
+    expect(await parseAndChunk({ bytes: encoder.encode(" \n\n "), type: "text/plain", ...settings })).toEqual({ ok: false, reason: "the document contains no text" });
     expect(await parseAndChunk({ bytes: encoder.encode("x"), type: "image/png", ...settings })).toMatchObject({ ok: false, reason: expect.stringContaining("unsupported type") });
     expect(await parseAndChunk({ bytes: new Uint8Array([0x41, 0xe9, 0x42]), type: "text/plain", ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^the text is not valid UTF-8; .*charset=windows-1252/) });
   });

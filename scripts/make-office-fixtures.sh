@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Remakes the committed test documents of packages/testing/fixtures with LibreOffice, a real
 # producer of each format, so the tests read files no hand wrote: pump-manual.doc (Word 97-2003)
-# and pump-manual.odt from pump-manual.fodt, spare-parts.ods from spare-parts.fods. Not run by CI
-# or the tests (they use the committed files); run it after changing a source.
+# and pump-manual.odt from pump-manual.fodt, spare-parts.ods from spare-parts.fods, and
+# service-training.odp from the deck SERVICE_TRAINING in @herd/testing (written as .pptx by
+# makePptx, so Impress reads real placeholders). Not run by CI or the tests (they use the
+# committed files); run it after changing a source, once `npm run build` has built @herd/testing.
 #
-# Needs LibreOffice: apt-get install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui
+# Needs LibreOffice: apt-get install --no-install-recommends libreoffice-writer-nogui \
+#   libreoffice-calc-nogui libreoffice-impress-nogui
 set -euo pipefail
 
 cd "$(dirname "$0")/../packages/testing/fixtures"
 if ! command -v soffice >/dev/null 2>&1; then
-  echo "soffice not found: apt-get install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui" >&2
+  echo "soffice not found: apt-get install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui" >&2
   exit 1
 fi
 profile="$(mktemp -d)"
@@ -18,4 +21,11 @@ convert() { soffice --headless "-env:UserInstallation=file://$profile" --convert
 convert "doc:MS Word 97" pump-manual.fodt
 convert "odt:writer8" pump-manual.fodt
 convert "ods:calc8" spare-parts.fods
-echo "wrote pump-manual.doc, pump-manual.odt and spare-parts.ods in $(pwd)"
+deck="$profile/service-training.pptx"
+(cd .. && node --input-type=module -e '
+import { writeFileSync } from "node:fs";
+import { makePptx, SERVICE_TRAINING } from "./dist/index.js";
+writeFileSync(process.argv[1], await makePptx(SERVICE_TRAINING.slides, SERVICE_TRAINING.footer));
+' "$deck")
+convert "odp:impress8" "$deck"
+echo "wrote pump-manual.doc, pump-manual.odt, spare-parts.ods and service-training.odp in $(pwd)"

@@ -5,8 +5,9 @@ export const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessin
 export const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 export const ODT = "application/vnd.oasis.opendocument.text";
 export const ODS = "application/vnd.oasis.opendocument.spreadsheet";
+export const ODP = "application/vnd.oasis.opendocument.presentation";
 export const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
-export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOC, DOCX, ODT, XLSX, ODS, PPTX] as const;
+export const SUPPORTED_TYPES = ["text/plain", "text/markdown", "text/html", "text/csv", "text/tab-separated-values", "application/pdf", DOC, DOCX, ODT, XLSX, ODS, PPTX, ODP] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 const BY_EXTENSION: Record<string, SupportedType> = {
@@ -24,6 +25,7 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".xlsx": XLSX,
   ".ods": ODS,
   ".pptx": PPTX,
+  ".odp": ODP,
   ".csv": "text/csv",
   ".tsv": "text/tab-separated-values",
 };

@@ -2,6 +2,7 @@ import { CorruptDocumentError, UnsupportedFormatError, paragraphs, type Block } 
 import { parseTable } from "./parsers/csv.js";
 import { isOle2, parseDoc } from "./parsers/doc.js";
 import { parseDocx } from "./parsers/docx.js";
+import { parseOdp } from "./parsers/odp.js";
 import { parseOds } from "./parsers/ods.js";
 import { parseOdt } from "./parsers/odt.js";
 import { parsePptx } from "./parsers/pptx.js";
@@ -9,10 +10,10 @@ import { parseXlsx } from "./parsers/xlsx.js";
 import { parseHtml } from "./parsers/html.js";
 import { parseMarkdown } from "./parsers/markdown.js";
 import { parsePdf } from "./parsers/pdf.js";
-import { DOC, DOCX, ODS, ODT, PPTX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
+import { DOC, DOCX, ODP, ODS, ODT, PPTX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
 import { decodeText, mimeEssence } from "./encodings.js";
 
-/** Office Open XML (.docx, .xlsx, .pptx) and OpenDocument (.odt, .ods) files are zip archives: they start with a local file header. */
+/** Office Open XML (.docx, .xlsx, .pptx) and OpenDocument (.odt, .ods, .odp) files are zip archives: they start with a local file header. */
 const isZip = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 4)).toString("latin1") === "PK\x03\x04";
 
 /** `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see decodeText). */
@@ -48,6 +49,9 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string): Promis
     case ODS:
       if (!isZip(bytes)) throw new CorruptDocumentError("not an ODS file (not a zip archive)");
       return parseOds(bytes);
+    case ODP:
+      if (!isZip(bytes)) throw new CorruptDocumentError("not an ODP file (not a zip archive)");
+      return parseOdp(bytes);
     case PPTX:
       if (!isZip(bytes)) throw new CorruptDocumentError("not a PPTX file (not a zip archive; an old .ppt must be saved as .pptx)");
       return parsePptx(bytes);

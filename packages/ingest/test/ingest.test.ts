@@ -1,14 +1,29 @@
 import JSZip from "jszip";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, pumpManualOdt, sparePartsOds, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, pumpManualOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { DOC, DOCX, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
+import { DOC, DOCX, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
 import { parsePptx } from "../src/parsers/pptx.js";
 
 const encoder = new TextEncoder();
 const settings = { chunkTokens: 60, chunkOverlap: 15 };
+
+/** SERVICE_TRAINING's deck as blocks, whether it comes as .pptx or as LibreOffice's .odp of it. */
+const SERVICE_TRAINING_BLOCKS: Block[] = [
+  { kind: "heading", level: 1, text: "Pump maintenance" },
+  { kind: "text", text: "Check the seal\nReplace the filter every 500 h" },
+  { kind: "text", text: "Notes: Explain why the seal fails first." },
+  // No title: the slide's number (every slide has a slide-number placeholder, never read, and a footer).
+  { kind: "heading", level: 1, text: "Slide 2" },
+  { kind: "text", text: "Fault codes of the HX-220" },
+  { kind: "text", text: "Code: E-411; Fault: Low pressure" },
+  { kind: "text", text: "Code: E-412" },
+  // A title alone is still text; numbering counts the hidden slide, as PowerPoint does.
+  { kind: "heading", level: 1, text: "Slide 4" },
+  { kind: "text", text: "Always wear gloves with hydraulic fluid" },
+];
 
 describe("formats", () => {
   it("chooses the parser by MIME type, else by extension", () => {
@@ -25,6 +40,7 @@ describe("formats", () => {
     expect(resolveType(undefined, "Service training.PPTX")).toBe(PPTX);
     expect(resolveType(undefined, "handbook.odt")).toBe(ODT);
     expect(resolveType(undefined, "parts.ods")).toBe(ODS);
+    expect(resolveType(undefined, "training.odp")).toBe(ODP);
     expect(resolveType(undefined, "codes.tsv")).toBe("text/tab-separated-values");
   });
 
@@ -218,25 +234,8 @@ describe("formats", () => {
   });
 
   it("reads PowerPoint decks a slide at a time: title as heading, text boxes, table rows, speaker notes; hidden slides, footers and slide numbers left out", async () => {
-    const deck = await makePptx([
-      { title: "Pump maintenance", bullets: ["Check the seal", "Replace the filter every 500 h"], notes: "Explain why the seal fails first." },
-      { textBox: "Fault codes of the HX-220", table: [["Code", "Fault"], ["E-411", "Low pressure"], ["E-412", ""]] },
-      { title: "Old procedure", bullets: ["Bleed with the cap open"], hidden: true },
-      { title: "Always wear gloves with hydraulic fluid" },
-    ], "ACME Service - confidential");
-    expect(await parseDocument(deck, PPTX)).toEqual([
-      { kind: "heading", level: 1, text: "Pump maintenance" },
-      { kind: "text", text: "Check the seal\nReplace the filter every 500 h" },
-      { kind: "text", text: "Notes: Explain why the seal fails first." },
-      // No title: the slide's number (every slide has a slide-number placeholder, never read).
-      { kind: "heading", level: 1, text: "Slide 2" },
-      { kind: "text", text: "Fault codes of the HX-220" },
-      { kind: "text", text: "Code: E-411; Fault: Low pressure" },
-      { kind: "text", text: "Code: E-412" },
-      // A title alone is still text; numbering counts the hidden slide, as PowerPoint does.
-      { kind: "heading", level: 1, text: "Slide 4" },
-      { kind: "text", text: "Always wear gloves with hydraulic fluid" },
-    ]);
+    const deck = await makePptx(SERVICE_TRAINING.slides, SERVICE_TRAINING.footer);
+    expect(await parseDocument(deck, PPTX)).toEqual(SERVICE_TRAINING_BLOCKS);
     // A deck's named sections head their slides.
     const sectioned = await makePptx([
       { section: "Hydraulics", title: "Hoses", bullets: ["Replace a cracked hose at once"] },
@@ -254,6 +253,13 @@ describe("formats", () => {
     expect(await parseAndChunk({ bytes: deck.subarray(0, 100), type: PPTX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the PPTX: /) });
     expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Not a deck." }]), type: PPTX, ...settings })).toEqual({ ok: false, reason: 'could not read the PPTX: its main part, word/document.xml, is a "document" (not a PowerPoint presentation)' });
     await expect(parsePptx(deck, 1000)).rejects.toThrow(/^the presentation's archive expands to 1 MB, more than the 1 MB one presentation may; split it into smaller documents$/);
+  });
+
+  it("reads OpenDocument presentations (.odp) as PowerPoint decks: the same deck converted by LibreOffice reads the same", async () => {
+    const odp = serviceTrainingOdp();
+    expect(await parseDocument(odp, ODP)).toEqual(SERVICE_TRAINING_BLOCKS);
+    expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: ODP, ...settings })).toEqual({ ok: false, reason: "not an ODP file (not a zip archive)" });
+    expect(await parseAndChunk({ bytes: sparePartsOds(), type: ODP, ...settings })).toEqual({ ok: false, reason: 'could not read the ODP: it holds "application/vnd.oasis.opendocument.spreadsheet", not a presentation' });
   });
 
   it("refuses a Word document that expands beyond what one document may hold, saying so", async () => {

@@ -18,3 +18,6 @@ export const pumpManualOdt = (): Buffer => fixture("pump-manual.odt");
  * formula, formatted prices, a date, empty and merged cells; a sheet with only a header; a third.
  */
 export const sparePartsOds = (): Buffer => fixture("spare-parts.ods");
+
+/** SERVICE_TRAINING (the .pptx test's deck) as LibreOffice Impress converts it to OpenDocument (.odp). */
+export const serviceTrainingOdp = (): Buffer => fixture("service-training.odp");

@@ -66,3 +66,18 @@ export async function makePptx(slides: readonly PptxSlide[], footer?: string): P
   const pptx = (await deck.write({ outputType: "nodebuffer" })) as Buffer;
   return footer === undefined ? pptx : addFooter(pptx, footer);
 }
+
+/**
+ * A service-training deck: a titled slide with bullets and notes, an untitled one with a text box
+ * and a table, a hidden slide, a slide with only its title; every slide has a footer (`footer`).
+ * The .pptx test reads it from makePptx, the .odp test from LibreOffice's conversion of it.
+ */
+export const SERVICE_TRAINING = {
+  slides: [
+    { title: "Pump maintenance", bullets: ["Check the seal", "Replace the filter every 500 h"], notes: "Explain why the seal fails first." },
+    { textBox: "Fault codes of the HX-220", table: [["Code", "Fault"], ["E-411", "Low pressure"], ["E-412", ""]] },
+    { title: "Old procedure", bullets: ["Bleed with the cap open"], hidden: true },
+    { title: "Always wear gloves with hydraulic fluid" },
+  ],
+  footer: "ACME Service - confidential",
+} as const satisfies { slides: readonly PptxSlide[]; footer: string };

@@ -1,17 +1,18 @@
 import type { Element } from "@xmldom/xmldom";
 import JSZip from "jszip";
 import { CorruptDocumentError } from "../blocks.js";
-import { ODS, ODT } from "../document-types.js";
+import { ODP, ODS, ODT } from "../document-types.js";
 import { elements, parseXml } from "./xml.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
 const KINDS = {
   ODT: { mimetype: ODT, body: "text", what: "a text document" },
   ODS: { mimetype: ODS, body: "spreadsheet", what: "a spreadsheet" },
+  ODP: { mimetype: ODP, body: "presentation", what: "a presentation" },
 } as const;
 
 /**
- * The body of an OpenDocument file's content.xml (office:text, office:spreadsheet), after the
+ * The body of an OpenDocument file's content.xml (office:text, office:spreadsheet, office:presentation), after the
  * same archive-size check as Office files. Styles, headers and footers (styles.xml), pictures and
  * the thumbnail are never inflated.
  */

@@ -88,6 +88,13 @@ class Reader {
   }
 }
 
+/** The text inside an OpenDocument container (a text box, a shape, a table cell): a paragraph or list item a line, its notes last. */
+export function odfTextOf(container: Element): string {
+  const reader = new Reader();
+  reader.body(container);
+  return [...reader.blocks.map((block) => block.text), ...reader.notes].join("\n");
+}
+
 /**
  * OpenDocument text (.odt, LibreOffice's and OpenOffice's format) → headings from their outline
  * level, paragraphs, lists (an item a line), tables (a row a line, cells apart), text boxes after

@@ -3,6 +3,7 @@ import type { Element } from "@xmldom/xmldom";
 import JSZip from "jszip";
 import { CorruptDocumentError, type Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
+import { slideBlocks, type SlideText } from "./slides.js";
 import { child, descendants, elements, parseXml } from "./xml.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
@@ -35,10 +36,6 @@ const placeholderType = (shape: Element) => {
   return ph ? ph.getAttribute("type") || "body" : undefined;
 };
 
-interface SlideText {
-  title: string | undefined;
-  blocks: Block[];
-}
 
 /** The shapes of a slide (or notes page) in drawing order: text boxes, groups, tables. */
 function readShapes(tree: Element, out: SlideText): void {
@@ -97,8 +94,7 @@ const relationshipId = (element: Element) => Array.from(element.attributes).find
 /**
  * PowerPoint (.pptx) → one level-1 heading per slide (its title, else "Slide N"), under a
  * heading for each of the deck's named sections when it has them; the slide's text boxes and
- * tables (rows as for CSV) in drawing order; then its speaker notes, as "Notes: …". A slide with
- * only a title is text under "Slide N", so that statement or divider is still found. Hidden slides,
+ * tables (rows as for CSV) in drawing order; then its speaker notes, as "Notes: …" (see slideBlocks). Hidden slides,
  * slide numbers, dates, footers, pictures, charts and SmartArt are left out. Only the parts holding
  * text are inflated; media never are.
  */
@@ -130,27 +126,22 @@ async function readPresentation(pkg: Package): Promise<Block[]> {
     if (!path) throw new NotAPresentation(`slide ${index + 1} has no part`);
     const slide = await pkg.xml(path);
     if (slide.getAttribute("show") === "0") continue;
-    const text: SlideText = { title: undefined, blocks: [] };
+    const text: SlideText = { title: undefined, blocks: [], notes: "" };
     const tree = child(child(slide, "cSld"), "spTree");
     if (tree) readShapes(tree, text);
     const notesPath = [...(await pkg.relationships(path)).values()].find((rel) => rel.type.endsWith("/notesSlide"))?.target;
     const notesTree = notesPath ? child(child(await pkg.xml(notesPath), "cSld"), "spTree") : undefined;
     if (notesTree) {
-      const notes: SlideText = { title: undefined, blocks: [] };
+      const notes: SlideText = { title: undefined, blocks: [], notes: "" };
       readShapes(notesTree, notes);
-      const said = notes.blocks.map((block) => block.text).join("\n");
-      if (said !== "") text.blocks.push({ kind: "text", text: `Notes: ${said}` });
+      text.notes = notes.blocks.map((block) => block.text).join("\n");
     }
-    // A slide with nothing but its title (a section divider, a one-line statement): its title is its text.
-    if (text.blocks.length === 0 && text.title !== undefined) {
-      text.blocks.push({ kind: "text", text: text.title });
-      text.title = undefined;
-    }
-    if (text.blocks.length === 0) continue;
+    const blocks = slideBlocks(index + 1, text, hasSections ? 2 : 1);
+    if (blocks.length === 0) continue;
     const name = hasSections ? sectionOf.get(entry.getAttribute("id") ?? "") : undefined;
     if (name && name !== section) out.push({ kind: "heading", level: 1, text: name });
     section = name ?? section;
-    out.push({ kind: "heading", level: hasSections ? 2 : 1, text: text.title ?? `Slide ${index + 1}` }, ...text.blocks);
+    out.push(...blocks);
   }
   return out;
 }

@@ -2,7 +2,7 @@ import yauzl from "yauzl";
 import { CorruptDocumentError, DocumentTooLargeError } from "../blocks.js";
 
 /**
- * Most bytes an office document's archive (.docx, .xlsx, .pptx, .odt, .ods) may say it expands to (its XML, images
+ * Most bytes an office document's archive (.docx, .xlsx, .pptx, .odt, .ods, .odp) may say it expands to (its XML, images
  * and the rest): refused before anything is inflated. Word's XML is a few times the HTML it makes
  * (at most 64 MiB, MAX_DOCX_HTML_CHARS), and an upload's images (already compressed) are at most
  * the upload's size. mammoth holds about three times the XML in memory: 400 MB of XML ran a parse
@@ -38,7 +38,7 @@ export async function declaredExpandedBytes(bytes: Uint8Array): Promise<number> 
 }
 
 /** How messages name each Office format: the file, and what one such file is. */
-const NAMES = { DOCX: { file: "document", one: "Word document" }, XLSX: { file: "workbook", one: "workbook" }, PPTX: { file: "presentation", one: "presentation" }, ODT: { file: "document", one: "document" }, ODS: { file: "spreadsheet", one: "spreadsheet" } } as const;
+const NAMES = { DOCX: { file: "document", one: "Word document" }, XLSX: { file: "workbook", one: "workbook" }, PPTX: { file: "presentation", one: "presentation" }, ODT: { file: "document", one: "document" }, ODS: { file: "spreadsheet", one: "spreadsheet" }, ODP: { file: "presentation", one: "presentation" } } as const;
 
 /** Throws unless `bytes` is a zip archive of `format` that says it expands to at most `maxBytes`. */
 export async function checkArchiveSize(bytes: Uint8Array, format: keyof typeof NAMES, maxBytes: number): Promise<void> {

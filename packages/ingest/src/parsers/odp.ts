@@ -1,0 +1,75 @@
+import type { Element } from "@xmldom/xmldom";
+import type { Block } from "../blocks.js";
+import { rowBlocks } from "./csv.js";
+import { readOdfBody } from "./odf.js";
+import { odfTextOf } from "./odt.js";
+import { slideBlocks, type SlideText } from "./slides.js";
+import { attribute, descendants, elements } from "./xml.js";
+
+/** Placeholders whose text repeats on every slide: footer, header, date, slide number. */
+const BOILERPLATE = new Set(["footer", "header", "date-time", "page-number"]);
+
+/** The drawing-page styles that hide a slide (style:drawing-page-properties presentation:visibility="hidden"). */
+function hiddenStyles(root: Element | null | undefined): Set<string> {
+  const hidden = new Set<string>();
+  if (!root) return hidden;
+  for (const style of descendants(root, "style")) {
+    const properties = elements(style).find((e) => e.localName === "drawing-page-properties");
+    if (properties && attribute(properties, "visibility") === "hidden") hidden.add(attribute(style, "name") ?? "");
+  }
+  return hidden;
+}
+
+/** A page's (or notes page's) shapes in drawing order: frames with text boxes or tables, other shapes' text, groups. */
+function readShapes(container: Element, out: SlideText): void {
+  for (const shape of elements(container)) {
+    const name = shape.localName ?? "";
+    if (name === "g") {
+      readShapes(shape, out);
+      continue;
+    }
+    if (name === "notes" || name === "page-thumbnail" || name === "forms" || name === "animations") continue;
+    const role = attribute(shape, "class");
+    if (role && BOILERPLATE.has(role)) continue;
+    let text: string;
+    if (name === "frame") {
+      for (const table of elements(shape).filter((e) => e.localName === "table")) {
+        const rows = descendants(table, "table-row").map((row) => elements(row).filter((cell) => cell.localName === "table-cell").map((cell) => odfTextOf(cell).replace(/\s+/g, " ").trim()));
+        out.blocks.push(...rowBlocks(rows));
+      }
+      // A frame's text is in its text box; a picture, chart or object frame has none.
+      const box = elements(shape).find((e) => e.localName === "text-box");
+      text = box ? odfTextOf(box) : "";
+    } else {
+      text = odfTextOf(shape);
+    }
+    if (text === "") continue;
+    if (role === "title" && out.title === undefined) out.title = text.replace(/\s+/g, " ");
+    else out.blocks.push({ kind: "text", text });
+  }
+}
+
+/**
+ * OpenDocument presentation (.odp, LibreOffice Impress's format) → as PowerPoint decks: a slide
+ * a section under its title (else "Slide N"), its text boxes, shapes' text and tables (rows as for
+ * CSV) in drawing order, then its speaker notes as "Notes: …"; hidden slides, footers, dates and
+ * slide numbers left out.
+ */
+export async function parseOdp(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
+  const body = await readOdfBody(bytes, "ODP", maxExpandedBytes);
+  const hidden = hiddenStyles(body.ownerDocument?.documentElement);
+  return elements(body)
+    .filter((page) => page.localName === "page")
+    .flatMap((page, index) => {
+      if (hidden.has(attribute(page, "style-name") ?? "")) return [];
+      const slide: SlideText = { title: undefined, blocks: [], notes: "" };
+      readShapes(page, slide);
+      const notesPage = elements(page).find((e) => e.localName === "notes");
+      if (notesPage) {
+        const notes: SlideText = { title: undefined, blocks: [], notes: "" };
+        readShapes(notesPage, notes);
+        slide.notes = notes.blocks.map((block) => block.text).join("\n");
+      }
+      return slideBlocks(index + 1, slide, 1);
+    });
+}

@@ -42,7 +42,8 @@ describe("herd ingest (CLI)", () => {
     dir = mkdtempSync(join(tmpdir(), "herd-cli-"));
     mkdirSync(join(dir, "guides"));
     writeFileSync(join(dir, "guides", "oil.md"), "# Oil\n\nUse ISO VG 46 oil.");
-    writeFileSync(join(dir, "scan.pdf"), makePdf([["Inspect the hoses monthly."]]));
+    // Its second page has no text (as a scanned page): stored, with a warning.
+    writeFileSync(join(dir, "scan.pdf"), makePdf([["Inspect the hoses monthly."], []]));
     writeFileSync(join(dir, "broken.pdf"), "%PDF-1.4 this file was cut short");
     writeFileSync(join(dir, ".hidden"), "ignored");
   });
@@ -100,12 +101,14 @@ describe("herd ingest (CLI)", () => {
     }
   });
 
-  it("reports failed documents in a table and exits 1; paths become document ids", async () => {
+  it("reports failed documents in a table and exits 1, and documents stored in part in another; paths become document ids", async () => {
     const result = await herd(["ingest", dir, "--collection", "mixed", "--model", "nomic-embed-text", "--wait", "--url", stack.url], {});
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("uploaded 3 files");
     expect(result.stdout).toContain("broken.pdf");
     expect(result.stdout).toMatch(/PDF/);
+    // Stored in part: said in a table of its own, not counted as a failure.
+    expect(result.stdout).toMatch(/stored in part[^\n]*what could not be read[\s\S]*scan\.pdf[^\n]*page 2 of 2 has no text/);
     const found = await stack.post("/v1/collections/mixed/search", { query: "ISO VG 46 oil", k: 1 });
     expect(found.body.results[0].documentId).toBe("guides/oil.md");
   });

@@ -123,6 +123,27 @@ describe("document ingestion, search and answers", () => {
     expect(chunks.length).toBeGreaterThan(0);
   });
 
+  it("stores a PDF with pages without text, naming those pages in a warning; the warning follows the document", async () => {
+    const scanned = makePdf([["Fuse F3 protects the pump motor."], [], ["Relay K1 switches the heater."], []]);
+    const warning = "pages 2, 4 of 4 have no text (pictures of pages, a scan?): not searchable until made so with OCR, e.g. ocrmypdf";
+    const upload = async (collection: string, pdf: Buffer) => {
+      const accepted = await stack.post(`/v1/collections/${collection}/documents`, { documents: [{ id: "wiring.pdf", base64: b64(pdf), mimeType: "application/pdf" }] });
+      return stack.ingestionSettled(accepted.body.ingestionId);
+    };
+    const first = await upload("manuals", scanned);
+    expect(first).toMatchObject({ status: "completed", documents: { done: 1, failed: 0 }, warnings: [{ documentId: "wiring.pdf", warning }] });
+    expect((await stack.get("/v1/collections/manuals/documents/wiring.pdf")).body).toMatchObject({ status: "ready", warnings: [warning] });
+    // Unchanged: nothing is parsed again, and the warning still stands.
+    expect(await upload("manuals", scanned)).toMatchObject({ warnings: [{ documentId: "wiring.pdf", warning }] });
+    // The same chunks for another collection come from the chunk cache, with their warning.
+    expect(await upload("any-case", scanned)).toMatchObject({ warnings: [{ documentId: "wiring.pdf", warning }] });
+    expect((await stack.get("/v1/collections/any-case/documents/wiring.pdf")).body.warnings).toEqual([warning]);
+    // A version whose pages all have text has none.
+    expect(await upload("manuals", makePdf([["Fuse F3 protects the pump motor."], ["Relay K1 switches the heater."]]))).toMatchObject({ warnings: [] });
+    expect((await stack.get("/v1/collections/manuals/documents/wiring.pdf")).body.warnings).toEqual([]);
+    for (const collection of ["manuals", "any-case"]) expect((await fetch(`${stack.url}/v1/collections/${collection}/documents/wiring.pdf`, { method: "DELETE" })).status).toBe(200);
+  });
+
   it("searches by hybrid (default), vector and keyword, with a metadata filter", async () => {
     const hybrid = await stack.post("/v1/collections/manuals/search", { query: "How do I bleed the hydraulic pump?", k: 3 });
     expect(hybrid.status).toBe(200);

@@ -124,7 +124,7 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
   // Before any reading of an ingestion the API forgot, it shows as its uploaded documents, pending.
   const unread = (id: string): IngestionSummary => {
     const documents = uploaded.get(id) ?? 0;
-    return { id, collection: values.collection ?? "", status: "running", documents: { total: documents, done: 0, failed: 0, pending: documents, superseded: 0 }, chunks: { total: 0, embedded: 0 }, errors: [], createdAt: "" };
+    return { id, collection: values.collection ?? "", status: "running", documents: { total: documents, done: 0, failed: 0, pending: documents, superseded: 0 }, chunks: { total: 0, embedded: 0 }, errors: [], warnings: [], createdAt: "" };
   };
   for (;;) {
     summaries = await Promise.all(ids.map(async (id) => (await reader.read(id)) ?? unread(id)));
@@ -150,6 +150,14 @@ export async function ingest(argv: string[], env: EnvSource, out: NodeJS.WriteSt
     const failures = new Table({ head: ["failed document", "reason"], colWidths: [40, 80], wordWrap: true, style: { head: [], border: [] } });
     for (const error of errors) failures.push([error.documentId, error.error]);
     out.write(`${failures.toString()}\n`);
+  }
+  // Stored, but not all of it could be read (a PDF's scanned pages): said, not counted as failures.
+  // An API older than the warnings sends none.
+  const warnings = summaries.flatMap((summary) => summary.warnings ?? []);
+  if (warnings.length > 0) {
+    const partly = new Table({ head: ["stored in part", "what could not be read"], colWidths: [40, 80], wordWrap: true, style: { head: [], border: [] } });
+    for (const warning of warnings) partly.push([warning.documentId, warning.warning]);
+    out.write(`${partly.toString()}\n`);
   }
   return sum.failed > 0 ? 1 : 0;
 }

@@ -16,8 +16,12 @@ import { decodeText, mimeEssence } from "./encodings.js";
 /** Office Open XML (.docx, .xlsx, .pptx) and OpenDocument (.odt, .ods, .odp) files are zip archives: they start with a local file header. */
 const isZip = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 4)).toString("latin1") === "PK\x03\x04";
 
-/** `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see decodeText). */
-export async function parseDocument(bytes: Uint8Array, mimeType: string): Promise<Block[]> {
+/**
+ * `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see
+ * decodeText). What a parser could not read of an otherwise readable document is added to
+ * `warnings` (a PDF's pages without text).
+ */
+export async function parseDocument(bytes: Uint8Array, mimeType: string, warnings: string[] = []): Promise<Block[]> {
   const type = mimeEssence(mimeType);
   switch (type) {
     case "text/plain":
@@ -32,7 +36,7 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string): Promis
       return parseTable(decodeText(bytes, mimeType), "\t");
     case "application/pdf":
       if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-") throw new CorruptDocumentError("not a PDF file (no %PDF- header)");
-      return parsePdf(bytes);
+      return parsePdf(bytes, warnings);
     // Word files are often named for the other format (a .docx saved as "manual.doc"): the bytes decide.
     case DOC:
     case DOCX:

@@ -10,15 +10,17 @@ export interface ParseTask extends ChunkSettings {
   type: string;
 }
 
-export type ParseResult = { ok: true; chunks: Chunk[] } | { ok: false; reason: string };
+/** warnings: what could not be read of a document that was (see parseDocument). */
+export type ParseResult = { ok: true; chunks: Chunk[]; warnings: string[] } | { ok: false; reason: string };
 
 /** Parse and chunk one document. Runs in a worker thread (see pool.ts); never throws. */
 export async function parseAndChunk(task: ParseTask): Promise<ParseResult> {
   try {
-    const blocks = await parseDocument(task.bytes, task.type);
+    const warnings: string[] = [];
+    const blocks = await parseDocument(task.bytes, task.type, warnings);
     const chunks = chunkBlocks(blocks, task);
     if (chunks.length === 0) return { ok: false, reason: mimeEssence(task.type) === "application/pdf" ? NO_TEXT_PDF : "the document contains no text" };
-    return { ok: true, chunks };
+    return { ok: true, chunks, warnings };
   } catch (error) {
     return { ok: false, reason: (error as Error).message };
   }

@@ -78,6 +78,13 @@ describe("formats", () => {
     const corrupt = await parseAndChunk({ bytes: Buffer.concat([pdf.subarray(0, 200), Buffer.from("garbage")]), type: "application/pdf", ...settings });
     expect(corrupt).toMatchObject({ ok: false, reason: expect.stringMatching(/PDF/) });
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: "not a PDF file (no %PDF- header)" });
+    // Some pages without text: stored, with a warning naming those pages.
+    expect(await parseAndChunk({ bytes: makePdf([["Fuse F3 protects the pump motor."], [], [], ["Relay K1."], []]), type: "application/pdf", ...settings })).toMatchObject({
+      ok: true,
+      warnings: ["pages 2-3, 5 of 5 have no text (pictures of pages, a scan?): not searchable until made so with OCR, e.g. ocrmypdf"],
+    });
+    expect(await parseAndChunk({ bytes: makePdf([["Fuse F3."], []]), type: "application/pdf", ...settings })).toMatchObject({ ok: true, warnings: [expect.stringMatching(/^page 2 of 2 has no text /)] });
+    expect(await parseAndChunk({ bytes: pdf, type: "application/pdf", ...settings })).toMatchObject({ ok: true, warnings: [] });
     // Pages without text (a scan's pages are pictures): the reason says what to do.
     expect(await parseAndChunk({ bytes: makePdf([[], []]), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: expect.stringMatching(/^the PDF contains no text, only pictures of its pages \(a scan\?\): make it searchable with OCR first/) });
     expect(await parseAndChunk({ bytes: encoder.encode(" \n\n "), type: "text/plain", ...settings })).toEqual({ ok: false, reason: "the document contains no text" });

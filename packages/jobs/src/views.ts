@@ -68,6 +68,8 @@ export interface DocumentView {
   /** The ingestion of its latest upload (GET or DELETE /v1/ingestions/:id); null for documents stored before ingestions were recorded. */
   ingestionId: string | null;
   error: string | null;
+  /** What could not be read of it, though the rest was (a PDF's pages without text); empty when nothing. */
+  warnings: string[];
   /** Chunks stored for it now (while a changed version is pending, the previous version's). */
   chunks: number;
   mimeType: string;
@@ -89,6 +91,8 @@ export interface IngestionSummary {
   documents: { total: number; done: number; failed: number; pending: number; superseded: number };
   chunks: { total: number; embedded: number };
   errors: Array<{ documentId: string; error: string }>;
+  /** Documents stored with parts that could not be read (see DocumentView.warnings). */
+  warnings: Array<{ documentId: string; warning: string }>;
   createdAt: string;
   /** When it was canceled (DELETE /v1/ingestions/:id); absent otherwise. */
   canceledAt?: string;

@@ -20,7 +20,7 @@ describe.each(databaseServers("cjk"))("keyword search in Chinese, Japanese and K
     const matches = async (word: string) => (await pool().query<{ n: number }>("SELECT count(*)::int AS n FROM chunks WHERE tsv @@ to_tsquery('english', quote_literal($1))", [word])).rows[0]?.n;
     expect(await matches("检查液压泵的密封")).toBe(1);
     expect(await matches("液压泵")).toBe(0);
-    expect(await fixture.migrateRest()).toEqual([7, 8]);
+    expect((await fixture.migrateRest()).slice(0, 2)).toEqual([7, 8]);
     expect(await keyword("液压泵")).toEqual([CHINESE]);
   });
 

@@ -24,7 +24,7 @@ describe.each(databaseServers("sea"))("keyword search in Thai, Lao, Khmer and Bu
     // The parser took the whole phrase as one word: the pump alone matched nothing.
     expect(await keyword(THAI_PUMP)).toEqual([THAI_PUMP]);
     expect(await keyword("ปั๊ม")).toEqual([]);
-    expect(await fixture.migrateRest()).toEqual([8]);
+    expect((await fixture.migrateRest())[0]).toBe(8);
     expect(await keyword("ปั๊ม")).toEqual([THAI_PUMP]);
   });
 

@@ -17,20 +17,27 @@ export function chunkedHashOf(document: Pick<DocumentRecord, "contentHash" | "mi
     .digest("hex");
 }
 
-export type ChunkList = { ok: true; chunks: Chunk[] } | { ok: false; reason: string };
+/** warnings: what could not be read of the document (see parseDocument). */
+export type ChunkList = { ok: true; chunks: Chunk[]; warnings: string[] } | { ok: false; reason: string };
 
 /**
  * The chunks of a document: from the chunk cache layer (30 days) when this exact content was
- * chunked with these settings before, else parsed on a worker thread and cached.
+ * chunked with these settings before, else parsed on a worker thread and cached. Its warnings,
+ * when it has any, are cached beside the chunks under a key of their own (the chunk entry keeps
+ * the shape every version reads).
  */
 export async function loadChunks(db: Queryable, cache: HerdCache, pool: ParsePool, document: DocumentRecord, data: IngestJobData, chunkedHash: string): Promise<ChunkList> {
   // Scoped like the embedding cache: one tenant's upload never speeds up (so reveals) another's.
   const cacheKey = chunkCacheKey(chunkedHash, data.cacheScope);
-  const cached = await cache.get("chunk", cacheKey);
-  if (cached) return { ok: true, chunks: JSON.parse(cached) as Chunk[] };
+  const warningsKey = `${cacheKey}:warnings`;
+  const [cached, cachedWarnings] = await Promise.all([cache.get("chunk", cacheKey), cache.get("chunk", warningsKey)]);
+  if (cached) return { ok: true, chunks: JSON.parse(cached) as Chunk[], warnings: cachedWarnings ? (JSON.parse(cachedWarnings) as string[]) : [] };
   const body = await loadDocumentContent(db, document.id);
   if (!body) return { ok: false, reason: "the document's content is missing" };
   const result = await pool.run({ bytes: new Uint8Array(body), type: document.mimeType, chunkTokens: data.chunkTokens, chunkOverlap: data.chunkOverlap });
-  if (result.ok) await cache.set("chunk", cacheKey, JSON.stringify(result.chunks));
+  if (!result.ok) return result;
+  // Warnings first: a reader that finds the chunks then finds their warnings too.
+  if (result.warnings.length > 0) await cache.set("chunk", warningsKey, JSON.stringify(result.warnings));
+  await cache.set("chunk", cacheKey, JSON.stringify(result.chunks));
   return result;
 }

@@ -1,6 +1,6 @@
 import type { IngestMetrics } from "@herd/metrics";
 import { failPendingDocument, findDocument, type Database } from "@herd/store";
-import type { DocumentState, IngestionProgress } from "./progress.js";
+import { doneState, type DocumentState, type IngestionProgress } from "./progress.js";
 
 export interface FailureDeps {
   db: Database;
@@ -23,7 +23,7 @@ export async function failDocumentOfJob(deps: FailureDeps, job: { documentId: nu
       !row || (job.contentHash !== undefined && row.contentHash !== job.contentHash)
         ? { status: "superseded" }
         : row.status === "ready"
-          ? { status: "done", chunks: row.chunkCount }
+          ? doneState(row.chunkCount, row.warnings)
           : row.status === "failed"
             ? { status: "failed", error: row.error ?? reason }
             : undefined;

@@ -11,7 +11,7 @@ import type { QueueRegistry } from "../queues.js";
 import { batchResultKeys, batchVectors, queueBatches } from "./batches.js";
 import { chunkedHashOf, loadChunks } from "./chunks.js";
 import { failDocumentOfJob } from "./failures.js";
-import type { IngestionProgress } from "./progress.js";
+import { doneState, type IngestionProgress } from "./progress.js";
 import { withdrawBatchesOf } from "./withdraw.js";
 
 export interface IngestProcessorOptions {
@@ -167,7 +167,7 @@ export class IngestProcessor {
     const { document } = own;
     const chunkedHash = chunkedHashOf(document, data);
     if (document.status === "ready" && document.chunkedHash === chunkedHash) {
-      await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: document.chunkCount, unchanged: true });
+      await progress.set(data.ingestionId, data.externalId, doneState(document.chunkCount, document.warnings, true));
       this.options.metrics.documents.inc({ outcome: "unchanged" });
       return { unchanged: true };
     }
@@ -229,7 +229,7 @@ export class IngestProcessor {
       await inTransaction(db.pool, async (client) => {
         await upsertChunks(client, data.collectionId, data.documentId, rows);
         await deleteChunksFrom(client, data.documentId, rows.length);
-        if (!(await markDocumentReady(client, { id: data.documentId, contentHash: data.contentHash }, rows.length, data.chunkedHash as string))) throw new DocumentChanged();
+        if (!(await markDocumentReady(client, { id: data.documentId, contentHash: data.contentHash }, rows.length, data.chunkedHash as string, list.warnings))) throw new DocumentChanged();
       });
     } catch (error) {
       // Uploaded again, deleted (its chunks then reference a row that is gone) or its ingestion
@@ -242,7 +242,7 @@ export class IngestProcessor {
       if (isForeignKeyViolation(error) && (await findDocument(db.pool, data.documentId))?.contentHash !== data.contentHash) return this.#superseded(data);
       throw error;
     }
-    await progress.set(data.ingestionId, data.externalId, { status: "done", chunks: rows.length });
+    await progress.set(data.ingestionId, data.externalId, doneState(rows.length, list.warnings));
     this.options.metrics.documents.inc({ outcome: "stored" });
     this.options.metrics.chunks.inc(rows.length);
     await this.#dropResults(job, resultKeys);

@@ -4,13 +4,18 @@ import type { HerdKeys, IngestionSummary } from "@herd/jobs";
 export type DocumentState =
   | { status: "pending" }
   | { status: "embedding"; chunks: number }
-  | { status: "done"; chunks: number; unchanged?: boolean }
+  | { status: "done"; chunks: number; unchanged?: boolean; warnings?: string[] }
   | { status: "failed"; error: string }
   | { status: "superseded" };
 
 export type { IngestionSummary };
 
 const TTL_SECONDS = 7 * 86_400;
+
+/** A document stored with its chunks, and what could not be read of it, if anything. */
+export function doneState(chunks: number, warnings: readonly string[], unchanged?: true): DocumentState {
+  return { status: "done", chunks, ...(unchanged ? { unchanged } : {}), ...(warnings.length > 0 ? { warnings: [...warnings] } : {}) };
+}
 
 /**
  * Ingestion progress lives in Redis (three hashes per ingestion, kept a week): the durable
@@ -80,6 +85,7 @@ export class IngestionProgress {
       documents: { total: Number(meta["total"] ?? 0), done: 0, failed: 0, pending: 0, superseded: 0 },
       chunks: { total: 0, embedded: 0 },
       errors: [],
+      warnings: [],
       createdAt: meta["createdAt"] ?? "",
       ...(meta["canceledAt"] ? { canceledAt: meta["canceledAt"] } : {}),
     };
@@ -90,6 +96,7 @@ export class IngestionProgress {
       if (state.status === "done") {
         summary.documents.done += 1;
         summary.chunks.embedded += chunks;
+        for (const warning of state.warnings ?? []) summary.warnings.push({ documentId, warning });
       } else {
         // A batch retried after counting can count twice; never report more than there is.
         summary.chunks.embedded += Math.min(chunks, Number(embedded[documentId] ?? 0));

@@ -8,7 +8,7 @@ import { adoptPendingDocument, findStalePendingDocuments, ingestionDocuments, ty
 import type { FleetView } from "../fleet-view.js";
 import type { QueueRegistry } from "../queues.js";
 import { failDocumentOfJob } from "./failures.js";
-import type { DocumentState, IngestionProgress } from "./progress.js";
+import { doneState, type DocumentState, type IngestionProgress } from "./progress.js";
 import { ingestJobId } from "./job-ids.js";
 import { ingestJob, newIngestionId, type IngestDeps } from "./submit.js";
 
@@ -147,7 +147,7 @@ export class IngestRecovery {
       externalId: document.externalId,
       state:
         document.status === "ready"
-          ? { status: "done", chunks: document.chunkCount }
+          ? doneState(document.chunkCount, document.warnings)
           : document.status === "failed"
             ? { status: "failed", error: document.error ?? "failed" }
             : { status: "pending" },

@@ -8,11 +8,25 @@ interface TextItem {
   transform?: number[];
 }
 
+/** Page numbers as short ranges: 3, 7-9, 12. */
+export function pageRanges(pages: readonly number[]): string {
+  const ranges: string[] = [];
+  for (let i = 0; i < pages.length; ) {
+    let j = i;
+    while (j + 1 < pages.length && pages[j + 1] === (pages[j] as number) + 1) j += 1;
+    ranges.push(j > i ? `${pages[i]}-${pages[j]}` : String(pages[i]));
+    i = j + 1;
+  }
+  return ranges.join(", ");
+}
+
 /**
  * PDF → one heading per page ("Page N", so citations can point at pages) followed by the page's
  * paragraphs, with Mozilla's pdf.js. Corrupt or encrypted files fail with a CorruptDocumentError.
+ * Pages without text (scanned pages are pictures) are named in `warnings`: a manual whose
+ * diagrams were scanned is otherwise searchable with holes nobody sees.
  */
-export async function parsePdf(bytes: Uint8Array): Promise<Block[]> {
+export async function parsePdf(bytes: Uint8Array, warnings: string[] = []): Promise<Block[]> {
   let document;
   try {
     // pdf.js wants a plain Uint8Array and takes ownership of it: hand it a copy.
@@ -22,6 +36,7 @@ export async function parsePdf(bytes: Uint8Array): Promise<Block[]> {
   }
   try {
     const blocks: Block[] = [];
+    const empty: number[] = [];
     for (let number = 1; number <= document.numPages; number += 1) {
       const page = await document.getPage(number);
       const content = await page.getTextContent();
@@ -38,7 +53,13 @@ export async function parsePdf(bytes: Uint8Array): Promise<Block[]> {
       }
       const pageBlocks = paragraphs(text.replace(/\n{2,}/g, "\n\n"));
       if (pageBlocks.length > 0) blocks.push({ kind: "heading", level: 1, text: `Page ${number}` }, ...pageBlocks);
+      else empty.push(number);
       page.cleanup();
+    }
+    // A PDF with no text at all fails instead (see parseAndChunk), saying the same.
+    if (empty.length > 0 && blocks.length > 0) {
+      const which = empty.length === 1 ? `page ${empty[0]}` : `pages ${pageRanges(empty)}`;
+      warnings.push(`${which} of ${document.numPages} ${empty.length === 1 ? "has" : "have"} no text (pictures of pages, a scan?): not searchable until made so with OCR, e.g. ocrmypdf`);
     }
     return blocks;
   } catch (error) {

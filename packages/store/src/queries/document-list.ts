@@ -15,6 +15,7 @@ interface ListedRow {
   status: DocumentStatus;
   ingestion_id: string | null;
   error: string | null;
+  warnings: string[];
   chunk_count: number;
   mime_type: string;
   source: string | null;
@@ -23,7 +24,7 @@ interface ListedRow {
   updated_at: Date;
 }
 
-const LISTED = "external_id, status, ingestion_id, error, chunk_count, mime_type, source, metadata, created_at, updated_at";
+const LISTED = "external_id, status, ingestion_id, error, warnings, chunk_count, mime_type, source, metadata, created_at, updated_at";
 
 function toView(row: ListedRow): DocumentView {
   return {
@@ -31,6 +32,7 @@ function toView(row: ListedRow): DocumentView {
     status: row.status,
     ingestionId: row.ingestion_id,
     error: row.error,
+    warnings: row.warnings,
     chunks: row.chunk_count,
     mimeType: row.mime_type,
     source: row.source,

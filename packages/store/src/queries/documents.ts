@@ -12,6 +12,8 @@ export interface DocumentRecord {
   metadata: Record<string, unknown>;
   status: DocumentStatus;
   error: string | null;
+  /** See DocumentView.warnings. */
+  warnings: string[];
   chunkCount: number;
   chunkedHash: string | null;
 }
@@ -26,11 +28,12 @@ interface DocumentRow {
   metadata: Record<string, unknown>;
   status: DocumentStatus;
   error: string | null;
+  warnings: string[];
   chunk_count: number;
   chunked_hash: string | null;
 }
 
-const COLUMNS = "id, collection_id, external_id, source, mime_type, content_hash, metadata, status, error, chunk_count, chunked_hash";
+const COLUMNS = "id, collection_id, external_id, source, mime_type, content_hash, metadata, status, error, warnings, chunk_count, chunked_hash";
 
 function toDocument(row: DocumentRow): DocumentRecord {
   return {
@@ -43,6 +46,7 @@ function toDocument(row: DocumentRow): DocumentRecord {
     metadata: row.metadata,
     status: row.status,
     error: row.error,
+    warnings: row.warnings,
     chunkCount: row.chunk_count,
     chunkedHash: row.chunked_hash,
   };
@@ -91,6 +95,8 @@ export async function upsertDocument(db: Queryable, input: DocumentUpsert): Prom
        -- (metadata is not part of them), so the ingest step finds nothing to do.
        status = CASE WHEN documents.status = 'ready' AND documents.content_hash = EXCLUDED.content_hash
                       AND documents.mime_type = EXCLUDED.mime_type THEN 'ready' ELSE 'pending' END,
+       warnings = CASE WHEN documents.status = 'ready' AND documents.content_hash = EXCLUDED.content_hash
+                        AND documents.mime_type = EXCLUDED.mime_type THEN documents.warnings ELSE '{}' END,
        error = NULL
      RETURNING ${COLUMNS}`,
     [input.collectionId, input.externalId, input.source, input.mimeType, input.contentHash, JSON.stringify(input.metadata), input.ingestionId ?? null],
@@ -131,7 +137,7 @@ export type DocumentVersion = Pick<DocumentRecord, "id" | "contentHash">;
  * uploaded again with other content): the failure is no longer its own.
  */
 export async function markDocumentFailed(db: Queryable, document: DocumentVersion, error: string): Promise<boolean> {
-  const { rowCount } = await db.query("UPDATE documents SET status = 'failed', error = $3, updated_at = now() WHERE id = $1 AND content_hash = $2", [
+  const { rowCount } = await db.query("UPDATE documents SET status = 'failed', error = $3, warnings = '{}', updated_at = now() WHERE id = $1 AND content_hash = $2", [
     document.id,
     document.contentHash,
     error.slice(0, 2000),
@@ -144,10 +150,10 @@ export async function markDocumentFailed(db: Queryable, document: DocumentVersio
  * holds that content and was not failed meanwhile (its ingestion canceled). False otherwise: the
  * caller rolls its chunks back.
  */
-export async function markDocumentReady(db: Queryable, document: DocumentVersion, chunkCount: number, chunkedHash: string): Promise<boolean> {
+export async function markDocumentReady(db: Queryable, document: DocumentVersion, chunkCount: number, chunkedHash: string, warnings: readonly string[] = []): Promise<boolean> {
   const { rowCount } = await db.query(
-    "UPDATE documents SET status = 'ready', error = NULL, chunk_count = $3, chunked_hash = $4, updated_at = now() WHERE id = $1 AND content_hash = $2 AND status <> 'failed'",
-    [document.id, document.contentHash, chunkCount, chunkedHash],
+    "UPDATE documents SET status = 'ready', error = NULL, warnings = $5, chunk_count = $3, chunked_hash = $4, updated_at = now() WHERE id = $1 AND content_hash = $2 AND status <> 'failed'",
+    [document.id, document.contentHash, chunkCount, chunkedHash, warnings.map((warning) => warning.slice(0, 2000))],
   );
   return (rowCount ?? 0) > 0;
 }

@@ -85,10 +85,10 @@ export async function failIngestionDocuments(db: Queryable, ingestionId: string,
 }
 
 /** Where each document an ingestion queued stands now, for rebuilding its progress record. */
-export async function ingestionDocuments(db: Queryable, ingestionId: string): Promise<Array<{ externalId: string; status: DocumentStatus; chunkCount: number; error: string | null }>> {
-  const { rows } = await db.query<{ external_id: string; status: DocumentStatus; chunk_count: number; error: string | null }>(
-    "SELECT external_id, status, chunk_count, error FROM documents WHERE ingestion_id = $1 ORDER BY id",
+export async function ingestionDocuments(db: Queryable, ingestionId: string): Promise<Array<{ externalId: string; status: DocumentStatus; chunkCount: number; error: string | null; warnings: string[] }>> {
+  const { rows } = await db.query<{ external_id: string; status: DocumentStatus; chunk_count: number; error: string | null; warnings: string[] }>(
+    "SELECT external_id, status, chunk_count, error, warnings FROM documents WHERE ingestion_id = $1 ORDER BY id",
     [ingestionId],
   );
-  return rows.map((row) => ({ externalId: row.external_id, status: row.status, chunkCount: row.chunk_count, error: row.error }));
+  return rows.map((row) => ({ externalId: row.external_id, status: row.status, chunkCount: row.chunk_count, error: row.error, warnings: row.warnings }));
 }

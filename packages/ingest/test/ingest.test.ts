@@ -5,6 +5,7 @@ import { ParsePool } from "@herd/ingest";
 import { DOC, DOCX, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
+import { pageRanges } from "../src/parsers/pdf.js";
 import { parsePptx } from "../src/parsers/pptx.js";
 
 const encoder = new TextEncoder();
@@ -84,6 +85,9 @@ describe("formats", () => {
       warnings: ["pages 2-3, 5 of 5 have no text (pictures of pages, a scan?): not searchable until made so with OCR, e.g. ocrmypdf"],
     });
     expect(await parseAndChunk({ bytes: makePdf([["Fuse F3."], []]), type: "application/pdf", ...settings })).toMatchObject({ ok: true, warnings: [expect.stringMatching(/^page 2 of 2 has no text /)] });
+    // A long list of pages is cut short, saying how many there are.
+    expect(pageRanges([1, 3, 4, 5, 9])).toBe("1, 3-5, 9");
+    expect(pageRanges([1, 3, 5, 7, 9, 10], 3)).toBe("1, 3, 5, … (6 pages)");
     expect(await parseAndChunk({ bytes: pdf, type: "application/pdf", ...settings })).toMatchObject({ ok: true, warnings: [] });
     // Pages without text (a scan's pages are pictures): the reason says what to do.
     expect(await parseAndChunk({ bytes: makePdf([[], []]), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: expect.stringMatching(/^the PDF contains no text, only pictures of its pages \(a scan\?\): make it searchable with OCR first/) });

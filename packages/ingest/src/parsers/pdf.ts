@@ -8,8 +8,8 @@ interface TextItem {
   transform?: number[];
 }
 
-/** Page numbers as short ranges: 3, 7-9, 12. */
-export function pageRanges(pages: readonly number[]): string {
+/** Page numbers as short ranges, the first `most` of them: "3, 7-9, 12", "1, 3, 5, … (40 pages)". */
+export function pageRanges(pages: readonly number[], most = 20): string {
   const ranges: string[] = [];
   for (let i = 0; i < pages.length; ) {
     let j = i;
@@ -17,7 +17,7 @@ export function pageRanges(pages: readonly number[]): string {
     ranges.push(j > i ? `${pages[i]}-${pages[j]}` : String(pages[i]));
     i = j + 1;
   }
-  return ranges.join(", ");
+  return ranges.length > most ? `${ranges.slice(0, most).join(", ")}, … (${pages.length} pages)` : ranges.join(", ");
 }
 
 /**

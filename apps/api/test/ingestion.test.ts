@@ -144,6 +144,24 @@ describe("document ingestion, search and answers", () => {
     for (const collection of ["manuals", "any-case"]) expect((await fetch(`${stack.url}/v1/collections/${collection}/documents/wiring.pdf`, { method: "DELETE" })).status).toBe(200);
   });
 
+  it("fails an old binary .ppt, .xls or .rtf naming its format and what to do, by its name alone", async () => {
+    const ole = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0, 0, 0]);
+    const documents = [
+      { id: "training.PPT", base64: b64(ole) },
+      { id: "parts.xls", base64: b64(ole) },
+      { id: "notes.rtf", base64: b64("{\\rtf1\\ansi Bleed the pump.}") },
+    ];
+    const accepted = await stack.post("/v1/collections/any-case/documents", { documents });
+    const summary = await stack.ingestionSettled(accepted.body.ingestionId);
+    expect(summary.errors).toEqual(
+      expect.arrayContaining([
+        { documentId: "training.PPT", error: "an old binary PowerPoint file (.ppt), which Herd does not read: save it as .pptx" },
+        { documentId: "parts.xls", error: "an old binary Excel file (.xls), which Herd does not read: save it as .xlsx" },
+        { documentId: "notes.rtf", error: "an RTF file, which Herd does not read: save it as .docx" },
+      ]),
+    );
+  });
+
   it("searches by hybrid (default), vector and keyword, with a metadata filter", async () => {
     const hybrid = await stack.post("/v1/collections/manuals/search", { query: "How do I bleed the hydraulic pump?", k: 3 });
     expect(hybrid.status).toBe(200);

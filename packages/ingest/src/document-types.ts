@@ -30,6 +30,14 @@ const BY_EXTENSION: Record<string, SupportedType> = {
   ".tsv": "text/tab-separated-values",
 };
 
+/** Formats Herd does not read but knows by name, so their documents fail saying what to do (see parseDocument). */
+const LEGACY_BY_EXTENSION: Record<string, string> = { ".ppt": "application/vnd.ms-powerpoint", ".xls": "application/vnd.ms-excel", ".rtf": "application/rtf" };
+
+/** The MIME type of an old format Herd does not read, by the file name's extension (a .ppt, .xls or .rtf). */
+export function legacyTypeOf(fileName: string | undefined): string | undefined {
+  return fileName ? LEGACY_BY_EXTENSION[extname(fileName).toLowerCase()] : undefined;
+}
+
 const ALIASES: Record<string, SupportedType> = { "text/x-markdown": "text/markdown", "application/xhtml+xml": "text/html" };
 
 /** Picks the format from a declared MIME type, else the file name's extension. */

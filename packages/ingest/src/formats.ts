@@ -13,6 +13,14 @@ import { parsePdf } from "./parsers/pdf.js";
 import { DOC, DOCX, ODP, ODS, ODT, PPTX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
 import { decodeText, mimeEssence } from "./encodings.js";
 
+/** Old formats Herd does not read, and what to do with such a file. */
+const LEGACY_FORMATS: Record<string, string> = {
+  "application/vnd.ms-powerpoint": "an old binary PowerPoint file (.ppt), which Herd does not read: save it as .pptx",
+  "application/vnd.ms-excel": "an old binary Excel file (.xls), which Herd does not read: save it as .xlsx",
+  "application/rtf": "an RTF file, which Herd does not read: save it as .docx",
+  "text/rtf": "an RTF file, which Herd does not read: save it as .docx",
+};
+
 /** Office Open XML (.docx, .xlsx, .pptx) and OpenDocument (.odt, .ods, .odp) files are zip archives: they start with a local file header. */
 const isZip = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 4)).toString("latin1") === "PK\x03\x04";
 
@@ -60,6 +68,6 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string, warning
       if (!isZip(bytes)) throw new CorruptDocumentError("not a PPTX file (not a zip archive; an old .ppt must be saved as .pptx)");
       return parsePptx(bytes);
     default:
-      throw new UnsupportedFormatError(`unsupported type "${type}"; supported: ${SUPPORTED_TYPES.join(", ")}`);
+      throw new UnsupportedFormatError(LEGACY_FORMATS[type] ?? `unsupported type "${type}"; supported: ${SUPPORTED_TYPES.join(", ")}`);
   }
 }

@@ -2,7 +2,7 @@ import JSZip from "jszip";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, pumpManualOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
-import { DOC, DOCX, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
+import { DOC, DOCX, legacyTypeOf, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
 import { pageRanges } from "../src/parsers/pdf.js";
@@ -34,6 +34,8 @@ describe("formats", () => {
     expect(resolveType("application/msword", "a.doc")).toBe(DOC);
     expect(resolveType(undefined, "MANUAL.DOC")).toBe(DOC);
     expect(resolveType("application/vnd.ms-excel", "a.xls")).toBeUndefined();
+    // Old formats Herd does not read are known by name, to fail saying what to do.
+    expect([legacyTypeOf("Deck.PPT"), legacyTypeOf("parts.xls"), legacyTypeOf("notes.rtf"), legacyTypeOf("a.bin")]).toEqual(["application/vnd.ms-powerpoint", "application/vnd.ms-excel", "application/rtf", undefined]);
     expect(resolveType(undefined, "Service Guide.DOCX")).toBe(DOCX);
     expect(resolveType("application/octet-stream", "a.docx")).toBe(DOCX);
     expect(resolveType(undefined, "parts.CSV")).toBe("text/csv");

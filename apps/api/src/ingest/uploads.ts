@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { applyFallbackCharset, canonicalCharset, charsetParameter, resolveType, withCharset } from "@herd/ingest";
+import { applyFallbackCharset, canonicalCharset, charsetParameter, legacyTypeOf, resolveType, withCharset } from "@herd/ingest";
 import { ApiError } from "../errors.js";
 
 export interface UploadedDocument {
@@ -44,7 +44,10 @@ export const JsonUpload = z.object({ documents: z.array(JsonDocument).min(1, "mu
  * or else `fallbackCharset` applies when the bytes need it (see applyFallbackCharset).
  */
 function mimeOf(declared: string | undefined, filename: string | undefined, fallback: string, file?: { bytes: Buffer; fallbackCharset: string | undefined }): string {
-  const type = resolveType(declared, filename) ?? declared?.split(";")[0]?.trim().toLowerCase() ?? fallback;
+  const essence = declared?.split(";")[0]?.trim().toLowerCase();
+  // An old .ppt, .xls or .rtf sent as bytes of no declared type fails naming its format.
+  const legacy = essence === undefined || essence === "application/octet-stream" ? legacyTypeOf(filename) : undefined;
+  const type = resolveType(declared, filename) ?? legacy ?? essence ?? fallback;
   if (!file) return type;
   const charset = declared === undefined ? undefined : charsetParameter(declared);
   return charset !== undefined ? withCharset(type, charset) : applyFallbackCharset(file.bytes, type, file.fallbackCharset);

@@ -13,12 +13,14 @@ import { parsePdf } from "./parsers/pdf.js";
 import { DOC, DOCX, ODP, ODS, ODT, PPTX, SUPPORTED_TYPES, XLSX } from "./document-types.js";
 import { decodeText, mimeEssence } from "./encodings.js";
 
+const RTF_ADVICE = "an RTF file, which Herd does not read: save it as .docx";
+
 /** Old formats Herd does not read, and what to do with such a file. */
 const LEGACY_FORMATS: Record<string, string> = {
   "application/vnd.ms-powerpoint": "an old binary PowerPoint file (.ppt), which Herd does not read: save it as .pptx",
   "application/vnd.ms-excel": "an old binary Excel file (.xls), which Herd does not read: save it as .xlsx",
-  "application/rtf": "an RTF file, which Herd does not read: save it as .docx",
-  "text/rtf": "an RTF file, which Herd does not read: save it as .docx",
+  "application/rtf": RTF_ADVICE,
+  "text/rtf": RTF_ADVICE,
 };
 
 /** Office Open XML (.docx, .xlsx, .pptx) and OpenDocument (.odt, .ods, .odp) files are zip archives: they start with a local file header. */
@@ -50,7 +52,7 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string, warning
     case DOCX:
       if (isZip(bytes)) return parseDocx(bytes);
       if (isOle2(bytes)) return parseDoc(bytes);
-      if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") === "{\\rtf") throw new CorruptDocumentError("an RTF file, not a Word document: save it as .docx");
+      if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") === "{\\rtf") throw new CorruptDocumentError(RTF_ADVICE);
       throw new CorruptDocumentError("not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)");
     case XLSX:
       if (!isZip(bytes)) throw new CorruptDocumentError("not an XLSX file (not a zip archive; an old .xls must be saved as .xlsx)");

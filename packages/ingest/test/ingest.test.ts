@@ -149,7 +149,7 @@ describe("formats", () => {
     // Word files named for the other format are read by what they are.
     expect(await parseDocument(doc, DOCX)).toEqual(blocks);
     expect(await parseDocument(await makeDocx([{ heading: 1, text: "Hoses" }]), DOC)).toEqual([{ kind: "heading", level: 1, text: "Hoses" }]);
-    expect(await parseAndChunk({ bytes: encoder.encode("{\\rtf1\\ansi Bleed the pump.}"), type: DOC, ...settings })).toEqual({ ok: false, reason: "an RTF file, not a Word document: save it as .docx" });
+    expect(await parseAndChunk({ bytes: encoder.encode("{\\rtf1\\ansi Bleed the pump.}"), type: DOC, ...settings })).toEqual({ ok: false, reason: "an RTF file, which Herd does not read: save it as .docx" });
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOC, ...settings })).toEqual({ ok: false, reason: "not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)" });
     expect(await parseAndChunk({ bytes: doc.subarray(0, 2000), type: DOC, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOC: /) });
   });

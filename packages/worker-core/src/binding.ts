@@ -57,6 +57,8 @@ export class Binding implements RouteCandidate<Job> {
   readonly #loops = new Map<JobKind, PullLoop>();
   readonly #calls = new CallStats();
   #pulling = false;
+  /** Jobs a blocking fetch begun before this binding deferred returned (see process). */
+  readonly #fetchedBeforeDeferring = new WeakSet<Job>();
   /** After passing a retry on or a refused result: no fetching until then. */
   #holdOffUntil = 0;
   readonly #memoryPause = new MemoryPause();
@@ -149,7 +151,11 @@ export class Binding implements RouteCandidate<Job> {
         route: (job) => this.options.routeTo?.(this, kind, job)?.loop(kind),
         onLooked: (waiting) => this.#fetch.onLooked(kind, waiting),
         onListened: (woke) => this.#fetch.onListened(kind, woke),
-        onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
+        onFetched: (job, fetchMs, blocking) => {
+          this.#fetch.onFetched(kind, job, fetchMs, blocking);
+          // A deferring binding never blocks: this fetch began before it deferred (see process).
+          if (job && blocking && this.#fetch.deferring) this.#fetchedBeforeDeferring.add(job);
+        },
         onFailedForGood: (job) => {
           sendFailureReply(deps, job);
           releaseImages(job, this.options.logger);
@@ -165,6 +171,14 @@ export class Binding implements RouteCandidate<Job> {
           try {
             if (!this.#pulling) {
               // Fetched just as the instance went unhealthy: give it back without spending an attempt.
+              await job.moveToWait(token);
+              throw new WaitingError();
+            }
+            if (this.#fetchedBeforeDeferring.delete(job)) {
+              // Redis handed it to a fetch left waiting from before this binding deferred to a
+              // warmer or faster instance elsewhere: run here, it would load the model (seconds on a
+              // GPU) while that instance sits ready. Given back (no attempt spent), its worker takes
+              // it; if nobody does, this binding's counts see it waiting and fetch it after all.
               await job.moveToWait(token);
               throw new WaitingError();
             }

@@ -33,9 +33,12 @@ const BY_EXTENSION: Record<string, SupportedType> = {
 /** Formats Herd does not read but knows by name, so their documents fail saying what to do (see parseDocument). */
 const LEGACY_BY_EXTENSION: Record<string, string> = { ".ppt": "application/vnd.ms-powerpoint", ".xls": "application/vnd.ms-excel", ".rtf": "application/rtf" };
 
-/** The MIME type of an old format Herd does not read, by the file name's extension (a .ppt, .xls or .rtf). */
-export function legacyTypeOf(fileName: string | undefined): string | undefined {
-  return fileName ? LEGACY_BY_EXTENSION[extname(fileName).toLowerCase()] : undefined;
+/** Whether the file name decides the type: none was declared, or only "some bytes". */
+const nameDecides = (declared: string | undefined) => !declared || declared === "application/octet-stream";
+
+/** The MIME type of an old format Herd does not read, when the file name decides (see resolveType) and names one (.ppt, .xls, .rtf). */
+export function legacyTypeOf(mimeType: string | undefined, fileName: string | undefined): string | undefined {
+  return fileName && nameDecides(mimeType?.split(";")[0]?.trim().toLowerCase()) ? LEGACY_BY_EXTENSION[extname(fileName).toLowerCase()] : undefined;
 }
 
 const ALIASES: Record<string, SupportedType> = { "text/x-markdown": "text/markdown", "application/xhtml+xml": "text/html" };
@@ -46,6 +49,6 @@ export function resolveType(mimeType: string | undefined, fileName: string | und
   if (declared && (SUPPORTED_TYPES as readonly string[]).includes(declared)) return declared as SupportedType;
   if (declared && ALIASES[declared]) return ALIASES[declared];
   const byName = fileName ? BY_EXTENSION[extname(fileName).toLowerCase()] : undefined;
-  if (byName && (!declared || declared === "application/octet-stream")) return byName;
+  if (byName && nameDecides(declared)) return byName;
   return undefined;
 }

@@ -26,6 +26,12 @@ const LEGACY_FORMATS: Record<string, string> = {
 /** Office Open XML (.docx, .xlsx, .pptx) and OpenDocument (.odt, .ods, .odp) files are zip archives: they start with a local file header. */
 const isZip = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 4)).toString("latin1") === "PK\x03\x04";
 
+/** `bytes` as `format` (say "an ODT"), a zip archive; an old binary file (`old`, say ".xls") gets told what to save it as. */
+function fromZip(bytes: Uint8Array, format: string, parse: (bytes: Uint8Array) => Promise<Block[]>, old?: { extension: string; saveAs: string }): Promise<Block[]> {
+  if (!isZip(bytes)) throw new CorruptDocumentError(`not ${format} file (not a zip archive${old ? `; an old ${old.extension} must be saved as ${old.saveAs}` : ""})`);
+  return parse(bytes);
+}
+
 /**
  * `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see
  * decodeText). What a parser could not read of an otherwise readable document is added to
@@ -55,20 +61,15 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string, warning
       if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") === "{\\rtf") throw new CorruptDocumentError(RTF_ADVICE);
       throw new CorruptDocumentError("not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)");
     case XLSX:
-      if (!isZip(bytes)) throw new CorruptDocumentError("not an XLSX file (not a zip archive; an old .xls must be saved as .xlsx)");
-      return parseXlsx(bytes);
+      return fromZip(bytes, "an XLSX", parseXlsx, { extension: ".xls", saveAs: ".xlsx" });
     case ODT:
-      if (!isZip(bytes)) throw new CorruptDocumentError("not an ODT file (not a zip archive)");
-      return parseOdt(bytes);
+      return fromZip(bytes, "an ODT", parseOdt);
     case ODS:
-      if (!isZip(bytes)) throw new CorruptDocumentError("not an ODS file (not a zip archive)");
-      return parseOds(bytes);
+      return fromZip(bytes, "an ODS", parseOds);
     case ODP:
-      if (!isZip(bytes)) throw new CorruptDocumentError("not an ODP file (not a zip archive)");
-      return parseOdp(bytes);
+      return fromZip(bytes, "an ODP", parseOdp);
     case PPTX:
-      if (!isZip(bytes)) throw new CorruptDocumentError("not a PPTX file (not a zip archive; an old .ppt must be saved as .pptx)");
-      return parsePptx(bytes);
+      return fromZip(bytes, "a PPTX", parsePptx, { extension: ".ppt", saveAs: ".pptx" });
     default:
       throw new UnsupportedFormatError(LEGACY_FORMATS[type] ?? `unsupported type "${type}"; supported: ${SUPPORTED_TYPES.join(", ")}`);
   }

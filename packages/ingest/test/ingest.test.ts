@@ -35,7 +35,7 @@ describe("formats", () => {
     expect(resolveType(undefined, "MANUAL.DOC")).toBe(DOC);
     expect(resolveType("application/vnd.ms-excel", "a.xls")).toBeUndefined();
     // Old formats Herd does not read are known by name, to fail saying what to do.
-    expect([legacyTypeOf("Deck.PPT"), legacyTypeOf("parts.xls"), legacyTypeOf("notes.rtf"), legacyTypeOf("a.bin")]).toEqual(["application/vnd.ms-powerpoint", "application/vnd.ms-excel", "application/rtf", undefined]);
+    expect([legacyTypeOf(undefined, "Deck.PPT"), legacyTypeOf("application/octet-stream", "parts.xls"), legacyTypeOf(undefined, "notes.rtf"), legacyTypeOf(undefined, "a.bin")]).toEqual(["application/vnd.ms-powerpoint", "application/vnd.ms-excel", "application/rtf", undefined]);
     expect(resolveType(undefined, "Service Guide.DOCX")).toBe(DOCX);
     expect(resolveType("application/octet-stream", "a.docx")).toBe(DOCX);
     expect(resolveType(undefined, "parts.CSV")).toBe("text/csv");

@@ -3,8 +3,9 @@ import JSZip from "jszip";
 export type DocxBlock = { heading: 1 | 2 | 3; text: string } | { text: string; footnote?: string } | { table: string[][] };
 
 const W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
-const escape = (text: string) => text.replace(/[<>&"]/g, (char) => `&#${char.charCodeAt(0)};`);
-const run = (text: string) => `<w:r><w:t xml:space="preserve">${escape(text)}</w:t></w:r>`;
+/** Text as XML character data or an attribute value. */
+export const escapeXml = (text: string) => text.replace(/[<>&"]/g, (char) => `&#${char.charCodeAt(0)};`);
+const run = (text: string) => `<w:r><w:t xml:space="preserve">${escapeXml(text)}</w:t></w:r>`;
 const paragraph = (text: string, style?: string) => `<w:p>${style ? `<w:pPr><w:pStyle w:val="${style}"/></w:pPr>` : ""}${run(text)}</w:p>`;
 
 function body(block: DocxBlock, footnotes: string[]): string {

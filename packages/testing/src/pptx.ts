@@ -1,4 +1,5 @@
 import JSZip from "jszip";
+import { escapeXml } from "./docx.js";
 import pptxgenjs from "pptxgenjs";
 
 // Its types declare an ES default export but are read as CommonJS under NodeNext; at run time the
@@ -19,11 +20,10 @@ export interface PptxSlide {
   section?: string;
 }
 
-const escape = (text: string) => text.replace(/[<>&"]/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /** A footer placeholder as PowerPoint writes one on each slide (pptxgenjs makes none). */
 const footerShape = (text: string) =>
-  `<p:sp><p:nvSpPr><p:cNvPr id="90" name="Footer Placeholder 89"/><p:cNvSpPr><a:spLocks noGrp="1"/></p:cNvSpPr><p:nvPr><p:ph type="ftr" sz="quarter" idx="11"/></p:nvPr></p:nvSpPr><p:spPr/><p:txBody><a:bodyPr/><a:lstStyle/><a:p><a:r><a:rPr lang="en-US"/><a:t>${escape(text)}</a:t></a:r></a:p></p:txBody></p:sp>`;
+  `<p:sp><p:nvSpPr><p:cNvPr id="90" name="Footer Placeholder 89"/><p:cNvSpPr><a:spLocks noGrp="1"/></p:cNvSpPr><p:nvPr><p:ph type="ftr" sz="quarter" idx="11"/></p:nvPr></p:nvSpPr><p:spPr/><p:txBody><a:bodyPr/><a:lstStyle/><a:p><a:r><a:rPr lang="en-US"/><a:t>${escapeXml(text)}</a:t></a:r></a:p></p:txBody></p:sp>`;
 
 async function addFooter(pptx: Buffer, text: string): Promise<Buffer> {
   const zip = await JSZip.loadAsync(pptx);

@@ -1,6 +1,6 @@
 import JSZip from "jszip";
+import { escapeXml } from "./docx.js";
 
-const escape = (text: string) => text.replace(/[<>&"]/g, (char) => `&#${char.charCodeAt(0)};`);
 const column = (index: number) => String.fromCharCode(65 + index);
 
 export type XlsxCell = string | number | Date | null;
@@ -17,7 +17,7 @@ function sheetXml(rows: ReadonlyArray<ReadonlyArray<XlsxCell>>): string {
           if (value === null) return "";
           // Style 1 is the built-in date format 14 (see styles.xml below).
           if (value instanceof Date) return `<c r="${ref}" s="1"><v>${serialDay(value)}</v></c>`;
-          return typeof value === "number" ? `<c r="${ref}"><v>${value}</v></c>` : `<c r="${ref}" t="inlineStr"><is><t>${escape(value)}</t></is></c>`;
+          return typeof value === "number" ? `<c r="${ref}"><v>${value}</v></c>` : `<c r="${ref}" t="inlineStr"><is><t>${escapeXml(value)}</t></is></c>`;
         })
         .join("")}</row>`,
   );
@@ -41,7 +41,7 @@ export async function makeXlsx(sheets: ReadonlyArray<{ name: string; rows: Reado
   zip.file("_rels/.rels", `${xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>`);
   zip.file(
     "xl/workbook.xml",
-    `${xml}<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="${rel}"><sheets>${sheets.map((sheet, i) => `<sheet name="${escape(sheet.name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join("")}</sheets></workbook>`,
+    `${xml}<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="${rel}"><sheets>${sheets.map((sheet, i) => `<sheet name="${escapeXml(sheet.name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join("")}</sheets></workbook>`,
   );
   zip.file(
     "xl/_rels/workbook.xml.rels",

@@ -57,8 +57,6 @@ export class Binding implements RouteCandidate<Job> {
   readonly #loops = new Map<JobKind, PullLoop>();
   readonly #calls = new CallStats();
   #pulling = false;
-  /** Jobs a blocking fetch begun before this binding deferred returned (see process). */
-  readonly #fetchedBeforeDeferring = new WeakSet<Job>();
   /** After passing a retry on or a refused result: no fetching until then. */
   #holdOffUntil = 0;
   readonly #memoryPause = new MemoryPause();
@@ -151,11 +149,7 @@ export class Binding implements RouteCandidate<Job> {
         route: (job) => this.options.routeTo?.(this, kind, job)?.loop(kind),
         onLooked: (waiting) => this.#fetch.onLooked(kind, waiting),
         onListened: (woke) => this.#fetch.onListened(kind, woke),
-        onFetched: (job, fetchMs, blocking) => {
-          this.#fetch.onFetched(kind, job, fetchMs, blocking);
-          // A deferring binding never blocks: this fetch began before it deferred (see process).
-          if (job && blocking && this.#fetch.deferring) this.#fetchedBeforeDeferring.add(job);
-        },
+        onFetched: (job, fetchMs, blocking) => this.#fetch.onFetched(kind, job, fetchMs, blocking),
         onFailedForGood: (job) => {
           sendFailureReply(deps, job);
           releaseImages(job, this.options.logger);
@@ -174,7 +168,7 @@ export class Binding implements RouteCandidate<Job> {
               await job.moveToWait(token);
               throw new WaitingError();
             }
-            if (this.#fetchedBeforeDeferring.delete(job)) {
+            if (this.#fetch.fetchedBeforeDeferring(job)) {
               // Redis handed it to a fetch left waiting from before this binding deferred to a
               // warmer or faster instance elsewhere: run here, it would load the model (seconds on a
               // GPU) while that instance sits ready. Given back (no attempt spent), its worker takes

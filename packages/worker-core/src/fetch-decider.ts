@@ -40,6 +40,8 @@ export class FetchDecider {
    * one it hears of.
    */
   deferring = false;
+  /** Jobs a blocking fetch begun before this binding deferred returned (a deferring binding never blocks). */
+  readonly #fetchedBeforeDeferring = new WeakSet<Job>();
   /** Kinds whose loop has a deferring binding's non-blocking fetch (not a prefetch) in flight. */
   readonly #deferredFetches = new Set<JobKind>();
   /** Per kind: when a deferring binding last counted the waiting jobs (performance.now). */
@@ -136,6 +138,7 @@ export class FetchDecider {
 
   /** A fetch that decide() asked for ended with `job` (undefined: none, failed or shutting down). */
   onFetched(kind: JobKind, job: Job | undefined, fetchMs: number, blocking: boolean): void {
+    if (job && blocking && this.deferring) this.#fetchedBeforeDeferring.add(job);
     const deferredFetch = !blocking && this.#deferredFetches.delete(kind);
     // A yielding batch job resumes once the job fetched for it waits at the gate (so that job,
     // if interactive, is served first), or at once when the fetch found nothing.
@@ -163,6 +166,11 @@ export class FetchDecider {
    */
   #finishing(): number {
     return this.#reachedGate.size - this.gate.inFlight - this.gate.waiting;
+  }
+
+  /** Whether `job` came from a blocking fetch begun before this binding deferred (asked once per job). */
+  fetchedBeforeDeferring(job: Job): boolean {
+    return this.#fetchedBeforeDeferring.delete(job);
   }
 
   /** A job's outcome is recorded (or it was handed back): it no longer counts as finishing. */

@@ -44,10 +44,8 @@ export const JsonUpload = z.object({ documents: z.array(JsonDocument).min(1, "mu
  * or else `fallbackCharset` applies when the bytes need it (see applyFallbackCharset).
  */
 function mimeOf(declared: string | undefined, filename: string | undefined, fallback: string, file?: { bytes: Buffer; fallbackCharset: string | undefined }): string {
-  const essence = declared?.split(";")[0]?.trim().toLowerCase();
   // An old .ppt, .xls or .rtf sent as bytes of no declared type fails naming its format.
-  const legacy = essence === undefined || essence === "application/octet-stream" ? legacyTypeOf(filename) : undefined;
-  const type = resolveType(declared, filename) ?? legacy ?? essence ?? fallback;
+  const type = resolveType(declared, filename) ?? legacyTypeOf(declared, filename) ?? declared?.split(";")[0]?.trim().toLowerCase() ?? fallback;
   if (!file) return type;
   const charset = declared === undefined ? undefined : charsetParameter(declared);
   return charset !== undefined ? withCharset(type, charset) : applyFallbackCharset(file.bytes, type, file.fallbackCharset);

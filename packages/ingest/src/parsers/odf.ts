@@ -2,7 +2,7 @@ import type { Element } from "@xmldom/xmldom";
 import JSZip from "jszip";
 import { CorruptDocumentError } from "../blocks.js";
 import { ODP, ODS, ODT } from "../document-types.js";
-import { elements, parseXml } from "./xml.js";
+import { child, parseXml } from "./xml.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
 const KINDS = {
@@ -30,7 +30,7 @@ export async function readOdfBody(bytes: Uint8Array, format: keyof typeof KINDS,
   } catch (error) {
     throw new CorruptDocumentError(`could not read the ${format}: ${(error as Error).message}`);
   }
-  const body = elements(elements(root).find((e) => e.localName === "body") ?? root).find((e) => e.localName === kind.body);
+  const body = child(child(root, "body") ?? root, kind.body);
   if (!body) throw new CorruptDocumentError(`could not read the ${format}: content.xml has no office:${kind.body} body`);
   return body;
 }

@@ -4,7 +4,7 @@ import { rowBlocks } from "./csv.js";
 import { readOdfBody } from "./odf.js";
 import { odfTextOf } from "./odt.js";
 import { slideBlocks, type SlideText } from "./slides.js";
-import { attribute, descendants, elements } from "./xml.js";
+import { attribute, child, children, descendants, elements } from "./xml.js";
 
 /** Placeholders whose text repeats on every slide: footer, header, date, slide number. */
 const BOILERPLATE = new Set(["footer", "header", "date-time", "page-number"]);
@@ -14,7 +14,7 @@ function hiddenStyles(root: Element | null | undefined): Set<string> {
   const hidden = new Set<string>();
   if (!root) return hidden;
   for (const style of descendants(root, "style")) {
-    const properties = elements(style).find((e) => e.localName === "drawing-page-properties");
+    const properties = child(style, "drawing-page-properties");
     if (properties && attribute(properties, "visibility") === "hidden") hidden.add(attribute(style, "name") ?? "");
   }
   return hidden;
@@ -33,12 +33,12 @@ function readShapes(container: Element, out: SlideText): void {
     if (role && BOILERPLATE.has(role)) continue;
     let text: string;
     if (name === "frame") {
-      for (const table of elements(shape).filter((e) => e.localName === "table")) {
-        const rows = descendants(table, "table-row").map((row) => elements(row).filter((cell) => cell.localName === "table-cell").map((cell) => odfTextOf(cell).replace(/\s+/g, " ").trim()));
+      for (const table of children(shape, "table")) {
+        const rows = descendants(table, "table-row").map((row) => children(row, "table-cell").map((cell) => odfTextOf(cell).replace(/\s+/g, " ").trim()));
         out.blocks.push(...rowBlocks(rows));
       }
       // A frame's text is in its text box; a picture, chart or object frame has none.
-      const box = elements(shape).find((e) => e.localName === "text-box");
+      const box = child(shape, "text-box");
       text = box ? odfTextOf(box) : "";
     } else {
       text = odfTextOf(shape);
@@ -58,13 +58,11 @@ function readShapes(container: Element, out: SlideText): void {
 export async function parseOdp(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
   const body = await readOdfBody(bytes, "ODP", maxExpandedBytes);
   const hidden = hiddenStyles(body.ownerDocument?.documentElement);
-  return elements(body)
-    .filter((page) => page.localName === "page")
-    .flatMap((page, index) => {
+  return children(body, "page").flatMap((page, index) => {
       if (hidden.has(attribute(page, "style-name") ?? "")) return [];
       const slide: SlideText = { title: undefined, blocks: [], notes: "" };
       readShapes(page, slide);
-      const notesPage = elements(page).find((e) => e.localName === "notes");
+      const notesPage = child(page, "notes");
       if (notesPage) {
         const notes: SlideText = { title: undefined, blocks: [], notes: "" };
         readShapes(notesPage, notes);

@@ -2,7 +2,7 @@ import type { Element } from "@xmldom/xmldom";
 import { DocumentTooLargeError, type Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
 import { readOdfBody } from "./odf.js";
-import { attribute, elements } from "./xml.js";
+import { attribute, children, elements } from "./xml.js";
 
 /** LibreOffice's and Excel's widest sheet: a cell past it is no spreadsheet's. */
 const MAX_COLUMNS = 16_384;
@@ -20,8 +20,7 @@ function cellText(cell: Element): string {
     const date = attribute(cell, "date-value");
     if (date) return date.endsWith("T00:00:00") ? date.slice(0, 10) : date;
   }
-  return elements(cell)
-    .filter((part) => part.localName === "p")
+  return children(cell, "p")
     .map((paragraph) => paragraph.textContent ?? "")
     .join(" ");
 }
@@ -67,9 +66,7 @@ function sheetRows(table: Element, rows: string[][], budget: { rows: number }): 
 export async function parseOds(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
   const body = await readOdfBody(bytes, "ODS", maxExpandedBytes);
   const budget = { rows: 0 };
-  return elements(body)
-    .filter((table) => table.localName === "table")
-    .flatMap((table) => {
+  return children(body, "table").flatMap((table) => {
       const rows: string[][] = [];
       sheetRows(table, rows, budget);
       const blocks = rowBlocks(rows);

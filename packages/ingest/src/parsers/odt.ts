@@ -1,14 +1,12 @@
 import type { Element } from "@xmldom/xmldom";
 import type { Block } from "../blocks.js";
 import { readOdfBody } from "./odf.js";
-import { attribute, elements } from "./xml.js";
+import { attribute, child, children, collapseSpaces, elements } from "./xml.js";
 
 /** Generated from the text itself (tables of contents, indexes): their lines would repeat the headings. */
 const GENERATED = new Set(["table-of-content", "alphabetical-index", "bibliography", "illustration-index", "table-index", "object-index", "user-index"]);
 /** Declarations and the record of tracked changes, whose deletions are no longer the document's text. */
 const NOT_TEXT = new Set(["tracked-changes", "sequence-decls", "variable-decls", "user-field-decls", "dde-connection-decls", "forms", "annotation", "annotation-end"]);
-
-const clean = (text: string) => text.replace(/[^\S\n]+/g, " ").replace(/ *\n */g, "\n").trim();
 
 class Reader {
   readonly blocks: Block[] = [];
@@ -27,15 +25,15 @@ class Reader {
       else if (name === "tab") out += "\t";
       else if (name === "line-break") out += "\n";
       else if (name === "note") out += this.note(element);
-      else if (name === "frame") boxes.push(...elements(element).filter((e) => e.localName === "text-box"));
+      else if (name === "frame") boxes.push(...children(element, "text-box"));
       else if (!NOT_TEXT.has(name)) out += this.inline(element, boxes);
     }
     return out;
   }
 
   note(note: Element): string {
-    const citation = clean(elements(note).find((e) => e.localName === "note-citation")?.textContent ?? "") || String(this.notes.length + 1);
-    const body = elements(note).find((e) => e.localName === "note-body");
+    const citation = collapseSpaces(child(note, "note-citation")?.textContent ?? "") || String(this.notes.length + 1);
+    const body = child(note, "note-body");
     const text = body ? this.textOf(body) : "";
     if (text !== "") this.notes.push(`${citation}. ${text}`);
     return `[${citation}]`;
@@ -51,7 +49,7 @@ class Reader {
 
   paragraph(node: Element, heading: number | undefined): void {
     const boxes: Element[] = [];
-    const text = clean(this.inline(node, boxes));
+    const text = collapseSpaces(this.inline(node, boxes));
     if (text !== "") this.blocks.push(heading === undefined ? { kind: "text", text } : { kind: "heading", level: heading, text: text.replace(/\s+/g, " ") });
     for (const box of boxes) this.body(box);
   }
@@ -61,8 +59,7 @@ class Reader {
     const visit = (node: Element) => {
       for (const part of elements(node)) {
         if (part.localName === "table-row") {
-          const cells = elements(part)
-            .filter((cell) => cell.localName === "table-cell")
+          const cells = children(part, "table-cell")
             .map((cell) => this.textOf(cell).replace(/\s+/g, " "))
             .filter((cell) => cell !== "");
           if (cells.length > 0) rows.push(cells.join("  "));
@@ -79,7 +76,7 @@ class Reader {
       if (name === "h") this.paragraph(node, Math.max(1, Number(attribute(node, "outline-level") ?? 1) || 1));
       else if (name === "p") this.paragraph(node, undefined);
       else if (name === "list") {
-        const items = elements(node).filter((item) => item.localName === "list-item" || item.localName === "list-header");
+        const items = children(node, "list-item", "list-header");
         const lines = items.map((item) => this.textOf(item)).filter((line) => line !== "");
         if (lines.length > 0) this.blocks.push({ kind: "text", text: lines.join("\n") });
       } else if (name === "table") this.table(node);

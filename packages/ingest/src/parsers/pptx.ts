@@ -4,7 +4,7 @@ import JSZip from "jszip";
 import { CorruptDocumentError, type Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
 import { slideBlocks, type SlideText } from "./slides.js";
-import { child, descendants, elements, parseXml } from "./xml.js";
+import { child, children, collapseSpaces, descendants, elements, parseXml } from "./xml.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
 class NotAPresentation extends Error {}
@@ -17,8 +17,6 @@ class NotAPresentation extends Error {}
 const BOILERPLATE = new Set(["sldNum", "dt", "ftr", "hdr", "sldImg"]);
 const TITLES = new Set(["title", "ctrTitle"]);
 
-const clean = (text: string) => text.replace(/[^\S\n]+/g, " ").replace(/ *\n */g, "\n").trim();
-
 /** A paragraph's text: its runs and fields (a slide-number field left out), line breaks kept. */
 function paragraphText(paragraph: Element): string {
   return elements(paragraph)
@@ -30,7 +28,7 @@ function paragraphText(paragraph: Element): string {
     .join("");
 }
 
-const bodyText = (txBody: Element | undefined) => (txBody ? clean(elements(txBody).filter((e) => e.localName === "p").map(paragraphText).filter((p) => p.trim() !== "").join("\n")) : "");
+const bodyText = (txBody: Element | undefined) => (txBody ? collapseSpaces(children(txBody, "p").map(paragraphText).filter((p) => p.trim() !== "").join("\n")) : "");
 const placeholderType = (shape: Element) => {
   const ph = child(child(child(shape, "nvSpPr"), "nvPr"), "ph");
   return ph ? ph.getAttribute("type") || "body" : undefined;
@@ -51,9 +49,7 @@ function readShapes(tree: Element, out: SlideText): void {
       readShapes(shape, out);
     } else if (shape.localName === "graphicFrame") {
       for (const table of descendants(shape, "tbl")) {
-        const rows = elements(table)
-          .filter((e) => e.localName === "tr")
-          .map((row) => elements(row).filter((e) => e.localName === "tc").map((cell) => bodyText(child(cell, "txBody")).replace(/\s+/g, " ")));
+        const rows = children(table, "tr").map((row) => children(row, "tc").map((cell) => bodyText(child(cell, "txBody")).replace(/\s+/g, " ")));
         out.blocks.push(...rowBlocks(rows));
       }
     } else if (shape.localName === "AlternateContent") {
@@ -117,7 +113,7 @@ async function readPresentation(pkg: Package): Promise<Block[]> {
   const sectionOf = new Map<string, string>();
   for (const section of descendants(presentation, "section")) for (const slide of descendants(section, "sldId")) sectionOf.set(slide.getAttribute("id") ?? "", section.getAttribute("name") ?? "");
   const slideList = child(presentation, "sldIdLst");
-  const slides = slideList ? elements(slideList).filter((e) => e.localName === "sldId") : [];
+  const slides = slideList ? children(slideList, "sldId") : [];
   const out: Block[] = [];
   const hasSections = sectionOf.size > 0;
   let section: string | undefined;

@@ -5,8 +5,11 @@ import { ParsePool } from "@herd/ingest";
 import { DOC, DOCX, legacyTypeOf, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
+import { withDrawingsAsText } from "../src/parsers/docx-drawings.js";
 import { pageRanges } from "../src/parsers/pdf.js";
 import { parsePptx } from "../src/parsers/pptx.js";
+import { chartBlocks } from "../src/parsers/chart.js";
+import { parseXml } from "../src/parsers/xml.js";
 
 const encoder = new TextEncoder();
 const settings = { chunkTokens: 60, chunkOverlap: 15 };
@@ -118,6 +121,37 @@ describe("formats", () => {
     expect(blocks.slice(4)).toEqual([{ kind: "text", text: "1. See the bleeding chart." }]);
     expect(await parseAndChunk({ bytes: encoder.encode("hello"), type: DOCX, ...settings })).toEqual({ ok: false, reason: "not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)" });
     expect(await parseAndChunk({ bytes: docx.subarray(0, 100), type: DOCX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the DOCX: /) });
+  });
+
+  it("reads a Word document's charts and SmartArt where they stand, after the paragraph holding them", async () => {
+    const docx = await makeDocx([
+      { heading: 1, text: "Pump curves" },
+      { text: "Measured at 20 °C:", chart: { type: "bar", title: "Flow by pressure", categoryAxis: "Pressure", valueAxis: "Flow (l/min)", series: [{ name: "HX-220", labels: ["1 bar", "2 bar"], values: [40, 32] }, { name: "HX-330", labels: ["1 bar", "2 bar"], values: [60, 51] }] } },
+      { heading: 1, text: "Bleeding" },
+      { smartArt: [{ text: "Fill the reservoir" }, { text: "Open the bleed screw", children: [{ text: "Start farthest from the master cylinder" }] }, { text: "Close & check" }] },
+      { text: "Dispose of old fluid." },
+    ]);
+    const expected: Block[] = [
+      { kind: "heading", level: 1, text: "Pump curves" },
+      { kind: "text", text: "Measured at 20 °C:" },
+      { kind: "text", text: "Chart: Flow by pressure; values: Flow (l/min)" },
+      { kind: "text", text: "Pressure: 1 bar; HX-220: 40; HX-330: 60" },
+      { kind: "text", text: "Pressure: 2 bar; HX-220: 32; HX-330: 51" },
+      { kind: "heading", level: 1, text: "Bleeding" },
+      { kind: "text", text: "Fill the reservoir\nOpen the bleed screw\n› Start farthest from the master cylinder\nClose & check" },
+      { kind: "text", text: "Dispose of old fluid." },
+    ];
+    expect(await parseDocument(docx, DOCX)).toEqual(expected);
+    // Word may write a drawing twice, in both branches of a compatibility choice: read once.
+    const zip = await JSZip.loadAsync(docx);
+    const xml = (await zip.file("word/document.xml")?.async("string")) ?? "";
+    const drawing = /<w:r><w:drawing>.*?<\/w:drawing><\/w:r>/.exec(xml)?.[0] ?? "";
+    const choice = `<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"><mc:Choice Requires="c14">${drawing}</mc:Choice><mc:Fallback>${drawing}</mc:Fallback></mc:AlternateContent>`;
+    zip.file("word/document.xml", xml.replace(drawing, choice));
+    expect(await parseDocument(await zip.generateAsync({ type: "uint8array" }), DOCX)).toEqual(expected);
+    // A document without either is handed to mammoth as it came, not rewritten.
+    const plain = await makeDocx([{ text: "No drawings." }]);
+    expect(await withDrawingsAsText(plain)).toBe(plain);
   });
 
   it("reads Word 97-2003 (.doc) files: paragraphs, list items, table rows, text boxes and footnotes, without tracked deletions, running headers, footers or comments", async () => {
@@ -266,6 +300,73 @@ describe("formats", () => {
     expect(await parseAndChunk({ bytes: deck.subarray(0, 100), type: PPTX, ...settings })).toMatchObject({ ok: false, reason: expect.stringMatching(/^could not read the PPTX: /) });
     expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Not a deck." }]), type: PPTX, ...settings })).toEqual({ ok: false, reason: 'could not read the PPTX: its main part, word/document.xml, is a "document" (not a PowerPoint presentation)' });
     await expect(parsePptx(deck, 1000)).rejects.toThrow(/^the presentation's archive expands to 1 MB, more than the 1 MB one presentation may; split it into smaller documents$/);
+  });
+
+  it("reads a deck's charts (title, axes, a line per category) and SmartArt (its nodes in the diagram's order, nested ones under their parent)", async () => {
+    const deck = await makePptx([
+      {
+        title: "Pump curves",
+        chart: { type: "line", title: "Flow by pressure", categoryAxis: "Pressure", valueAxis: "Flow (l/min)", series: [{ name: "HX-220", labels: ["1 bar", "2 bar", "3 bar"], values: [40, 32, 21] }, { name: "HX-330", labels: ["1 bar", "2 bar", "3 bar"], values: [60, 51, 38.5] }] },
+        notes: "The HX-330 keeps its flow longer.",
+      },
+      { title: "Faults in 2025", bullets: ["Most were seals"], chart: { type: "pie", series: [{ name: "Faults by code", labels: ["E-411", "E-412"], values: [12, 3] }] } },
+      {
+        title: "Bleeding the brakes",
+        smartArt: [{ text: "Fill the reservoir" }, { text: "Open the bleed screw", children: [{ text: "Start at the wheel farthest from the master cylinder" }, { text: "Keep the reservoir full" }] }, { text: "Close and check the pedal" }],
+      },
+    ]);
+    expect(await parseDocument(deck, PPTX)).toEqual([
+      { kind: "heading", level: 1, text: "Pump curves" },
+      { kind: "text", text: "Chart: Flow by pressure; values: Flow (l/min)" },
+      { kind: "text", text: "Pressure: 1 bar; HX-220: 40; HX-330: 60" },
+      { kind: "text", text: "Pressure: 2 bar; HX-220: 32; HX-330: 51" },
+      { kind: "text", text: "Pressure: 3 bar; HX-220: 21; HX-330: 38.5" },
+      { kind: "text", text: "Notes: The HX-330 keeps its flow longer." },
+      { kind: "heading", level: 1, text: "Faults in 2025" },
+      { kind: "text", text: "Most were seals" },
+      // Untitled: named by its series.
+      { kind: "text", text: "Chart: Faults by code" },
+      { kind: "text", text: "category: E-411; Faults by code: 12" },
+      { kind: "text", text: "category: E-412; Faults by code: 3" },
+      { kind: "heading", level: 1, text: "Bleeding the brakes" },
+      // The data model lists the nodes backwards (see withSmartArt): the order is the connections'.
+      { kind: "text", text: "Fill the reservoir\nOpen the bleed screw\n› Start at the wheel farthest from the master cylinder\n› Keep the reservoir full\nClose and check the pedal" },
+    ]);
+    // Charts whose parts are missing leave the rest of their slides readable.
+    const zip = await JSZip.loadAsync(deck);
+    for (const path of Object.keys(zip.files).filter((name) => name.startsWith("ppt/charts/chart"))) zip.remove(path);
+    const stripped = await parseDocument(await zip.generateAsync({ type: "uint8array" }), PPTX);
+    expect(stripped.map((block) => block.text)).toEqual(["Pump curves", "Notes: The HX-330 keeps its flow longer.", "Faults in 2025", "Most were seals", "Bleeding the brakes", expect.stringMatching(/^Fill the reservoir\n/)]);
+  });
+
+  it("reads a chart's multi-level categories, sparse points and literal values as its part caches them", () => {
+    const chartPart = (series: string) =>
+      parseXml(
+        `<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><c:chart><c:autoTitleDeleted val="1"/><c:plotArea><c:barChart><c:barDir val="col"/>${series}</c:barChart><c:catAx><c:axId val="1"/></c:catAx><c:valAx><c:axId val="2"/><c:title><c:tx><c:rich><a:p><a:r><a:t>Hours</a:t></a:r></a:p></c:rich></c:tx></c:title></c:valAx></c:plotArea></c:chart></c:chartSpace>`,
+        "chart1.xml",
+      );
+    const quarters = `<c:ser><c:idx val="0"/><c:tx><c:v>Downtime</c:v></c:tx><c:cat><c:multiLvlStrRef><c:f>S!$A$2:$B$5</c:f><c:multiLvlStrCache><c:ptCount val="4"/><c:lvl><c:pt idx="0"><c:v>Q1</c:v></c:pt><c:pt idx="1"><c:v>Q2</c:v></c:pt><c:pt idx="2"><c:v>Q1</c:v></c:pt><c:pt idx="3"><c:v>Q2</c:v></c:pt></c:lvl><c:lvl><c:pt idx="0"><c:v>2024</c:v></c:pt><c:pt idx="2"><c:v>2025</c:v></c:pt></c:lvl></c:multiLvlStrCache></c:multiLvlStrRef></c:cat><c:val><c:numRef><c:f>S!$C$2:$C$5</c:f><c:numCache><c:formatCode>General</c:formatCode><c:ptCount val="4"/><c:pt idx="0"><c:v>12</c:v></c:pt><c:pt idx="2"><c:v>7.5</c:v></c:pt><c:pt idx="3"><c:v>4</c:v></c:pt></c:numCache></c:numRef></c:val></c:ser>`;
+    expect(chartBlocks(chartPart(quarters))).toEqual([
+      { kind: "text", text: "Chart: Downtime; values: Hours" },
+      { kind: "text", text: "category: 2024 / Q1; Downtime: 12" },
+      // A point the cache leaves out is no value, not a zero.
+      { kind: "text", text: "category: 2024 / Q2" },
+      { kind: "text", text: "category: 2025 / Q1; Downtime: 7.5" },
+      { kind: "text", text: "category: 2025 / Q2; Downtime: 4" },
+    ]);
+    const literal = `<c:ser><c:idx val="0"/><c:val><c:numLit><c:ptCount val="2"/><c:pt idx="0"><c:v>3</c:v></c:pt><c:pt idx="1"><c:v>5</c:v></c:pt></c:numLit></c:val></c:ser>`;
+    expect(chartBlocks(chartPart(literal))).toEqual([
+      { kind: "text", text: "Chart: series 1; values: Hours" },
+      { kind: "text", text: "point: 1; series 1: 3" },
+      { kind: "text", text: "point: 2; series 1: 5" },
+    ]);
+    // A corrupt index far beyond the points' count is dropped, not allocated.
+    const corrupt = literal.replace('idx="1"', 'idx="999999999"');
+    expect(chartBlocks(chartPart(corrupt))).toEqual([
+      { kind: "text", text: "Chart: series 1; values: Hours" },
+      { kind: "text", text: "point: 1; series 1: 3" },
+      { kind: "text", text: "point: 2" },
+    ]);
   });
 
   it("reads OpenDocument presentations (.odp) as PowerPoint decks: the same deck converted by LibreOffice reads the same", async () => {

@@ -7,6 +7,7 @@ export { makePdf } from "./pdf.js";
 export { makeDocx, type DocxBlock } from "./docx.js";
 export { makeXlsx, type XlsxCell } from "./xlsx.js";
 export { makePptx, SERVICE_TRAINING, type PptxSlide } from "./pptx.js";
+export { chartPart, smartArtData, type ChartSpec, type SmartArtNode } from "./drawings.js";
 export { pumpManualDoc, pumpManualOdt, serviceTrainingOdp, sparePartsOds } from "./fixtures.js";
 export { PostgresServer } from "./postgres-server.js";
 export { HerdCluster, type Member } from "./cluster.js";

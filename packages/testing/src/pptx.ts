@@ -1,10 +1,7 @@
 import JSZip from "jszip";
-import { escapeXml } from "./docx.js";
-import pptxgenjs from "pptxgenjs";
+import { addChart, DIAGRAM_NS, PptxGenJS, smartArtData, type ChartSpec, type SmartArtNode } from "./drawings.js";
+import { escapeXml } from "./xml.js";
 
-// Its types declare an ES default export but are read as CommonJS under NodeNext; at run time the
-// default import is the class itself (both of its builds export it so).
-const PptxGenJS = pptxgenjs as unknown as typeof pptxgenjs.default;
 
 export interface PptxSlide {
   /** Written into the layout's title placeholder. */
@@ -18,8 +15,11 @@ export interface PptxSlide {
   hidden?: boolean;
   /** The deck's named section the slide opens or continues. */
   section?: string;
+  /** A chart, as pptxgenjs writes one (a chart part with its data cached, and an embedded workbook). */
+  chart?: ChartSpec;
+  /** A SmartArt diagram (see withSmartArt). */
+  smartArt?: readonly SmartArtNode[];
 }
-
 
 /** A footer placeholder as PowerPoint writes one on each slide (pptxgenjs makes none). */
 const footerShape = (text: string) =>
@@ -62,8 +62,10 @@ export async function makePptx(slides: readonly PptxSlide[], footer?: string): P
     if (spec.textBox !== undefined) slide.addText(spec.textBox, { x: 0.5, y: 4, w: 9, h: 0.6 });
     if (spec.table) slide.addTable(spec.table.map((row) => row.map((text) => ({ text }))), { x: 0.5, y: 4.6, w: 9 });
     if (spec.notes !== undefined) slide.addNotes(spec.notes);
+    if (spec.chart) addChart(slide, spec.chart);
   }
-  const pptx = (await deck.write({ outputType: "nodebuffer" })) as Buffer;
+  let pptx = (await deck.write({ outputType: "nodebuffer" })) as Buffer;
+  for (const [index, spec] of slides.entries()) if (spec.smartArt) pptx = await withSmartArt(pptx, index + 1, spec.smartArt);
   return footer === undefined ? pptx : addFooter(pptx, footer);
 }
 
@@ -81,3 +83,25 @@ export const SERVICE_TRAINING = {
   ],
   footer: "ACME Service - confidential",
 } as const satisfies { slides: readonly PptxSlide[]; footer: string };
+
+/**
+ * Adds a SmartArt diagram to slide `number` as PowerPoint stores one (pptxgenjs cannot make
+ * them): a graphic frame whose dgm:relIds names the diagram's data model (see smartArtData).
+ */
+export async function withSmartArt(pptx: Buffer, number: number, nodes: readonly SmartArtNode[]): Promise<Buffer> {
+  const zip = await JSZip.loadAsync(pptx);
+  const slidePath = `ppt/slides/slide${number}.xml`;
+  const relsPath = `ppt/slides/_rels/slide${number}.xml.rels`;
+  const dataPath = `ppt/diagrams/data${number}.xml`;
+  const data = smartArtData(nodes);
+  const frame = `<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="40" name="Diagram 39"/><p:cNvGraphicFramePr/><p:nvPr/></p:nvGraphicFramePr><p:xfrm><a:off x="457200" y="1600200"/><a:ext cx="8229600" cy="3000000"/></p:xfrm><a:graphic><a:graphicData uri="${DIAGRAM_NS}"><dgm:relIds xmlns:dgm="${DIAGRAM_NS}" r:dm="rIdDiagramData"/></a:graphicData></a:graphic></p:graphicFrame>`;
+  const slide = await zip.file(slidePath)?.async("string");
+  const rels = await zip.file(relsPath)?.async("string");
+  const types = await zip.file("[Content_Types].xml")?.async("string");
+  if (slide === undefined || rels === undefined || types === undefined) throw new Error(`the deck has no slide ${number}`);
+  zip.file(slidePath, slide.replace("</p:spTree>", `${frame}</p:spTree>`));
+  zip.file(relsPath, rels.replace("</Relationships>", `<Relationship Id="rIdDiagramData" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/diagramData" Target="../diagrams/data${number}.xml"/></Relationships>`));
+  zip.file("[Content_Types].xml", types.replace("</Types>", `<Override PartName="/${dataPath}" ContentType="application/vnd.openxmlformats-officedocument.drawingml.diagramData+xml"/></Types>`));
+  zip.file(dataPath, data);
+  return zip.generateAsync({ type: "nodebuffer", compression: "DEFLATE" });
+}

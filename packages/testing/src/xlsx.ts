@@ -1,5 +1,5 @@
 import JSZip from "jszip";
-import { escapeXml } from "./docx.js";
+import { escapeXml } from "./xml.js";
 
 const column = (index: number) => String.fromCharCode(65 + index);
 

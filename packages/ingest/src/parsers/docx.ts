@@ -1,5 +1,6 @@
 import mammoth from "mammoth";
 import { CorruptDocumentError, DocumentTooLargeError, type Block } from "../blocks.js";
+import { withDrawingsAsText } from "./docx-drawings.js";
 import { parseHtml } from "./html.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES, megabytes } from "./zip-size.js";
 
@@ -19,14 +20,16 @@ export const MAX_DOCX_HTML_CHARS = 64 * 1024 * 1024;
 
 /**
  * Word (.docx) → HTML with mammoth (headings from the paragraph styles "Heading 1"…, lists,
- * tables), then the HTML path, so sections and table rows come out as from an HTML manual. Files
+ * tables; charts and SmartArt first written in as paragraphs, see withDrawingsAsText), then the
+ * HTML path, so sections and table rows come out as from an HTML manual. Files
  * the document links outside itself are never read (mammoth's default).
  */
 export async function parseDocx(bytes: Uint8Array, maxHtmlChars = MAX_DOCX_HTML_CHARS, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES): Promise<Block[]> {
   await checkArchiveSize(bytes, "DOCX", maxExpandedBytes);
   let html: string;
   try {
-    html = (await mammoth.convertToHtml({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }, { convertImage: noImages, externalFileAccess: false })).value;
+    const document = await withDrawingsAsText(bytes);
+    html = (await mammoth.convertToHtml({ buffer: Buffer.from(document.buffer, document.byteOffset, document.byteLength) }, { convertImage: noImages, externalFileAccess: false })).value;
   } catch (error) {
     throw new CorruptDocumentError(`could not read the DOCX: ${(error as Error).message}`);
   }

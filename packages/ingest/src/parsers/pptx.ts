@@ -1,10 +1,12 @@
-import { posix } from "node:path";
 import type { Element } from "@xmldom/xmldom";
 import JSZip from "jszip";
 import { CorruptDocumentError, type Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
+import { chartBlocks } from "./chart.js";
+import { diagramBlocks } from "./diagram.js";
 import { slideBlocks, type SlideText } from "./slides.js";
-import { child, children, collapseSpaces, descendants, elements, parseXml } from "./xml.js";
+import { child, children, collapseSpaces, descendants, elements } from "./xml.js";
+import { MissingPart, Package, relationshipAttribute } from "./opc.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
 class NotAPresentation extends Error {}
@@ -35,8 +37,15 @@ const placeholderType = (shape: Element) => {
 };
 
 
-/** The shapes of a slide (or notes page) in drawing order: text boxes, groups, tables. */
-function readShapes(tree: Element, out: SlideText): void {
+/** Where a slide's charts and SmartArt live: the parts its relationships name. */
+interface ShapeContext {
+  pkg: Package;
+  /** The slide's (or notes page's) part. */
+  path: string;
+}
+
+/** The shapes of a slide (or notes page) in drawing order: text boxes, groups, tables, charts, SmartArt. */
+async function readShapes(tree: Element, out: SlideText, context: ShapeContext): Promise<void> {
   for (const shape of elements(tree)) {
     if (shape.localName === "sp") {
       const type = placeholderType(shape);
@@ -46,52 +55,42 @@ function readShapes(tree: Element, out: SlideText): void {
       if (type && TITLES.has(type) && out.title === undefined) out.title = text.replace(/\s+/g, " ");
       else out.blocks.push({ kind: "text", text });
     } else if (shape.localName === "grpSp") {
-      readShapes(shape, out);
+      await readShapes(shape, out, context);
     } else if (shape.localName === "graphicFrame") {
-      for (const table of descendants(shape, "tbl")) {
-        const rows = children(table, "tr").map((row) => children(row, "tc").map((cell) => bodyText(child(cell, "txBody")).replace(/\s+/g, " ")));
-        out.blocks.push(...rowBlocks(rows));
-      }
+      out.blocks.push(...(await frameBlocks(shape, context)));
     } else if (shape.localName === "AlternateContent") {
       // Markup compatibility: the fallback is the form every reader understands.
       const choice = child(shape, "Fallback") ?? child(shape, "Choice");
-      if (choice) readShapes(choice, out);
+      if (choice) await readShapes(choice, out, context);
     }
   }
 }
 
-class Package {
-  constructor(private readonly zip: JSZip) {}
-
-  async xml(path: string): Promise<Element> {
-    const file = this.zip.file(path);
-    if (!file) throw new NotAPresentation(`no ${path}`);
-    return parseXml(await file.async("string"), path);
+/** A graphic frame's table (rows as for CSV), chart (see chartBlocks) or SmartArt (see diagramBlocks). */
+async function frameBlocks(frame: Element, context: ShapeContext): Promise<Block[]> {
+  const blocks: Block[] = [];
+  for (const table of descendants(frame, "tbl")) {
+    const rows = children(table, "tr").map((row) => children(row, "tc").map((cell) => bodyText(child(cell, "txBody")).replace(/\s+/g, " ")));
+    blocks.push(...rowBlocks(rows));
   }
-
-  /** A part's relationships (Id → target path and type), from its _rels/<name>.rels. */
-  async relationships(path: string): Promise<Map<string, { target: string; type: string }>> {
-    const relsPath = posix.join(posix.dirname(path), "_rels", `${posix.basename(path)}.rels`);
-    const out = new Map<string, { target: string; type: string }>();
-    if (!this.zip.file(relsPath)) return out;
-    for (const rel of descendants(await this.xml(relsPath), "Relationship")) {
-      if (rel.getAttribute("TargetMode") === "External") continue;
-      const target = rel.getAttribute("Target") ?? "";
-      const resolved = target.startsWith("/") ? target.slice(1) : posix.normalize(posix.join(posix.dirname(path), target));
-      out.set(rel.getAttribute("Id") ?? "", { target: resolved, type: rel.getAttribute("Type") ?? "" });
-    }
-    return out;
+  for (const chart of descendants(frame, "chart")) {
+    const part = await context.pkg.related(context.path, relationshipAttribute(chart, "id"));
+    if (part) blocks.push(...chartBlocks(part));
   }
+  for (const ids of descendants(frame, "relIds")) {
+    const part = await context.pkg.related(context.path, relationshipAttribute(ids, "dm"));
+    if (part) blocks.push(...diagramBlocks(part));
+  }
+  return blocks;
 }
 
-/** A slide entry's r:id, whatever prefix the file gives the relationships namespace. */
-const relationshipId = (element: Element) => Array.from(element.attributes).find((a) => a.localName === "id" && (a.namespaceURI ?? "").endsWith("/relationships"))?.value ?? "";
 
 /**
  * PowerPoint (.pptx) → one level-1 heading per slide (its title, else "Slide N"), under a
  * heading for each of the deck's named sections when it has them; the slide's text boxes and
- * tables (rows as for CSV) in drawing order; then its speaker notes, as "Notes: …" (see slideBlocks). Hidden slides,
- * slide numbers, dates, footers, pictures, charts and SmartArt are left out. Only the parts holding
+ * tables (rows as for CSV), charts (see chartBlocks) and SmartArt (see diagramBlocks) in drawing
+ * order; then its speaker notes, as "Notes: …" (see slideBlocks). Hidden slides, slide numbers,
+ * dates, footers and pictures are left out. Only the parts holding
  * text are inflated; media never are.
  */
 export async function parsePptx(bytes: Uint8Array, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES): Promise<Block[]> {
@@ -99,13 +98,13 @@ export async function parsePptx(bytes: Uint8Array, maxExpandedBytes = MAX_ARCHIV
   try {
     return await readPresentation(new Package(await JSZip.loadAsync(bytes)));
   } catch (error) {
-    const detail = error instanceof NotAPresentation ? `${error.message} (not a PowerPoint presentation)` : (error as Error).message;
+    const detail = error instanceof NotAPresentation || error instanceof MissingPart ? `${error.message} (not a PowerPoint presentation)` : (error as Error).message;
     throw new CorruptDocumentError(`could not read the PPTX: ${detail}`);
   }
 }
 
 async function readPresentation(pkg: Package): Promise<Block[]> {
-  const main = [...(await pkg.relationships("")).values()].find((rel) => rel.type.endsWith("/officeDocument"))?.target;
+  const main = await pkg.mainPart();
   if (!main) throw new NotAPresentation("no main part in _rels/.rels");
   const presentation = await pkg.xml(main);
   if (presentation.localName !== "presentation") throw new NotAPresentation(`its main part, ${main}, is a "${presentation.localName}"`);
@@ -118,18 +117,18 @@ async function readPresentation(pkg: Package): Promise<Block[]> {
   const hasSections = sectionOf.size > 0;
   let section: string | undefined;
   for (const [index, entry] of slides.entries()) {
-    const path = parts.get(relationshipId(entry))?.target;
+    const path = parts.get(relationshipAttribute(entry, "id"))?.target;
     if (!path) throw new NotAPresentation(`slide ${index + 1} has no part`);
     const slide = await pkg.xml(path);
     if (slide.getAttribute("show") === "0") continue;
     const text: SlideText = { title: undefined, blocks: [], notes: "" };
     const tree = child(child(slide, "cSld"), "spTree");
-    if (tree) readShapes(tree, text);
+    if (tree) await readShapes(tree, text, { pkg, path });
     const notesPath = [...(await pkg.relationships(path)).values()].find((rel) => rel.type.endsWith("/notesSlide"))?.target;
     const notesTree = notesPath ? child(child(await pkg.xml(notesPath), "cSld"), "spTree") : undefined;
     if (notesTree) {
       const notes: SlideText = { title: undefined, blocks: [], notes: "" };
-      readShapes(notesTree, notes);
+      await readShapes(notesTree, notes, { pkg, path: notesPath ?? path });
       text.notes = notes.blocks.map((block) => block.text).join("\n");
     }
     const blocks = slideBlocks(index + 1, text, hasSections ? 2 : 1);

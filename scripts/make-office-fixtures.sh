@@ -3,7 +3,9 @@
 # producer of each format, so the tests read files no hand wrote: pump-manual.doc (Word 97-2003)
 # and pump-manual.odt from pump-manual.fodt, spare-parts.ods from spare-parts.fods, and
 # service-training.odp from the deck SERVICE_TRAINING in @herd/testing (written as .pptx by
-# makePptx, so Impress reads real placeholders). Not run by CI or the tests (they use the
+# makePptx, so Impress reads real placeholders), pump-curves.odp from PUMP_CURVES's chart slides
+# and pump-curves.odt from PUMP_CURVES_DOC (written as .docx by makeDocx), so their charts are
+# LibreOffice's own chart objects. Not run by CI or the tests (they use the
 # committed files); run it after changing a source, once `npm run build` has built @herd/testing.
 #
 # Needs LibreOffice: apt-get install --no-install-recommends libreoffice-writer-nogui \
@@ -21,11 +23,16 @@ convert() { soffice --headless "-env:UserInstallation=file://$profile" --convert
 convert "doc:MS Word 97" pump-manual.fodt
 convert "odt:writer8" pump-manual.fodt
 convert "ods:calc8" spare-parts.fods
-deck="$profile/service-training.pptx"
 (cd .. && node --input-type=module -e '
 import { writeFileSync } from "node:fs";
-import { makePptx, SERVICE_TRAINING } from "./dist/index.js";
-writeFileSync(process.argv[1], await makePptx(SERVICE_TRAINING.slides, SERVICE_TRAINING.footer));
-' "$deck")
-convert "odp:impress8" "$deck"
-echo "wrote pump-manual.doc, pump-manual.odt, spare-parts.ods and service-training.odp in $(pwd)"
+import { makeDocx, makePptx, PUMP_CURVES, PUMP_CURVES_DOC, SERVICE_TRAINING } from "./dist/index.js";
+const [dir] = process.argv.slice(1);
+writeFileSync(`${dir}/service-training.pptx`, await makePptx(SERVICE_TRAINING.slides, SERVICE_TRAINING.footer));
+// The SmartArt slide stays out: Impress keeps only its drawn shapes, which are not a SmartArt test.
+writeFileSync(`${dir}/pump-curves.pptx`, await makePptx(PUMP_CURVES.slides.filter((slide) => !("smartArt" in slide))));
+writeFileSync(`${dir}/pump-curves.docx`, await makeDocx(PUMP_CURVES_DOC));
+' "$profile")
+convert "odp:impress8" "$profile/service-training.pptx"
+convert "odp:impress8" "$profile/pump-curves.pptx"
+convert "odt:writer8" "$profile/pump-curves.docx"
+echo "wrote pump-manual.doc, pump-manual.odt, spare-parts.ods, service-training.odp, pump-curves.odp and pump-curves.odt in $(pwd)"

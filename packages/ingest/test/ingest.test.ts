@@ -1,6 +1,6 @@
 import JSZip from "jszip";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makePptx, makeXlsx, pumpManualDoc, pumpManualOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, PUMP_CURVES, PUMP_CURVES_DOC, pumpCurvesOdp, pumpCurvesOdt, pumpManualDoc, pumpManualOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
 import { DOC, DOCX, legacyTypeOf, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
@@ -27,6 +27,25 @@ const SERVICE_TRAINING_BLOCKS: Block[] = [
   // A title alone is still text; numbering counts the hidden slide, as PowerPoint does.
   { kind: "heading", level: 1, text: "Slide 4" },
   { kind: "text", text: "Always wear gloves with hydraulic fluid" },
+];
+
+/** PUMP_CURVES's deck as blocks (its charts the same from .pptx and from LibreOffice's .odp of it). */
+const PUMP_CURVES_BLOCKS: Block[] = [
+  { kind: "heading", level: 1, text: "Pump curves" },
+  { kind: "text", text: "Chart: Flow by pressure; values: Flow (l/min)" },
+  { kind: "text", text: "Pressure: 1 bar; HX-220: 40; HX-330: 60" },
+  { kind: "text", text: "Pressure: 2 bar; HX-220: 32; HX-330: 51" },
+  { kind: "text", text: "Pressure: 3 bar; HX-220: 21; HX-330: 38.5" },
+  { kind: "text", text: "Notes: The HX-330 keeps its flow longer." },
+  { kind: "heading", level: 1, text: "Faults in 2025" },
+  { kind: "text", text: "Most were seals" },
+  // Untitled: named by its series.
+  { kind: "text", text: "Chart: Faults by code" },
+  { kind: "text", text: "category: E-411; Faults by code: 12" },
+  { kind: "text", text: "category: E-412; Faults by code: 3" },
+  { kind: "heading", level: 1, text: "Bleeding the brakes" },
+  // The data model lists the nodes backwards (see smartArtData): the order is the connections'.
+  { kind: "text", text: "Fill the reservoir\nOpen the bleed screw\n› Start at the wheel farthest from the master cylinder\n› Keep the reservoir full\nClose and check the pedal" },
 ];
 
 describe("formats", () => {
@@ -303,35 +322,8 @@ describe("formats", () => {
   });
 
   it("reads a deck's charts (title, axes, a line per category) and SmartArt (its nodes in the diagram's order, nested ones under their parent)", async () => {
-    const deck = await makePptx([
-      {
-        title: "Pump curves",
-        chart: { type: "line", title: "Flow by pressure", categoryAxis: "Pressure", valueAxis: "Flow (l/min)", series: [{ name: "HX-220", labels: ["1 bar", "2 bar", "3 bar"], values: [40, 32, 21] }, { name: "HX-330", labels: ["1 bar", "2 bar", "3 bar"], values: [60, 51, 38.5] }] },
-        notes: "The HX-330 keeps its flow longer.",
-      },
-      { title: "Faults in 2025", bullets: ["Most were seals"], chart: { type: "pie", series: [{ name: "Faults by code", labels: ["E-411", "E-412"], values: [12, 3] }] } },
-      {
-        title: "Bleeding the brakes",
-        smartArt: [{ text: "Fill the reservoir" }, { text: "Open the bleed screw", children: [{ text: "Start at the wheel farthest from the master cylinder" }, { text: "Keep the reservoir full" }] }, { text: "Close and check the pedal" }],
-      },
-    ]);
-    expect(await parseDocument(deck, PPTX)).toEqual([
-      { kind: "heading", level: 1, text: "Pump curves" },
-      { kind: "text", text: "Chart: Flow by pressure; values: Flow (l/min)" },
-      { kind: "text", text: "Pressure: 1 bar; HX-220: 40; HX-330: 60" },
-      { kind: "text", text: "Pressure: 2 bar; HX-220: 32; HX-330: 51" },
-      { kind: "text", text: "Pressure: 3 bar; HX-220: 21; HX-330: 38.5" },
-      { kind: "text", text: "Notes: The HX-330 keeps its flow longer." },
-      { kind: "heading", level: 1, text: "Faults in 2025" },
-      { kind: "text", text: "Most were seals" },
-      // Untitled: named by its series.
-      { kind: "text", text: "Chart: Faults by code" },
-      { kind: "text", text: "category: E-411; Faults by code: 12" },
-      { kind: "text", text: "category: E-412; Faults by code: 3" },
-      { kind: "heading", level: 1, text: "Bleeding the brakes" },
-      // The data model lists the nodes backwards (see withSmartArt): the order is the connections'.
-      { kind: "text", text: "Fill the reservoir\nOpen the bleed screw\n› Start at the wheel farthest from the master cylinder\n› Keep the reservoir full\nClose and check the pedal" },
-    ]);
+    const deck = await makePptx(PUMP_CURVES.slides);
+    expect(await parseDocument(deck, PPTX)).toEqual(PUMP_CURVES_BLOCKS);
     // Charts whose parts are missing leave the rest of their slides readable.
     const zip = await JSZip.loadAsync(deck);
     for (const path of Object.keys(zip.files).filter((name) => name.startsWith("ppt/charts/chart"))) zip.remove(path);
@@ -367,6 +359,24 @@ describe("formats", () => {
       { kind: "text", text: "point: 1; series 1: 3" },
       { kind: "text", text: "point: 2" },
     ]);
+  });
+
+  it("reads the charts of OpenDocument files as those of Office files: LibreOffice's conversions of the same deck and document read the same", async () => {
+    const odp = pumpCurvesOdp();
+    const slides = PUMP_CURVES_BLOCKS.slice(0, PUMP_CURVES_BLOCKS.findIndex((block) => block.text === "Bleeding the brakes"));
+    expect(await parseDocument(odp, ODP)).toEqual(slides);
+    const docx = await parseDocument(await makeDocx(PUMP_CURVES_DOC), DOCX);
+    expect(await parseDocument(pumpCurvesOdt(), ODT)).toEqual(docx);
+    expect(docx).toEqual([
+      { kind: "heading", level: 1, text: "Pump curves" },
+      { kind: "text", text: "Measured at 20 °C:" },
+      ...slides.slice(1, 5),
+      { kind: "text", text: "Dispose of old fluid." },
+    ]);
+    // A chart object missing from the archive leaves the rest of its slide readable.
+    const zip = await JSZip.loadAsync(odp);
+    for (const path of Object.keys(zip.files).filter((name) => name.startsWith("Object "))) zip.remove(path);
+    expect((await parseDocument(await zip.generateAsync({ type: "uint8array" }), ODP)).map((block) => block.text)).toEqual(["Pump curves", "Notes: The HX-330 keeps its flow longer.", "Faults in 2025", "Most were seals"]);
   });
 
   it("reads OpenDocument presentations (.odp) as PowerPoint decks: the same deck converted by LibreOffice reads the same", async () => {

@@ -68,7 +68,7 @@ export async function makeDocx(blocks: readonly DocxBlock[]): Promise<Buffer> {
   zip.file("_rels/.rels", `${xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${relationship("rId1", "officeDocument", "word/document.xml")}</Relationships>`);
   zip.file("word/_rels/document.xml.rels", `${xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${relationship("rId1", "styles", "styles.xml")}${relationship("rId2", "footnotes", "footnotes.xml")}${parts.map((extra) => relationship(extra.id, extra.relationship, extra.path)).join("")}</Relationships>`);
   for (const extra of parts) zip.file(`word/${extra.path}`, extra.content);
-  const styles = [1, 2, 3].map((level) => `<w:style w:type="paragraph" w:styleId="Heading${level}"><w:name w:val="heading ${level}"/></w:style>`).join("");
+  const styles = [1, 2, 3].map((level) => `<w:style w:type="paragraph" w:styleId="Heading${level}"><w:name w:val="heading ${level}"/><w:pPr><w:outlineLvl w:val="${level - 1}"/></w:pPr></w:style>`).join("");
   zip.file("word/styles.xml", `${xml}<w:styles xmlns:w="${W}">${styles}</w:styles>`);
   zip.file("word/footnotes.xml", `${xml}<w:footnotes xmlns:w="${W}">${footnotes.map((note, i) => `<w:footnote w:id="${i + 1}">${paragraph(note)}</w:footnote>`).join("")}</w:footnotes>`);
   zip.file("word/document.xml", `${xml}<w:document xmlns:w="${W}"><w:body>${document}</w:body></w:document>`);

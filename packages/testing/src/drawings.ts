@@ -48,7 +48,8 @@ export async function chartPart(chart: ChartSpec): Promise<string> {
   const deck = new PptxGenJS();
   addChart(deck.addSlide(), chart);
   const zip = await JSZip.loadAsync((await deck.write({ outputType: "nodebuffer" })) as Buffer);
-  const part = await zip.file("ppt/charts/chart1.xml")?.async("string");
+  // pptxgenjs numbers charts across every deck of the process: the one chart part, whatever its number.
+  const part = await zip.file(/^ppt\/charts\/chart\d+\.xml$/)[0]?.async("string");
   if (part === undefined) throw new Error("pptxgenjs wrote no chart part");
   return part;
 }

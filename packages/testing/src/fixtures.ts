@@ -21,3 +21,9 @@ export const sparePartsOds = (): Buffer => fixture("spare-parts.ods");
 
 /** SERVICE_TRAINING (the .pptx test's deck) as LibreOffice Impress converts it to OpenDocument (.odp). */
 export const serviceTrainingOdp = (): Buffer => fixture("service-training.odp");
+
+/** PUMP_CURVES's charts (its first two slides) as LibreOffice Impress converts the deck to .odp. */
+export const pumpCurvesOdp = (): Buffer => fixture("pump-curves.odp");
+
+/** PUMP_CURVES_DOC as LibreOffice Writer converts it from .docx to .odt (the chart an embedded chart object). */
+export const pumpCurvesOdt = (): Buffer => fixture("pump-curves.odt");

@@ -3,37 +3,54 @@ import type { Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
 import { child, children, descendants, elements } from "./xml.js";
 
+/** What a chart says, whatever format holds it: its titles and each series' points. */
+export interface ChartData {
+  title: string;
+  categoryAxis: string | undefined;
+  valueAxis: string | undefined;
+  series: Array<{ name: string; categories: string[]; values: string[] }>;
+}
+
 /**
- * A DrawingML chart part (c:chartSpace, as PowerPoint, Word and Excel write it) as blocks:
- * "Chart: <title>" (with its value axis's title), then one line per category naming each
- * series' value, as a table's rows are (see rowBlocks): "Pressure: 2 bar; HX-220: 32; HX-330: 51".
- * A pump curve or a fault-count chart in a service deck holds figures written nowhere else.
- * Untitled, the heading names its series. The values are those the chart part caches, as written.
+ * A chart as blocks: "Chart: <title>" (with its value axis's title; untitled, named by its
+ * series), then one line per category naming each series' value, as a table's rows are (see
+ * rowBlocks): "Pressure: 2 bar; HX-220: 32; HX-330: 51". A pump curve or a fault-count chart in
+ * a service deck holds figures written nowhere else.
+ */
+export function chartDataBlocks(chart: ChartData): Block[] {
+  const series = chart.series.map((s, index) => ({ ...s, name: s.name || `series ${index + 1}` }));
+  const title = chart.title || series.map((s) => s.name).join(", ");
+  const heading = [title, chart.valueAxis && chart.valueAxis !== title ? `values: ${chart.valueAxis}` : ""].filter((part) => part !== "").join("; ");
+  const count = Math.max(0, ...series.map((s) => Math.max(s.categories.length, s.values.length)));
+  const categories = series.find((s) => s.categories.length > 0)?.categories ?? [];
+  const header = [chart.categoryAxis || (categories.length > 0 ? "category" : "point"), ...series.map((s) => s.name)];
+  const rows = Array.from({ length: count }, (_, index) => [categories[index] ?? String(index + 1), ...series.map((s) => s.values[index] ?? "")]);
+  const blocks = rowBlocks([header, ...rows]);
+  return heading === "" ? blocks : [{ kind: "text", text: `Chart: ${heading}` }, ...blocks];
+}
+
+/**
+ * A DrawingML chart part (c:chartSpace, as PowerPoint, Word and Excel write it) as blocks (see
+ * chartDataBlocks), from the values the part caches, as written.
  */
 export function chartBlocks(chartSpace: Element): Block[] {
   const chart = child(chartSpace, "chart");
   const plotArea = child(chart, "plotArea");
   if (!chart || !plotArea) return [];
-  const series = elements(plotArea)
-    .filter((plot) => plot.localName?.endsWith("Chart"))
-    .flatMap((plot) => children(plot, "ser"))
-    .map((ser, index) => ({
-      name: seriesName(ser) || `series ${index + 1}`,
-      categories: points(child(ser, "cat") ?? child(ser, "xVal")),
-      values: points(child(ser, "val") ?? child(ser, "yVal")),
-    }));
-  const axisTitle = (kinds: string[]) => children(plotArea, ...kinds).map((axis) => titleText(child(axis, "title"))).find((title) => title !== "");
-  // Untitled, a chart is known by its series (PowerPoint shows a lone series' name as the title).
-  const title = titleText(child(chart, "title")) || series.map((s) => s.name).join(", ");
-  const valueAxis = axisTitle(["valAx"]);
-  const heading = [title, valueAxis && valueAxis !== title ? `values: ${valueAxis}` : ""].filter((part) => part !== "").join("; ");
-  const count = Math.max(0, ...series.map((s) => Math.max(s.categories.length, s.values.length)));
-  const categories = series.find((s) => s.categories.length > 0)?.categories ?? [];
-  const header = [axisTitle(["catAx", "dateAx"]) ?? (series.some((s) => s.categories.length > 0) ? "category" : "point"), ...series.map((s) => s.name)];
-  const rows = Array.from({ length: count }, (_, index) => [categories[index] ?? String(index + 1), ...series.map((s) => s.values[index] ?? "")]);
-  const blocks = rowBlocks([header, ...rows]);
-  if (heading === "") return blocks;
-  return [{ kind: "text", text: `Chart: ${heading}` }, ...blocks];
+  const axisTitle = (...kinds: string[]) => children(plotArea, ...kinds).map((axis) => titleText(child(axis, "title"))).find((title) => title !== "");
+  return chartDataBlocks({
+    title: titleText(child(chart, "title")),
+    categoryAxis: axisTitle("catAx", "dateAx"),
+    valueAxis: axisTitle("valAx"),
+    series: elements(plotArea)
+      .filter((plot) => plot.localName?.endsWith("Chart"))
+      .flatMap((plot) => children(plot, "ser"))
+      .map((ser) => ({
+        name: seriesName(ser),
+        categories: points(child(ser, "cat") ?? child(ser, "xVal")),
+        values: points(child(ser, "val") ?? child(ser, "yVal")),
+      })),
+  });
 }
 
 /** A title's text: rich text (its paragraphs) or a reference's cached string. */

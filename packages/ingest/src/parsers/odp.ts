@@ -1,7 +1,8 @@
 import type { Element } from "@xmldom/xmldom";
 import type { Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
-import { readOdfBody } from "./odf.js";
+import { objectName, readOdfBody } from "./odf.js";
+import { odfChartBlocks } from "./odf-chart.js";
 import { odfTextOf } from "./odt.js";
 import { slideBlocks, type SlideText } from "./slides.js";
 import { attribute, child, children, descendants, elements } from "./xml.js";
@@ -20,12 +21,12 @@ function hiddenStyles(root: Element | null | undefined): Set<string> {
   return hidden;
 }
 
-/** A page's (or notes page's) shapes in drawing order: frames with text boxes or tables, other shapes' text, groups. */
-function readShapes(container: Element, out: SlideText): void {
+/** A page's (or notes page's) shapes in drawing order: frames with text boxes, tables or charts, other shapes' text, groups. */
+function readShapes(container: Element, out: SlideText, charts: Map<string, Element>): void {
   for (const shape of elements(container)) {
     const name = shape.localName ?? "";
     if (name === "g") {
-      readShapes(shape, out);
+      readShapes(shape, out, charts);
       continue;
     }
     if (name === "notes" || name === "page-thumbnail" || name === "forms" || name === "animations") continue;
@@ -37,7 +38,9 @@ function readShapes(container: Element, out: SlideText): void {
         const rows = descendants(table, "table-row").map((row) => children(row, "table-cell").map((cell) => odfTextOf(cell).replace(/\s+/g, " ").trim()));
         out.blocks.push(...rowBlocks(rows));
       }
-      // A frame's text is in its text box; a picture, chart or object frame has none.
+      const chart = charts.get(objectName(attribute(child(shape, "object") ?? shape, "href")));
+      if (chart) out.blocks.push(...odfChartBlocks(chart));
+      // A frame's text is in its text box; a picture or object frame has none.
       const box = child(shape, "text-box");
       text = box ? odfTextOf(box) : "";
     } else {
@@ -51,21 +54,21 @@ function readShapes(container: Element, out: SlideText): void {
 
 /**
  * OpenDocument presentation (.odp, LibreOffice Impress's format) → as PowerPoint decks: a slide
- * a section under its title (else "Slide N"), its text boxes, shapes' text and tables (rows as for
- * CSV) in drawing order, then its speaker notes as "Notes: …"; hidden slides, footers, dates and
+ * a section under its title (else "Slide N"), its text boxes, shapes' text, tables (rows as for
+ * CSV) and charts (see odfChartBlocks) in drawing order, then its speaker notes as "Notes: …"; hidden slides, footers, dates and
  * slide numbers left out.
  */
 export async function parseOdp(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
-  const body = await readOdfBody(bytes, "ODP", maxExpandedBytes);
+  const { body, charts } = await readOdfBody(bytes, "ODP", maxExpandedBytes, true);
   const hidden = hiddenStyles(body.ownerDocument?.documentElement);
   return children(body, "page").flatMap((page, index) => {
       if (hidden.has(attribute(page, "style-name") ?? "")) return [];
       const slide: SlideText = { title: undefined, blocks: [], notes: "" };
-      readShapes(page, slide);
+      readShapes(page, slide, charts);
       const notesPage = child(page, "notes");
       if (notesPage) {
         const notes: SlideText = { title: undefined, blocks: [], notes: "" };
-        readShapes(notesPage, notes);
+        readShapes(notesPage, notes, charts);
         slide.notes = notes.blocks.map((block) => block.text).join("\n");
       }
       return slideBlocks(index + 1, slide, 1);

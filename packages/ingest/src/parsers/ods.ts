@@ -64,7 +64,7 @@ function sheetRows(table: Element, rows: string[][], budget: { rows: number }): 
  * Cells show what the sheet displays (formatted numbers, formula results), dates as ISO dates.
  */
 export async function parseOds(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
-  const body = await readOdfBody(bytes, "ODS", maxExpandedBytes);
+  const { body } = await readOdfBody(bytes, "ODS", maxExpandedBytes);
   const budget = { rows: 0 };
   return children(body, "table").flatMap((table) => {
       const rows: string[][] = [];

@@ -1,6 +1,7 @@
 import type { Element } from "@xmldom/xmldom";
 import type { Block } from "../blocks.js";
-import { readOdfBody } from "./odf.js";
+import { objectName, readOdfBody } from "./odf.js";
+import { odfChartBlocks } from "./odf-chart.js";
 import { attribute, child, children, collapseSpaces, elements } from "./xml.js";
 
 /** Generated from the text itself (tables of contents, indexes): their lines would repeat the headings. */
@@ -11,6 +12,9 @@ const NOT_TEXT = new Set(["tracked-changes", "sequence-decls", "variable-decls",
 class Reader {
   readonly blocks: Block[] = [];
   readonly notes: string[] = [];
+
+  /** The document's embedded charts, by object name (see readOdfBody). */
+  constructor(private readonly charts: Map<string, Element> = new Map()) {}
 
   /** The text of a paragraph or heading; its notes are kept for the end, its text boxes read after it. */
   inline(node: Element, boxes: Element[]): string {
@@ -25,7 +29,7 @@ class Reader {
       else if (name === "tab") out += "\t";
       else if (name === "line-break") out += "\n";
       else if (name === "note") out += this.note(element);
-      else if (name === "frame") boxes.push(...children(element, "text-box"));
+      else if (name === "frame") boxes.push(...children(element, "text-box", "object"));
       else if (!NOT_TEXT.has(name)) out += this.inline(element, boxes);
     }
     return out;
@@ -41,7 +45,7 @@ class Reader {
 
   /** All the text inside `container`, paragraphs a line each (a list item, a table cell, a note). */
   textOf(container: Element): string {
-    const reader = new Reader();
+    const reader = new Reader(this.charts);
     reader.body(container);
     this.notes.push(...reader.notes);
     return reader.blocks.map((block) => block.text).join("\n");
@@ -51,7 +55,11 @@ class Reader {
     const boxes: Element[] = [];
     const text = collapseSpaces(this.inline(node, boxes));
     if (text !== "") this.blocks.push(heading === undefined ? { kind: "text", text } : { kind: "heading", level: heading, text: text.replace(/\s+/g, " ") });
-    for (const box of boxes) this.body(box);
+    for (const box of boxes) {
+      const chart = box.localName === "object" ? this.charts.get(objectName(attribute(box, "href"))) : undefined;
+      if (chart) this.blocks.push(...odfChartBlocks(chart));
+      else if (box.localName !== "object") this.body(box);
+    }
   }
 
   table(table: Element): void {
@@ -94,13 +102,14 @@ export function odfTextOf(container: Element): string {
 
 /**
  * OpenDocument text (.odt, LibreOffice's and OpenOffice's format) → headings from their outline
- * level, paragraphs, lists (an item a line), tables (a row a line, cells apart), text boxes after
- * their paragraph, then footnotes and endnotes ("1. …", cited as "[1]" where they stood).
+ * level, paragraphs, lists (an item a line), tables (a row a line, cells apart), text boxes and
+ * charts (see odfChartBlocks) after their paragraph, then footnotes and endnotes ("1. …", cited as "[1]" where they stood).
  * Tables of contents and indexes, comments, and tracked deletions are left out; headers and
  * footers (in styles.xml) are not read.
  */
 export async function parseOdt(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
-  const reader = new Reader();
-  reader.body(await readOdfBody(bytes, "ODT", maxExpandedBytes));
+  const { body, charts } = await readOdfBody(bytes, "ODT", maxExpandedBytes, true);
+  const reader = new Reader(charts);
+  reader.body(body);
   return [...reader.blocks, ...reader.notes.map((note) => ({ kind: "text" as const, text: note }))];
 }

@@ -35,7 +35,7 @@ function fromZip(bytes: Uint8Array, format: string, parse: (bytes: Uint8Array) =
 /**
  * `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see
  * decodeText). What a parser could not read of an otherwise readable document is added to
- * `warnings` (a PDF's pages without text).
+ * `warnings` (a PDF's pages without text, a deck's slides that are only pictures).
  */
 export async function parseDocument(bytes: Uint8Array, mimeType: string, warnings: string[] = []): Promise<Block[]> {
   const type = mimeEssence(mimeType);
@@ -67,9 +67,9 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string, warning
     case ODS:
       return fromZip(bytes, "an ODS", parseOds);
     case ODP:
-      return fromZip(bytes, "an ODP", parseOdp);
+      return fromZip(bytes, "an ODP", (zip) => parseOdp(zip, undefined, warnings));
     case PPTX:
-      return fromZip(bytes, "a PPTX", parsePptx, { extension: ".ppt", saveAs: ".pptx" });
+      return fromZip(bytes, "a PPTX", (zip) => parsePptx(zip, undefined, warnings), { extension: ".ppt", saveAs: ".pptx" });
     default:
       throw new UnsupportedFormatError(LEGACY_FORMATS[type] ?? `unsupported type "${type}"; supported: ${SUPPORTED_TYPES.join(", ")}`);
   }

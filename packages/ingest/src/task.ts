@@ -19,7 +19,11 @@ export async function parseAndChunk(task: ParseTask): Promise<ParseResult> {
     const warnings: string[] = [];
     const blocks = await parseDocument(task.bytes, task.type, warnings);
     const chunks = chunkBlocks(blocks, task);
-    if (chunks.length === 0) return { ok: false, reason: mimeEssence(task.type) === "application/pdf" ? NO_TEXT_PDF : "the document contains no text" };
+    if (chunks.length === 0) {
+      // A deck of nothing but pictures says so (its warning) rather than only "no text".
+      const reason = mimeEssence(task.type) === "application/pdf" ? NO_TEXT_PDF : ["the document contains no text", ...warnings].join(": ");
+      return { ok: false, reason };
+    }
     return { ok: true, chunks, warnings };
   } catch (error) {
     return { ok: false, reason: (error as Error).message };

@@ -1,12 +1,12 @@
 import JSZip from "jszip";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makePptx, makeXlsx, PUMP_CURVES, PUMP_CURVES_DOC, pumpCurvesOdp, pumpCurvesOdt, pumpManualDoc, pumpManualOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, PICTURE_SLIDES, pictureSlidesOdp, PUMP_CURVES, PUMP_CURVES_DOC, pumpCurvesOdp, pumpCurvesOdt, pumpManualDoc, pumpManualOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
 import { DOC, DOCX, legacyTypeOf, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
 import { parseDocx } from "../src/parsers/docx.js";
 import { withDrawingsAsText } from "../src/parsers/docx-drawings.js";
-import { pageRanges } from "../src/parsers/pdf.js";
+import { pageRanges } from "../src/parsers/ranges.js";
 import { parsePptx } from "../src/parsers/pptx.js";
 import { chartBlocks } from "../src/parsers/chart.js";
 import { parseXml } from "../src/parsers/xml.js";
@@ -112,6 +112,7 @@ describe("formats", () => {
     // A long list of pages is cut short, saying how many there are.
     expect(pageRanges([1, 3, 4, 5, 9])).toBe("1, 3-5, 9");
     expect(pageRanges([1, 3, 5, 7, 9, 10], 3)).toBe("1, 3, 5, … (6 pages)");
+    expect(pageRanges([1, 3, 5, 7], 2, "slides")).toBe("1, 3, … (4 slides)");
     expect(await parseAndChunk({ bytes: pdf, type: "application/pdf", ...settings })).toMatchObject({ ok: true, warnings: [] });
     // Pages without text (a scan's pages are pictures): the reason says what to do.
     expect(await parseAndChunk({ bytes: makePdf([[], []]), type: "application/pdf", ...settings })).toEqual({ ok: false, reason: expect.stringMatching(/^the PDF contains no text, only pictures of its pages \(a scan\?\): make it searchable with OCR first/) });
@@ -377,6 +378,22 @@ describe("formats", () => {
     const zip = await JSZip.loadAsync(odp);
     for (const path of Object.keys(zip.files).filter((name) => name.startsWith("Object "))) zip.remove(path);
     expect((await parseDocument(await zip.generateAsync({ type: "uint8array" }), ODP)).map((block) => block.text)).toEqual(["Pump curves", "Notes: The HX-330 keeps its flow longer.", "Faults in 2025", "Most were seals"]);
+  });
+
+  it("names a deck's slides that are only pictures in its warnings, .pptx and LibreOffice's .odp of it alike; a deck of nothing else fails saying so", async () => {
+    const warning = "slides 2-3 of 5 have only pictures and no text (screenshots, scans?): not searchable until their text is typed in or read with OCR";
+    const pptx = await parseAndChunk({ bytes: await makePptx(PICTURE_SLIDES.slides), type: PPTX, ...settings });
+    const odp = await parseAndChunk({ bytes: pictureSlidesOdp(), type: ODP, ...settings });
+    // Slide 4 has a title beside its picture: it is found by its title, and not named.
+    expect(pptx).toMatchObject({ ok: true, warnings: [warning] });
+    expect(odp).toEqual(pptx);
+    const pictures = await makePptx([{ picture: true }, { picture: true, notes: "" }]);
+    expect(await parseAndChunk({ bytes: pictures, type: PPTX, ...settings })).toEqual({
+      ok: false,
+      reason: "the document contains no text: slides 1-2 of 2 have only pictures and no text (screenshots, scans?): not searchable until their text is typed in or read with OCR",
+    });
+    // A deck without pictures warns of nothing.
+    expect(await parseAndChunk({ bytes: await makePptx(SERVICE_TRAINING.slides), type: PPTX, ...settings })).toMatchObject({ ok: true, warnings: [] });
   });
 
   it("reads OpenDocument presentations (.odp) as PowerPoint decks: the same deck converted by LibreOffice reads the same", async () => {

@@ -27,3 +27,6 @@ export const pumpCurvesOdp = (): Buffer => fixture("pump-curves.odp");
 
 /** PUMP_CURVES_DOC as LibreOffice Writer converts it from .docx to .odt (the chart an embedded chart object). */
 export const pumpCurvesOdt = (): Buffer => fixture("pump-curves.odt");
+
+/** PICTURE_SLIDES as LibreOffice Impress converts it to .odp (its pictures draw:image frames). */
+export const pictureSlidesOdp = (): Buffer => fixture("picture-slides.odp");

@@ -1,6 +1,7 @@
 import JSZip from "jszip";
 import { addChart, DIAGRAM_NS, PptxGenJS, smartArtData, type ChartSpec, type SmartArtNode } from "./drawings.js";
 import type { DocxBlock } from "./docx.js";
+import { makePng } from "./png.js";
 import { escapeXml } from "./xml.js";
 
 
@@ -18,6 +19,8 @@ export interface PptxSlide {
   section?: string;
   /** A chart, as pptxgenjs writes one (a chart part with its data cached, and an embedded workbook). */
   chart?: ChartSpec;
+  /** A picture (a grey PNG, as a pasted screenshot would be). */
+  picture?: boolean;
   /** A SmartArt diagram (see withSmartArt). */
   smartArt?: readonly SmartArtNode[];
 }
@@ -64,6 +67,7 @@ export async function makePptx(slides: readonly PptxSlide[], footer?: string): P
     if (spec.table) slide.addTable(spec.table.map((row) => row.map((text) => ({ text }))), { x: 0.5, y: 4.6, w: 9 });
     if (spec.notes !== undefined) slide.addNotes(spec.notes);
     if (spec.chart) addChart(slide, spec.chart);
+    if (spec.picture) slide.addImage({ data: `image/png;base64,${makePng(64, 48).toString("base64")}`, x: 1, y: 1.4, w: 8, h: 3.5 });
   }
   let pptx = (await deck.write({ outputType: "nodebuffer" })) as Buffer;
   for (const [index, spec] of slides.entries()) if (spec.smartArt) pptx = await withSmartArt(pptx, index + 1, spec.smartArt);
@@ -141,3 +145,11 @@ export const PUMP_CURVES_DOC = [
   { text: "Measured at 20 °C:", chart: PUMP_FLOW },
   { text: "Dispose of old fluid." },
 ] as const satisfies readonly DocxBlock[];
+
+/**
+ * A deck with slides that are only pictures (2 and 3; 4 has a title beside its picture), for the
+ * warning that names them. The .odp test reads LibreOffice's conversion of it.
+ */
+export const PICTURE_SLIDES = {
+  slides: [{ title: "Wiring", bullets: ["Check the fuse first"] }, { picture: true }, { picture: true }, { title: "Control board", picture: true }, { textBox: "Call service if the fault stays." }],
+} as const satisfies { slides: readonly PptxSlide[] };

@@ -4,7 +4,7 @@ import { rowBlocks } from "./csv.js";
 import { objectName, readOdfBody } from "./odf.js";
 import { odfChartBlocks } from "./odf-chart.js";
 import { odfTextOf } from "./odt.js";
-import { slideBlocks, type SlideText } from "./slides.js";
+import { pictureSlidesWarning, slideBlocks, type SlideText } from "./slides.js";
 import { attribute, child, children, descendants, elements } from "./xml.js";
 
 /** Placeholders whose text repeats on every slide: footer, header, date, slide number. */
@@ -56,21 +56,29 @@ function readShapes(container: Element, out: SlideText, charts: Map<string, Elem
  * OpenDocument presentation (.odp, LibreOffice Impress's format) → as PowerPoint decks: a slide
  * a section under its title (else "Slide N"), its text boxes, shapes' text, tables (rows as for
  * CSV) and charts (see odfChartBlocks) in drawing order, then its speaker notes as "Notes: …"; hidden slides, footers, dates and
- * slide numbers left out.
+ * slide numbers left out; slides that are only pictures named in `warnings`.
  */
-export async function parseOdp(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
+export async function parseOdp(bytes: Uint8Array, maxExpandedBytes?: number, warnings: string[] = []): Promise<Block[]> {
   const { body, charts } = await readOdfBody(bytes, "ODP", maxExpandedBytes, true);
   const hidden = hiddenStyles(body.ownerDocument?.documentElement);
-  return children(body, "page").flatMap((page, index) => {
-      if (hidden.has(attribute(page, "style-name") ?? "")) return [];
-      const slide: SlideText = { title: undefined, blocks: [], notes: "" };
-      readShapes(page, slide, charts);
-      const notesPage = child(page, "notes");
-      if (notesPage) {
-        const notes: SlideText = { title: undefined, blocks: [], notes: "" };
-        readShapes(notesPage, notes, charts);
-        slide.notes = notes.blocks.map((block) => block.text).join("\n");
-      }
-      return slideBlocks(index + 1, slide, 1);
-    });
+  const pages = children(body, "page");
+  const pictures: number[] = [];
+  const blocks = pages.flatMap((page, index) => {
+    if (hidden.has(attribute(page, "style-name") ?? "")) return [];
+    const slide: SlideText = { title: undefined, blocks: [], notes: "" };
+    readShapes(page, slide, charts);
+    const notesPage = child(page, "notes");
+    if (notesPage) {
+      const notes: SlideText = { title: undefined, blocks: [], notes: "" };
+      readShapes(notesPage, notes, charts);
+      slide.notes = notes.blocks.map((block) => block.text).join("\n");
+    }
+    const read = slideBlocks(index + 1, slide, 1);
+    const shapes = elements(page).filter((shape) => shape.localName !== "notes");
+    if (read.length === 0 && shapes.some((shape) => shape.localName === "image" || descendants(shape, "image").length > 0)) pictures.push(index + 1);
+    return read;
+  });
+  const warning = pictureSlidesWarning(pictures, pages.length);
+  if (warning) warnings.push(warning);
+  return blocks;
 }

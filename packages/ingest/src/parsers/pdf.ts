@@ -1,23 +1,12 @@
 import { getDocument, VerbosityLevel } from "pdfjs-dist/legacy/build/pdf.mjs";
 import { CorruptDocumentError, paragraphs, type Block } from "../blocks.js";
+import { pageRanges } from "./ranges.js";
 
 interface TextItem {
   str: string;
   hasEOL?: boolean;
   height?: number;
   transform?: number[];
-}
-
-/** Page numbers as short ranges, the first `most` of them: "3, 7-9, 12", "1, 3, 5, … (40 pages)". */
-export function pageRanges(pages: readonly number[], most = 20): string {
-  const ranges: string[] = [];
-  for (let i = 0; i < pages.length; ) {
-    let j = i;
-    while (j + 1 < pages.length && pages[j + 1] === (pages[j] as number) + 1) j += 1;
-    ranges.push(j > i ? `${pages[i]}-${pages[j]}` : String(pages[i]));
-    i = j + 1;
-  }
-  return ranges.length > most ? `${ranges.slice(0, most).join(", ")}, … (${pages.length} pages)` : ranges.join(", ");
 }
 
 /**

@@ -4,7 +4,7 @@ import { CorruptDocumentError, type Block } from "../blocks.js";
 import { rowBlocks } from "./csv.js";
 import { chartBlocks } from "./chart.js";
 import { diagramBlocks } from "./diagram.js";
-import { slideBlocks, type SlideText } from "./slides.js";
+import { pictureSlidesWarning, slideBlocks, type SlideText } from "./slides.js";
 import { child, children, collapseSpaces, descendants, elements } from "./xml.js";
 import { MissingPart, Package, relationshipAttribute } from "./opc.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
@@ -90,20 +90,20 @@ async function frameBlocks(frame: Element, context: ShapeContext): Promise<Block
  * heading for each of the deck's named sections when it has them; the slide's text boxes and
  * tables (rows as for CSV), charts (see chartBlocks) and SmartArt (see diagramBlocks) in drawing
  * order; then its speaker notes, as "Notes: …" (see slideBlocks). Hidden slides, slide numbers,
- * dates, footers and pictures are left out. Only the parts holding
- * text are inflated; media never are.
+ * dates, footers and pictures are left out; slides that are only pictures are named in
+ * `warnings`. Only the parts holding text are inflated; media never are.
  */
-export async function parsePptx(bytes: Uint8Array, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES): Promise<Block[]> {
+export async function parsePptx(bytes: Uint8Array, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES, warnings: string[] = []): Promise<Block[]> {
   await checkArchiveSize(bytes, "PPTX", maxExpandedBytes);
   try {
-    return await readPresentation(new Package(await JSZip.loadAsync(bytes)));
+    return await readPresentation(new Package(await JSZip.loadAsync(bytes)), warnings);
   } catch (error) {
     const detail = error instanceof NotAPresentation || error instanceof MissingPart ? `${error.message} (not a PowerPoint presentation)` : (error as Error).message;
     throw new CorruptDocumentError(`could not read the PPTX: ${detail}`);
   }
 }
 
-async function readPresentation(pkg: Package): Promise<Block[]> {
+async function readPresentation(pkg: Package, warnings: string[]): Promise<Block[]> {
   const main = await pkg.mainPart();
   if (!main) throw new NotAPresentation("no main part in _rels/.rels");
   const presentation = await pkg.xml(main);
@@ -116,6 +116,7 @@ async function readPresentation(pkg: Package): Promise<Block[]> {
   const out: Block[] = [];
   const hasSections = sectionOf.size > 0;
   let section: string | undefined;
+  const pictures: number[] = [];
   for (const [index, entry] of slides.entries()) {
     const path = parts.get(relationshipAttribute(entry, "id"))?.target;
     if (!path) throw new NotAPresentation(`slide ${index + 1} has no part`);
@@ -132,11 +133,15 @@ async function readPresentation(pkg: Package): Promise<Block[]> {
       text.notes = notes.blocks.map((block) => block.text).join("\n");
     }
     const blocks = slideBlocks(index + 1, text, hasSections ? 2 : 1);
+    // A picture is a p:pic or a shape filled with one; either way a blipFill.
+    if (blocks.length === 0 && tree && descendants(tree, "blipFill").length > 0) pictures.push(index + 1);
     if (blocks.length === 0) continue;
     const name = hasSections ? sectionOf.get(entry.getAttribute("id") ?? "") : undefined;
     if (name && name !== section) out.push({ kind: "heading", level: 1, text: name });
     section = name ?? section;
     out.push(...blocks);
   }
+  const warning = pictureSlidesWarning(pictures, slides.length);
+  if (warning) warnings.push(warning);
   return out;
 }

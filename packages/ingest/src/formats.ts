@@ -35,7 +35,8 @@ function fromZip(bytes: Uint8Array, format: string, parse: (bytes: Uint8Array) =
 /**
  * `mimeType` chooses the parser; its charset parameter, if any, the text's encoding (see
  * decodeText). What a parser could not read of an otherwise readable document is added to
- * `warnings` (a PDF's pages without text, a deck's slides that are only pictures).
+ * `warnings` (a PDF's pages without text, a deck's slides that are only pictures, a chart that
+ * could not be read).
  */
 export async function parseDocument(bytes: Uint8Array, mimeType: string, warnings: string[] = []): Promise<Block[]> {
   const type = mimeEssence(mimeType);
@@ -56,14 +57,14 @@ export async function parseDocument(bytes: Uint8Array, mimeType: string, warning
     // Word files are often named for the other format (a .docx saved as "manual.doc"): the bytes decide.
     case DOC:
     case DOCX:
-      if (isZip(bytes)) return parseDocx(bytes);
+      if (isZip(bytes)) return parseDocx(bytes, undefined, undefined, warnings);
       if (isOle2(bytes)) return parseDoc(bytes);
       if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") === "{\\rtf") throw new CorruptDocumentError(RTF_ADVICE);
       throw new CorruptDocumentError("not a Word document (neither a .docx zip archive nor a Word 97-2003 .doc)");
     case XLSX:
       return fromZip(bytes, "an XLSX", parseXlsx, { extension: ".xls", saveAs: ".xlsx" });
     case ODT:
-      return fromZip(bytes, "an ODT", parseOdt);
+      return fromZip(bytes, "an ODT", (zip) => parseOdt(zip, undefined, warnings));
     case ODS:
       return fromZip(bytes, "an ODS", parseOds);
     case ODP:

@@ -380,6 +380,23 @@ describe("formats", () => {
     expect((await parseDocument(await zip.generateAsync({ type: "uint8array" }), ODP)).map((block) => block.text)).toEqual(["Pump curves", "Notes: The HX-330 keeps its flow longer.", "Faults in 2025", "Most were seals"]);
   });
 
+  it("leaves out a chart or SmartArt diagram it cannot read, naming it in the warnings, and reads the rest of the document", async () => {
+    /** The file with every part whose name matches `parts` replaced by broken XML. */
+    const breaking = async (bytes: Uint8Array, parts: RegExp) => {
+      const zip = await JSZip.loadAsync(bytes);
+      for (const name of Object.keys(zip.files).filter((path) => parts.test(path))) zip.file(name, "<broken");
+      return zip.generateAsync({ type: "uint8array" });
+    };
+    const deck = await parseAndChunk({ bytes: await breaking(await makePptx(PUMP_CURVES.slides), /^ppt\/(charts\/chart|diagrams\/data)\d+\.xml$/), type: PPTX, ...settings });
+    expect(deck).toMatchObject({ ok: true, warnings: [expect.stringMatching(/^slide 1: a chart could not be read \(ppt\/charts\/chart\d+\.xml: .+\); its text is left out$/), expect.stringMatching(/^slide 2: a chart could not be read/), expect.stringMatching(/^slide 3: a SmartArt diagram could not be read \(ppt\/diagrams\/data3\.xml: /)] });
+    expect(deck.ok && deck.chunks.map((chunk) => chunk.text).join("\n")).toContain("Notes: The HX-330 keeps its flow longer.");
+    const docx = await parseAndChunk({ bytes: await breaking(await makeDocx(PUMP_CURVES_DOC), /^word\/charts\//), type: DOCX, ...settings });
+    expect(docx).toMatchObject({ ok: true, warnings: [expect.stringMatching(/^a chart could not be read \(word\/charts\/chart1\.xml: .+\); its text is left out$/)] });
+    expect(docx.ok && docx.chunks.map((chunk) => chunk.text).join("\n")).toContain("Dispose of old fluid.");
+    const odt = await parseAndChunk({ bytes: await breaking(pumpCurvesOdt(), /^Object \d+\/content\.xml$/), type: ODT, ...settings });
+    expect(odt).toMatchObject({ ok: true, warnings: [expect.stringMatching(/^a chart \(Object \d+\) could not be read \(Object \d+\/content\.xml: .+\); its text is left out$/)] });
+  });
+
   it("names a deck's slides that are only pictures in its warnings, .pptx and LibreOffice's .odp of it alike; a deck of nothing else fails saying so", async () => {
     const warning = "slides 2-3 of 5 have only pictures and no text (screenshots, scans?): not searchable until their text is typed in or read with OCR";
     const pptx = await parseAndChunk({ bytes: await makePptx(PICTURE_SLIDES.slides), type: PPTX, ...settings });

@@ -3,7 +3,7 @@ import JSZip from "jszip";
 import type { Block } from "../blocks.js";
 import { chartBlocks } from "./chart.js";
 import { diagramBlocks } from "./diagram.js";
-import { Package, relationshipAttribute } from "./opc.js";
+import { Package, readDrawing, relationshipAttribute } from "./opc.js";
 import { elements } from "./xml.js";
 
 const W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
@@ -15,9 +15,9 @@ const DIAGRAM = "http://schemas.openxmlformats.org/drawingml/2006/diagram";
  * after the paragraph holding each one, a paragraph per block (see chartBlocks, diagramBlocks),
  * its lines apart. A document with neither (most) is returned as it came, unread beyond its
  * relationships. Only the main part is rewritten; the archive's other entries are copied as they
- * were compressed.
+ * were compressed. A drawing that cannot be read is named in `warnings` (see readDrawing).
  */
-export async function withDrawingsAsText(bytes: Uint8Array): Promise<Uint8Array> {
+export async function withDrawingsAsText(bytes: Uint8Array, warnings: string[] = []): Promise<Uint8Array> {
   const zip = await JSZip.loadAsync(bytes);
   const pkg = new Package(zip);
   const main = await pkg.mainPart();
@@ -36,9 +36,9 @@ export async function withDrawingsAsText(bytes: Uint8Array): Promise<Uint8Array>
     if (id === "" || seen.has(id)) continue;
     seen.add(id);
     const paragraph = enclosingParagraph(graphic);
-    const part = paragraph ? await pkg.related(main, id) : undefined;
-    if (!paragraph || !part) continue;
-    const blocks = graphic.localName === "chart" ? chartBlocks(part) : diagramBlocks(part);
+    if (!paragraph) continue;
+    const chart = graphic.localName === "chart";
+    const blocks = await readDrawing(() => pkg.related(main, id), chart ? chartBlocks : diagramBlocks, chart ? "a chart" : "a SmartArt diagram", warnings);
     let cursor = after.get(paragraph) ?? paragraph;
     for (const block of blocks) {
       const written = paragraphOf(owner, block);

@@ -24,11 +24,11 @@ export const MAX_DOCX_HTML_CHARS = 64 * 1024 * 1024;
  * HTML path, so sections and table rows come out as from an HTML manual. Files
  * the document links outside itself are never read (mammoth's default).
  */
-export async function parseDocx(bytes: Uint8Array, maxHtmlChars = MAX_DOCX_HTML_CHARS, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES): Promise<Block[]> {
+export async function parseDocx(bytes: Uint8Array, maxHtmlChars = MAX_DOCX_HTML_CHARS, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES, warnings: string[] = []): Promise<Block[]> {
   await checkArchiveSize(bytes, "DOCX", maxExpandedBytes);
   let html: string;
   try {
-    const document = await withDrawingsAsText(bytes);
+    const document = await withDrawingsAsText(bytes, warnings);
     html = (await mammoth.convertToHtml({ buffer: Buffer.from(document.buffer, document.byteOffset, document.byteLength) }, { convertImage: noImages, externalFileAccess: false })).value;
   } catch (error) {
     throw new CorruptDocumentError(`could not read the DOCX: ${(error as Error).message}`);

@@ -2,6 +2,7 @@ import type { Element } from "@xmldom/xmldom";
 import JSZip from "jszip";
 import { CorruptDocumentError } from "../blocks.js";
 import { ODP, ODS, ODT } from "../document-types.js";
+import { readDrawing } from "./opc.js";
 import { attribute, child, descendants, parseXml } from "./xml.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
@@ -23,10 +24,11 @@ export const objectName = (href: string | undefined) => (href ?? "").replace(/^\
 /**
  * The body of an OpenDocument file's content.xml (office:text, office:spreadsheet, office:presentation), after the
  * same archive-size check as Office files, with the charts of its embedded objects (each an
- * "Object N/content.xml" holding office:chart) when `withCharts`. Styles, headers and footers
+ * "Object N/content.xml" holding office:chart) when `withCharts` (a chart that cannot be read
+ * is named in its warnings, see readDrawing). Styles, headers and footers
  * (styles.xml), pictures, other objects and the thumbnail are never inflated.
  */
-export async function readOdfBody(bytes: Uint8Array, format: keyof typeof KINDS, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES, withCharts = false): Promise<OdfContent> {
+export async function readOdfBody(bytes: Uint8Array, format: keyof typeof KINDS, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES, withCharts?: { warnings: string[] }): Promise<OdfContent> {
   await checkArchiveSize(bytes, format, maxExpandedBytes);
   const kind = KINDS[format];
   let root: Element;
@@ -43,7 +45,7 @@ export async function readOdfBody(bytes: Uint8Array, format: keyof typeof KINDS,
         const name = objectName(attribute(object, "href"));
         const part = zip.file(`${name}/content.xml`);
         if (name === "" || charts.has(name) || !part) continue;
-        const chart = child(child(child(parseXml(await part.async("string"), `${name}/content.xml`), "body"), "chart"), "chart");
+        const [chart] = await readDrawing(async () => child(child(child(parseXml(await part.async("string"), `${name}/content.xml`), "body"), "chart"), "chart"), (found) => [found], `a chart (${name})`, withCharts.warnings);
         if (chart) charts.set(name, chart);
       }
     }

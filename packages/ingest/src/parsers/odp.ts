@@ -59,7 +59,7 @@ function readShapes(container: Element, out: SlideText, charts: Map<string, Elem
  * slide numbers left out; slides that are only pictures named in `warnings`.
  */
 export async function parseOdp(bytes: Uint8Array, maxExpandedBytes?: number, warnings: string[] = []): Promise<Block[]> {
-  const { body, charts } = await readOdfBody(bytes, "ODP", maxExpandedBytes, true);
+  const { body, charts } = await readOdfBody(bytes, "ODP", maxExpandedBytes, { warnings });
   const hidden = hiddenStyles(body.ownerDocument?.documentElement);
   const pages = children(body, "page");
   const pictures: number[] = [];

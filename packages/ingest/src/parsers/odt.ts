@@ -107,8 +107,8 @@ export function odfTextOf(container: Element): string {
  * Tables of contents and indexes, comments, and tracked deletions are left out; headers and
  * footers (in styles.xml) are not read.
  */
-export async function parseOdt(bytes: Uint8Array, maxExpandedBytes?: number): Promise<Block[]> {
-  const { body, charts } = await readOdfBody(bytes, "ODT", maxExpandedBytes, true);
+export async function parseOdt(bytes: Uint8Array, maxExpandedBytes?: number, warnings: string[] = []): Promise<Block[]> {
+  const { body, charts } = await readOdfBody(bytes, "ODT", maxExpandedBytes, { warnings });
   const reader = new Reader(charts);
   reader.body(body);
   return [...reader.blocks, ...reader.notes.map((note) => ({ kind: "text" as const, text: note }))];

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import type { Element } from "@xmldom/xmldom";
+import type { Block } from "../blocks.js";
 import type JSZip from "jszip";
 import { descendants, parseXml } from "./xml.js";
 
@@ -58,3 +59,19 @@ export class Package {
 
 /** An r:<name> attribute (r:id, r:dm), whatever prefix the file gives the relationships namespace. */
 export const relationshipAttribute = (element: Element, name: string) => Array.from(element.attributes).find((a) => a.localName === name && (a.namespaceURI ?? "").endsWith("/relationships"))?.value ?? "";
+
+/**
+ * A chart's or SmartArt diagram's blocks, read from the part `load` gives (none when it is
+ * missing). Such a drawing is the document's extra, not its body: one that cannot be read is left
+ * out and named in `warnings` ("slide 3: a chart could not be read (…)"), where failing would
+ * lose a whole document that was ingested whole before drawings were read.
+ */
+export async function readDrawing<T = Block>(load: () => Promise<Element | undefined>, read: (part: Element) => T[], what: string, warnings: string[]): Promise<T[]> {
+  try {
+    const part = await load();
+    return part ? read(part) : [];
+  } catch (error) {
+    warnings.push(`${what} could not be read (${(error as Error).message.split("\n")[0] ?? ""}); its text is left out`);
+    return [];
+  }
+}

@@ -6,7 +6,7 @@ import { chartBlocks } from "./chart.js";
 import { diagramBlocks } from "./diagram.js";
 import { pictureSlidesWarning, slideBlocks, type SlideText } from "./slides.js";
 import { child, children, collapseSpaces, descendants, elements } from "./xml.js";
-import { MissingPart, Package, relationshipAttribute } from "./opc.js";
+import { MissingPart, Package, readDrawing, relationshipAttribute } from "./opc.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES } from "./zip-size.js";
 
 class NotAPresentation extends Error {}
@@ -42,6 +42,9 @@ interface ShapeContext {
   pkg: Package;
   /** The slide's (or notes page's) part. */
   path: string;
+  /** The slide's number, for warnings. */
+  slide: number;
+  warnings: string[];
 }
 
 /** The shapes of a slide (or notes page) in drawing order: text boxes, groups, tables, charts, SmartArt. */
@@ -73,13 +76,13 @@ async function frameBlocks(frame: Element, context: ShapeContext): Promise<Block
     const rows = children(table, "tr").map((row) => children(row, "tc").map((cell) => bodyText(child(cell, "txBody")).replace(/\s+/g, " ")));
     blocks.push(...rowBlocks(rows));
   }
-  for (const chart of descendants(frame, "chart")) {
-    const part = await context.pkg.related(context.path, relationshipAttribute(chart, "id"));
-    if (part) blocks.push(...chartBlocks(part));
-  }
-  for (const ids of descendants(frame, "relIds")) {
-    const part = await context.pkg.related(context.path, relationshipAttribute(ids, "dm"));
-    if (part) blocks.push(...diagramBlocks(part));
+  const drawings = [
+    ...descendants(frame, "chart").map((chart) => ({ what: "a chart", id: relationshipAttribute(chart, "id"), read: chartBlocks })),
+    ...descendants(frame, "relIds").map((ids) => ({ what: "a SmartArt diagram", id: relationshipAttribute(ids, "dm"), read: diagramBlocks })),
+  ];
+  for (const drawing of drawings) {
+    const read = await readDrawing(() => context.pkg.related(context.path, drawing.id), drawing.read, `slide ${context.slide}: ${drawing.what}`, context.warnings);
+    blocks.push(...read);
   }
   return blocks;
 }
@@ -124,12 +127,13 @@ async function readPresentation(pkg: Package, warnings: string[]): Promise<Block
     if (slide.getAttribute("show") === "0") continue;
     const text: SlideText = { title: undefined, blocks: [], notes: "" };
     const tree = child(child(slide, "cSld"), "spTree");
-    if (tree) await readShapes(tree, text, { pkg, path });
+    const context = { pkg, path, slide: index + 1, warnings };
+    if (tree) await readShapes(tree, text, context);
     const notesPath = [...(await pkg.relationships(path)).values()].find((rel) => rel.type.endsWith("/notesSlide"))?.target;
     const notesTree = notesPath ? child(child(await pkg.xml(notesPath), "cSld"), "spTree") : undefined;
     if (notesTree) {
       const notes: SlideText = { title: undefined, blocks: [], notes: "" };
-      await readShapes(notesTree, notes, { pkg, path: notesPath ?? path });
+      await readShapes(notesTree, notes, { ...context, path: notesPath ?? path });
       text.notes = notes.blocks.map((block) => block.text).join("\n");
     }
     const blocks = slideBlocks(index + 1, text, hasSections ? 2 : 1);

@@ -12,11 +12,20 @@ export const collapseSpaces = (text: string) => text.replace(/[^\S\n]+/g, " ").r
 export const attribute = (node: Element, name: string) => Array.from(node.attributes).find((a) => a.localName === name)?.value;
 
 export function parseXml(xml: string, part: string): Element {
-  // Errors stop the parse (a warning is a recovered quirk, not a broken part).
+  // Errors stop the parse (a warning is a recovered quirk, not a broken part). xmldom wraps what
+  // onError throws ('Reporting error "…" caused Error: …'): the reason is rethrown as it was made.
+  let failure: Error | undefined;
   const onError = (level: string, message: string) => {
-    if (level !== "warning") throw new Error(`${part}: ${message}`);
+    if (level === "warning") return;
+    failure ??= new Error(`${part}: ${message}`);
+    throw failure;
   };
-  const root = new DOMParser({ onError }).parseFromString(xml, "text/xml").documentElement;
+  let root;
+  try {
+    root = new DOMParser({ onError }).parseFromString(xml, "text/xml").documentElement;
+  } catch (error) {
+    throw failure ?? error;
+  }
   if (!root) throw new Error(`${part}: no root element`);
   return root;
 }

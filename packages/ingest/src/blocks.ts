@@ -31,3 +31,12 @@ export function paragraphs(text: string): Block[] {
     .filter((paragraph) => paragraph.length > 0)
     .map((paragraph) => ({ kind: "text" as const, text: paragraph }));
 }
+
+/**
+ * Why a Word or OpenDocument text with pictures and no text gives nothing: usually scanned pages
+ * pasted in, which OCR can read once the document is a PDF.
+ */
+export function picturesOnlyWarning(pictures: number): string {
+  const what = pictures === 1 ? "1 picture" : `${pictures} pictures`;
+  return `the document holds ${what} and no text (scanned pages pasted in?): save it as PDF, make that searchable with OCR (e.g. ocrmypdf), then upload it`;
+}

@@ -20,8 +20,8 @@ export async function parseAndChunk(task: ParseTask): Promise<ParseResult> {
     const blocks = await parseDocument(task.bytes, task.type, warnings);
     const chunks = chunkBlocks(blocks, task);
     if (chunks.length === 0) {
-      // A deck of nothing but pictures says so (its warning) rather than only "no text".
-      const reason = mimeEssence(task.type) === "application/pdf" ? NO_TEXT_PDF : ["the document contains no text", ...warnings].join(": ");
+      // What kept the text out (a deck of nothing but pictures, scanned pages pasted into Word) says more than "no text".
+      const reason = mimeEssence(task.type) === "application/pdf" ? NO_TEXT_PDF : warnings.length > 0 ? warnings.join("; ") : "the document contains no text";
       return { ok: false, reason };
     }
     return { ok: true, chunks, warnings };

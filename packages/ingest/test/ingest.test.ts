@@ -1,6 +1,6 @@
 import JSZip from "jszip";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDocx, makePdf, makePptx, makeXlsx, PICTURE_SLIDES, pictureSlidesOdp, PUMP_CURVES, PUMP_CURVES_DOC, pumpCurvesOdp, pumpCurvesOdt, pumpManualDoc, pumpManualOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
+import { makeDocx, makePdf, makePptx, makeXlsx, PICTURE_SLIDES, pictureSlidesOdp, PUMP_CURVES, PUMP_CURVES_DOC, pumpCurvesOdp, pumpCurvesOdt, pumpManualDoc, pumpManualOdt, SCANNED_PAGES_DOC, scannedPagesOdt, SERVICE_TRAINING, serviceTrainingOdp, sparePartsOds, waitFor } from "@herd/testing";
 import { ParsePool } from "@herd/ingest";
 import { DOC, DOCX, legacyTypeOf, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
@@ -397,7 +397,7 @@ describe("formats", () => {
     expect(odt).toMatchObject({ ok: true, warnings: [expect.stringMatching(/^a chart \(Object \d+\) could not be read \(Object \d+\/content\.xml: .+\); its text is left out$/)] });
   });
 
-  it("names a deck's slides that are only pictures in its warnings, .pptx and LibreOffice's .odp of it alike; a deck of nothing else fails saying so", async () => {
+  it("names a deck's slides that are only pictures in its warnings, .pptx and LibreOffice's .odp of it alike; a deck or Word document of nothing else fails saying so", async () => {
     const warning = "slides 2-3 of 5 have only pictures and no text (screenshots, scans?): not searchable until their text is typed in or read with OCR";
     const pptx = await parseAndChunk({ bytes: await makePptx(PICTURE_SLIDES.slides), type: PPTX, ...settings });
     const odp = await parseAndChunk({ bytes: pictureSlidesOdp(), type: ODP, ...settings });
@@ -407,8 +407,14 @@ describe("formats", () => {
     const pictures = await makePptx([{ picture: true }, { picture: true, notes: "" }]);
     expect(await parseAndChunk({ bytes: pictures, type: PPTX, ...settings })).toEqual({
       ok: false,
-      reason: "the document contains no text: slides 1-2 of 2 have only pictures and no text (screenshots, scans?): not searchable until their text is typed in or read with OCR",
+      reason: "slides 1-2 of 2 have only pictures and no text (screenshots, scans?): not searchable until their text is typed in or read with OCR",
     });
+    // Scanned pages pasted into a Word document, and LibreOffice's .odt of it, fail saying so.
+    const scanned = "the document holds 2 pictures and no text (scanned pages pasted in?): save it as PDF, make that searchable with OCR (e.g. ocrmypdf), then upload it";
+    expect(await parseAndChunk({ bytes: await makeDocx(SCANNED_PAGES_DOC), type: DOCX, ...settings })).toEqual({ ok: false, reason: scanned });
+    expect(await parseAndChunk({ bytes: scannedPagesOdt(), type: ODT, ...settings })).toEqual({ ok: false, reason: scanned });
+    // A picture beside text is a diagram, not a warning.
+    expect(await parseAndChunk({ bytes: await makeDocx([{ text: "Wiring of the control board:" }, { picture: true }]), type: DOCX, ...settings })).toMatchObject({ ok: true, warnings: [] });
     // A deck without pictures warns of nothing.
     expect(await parseAndChunk({ bytes: await makePptx(SERVICE_TRAINING.slides), type: PPTX, ...settings })).toMatchObject({ ok: true, warnings: [] });
   });

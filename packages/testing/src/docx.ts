@@ -1,5 +1,6 @@
 import JSZip from "jszip";
 import { chartPart, CHART_NS, DIAGRAM_NS, smartArtData, type ChartSpec, type SmartArtNode } from "./drawings.js";
+import { makePng } from "./png.js";
 import { escapeXml } from "./xml.js";
 
 export type DocxBlock =
@@ -8,7 +9,9 @@ export type DocxBlock =
   | { table: string[][] }
   /** A chart (pptxgenjs's chart part, see chartPart) in its own paragraph, or after `text` in the same one. */
   | { chart: ChartSpec; text?: string }
-  | { smartArt: readonly SmartArtNode[] };
+  | { smartArt: readonly SmartArtNode[] }
+  /** A picture (a grey PNG) alone in its paragraph, as a scanned page pasted in would be. */
+  | { picture: true };
 
 const W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
 const run = (text: string) => `<w:r><w:t xml:space="preserve">${escapeXml(text)}</w:t></w:r>`;
@@ -24,12 +27,17 @@ interface ExtraPart {
   path: string;
   relationship: string;
   contentType: string;
-  content: string;
+  content: string | Buffer;
 }
 
 async function body(block: DocxBlock, footnotes: string[], parts: ExtraPart[]): Promise<string> {
   const rId = `rId${parts.length + 3}`;
   const relIds = `xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"`;
+  if ("picture" in block) {
+    parts.push({ id: rId, path: `media/image${parts.length + 1}.png`, relationship: "image", contentType: "image/png", content: makePng(64, 48) });
+    const picture = `<pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr><pic:cNvPr id="${parts.length}" name="Picture ${parts.length}"/><pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip ${relIds} r:embed="${rId}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="5486400" cy="4114800"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic>`;
+    return `<w:p>${drawing(parts.length, `<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">${picture}</a:graphicData>`)}</w:p>`;
+  }
   if ("chart" in block) {
     parts.push({ id: rId, path: `charts/chart${parts.length + 1}.xml`, relationship: "chart", contentType: "application/vnd.openxmlformats-officedocument.drawingml.chart+xml", content: await chartPart(block.chart) });
     const graphic = `<a:graphicData uri="${CHART_NS}"><c:chart xmlns:c="${CHART_NS}" ${relIds} r:id="${rId}"/></a:graphicData>`;
@@ -49,8 +57,8 @@ async function body(block: DocxBlock, footnotes: string[], parts: ExtraPart[]): 
 
 /**
  * Writes a minimal, valid Word document (.docx: an Office Open XML zip) for test fixtures:
- * headings with Word's built-in "Heading N" styles, paragraphs (with a footnote), tables, charts
- * and SmartArt.
+ * headings with Word's built-in "Heading N" styles, paragraphs (with a footnote), tables, charts,
+ * SmartArt and pictures.
  */
 export async function makeDocx(blocks: readonly DocxBlock[]): Promise<Buffer> {
   const footnotes: string[] = [];

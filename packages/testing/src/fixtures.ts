@@ -30,3 +30,6 @@ export const pumpCurvesOdt = (): Buffer => fixture("pump-curves.odt");
 
 /** PICTURE_SLIDES as LibreOffice Impress converts it to .odp (its pictures draw:image frames). */
 export const pictureSlidesOdp = (): Buffer => fixture("picture-slides.odp");
+
+/** SCANNED_PAGES_DOC as LibreOffice Writer converts it from .docx to .odt (two draw:image frames). */
+export const scannedPagesOdt = (): Buffer => fixture("scanned-pages.odt");

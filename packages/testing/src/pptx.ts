@@ -153,3 +153,6 @@ export const PUMP_CURVES_DOC = [
 export const PICTURE_SLIDES = {
   slides: [{ title: "Wiring", bullets: ["Check the fuse first"] }, { picture: true }, { picture: true }, { title: "Control board", picture: true }, { textBox: "Call service if the fault stays." }],
 } as const satisfies { slides: readonly PptxSlide[] };
+
+/** A Word document of scanned pages pasted in: pictures and no text. The .odt test reads LibreOffice's conversion of it. */
+export const SCANNED_PAGES_DOC = [{ picture: true }, { picture: true }] as const satisfies readonly DocxBlock[];

@@ -1,11 +1,18 @@
 import mammoth from "mammoth";
-import { CorruptDocumentError, DocumentTooLargeError, type Block } from "../blocks.js";
+import { CorruptDocumentError, DocumentTooLargeError, picturesOnlyWarning, type Block } from "../blocks.js";
 import { withDrawingsAsText } from "./docx-drawings.js";
 import { parseHtml } from "./html.js";
 import { checkArchiveSize, MAX_ARCHIVE_EXPANDED_BYTES, megabytes } from "./zip-size.js";
 
-/** Images carry no text to index: left out without reading them (mammoth's default inlines each as base64). */
-const noImages = mammoth.images.imgElement(() => Promise.resolve({ src: "" }));
+/**
+ * Images carry no text to index: left out without reading them (mammoth's default inlines each as
+ * base64), only counted.
+ */
+const countImages = (counter: { images: number }) =>
+  mammoth.images.imgElement(() => {
+    counter.images += 1;
+    return Promise.resolve({ src: "" });
+  });
 
 /** The "↑" mammoth ends each footnote and endnote with, a link back to its reference: no text of the note. */
 const FOOTNOTE_BACKLINK = /\s*<a href="#(?:footnote|endnote)-ref-[^"]*">↑<\/a>/g;
@@ -27,14 +34,17 @@ export const MAX_DOCX_HTML_CHARS = 64 * 1024 * 1024;
 export async function parseDocx(bytes: Uint8Array, maxHtmlChars = MAX_DOCX_HTML_CHARS, maxExpandedBytes = MAX_ARCHIVE_EXPANDED_BYTES, warnings: string[] = []): Promise<Block[]> {
   await checkArchiveSize(bytes, "DOCX", maxExpandedBytes);
   let html: string;
+  const counter = { images: 0 };
   try {
     const document = await withDrawingsAsText(bytes, warnings);
-    html = (await mammoth.convertToHtml({ buffer: Buffer.from(document.buffer, document.byteOffset, document.byteLength) }, { convertImage: noImages, externalFileAccess: false })).value;
+    html = (await mammoth.convertToHtml({ buffer: Buffer.from(document.buffer, document.byteOffset, document.byteLength) }, { convertImage: countImages(counter), externalFileAccess: false })).value;
   } catch (error) {
     throw new CorruptDocumentError(`could not read the DOCX: ${(error as Error).message}`);
   }
   if (html.length > maxHtmlChars) {
     throw new DocumentTooLargeError(`the document expands to ${megabytes(html.length)} of text and markup, more than the ${megabytes(maxHtmlChars)} one document may hold; split it into smaller documents`);
   }
-  return parseHtml(html.replace(FOOTNOTE_BACKLINK, ""));
+  const blocks = parseHtml(html.replace(FOOTNOTE_BACKLINK, ""));
+  if (blocks.length === 0 && counter.images > 0) warnings.push(picturesOnlyWarning(counter.images));
+  return blocks;
 }

@@ -1,8 +1,8 @@
 import type { Element } from "@xmldom/xmldom";
-import type { Block } from "../blocks.js";
+import { picturesOnlyWarning, type Block } from "../blocks.js";
 import { objectName, readOdfBody } from "./odf.js";
 import { odfChartBlocks } from "./odf-chart.js";
-import { attribute, child, children, collapseSpaces, elements } from "./xml.js";
+import { attribute, child, children, collapseSpaces, descendants, elements } from "./xml.js";
 
 /** Generated from the text itself (tables of contents, indexes): their lines would repeat the headings. */
 const GENERATED = new Set(["table-of-content", "alphabetical-index", "bibliography", "illustration-index", "table-index", "object-index", "user-index"]);
@@ -111,5 +111,9 @@ export async function parseOdt(bytes: Uint8Array, maxExpandedBytes?: number, war
   const { body, charts } = await readOdfBody(bytes, "ODT", maxExpandedBytes, { warnings });
   const reader = new Reader(charts);
   reader.body(body);
-  return [...reader.blocks, ...reader.notes.map((note) => ({ kind: "text" as const, text: note }))];
+  const blocks = [...reader.blocks, ...reader.notes.map((note) => ({ kind: "text" as const, text: note }))];
+  // A frame's draw:image is a picture, unless it stands in for the frame's object (a chart's replacement).
+  const pictures = descendants(body, "frame").filter((frame) => child(frame, "image") && !child(frame, "object")).length;
+  if (blocks.length === 0 && pictures > 0) warnings.push(picturesOnlyWarning(pictures));
+  return blocks;
 }

@@ -21,7 +21,7 @@ const paragraph = (text: string, style?: string) => `<w:p>${style ? `<w:pPr><w:p
 const drawing = (id: number, graphicData: string) =>
   `<w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"><wp:extent cx="5486400" cy="3200400"/><wp:docPr id="${id}" name="Drawing ${id}"/><wp:cNvGraphicFramePr/><a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">${graphicData}</a:graphic></wp:inline></w:drawing></w:r>`;
 
-/** Parts beside the document (charts, diagram data): each with its relationship and content type. */
+/** Parts beside the document (charts, diagram data, pictures): each with its relationship and content type. */
 interface ExtraPart {
   id: string;
   path: string;

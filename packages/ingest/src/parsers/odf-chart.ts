@@ -9,8 +9,8 @@ const MAX_REPEAT = 10_000;
 /**
  * An OpenDocument chart object (the chart:chart of an embedded object's content.xml, as
  * LibreOffice writes one in a text document or presentation) as blocks, the same as the same
- * chart in a PowerPoint or Word file gives (see chartDataBlocks). Its series name cells of the
- * chart's own table (local-table): the values are that table's, as displayed.
+ * chart in a PowerPoint or Word file gives (see chartDataBlocks). The series, categories and
+ * titles name cells of the chart's own table (local-table), read as displayed.
  */
 export function odfChartBlocks(chart: Element): Block[] {
   const plotArea = child(chart, "plot-area");

@@ -55,8 +55,9 @@ function readShapes(container: Element, out: SlideText, charts: Map<string, Elem
 /**
  * OpenDocument presentation (.odp, LibreOffice Impress's format) → as PowerPoint decks: a slide
  * a section under its title (else "Slide N"), its text boxes, shapes' text, tables (rows as for
- * CSV) and charts (see odfChartBlocks) in drawing order, then its speaker notes as "Notes: …"; hidden slides, footers, dates and
- * slide numbers left out; slides that are only pictures named in `warnings`.
+ * CSV) and charts (see odfChartBlocks) in drawing order, then its speaker notes as "Notes: …";
+ * hidden slides, footers, dates and slide numbers left out; slides that are only pictures named
+ * in `warnings`.
  */
 export async function parseOdp(bytes: Uint8Array, maxExpandedBytes?: number, warnings: string[] = []): Promise<Block[]> {
   const { body, charts } = await readOdfBody(bytes, "ODP", maxExpandedBytes, { warnings });

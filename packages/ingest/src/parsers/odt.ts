@@ -103,9 +103,10 @@ export function odfTextOf(container: Element): string {
 /**
  * OpenDocument text (.odt, LibreOffice's and OpenOffice's format) → headings from their outline
  * level, paragraphs, lists (an item a line), tables (a row a line, cells apart), text boxes and
- * charts (see odfChartBlocks) after their paragraph, then footnotes and endnotes ("1. …", cited as "[1]" where they stood).
- * Tables of contents and indexes, comments, and tracked deletions are left out; headers and
- * footers (in styles.xml) are not read.
+ * charts (see odfChartBlocks) after their paragraph, then footnotes and endnotes ("1. …", cited
+ * as "[1]" where they stood). Tables of contents and indexes, comments, and tracked deletions are
+ * left out; headers and footers (in styles.xml) are not read. A document of pictures and no text
+ * is explained in `warnings` (see picturesOnlyWarning).
  */
 export async function parseOdt(bytes: Uint8Array, maxExpandedBytes?: number, warnings: string[] = []): Promise<Block[]> {
   const { body, charts } = await readOdfBody(bytes, "ODT", maxExpandedBytes, { warnings });

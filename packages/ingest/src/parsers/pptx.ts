@@ -36,7 +36,6 @@ const placeholderType = (shape: Element) => {
   return ph ? ph.getAttribute("type") || "body" : undefined;
 };
 
-
 /** Where a slide's charts and SmartArt live: the parts its relationships name. */
 interface ShapeContext {
   pkg: Package;
@@ -86,7 +85,6 @@ async function frameBlocks(frame: Element, context: ShapeContext): Promise<Block
   }
   return blocks;
 }
-
 
 /**
  * PowerPoint (.pptx) → one level-1 heading per slide (its title, else "Slide N"), under a

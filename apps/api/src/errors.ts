@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { causeOfAbort, isOutOfMemory } from "@herd/redis";
 /** An error with an HTTP status and a stable machine-readable code: `{ "error": { code, message } }`. */
 export class ApiError extends Error {
@@ -10,6 +11,21 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
+}
+
+/**
+ * 400 invalid_request for a body (or query) a schema refused, naming the field: its first issue
+ * as "field: message"; an unknown field as `unknown field "limit"`, with the field meant when
+ * `aliases` knows the name from another API (`(did you mean "k"?)`), since most unknown fields
+ * are another API's name for one of ours.
+ */
+export function invalidRequest(error: z.ZodError, aliases: Readonly<Record<string, string>> = {}, whole = "body"): ApiError {
+  // A field known by another name explains the rest too ("query" sent for "question", which is then missing).
+  const issue = error.issues.find((candidate) => candidate.code === "unrecognized_keys" && candidate.keys.some((key) => Object.hasOwn(aliases, key))) ?? error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join(".") : whole;
+  if (issue?.code !== "unrecognized_keys") return new ApiError(400, "invalid_request", `${field}: ${issue?.message ?? "invalid"}`);
+  const named = issue.keys.map((key) => (Object.hasOwn(aliases, key) ? `"${key}" (did you mean "${aliases[key]}"?)` : `"${key}"`));
+  return new ApiError(400, "invalid_request", `${field}: unknown field${named.length > 1 ? "s" : ""} ${named.join(", ")}`);
 }
 
 export function redisUnavailable(): ApiError {

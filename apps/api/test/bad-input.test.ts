@@ -34,6 +34,11 @@ describe("bad input", () => {
     { name: "input too long", body: { ...embed, input: "x".repeat(101) }, status: 413, code: "input_too_large" },
     { name: "body too large", body: { ...embed, input: "x".repeat(5000) }, status: 413, code: "payload_too_large" },
     { name: "unknown field", body: { ...embed, colour: "red" }, status: 400, code: "invalid_request", mentions: "colour" },
+    // Another API's name for a field says which one is meant, even where ours is then missing.
+    { name: "OpenAI's temperature", body: { type: "generate", model: "llama3.2", prompt: "hi", temperature: 0 }, status: 400, code: "invalid_request", mentions: 'body: unknown field "temperature" (did you mean "options.temperature"?)' },
+    { name: "limit for k", path: "/v1/collections/manuals/search", body: { query: "seal", limit: 3 }, status: 400, code: "invalid_request", mentions: 'body: unknown field "limit" (did you mean "k"?)' },
+    { name: "query for question", path: "/v1/collections/manuals/answer", body: { query: "Why?", model: "llama3.2" }, status: 400, code: "invalid_request", mentions: 'body: unknown field "query" (did you mean "question"?)' },
+    { name: "two unknown fields", body: { ...embed, colour: "red", text: "x" }, status: 400, code: "invalid_request", mentions: 'unknown fields "colour", "text" (did you mean "input"?)' },
     { name: "bad dimensions", body: { ...embed, dimensions: -3 }, status: 400, code: "invalid_request", mentions: "dimensions" },
     { name: "bad priority", body: { ...embed, priority: "urgent" }, status: 400, code: "invalid_request", mentions: "priority" },
     { name: "both prompt and messages", body: { type: "generate", model: "llama3.2", prompt: "a", messages: [] }, status: 400, code: "invalid_request", mentions: "prompt" },

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { applyFallbackCharset, canonicalCharset, charsetParameter, legacyTypeOf, resolveType, withCharset } from "@herd/ingest";
-import { ApiError } from "../errors.js";
+import { ApiError, invalidRequest } from "../errors.js";
 
 export interface UploadedDocument {
   externalId: string;
@@ -64,10 +64,7 @@ function defaultId(bytes: Buffer): string {
 
 export function documentsFromJson(body: unknown, maxDocuments: number): UploadedDocument[] {
   const parsed = JsonUpload.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ApiError(400, "invalid_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
-  }
+  if (!parsed.success) throw invalidRequest(parsed.error);
   if (parsed.data.documents.length > maxDocuments) throw new ApiError(413, "too_many_inputs", `documents: at most ${maxDocuments} per request`);
   return parsed.data.documents.map((document, index) => {
     let bytes: Buffer;

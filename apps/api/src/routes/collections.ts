@@ -3,7 +3,7 @@ import multer from "multer";
 import { z } from "zod";
 import { normalizeModel } from "@herd/jobs";
 import { createCollectionIndex, deleteCollection, deleteDocument, findCollection, findDocumentView, listDocuments, insertCollection, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
-import { ApiError } from "../errors.js";
+import { ApiError, invalidRequest } from "../errors.js";
 import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
 import type { IngestionProgress } from "../ingest/progress.js";
@@ -54,11 +54,7 @@ function documentIdParam(req: Request): string {
 }
 
 /** `whole`: what a problem of no single field is a problem of (the body, or the query string). */
-function invalid(error: z.ZodError, whole = "body"): ApiError {
-  const issue = error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.join(".") : whole;
-  return new ApiError(400, "invalid_request", `${field}: ${issue?.message ?? "invalid"}`);
-}
+
 
 /** The caller's collection of that name; another tenant's reads as missing (404), never as forbidden. */
 export async function collectionOr404(db: Database, tenant: string, name: string): Promise<Collection> {
@@ -80,7 +76,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
 
   router.post("/v1/collections", async (req: Request, res: Response) => {
     const parsed = CreateCollection.safeParse(req.body);
-    if (!parsed.success) throw invalid(parsed.error);
+    if (!parsed.success) throw invalidRequest(parsed.error);
     const requested = normalizeModel(parsed.data.model);
     const snapshot = await deps.fleet.fresh();
     // The collection records the model as the fleet serves it, however the request wrote its case.
@@ -142,7 +138,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   router.get("/v1/collections/:name/documents", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const parsed = DocumentListQuery.safeParse(req.query);
-    if (!parsed.success) throw invalid(parsed.error, "query");
+    if (!parsed.success) throw invalidRequest(parsed.error, {}, "query");
     const documents = await listDocuments(deps.db.pool, collection.id, parsed.data);
     const next = documents.length === parsed.data.limit ? (documents.at(-1)?.id ?? null) : null;
     res.json({ collection: collection.name, documents, next });

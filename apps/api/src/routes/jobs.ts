@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from "express";
 import { isJobKind, JobRequest } from "@herd/jobs";
 import { clientFamily } from "@herd/metrics";
 import { quotaKeyOf, tenantOf } from "../auth.js";
-import { ApiError, redisFailure, redisUnavailable } from "../errors.js";
+import { ApiError, invalidRequest, redisFailure, redisUnavailable } from "../errors.js";
 import { chunksToString, type JobStore, type JsonChunks } from "../job-store.js";
 import { knownState, waitVia, type QueueRegistry, type Subscription } from "../queues.js";
 import { ServerTiming } from "../server-timing.js";
@@ -22,6 +22,18 @@ export function parseWait(raw: unknown, maxWaitMs: number): number {
   return Math.min(Number(raw), maxWaitMs);
 }
 
+/** Other APIs' names for a job's fields (OpenAI's top-level sampling settings are Ollama options). */
+const JOB_ALIASES: Readonly<Record<string, string>> = {
+  text: "input",
+  inputs: "input",
+  query: "input",
+  temperature: "options.temperature",
+  top_p: "options.top_p",
+  seed: "options.seed",
+  max_tokens: "options.num_predict",
+  stop: "options.stop",
+};
+
 export function parseJobRequest(body: unknown): JobRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ApiError(400, "invalid_request", "body: must be a JSON object");
@@ -32,12 +44,7 @@ export function parseJobRequest(body: unknown): JobRequest {
     throw new ApiError(400, "unknown_job_type", `type: unknown job type ${JSON.stringify(type)}; expected "embed" or "generate"`);
   }
   const parsed = JobRequest.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue && issue.path.length > 0 ? issue.path.join(".") : "body";
-    const message = issue?.code === "unrecognized_keys" ? `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}` : (issue?.message ?? "invalid");
-    throw new ApiError(400, "invalid_request", `${field}: ${message}`);
-  }
+  if (!parsed.success) throw invalidRequest(parsed.error, JOB_ALIASES);
   return parsed.data;
 }
 

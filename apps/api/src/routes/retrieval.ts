@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { searchCandidates, searchChunks, SmallCollections, type Collection, type SearchHit } from "@herd/store";
-import { ApiError } from "../errors.js";
+import { ApiError, invalidRequest } from "../errors.js";
 import { embedQuery, type SyncDeps } from "../sync.js";
 import { collectionOr404, type CollectionsRouteDeps } from "./collections.js";
 import { tenantOf } from "../auth.js";
@@ -38,11 +38,15 @@ const AnswerRequest = z
   })
   .strict();
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+/** Other search APIs' names for the number of results, and the query and question mixed up. */
+const RESULTS_ALIASES = { limit: "k", top_k: "k", topK: "k", top: "k", n: "k", size: "k" };
+const SEARCH_ALIASES: Readonly<Record<string, string>> = { ...RESULTS_ALIASES, q: "query", text: "query", question: "query" };
+const ANSWER_ALIASES: Readonly<Record<string, string>> = { ...RESULTS_ALIASES, query: "question", q: "question", prompt: "question", messages: "history" };
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, aliases: Readonly<Record<string, string>>): T {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ApiError(400, "invalid_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+  throw invalidRequest(parsed.error, aliases);
 }
 
 function checkK(k: number | undefined, fallback: number): number {
@@ -106,7 +110,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
 
   router.post("/v1/collections/:name/search", async (req: Request, res: Response) => {
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
-    const body = parse(SearchRequest, req.body);
+    const body = parse(SearchRequest, req.body, SEARCH_ALIASES);
     const query = checkText("query", body.query);
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
@@ -118,7 +122,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
   router.post("/v1/collections/:name/answer", async (req: Request, res: Response) => {
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
     const wait = parseWait(req.query["wait"], deps.config.limits.maxWaitMs);
-    const body = parse(AnswerRequest, req.body);
+    const body = parse(AnswerRequest, req.body, ANSWER_ALIASES);
     // A streamed answer holds the connection until the end (HERD_SYNC_TIMEOUT), so ?wait has nothing to bound.
     if (body.stream && req.query["wait"] !== undefined) throw new ApiError(400, "invalid_wait", "wait: does not apply to a streamed answer (stream: true), which runs to its end on this connection");
     const question = checkText("question", body.question);

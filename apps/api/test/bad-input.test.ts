@@ -39,6 +39,7 @@ describe("bad input", () => {
     { name: "limit for k", path: "/v1/collections/manuals/search", body: { query: "seal", limit: 3 }, status: 400, code: "invalid_request", mentions: 'body: unknown field "limit" (did you mean "k"?)' },
     { name: "query for question", path: "/v1/collections/manuals/answer", body: { query: "Why?", model: "llama3.2" }, status: 400, code: "invalid_request", mentions: 'body: unknown field "query" (did you mean "question"?)' },
     { name: "two unknown fields", body: { ...embed, colour: "red", text: "x" }, status: 400, code: "invalid_request", mentions: 'unknown fields "colour", "text" (did you mean "input"?)' },
+    { name: "a generation's input", body: { type: "generate", model: "llama3.2", input: "hi" }, status: 400, code: "invalid_request", mentions: 'unknown field "input" (did you mean "prompt"?)' },
     { name: "bad dimensions", body: { ...embed, dimensions: -3 }, status: 400, code: "invalid_request", mentions: "dimensions" },
     { name: "bad priority", body: { ...embed, priority: "urgent" }, status: 400, code: "invalid_request", mentions: "priority" },
     { name: "both prompt and messages", body: { type: "generate", model: "llama3.2", prompt: "a", messages: [] }, status: 400, code: "invalid_request", mentions: "prompt" },

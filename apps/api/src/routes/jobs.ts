@@ -22,16 +22,22 @@ export function parseWait(raw: unknown, maxWaitMs: number): number {
   return Math.min(Number(raw), maxWaitMs);
 }
 
-/** Other APIs' names for a job's fields (OpenAI's top-level sampling settings are Ollama options). */
-const JOB_ALIASES: Readonly<Record<string, string>> = {
-  text: "input",
-  inputs: "input",
-  query: "input",
-  temperature: "options.temperature",
-  top_p: "options.top_p",
-  seed: "options.seed",
-  max_tokens: "options.num_predict",
-  stop: "options.stop",
+/**
+ * Other APIs' names for a job's fields, by job type: an embedding's text is its input, a
+ * generation's its prompt, and OpenAI's top-level sampling settings are Ollama options.
+ */
+const JOB_ALIASES: Readonly<Record<"embed" | "generate", Readonly<Record<string, string>>>> = {
+  embed: { text: "input", inputs: "input", query: "input", prompt: "input" },
+  generate: {
+    text: "prompt",
+    query: "prompt",
+    input: "prompt",
+    temperature: "options.temperature",
+    top_p: "options.top_p",
+    seed: "options.seed",
+    max_tokens: "options.num_predict",
+    stop: "options.stop",
+  },
 };
 
 export function parseJobRequest(body: unknown): JobRequest {
@@ -44,7 +50,7 @@ export function parseJobRequest(body: unknown): JobRequest {
     throw new ApiError(400, "unknown_job_type", `type: unknown job type ${JSON.stringify(type)}; expected "embed" or "generate"`);
   }
   const parsed = JobRequest.safeParse(body);
-  if (!parsed.success) throw invalidRequest(parsed.error, JOB_ALIASES);
+  if (!parsed.success) throw invalidRequest(parsed.error, JOB_ALIASES[type]);
   return parsed.data;
 }
 

@@ -17,7 +17,8 @@ export class ApiError extends Error {
  * 400 invalid_request for a body (or query) a schema refused, naming the field: its first issue
  * as "field: message"; an unknown field as `unknown field "limit"`, with the field meant when
  * `aliases` knows the name from another API (`(did you mean "k"?)`), since most unknown fields
- * are another API's name for one of ours.
+ * are another API's name for one of ours. `whole`: what a problem of no single field is a problem
+ * of (the body, or the query string).
  */
 export function invalidRequest(error: z.ZodError, aliases: Readonly<Record<string, string>> = {}, whole = "body"): ApiError {
   // A field known by another name explains the rest too ("query" sent for "question", which is then missing).

@@ -53,9 +53,6 @@ function documentIdParam(req: Request): string {
   return Array.isArray(raw) ? raw.join("/") : String(raw);
 }
 
-/** `whole`: what a problem of no single field is a problem of (the body, or the query string). */
-
-
 /** The caller's collection of that name; another tenant's reads as missing (404), never as forbidden. */
 export async function collectionOr404(db: Database, tenant: string, name: string): Promise<Collection> {
   const collection = await findCollection(db.pool, tenant, name);

@@ -105,7 +105,10 @@ for (const testCase of CASES) {
     });
     if (settled.lost.length > 0) console.log(`lost: ${settled.lost.slice(0, 5).join("; ")}`);
     expect(load.malformedRefusals).toEqual([]);
-    expect(Object.keys(refused).every((key) => key === "503 redis_unavailable")).toBe(true);
+    // Right after Redis is back, the workers' heartbeats may have lapsed during the outage (their
+    // TTL ran out while Redis was away) until the next one: "503 no_live_workers", also with
+    // Retry-After, as the README documents. Anything else (a 500, a 404) is a failure.
+    expect(Object.keys(refused).filter((key) => key !== "503 redis_unavailable" && key !== "503 no_live_workers")).toEqual([]);
     expect(refused["503 redis_unavailable"]).toBeGreaterThan(0);
     expectWhole(run, api, worker);
   });

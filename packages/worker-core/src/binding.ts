@@ -163,16 +163,12 @@ export class Binding implements RouteCandidate<Job> {
           const startedAt = tracker.started(job);
           const reachedGate = this.#fetch.jobStarted(job);
           try {
-            if (!this.#pulling) {
-              // Fetched just as the instance went unhealthy: give it back without spending an attempt.
-              await job.moveToWait(token);
-              throw new WaitingError();
-            }
-            if (this.#fetch.fetchedBeforeDeferring(job)) {
-              // Redis handed it to a fetch left waiting from before this binding deferred to a
-              // warmer or faster instance elsewhere: run here, it would load the model (seconds on a
-              // GPU) while that instance sits ready. Given back (no attempt spent), its worker takes
-              // it; if nobody does, this binding's counts see it waiting and fetch it after all.
+            // Given back without spending an attempt when it was fetched just as the instance went
+            // unhealthy, or by a fetch left waiting from before this binding deferred to a warmer
+            // or faster instance elsewhere (run here, it would load the model, seconds on a GPU,
+            // while that instance sits ready): that instance's worker takes it; if nobody does,
+            // this binding's counts see it waiting and fetch it after all.
+            if (!this.#pulling || this.#fetch.fetchedBeforeDeferring(job)) {
               await job.moveToWait(token);
               throw new WaitingError();
             }

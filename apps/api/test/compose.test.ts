@@ -66,6 +66,8 @@ describe("docker-compose.yml", () => {
       ["api", "cache-redis", "grafana", "ollama-1", "ollama-1-pull", "ollama-2", "ollama-2-pull", "postgres", "prometheus", "redis", "worker"].sort(),
     );
     expect(service("postgres").image).toMatch(/^pgvector\/pgvector:/);
+    // The image's entrypoint runs the server itself only when the command starts with "postgres" or a flag.
+    expect(service("postgres").command).toEqual(["postgres", "-c", "shared_buffers=1GB"]);
     expect(service("redis").command).toEqual(expect.arrayContaining(["--maxmemory-policy", "noeviction", "--appendonly", "yes"]));
     expect(service("cache-redis").command).toEqual(expect.arrayContaining(["--maxmemory-policy", "allkeys-lru", "--maxmemory", "1gb"]));
   });

@@ -29,7 +29,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --out FILE      where to write the report (default BENCHMARKS.md; "-" prints only)
   --redis URL     Redis to use (default REDIS_URL or ${DEFAULT_REDIS_URL})
   --database URL  PostgreSQL (with pgvector) where the benchmark creates and drops its databases
-                  (default ${DEFAULT_ADMIN_URL})
+                  (default ${DEFAULT_ADMIN_URL}); the search run starts a server of its
+                  own from the machine's PostgreSQL binaries unless this is given
   --documents N   documents in the ingestion run (default 250, about 20 chunks each)
   --chunks N      chunks in the search run (default 100000)
   --queries N     search queries (default 200)`;
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     }
     if (only.has("search")) {
       console.error("bench: search latency (loading and indexing takes a few minutes)…");
-      results.search = await searchScenario(redisUrl, `${prefix}-search`, adminUrl, Number(values.chunks ?? 100_000), Number(values.queries ?? 200));
+      results.search = await searchScenario(redisUrl, `${prefix}-search`, { adminUrl, privateServer: values.database === undefined }, Number(values.chunks ?? 100_000), Number(values.queries ?? 200));
     }
     if (only.has("interactive")) {
       console.error("bench: interactive latency during ingestion…");

@@ -10,7 +10,7 @@ export { makePptx, SERVICE_TRAINING, type PptxSlide } from "./pptx.js";
 export { PICTURE_SLIDES, PUMP_CURVES, PUMP_CURVES_DOC, SCANNED_PAGES_DOC } from "./samples.js";
 export { chartPart, smartArtData, type ChartSpec, type SmartArtNode } from "./drawings.js";
 export { pictureSlidesOdp, scannedPagesOdt, pumpCurvesOdp, pumpCurvesOdt, pumpManualDoc, pumpManualOdt, serviceTrainingOdp, sparePartsOds } from "./fixtures.js";
-export { PostgresServer } from "./postgres-server.js";
+export { PostgresServer, type PostgresSettings } from "./postgres-server.js";
 export { HerdCluster, type Member } from "./cluster.js";
 export { RedisClusterServer } from "./redis-cluster.js";
 export { makePng } from "./png.js";

@@ -108,7 +108,17 @@ export class WorkerRuntime {
     this.#cacheStats.start();
     this.#heartbeatTimer = setInterval(() => void this.#tick(), this.config.heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
+    this.#connection.on("ready", this.#onRedisReady);
   }
+
+  /**
+   * Redis is back after an outage: its heartbeat (and claims) lapsed meanwhile, or were lost with
+   * a restart, and until this worker publishes again the API counts no live worker for its models
+   * (503 no_live_workers). So they go out now, not at the next tick.
+   */
+  readonly #onRedisReady = (): void => {
+    void this.#tick();
+  };
 
   async #tick(): Promise<void> {
     await this.#claimRounds?.run();
@@ -262,6 +272,7 @@ export class WorkerRuntime {
 
   async #close(deadlineMs: number): Promise<void> {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    this.#connection.off("ready", this.#onRedisReady);
     // A claim round under way may still be starting an instance: let it finish, so it is drained too.
     await this.#claimRounds?.settled();
     await this.#registry.leave(this.#sharedId.self).catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, "could not leave the fleet"));

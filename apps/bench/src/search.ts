@@ -1,18 +1,12 @@
 import pg from "pg";
 import { HerdClient } from "@herd/client";
-import { embedText } from "@herd/ollama-emulator";
-import { createCollectionIndex, searchCandidates, searchChunks, vectorLiteral, type SearchMode } from "@herd/store";
+import { searchCandidates, searchChunks, searchSql, vectorLiteral, type SearchMode } from "@herd/store";
 import { PostgresServer, createTestDatabase, type PostgresSettings } from "@herd/testing";
 import { fmt, percentile } from "./load.js";
 import { startHerd, type HerdProcesses } from "./herd.js";
 import { startEmulator } from "./processes.js";
-import { TextGenerator } from "./synthetic.js";
+import { DIMENSIONS, prepare, type Loaded, type Query } from "./search-data.js";
 
-const MODEL = "nomic-embed-text";
-const EMULATED_MODEL = "nomic-embed-text:latest";
-const DIMENSIONS = 768;
-const CHUNKS_PER_DOCUMENT = 100;
-const INSERT_BATCH = 1000;
 const K = 5;
 const RECALL_K = 10;
 
@@ -29,6 +23,8 @@ export interface SearchSetting {
   name: string;
   sharedBuffers: string;
   rows: SearchRow[];
+  /** Mean pages one vector search touched, found in shared buffers (hit) or read from the OS (read), over `queries`. */
+  vectorPages: VectorPages;
 }
 
 export interface SearchResult {
@@ -57,40 +53,6 @@ export const SEARCH_SETTINGS = [
   { name: "shared_buffers 128 MB (PostgreSQL's default)", settings: { shared_buffers: "128MB" } },
   { name: "shared_buffers 1 GB (docker-compose.yml's)", settings: { shared_buffers: "1GB" } },
 ] as const satisfies ReadonlyArray<{ name: string; settings: PostgresSettings }>;
-
-interface Query {
-  text: string;
-  embedding: number[];
-  /** The chunk the query's words were taken from. */
-  sourceId: number;
-}
-
-/** Loads `total` chunks of synthetic manual text with their 768-d embeddings, without the index. */
-async function load(pool: pg.Pool, collectionId: number, total: number, text: TextGenerator): Promise<void> {
-  for (let start = 0; start < total; start += INSERT_BATCH) {
-    const count = Math.min(INSERT_BATCH, total - start);
-    const docs = await pool.query<{ id: string }>(
-      `INSERT INTO documents (collection_id, external_id, mime_type, content_hash, status)
-       SELECT $1, 'manual-' || n, 'text/markdown', 'h' || n, 'ready' FROM generate_series($2::int, $3::int) AS n
-       ON CONFLICT (collection_id, external_id) DO UPDATE SET status = 'ready' RETURNING id`,
-      [collectionId, Math.floor(start / CHUNKS_PER_DOCUMENT), Math.floor((start + count - 1) / CHUNKS_PER_DOCUMENT)],
-    );
-    const texts = Array.from({ length: count }, () => text.paragraph(5));
-    const documentIds = texts.map((_, i) => docs.rows[Math.floor((start + i) / CHUNKS_PER_DOCUMENT) - Math.floor(start / CHUNKS_PER_DOCUMENT)]?.id);
-    await pool.query(
-      `INSERT INTO chunks (collection_id, document_id, ordinal, heading, text, token_count, content_hash, embedding)
-       SELECT $1, c.document_id, c.ordinal, NULL, c.text, 0, md5(c.text), c.embedding
-         FROM unnest($2::bigint[], $3::int[], $4::text[], $5::vector[]) AS c (document_id, ordinal, text, embedding)`,
-      [
-        collectionId,
-        documentIds,
-        texts.map((_, i) => (start + i) % CHUNKS_PER_DOCUMENT),
-        texts,
-        texts.map((chunk) => vectorLiteral(embedText(chunk, EMULATED_MODEL, DIMENSIONS))),
-      ],
-    );
-  }
-}
 
 async function timeEach<T>(items: readonly T[], run: (item: T) => Promise<unknown>): Promise<number[]> {
   const latencies: number[] = [];
@@ -122,47 +84,46 @@ async function exactTopK(pool: pg.Pool, collectionId: number, query: Query, k: n
   }
 }
 
-interface Loaded {
-  collectionId: number;
-  loadSeconds: number;
-  indexSeconds: number;
-  queries: Query[];
+export interface VectorPages {
+  hit: number;
+  read: number;
+  queries: number;
 }
 
-/** Creates the collection through Herd, loads `total` chunks and builds its index. */
-async function prepare(pool: pg.Pool, herdUrl: string, total: number, queryCount: number): Promise<Loaded> {
-  await new HerdClient({ baseUrl: herdUrl }).createCollection({ name: "search", model: MODEL });
-  const collectionId = Number((await pool.query<{ id: string }>("SELECT id FROM collections WHERE name = 'search'")).rows[0]?.id);
-  // Bulk loads build the HNSW graph once at the end, as pgvector recommends, instead of row by row.
-  await pool.query(`DROP INDEX chunks_hnsw_${collectionId}`);
-  const text = new TextGenerator(11);
-  const loadStarted = performance.now();
-  await load(pool, collectionId, total, text);
-  const loadSeconds = (performance.now() - loadStarted) / 1000;
+interface PlanBuffers {
+  Plan: { "Shared Hit Blocks": number; "Shared Read Blocks": number };
+}
 
-  const indexStarted = performance.now();
-  const admin = await pool.connect();
+/** What the vector searches of `queries` read: EXPLAIN (ANALYZE, BUFFERS) of the store's own statement. */
+async function vectorPages(pool: pg.Pool, collectionId: number, queries: Query[]): Promise<VectorPages> {
+  const client = await pool.connect();
   try {
-    await admin.query("SET maintenance_work_mem = '2GB'");
-    await createCollectionIndex(admin, { id: collectionId, dimensions: DIMENSIONS });
-    await admin.query("ANALYZE chunks");
+    await client.query(`SET hnsw.ef_search = ${searchCandidates(K)}`);
+    let hit = 0;
+    let read = 0;
+    for (const query of queries) {
+      const { rows } = await client.query<{ "QUERY PLAN": PlanBuffers[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${searchSql("vector", collectionId, DIMENSIONS, "english", false)}`, [
+        vectorLiteral(query.embedding),
+        "",
+        searchCandidates(K),
+        null,
+        K,
+      ]);
+      const plan = rows[0]?.["QUERY PLAN"][0]?.Plan;
+      if (!plan) throw new Error("EXPLAIN returned no plan");
+      hit += plan["Shared Hit Blocks"];
+      read += plan["Shared Read Blocks"];
+    }
+    return { hit: hit / queries.length, read: read / queries.length, queries: queries.length };
   } finally {
-    admin.release();
+    client.release();
   }
-  const indexSeconds = (performance.now() - indexStarted) / 1000;
-
-  const step = Math.max(1, Math.floor(total / queryCount));
-  const sources = await pool.query<{ id: string; text: string }>("SELECT id, text FROM chunks WHERE collection_id = $1 AND id % $2 = 0 ORDER BY id LIMIT $3", [collectionId, step, queryCount]);
-  const queries = sources.rows.map((source) => {
-    const query = text.queryFrom(source.text);
-    return { text: query, embedding: embedText(query, EMULATED_MODEL, DIMENSIONS), sourceId: Number(source.id) };
-  });
-  return { collectionId, loadSeconds, indexSeconds, queries };
 }
 
 interface Measured {
   /** Latencies by row label, in the table's order. */
   latencies: Map<string, number[]>;
+  vectorPages: VectorPages;
   sourceFound: Record<SearchMode, number>;
   recallAt10: number;
   truth: Map<Query, Array<{ id: number; distance: number }>>;
@@ -186,6 +147,8 @@ async function measure(pool: pg.Pool, herdUrl: string, { collectionId, queries }
     }));
     sourceFound[mode] = found / queries.length;
   }
+  // The queries searched longest ago: with a small shared_buffers, their pages have been evicted by the later ones.
+  const pages = await vectorPages(pool, collectionId, queries.slice(0, Math.min(50, queries.length)));
   const truth = new Map<Query, Array<{ id: number; distance: number }>>();
   let found = 0;
   const exactQueries = queries.slice(0, Math.min(50, queries.length));
@@ -205,7 +168,7 @@ async function measure(pool: pg.Pool, herdUrl: string, { collectionId, queries }
   const api = (query: Query) => client.search("search", query.text, { k: K });
   latencies.set("API: POST …/search (hybrid), query embedded through the queue", await timeEach(queries, api));
   latencies.set("API: same queries again, query embedding from the cache", await timeEach(queries, api));
-  return { latencies, sourceFound, recallAt10: found / (exactQueries.length * RECALL_K), truth };
+  return { latencies, vectorPages: pages, sourceFound, recallAt10: found / (exactQueries.length * RECALL_K), truth };
 }
 
 /**
@@ -258,7 +221,7 @@ export async function searchScenario(redisUrl: string, prefix: string, target: {
       const measured = await measure(roundPool, roundHerd.url, loaded, setting === undefined);
       first ??= measured;
       if (!setting) {
-        setting = { name: configuration?.name ?? `shared_buffers ${sharedBuffers} (the server's own setting)`, sharedBuffers, rows: [], latencies: new Map() };
+        setting = { name: configuration?.name ?? `shared_buffers ${sharedBuffers} (the server's own setting)`, sharedBuffers, rows: [], vectorPages: measured.vectorPages, latencies: new Map() };
         settings[index] = setting;
       }
       for (const [path, latencies] of measured.latencies) setting.latencies.set(path, [...(setting.latencies.get(path) ?? []), ...latencies]);

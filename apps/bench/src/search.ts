@@ -1,6 +1,6 @@
 import pg from "pg";
 import { HerdClient } from "@herd/client";
-import { searchCandidates, searchChunks, searchSql, vectorLiteral, type SearchMode } from "@herd/store";
+import { searchCandidates, searchChunks, searchParameters, searchSql, vectorLiteral, type SearchInput, type SearchMode } from "@herd/store";
 import { PostgresServer, createTestDatabase, type PostgresSettings } from "@herd/testing";
 import { fmt, percentile } from "./load.js";
 import { startHerd, type HerdProcesses } from "./herd.js";
@@ -94,27 +94,21 @@ interface PlanBuffers {
   Plan: { "Shared Hit Blocks": number; "Shared Read Blocks": number };
 }
 
-/** What the vector searches of `queries` read: EXPLAIN (ANALYZE, BUFFERS) of the store's own statement. */
-async function vectorPages(pool: pg.Pool, collectionId: number, queries: Query[]): Promise<VectorPages> {
+/** What the vector searches of `inputs` read: EXPLAIN (ANALYZE, BUFFERS) of the store's own statement. */
+async function vectorPages(pool: pg.Pool, inputs: SearchInput[]): Promise<VectorPages> {
   const client = await pool.connect();
   try {
     await client.query(`SET hnsw.ef_search = ${searchCandidates(K)}`);
     let hit = 0;
     let read = 0;
-    for (const query of queries) {
-      const { rows } = await client.query<{ "QUERY PLAN": PlanBuffers[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${searchSql("vector", collectionId, DIMENSIONS, "english", false)}`, [
-        vectorLiteral(query.embedding),
-        "",
-        searchCandidates(K),
-        null,
-        K,
-      ]);
+    for (const input of inputs) {
+      const { rows } = await client.query<{ "QUERY PLAN": PlanBuffers[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${searchSql("vector", input.collectionId, input.dimensions, input.language, false)}`, searchParameters("vector", input));
       const plan = rows[0]?.["QUERY PLAN"][0]?.Plan;
       if (!plan) throw new Error("EXPLAIN returned no plan");
       hit += plan["Shared Hit Blocks"];
       read += plan["Shared Read Blocks"];
     }
-    return { hit: hit / queries.length, read: read / queries.length, queries: queries.length };
+    return { hit: hit / inputs.length, read: read / inputs.length, queries: inputs.length };
   } finally {
     client.release();
   }
@@ -123,7 +117,8 @@ async function vectorPages(pool: pg.Pool, collectionId: number, queries: Query[]
 interface Measured {
   /** Latencies by row label, in the table's order. */
   latencies: Map<string, number[]>;
-  vectorPages: VectorPages;
+  /** Only in a setting's first round. */
+  vectorPages?: VectorPages;
   sourceFound: Record<SearchMode, number>;
   recallAt10: number;
   truth: Map<Query, Array<{ id: number; distance: number }>>;
@@ -131,11 +126,12 @@ interface Measured {
 
 /**
  * Every row of the table, on the server as it is configured now. The baselines (slow, and not
- * what the settings are compared on) and the recall run only when asked.
+ * what the settings are compared on), the recall and the page counts run only in a setting's
+ * first round.
  */
-async function measure(pool: pg.Pool, herdUrl: string, { collectionId, queries }: Loaded, withBaselines: boolean): Promise<Measured> {
-  const store = (mode: SearchMode, k = K) => (query: Query) =>
-    searchChunks(pool, mode, { collectionId, dimensions: DIMENSIONS, language: "english", k, candidates: searchCandidates(k), embedding: query.embedding, query: query.text });
+async function measure(pool: pg.Pool, herdUrl: string, { collectionId, queries }: Loaded, firstOfSetting: boolean): Promise<Measured> {
+  const inputOf = (query: Query, k = K): SearchInput => ({ collectionId, dimensions: DIMENSIONS, language: "english", k, candidates: searchCandidates(k), embedding: query.embedding, query: query.text });
+  const store = (mode: SearchMode, k = K) => (query: Query) => searchChunks(pool, mode, inputOf(query, k));
 
   const latencies = new Map<string, number[]>();
   const sourceFound = { vector: 0, keyword: 0, hybrid: 0 };
@@ -147,14 +143,14 @@ async function measure(pool: pg.Pool, herdUrl: string, { collectionId, queries }
     }));
     sourceFound[mode] = found / queries.length;
   }
-  // The queries searched longest ago: with a small shared_buffers, their pages have been evicted by the later ones.
-  const pages = await vectorPages(pool, collectionId, queries.slice(0, Math.min(50, queries.length)));
   const truth = new Map<Query, Array<{ id: number; distance: number }>>();
   let found = 0;
+  // Also the queries searched longest ago: with a small shared_buffers, the later ones have evicted their pages.
   const exactQueries = queries.slice(0, Math.min(50, queries.length));
-  if (withBaselines) {
-    const keepEveryTerm = (query: Query) =>
-      searchChunks(pool, "keyword", { collectionId, dimensions: DIMENSIONS, language: "english", k: K, candidates: searchCandidates(K), query: query.text, commonTermRows: Number.MAX_SAFE_INTEGER });
+  let pages: VectorPages | undefined;
+  if (firstOfSetting) {
+    pages = await vectorPages(pool, exactQueries.map((query) => inputOf(query)));
+    const keepEveryTerm = (query: Query) => searchChunks(pool, "keyword", { ...inputOf(query), commonTermRows: Number.MAX_SAFE_INTEGER });
     latencies.set("baseline: keyword keeping every query term (no frequency pruning)", await timeEach(exactQueries, keepEveryTerm));
     latencies.set("baseline: exact vector scan (no index)", await timeEach(exactQueries, async (query) => truth.set(query, await exactTopK(pool, collectionId, query, RECALL_K))));
     for (const query of exactQueries) {
@@ -168,7 +164,7 @@ async function measure(pool: pg.Pool, herdUrl: string, { collectionId, queries }
   const api = (query: Query) => client.search("search", query.text, { k: K });
   latencies.set("API: POST …/search (hybrid), query embedded through the queue", await timeEach(queries, api));
   latencies.set("API: same queries again, query embedding from the cache", await timeEach(queries, api));
-  return { latencies, vectorPages: pages, sourceFound, recallAt10: found / (exactQueries.length * RECALL_K), truth };
+  return { latencies, ...(pages ? { vectorPages: pages } : {}), sourceFound, recallAt10: found / (exactQueries.length * RECALL_K), truth };
 }
 
 /**
@@ -221,6 +217,7 @@ export async function searchScenario(redisUrl: string, prefix: string, target: {
       const measured = await measure(roundPool, roundHerd.url, loaded, setting === undefined);
       first ??= measured;
       if (!setting) {
+        if (!measured.vectorPages) throw new Error("a setting's first round counts its pages");
         setting = { name: configuration?.name ?? `shared_buffers ${sharedBuffers} (the server's own setting)`, sharedBuffers, rows: [], vectorPages: measured.vectorPages, latencies: new Map() };
         settings[index] = setting;
       }

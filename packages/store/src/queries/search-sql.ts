@@ -145,7 +145,8 @@ export function searchSql(mode: SearchMode, collectionId: number, dimensions: nu
      ORDER BY f.score DESC, ${TIE_BREAK} LIMIT $5::int`;
 }
 
-export function parameters(mode: SearchMode, input: SearchInput): unknown[] {
+/** The parameters ($1 to $5) of searchSql's and listsSql's statements for `input`. */
+export function searchParameters(mode: SearchMode, input: SearchInput): unknown[] {
   return [
     mode !== "keyword" && input.embedding ? vectorLiteral(input.embedding) : null,
     input.query ?? "",

@@ -1,9 +1,9 @@
 import type { SearchHit, SearchMode } from "@herd/jobs";
 import type pg from "pg";
-import { COMMON_TERM_ROWS, RRF_K, listsSql, parameters, searchSql, toHit, type HitRow, type SearchInput } from "./search-sql.js";
+import { COMMON_TERM_ROWS, RRF_K, listsSql, searchParameters, searchSql, toHit, type HitRow, type SearchInput } from "./search-sql.js";
 
 export type { SearchHit, SearchMode, SearchInput };
-export { COMMON_TERM_ROWS, searchCandidates, searchSql } from "./search-sql.js";
+export { COMMON_TERM_ROWS, searchCandidates, searchParameters, searchSql } from "./search-sql.js";
 
 /** pgvector's default hnsw.ef_search; an HNSW scan never returns more rows than this. */
 const DEFAULT_EF_SEARCH = 40;
@@ -72,7 +72,7 @@ async function withEfSearch<T>(pool: pg.Pool, candidates: number, work: (client:
 async function hybridInParallel(pool: pg.Pool, input: SearchInput): Promise<SearchHit[]> {
   const limit = Math.trunc(input.commonTermRows ?? COMMON_TERM_ROWS);
   const filtered = input.filter !== undefined;
-  const params = parameters("hybrid", input);
+  const params = searchParameters("hybrid", input);
   const [vectorParam, queryParam, ...rest] = params;
   const listOf = (list: "vec" | "kw", tsqueryParam: boolean) => `${listsSql("hybrid", input.collectionId, input.dimensions, input.language, filtered, limit, tsqueryParam, input.exact)} ${listWithTopRows(list)}`;
   const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec", false), [vectorParam, "", ...rest])).rows);
@@ -134,6 +134,6 @@ function compareText(a: string, b: string): number {
 }
 
 async function runSearch(db: pg.Pool | pg.PoolClient, mode: SearchMode, input: SearchInput): Promise<SearchHit[]> {
-  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.language, input.filter !== undefined, input.commonTermRows, input.exact), parameters(mode, input));
+  const { rows } = await db.query<HitRow>(searchSql(mode, input.collectionId, input.dimensions, input.language, input.filter !== undefined, input.commonTermRows, input.exact), searchParameters(mode, input));
   return rows.map(toHit);
 }

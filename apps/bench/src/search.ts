@@ -1,6 +1,6 @@
 import pg from "pg";
 import { HerdClient } from "@herd/client";
-import { searchCandidates, searchChunks, searchParameters, searchSql, vectorLiteral, type SearchInput, type SearchMode } from "@herd/store";
+import { searchCandidates, searchChunks, searchParameters, searchSql, statementShape, vectorLiteral, type SearchInput, type SearchMode } from "@herd/store";
 import { PostgresServer, createTestDatabase, type PostgresSettings } from "@herd/testing";
 import { fmt, percentile } from "./load.js";
 import { startHerd, type HerdProcesses } from "./herd.js";
@@ -102,7 +102,7 @@ async function vectorPages(pool: pg.Pool, inputs: SearchInput[]): Promise<Vector
     let hit = 0;
     let read = 0;
     for (const input of inputs) {
-      const { rows } = await client.query<{ "QUERY PLAN": PlanBuffers[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${searchSql("vector", input.collectionId, input.dimensions, input.language, false)}`, searchParameters("vector", input));
+      const { rows } = await client.query<{ "QUERY PLAN": PlanBuffers[] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${searchSql("vector", statementShape(input))}`, searchParameters("vector", input));
       const plan = rows[0]?.["QUERY PLAN"][0]?.Plan;
       if (!plan) throw new Error("EXPLAIN returned no plan");
       hit += plan["Shared Hit Blocks"];
@@ -150,7 +150,7 @@ async function measure(pool: pg.Pool, herdUrl: string, { collectionId, queries }
   let pages: VectorPages | undefined;
   if (firstOfSetting) {
     pages = await vectorPages(pool, exactQueries.map((query) => inputOf(query)));
-    const keepEveryTerm = (query: Query) => searchChunks(pool, "keyword", { ...inputOf(query), commonTermRows: Number.MAX_SAFE_INTEGER });
+    const keepEveryTerm = (query: Query) => searchChunks(pool, "keyword", { ...inputOf(query), commonTermRows: Number.MAX_SAFE_INTEGER, matchTermRows: Number.MAX_SAFE_INTEGER });
     latencies.set("baseline: keyword keeping every query term (no frequency pruning)", await timeEach(exactQueries, keepEveryTerm));
     latencies.set("baseline: exact vector scan (no index)", await timeEach(exactQueries, async (query) => truth.set(query, await exactTopK(pool, collectionId, query, RECALL_K))));
     for (const query of exactQueries) {

@@ -42,7 +42,7 @@ describe("exact vector search and small collections (native PostgreSQL + pgvecto
         // Even where the planner would pick the index, the exact search cannot use it.
         await client.query("SET enable_seqscan = off");
         await client.query("SET enable_sort = off");
-        const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${searchSql("vector", collection.id, 4, collection.language, false, undefined, exact)}`, [`[${query.join(",")}]`, "", 50, null, 10]);
+        const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${searchSql("vector", { collectionId: collection.id, dimensions: 4, language: collection.language, filtered: false, exact })}`, [`[${query.join(",")}]`, "", 50, null, 10]);
         return rows.map((row) => row["QUERY PLAN"]).join("\n");
       } finally {
         await client.query("RESET enable_seqscan");

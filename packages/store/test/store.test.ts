@@ -31,7 +31,7 @@ describe.each(databaseServers("store"))("store on $name", (server) => {
   const pool = usePool(server);
 
   it("applies numbered migrations once, even when asked twice", async () => {
-    expect(await migrate(pool())).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await migrate(pool())).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(await migrate(pool())).toEqual([]);
     const { rows } = await pool().query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
     expect(rows[0]?.extversion).toMatch(/^0\.(7|8|9)|^[1-9]/);
@@ -135,14 +135,14 @@ describe.each(databaseServers("store"))("store on $name", (server) => {
     const texts = Array.from({ length: 60 }, (_, i) => (i % 20 === 0 ? `check the pump seal ${i}` : `the pump runs at station ${i}`));
     await upsertChunks(pool(), collection.id, document.id, texts.map((text, i) => chunk(i, text, [1, i / 60, 0, 0])));
     await pool().query("ANALYZE chunks");
-    const search = (mode: "keyword" | "hybrid", query: string, commonTermRows?: number) =>
-      searchChunks(pool(), mode, { collectionId: collection.id, dimensions: 4, language: collection.language, k: 10, candidates: 50, embedding: unit([1, 0, 0, 0]), query, ...(commonTermRows === undefined ? {} : { commonTermRows }) });
+    const search = (mode: "keyword" | "hybrid", query: string, commonTermRows?: number, matchTermRows?: number) =>
+      searchChunks(pool(), mode, { collectionId: collection.id, dimensions: 4, language: collection.language, k: 10, candidates: 50, embedding: unit([1, 0, 0, 0]), query, commonTermRows, matchTermRows });
 
     // "pump" is in every chunk: with a threshold of 20 chunks only "seal" ranks.
     const pruned = await search("keyword", "pump seal", 20);
     expect(pruned.map((hit) => hit.text).sort()).toEqual(["check the pump seal 0", "check the pump seal 20", "check the pump seal 40"]);
-    // Kept (threshold above the table's size), "pump" matches every chunk and fills the list.
-    expect(await search("keyword", "pump seal", 1000)).toHaveLength(10);
+    // Kept and allowed to match (thresholds above the table's size), "pump" matches every chunk and fills the list.
+    expect(await search("keyword", "pump seal", 1000, 1000)).toHaveLength(10);
     // Only common terms: keyword mode requires all of them; hybrid leaves ranking to the vectors.
     expect(await search("keyword", "pump", 20)).toHaveLength(10);
     const hybrid = await search("hybrid", "pump", 20);
@@ -157,9 +157,17 @@ describe.each(databaseServers("store"))("store on $name", (server) => {
     // The parallel path takes a winner's row from a list that ranks it within k, and looks up the rest after fusing: both must occur.
     const belowKInBothLists: string[] = [];
     // With every term kept, "pump station" matches every chunk in an order unlike the vectors': the winners are ranked well in both lists, not first in either.
-    const cases = [["pump seal", [1, 0, 0, 0], 50, 20], ["station 7 pump", [0.2, 1, 0, 0], 50, 20], ["check seal", [1, 0.5, 0, 0], 12, 20], ["nothing matches this", [0, 1, 0, 0], 50, 20], ["pump station", [1, 0.5, 0, 0], 50, 1000]] as const;
-    for (const [query, embedding, candidates, commonTermRows] of cases) {
-      const input = { collectionId: collection.id, dimensions: 4, language: collection.language, k, candidates, embedding: unit([...embedding]), query, commonTermRows };
+    // The last case ranks by "pump" and "station" only the chunks "seal" matched.
+    const cases = [
+      ["pump seal", [1, 0, 0, 0], 50, 20],
+      ["station 7 pump", [0.2, 1, 0, 0], 50, 20],
+      ["check seal", [1, 0.5, 0, 0], 12, 20],
+      ["nothing matches this", [0, 1, 0, 0], 50, 20],
+      ["pump station", [1, 0.5, 0, 0], 50, 1000],
+      ["pump seal station", [0.5, 1, 0, 0], 50, 1000, 10],
+    ] as const;
+    for (const [query, embedding, candidates, commonTermRows, matchTermRows] of cases) {
+      const input = { collectionId: collection.id, dimensions: 4, language: collection.language, k, candidates, embedding: unit([...embedding]), query, commonTermRows, matchTermRows };
       const single = await searchChunks(pool(), "hybrid", input, { parallel: false });
       const parallel = await searchChunks(pool(), "hybrid", input, { parallel: true });
       expect(single.length, query).toBeGreaterThan(0);
@@ -168,6 +176,42 @@ describe.each(databaseServers("store"))("store on $name", (server) => {
       for (const hit of parallel) if ((hit.vectorRank ?? Infinity) > k && (hit.keywordRank ?? Infinity) > k) belowKInBothLists.push(hit.text);
     }
     expect(belowKInBothLists.length).toBeGreaterThan(0);
+  });
+
+  it("ranks by a common term it keeps only the chunks that a rarer term of the query matched", async () => {
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "stations", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    if (!collection) throw new Error("no collection");
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "valves.md", source: null, mimeType: "text/markdown", contentHash: "v", metadata: {} });
+    const texts = Array.from({ length: 60 }, (_, i) => (i % 20 !== 0 ? `the pump runs at station ${i}` : i === 40 ? `check the valve seal at the station ${i}` : `check the valve seal ${i}`));
+    await upsertChunks(pool(), collection.id, document.id, texts.map((text, i) => chunk(i, text, [1, i / 60, 0, 0])));
+    await pool().query("ANALYZE chunks");
+    const search = (matchTermRows: number) =>
+      searchChunks(pool(), "keyword", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 10, candidates: 50, query: "seal station", commonTermRows: 1000, matchTermRows });
+
+    // "station" is in most chunks, "seal" in three: only those are ranked, and the one that also
+    // says "station" comes first (the other two tie, and ties go by content hash, which puts it last).
+    expect((await search(10)).map((hit) => hit.text)).toEqual(["check the valve seal at the station 40", "check the valve seal 0", "check the valve seal 20"]);
+    // Allowed to match, "station" brings its chunks into the list.
+    expect(await search(1000)).toHaveLength(10);
+    await pool().query("DELETE FROM collections WHERE id = $1", [collection.id]);
+  });
+
+  it.runIf(server.name.startsWith("native"))("keeps the keyword index's pending list short, which every keyword search reads", async () => {
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "pending", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
+    if (!collection) throw new Error("no collection");
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "long.md", source: null, mimeType: "text/markdown", contentHash: "l", metadata: {} });
+    // 600 chunks of 60 words from 5,000: about 600 kB of new index entries, over twice the 256 kB limit.
+    const texts = Array.from({ length: 600 }, (_, i) => Array.from({ length: 60 }, (_, j) => `term${(i * 61 + j * 83) % 5000}x`).join(" "));
+    for (let start = 0; start < texts.length; start += 100) {
+      await upsertChunks(pool(), collection.id, document.id, texts.slice(start, start + 100).map((text, i) => chunk(start + i, text, [1, 0, 0, 0])));
+    }
+    await pool().query("CREATE EXTENSION IF NOT EXISTS pgstattuple");
+    const { rows } = await pool().query<{ pending_pages: number; pending_tuples: string }>("SELECT pending_pages, pending_tuples FROM pgstatginindex('chunks_tsv')");
+    // 256 kB is 32 pages; PostgreSQL's default of 4 MB would hold every one of these chunks.
+    expect(rows[0]?.pending_pages).toBeLessThanOrEqual(33);
+    const hits = await searchChunks(pool(), "keyword", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 50, candidates: 50, query: "term61x" });
+    expect(hits.map((hit) => hit.ordinal)).toContain(1);
+    await pool().query("DELETE FROM collections WHERE id = $1", [collection.id]);
   });
 
   it("replaces a changed document's chunks and removes a deleted document's", async () => {

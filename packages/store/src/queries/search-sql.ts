@@ -17,8 +17,14 @@ export interface SearchInput {
   /** Keyword terms estimated in more chunks than this are left out (default COMMON_TERM_ROWS). */
   commonTermRows?: number;
   /**
+   * Keyword terms estimated in more chunks than this only add to the rank of chunks that a
+   * rarer term matched (default: MATCH_TERM_SHARE of the chunks, at least MATCH_TERM_FLOOR; never
+   * more than commonTermRows).
+   */
+  matchTermRows?: number;
+  /**
    * Rank every chunk of the collection by distance instead of walking its HNSW index: exact, and
-   * about as fast on a small collection (see SmallCollections).
+   * fast enough on a small collection (see SmallCollections).
    */
   exact?: boolean;
 }
@@ -32,6 +38,8 @@ export const RRF_K = 60;
  * in some runs when a tie pushed a relevant chunk from 5th to 6th).
  */
 export const TIE_BREAK = "c.content_hash, c.id";
+/** TIE_BREAK over a candidate list's own columns. */
+const OUTER_TIE_BREAK = "l.content_hash, l.id";
 
 /**
  * Keyword search ranks only terms (lexemes) estimated to occur in at most this many chunks. The
@@ -39,6 +47,18 @@ export const TIE_BREAK = "c.content_hash, c.id";
  * raises their detail), so it costs no scan; before the first ANALYZE every term qualifies.
  */
 export const COMMON_TERM_ROWS = 2000;
+
+/**
+ * Of the ranked terms, only those estimated in at most this share of the chunks (or in at most
+ * MATCH_TERM_FLOOR chunks) decide which chunks are ranked; the others still count in the rank of
+ * a chunk that holds a rarer term. ts_rank_cd weighs every term alike, so in a table of a few
+ * thousand chunks a term in a fifth of them (a part-number prefix, "pump") cost most of the
+ * search and mostly pulled chunks that held nothing else of the query into the list. With none
+ * so rare, the query's rarest term alone decides.
+ */
+export const MATCH_TERM_SHARE = 0.05;
+/** Below this many chunks a term always decides (ranking a few hundred chunks costs little). */
+export const MATCH_TERM_FLOOR = 100;
 
 /**
  * Each query term with its estimated number of chunks (0 when the statistics do not list it,
@@ -79,16 +99,30 @@ export interface HitRow {
   keyword_rank: string | number | null;
 }
 
+/** What the text of a search statement depends on besides its mode (all else is a parameter). */
+export interface StatementShape extends Pick<SearchInput, "collectionId" | "dimensions" | "language" | "commonTermRows" | "matchTermRows" | "exact"> {
+  /** Documents must match the filter ($4). */
+  filtered: boolean;
+  /** The keyword list takes its tsqueries as parameters ($2 ranks, $6 matches) instead of the query's text. */
+  tsqueryParam?: boolean;
+}
+
+export function statementShape(input: SearchInput): StatementShape {
+  const { collectionId, dimensions, language, commonTermRows, matchTermRows, exact } = input;
+  return { collectionId, dimensions, language, commonTermRows, matchTermRows, exact, filtered: input.filter !== undefined };
+}
+
 /**
  * The candidate lists of one mode as CTEs (`vec`, `kw`: id and rank). The collection id and
  * dimension are integers from the database row (literal, so the collection's partial HNSW index
  * matches); everything from the client is a parameter. Documents are joined into the candidate
  * lists only when a filter needs them.
  */
-export function listsSql(mode: SearchMode, collectionId: number, dimensions: number, language: string, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, tsqueryParam = false, exact = false): string {
-  const id = Math.trunc(collectionId);
-  const config = languageLiteral(language);
-  const dims = Math.trunc(dimensions);
+export function listsSql(mode: SearchMode, shape: StatementShape): string {
+  const { filtered, exact = false, tsqueryParam = false } = shape;
+  const id = Math.trunc(shape.collectionId);
+  const config = languageLiteral(shape.language);
+  const dims = Math.trunc(shape.dimensions);
   const from = filtered ? "chunks c JOIN documents d ON d.id = c.document_id" : "chunks c";
   const filter = filtered ? "AND d.metadata @> $4::jsonb" : "";
   // Without the cast to vector(dims) the expression is not the index's: PostgreSQL then sorts the
@@ -96,46 +130,58 @@ export function listsSql(mode: SearchMode, collectionId: number, dimensions: num
   const distance = exact ? `c.embedding <=> $1::text::vector(${dims})` : `c.embedding::vector(${dims}) <=> $1::text::vector(${dims})`;
   const vectorOrder = exact ? `${distance}, ${TIE_BREAK}` : distance;
   const none = "SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::text AS content_hash WHERE false";
+  // Each list numbers its candidates after the LIMIT: a window over the scan itself sorted every
+  // row the scan returned (all of a small collection's chunks when searched exactly, every chunk
+  // holding a matching term), where the LIMIT alone keeps only the best in a bounded heap.
   const vectorList =
     mode === "keyword"
       ? none
-      : `SELECT c.id, row_number() OVER (ORDER BY ${vectorOrder}) AS rank, c.content_hash FROM ${from}
-          WHERE c.collection_id = ${id} ${filter} ORDER BY ${vectorOrder} LIMIT $3::int`;
+      : `SELECT l.id, row_number() OVER (ORDER BY l.distance, ${OUTER_TIE_BREAK}) AS rank, l.content_hash FROM (
+          SELECT c.id, c.content_hash, ${distance} AS distance FROM ${from}
+           WHERE c.collection_id = ${id} ${filter} ORDER BY ${vectorOrder} LIMIT $3::int) l`;
   // Ranking every chunk that holds a common term costs far more than such a term tells (it is
   // a stop word for this corpus), so the OR takes only the query's rarer terms. A query made only
   // of common terms requires all of them (AND), if that combination is estimated to be rare enough
   // (terms taken as independent) or keyword search was asked for explicitly; otherwise the vector
   // list alone ranks it.
-  const limit = Math.trunc(commonTermRows);
+  // `query` ranks; `match` (null: the query itself) chooses the chunks it ranks (MATCH_TERM_SHARE).
+  const limit = Math.trunc(shape.commonTermRows ?? COMMON_TERM_ROWS);
+  const matchLimit = `least(${limit}, ${shape.matchTermRows === undefined ? `greatest(${MATCH_TERM_FLOOR}, ${MATCH_TERM_SHARE} * c.reltuples)` : Math.trunc(shape.matchTermRows)})`;
   const keywordQuery =
     mode === "vector"
-      ? "SELECT NULL::tsquery AS query"
+      ? "SELECT NULL::tsquery AS query, NULL::tsquery AS match"
       : tsqueryParam
-        ? "SELECT nullif($2::text, '')::tsquery AS query"
+        ? "SELECT nullif($2::text, '')::tsquery AS query, nullif($6::text, '')::tsquery AS match"
       : `SELECT CASE
                WHEN count(*) = 0 THEN NULL
                WHEN bool_or(t.rows <= ${limit}) THEN to_tsquery(${config}, string_agg(quote_literal(t.lexeme), ' | ') FILTER (WHERE t.rows <= ${limit}))
                WHEN ${mode === "keyword" ? "true" : "false"} OR exp(sum(ln(greatest(t.rows, 1))) - (count(*) - 1) * ln(greatest(max(c.reltuples), 1))) <= ${limit}
                  THEN to_tsquery(${config}, string_agg(quote_literal(t.lexeme), ' & '))
-             END AS query
+             END AS query,
+             CASE
+               WHEN bool_or(t.rows <= ${matchLimit}) THEN to_tsquery(${config}, string_agg(quote_literal(t.lexeme), ' | ') FILTER (WHERE t.rows <= ${matchLimit}))
+               WHEN bool_or(t.rows <= ${limit}) THEN to_tsquery(${config}, quote_literal((array_agg(t.lexeme ORDER BY t.rows, t.lexeme) FILTER (WHERE t.rows <= ${limit}))[1]))
+             END AS match
            FROM terms t CROSS JOIN (SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass) c`;
   const keywordList =
     mode === "vector"
       ? none
-      : `SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q.query) DESC, ${TIE_BREAK}) AS rank, c.content_hash FROM ${from}, kw_query q
-          WHERE c.collection_id = ${id} AND q.query IS NOT NULL AND c.tsv @@ q.query ${filter}
-          ORDER BY ts_rank_cd(c.tsv, q.query) DESC, ${TIE_BREAK} LIMIT $3::int`;
+      : `SELECT l.id, row_number() OVER (ORDER BY l.score DESC, ${OUTER_TIE_BREAK}) AS rank, l.content_hash FROM (
+          SELECT c.id, c.content_hash, ts_rank_cd(c.tsv, q.query) AS score FROM ${from}, kw_query q
+           WHERE c.collection_id = ${id} AND q.query IS NOT NULL AND c.tsv @@ coalesce(q.match, q.query) ${filter}
+           ORDER BY score DESC, ${TIE_BREAK} LIMIT $3::int) l`;
   // Every parameter is typed once in `params`, so a mode that leaves some unused still plans.
-  // A list the final SELECT does not reference is never evaluated.
-  return `WITH params AS (SELECT $1::text AS embedding, $2::text AS query, $3::int AS candidates, $4::jsonb AS filter, $5::int AS k),
+  // A list the final SELECT does not reference is never evaluated. Only a list given its
+  // tsqueries as parameters has a sixth ($6: the match query's text).
+  return `WITH params AS (SELECT $1::text AS embedding, $2::text AS query, $3::int AS candidates, $4::jsonb AS filter, $5::int AS k${tsqueryParam ? ", $6::text AS match" : ""}),
       terms AS MATERIALIZED (${mode === "vector" || tsqueryParam ? "SELECT NULL::text AS lexeme, 0::float8 AS rows WHERE false" : termEstimates(config)}),
       kw_query AS MATERIALIZED (${keywordQuery}),
       vec AS (${vectorList}), kw AS (${keywordList})`;
 }
 
 /** One mode's ranked, fused hits with their rows, in one statement. */
-export function searchSql(mode: SearchMode, collectionId: number, dimensions: number, language: string, filtered: boolean, commonTermRows = COMMON_TERM_ROWS, exact = false): string {
-  return `${listsSql(mode, collectionId, dimensions, language, filtered, commonTermRows, false, exact)},
+export function searchSql(mode: SearchMode, shape: Omit<StatementShape, "tsqueryParam">): string {
+  return `${listsSql(mode, shape)},
       fused AS (
         SELECT coalesce(vec.id, kw.id) AS id, vec.rank AS vector_rank, kw.rank AS keyword_rank,
                coalesce(1.0 / (${RRF_K} + vec.rank), 0) + coalesce(1.0 / (${RRF_K} + kw.rank), 0) AS score

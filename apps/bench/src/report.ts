@@ -227,7 +227,7 @@ export function renderReport(results: Results): string {
         "Real embedding models separate passages far better; measure recall on your own model's embeddings before trusting this number either way. " +
         `Keyword search leaves out terms that the planner statistics say occur in more than ${COMMON_TERM_ROWS} chunks (in this synthetic text, words like "pump" are in 70% of chunks); ` +
         "the baseline row shows what ranking every chunk that contains a common word costs. " +
-        `Of the terms kept, those in more than ${MATCH_TERM_SHARE * 100}% of the chunks (at least ${MATCH_TERM_FLOOR}) only add to the rank of chunks a rarer term matched; ` +
+        `In hybrid search, of the terms kept, those in more than ${MATCH_TERM_SHARE * 100}% of the chunks (at least ${MATCH_TERM_FLOOR}) only add to the rank of chunks a rarer term matched; ` +
         `in a table of ${result.chunks.toLocaleString("en-US")} chunks that share is ${Math.max(MATCH_TERM_FLOOR, MATCH_TERM_SHARE * result.chunks).toLocaleString("en-US")} chunks${MATCH_TERM_SHARE * result.chunks >= COMMON_TERM_ROWS ? `, above the ${COMMON_TERM_ROWS} bound, so it changes nothing here (it matters in collections of a few thousand chunks: README, Retrieval)` : ""}. ` +
         "The page counts above are the difference between the settings: a page not in shared buffers is a read from the operating system, here always from its page cache (this machine has RAM to spare, so the whole index stays in it), which costs microseconds; on a server whose memory cannot hold the index besides everything else, those reads go to disk. Size shared_buffers to hold your collections' HNSW indexes (README: PostgreSQL).",
       "",

@@ -8,7 +8,7 @@ import { InstanceDescriptions } from "@herd/fleet";
 import { herdKeys } from "@herd/jobs";
 import { coerceError, type Logger } from "@herd/logger";
 import { closeRedis, COMMAND_TIMEOUT_MS, createRedisClient, type RedisClient } from "@herd/redis";
-import { migrate, openDatabase, type Database } from "@herd/store";
+import { ChunkStatistics, migrate, openDatabase, type Database } from "@herd/store";
 import { AdminBoard } from "./admin.js";
 import { FleetView } from "./fleet-view.js";
 import { IngestProcessor } from "./ingest/processor.js";
@@ -63,6 +63,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   if (Object.keys(config.modelOptions).length > 0) logger.info({ modelOptions: config.modelOptions }, "runner options and keep_alive pinned per model (HERD_MODEL_OPTIONS): they replace what requests ask for");
   const metrics = createApiMetrics({ cache, queues, fleet, redis, cacheRedis, db, logger });
   const parsePool = new ParsePool(config.ingest.parseThreads, undefined, config.ingest.parseMemoryBytes);
+  const chunkStatistics = new ChunkStatistics(db.pool, (error) => logger.warn({ err: coerceError(error) }, "could not ANALYZE the chunks table; keyword search goes on with its older statistics"));
   const ingestConnection = createRedisClient({ ...queueRedis, role: "blocking", logger, connectionName: "herd-api-ingest" });
   const ingest = new IngestProcessor({
     db,
@@ -79,6 +80,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
     lockDurationMs: config.ingest.lockDurationMs,
     stalledIntervalMs: config.ingest.stalledIntervalMs,
     metrics: metrics.ingest,
+    statistics: chunkStatistics,
     logger,
   });
   const ingestRecovery = new IngestRecovery({
@@ -135,6 +137,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
         ["http server", () => closeServer(server)],
         ["ingest recovery", () => ingestRecovery.close()],
         ["ingest processor", () => ingest.close()],
+        ["chunk statistics", () => chunkStatistics.close()],
         ["parse pool", () => parsePool.close()],
         ["fleet view", () => fleet.close()],
         ["instance prober", () => prober.close()],

@@ -330,4 +330,19 @@ describe("document ingestion, search and answers", () => {
     const { rows } = await db.query("SELECT d.status, d.error FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.name = 'doomed'");
     expect(rows).toEqual([{ status: "failed", error: summary.errors[0].error }]);
   });
+
+  it("analyzes the chunks table itself once ingestion has changed enough of it (keyword search reads its statistics)", async () => {
+    const analyzed = async () => Number((await db.query<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'chunks'")).rows[0]?.n ?? 0);
+    const before = await analyzed();
+    expect((await stack.post("/v1/collections", { name: "long", model: "nomic-embed-text", chunkTokens: 64, chunkOverlap: 8 })).status).toBe(201);
+    // About 80 chunks of 64 tokens: past the first ANALYZE's threshold of 50 rows written.
+    const text = Array.from({ length: 80 }, (_, i) => `## Step ${i}\n\n${Array.from({ length: 50 }, (_, j) => `word${(i * 7 + j) % 300}`).join(" ")}.`).join("\n\n");
+    const accepted = await stack.post("/v1/collections/long/documents", { documents: [{ id: "long.md", text, mimeType: "text/markdown" }] });
+    const summary = await stack.ingestionSettled(accepted.body.ingestionId);
+    expect(summary.chunks.total).toBeGreaterThan(50);
+    // Counted by PostgreSQL as a manual ANALYZE (autovacuum's would be autoanalyze_count); its statistics reach the view within seconds.
+    await waitFor(async () => (await analyzed()) > before, { timeoutMs: 20_000, message: "an ANALYZE of the chunks table" });
+    const stats = await db.query("SELECT 1 FROM pg_stats WHERE tablename = 'chunks' AND attname = 'tsv' AND most_common_elems IS NOT NULL");
+    expect(stats.rowCount).toBe(1);
+  });
 });

@@ -10,3 +10,4 @@ export * from "./queries/chunks.js";
 export * from "./queries/search.js";
 export * from "./queries/small-collections.js";
 export { dataDirOwner } from "./data-dir-lock.js";
+export { ChunkStatistics } from "./queries/chunk-statistics.js";

@@ -6,7 +6,7 @@ import type { Chunk, ParsePool } from "@herd/ingest";
 import { INGEST_QUEUE, IngestJobData, type HerdKeys, type RetentionPolicy } from "@herd/jobs";
 import { coerceError, warnAtMostEvery, type Logger } from "@herd/logger";
 import type { IngestMetrics } from "@herd/metrics";
-import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, markDocumentFailed, markDocumentReady, upsertChunks, type Database, type DocumentRecord } from "@herd/store";
+import { deleteChunksFrom, findDocument, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, markDocumentFailed, markDocumentReady, upsertChunks, type ChunkStatistics, type Database, type DocumentRecord } from "@herd/store";
 import type { QueueRegistry } from "../queues.js";
 import { batchResultKeys, batchVectors, queueBatches } from "./batches.js";
 import { chunkedHashOf, loadChunks } from "./chunks.js";
@@ -31,6 +31,8 @@ export interface IngestProcessorOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   metrics: IngestMetrics;
+  /** Told how many chunk rows each stored document wrote (keeps keyword search's statistics current). */
+  statistics: ChunkStatistics;
   logger: Logger;
 }
 
@@ -225,10 +227,11 @@ export class IngestProcessor {
     const wrong = vectors.find((vector) => vector?.length !== data.dimensions);
     if (wrong) return this.#fail(data, `the model returned ${wrong.length}-dimensional vectors; the collection stores ${data.dimensions}`);
     const rows = list.chunks.map((chunk, i) => ({ ...chunk, embedding: vectors[i] as number[] }));
+    let removed = 0;
     try {
       await inTransaction(db.pool, async (client) => {
         await upsertChunks(client, data.collectionId, data.documentId, rows);
-        await deleteChunksFrom(client, data.documentId, rows.length);
+        removed = await deleteChunksFrom(client, data.documentId, rows.length);
         if (!(await markDocumentReady(client, { id: data.documentId, contentHash: data.contentHash }, rows.length, data.chunkedHash as string, list.warnings))) throw new DocumentChanged();
       });
     } catch (error) {
@@ -245,6 +248,8 @@ export class IngestProcessor {
     await progress.set(data.ingestionId, data.externalId, doneState(rows.length, list.warnings));
     this.options.metrics.documents.inc({ outcome: "stored" });
     this.options.metrics.chunks.inc(rows.length);
+    // Not awaited: an ANALYZE of a large table takes seconds, and its failure is only logged.
+    void this.options.statistics.recordWrites(rows.length + removed);
     await this.#dropResults(job, resultKeys);
     return { chunks: rows.length };
   }

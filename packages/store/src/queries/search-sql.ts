@@ -43,8 +43,9 @@ const OUTER_TIE_BREAK = "l.content_hash, l.id";
 
 /**
  * Keyword search ranks only terms (lexemes) estimated to occur in at most this many chunks. The
- * estimate comes from the planner statistics of chunks.tsv (autovacuum's ANALYZE; migration 0002
- * raises their detail), so it costs no scan; before the first ANALYZE every term qualifies.
+ * estimate comes from the planner statistics of chunks.tsv (ANALYZE: autovacuum's, or the API's
+ * as ingestion writes, see ChunkStatistics; migration 0002 raises their detail), so it costs no
+ * scan; before the first ANALYZE every term qualifies.
  */
 export const COMMON_TERM_ROWS = 2000;
 

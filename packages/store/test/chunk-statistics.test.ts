@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { databaseServers, usePool } from "./servers.js";
+import { ChunkStatistics, insertCollection, migrate, upsertChunks, upsertDocument } from "../src/index.js";
+
+describe.each(databaseServers("chunkstats"))("chunk statistics on $name", (server) => {
+  const pool = usePool(server);
+
+  it("runs ANALYZE once the rows written pass 50 plus 10% of the table, as autovacuum would", async () => {
+    await migrate(pool());
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "stats", model: "m", dimensions: 2, chunkTokens: 200, chunkOverlap: 20 });
+    if (!collection) throw new Error("no collection");
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "a.md", source: null, mimeType: "text/markdown", contentHash: "a", metadata: {} });
+    const errors: unknown[] = [];
+    const statistics = new ChunkStatistics(pool(), (error) => errors.push(error));
+    const write = async (from: number, count: number) => {
+      const chunks = Array.from({ length: count }, (_, i) => ({ ordinal: from + i, heading: null, text: `valve ${from + i} seal`, tokenCount: 3, contentHash: `h${from + i}`, embedding: [1, 0] }));
+      await upsertChunks(pool(), collection.id, document.id, chunks);
+      return statistics.recordWrites(count);
+    };
+    const tsvStatistics = async () => (await pool().query("SELECT 1 FROM pg_stats WHERE tablename = 'chunks' AND attname = 'tsv'")).rowCount;
+
+    expect(await write(0, 40)).toBe(false);
+    expect(await tsvStatistics()).toBe(0);
+    // 60 rows written, over 50 plus 10% of a table never analyzed (0 rows).
+    expect(await write(40, 20)).toBe(true);
+    expect(await tsvStatistics()).toBe(1);
+    // The table now holds 60 rows: the next ANALYZE is due after 56 more.
+    expect(await write(60, 50)).toBe(false);
+    expect(await write(110, 10)).toBe(true);
+    expect((await pool().query<{ rows: number }>("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'chunks'::regclass")).rows[0]?.rows).toBe(120);
+    await statistics.close();
+    expect(errors).toEqual([]);
+  });
+});

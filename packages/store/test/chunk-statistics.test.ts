@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { waitFor } from "@herd/testing";
 import { databaseServers, usePool } from "./servers.js";
 import { ChunkStatistics, insertCollection, migrate, upsertChunks, upsertDocument } from "../src/index.js";
 
@@ -11,7 +12,8 @@ describe.each(databaseServers("chunkstats"))("chunk statistics on $name", (serve
     if (!collection) throw new Error("no collection");
     const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "a.md", source: null, mimeType: "text/markdown", contentHash: "a", metadata: {} });
     const errors: unknown[] = [];
-    const statistics = new ChunkStatistics(pool(), (error) => errors.push(error));
+    // No least interval between ANALYZEs here; the next test has one.
+    const statistics = new ChunkStatistics(pool(), (error) => errors.push(error), 0);
     const write = async (from: number, count: number) => {
       const chunks = Array.from({ length: count }, (_, i) => ({ ordinal: from + i, heading: null, text: `valve ${from + i} seal`, tokenCount: 3, contentHash: `h${from + i}`, embedding: [1, 0] }));
       await upsertChunks(pool(), collection.id, document.id, chunks);
@@ -28,6 +30,29 @@ describe.each(databaseServers("chunkstats"))("chunk statistics on $name", (serve
     expect(await write(60, 50)).toBe(false);
     expect(await write(110, 10)).toBe(true);
     expect((await pool().query<{ rows: number }>("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'chunks'::regclass")).rows[0]?.rows).toBe(120);
+    await statistics.close();
+    expect(errors).toEqual([]);
+  });
+
+  it("analyzes at most once per interval, and when the interval ends if rows written are due by then", async () => {
+    const collection = await insertCollection(pool(), { tenant: "t1", name: "paced", model: "m", dimensions: 2, chunkTokens: 200, chunkOverlap: 20 });
+    if (!collection) throw new Error("no collection");
+    const document = await upsertDocument(pool(), { collectionId: collection.id, externalId: "b.md", source: null, mimeType: "text/markdown", contentHash: "b", metadata: {} });
+    const errors: unknown[] = [];
+    const statistics = new ChunkStatistics(pool(), (error) => errors.push(error), 500);
+    const tableRows = async () => (await pool().query<{ rows: number }>("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'chunks'::regclass")).rows[0]?.rows;
+    const write = async (from: number, count: number) => {
+      const chunks = Array.from({ length: count }, (_, i) => ({ ordinal: from + i, heading: null, text: `pump ${from + i}`, tokenCount: 2, contentHash: `p${from + i}`, embedding: [0, 1] }));
+      await upsertChunks(pool(), collection.id, document.id, chunks);
+      return statistics.recordWrites(count);
+    };
+    // The first test's 120 rows are in the table: due after 62 rows written, analyzed at once (the first of this instance).
+    expect(await write(0, 70)).toBe(true);
+    expect(await tableRows()).toBe(190);
+    // Due again, but within the interval: deferred, then run when it ends.
+    expect(await write(70, 80)).toBe(false);
+    expect(await tableRows()).toBe(190);
+    await waitFor(async () => (await tableRows()) === 270, { timeoutMs: 10_000, message: "the deferred ANALYZE" });
     await statistics.close();
     expect(errors).toEqual([]);
   });

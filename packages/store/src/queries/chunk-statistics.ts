@@ -1,5 +1,9 @@
 import type pg from "pg";
 
+/** autovacuum's default analyze threshold: rows changed past this base plus this share of the table. */
+const ANALYZE_BASE_ROWS = 50;
+const ANALYZE_SHARE = 0.1;
+
 /**
  * Keeps the planner statistics of the chunks table current as ingestion writes it. Keyword
  * search reads them to leave out and to match by terms (COMMON_TERM_ROWS, MATCH_TERM_SHARE);
@@ -52,7 +56,7 @@ export class ChunkStatistics {
   async #refresh(): Promise<boolean> {
     try {
       this.#rows ??= await this.#tableRows();
-      if (this.#written <= 50 + 0.1 * this.#rows) return false;
+      if (this.#written <= ANALYZE_BASE_ROWS + ANALYZE_SHARE * this.#rows) return false;
       const wait = this.#analyzedAt === undefined ? 0 : this.#analyzedAt + this.minIntervalMs - this.now();
       if (wait > 0) {
         this.#later(wait);

@@ -79,19 +79,18 @@ async function searchByLists(pool: pg.Pool, mode: "hybrid" | "keyword", input: S
   // statistics through the pg_stats view, which PostgreSQL parses, rewrites and plans even in a
   // statement that never runs them (measured on 3,000 chunks: a vector list built with them took
   // 10.5 ms, of which its execution 5.2).
-  const listOf = (list: "vec" | "kw", tsqueryParam: boolean) =>
-    `${listsSql(list === "vec" ? "vector" : "keyword", { ...shape, tsqueryParam })} ${listWithTopRows(list)}`;
-  const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec", false), [vectorParam, "", ...rest])).rows);
+  // The keyword list takes the tsqueries the terms statement made of the query.
+  const listOf = (list: "vec" | "kw") => `${listsSql(list === "vec" ? "vector" : "keyword", { ...shape, tsqueryParam: list === "kw" })} ${listWithTopRows(list)}`;
+  const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec"), [vectorParam, "", ...rest])).rows);
   const keywordList = async () => {
-    const terms = await pool.query<{ query: string | null; match: string | null }>({
+    const { rows: [terms] } = await pool.query<{ query: string | null; match: string | null }>({
       name: `herd-search-terms-${mode}-${input.language}-${input.commonTermRows ?? ""}-${input.matchTermRows ?? ""}`,
       // Built for no collection: the terms do not depend on it, so one prepared statement serves all.
       text: `${listsSql(mode, { ...shape, collectionId: 0, dimensions: 1, filtered: false, exact: false })} SELECT query::text AS query, match::text AS match FROM kw_query`,
       values: [null, queryParam, ...rest],
     });
-    const tsquery = terms.rows[0]?.query;
-    if (!tsquery) return [];
-    return (await pool.query<RankRow>(listOf("kw", true), [null, tsquery, ...rest, terms.rows[0]?.match ?? null])).rows;
+    if (!terms?.query) return [];
+    return (await pool.query<RankRow>(listOf("kw"), [null, terms.query, ...rest, terms.match])).rows;
   };
   const [vec, kw] = await Promise.all([mode === "hybrid" ? vectorList() : [], keywordList()]);
   const fused = new Map<string, { vectorRank: number | null; keywordRank: number | null; contentHash: string }>();

@@ -178,6 +178,19 @@ describe.each(databaseServers("store"))("store on $name", (server) => {
     expect(belowKInBothLists.length).toBeGreaterThan(0);
   });
 
+  it("prepares one statement per distinct text, even where a name built from the options would pass PostgreSQL's 63 bytes", async () => {
+    const collection = await findCollection(pool(), "t1", "frequent");
+    if (!collection) throw new Error("no collection");
+    // Thresholds this long made names that differ only after byte 63; PostgreSQL truncates them to the same name.
+    const search = (matchTermRows: number) =>
+      searchChunks(pool(), "keyword", { collectionId: collection.id, dimensions: 4, language: collection.language, k: 10, candidates: 50, query: "pump seal", commonTermRows: Number.MAX_SAFE_INTEGER, matchTermRows }, { parallel: true });
+    expect(await search(Number.MAX_SAFE_INTEGER)).toHaveLength(10);
+    expect(await search(Number.MAX_SAFE_INTEGER - 1)).toHaveLength(10);
+    const { rows } = await pool().query<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE name LIKE 'herd-search-terms-%'");
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const { name } of rows) expect(Buffer.byteLength(name)).toBeLessThan(63);
+  });
+
   it("ranks by a common term it keeps only the chunks that a rarer term of the query matched", async () => {
     const collection = await insertCollection(pool(), { tenant: "t1", name: "stations", model: "nomic-embed-text:latest", dimensions: 4, chunkTokens: 200, chunkOverlap: 20 });
     if (!collection) throw new Error("no collection");

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { SearchHit, SearchMode } from "@herd/jobs";
 import type pg from "pg";
 import { RRF_K, listsSql, searchParameters, searchSql, statementShape, toHit, type HitRow, type SearchInput } from "./search-sql.js";
@@ -83,12 +84,9 @@ async function searchByLists(pool: pg.Pool, mode: "hybrid" | "keyword", input: S
   const listOf = (list: "vec" | "kw") => `${listsSql(list === "vec" ? "vector" : "keyword", { ...shape, tsqueryParam: list === "kw" })} ${listWithTopRows(list)}`;
   const vectorList = () => withEfSearch(pool, input.candidates, async (client) => (await client.query<RankRow>(listOf("vec"), [vectorParam, "", ...rest])).rows);
   const keywordList = async () => {
-    const { rows: [terms] } = await pool.query<{ query: string | null; match: string | null }>({
-      name: `herd-search-terms-${mode}-${input.language}-${input.commonTermRows ?? ""}-${input.matchTermRows ?? ""}`,
-      // Built for no collection: the terms do not depend on it, so one prepared statement serves all.
-      text: `${listsSql(mode, { ...shape, collectionId: 0, dimensions: 1, filtered: false, exact: false })} SELECT query::text AS query, match::text AS match FROM kw_query`,
-      values: [null, queryParam, ...rest],
-    });
+    // Built for no collection: the terms do not depend on it, so one prepared statement serves all.
+    const text = `${listsSql(mode, { ...shape, collectionId: 0, dimensions: 1, filtered: false, exact: false })} SELECT query::text AS query, match::text AS match FROM kw_query`;
+    const { rows: [terms] } = await pool.query<{ query: string | null; match: string | null }>({ name: statementName("herd-search-terms", text), text, values: [null, queryParam, ...rest] });
     if (!terms?.query) return [];
     return (await pool.query<RankRow>(listOf("kw"), [null, terms.query, ...rest, terms.match])).rows;
   };
@@ -118,6 +116,15 @@ async function searchByLists(pool: pg.Pool, mode: "hybrid" | "keyword", input: S
     if (!row) return [];
     return [toHit({ ...row, score: winner.score, vector_rank: winner.vectorRank, keyword_rank: winner.keywordRank })];
   });
+}
+
+/**
+ * A prepared statement's name, one per distinct text. PostgreSQL truncates names to 63 bytes, so
+ * two statements whose names share those bytes would collide on a connection ("prepared statement
+ * already exists"); naming by a digest of the text keeps every name short and distinct.
+ */
+function statementName(prefix: string, text: string): string {
+  return `${prefix}-${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
 }
 
 type ChunkRow = Omit<HitRow, "score" | "vector_rank" | "keyword_rank">;

@@ -30,6 +30,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const url = embedded ? embedded.url : (options.url ?? "");
   const pool = new pg.Pool({ connectionString: url, max: embedded ? 1 : options.poolMax, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
   pool.on("error", (error) => options.logger.warn({ err: coerceError(error) }, "idle postgres connection failed"));
+  if (embedded) keepSessionAfterFailedStatements(pool);
   return {
     pool,
     url,
@@ -57,6 +58,29 @@ export async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
     return release(destroy);
   };
   return client;
+}
+
+/**
+ * pg-pool ends a client whose query failed and opens a new connection for the next query at once,
+ * while the old one is still closing. The embedded server takes one connection, so it refuses the
+ * new one and the next query fails with "Connection terminated unexpectedly": a request paid for
+ * another's SQL error (and the session's prepared statements outlived the client that knew them).
+ * A statement that failed outside a transaction leaves the session as it was, so the embedded
+ * pool keeps its client unless the connection itself broke.
+ */
+function keepSessionAfterFailedStatements(pool: pg.Pool): void {
+  const query = async (config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
+    const client = await checkout(pool);
+    try {
+      const result = await client.query(config, values);
+      client.release();
+      return result;
+    } catch (error) {
+      client.release(isDatabaseUnavailable(error) ? (error as Error) : undefined);
+      throw error;
+    }
+  };
+  pool.query = query as pg.Pool["query"];
 }
 
 /** Runs `work` in a transaction on one pooled connection. */

@@ -5,12 +5,13 @@ import type { HerdCache } from "@herd/cache";
 import type { HerdKeys, RetentionPolicy } from "@herd/jobs";
 import { atMostEvery, coerceError, type Logger } from "@herd/logger";
 import { hasCredentials, httpMetrics } from "@herd/metrics";
-import { isDatabaseUnavailable, type Database } from "@herd/store";
+import { isDatabaseUnavailable, isUnstorableText, type Database } from "@herd/store";
 import { ApiError, databaseUnavailable, redisFailure } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import type { JobStore } from "./job-store.js";
 import { ADMIN_PATH, routeLabel, type ApiMetrics } from "./metrics.js";
 import { securityHeaders } from "./security-headers.js";
+import { NUL_MESSAGE } from "./storable.js";
 import type { IngestionProgress } from "./ingest/progress.js";
 import type { QueueDepth } from "./queue-depth.js";
 import type { QueueRegistry } from "./queues.js";
@@ -130,6 +131,8 @@ function toApiError(error: unknown): ApiError | undefined {
   // Postgres first: its errors carry SQLSTATE codes (08xxx, 57P0x) or pg's own messages, while
   // ioredis reports an outage as a closed stream or exhausted retries.
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
+  // Every field that reaches the database is checked for U+0000 (storable.ts); this is the net under a field that is not.
+  if (isUnstorableText(error)) return new ApiError(400, "invalid_request", `body: ${NUL_MESSAGE}`);
   return redisFailure(error);
 }
 

@@ -39,6 +39,24 @@ function fromZip(bytes: Uint8Array, format: string, parse: (bytes: Uint8Array) =
  * could not be read).
  */
 export async function parseDocument(bytes: Uint8Array, mimeType: string, warnings: string[] = []): Promise<Block[]> {
+  return withoutNul(await parseBlocks(bytes, mimeType, warnings));
+}
+
+/**
+ * PostgreSQL cannot store U+0000, and it carries no text. Files hold it more often than one
+ * would think (text extracted from some PDFs, exports from old systems; UTF-16 read as an 8-bit
+ * encoding, with no byte order mark or charset, has one after every Latin letter), and one would
+ * fail the whole document at its last step. Dropped, the rest is stored and searchable.
+ */
+function withoutNul(blocks: Block[]): Block[] {
+  return blocks.flatMap((block) => {
+    if (!block.text.includes("\u0000")) return [block];
+    const text = block.text.replaceAll("\u0000", "");
+    return text.trim() === "" ? [] : [{ ...block, text }];
+  });
+}
+
+async function parseBlocks(bytes: Uint8Array, mimeType: string, warnings: string[]): Promise<Block[]> {
   const type = mimeEssence(mimeType);
   switch (type) {
     case "text/plain":

@@ -79,6 +79,15 @@ describe("formats", () => {
     ]);
   });
 
+  it("drops the NUL character, which PostgreSQL cannot store, from headings and text; a block of nothing else goes", async () => {
+    const blocks = await parseDocument(encoder.encode("# Pu\u0000mp\n\nIntro\u0000 text.\n\n\u0000\u0000\n\nEnd.\n"), "text/markdown");
+    expect(blocks).toEqual([
+      { kind: "heading", level: 1, text: "Pump" },
+      { kind: "text", text: "Intro text." },
+      { kind: "text", text: "End." },
+    ]);
+  });
+
   it("reads HTML as sections, without scripts, styles or link targets", async () => {
     const html = "<html><head><style>p{}</style><script>evil()</script></head><body><h1>Valve</h1><p>Turn the <a href='http://x'>handle</a> slowly.</p><h2>Torque</h2><p>Use 40 Nm.</p></body></html>";
     const blocks = await parseDocument(encoder.encode(html), "text/html");

@@ -107,6 +107,15 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "23503";
 }
 
+/**
+ * The statement held a character the database cannot store: U+0000 in text or jsonb (SQLSTATE
+ * 22021 for text, 22P05 for a jsonb \u0000 escape). The request's data is at fault, not the database.
+ */
+export function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "22021" || code === "22P05";
+}
+
 /** True for errors that mean "the database is not reachable right now" (worth a retry). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -1,4 +1,4 @@
-export { openDatabase, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, type Database, type DatabaseOptions, type Queryable } from "./database.js";
+export { openDatabase, inTransaction, isDatabaseUnavailable, isForeignKeyViolation, isUnstorableText, type Database, type DatabaseOptions, type Queryable } from "./database.js";
 export { startEmbeddedProcess } from "./embedded-process.js";
 export { startEmbeddedServer, type EmbeddedServer } from "./embedded.js";
 export { migrate, loadMigrations, MIGRATION_LOCK, type Migration } from "./migrate.js";

@@ -8,6 +8,7 @@ import {
   findCollection,
   listCollections,
   insertCollection,
+  isUnstorableText,
   listDocumentChunks,
   markDocumentReady,
   migrate,
@@ -189,6 +190,20 @@ describe.each(databaseServers("store"))("store on $name", (server) => {
     const { rows } = await pool().query<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE name LIKE 'herd-search-terms-%'");
     expect(rows.length).toBeGreaterThanOrEqual(2);
     for (const { name } of rows) expect(Buffer.byteLength(name)).toBeLessThan(63);
+  });
+
+  it("tells a NUL character in text or jsonb, which it cannot store, from other failures", async () => {
+    // One client throughout: the test pool would replace a client whose query failed.
+    const client = await pool().connect();
+    const failure = (text: string, values: unknown[]) => client.query(text, values).then(() => undefined, (error: unknown) => error);
+    try {
+      expect(isUnstorableText(await failure("SELECT $1::text", ["a\u0000b"]))).toBe(true);
+      expect(isUnstorableText(await failure("SELECT $1::jsonb", [JSON.stringify({ a: "\u0000" })]))).toBe(true);
+      expect(isUnstorableText(await failure("SELECT $1::int / 0", [1]))).toBe(false);
+      expect(await failure("SELECT $1::text", ["a"])).toBeUndefined();
+    } finally {
+      client.release();
+    }
   });
 
   it("ranks by a common term it keeps only the chunks that a rarer term of the query matched", async () => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { applyFallbackCharset, canonicalCharset, charsetParameter, legacyTypeOf, resolveType, withCharset } from "@herd/ingest";
 import { ApiError, invalidRequest } from "../errors.js";
+import { StorableObject, StorableString } from "../storable.js";
 
 export interface UploadedDocument {
   externalId: string;
@@ -11,16 +12,16 @@ export interface UploadedDocument {
   metadata: Record<string, unknown>;
 }
 
-const DocumentId = z.string().trim().min(1, "must not be empty").max(500, "is too long");
-const Metadata = z.record(z.string(), z.unknown());
+const DocumentId = StorableString.trim().min(1, "must not be empty").max(500, "is too long");
+const Metadata = StorableObject;
 
 const JsonDocument = z
   .object({
     id: DocumentId.optional(),
     text: z.string().optional(),
     base64: z.string().optional(),
-    mimeType: z.string().max(200).optional(),
-    filename: z.string().max(500).optional(),
+    mimeType: StorableString.max(200).optional(),
+    filename: StorableString.max(500).optional(),
     metadata: Metadata.optional(),
   })
   .strict()
@@ -109,7 +110,11 @@ export function documentsFromFiles(files: readonly MultipartFile[], fields: { me
       throw new ApiError(400, "invalid_request", "metadata: not valid JSON");
     }
     const checked = Metadata.safeParse(value);
-    if (!checked.success) throw new ApiError(400, "invalid_request", "metadata: must be a JSON object");
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      if (issue?.code === "custom") throw new ApiError(400, "invalid_request", `${["metadata", ...issue.path].join(".")}: ${issue.message}`);
+      throw new ApiError(400, "invalid_request", "metadata: must be a JSON object");
+    }
     metadata = checked.data;
   }
   const fallbackCharset = fallbackCharsetOf(fields.fallbackCharset);

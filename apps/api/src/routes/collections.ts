@@ -11,6 +11,7 @@ import { startIngestion, type IngestDeps } from "../ingest/submit.js";
 import { withdrawEmbeddings } from "../ingest/withdraw.js";
 import { cancelIngestion } from "../ingest/cancel.js";
 import { notServed } from "../submit.js";
+import { holdsNul, StorableString } from "../storable.js";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
 
 export interface CollectionsRouteDeps extends IngestDeps {
@@ -43,20 +44,33 @@ const DocumentListQuery = z
   .object({
     status: z.enum(["pending", "ready", "failed"]).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    after: z.string().min(1).max(500).optional(),
+    after: StorableString.min(1).max(500).optional(),
   })
   .strict();
 
-/** A document id from the path: it may hold slashes (a file's path), which the wildcard splits. */
-function documentIdParam(req: Request): string {
+/**
+ * A document id from the path: it may hold slashes (a file's path), which the wildcard splits.
+ * One holding U+0000 (%00) names no document, since no id can hold it (see storable.ts).
+ */
+function documentIdParam(req: Request, collection: Collection): string {
   const raw = req.params["id"] as unknown;
-  return Array.isArray(raw) ? raw.join("/") : String(raw);
+  const id = Array.isArray(raw) ? raw.join("/") : String(raw);
+  if (holdsNul(id)) throw documentNotFound(id, collection);
+  return id;
+}
+
+function documentNotFound(id: string, collection: Collection): ApiError {
+  return new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
+}
+
+function collectionNotFound(name: string): ApiError {
+  return new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
 }
 
 /** The caller's collection of that name; another tenant's reads as missing (404), never as forbidden. */
 export async function collectionOr404(db: Database, tenant: string, name: string): Promise<Collection> {
-  const collection = await findCollection(db.pool, tenant, name);
-  if (!collection) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
+  const collection = holdsNul(name) ? undefined : await findCollection(db.pool, tenant, name);
+  if (!collection) throw collectionNotFound(name);
   return collection;
 }
 
@@ -102,7 +116,7 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   router.get("/v1/collections/:name", async (req: Request, res: Response) => {
     const name = String(req.params["name"]);
     const found = (await listCollections(deps.db.pool, tenantOf(res))).find((collection) => collection.name === name);
-    if (!found) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
+    if (!found) throw collectionNotFound(name);
     res.json(publicCollection(found));
   });
 
@@ -126,8 +140,8 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
 
   router.delete("/v1/collections/:name", async (req: Request, res: Response) => {
     const name = String(req.params["name"]);
-    const deleted = await deleteCollection(deps.db.pool, tenantOf(res), name);
-    if (!deleted) throw new ApiError(404, "collection_not_found", `no collection named ${JSON.stringify(name)}`);
+    const deleted = holdsNul(name) ? undefined : await deleteCollection(deps.db.pool, tenantOf(res), name);
+    if (!deleted) throw collectionNotFound(name);
     await withdrawEmbeddings(deps, deleted.unfinished);
     res.json({ deleted: name, documents: deleted.documents, chunks: deleted.chunks });
   });
@@ -143,17 +157,17 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
 
   router.get("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
-    const id = documentIdParam(req);
+    const id = documentIdParam(req, collection);
     const document = await findDocumentView(deps.db.pool, collection.id, id);
-    if (!document) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
+    if (!document) throw documentNotFound(id, collection);
     res.json(document);
   });
 
   router.delete("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
-    const id = documentIdParam(req);
+    const id = documentIdParam(req, collection);
     const deleted = await deleteDocument(deps.db.pool, collection.id, id);
-    if (!deleted) throw new ApiError(404, "document_not_found", `no document ${JSON.stringify(id)} in ${collection.name}`);
+    if (!deleted) throw documentNotFound(id, collection);
     if (deleted.unfinished) await withdrawEmbeddings(deps, [deleted.unfinished]);
     res.json({ deleted: id });
   });

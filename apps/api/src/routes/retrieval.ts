@@ -7,17 +7,18 @@ import { collectionOr404, type CollectionsRouteDeps } from "./collections.js";
 import { tenantOf } from "../auth.js";
 import { parseWait, submitAndRespond, type JobsRouteDeps } from "./jobs.js";
 import { streamAnswer } from "../answer-stream.js";
+import { StorableObject, StorableString } from "../storable.js";
 
 export type RetrievalRouteDeps = CollectionsRouteDeps & SyncDeps & JobsRouteDeps;
 
 const MAX_K = 100;
 const QUERY_TIMEOUT_MS = 30_000;
 
-const Filter = z.record(z.string(), z.unknown());
+const Filter = StorableObject;
 
 const SearchRequest = z
   .object({
-    query: z.string({ error: "must be a string" }).max(10_000, "is too long"),
+    query: StorableString.max(10_000, "is too long"),
     k: z.number({ error: "must be a number" }).optional(),
     mode: z.enum(["vector", "keyword", "hybrid"]).default("hybrid"),
     filter: Filter.optional(),
@@ -25,11 +26,12 @@ const SearchRequest = z
   .strict();
 
 /** A turn of the conversation so far, for a follow-up question. */
-const Turn = z.object({ role: z.enum(["user", "assistant"]), content: z.string({ error: "must be a string" }).max(100_000, "is too long") }).strict();
+// The last user turn is searched with the question (see retrievalQuery).
+const Turn = z.object({ role: z.enum(["user", "assistant"]), content: StorableString.max(100_000, "is too long") }).strict();
 
 const AnswerRequest = z
   .object({
-    question: z.string({ error: "must be a string" }).max(10_000, "is too long"),
+    question: StorableString.max(10_000, "is too long"),
     history: z.array(Turn).max(100, "has more than 100 turns").optional(),
     model: z.string().trim().min(1).max(300),
     k: z.number({ error: "must be a number" }).optional(),

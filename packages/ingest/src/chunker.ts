@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { countTokens, decode, encode } from "gpt-tokenizer";
+import { boundedParts, decode, tokenCount, tokenize } from "./tokens.js";
 import type { Block } from "./blocks.js";
 
 export interface ChunkSettings {
@@ -40,11 +40,11 @@ const SENTENCE = /[^\p{Sentence_Terminal}\n]*(?:\p{Sentence_Terminal}+["')\]„Äç„
 const WORD = /\S+\s*/g;
 
 function unit(text: string): Unit {
-  return { text, tokens: countTokens(text) };
+  return { text, tokens: tokenCount(text) };
 }
 
 function tokenWindows(text: string, max: number): Unit[] {
-  const tokens = encode(text);
+  const tokens = tokenize(text);
   const units: Unit[] = [];
   for (let start = 0; start < tokens.length; start += max) units.push(unit(decode(tokens.slice(start, start + max)).trim()));
   return units;
@@ -70,8 +70,9 @@ function splitSentence(text: string, max: number): Unit[] {
     // Tokens counted word by word can undercount the joined text by a merge across a space.
     units.push(...(piece.tokens <= max ? [piece] : tokenWindows(joined, max)));
   };
-  for (const word of text.match(WORD) ?? []) {
-    const size = countTokens(word);
+  // A run too long for the tokenizer to take whole is words of about MAX_RUN characters, cut where no character is split.
+  for (const word of (text.match(WORD) ?? []).flatMap(boundedParts)) {
+    const size = tokenCount(word);
     if (size > max) {
       flush();
       units.push(...tokenWindows(word.trim(), max));
@@ -188,6 +189,6 @@ export function chunkBlocks(blocks: readonly Block[], settings: ChunkSettings): 
     .map((entry, ordinal) => {
       const { heading, text } = render(entry);
       const embeddingText = heading ? `${heading}\n\n${text}` : text;
-      return { ordinal, heading, text, tokenCount: countTokens(embeddingText), embeddingText, contentHash: createHash("sha256").update(embeddingText).digest("hex") };
+      return { ordinal, heading, text, tokenCount: tokenCount(embeddingText), embeddingText, contentHash: createHash("sha256").update(embeddingText).digest("hex") };
     });
 }

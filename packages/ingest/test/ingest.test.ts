@@ -4,6 +4,7 @@ import { makeDocx, makePdf, makePptx, makeXlsx, PICTURE_SLIDES, pictureSlidesOdp
 import { ParsePool } from "@herd/ingest";
 import { DOC, DOCX, legacyTypeOf, ODP, ODS, ODT, PPTX, resolveType, XLSX, type Block } from "../src/index.js";
 import { chunkBlocks, parseAndChunk, parseDocument } from "../src/parsing.js";
+import { boundedParts, MAX_RUN } from "../src/tokens.js";
 import { parseDocx } from "../src/parsers/docx.js";
 import { withDrawingsAsText } from "../src/parsers/docx-drawings.js";
 import { pageRanges } from "../src/parsers/ranges.js";
@@ -527,6 +528,35 @@ describe("chunking", () => {
       expect(cut).toEqual(sequence);
       for (const chunk of chunks) expect(chunk.tokenCount).toBeLessThanOrEqual(64);
     }
+  });
+
+  it("cuts a run of 100,000 characters with no space (Chinese without punctuation, Thai typed without spaces, emoji) between characters, losing none", () => {
+    // The tokenizer takes such a run in pieces: whole, its cost grows with the square of the run's length (minutes for a megabyte).
+    for (const word of ["液压泵排气螺钉", "ปั๊มไฮดรอลิก", "🔧⚙️"]) {
+      const run = word.repeat(Math.ceil(100_000 / word.length));
+      const chunks = chunkBlocks([{ kind: "text", text: run }], { chunkTokens: 256, chunkOverlap: 0 });
+      expect(chunks.map((chunk) => chunk.text.split("\n\n").join("")).join("")).toBe(run);
+      for (const chunk of chunks) {
+        expect(chunk.tokenCount).toBeLessThanOrEqual(256);
+        // Never a character cut in two (a replacement character), nor a mark cut from its letter.
+        expect(chunk.text).not.toMatch(/\uFFFD|^\p{M}/u);
+      }
+      // Full chunks (at the default budget): the pieces are small enough to fill each to most of it.
+      expect(chunks.length).toBeLessThan((chunks.reduce((sum, chunk) => sum + chunk.tokenCount, 0) / 256) * 1.25);
+    }
+  });
+
+  it("hands the tokenizer no run of non-space characters longer than MAX_RUN, and text without one as it is", () => {
+    const text = `Intro ${"ปั๊มไฮดรอลิก".repeat(100)} middle ${"x".repeat(MAX_RUN)} end ${"🔧".repeat(300)}`;
+    const parts = boundedParts(text);
+    expect(parts.join("")).toBe(text);
+    expect(parts.length).toBeGreaterThan(10);
+    for (const part of parts) {
+      expect(Math.max(...(part.match(/\S+/gu) ?? [""]).map((run) => [...run].length))).toBeLessThanOrEqual(MAX_RUN);
+      expect(part).not.toMatch(/^[\p{M}\uDC00-\uDFFF]/u);
+    }
+    const ordinary = `${"word ".repeat(500)}${"y".repeat(MAX_RUN)}`;
+    expect(boundedParts(ordinary)).toEqual([ordinary]);
   });
 
   it("keeps a run of full stops that opens a sentence", () => {

@@ -54,6 +54,11 @@ export interface CollectionView {
   chunkOverlap: number;
   /** The PostgreSQL text search configuration keyword search stems with ("english", "german", "simple"…). */
   language: string;
+  /**
+   * How vector search finds candidates: an HNSW index (up to 2,000 dimensions), one in half
+   * precision (up to 4,000), or none (larger): every search then ranks all the collection's chunks.
+   */
+  vectorIndex: "hnsw" | "hnsw_halfvec" | "none";
   createdAt: string;
   documents?: number;
   chunks?: number;

@@ -9,5 +9,6 @@ export * from "./queries/pending-documents.js";
 export * from "./queries/chunks.js";
 export * from "./queries/search.js";
 export * from "./queries/small-collections.js";
+export * from "./queries/vector-index.js";
 export { dataDirOwner } from "./data-dir-lock.js";
 export { ChunkStatistics } from "./queries/chunk-statistics.js";

@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import multer from "multer";
 import { z } from "zod";
 import { normalizeModel } from "@herd/jobs";
-import { createCollectionIndex, deleteCollection, deleteDocument, findCollection, findDocumentView, listDocuments, insertCollection, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
+import { createCollection, deleteCollection, deleteDocument, findCollection, findDocumentView, listDocuments, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
 import { ApiError, invalidRequest } from "../errors.js";
 import { tenantOf } from "../auth.js";
 import type { FleetView } from "../fleet-view.js";
@@ -103,9 +103,8 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
       throw new ApiError(400, "invalid_request", `language: the database has no text search configuration "${parsed.data.language}"; it has ${languages.join(", ")}`, { details: { languages } });
     }
     const { name, chunkTokens, chunkOverlap, language } = parsed.data;
-    const collection = await insertCollection(deps.db.pool, { tenant: tenantOf(res), name, model, dimensions, chunkTokens, chunkOverlap, language });
+    const collection = await createCollection(deps.db.pool, { tenant: tenantOf(res), name, model, dimensions, chunkTokens, chunkOverlap, language });
     if (!collection) throw new ApiError(409, "collection_exists", `a collection named ${JSON.stringify(parsed.data.name)} already exists`);
-    await createCollectionIndex(deps.db.pool, collection);
     res.status(201).json(publicCollection(collection));
   });
 

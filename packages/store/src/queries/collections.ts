@@ -2,6 +2,7 @@ import type { CollectionView } from "@herd/jobs";
 import type pg from "pg";
 import { inTransaction, type Queryable } from "../database.js";
 import type { UnfinishedIngestion } from "./documents.js";
+import { indexedType, vectorIndexFor } from "./vector-index.js";
 
 /** A collection row: the public view plus the surrogate key chunks and documents reference. */
 export interface Collection extends Omit<CollectionView, "documents" | "chunks"> {
@@ -35,6 +36,7 @@ function toCollection(row: CollectionRow): Collection {
     chunkTokens: row.chunk_tokens,
     chunkOverlap: row.chunk_overlap,
     language: row.language,
+    vectorIndex: vectorIndexFor(row.dimensions),
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -46,7 +48,7 @@ export async function textSearchLanguages(db: Queryable): Promise<string[]> {
 }
 
 /** Creates a collection (language "english" unless given), or returns undefined when the tenant already has one of that name. */
-export async function insertCollection(db: Queryable, input: Omit<Collection, "id" | "createdAt" | "language"> & { language?: string }): Promise<Collection | undefined> {
+export async function insertCollection(db: Queryable, input: Omit<Collection, "id" | "createdAt" | "language" | "vectorIndex"> & { language?: string }): Promise<Collection | undefined> {
   const { rows } = await db.query<CollectionRow>(
     `INSERT INTO collections (tenant, name, model, dimensions, chunk_tokens, chunk_overlap, language) VALUES ($1, $2, $3, $4, $5, $6, $7::regconfig)
      ON CONFLICT (tenant, name) DO NOTHING RETURNING ${COLUMNS}`,
@@ -57,15 +59,25 @@ export async function insertCollection(db: Queryable, input: Omit<Collection, "i
 
 /**
  * Each collection has its own HNSW index over its rows, on the embedding cast to the
- * collection's dimension (one untyped column serves collections of every size). The two integers
- * come from the database row, never from a client.
+ * collection's dimension (one untyped column serves collections of every size), in half
+ * precision past HNSW's 2,000 dimensions, none past 4,000 (see vector-index.ts). The two
+ * integers come from the database row, never from a client.
  */
 export async function createCollectionIndex(db: Queryable, collection: Pick<Collection, "id" | "dimensions">): Promise<void> {
   const id = Math.trunc(collection.id);
-  const dimensions = Math.trunc(collection.dimensions);
-  await db.query(
-    `CREATE INDEX IF NOT EXISTS chunks_hnsw_${id} ON chunks USING hnsw ((embedding::vector(${dimensions})) vector_cosine_ops) WHERE collection_id = ${id}`,
-  );
+  const type = indexedType(collection.dimensions);
+  if (!type) return;
+  const operators = type.startsWith("halfvec") ? "halfvec_cosine_ops" : "vector_cosine_ops";
+  await db.query(`CREATE INDEX IF NOT EXISTS chunks_hnsw_${id} ON chunks USING hnsw ((embedding::${type}) ${operators}) WHERE collection_id = ${id}`);
+}
+
+/** A collection and its index, both or neither: a failed index would leave a collection its creator cannot create again. */
+export async function createCollection(pool: pg.Pool, input: Parameters<typeof insertCollection>[1]): Promise<Collection | undefined> {
+  return inTransaction(pool, async (client) => {
+    const collection = await insertCollection(client, input);
+    if (collection) await createCollectionIndex(client, collection);
+    return collection;
+  });
 }
 
 export async function findCollection(db: Queryable, tenant: string, name: string): Promise<Collection | undefined> {

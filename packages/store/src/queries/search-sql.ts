@@ -1,6 +1,7 @@
 /** The SQL of chunk search: candidate lists, fusion, parameters and result rows. */
 import type { SearchHit, SearchMode } from "@herd/jobs";
 import { vectorLiteral } from "./chunks.js";
+import { indexedType } from "./vector-index.js";
 
 export interface SearchInput {
   collectionId: number;
@@ -129,10 +130,11 @@ export function listsSql(mode: SearchMode, shape: StatementShape): string {
   const dims = Math.trunc(shape.dimensions);
   const from = filtered ? "chunks c JOIN documents d ON d.id = c.document_id" : "chunks c";
   const filter = filtered ? "AND d.metadata @> $4::jsonb" : "";
-  // Without the cast to vector(dims) the expression is not the index's: PostgreSQL then sorts the
-  // collection's chunks by exact distance.
-  const distance = exact ? `c.embedding <=> $1::text::vector(${dims})` : `c.embedding::vector(${dims}) <=> $1::text::vector(${dims})`;
-  const vectorOrder = exact ? `${distance}, ${TIE_BREAK}` : distance;
+  // Without the cast to the index's type the expression is not the index's: PostgreSQL then sorts
+  // the collection's chunks by exact distance, as it must for a collection with no index.
+  const indexed = exact ? undefined : indexedType(dims);
+  const distance = indexed ? `c.embedding::${indexed} <=> $1::text::${indexed}` : `c.embedding <=> $1::text::vector(${dims})`;
+  const vectorOrder = indexed ? distance : `${distance}, ${TIE_BREAK}`;
   const none = "SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::text AS content_hash WHERE false";
   // Each list numbers its candidates after the LIMIT: a window over the scan itself sorted every
   // row the scan returned (all of a small collection's chunks when searched exactly, every chunk

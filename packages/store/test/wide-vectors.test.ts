@@ -29,6 +29,7 @@ describe.each(databaseServers("wide"))("collections of wide vectors on $name", (
   it.each([
     [1536, "hnsw", "vector_cosine_ops"],
     [2560, "hnsw_halfvec", "halfvec_cosine_ops"],
+    [4000, "hnsw_halfvec", "halfvec_cosine_ops"],
     [4096, "none", undefined],
   ] as const)("%i dimensions: index %s, and vector search finds the nearest chunks", async (dimensions, vectorIndex, operators) => {
     await migrate(pool());

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { DEFAULT_MODELS, type ModelSpec } from "./catalog.js";
-import type { EmbedCall, InstanceContext } from "./context.js";
+import { findModel, type EmbedCall, type InstanceContext } from "./context.js";
 import { FaultState, NO_FAULT, RUNNER_STOPPED_MESSAGE, type FaultSpec } from "./faults.js";
 import { handleAdmin } from "./handlers/admin.js";
 import { handleEmbed, handleLegacyEmbeddings } from "./handlers/embed.js";
@@ -44,6 +44,7 @@ const ROUTES: Record<string, readonly string[]> = {
   "/api/generate": ["POST"],
   "/api/chat": ["POST"],
   "/api/pull": ["POST"],
+  "/api/delete": ["DELETE"],
 };
 
 const INFERENCE_ROUTES = new Set(["/api/embed", "/api/embeddings", "/api/generate", "/api/chat"]);
@@ -53,6 +54,8 @@ export class EmulatorInstance {
   readonly ctx: InstanceContext;
   readonly numParallel: number;
   readonly #server: Server;
+  /** The catalog, which DELETE /api/delete changes (ctx.models is this map, read-only to handlers). */
+  readonly #models: Map<string, ModelSpec>;
   #port = 0;
   #host = "127.0.0.1";
   #listening = false;
@@ -71,10 +74,11 @@ export class EmulatorInstance {
       loadMs: () => (latency.loadMs * faults.slowdown()) / speed,
       stats,
     });
+    this.#models = new Map((options.models ?? DEFAULT_MODELS).map((spec) => [spec.name, spec]));
     this.ctx = {
       name: options.name ?? "ollama",
       version: EMULATED_OLLAMA_VERSION,
-      models: new Map((options.models ?? DEFAULT_MODELS).map((spec) => [spec.name, spec])),
+      models: this.#models,
       scheduler,
       faults,
       stats,
@@ -220,6 +224,16 @@ export class EmulatorInstance {
         const name = String(body["model"] ?? body["name"] ?? "");
         if (!this.ctx.models.has(name.includes(":") ? name : `${name}:latest`)) throw new HttpError(500, "pull model manifest: file does not exist");
         return sendJson(res, 200, { status: "success" });
+      }
+      case "/api/delete": {
+        // As Ollama's DeleteHandler: `model` (or the older `name`); later calls for it answer 404, and /api/tags no longer lists it.
+        const name = String(body["model"] ?? body["name"] ?? "");
+        if (!name) throw new HttpError(400, "model is required");
+        const spec = findModel(this.ctx, name);
+        if (!spec) throw new HttpError(404, `model '${name}' not found`);
+        this.#models.delete(spec.name);
+        res.writeHead(200).end();
+        return;
       }
       case "/api/embed":
         return handleEmbed(this.ctx, req, res, body);

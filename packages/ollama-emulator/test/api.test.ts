@@ -212,3 +212,27 @@ describe("emulator: input ledger", () => {
     }
   });
 });
+
+describe("emulator: DELETE /api/delete", () => {
+  let ollama: EmulatorInstance;
+  beforeAll(async () => {
+    ollama = await new EmulatorInstance().listen();
+  });
+  afterAll(() => ollama.close());
+
+  const remove = async (body: unknown) => {
+    const response = await fetch(`${ollama.url}/api/delete`, { method: "DELETE", body: JSON.stringify(body) });
+    return { status: response.status, text: await response.text() };
+  };
+
+  it("removes a model as Ollama does: later calls for it are 404 and /api/tags no longer lists it", async () => {
+    const deleted = await remove({ model: "all-minilm" });
+    expect([deleted.status, deleted.text]).toEqual([200, ""]);
+    const tags = JSON.parse((await call(ollama.url, "GET", "/api/tags")).text) as { models: Array<{ name: string }> };
+    expect(tags.models.map((model) => model.name)).toEqual(["nomic-embed-text:latest", "llama3.2:latest"]);
+    const embed = await post(ollama.url, "/api/embed", { model: "all-minilm", input: "pump" });
+    expect([embed.status, JSON.parse(embed.text)]).toEqual([404, { error: "model 'all-minilm' not found" }]);
+    expect((await remove({ name: "all-minilm" })).status).toBe(404);
+    expect(await remove({})).toEqual({ status: 400, text: JSON.stringify({ error: "model is required" }) });
+  });
+});

@@ -29,6 +29,7 @@ export function processorDeps(
     gate,
     slicer,
     monitor,
+    model: model.model,
     embeddingLength: model.embeddingLength,
     yieldSlot,
     onStoreError: (job, error) => logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),

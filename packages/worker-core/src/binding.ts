@@ -32,7 +32,7 @@ export interface BindingOptions {
   /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: WorkerMetrics;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "embeddingLength" | "onCall" | "onHeld" | "onLoad" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "model" | "embeddingLength" | "onCall" | "onHeld" | "onLoad" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;

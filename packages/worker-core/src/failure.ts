@@ -1,6 +1,7 @@
 import { UnrecoverableError } from "bullmq";
 import { encodeFailure, type FailureCode, type JobFailure } from "@herd/jobs";
 import { OllamaError, type OllamaErrorKind } from "@herd/ollama-client";
+import type { InstanceMonitor } from "./instance-monitor.js";
 
 const CODE_FOR_KIND: Record<OllamaErrorKind, FailureCode> = {
   connection: "instance_unavailable",
@@ -25,6 +26,17 @@ export function toJobError(error: unknown, instance: string): Error {
   }
   const message = error instanceof Error ? error.message : String(error);
   return new UnrecoverableError(encodeFailure({ code: "internal", message, instance }));
+}
+
+/**
+ * Whether a failed call's job goes back to the queue without spending an attempt: the worker is
+ * stopping, or the instance no longer has the model (its binding closes; an instance that still
+ * has it takes the job, instead of the job failing as model_not_found while others serve it).
+ */
+export async function handedBack(error: unknown, deps: { monitor: Pick<InstanceMonitor, "modelGone">; model: string; shutdownSignal: AbortSignal }): Promise<boolean> {
+  if (!(error instanceof OllamaError)) return false;
+  if (error.kind === "aborted") return deps.shutdownSignal.aborted;
+  return error.kind === "model_not_found" && (await deps.monitor.modelGone(deps.model));
 }
 
 function invalidPayload(message: string, instance: string): UnrecoverableError {

@@ -47,6 +47,9 @@ export class InstanceMonitor {
   /** The failing probes since the instance was last healthy (or since start) were reported. */
   #downReported = false;
   #probing: Promise<void> | undefined;
+  /** The models the last discovery found, normalised. */
+  #models: ReadonlySet<string> = new Set();
+  #rediscovery: Promise<void> | undefined;
   version: string | undefined;
   /** The models the instance had loaded at the last probe (/api/ps), normalised; undefined when unknown. */
   loaded: ReadonlySet<string> | undefined;
@@ -137,7 +140,27 @@ export class InstanceMonitor {
       this.options.logger.warn({ err: coerceError(error), model }, "skipping model: /api/show failed"),
     );
     this.#discoveredAt = Date.now();
+    this.#models = new Set(models.map((model) => model.model));
     this.options.onModels(models, description);
+  }
+
+  /**
+   * A call for `model` was answered 404 although discovery found the model here: the instance's
+   * models changed since (`ollama rm`, a restart with other models). Discovers again at once
+   * (its binding then closes) and says whether the model is gone. False when discovery still
+   * lists it or fails: the 404 is then the call's own, not a changed catalog.
+   */
+  async modelGone(model: string): Promise<boolean> {
+    this.#rediscovery ??= this.#discover().finally(() => {
+      this.#rediscovery = undefined;
+    });
+    try {
+      await this.#rediscovery;
+    } catch (error) {
+      this.options.logger.warn({ err: coerceError(error), model }, "could not discover the instance's models again after a call found its model missing");
+      return false;
+    }
+    return !this.#models.has(model);
   }
 
   recordSuccess(): void {

@@ -5,7 +5,7 @@ import { EmbedJobData, encodeFailure, GenerateJobData, PRIORITIES, type HerdKeys
 import { OllamaError, type Logprob } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
-import { payloadError, toJobError } from "./failure.js";
+import { handedBack, payloadError, toJobError } from "./failure.js";
 import { GateClosedError, type SlotRelease } from "./slot-gate.js";
 import type { JobCancels } from "./job-cancels.js";
 import { TokenPublisher } from "./token-publisher.js";
@@ -21,6 +21,8 @@ export interface SlotSource {
 
 export interface ProcessorDeps {
   monitor: InstanceMonitor;
+  /** The model this binding serves on the instance, as discovered (normalised). */
+  model: string;
   gate: SlotSource;
   /** Vector length reported by the instance for this model. */
   embeddingLength: number | undefined;
@@ -80,7 +82,7 @@ interface SlotOptions {
  * (the client then lets its request go out first). Releasing twice is harmless. With `keep`, the
  * slot is returned to the caller instead, for the job's next slice.
  */
-export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined; inFlight: number; sentAt: number }> {
+export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "model" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined; inFlight: number; sentAt: number }> {
   let release: SlotRelease;
   const asked = performance.now();
   try {
@@ -114,7 +116,7 @@ export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
     deps.onCall("failed", (freedAt ?? performance.now()) - started, error instanceof OllamaError ? error.kind : "internal", options.size);
-    if (error instanceof OllamaError && error.kind === "aborted" && deps.shutdownSignal.aborted && token) {
+    if (token && (await handedBack(error, deps))) {
       await job.moveToWait(token);
       throw new WaitingError();
     }

@@ -52,6 +52,14 @@ describe("a model removed from one instance", () => {
       await kept.clearFault();
     }
   });
+
+  it("fails a job as model_not_found once no instance has the model any more, rather than queue it for none", async () => {
+    const kept = stack.fleet.instances[1];
+    if (!kept) throw new Error("two instances expected");
+    expect((await fetch(`${kept.url}/api/delete`, { method: "DELETE", body: JSON.stringify({ model: "nomic-embed-text" }) })).status).toBe(200);
+    const answer = await stack.post("/v1/jobs?wait=20000", { type: "embed", model: "nomic-embed-text", input: "removed everywhere" });
+    expect([answer.body.status, answer.body.error?.code]).toEqual(["failed", "model_not_found"]);
+  });
 });
 
 /** Whether the fleet view lists `model` among the models served on the instance `instance`. */

@@ -30,6 +30,7 @@ export function processorDeps(
     slicer,
     monitor,
     model: model.model,
+    servedElsewhere: (kind) => options.servedElsewhere?.(model.model, kind) ?? false,
     embeddingLength: model.embeddingLength,
     yieldSlot,
     onStoreError: (job, error) => logger.error({ err: coerceError(error), jobId: job.id }, "could not store a job result"),

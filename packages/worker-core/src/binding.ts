@@ -32,10 +32,12 @@ export interface BindingOptions {
   /** Target duration of one batch embedding call (0: no slicing) and its most inputs. */
   batchSlice: { targetMs: number; maxInputs: number };
   metrics: WorkerMetrics;
-  deps: Omit<ProcessorDeps, "gate" | "monitor" | "model" | "embeddingLength" | "onCall" | "onHeld" | "onLoad" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
+  deps: Omit<ProcessorDeps, "gate" | "monitor" | "model" | "servedElsewhere" | "embeddingLength" | "onCall" | "onHeld" | "onLoad" | "onStoreError" | "onTrimError" | "onReplyError" | "yieldSlot" | "slicer">;
   logger: Logger;
   /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
   peerServes?: (model: string, kind: JobKind, except: string) => boolean;
+  /** Whether an instance other than this one (this worker's or another's) serves `model` for `kind` (see handedBack). */
+  servedElsewhere?: (model: string, kind: JobKind) => boolean;
   /** Another binding of this worker that should run `job`, which this one fetched (see fasterIdlePeer). */
   routeTo?: (from: Binding, kind: JobKind, job: Job) => Binding | undefined;
 }

@@ -1,5 +1,5 @@
-import { UnrecoverableError } from "bullmq";
-import { encodeFailure, type FailureCode, type JobFailure } from "@herd/jobs";
+import { UnrecoverableError, type Job } from "bullmq";
+import { encodeFailure, parseQueueName, type FailureCode, type JobFailure, type JobKind } from "@herd/jobs";
 import { OllamaError, type OllamaErrorKind } from "@herd/ollama-client";
 import type { InstanceMonitor } from "./instance-monitor.js";
 
@@ -30,13 +30,19 @@ export function toJobError(error: unknown, instance: string): Error {
 
 /**
  * Whether a failed call's job goes back to the queue without spending an attempt: the worker is
- * stopping, or the instance no longer has the model (its binding closes; an instance that still
- * has it takes the job, instead of the job failing as model_not_found while others serve it).
+ * stopping, or the instance no longer has the model (its binding closes) while another instance
+ * serves it, which then takes the job instead of it failing as model_not_found. Gone everywhere,
+ * it fails: handed back, it would wait for a model nothing serves.
  */
-export async function handedBack(error: unknown, deps: { monitor: Pick<InstanceMonitor, "modelGone">; model: string; shutdownSignal: AbortSignal }): Promise<boolean> {
+export async function handedBack(
+  error: unknown,
+  job: Pick<Job, "queueName">,
+  deps: { monitor: Pick<InstanceMonitor, "modelGone">; model: string; servedElsewhere: (kind: JobKind) => boolean; shutdownSignal: AbortSignal },
+): Promise<boolean> {
   if (!(error instanceof OllamaError)) return false;
   if (error.kind === "aborted") return deps.shutdownSignal.aborted;
-  return error.kind === "model_not_found" && (await deps.monitor.modelGone(deps.model));
+  const kind = parseQueueName(job.queueName)?.kind;
+  return error.kind === "model_not_found" && kind !== undefined && (await deps.monitor.modelGone(deps.model)) && deps.servedElsewhere(kind);
 }
 
 function invalidPayload(message: string, instance: string): UnrecoverableError {

@@ -1,7 +1,7 @@
 import { UnrecoverableError, WaitingError, type Job } from "bullmq";
 import type { RedisClient } from "@herd/redis";
 import { decodeEmbeddingText, embeddingCacheKey, encodeEmbeddingEntry, shareTokens, type HerdCache } from "@herd/cache";
-import { EmbedJobData, encodeFailure, GenerateJobData, PRIORITIES, type HerdKeys, type JobReturnValue } from "@herd/jobs";
+import { EmbedJobData, encodeFailure, GenerateJobData, PRIORITIES, type HerdKeys, type JobKind, type JobReturnValue } from "@herd/jobs";
 import { OllamaError, type Logprob } from "@herd/ollama-client";
 import type { BatchSlicer } from "./batch-slicer.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
@@ -23,6 +23,8 @@ export interface ProcessorDeps {
   monitor: InstanceMonitor;
   /** The model this binding serves on the instance, as discovered (normalised). */
   model: string;
+  /** Whether another instance (this worker's, or another worker's by its last heartbeat) serves the model for `kind`. */
+  servedElsewhere: (kind: JobKind) => boolean;
   gate: SlotSource;
   /** Vector length reported by the instance for this model. */
   embeddingLength: number | undefined;
@@ -82,7 +84,7 @@ interface SlotOptions {
  * (the client then lets its request go out first). Releasing twice is harmless. With `keep`, the
  * slot is returned to the caller instead, for the job's next slice.
  */
-export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "model" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined; inFlight: number; sentAt: number }> {
+export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "model" | "servedElsewhere" | "onCall" | "shutdownSignal">, job: Job, token: string | undefined, call: (slotFree: () => boolean) => Promise<T>, options: SlotOptions = {}): Promise<{ result: T; held: SlotRelease | undefined; inFlight: number; sentAt: number }> {
   let release: SlotRelease;
   const asked = performance.now();
   try {
@@ -116,7 +118,7 @@ export async function onSlot<T>(deps: Pick<ProcessorDeps, "gate" | "monitor" | "
   } catch (error) {
     if (error instanceof OllamaError) deps.monitor.recordFailure(error);
     deps.onCall("failed", (freedAt ?? performance.now()) - started, error instanceof OllamaError ? error.kind : "internal", options.size);
-    if (token && (await handedBack(error, deps))) {
+    if (token && (await handedBack(error, job, deps))) {
       await job.moveToWait(token);
       throw new WaitingError();
     }

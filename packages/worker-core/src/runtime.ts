@@ -4,7 +4,7 @@ import type { Job } from "bullmq";
 import { FleetRegistry, InstanceDescriptions, instanceKey, type InstanceDescription, type WorkerHeartbeat } from "@herd/fleet";
 import { CacheStatsPublisher, HerdCache } from "@herd/cache";
 import { herdKeys, type JobKind } from "@herd/jobs";
-import { coerceError, OutageLog, warnAtMostEvery, type Logger } from "@herd/logger";
+import { coerceError, OutageLog, type Logger } from "@herd/logger";
 import { closeRedis, createRedisClient, hashTag, type RedisClient } from "@herd/redis";
 import { Binding } from "./binding.js";
 import type { DiscoveredModel } from "./discovery.js";
@@ -12,6 +12,7 @@ import { ClaimRounds } from "./claim-rounds.js";
 import { ClockWatch } from "./clock-watch.js";
 import { describeWorker, SharedIdWatch } from "./heartbeat.js";
 import { SharedInstanceWatch } from "./shared-instances.js";
+import { FleetReader } from "./fleet-reader.js";
 import { InstanceClaims } from "./instance-claims.js";
 import { fasterElsewhere, fasterIdlePeer, warmElsewhere } from "./job-router.js";
 import { JobCancels } from "./job-cancels.js";
@@ -48,7 +49,7 @@ export class WorkerRuntime {
   readonly #heartbeatOutage: OutageLog;
   readonly #sharedId: SharedIdWatch;
   readonly #sharedInstances: SharedInstanceWatch;
-  readonly #fleetReadWarning: ReturnType<typeof warnAtMostEvery>;
+  readonly #fleet: FleetReader;
   readonly #clock: ClockWatch;
   readonly #descriptions: InstanceDescriptions;
   #closing: Promise<void> | undefined;
@@ -70,7 +71,7 @@ export class WorkerRuntime {
     this.#registry = new FleetRegistry(this.#connection, this.config.prefix);
     this.#sharedId = new SharedIdWatch({ workerId: this.config.workerId, host: this.#host, pid: process.pid, startedAt: this.#startedAt.toISOString() }, this.#logger);
     this.#sharedInstances = new SharedInstanceWatch({ workerId: this.config.workerId, host: this.#host }, this.#logger);
-    this.#fleetReadWarning = warnAtMostEvery(this.#logger, 60_000);
+    this.#fleet = new FleetReader({ registry: this.#registry, workerId: this.config.workerId, host: this.#host, shared: this.#sharedInstances, logger: this.#logger });
     this.#clock = new ClockWatch(this.#connection, this.#logger);
     this.#descriptions = new InstanceDescriptions(this.#connection, this.config.prefix);
     this.#heartbeatOutage = new OutageLog(this.#logger, { failed: "heartbeat not published; the API stops counting this worker after three missed ones", recovered: "heartbeat published again" });
@@ -129,17 +130,8 @@ export class WorkerRuntime {
   /** What the other workers' heartbeats tell this one: who else binds its instances, and where jobs run faster. */
   async #readFleet(): Promise<void> {
     if (this.#closing) return;
-    let fleet: WorkerHeartbeat[];
-    try {
-      fleet = await this.#registry.list();
-    } catch (error) {
-      // Deferring or not, every binding still takes jobs: the next heartbeat tries again. Through a
-      // Redis outage this fails on every heartbeat, which the heartbeat's own outage log reports.
-      this.#fleetReadWarning({ err: coerceError(error) }, "could not read the fleet's heartbeats; deferrals and other workers' bindings unchanged");
-      return;
-    }
-    this.#sharedInstances.observe(fleet, this.monitors.map((monitor) => monitor.instance));
-    if (this.config.routing !== "off") this.#updateDeferrals(fleet);
+    const fleet = await this.#fleet.read(this.monitors.map((monitor) => monitor.instance));
+    if (fleet && this.config.routing !== "off") this.#updateDeferrals(fleet);
   }
 
   /** Which bindings leave their jobs to another worker's instance: clearly faster (fasterElsewhere) or warm where they are cold (warmElsewhere). */
@@ -201,6 +193,11 @@ export class WorkerRuntime {
     return this.bindings.filter((peer) => peer.instanceName !== exceptInstance && peer.model.model === model && peer.model.kinds.includes(kind));
   }
 
+  /** Whether an instance other than `monitor`'s serves `model` for `kind`: one of this worker's, pulling, or another worker's, healthy at its last heartbeat. */
+  #servedElsewhere(model: string, kind: JobKind, monitor: InstanceMonitor): boolean {
+    return this.#peersOf(model, kind, monitor.instance.name).some((peer) => peer.pulling) || this.#fleet.serves(model, kind, monitor.instance.url);
+  }
+
   #syncBindings(monitor: InstanceMonitor, models: DiscoveredModel[]): void {
     if (this.#closing) return;
     const wanted = new Map(models.map((model) => [`${monitor.instance.name}/${model.model}`, model]));
@@ -237,6 +234,7 @@ export class WorkerRuntime {
         },
         logger: this.#logger,
         peerServes: (model, kind, except) => this.#peersOf(model, kind, except).some((peer) => peer.pulling),
+        servedElsewhere: (model, kind) => this.#servedElsewhere(model, kind, monitor),
         ...(this.config.routing === "off" ? {} : { routeTo: (from: Binding, kind: JobKind, job: Job) => fasterIdlePeer(from, this.#peersOf(from.model.model, kind, from.instanceName), job) }),
       });
       this.#bindings.set(key, binding);

@@ -190,7 +190,7 @@ describe("onSlot tells the call whether its slot went straight to a waiting job"
   /** Runs a call on `gate` that frees its slot as Ollama's answer starts; `during` runs while it holds it. */
   async function callFreeingSlot(gate: SlotGate, clock: JobClock, during: () => void = () => undefined): Promise<boolean> {
     const job = await queue.add("embed", {});
-    const deps = { gate, monitor, model: "nomic-embed-text:latest", onCall: () => undefined, shutdownSignal: new AbortController().signal };
+    const deps = { gate, monitor, model: "nomic-embed-text:latest", servedElsewhere: () => false, onCall: () => undefined, shutdownSignal: new AbortController().signal };
     const { result } = await onSlot(deps, job, undefined, async (slotFree) => {
       during();
       return slotFree();

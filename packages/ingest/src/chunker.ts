@@ -70,7 +70,7 @@ function splitSentence(text: string, max: number): Unit[] {
     // Tokens counted word by word can undercount the joined text by a merge across a space.
     units.push(...(piece.tokens <= max ? [piece] : tokenWindows(joined, max)));
   };
-  // A run too long for the tokenizer to take whole is words of about MAX_RUN characters, cut where no character is split.
+  // A run too long for the tokenizer to take whole (see tokens.ts) is words of about 32 characters, cut where no character is split.
   for (const word of (text.match(WORD) ?? []).flatMap(boundedParts)) {
     const size = tokenCount(word);
     if (size > max) {

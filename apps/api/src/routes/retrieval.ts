@@ -25,8 +25,7 @@ const SearchRequest = z
   })
   .strict();
 
-/** A turn of the conversation so far, for a follow-up question. */
-// The last user turn is searched with the question (see retrievalQuery).
+/** A turn of the conversation so far, for a follow-up question (the last user turn is searched with it: retrievalQuery). */
 const Turn = z.object({ role: z.enum(["user", "assistant"]), content: StorableString.max(100_000, "is too long") }).strict();
 
 const AnswerRequest = z

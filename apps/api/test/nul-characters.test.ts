@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniquePrefix, waitFor } from "@herd/testing";
+import { testRedis, uniquePrefix, waitFor } from "@herd/testing";
 import { Stack } from "./stack.js";
 
 /**
@@ -10,9 +10,11 @@ import { Stack } from "./stack.js";
  * failed statement once also failed the next request.
  */
 describe("the NUL character in requests and documents", () => {
+  const prefix = uniquePrefix("nul");
   let stack: Stack;
   beforeAll(async () => {
-    stack = await Stack.start({ prefix: uniquePrefix("nul"), fleet: { instances: 1, preload: true }, database: "embedded" });
+    // No in-process cache tier: a test below rewrites a chunk cache entry in Redis, as an earlier version left it.
+    stack = await Stack.start({ prefix, fleet: { instances: 1, preload: true }, database: "embedded", env: { HERD_CACHE_MEMORY: "0" } });
     expect((await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text" })).status).toBe(201);
   }, 60_000);
   afterAll(() => stack?.close());
@@ -98,5 +100,31 @@ describe("the NUL character in requests and documents", () => {
       expect(status).toBe(200);
       expect(body.results.map((hit: { documentId: string; text: string }) => [hit.documentId, hit.text])).toEqual([[id, text]]);
     }
+  });
+
+  it("parses a document again rather than store chunks a cache entry from before this fix holds with NUL", async () => {
+    const ingest = async () => {
+      const submitted = await stack.post("/v1/collections/manuals/documents", { documents: [{ id: "cached.txt", text: "Grease the ram guides weekly." }] });
+      return waitFor(async () => {
+        const { body } = await stack.get(`/v1/ingestions/${submitted.body.ingestionId as string}`);
+        return body.documents.pending === 0 ? body.documents : undefined;
+      }, { message: "the ingestion to finish" });
+    };
+    expect(await ingest()).toMatchObject({ done: 1, failed: 0 });
+    // What an earlier version cached for this content: the same chunks with the NUL its parser kept.
+    const redis = testRedis();
+    try {
+      const keys = (await redis.keys(`{${prefix}}:cache:chunk:*`)).filter((key) => !key.endsWith(":warnings"));
+      const entries = await Promise.all(keys.map(async (key) => [key, (await redis.get(key)) ?? ""] as const));
+      const [key, value] = entries.find(([, cached]) => cached.includes("Grease the ram guides")) ?? [];
+      if (!key || !value) throw new Error("no chunk cache entry for the document");
+      await redis.set(key, value.replaceAll("ram guides", "ram\\u0000 guides"), "KEEPTTL");
+    } finally {
+      redis.disconnect();
+    }
+    expect((await fetch(`${stack.url}/v1/collections/manuals/documents/cached.txt`, { method: "DELETE" })).status).toBe(200);
+    expect(await ingest()).toMatchObject({ done: 1, failed: 0 });
+    const { body } = await stack.post("/v1/collections/manuals/search", { query: "grease ram guides", mode: "keyword", k: 1 });
+    expect(body.results.map((hit: { documentId: string; text: string }) => [hit.documentId, hit.text])).toEqual([["cached.txt", "Grease the ram guides weekly."]]);
   });
 });

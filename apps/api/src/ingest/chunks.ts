@@ -31,7 +31,8 @@ export async function loadChunks(db: Queryable, cache: HerdCache, pool: ParsePoo
   const cacheKey = chunkCacheKey(chunkedHash, data.cacheScope);
   const warningsKey = `${cacheKey}:warnings`;
   const [cached, cachedWarnings] = await Promise.all([cache.get("chunk", cacheKey), cache.get("chunk", warningsKey)]);
-  if (cached) return { ok: true, chunks: JSON.parse(cached) as Chunk[], warnings: cachedWarnings ? (JSON.parse(cachedWarnings) as string[]) : [] };
+  // A list cached before parsing dropped U+0000 (parseDocument) holds chunks PostgreSQL refuses: parsed again instead.
+  if (cached && !cached.includes("\\u0000")) return { ok: true, chunks: JSON.parse(cached) as Chunk[], warnings: cachedWarnings ? (JSON.parse(cachedWarnings) as string[]) : [] };
   const body = await loadDocumentContent(db, document.id);
   if (!body) return { ok: false, reason: "the document's content is missing" };
   const result = await pool.run({ bytes: new Uint8Array(body), type: document.mimeType, chunkTokens: data.chunkTokens, chunkOverlap: data.chunkOverlap });

@@ -84,6 +84,19 @@ describe("text documents in other encodings than UTF-8", () => {
     expect(rows.get("alt/drehmoment.html")).toMatchObject({ mimeType: "text/html", text: "Größe: 40 Nm." });
   });
 
+  it("keeps the non-ASCII characters of multipart file names, which browsers, curl and the CLI send as UTF-8", async () => {
+    const form = new FormData();
+    form.append("file", new Blob([Buffer.from(MODERN, "utf8")]), "Prüfungen/Öl-Wechsel.md");
+    form.append("file", new Blob([Buffer.from("检查液压泵的密封。", "utf8")]), "液压泵.txt");
+    const response = await fetch(`${stack.url}/v1/collections/handbuch/documents`, { method: "POST", body: form });
+    expect(response.status).toBe(202);
+    const summary = await stack.ingestionSettled(((await response.json()) as { ingestionId: string }).ingestionId);
+    expect(summary.documents).toMatchObject({ total: 2, done: 2, failed: 0 });
+    const ids = [...(await stored()).keys()];
+    expect(ids).toEqual(expect.arrayContaining(["Prüfungen/Öl-Wechsel.md", "液压泵.txt"]));
+    expect(ids.filter((id) => id.includes("Ã") || id.includes("æ"))).toEqual([]);
+  });
+
   it("refuses an unknown fallbackCharset, naming the field", async () => {
     const form = new FormData();
     form.append("fallbackCharset", "klingon");

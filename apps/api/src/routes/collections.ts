@@ -83,7 +83,9 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   const router = Router();
   const uploadJson = express.json({ limit: deps.limits.maxUploadBytes, type: "application/json", inflate: false });
   // preservePath: file names are document ids, and the CLI sends paths relative to the folder it ingests.
-  const uploadFiles = multer({ storage: multer.memoryStorage(), preservePath: true, limits: { fileSize: deps.limits.maxUploadBytes, files: deps.limits.maxDocuments, fields: 10 } }).any();
+  // defParamCharset: browsers, curl and the CLI write a file name as UTF-8 (the HTML form encoding);
+  // busboy's default, latin1, turned "Prüfung.md" into "PrÃ¼fung.md".
+  const uploadFiles = multer({ storage: multer.memoryStorage(), preservePath: true, defParamCharset: "utf8", limits: { fileSize: deps.limits.maxUploadBytes, files: deps.limits.maxDocuments, fields: 10 } }).any();
 
   router.post("/v1/collections", async (req: Request, res: Response) => {
     const parsed = CreateCollection.safeParse(req.body);

@@ -62,7 +62,7 @@ export async function createApiRuntime(config: ApiConfig, logger: Logger): Promi
   if (applied.length > 0) logger.info({ applied, embedded: db.embedded }, "database migrated");
   if (Object.keys(config.modelOptions).length > 0) logger.info({ modelOptions: config.modelOptions }, "runner options and keep_alive pinned per model (HERD_MODEL_OPTIONS): they replace what requests ask for");
   const metrics = createApiMetrics({ cache, queues, fleet, redis, cacheRedis, db, logger });
-  const parsePool = new ParsePool(config.ingest.parseThreads, undefined, config.ingest.parseMemoryBytes);
+  const parsePool = new ParsePool(config.ingest.parseThreads, undefined, config.ingest.parseMemoryBytes, config.ingest.parseTimeoutMs);
   const chunkStatistics = new ChunkStatistics(db.pool, (error) => logger.warn({ err: coerceError(error) }, "could not ANALYZE the chunks table; keyword search goes on with its older statistics"));
   const ingestConnection = createRedisClient({ ...queueRedis, role: "blocking", logger, connectionName: "herd-api-ingest" });
   const ingest = new IngestProcessor({

@@ -61,6 +61,8 @@ export const ApiEnv = z
     /** Worker threads for parsing and chunking. */
     HERD_PARSE_THREADS: intEnv(1, { min: 1, max: 32 }),
     HERD_PARSE_MEMORY: bytesEnv(1024 * 1024 * 1024),
+    /** Most time one document's parsing and chunking may take. */
+    HERD_PARSE_TIMEOUT: durationMsEnv(10 * 60_000, { min: 10, max: 86_400_000 }),
     /** Chunks per embedding job (one /api/embed call each). */
     HERD_EMBED_BATCH: intEnv(32, { min: 1, max: 512 }),
     /** Lock on an ingest step; if this process dies, its documents resume elsewhere after about this long. */
@@ -140,6 +142,8 @@ export interface ApiConfig extends SharedConfig {
     parseThreads: number;
     /** Most JavaScript heap one parse thread may use; a document that needs more fails instead of the process. */
     parseMemoryBytes: number;
+    /** Most time one document's parsing may take; a document that needs more fails instead of holding a parse thread. */
+    parseTimeoutMs: number;
     embedBatch: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
@@ -180,6 +184,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
       concurrency: env.HERD_INGEST_CONCURRENCY,
       parseThreads: env.HERD_PARSE_THREADS,
       parseMemoryBytes: env.HERD_PARSE_MEMORY,
+      parseTimeoutMs: env.HERD_PARSE_TIMEOUT,
       embedBatch: env.HERD_EMBED_BATCH,
       lockDurationMs: env.HERD_INGEST_LOCK_DURATION,
       stalledIntervalMs: env.HERD_STALLED_INTERVAL,

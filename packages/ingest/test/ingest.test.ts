@@ -608,4 +608,23 @@ describe("parse pool", () => {
       await small.close();
     }
   });
+
+  it("fails a document that takes longer than a document may, stopping its thread, and parses the next one", async () => {
+    // 2 s: a thread loads the parsers and reads a short text well within it; 40 MB of CSV take several times as long.
+    const bounded = new ParsePool(1, 60_000, undefined, 2000);
+    try {
+      const short = { bytes: encoder.encode("Some text."), type: "text/plain", ...settings };
+      expect(await bounded.run(short)).toMatchObject({ ok: true });
+      const row = (i: number) => `E-${i},the pump must be bled before first use ${i},open the bleed screw until oil flows ${i}\n`;
+      const csv = encoder.encode(`code,fault,remedy\n${Array.from({ length: 420_000 }, (_, i) => row(i)).join("")}`);
+      expect(await bounded.run({ bytes: csv, type: "text/csv", ...settings })).toEqual({
+        ok: false,
+        reason: "parsing the document took longer than 2 s, the most a document may take (HERD_PARSE_TIMEOUT); split it into smaller documents",
+      });
+      await waitFor(() => bounded.threads === 0, { timeoutMs: 10_000, message: "the timed-out document's thread to be stopped" });
+      expect(await bounded.run(short)).toMatchObject({ ok: true });
+    } finally {
+      await bounded.close();
+    }
+  });
 });

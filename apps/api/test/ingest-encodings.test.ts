@@ -97,6 +97,22 @@ describe("text documents in other encodings than UTF-8", () => {
     expect(ids.filter((id) => id.includes("Ã") || id.includes("æ"))).toEqual([]);
   });
 
+  it("finds a word however its accented letters are written: composed (NFC) or a base and a combining mark (NFD)", async () => {
+    const nfd = (text: string) => text.normalize("NFD");
+    const submitted = await stack.post("/v1/collections/handbuch/documents", {
+      documents: [
+        { id: "mac/entlueftung.txt", text: nfd("Entlüftung des Ölkreislaufs nach dem Filterwechsel.") },
+        { id: "win/spannung.txt", text: "Prüfspannung der Ventilspule messen." },
+      ],
+    });
+    expect(submitted.status).toBe(202);
+    expect((await stack.ingestionSettled(submitted.body.ingestionId as string)).documents).toMatchObject({ total: 2, done: 2, failed: 0 });
+    for (const [query, id] of [["Ölkreislauf", "mac/entlueftung.txt"], [nfd("Prüfspannung"), "win/spannung.txt"]] as const) {
+      const { body } = await stack.post("/v1/collections/handbuch/search", { query, mode: "keyword", k: 1 });
+      expect(body.results.map((hit: { documentId: string }) => hit.documentId), query).toEqual([id]);
+    }
+  });
+
   it("refuses an unknown fallbackCharset, naming the field", async () => {
     const form = new FormData();
     form.append("fallbackCharset", "klingon");

@@ -39,19 +39,23 @@ function fromZip(bytes: Uint8Array, format: string, parse: (bytes: Uint8Array) =
  * could not be read).
  */
 export async function parseDocument(bytes: Uint8Array, mimeType: string, warnings: string[] = []): Promise<Block[]> {
-  return withoutNul(await parseBlocks(bytes, mimeType, warnings));
+  return storable(await parseBlocks(bytes, mimeType, warnings));
 }
 
 /**
- * PostgreSQL cannot store U+0000, and it carries no text. Files hold it more often than one
- * would think (text extracted from some PDFs, exports from old systems; UTF-16 read as an 8-bit
- * encoding, with no byte order mark or charset, has one after every Latin letter), and one would
- * fail the whole document at its last step. Dropped, the rest is stored and searchable.
+ * The blocks' text as it is stored and searched:
+ * - Without U+0000, which PostgreSQL cannot store and which carries no text. Files hold it more
+ *   often than one would think (text extracted from some PDFs, exports from old systems; UTF-16
+ *   read as an 8-bit encoding, with no byte order mark or charset, has one after every Latin
+ *   letter), and one would fail the whole document at its last step.
+ * - In Unicode's composed form (NFC), as search queries are (see the API's retrieval): text
+ *   written on macOS or exported by some tools spells "ü" as "u" plus a combining diaeresis, and
+ *   PostgreSQL's full-text search matches the two spellings of a word as different words.
  */
-function withoutNul(blocks: Block[]): Block[] {
+function storable(blocks: Block[]): Block[] {
   return blocks.flatMap((block) => {
-    if (!block.text.includes("\u0000")) return [block];
-    const text = block.text.replaceAll("\u0000", "");
+    const text = block.text.replaceAll("\u0000", "").normalize("NFC");
+    if (text === block.text) return [block];
     return text.trim() === "" ? [] : [{ ...block, text }];
   });
 }

@@ -89,6 +89,14 @@ describe("formats", () => {
     ]);
   });
 
+  it("stores text composed (NFC): a letter written as a base and a combining mark becomes one character", async () => {
+    const decomposed = "# Pru\u0308fung\n\nO\u0308l pru\u0308fen.\n";
+    expect(await parseDocument(encoder.encode(decomposed), "text/markdown")).toEqual([
+      { kind: "heading", level: 1, text: "Prüfung" },
+      { kind: "text", text: "Öl prüfen." },
+    ]);
+  });
+
   it("reads HTML as sections, without scripts, styles or link targets", async () => {
     const html = "<html><head><style>p{}</style><script>evil()</script></head><body><h1>Valve</h1><p>Turn the <a href='http://x'>handle</a> slowly.</p><h2>Torque</h2><p>Use 40 Nm.</p></body></html>";
     const blocks = await parseDocument(encoder.encode(html), "text/html");

@@ -62,7 +62,9 @@ function checkText(field: string, text: string): string {
   return trimmed;
 }
 
-async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, collection: Collection, mode: "vector" | "keyword" | "hybrid", query: string, k: number, filter?: Record<string, unknown>): Promise<SearchHit[]> {
+async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, collection: Collection, mode: "vector" | "keyword" | "hybrid", asked: string, k: number, filter?: Record<string, unknown>): Promise<SearchHit[]> {
+  // Composed (NFC) as stored text is (see parseDocument): "Prüfung" typed either way finds it.
+  const query = asked.normalize("NFC");
   const modelDimensions = deps.fleet.snapshot.models.get(collection.model)?.embeddingLength;
   const cut = modelDimensions !== undefined && collection.dimensions < modelDimensions ? collection.dimensions : undefined;
   // The size check (a database read at most every 30 s per collection) runs while the query is embedded.

@@ -193,9 +193,14 @@ export class WorkerRuntime {
     return this.bindings.filter((peer) => peer.instanceName !== exceptInstance && peer.model.model === model && peer.model.kinds.includes(kind));
   }
 
-  /** Whether an instance other than `monitor`'s serves `model` for `kind`: one of this worker's, pulling, or another worker's, healthy at its last heartbeat. */
+  /** Whether another instance of this worker, healthy and pulling, serves `model` for `kind`. */
+  #peerServes(model: string, kind: JobKind, exceptInstance: string): boolean {
+    return this.#peersOf(model, kind, exceptInstance).some((peer) => peer.pulling);
+  }
+
+  /** Whether an instance other than `monitor`'s serves `model` for `kind`: one of this worker's (#peerServes) or another worker's, healthy at its last heartbeat. */
   #servedElsewhere(model: string, kind: JobKind, monitor: InstanceMonitor): boolean {
-    return this.#peersOf(model, kind, monitor.instance.name).some((peer) => peer.pulling) || this.#fleet.serves(model, kind, monitor.instance.url);
+    return this.#peerServes(model, kind, monitor.instance.name) || this.#fleet.serves(model, kind, monitor.instance.url);
   }
 
   #syncBindings(monitor: InstanceMonitor, models: DiscoveredModel[]): void {
@@ -233,7 +238,7 @@ export class WorkerRuntime {
           cancels: this.#cancels,
         },
         logger: this.#logger,
-        peerServes: (model, kind, except) => this.#peersOf(model, kind, except).some((peer) => peer.pulling),
+        peerServes: (model, kind, except) => this.#peerServes(model, kind, except),
         servedElsewhere: (model, kind) => this.#servedElsewhere(model, kind, monitor),
         ...(this.config.routing === "off" ? {} : { routeTo: (from: Binding, kind: JobKind, job: Job) => fasterIdlePeer(from, this.#peersOf(from.model.model, kind, from.instanceName), job) }),
       });

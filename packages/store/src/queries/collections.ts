@@ -65,10 +65,9 @@ export async function insertCollection(db: Queryable, input: Omit<Collection, "i
  */
 export async function createCollectionIndex(db: Queryable, collection: Pick<Collection, "id" | "dimensions">): Promise<void> {
   const id = Math.trunc(collection.id);
-  const type = indexedType(collection.dimensions);
-  if (!type) return;
-  const operators = type.startsWith("halfvec") ? "halfvec_cosine_ops" : "vector_cosine_ops";
-  await db.query(`CREATE INDEX IF NOT EXISTS chunks_hnsw_${id} ON chunks USING hnsw ((embedding::${type}) ${operators}) WHERE collection_id = ${id}`);
+  const indexed = indexedType(collection.dimensions);
+  if (!indexed) return;
+  await db.query(`CREATE INDEX IF NOT EXISTS chunks_hnsw_${id} ON chunks USING hnsw ((embedding::${indexed.type}) ${indexed.operators}) WHERE collection_id = ${id}`);
 }
 
 /** A collection and its index, both or neither: a failed index would leave a collection its creator cannot create again. */

@@ -132,7 +132,7 @@ export function listsSql(mode: SearchMode, shape: StatementShape): string {
   const filter = filtered ? "AND d.metadata @> $4::jsonb" : "";
   // Without the cast to the index's type the expression is not the index's: PostgreSQL then sorts
   // the collection's chunks by exact distance, as it must for a collection with no index.
-  const indexed = exact ? undefined : indexedType(dims);
+  const indexed = exact ? undefined : indexedType(dims)?.type;
   const distance = indexed ? `c.embedding::${indexed} <=> $1::text::${indexed}` : `c.embedding <=> $1::text::vector(${dims})`;
   const vectorOrder = indexed ? distance : `${distance}, ${TIE_BREAK}`;
   const none = "SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::text AS content_hash WHERE false";

@@ -16,10 +16,13 @@ export function vectorIndexFor(dimensions: number): VectorIndex {
   return dimensions <= HNSW_HALFVEC_MAX_DIMENSIONS ? "hnsw_halfvec" : "none";
 }
 
-/** The type the index's expression casts the embedding to (`vector(768)`, `halfvec(2560)`); undefined without an index. */
-export function indexedType(dimensions: number): string | undefined {
+/**
+ * The type the index's expression casts the embedding to (`vector(768)`, `halfvec(2560)`) and the
+ * operator class of its cosine distance; undefined without an index.
+ */
+export function indexedType(dimensions: number): { type: string; operators: string } | undefined {
   const dims = Math.trunc(dimensions);
   const index = vectorIndexFor(dims);
   if (index === "none") return undefined;
-  return index === "hnsw" ? `vector(${dims})` : `halfvec(${dims})`;
+  return index === "hnsw" ? { type: `vector(${dims})`, operators: "vector_cosine_ops" } : { type: `halfvec(${dims})`, operators: "halfvec_cosine_ops" };
 }

@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import type { Citation, GenerateRequest } from "@herd/jobs";
+import type { AnswerSources, GenerateRequest } from "@herd/jobs";
 import { runCompleted, requestContext, runStream, streamWriter } from "./dropin/respond.js";
 import { generatedText, tokenCounts } from "./interactive.js";
 import type { SyncDeps } from "./sync.js";
@@ -14,7 +14,7 @@ import type { SyncDeps } from "./sync.js";
  * ordinary JSON error with its status; a failure after that is an `{"error"}` line. A client that
  * goes away cancels the job.
  */
-export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, request: GenerateRequest, citations: Citation[]): Promise<void> {
+export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, request: GenerateRequest, sources: AnswerSources): Promise<void> {
   const writer = streamWriter(res, "application/x-ndjson");
   const line = (value: unknown) => writer.write(`${JSON.stringify(value)}\n`);
   let opened = false;
@@ -23,7 +23,7 @@ export async function streamAnswer(deps: SyncDeps, req: Request, res: Response, 
   const open = () => {
     if (opened) return;
     opened = true;
-    line({ citations });
+    line(sources);
   };
   await runStream(
     res,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ApiConfig, ModelPin, PinnedModelOptions } from "@herd/config";
 import { decodeEmbeddingEntry, embeddingCacheKey, inferenceCacheKey, isCacheableGeneration, type HerdCache } from "@herd/cache";
-import { normalizeModel, type Citation, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind, type ModelOptions } from "@herd/jobs";
+import { normalizeModel, type AnswerSources, type EmbedJobData, type EmbedRequest, type GenerateJobData, type GenerateRequest, type JobKind, type ModelOptions } from "@herd/jobs";
 import { ApiError } from "./errors.js";
 import type { JsonChunks } from "./job-store.js";
 
@@ -118,7 +118,7 @@ export function prepareEmbed(deps: PrepareDeps, request: EmbedRequest, scope: st
 export function prepareGenerate(
   deps: PrepareDeps,
   request: GenerateRequest,
-  answer: { citations: Citation[] } | undefined,
+  answer: AnswerSources | undefined,
   stream: boolean,
   scope: string | undefined,
   model = normalizeModel(request.model),

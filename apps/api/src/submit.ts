@@ -2,7 +2,7 @@ import type { RedisClient } from "@herd/redis";
 import type { ApiConfig } from "@herd/config";
 import type { HerdCache } from "@herd/cache";
 import type { FleetSnapshot } from "@herd/fleet";
-import { countImages, createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type Citation, type JobKind, type JobRequest } from "@herd/jobs";
+import { countImages, createJobId, jobOptions, ownedJobName, PRIORITIES, queueName, type AnswerSources, type JobKind, type JobRequest } from "@herd/jobs";
 import { ApiError, isConnectionError, noLiveWorkers, redisFailure, redisUnavailable } from "./errors.js";
 import type { FleetView } from "./fleet-view.js";
 import { renderJobView, type JsonChunks } from "./job-store.js";
@@ -106,7 +106,7 @@ export interface SubmitOptions {
    */
   beforeEnqueue?: (id: string, queue: string) => void | Promise<void>;
   /** For RAG answers: the generation's result carries these citations (and caches apart). */
-  answer?: { citations: Citation[] };
+  answer?: AnswerSources;
   /** The client family for metrics (see clientFamily); "internal" for Herd's own requests. */
   client?: string;
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retrievalQuery } from "../src/routes/retrieval.js";
+import { retrievalQuery } from "../src/answer-prompt.js";
 
 describe("what an answer's question is searched with", () => {
   it("is the question alone without history, and the user's previous question before it with", () => {

@@ -67,9 +67,13 @@ export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableSt
   const interrupt = () => leaving.abort();
   process.once("SIGINT", interrupt);
   let citations: Citation[] = [];
+  let omitted = 0;
   try {
     for await (const event of client.answerStream(values.collection, question, values.model, { ...(k ? { k } : {}), ...(filter ? { filter } : {}), signal: leaving.signal })) {
-      if ("citations" in event) citations = event.citations;
+      if ("citations" in event) {
+        citations = event.citations;
+        omitted = event.sourcesOmitted ?? 0;
+      }
       else if ("delta" in event) out.write(event.delta);
     }
   } catch (error) {
@@ -82,5 +86,6 @@ export async function ask(argv: string[], env: EnvSource, out: NodeJS.WritableSt
     process.removeListener("SIGINT", interrupt);
   }
   out.write(citations.length > 0 ? `\n\nSources:\n${citations.map(sourceLine).join("\n")}\n` : "\n\nSources: none (no chunk of the collection matched)\n");
+  if (omitted > 0) out.write(`(${omitted} more matched but did not fit the model's context: ask with a smaller --k, or give the model a larger num_ctx)\n`);
   return 0;
 }

@@ -12,6 +12,8 @@ export interface AnswerResult {
   model: string;
   answer: string;
   citations: Citation[];
+  /** Retrieved sources left out of the prompt: the model's context had no room for them. */
+  sourcesOmitted?: number;
 }
 
 /** How an answer is asked: how many chunks, a metadata filter, and for a follow-up the conversation so far. */
@@ -23,7 +25,7 @@ export interface AnswerOptions {
 
 /** One line of a streamed answer (HerdClient.answerStream): the citations, a piece of text, or the end. */
 export type AnswerEvent =
-  | { citations: Citation[] }
+  | { citations: Citation[]; sourcesOmitted?: number }
   | { delta: string }
   | { done: true; model: string; answer: string; done_reason?: string; prompt_eval_count: number; eval_count: number; cached: boolean };
 

@@ -85,6 +85,12 @@ export const ApiEnv = z
     /** Runner options (num_ctx…) every request for a model is sent with, so clients cannot make Ollama reload it. */
     HERD_MODEL_OPTIONS: ModelOptionsEnv,
     /**
+     * The context Ollama gives a model whose requests set no num_ctx (Ollama's own
+     * OLLAMA_CONTEXT_LENGTH): a RAG answer's prompt is fitted to it, since Ollama silently cuts a
+     * longer prompt's beginning, where the instructions and the best sources are.
+     */
+    HERD_OLLAMA_CONTEXT_LENGTH: intEnv(4096, { min: 512, max: 16_777_216 }),
+    /**
      * "keys": every route but /health and /ready needs an API key (`herd keys create`). "open": no
      * keys, for local development only: refused unless HOST is a loopback address.
      */
@@ -153,6 +159,8 @@ export interface ApiConfig extends SharedConfig {
   syncTimeoutMs: number;
   /** Runner options pinned per model (normalised name): they replace what a request asks for. */
   modelOptions: PinnedModelOptions;
+  /** Ollama's context for a model when no num_ctx is pinned (HERD_OLLAMA_CONTEXT_LENGTH). */
+  ollamaContextLength: number;
   auth: { mode: "keys" | "open"; cacheMs: number; defaultRate: { requests: number; perSeconds: number } | undefined; defaultConcurrency: number | undefined };
   /** "tenant": cache entries are keyed by tenant; "shared": one cache for all tenants. */
   cacheScope: "tenant" | "shared";
@@ -177,6 +185,7 @@ export function toApiConfig(env: z.output<typeof ApiEnv>): ApiConfig {
     admin: { user: env.HERD_ADMIN_USER, password: env.HERD_ADMIN_PASSWORD, write: env.HERD_ADMIN_WRITE },
     syncTimeoutMs: env.HERD_SYNC_TIMEOUT,
     modelOptions: env.HERD_MODEL_OPTIONS,
+    ollamaContextLength: env.HERD_OLLAMA_CONTEXT_LENGTH,
     auth: { mode: env.HERD_AUTH, cacheMs: env.HERD_KEY_CACHE, defaultRate: env.HERD_DEFAULT_RATE, defaultConcurrency: env.HERD_DEFAULT_CONCURRENCY },
     cacheScope: env.HERD_CACHE_SCOPE,
     ingest: {

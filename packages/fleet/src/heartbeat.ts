@@ -11,6 +11,8 @@ export const ModelBindingStatus = z.object({
   failed: z.number().int().nonnegative(),
   /** Vector length reported by /api/show, when known. */
   embeddingLength: z.number().int().positive().optional(),
+  /** The model's own context length (/api/show's model_info), when known: Ollama never runs it with more. */
+  contextLength: z.number().int().positive().optional(),
   /** What /api/show lists (completion, tools, thinking, vision...); absent when the instance does not say (Ollama < 0.6). */
   capabilities: z.array(z.string()).optional(),
   /** Duration of the last (up to 512) successful calls, until Ollama's answer started. */

@@ -10,6 +10,8 @@ export interface ServedModel {
   healthyInstances: number;
   /** Vector length reported by the instances serving it (embedding models). */
   embeddingLength: number | undefined;
+  /** The smallest context length its instances report for it (their /api/show), when any does. */
+  contextLength: number | undefined;
   /** Capabilities any of its instances lists; undefined once one of them lists none (unknown). */
   capabilities: Set<string> | undefined;
 }
@@ -28,13 +30,14 @@ export class FleetSnapshot {
         for (const binding of instance.models) {
           let served = models.get(binding.model);
           if (!served) {
-            served = { model: binding.model, kinds: new Set(), healthySlots: 0, instances: 0, healthyInstances: 0, embeddingLength: binding.embeddingLength, capabilities: new Set() };
+            served = { model: binding.model, kinds: new Set(), healthySlots: 0, instances: 0, healthyInstances: 0, embeddingLength: binding.embeddingLength, contextLength: undefined, capabilities: new Set() };
             models.set(binding.model, served);
           }
           if (!binding.capabilities) served.capabilities = undefined;
           else for (const capability of binding.capabilities) served.capabilities?.add(capability);
           for (const kind of binding.kinds) served.kinds.add(kind);
           served.embeddingLength ??= binding.embeddingLength;
+          if (binding.contextLength !== undefined) served.contextLength = Math.min(served.contextLength ?? Infinity, binding.contextLength);
           served.instances += 1;
           if (instance.healthy) {
             served.healthyInstances += 1;

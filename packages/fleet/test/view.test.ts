@@ -50,3 +50,11 @@ describe("FleetSnapshot model spelling", () => {
     expect(fleet.spelling("Qwen3:8b", "generate")).toBe("Qwen3:8b");
   });
 });
+
+describe("FleetSnapshot context length", () => {
+  it("is the smallest any instance reports for the model, and unknown when none reports one", () => {
+    const fleet = new FleetSnapshot([worker("a", [{ contextLength: 131_072 }]), worker("b", [{}]), worker("c", [{ contextLength: 8192 }])], 0);
+    expect(fleet.models.get("m:latest")?.contextLength).toBe(8192);
+    expect(new FleetSnapshot([worker("b", [{}])], 0).models.get("m:latest")?.contextLength).toBeUndefined();
+  });
+});

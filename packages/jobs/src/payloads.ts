@@ -7,6 +7,9 @@ import { ChatMessage, Logprob, ModelOptions, Think, ToolCall, ToolDefinition } f
  */
 export const Citation = z.object({ documentId: z.string(), chunkId: z.number(), heading: z.string().nullable().optional(), excerpt: z.string() });
 export type Citation = z.infer<typeof Citation>;
+/** What a RAG answer's generation carries to its result: the sources in its prompt, and how many retrieved ones did not fit. */
+export const AnswerSources = z.object({ citations: z.array(Citation), sourcesOmitted: z.number().int().positive().optional() });
+export type AnswerSources = z.infer<typeof AnswerSources>;
 
 /**
  * What an embed job carries in Redis. `model` is normalised; `requestModel` is echoed in results.
@@ -63,7 +66,7 @@ export const GenerateJobData = z.object({
   /** Inference-cache key to fill on success, or null when this generation must not be cached. */
   cacheKey: z.string().nullable(),
   /** Set for RAG answers: the result becomes `{ answer, citations }` with these citations. */
-  answer: z.object({ citations: z.array(Citation) }).optional(),
+  answer: AnswerSources.optional(),
   /** A client waits for the tokens: the worker publishes them as job progress (TokenProgress) as they come. */
   stream: z.boolean().optional(),
   /** Where a client waits for the result: the API process's reply channel (see replies.ts). */
@@ -100,6 +103,8 @@ export const GenerateResult = z.object({
   thinking: z.string().optional(),
   answer: z.string().optional(),
   citations: z.array(Citation).optional(),
+  /** RAG answers: retrieved sources left out of the prompt because the model's context had no room for them. */
+  sourcesOmitted: z.number().int().positive().optional(),
   message: z.object({ role: z.literal("assistant"), content: z.string(), thinking: z.string().optional(), tool_calls: z.array(ToolCall).optional() }).optional(),
   done_reason: z.string().optional(),
   prompt_eval_count: z.number().int().nonnegative().optional(),

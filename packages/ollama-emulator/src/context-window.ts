@@ -1,5 +1,5 @@
 import { HttpError } from "./http.js";
-import { countTokens } from "./text.js";
+import { countTokens, tokenTexts } from "./text.js";
 
 export interface ChatTurn {
   role: string;
@@ -46,4 +46,20 @@ export function generationBudget(numPredict: number | undefined, promptTokens: n
   if (shift) return numPredict;
   const room = Math.max(0, numCtx - promptTokens);
   return numPredict === undefined ? room : Math.min(numPredict, room);
+}
+
+/** Ollama's default `num_keep` (api.DefaultOptions): the tokens at a prompt's start that a cut keeps. */
+export const NUM_KEEP = 4;
+
+/**
+ * What the runner evaluates of a prompt longer than num_ctx (with `truncate`): its first
+ * `num_keep` tokens and its last num_ctx - num_keep ("truncating input prompt ... keep=4" in
+ * Ollama's log). Everything between is lost: the system prompt, and in a RAG prompt the sources
+ * listed first, usually the best ones.
+ */
+export function keptOfPrompt(text: string, numCtx: number, numKeep: number): string {
+  const tokens = tokenTexts(text);
+  if (tokens.length <= numCtx) return text;
+  const keep = Math.max(0, Math.min(numKeep, numCtx - 1));
+  return tokens.slice(0, keep).join("") + tokens.slice(tokens.length - (numCtx - keep)).join("");
 }

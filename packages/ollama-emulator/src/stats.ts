@@ -29,6 +29,8 @@ export interface ModelStats {
   /** Median and 90th percentile of those gaps (over the last 10 000), null before the first. */
   refillGapP50Ms: number | null;
   refillGapP90Ms: number | null;
+  /** Prompts longer than num_ctx that the runner cut (see keptOfPrompt): what a client should never cause. */
+  promptsTruncated: number;
 }
 
 function emptyStats(): ModelStats {
@@ -51,6 +53,7 @@ function emptyStats(): ModelStats {
     refillGapMs: 0,
     refillGapP50Ms: null,
     refillGapP90Ms: null,
+    promptsTruncated: 0,
   };
 }
 
@@ -97,6 +100,10 @@ export class StatsBook {
     if (outcome === "completed") stats.completed += 1;
     else if (outcome === "error") stats.errors += 1;
     else stats.canceled += 1;
+  }
+
+  promptTruncated(model: string): void {
+    this.model(model).promptsTruncated += 1;
   }
 
   waitStarted(model: string): void {

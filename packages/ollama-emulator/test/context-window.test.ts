@@ -56,4 +56,22 @@ describe("emulator: num_ctx, truncate and shift on /api/chat and /api/generate",
     const refused = await post(ollama.url, "/api/generate", { model: "llama3.2", prompt, stream: false, options: { num_ctx: 64 }, truncate: false });
     expect({ status: refused.status, body: JSON.parse(refused.text) }).toEqual({ status: 400, body: { error: "the input length exceeds the context length" } });
   });
+
+  it("answers from what the runner kept of a cut prompt: its first num_keep tokens and its end, not the middle", async () => {
+    const filler = Array.from({ length: 40 }, (_, i) => `[${i + 2}] The coolant hose number ${i} is replaced every spring.`).join("\n\n");
+    const prompt = `Sources:\n\n[1] Bleed the hydraulic pump through its bleed screw before the first start.\n\n${filler}\n\nQuestion: How do I bleed the hydraulic pump?`;
+    const generate = async (numCtx: number) => JSON.parse((await post(ollama.url, "/api/generate", { model: "llama3.2", prompt, stream: false, options: { num_ctx: numCtx, temperature: 0 } })).text) as { response: string; prompt_eval_count: number };
+    const stats = async () => {
+      const snapshot = JSON.parse(await fetch(`${ollama.url}/_emulator/stats`).then((r) => r.text())) as { models: Record<string, { promptsTruncated: number }> };
+      return snapshot.models["llama3.2:latest"]?.promptsTruncated;
+    };
+    await post(ollama.url, "/_emulator/reset", {});
+    const whole = await generate(4096);
+    expect(whole.response).toContain("bleed screw");
+    expect(await stats()).toBe(0);
+    const cut = await generate(120);
+    expect(cut.prompt_eval_count).toBe(120);
+    expect(cut.response).not.toContain("bleed screw");
+    expect(await stats()).toBe(1);
+  });
 });

@@ -267,6 +267,7 @@ export class Binding implements RouteCandidate<Job> {
       completed,
       failed,
       ...(this.model.embeddingLength !== undefined ? { embeddingLength: this.model.embeddingLength } : {}),
+      ...(this.model.contextLength !== undefined ? { contextLength: this.model.contextLength } : {}),
       ...(this.model.capabilities ? { capabilities: this.model.capabilities } : {}),
       ...timing,
       ...(this.loaded !== undefined ? { loaded: this.loaded } : {}),

@@ -281,7 +281,7 @@ export async function processGenerate(deps: ProcessorDeps, job: Job, token: stri
   if (output.loadMs !== undefined) deps.onLoad(output.loadMs, data.options?.num_ctx, sentAt);
   const thinking = output.thinking ? { thinking: output.thinking } : {};
   const shaped = data.answer
-    ? { answer: output.text.trim(), citations: data.answer.citations }
+    ? { answer: output.text.trim(), ...data.answer }
     : data.mode === "generate"
       ? { response: output.text, ...thinking }
       : { message: { role: "assistant", content: output.text, ...thinking, ...(output.toolCalls.length > 0 ? { tool_calls: output.toolCalls } : {}) } };

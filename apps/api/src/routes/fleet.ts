@@ -15,6 +15,7 @@ export function fleetRouter(deps: { fleet: FleetView }): Router {
         healthyInstances: served.healthyInstances,
         healthySlots: served.healthySlots,
         ...(served.capabilities ? { capabilities: [...served.capabilities].sort() } : {}),
+        ...(served.contextLength !== undefined ? { contextLength: served.contextLength } : {}),
       })),
     });
   });

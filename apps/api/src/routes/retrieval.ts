@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
+import { normalizeModel } from "@herd/jobs";
 import { searchCandidates, searchChunks, SmallCollections, type Collection, type SearchHit } from "@herd/store";
 import { ApiError, invalidRequest } from "../errors.js";
 import { embedQuery, type SyncDeps } from "../sync.js";
@@ -8,6 +9,8 @@ import { tenantOf } from "../auth.js";
 import { parseWait, submitAndRespond, type JobsRouteDeps } from "./jobs.js";
 import { streamAnswer } from "../answer-stream.js";
 import { StorableObject, StorableString } from "../storable.js";
+import { answerPrompt, fitAnswer, retrievalQuery, SYSTEM_PROMPT } from "../answer-prompt.js";
+import { pinOf } from "../prepare-job.js";
 
 export type RetrievalRouteDeps = CollectionsRouteDeps & SyncDeps & JobsRouteDeps;
 
@@ -85,26 +88,16 @@ async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, colle
   });
 }
 
-const SYSTEM_PROMPT =
-  "You answer questions about technical documents. Use only the numbered sources given with the question. " +
-  "If they do not contain the answer, say that the documents do not cover it. Cite the sources you use like [1].";
-
-/** How much of the previous question a follow-up is searched with: a question, not a pasted document. */
-const PREVIOUS_QUESTION_CHARS = 1000;
-
 /**
- * What a question is searched with: the question, and for a follow-up the user's previous
- * question before it, so that "and how often?" finds the passages of the topic under discussion.
+ * The context Ollama runs `model` with: its pinned num_ctx, else Ollama's default
+ * (HERD_OLLAMA_CONTEXT_LENGTH), never more than the model's own context length, to which Ollama
+ * caps a larger num_ctx.
  */
-export function retrievalQuery(question: string, history: ReadonlyArray<{ role: string; content: string }> = []): string {
-  const previous = history.findLast((turn) => turn.role === "user")?.content.trim().slice(0, PREVIOUS_QUESTION_CHARS);
-  return previous ? `${previous}\n${question}` : question;
-}
-
-/** The prompt of a RAG answer: numbered sources, then the question last. */
-export function answerPrompt(question: string, hits: readonly SearchHit[]): string {
-  const sources = hits.map((hit, i) => `[${i + 1}] (${hit.documentId}${hit.heading ? `, ${hit.heading}` : ""})\n${hit.text}`);
-  return `Sources:\n\n${sources.join("\n\n")}\n\nQuestion: ${question}`;
+function answerContextLength(deps: RetrievalRouteDeps, requested: string): number {
+  const model = normalizeModel(requested);
+  const pinned = pinOf(deps.config.modelOptions, model)?.options.num_ctx;
+  const own = deps.fleet.snapshot.models.get(deps.fleet.snapshot.spelling(model, "generate") ?? model)?.contextLength;
+  return Math.min(pinned ?? deps.config.ollamaContextLength, own ?? Number.POSITIVE_INFINITY);
 }
 
 export function retrievalRouter(deps: RetrievalRouteDeps): Router {
@@ -131,16 +124,19 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const question = checkText("question", body.question);
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
-    const hits = await retrieve(deps, small, collection, "hybrid", retrievalQuery(question, body.history), k, body.filter);
+    const contextLength = answerContextLength(deps, body.model);
+    const retrieved = await retrieve(deps, small, collection, "hybrid", retrievalQuery(question, body.history), k, body.filter);
+    const { hits, omitted, history } = fitAnswer(question, retrieved, body.history ?? [], contextLength, body.model);
     const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, heading: hit.heading, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
+    const answer = { citations, ...(omitted > 0 ? { sourcesOmitted: omitted } : {}) };
     // A follow-up is a chat: the conversation so far, then the sources with the question.
-    const asked = body.history?.length ? { messages: [...body.history, { role: "user" as const, content: answerPrompt(question, hits) }] } : { prompt: answerPrompt(question, hits) };
+    const asked = history.length > 0 ? { messages: [...history, { role: "user" as const, content: answerPrompt(question, hits) }] } : { prompt: answerPrompt(question, hits) };
     const request = { type: "generate" as const, model: body.model, system: SYSTEM_PROMPT, ...asked, options: { temperature: 0 }, priority: "interactive" as const };
     if (body.stream) {
-      await streamAnswer(deps, req, res, request, citations);
+      await streamAnswer(deps, req, res, request, answer);
       return;
     }
-    await submitAndRespond(deps, res, request, wait, { answer: { citations } });
+    await submitAndRespond(deps, res, request, wait, { answer });
   });
 
   return router;

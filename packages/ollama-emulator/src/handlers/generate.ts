@@ -6,7 +6,7 @@ import { HttpError, NdjsonWriter, expectType, msToNs, nowRfc3339Nano, parseKeepA
 import { runInference, type RequestLife } from "../inference.js";
 import { waitUntil } from "../latency.js";
 import { countTokens, fnv1a, splitSentences, tokenize } from "../text.js";
-import { chatContext, fitChat, generationBudget, promptTokensIn } from "../context-window.js";
+import { chatContext, fitChat, generationBudget, keptOfPrompt, NUM_KEEP, promptTokensIn } from "../context-window.js";
 import { describeImages, IMAGE_TOKENS, readImages, seeImages } from "../images.js";
 import { capabilityMissing, chooseToolCall, readTools, type EmulatedToolCall, type ToolSpec } from "../tools.js";
 import { LogprobCounter, readLogprobs, type Logprob, type LogprobsRequest } from "../logprobs.js";
@@ -135,6 +135,12 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       // The runner reads the images (and refuses them without a vision projector) once it has the model.
       const seen = seeImages(asked.images, asked.vision);
       const promptTokens = promptTokensIn(conversation.promptTokens + seen.length * IMAGE_TOKENS, lease.runner.numCtx, truncate);
+      // The model answers from what the runner kept of a prompt too long for num_ctx, not from all of it.
+      let context = conversation.context;
+      if (conversation.promptTokens > lease.runner.numCtx) {
+        ctx.stats.promptTruncated(spec.name);
+        context = keptOfPrompt(context, lease.runner.numCtx, typeof options["num_keep"] === "number" ? options["num_keep"] : NUM_KEEP);
+      }
       const numPredict = typeof options["num_predict"] === "number" && options["num_predict"] >= 0 ? options["num_predict"] : undefined;
       let maxTokens = generationBudget(numPredict, promptTokens, lease.runner.numCtx, body["shift"] !== false);
       // Thinking comes first and counts against num_predict like any output.
@@ -147,7 +153,7 @@ async function produce(ctx: InstanceContext, spec: ModelSpec, mode: Mode, body: 
       }
       const toolCall = chooseToolCall(asked.tools, conversation.messages);
       // A model calling a tool writes the call instead of text (Ollama parses it out of the output).
-      const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context: conversation.context, question: conversation.question, seed: seedOf(options), maxTokens, format, seen: describeImages(seen), ...(conversation.suffix !== undefined ? { suffix: conversation.suffix } : {}) });
+      const output = toolCall ? { pieces: [], doneReason: "stop" as const } : generate({ context, question: conversation.question, seed: seedOf(options), maxTokens, format, seen: describeImages(seen), ...(conversation.suffix !== undefined ? { suffix: conversation.suffix } : {}) });
       const promptStart = performance.now();
       let deadline = promptStart + scaledMs(ctx, ctx.latency.requestMs + promptTokens * ctx.latency.promptTokenMs);
       await waitUntil(deadline, life.signal);

@@ -139,6 +139,8 @@ export const IngestJobData = z.object({
   modelDimensions: z.number().int().positive().optional(),
   chunkTokens: z.number().int().positive(),
   chunkOverlap: z.number().int().nonnegative(),
+  /** The collection's document prefix, put before each chunk's text when it is embedded (absent: none). */
+  documentPrefix: z.string().optional(),
   embedBatch: z.number().int().positive(),
   step: z.enum(["parse", "store"]).default("parse"),
   chunkedHash: z.string().optional(),

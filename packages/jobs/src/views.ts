@@ -54,6 +54,10 @@ export interface CollectionView {
   chunkOverlap: number;
   /** The PostgreSQL text search configuration keyword search stems with ("english", "german", "simple"…). */
   language: string;
+  /** Put before each search query's text when it is embedded ("search_query: " for nomic-embed-text), "" for none. */
+  queryPrefix: string;
+  /** Put before each chunk's text when it is embedded ("search_document: " for nomic-embed-text), "" for none. */
+  documentPrefix: string;
   /**
    * How vector search finds candidates: an HNSW index (up to 2,000 dimensions), one in half
    * precision (up to 4,000), or none (larger): every search then ranks all the collection's chunks.

@@ -26,7 +26,7 @@ describe.each(databaseServers("language"))("collection languages on $name", (ser
     await migrate(pool(), all);
     const { rows: kept } = await pool().query<{ tsv: string; language: string }>("SELECT k.tsv::text AS tsv, c.language::text AS language FROM chunks k JOIN collections c ON c.id = k.collection_id");
     expect(kept).toEqual([{ tsv: "'pump':3 'replac':1", language: "english" }]);
-    const old = { id: oldId, tenant: "t", name: "old", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8, language: "english", vectorIndex: "hnsw" as const, createdAt: "" };
+    const old = { id: oldId, tenant: "t", name: "old", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8, language: "english", queryPrefix: "", documentPrefix: "", vectorIndex: "hnsw" as const, createdAt: "" };
     expect((await keyword(old, "pump replaced")).map((hit) => hit.text)).toEqual(["Replacing the pumps"]);
 
     const german = await insertCollection(pool(), { tenant: "t", name: "handbuch", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8, language: "german" });
@@ -45,7 +45,7 @@ describe.each(databaseServers("language"))("collection languages on $name", (ser
 
   it("recomputes a rewritten chunk's terms in its collection's language", async () => {
     const { rows } = await pool().query<{ id: string; language: string }>("SELECT id, language::text AS language FROM collections WHERE name = 'handbuch'");
-    const german = { id: Number(rows[0]?.id), tenant: "t", name: "handbuch", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8, language: rows[0]?.language ?? "", vectorIndex: "hnsw" as const, createdAt: "" };
+    const german = { id: Number(rows[0]?.id), tenant: "t", name: "handbuch", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8, language: rows[0]?.language ?? "", queryPrefix: "", documentPrefix: "", vectorIndex: "hnsw" as const, createdAt: "" };
     const { rows: documents } = await pool().query<{ id: string }>("SELECT id FROM documents WHERE collection_id = $1", [german.id]);
     await upsertChunks(pool(), german.id, Number(documents[0]?.id), [{ ordinal: 1, heading: "Ventile", text: "Die Ventile werden jährlich geprüft.", tokenCount: 6, contentHash: "changed", embedding: [0, 1, 0, 0] }]);
     expect((await keyword(german, "Ventil prüfen")).map((hit) => hit.heading)).toEqual(["Ventile"]);

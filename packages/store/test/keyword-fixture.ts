@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { insertCollection, loadMigrations, migrate, searchCandidates, searchChunks, upsertChunks, type Collection } from "../src/index.js";
+import { loadMigrations, migrate, searchCandidates, searchChunks, upsertChunks, type Collection } from "../src/index.js";
 
 /**
  * A collection on a database migrated only up to `version` (to show what chunks stored before a
@@ -8,9 +8,10 @@ import { insertCollection, loadMigrations, migrate, searchCandidates, searchChun
 export async function keywordCollection(pool: pg.Pool, version: number) {
   const all = loadMigrations();
   await migrate(pool, all.filter((migration) => migration.version <= version));
-  const created = await insertCollection(pool, { tenant: "t", name: "manual", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8 });
-  if (!created) throw new Error("collection not created");
-  const collection: Collection = created;
+  // Plain SQL with the columns every schema has: insertCollection writes today's.
+  const { rows: created } = await pool.query<{ id: string }>("INSERT INTO collections (tenant, name, model, dimensions, chunk_tokens, chunk_overlap) VALUES ('t', 'manual', 'm', 4, 64, 8) RETURNING id");
+  if (!created[0]) throw new Error("collection not created");
+  const collection: Collection = { id: Number(created[0].id), tenant: "t", name: "manual", model: "m", dimensions: 4, chunkTokens: 64, chunkOverlap: 8, language: "english", queryPrefix: "", documentPrefix: "", vectorIndex: "hnsw", createdAt: "" };
   return {
     /** Applies the migrations after `version`; returns their versions. */
     migrateRest: () => migrate(pool, all),

@@ -31,7 +31,7 @@ export async function queueBatches(
       const payload: EmbedJobData = {
         model: data.model,
         requestModel: data.model,
-        inputs: slice.map((chunk) => chunk.embeddingText),
+        inputs: slice.map((chunk) => (data.documentPrefix ?? "") + chunk.embeddingText),
         ...(cut ? { dimensions: data.dimensions } : {}),
         ...(options ? { options } : {}),
         ...(keepAlive !== undefined ? { keepAlive } : {}),

@@ -60,7 +60,7 @@ export function newIngestionId(): string {
  */
 export function ingestJob(
   deps: Pick<IngestDeps, "retention" | "embedBatch" | "config">,
-  collection: Pick<Collection, "id" | "tenant" | "model" | "dimensions" | "chunkTokens" | "chunkOverlap">,
+  collection: Pick<Collection, "id" | "tenant" | "model" | "dimensions" | "chunkTokens" | "chunkOverlap" | "documentPrefix">,
   modelDimensions: number | undefined,
   ingestionId: string,
   record: { id: number; externalId: string; contentHash: string },
@@ -77,6 +77,7 @@ export function ingestJob(
     ...(modelDimensions !== undefined ? { modelDimensions } : {}),
     chunkTokens: collection.chunkTokens,
     chunkOverlap: collection.chunkOverlap,
+    ...(collection.documentPrefix ? { documentPrefix: collection.documentPrefix } : {}),
     embedBatch: deps.embedBatch,
     step: "parse",
     round: 0,

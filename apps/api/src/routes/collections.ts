@@ -12,6 +12,7 @@ import { withdrawEmbeddings } from "../ingest/withdraw.js";
 import { cancelIngestion } from "../ingest/cancel.js";
 import { notServed } from "../submit.js";
 import { holdsNul, StorableString } from "../storable.js";
+import { defaultPrefixes } from "../embedding-prefixes.js";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
 
 export interface CollectionsRouteDeps extends IngestDeps {
@@ -36,6 +37,8 @@ const CreateCollection = z
       .toLowerCase()
       .regex(/^[a-z_][a-z0-9_]*$/, "a PostgreSQL text search configuration name, such as english, german or simple")
       .default("english"),
+    queryPrefix: StorableString.max(500, "is too long").optional(),
+    documentPrefix: StorableString.max(500, "is too long").optional(),
   })
   .strict()
   .refine((body) => body.chunkOverlap < body.chunkTokens, { path: ["chunkOverlap"], message: "must be smaller than chunkTokens" });
@@ -105,7 +108,10 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
       throw new ApiError(400, "invalid_request", `language: the database has no text search configuration "${parsed.data.language}"; it has ${languages.join(", ")}`, { details: { languages } });
     }
     const { name, chunkTokens, chunkOverlap, language } = parsed.data;
-    const collection = await createCollection(deps.db.pool, { tenant: tenantOf(res), name, model, dimensions, chunkTokens, chunkOverlap, language });
+    const known = defaultPrefixes(model);
+    const queryPrefix = parsed.data.queryPrefix ?? known.queryPrefix;
+    const documentPrefix = parsed.data.documentPrefix ?? known.documentPrefix;
+    const collection = await createCollection(deps.db.pool, { tenant: tenantOf(res), name, model, dimensions, chunkTokens, chunkOverlap, language, queryPrefix, documentPrefix });
     if (!collection) throw new ApiError(409, "collection_exists", `a collection named ${JSON.stringify(parsed.data.name)} already exists`);
     res.status(201).json(publicCollection(collection));
   });

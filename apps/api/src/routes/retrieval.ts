@@ -72,7 +72,8 @@ async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, colle
   const cut = modelDimensions !== undefined && collection.dimensions < modelDimensions ? collection.dimensions : undefined;
   // The size check (a database read at most every 30 s per collection) runs while the query is embedded.
   const [embedding, exact] = await Promise.all([
-    mode === "keyword" ? undefined : embedQuery(deps, collection.model, query, cut, QUERY_TIMEOUT_MS),
+    // The model sees the query as the collection's chunks were embedded to be found: behind its query prefix.
+    mode === "keyword" ? undefined : embedQuery(deps, collection.model, collection.queryPrefix + query, cut, QUERY_TIMEOUT_MS),
     mode === "keyword" ? false : small.isSmall(deps.db.pool, collection.id),
   ]);
   return searchChunks(deps.db.pool, mode, {

@@ -21,10 +21,12 @@ interface CollectionRow {
   chunk_overlap: number;
   /** regconfig, which the driver reads as its name ("english"). */
   language: string;
+  query_prefix: string;
+  document_prefix: string;
   created_at: Date;
 }
 
-const COLUMNS = "id, tenant, name, model, dimensions, chunk_tokens, chunk_overlap, language, created_at";
+const COLUMNS = "id, tenant, name, model, dimensions, chunk_tokens, chunk_overlap, language, query_prefix, document_prefix, created_at";
 
 function toCollection(row: CollectionRow): Collection {
   return {
@@ -36,6 +38,8 @@ function toCollection(row: CollectionRow): Collection {
     chunkTokens: row.chunk_tokens,
     chunkOverlap: row.chunk_overlap,
     language: row.language,
+    queryPrefix: row.query_prefix,
+    documentPrefix: row.document_prefix,
     vectorIndex: vectorIndexFor(row.dimensions),
     createdAt: row.created_at.toISOString(),
   };
@@ -47,12 +51,15 @@ export async function textSearchLanguages(db: Queryable): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
-/** Creates a collection (language "english" unless given), or returns undefined when the tenant already has one of that name. */
-export async function insertCollection(db: Queryable, input: Omit<Collection, "id" | "createdAt" | "language" | "vectorIndex"> & { language?: string }): Promise<Collection | undefined> {
+/** Creates a collection (language "english" and no prefixes unless given), or returns undefined when the tenant already has one of that name. */
+export async function insertCollection(
+  db: Queryable,
+  input: Omit<Collection, "id" | "createdAt" | "language" | "vectorIndex" | "queryPrefix" | "documentPrefix"> & { language?: string; queryPrefix?: string; documentPrefix?: string },
+): Promise<Collection | undefined> {
   const { rows } = await db.query<CollectionRow>(
-    `INSERT INTO collections (tenant, name, model, dimensions, chunk_tokens, chunk_overlap, language) VALUES ($1, $2, $3, $4, $5, $6, $7::regconfig)
+    `INSERT INTO collections (tenant, name, model, dimensions, chunk_tokens, chunk_overlap, language, query_prefix, document_prefix) VALUES ($1, $2, $3, $4, $5, $6, $7::regconfig, $8, $9)
      ON CONFLICT (tenant, name) DO NOTHING RETURNING ${COLUMNS}`,
-    [input.tenant, input.name, input.model, input.dimensions, input.chunkTokens, input.chunkOverlap, input.language ?? "english"],
+    [input.tenant, input.name, input.model, input.dimensions, input.chunkTokens, input.chunkOverlap, input.language ?? "english", input.queryPrefix ?? "", input.documentPrefix ?? ""],
   );
   return rows[0] ? toCollection(rows[0]) : undefined;
 }

@@ -9,7 +9,7 @@ export interface PendingDocument {
   contentHash: string;
   /** Null for rows written before ingestions were recorded on documents. */
   ingestionId: string | null;
-  collection: { name: string; tenant: string; model: string; dimensions: number; chunkTokens: number; chunkOverlap: number };
+  collection: { name: string; tenant: string; model: string; dimensions: number; chunkTokens: number; chunkOverlap: number; documentPrefix: string };
 }
 
 interface PendingRow {
@@ -24,6 +24,7 @@ interface PendingRow {
   dimensions: number;
   chunk_tokens: number;
   chunk_overlap: number;
+  document_prefix: string;
 }
 
 /**
@@ -34,7 +35,7 @@ interface PendingRow {
 export async function findStalePendingDocuments(db: Queryable, options: { olderThanMs: number; afterId: number; limit: number }): Promise<PendingDocument[]> {
   const { rows } = await db.query<PendingRow>(
     `SELECT d.id, d.collection_id, d.external_id, d.content_hash, d.ingestion_id,
-            c.name, c.tenant, c.model, c.dimensions, c.chunk_tokens, c.chunk_overlap
+            c.name, c.tenant, c.model, c.dimensions, c.chunk_tokens, c.chunk_overlap, c.document_prefix
        FROM documents d JOIN collections c ON c.id = d.collection_id
       WHERE d.status = 'pending' AND d.id > $1 AND d.updated_at < now() - make_interval(secs => $2)
       ORDER BY d.id LIMIT $3`,
@@ -46,7 +47,7 @@ export async function findStalePendingDocuments(db: Queryable, options: { olderT
     externalId: row.external_id,
     contentHash: row.content_hash,
     ingestionId: row.ingestion_id,
-    collection: { name: row.name, tenant: row.tenant, model: row.model, dimensions: row.dimensions, chunkTokens: row.chunk_tokens, chunkOverlap: row.chunk_overlap },
+    collection: { name: row.name, tenant: row.tenant, model: row.model, dimensions: row.dimensions, chunkTokens: row.chunk_tokens, chunkOverlap: row.chunk_overlap, documentPrefix: row.document_prefix },
   }));
 }
 

@@ -1,0 +1,28 @@
+/** What a retrieval model is trained to see before a search query and before a passage. */
+export interface EmbeddingPrefixes {
+  queryPrefix: string;
+  documentPrefix: string;
+}
+
+/**
+ * The task prefixes of the embedding models in Ollama's library whose model cards ask for them,
+ * by base name (no namespace, no tag). Retrieval without them still works, measurably worse; a
+ * collection created without naming its prefixes takes these.
+ */
+const KNOWN: Readonly<Record<string, EmbeddingPrefixes>> = {
+  // "nomic-embed-text requires prefixes" (its model card): search_query / search_document.
+  "nomic-embed-text": { queryPrefix: "search_query: ", documentPrefix: "search_document: " },
+  "nomic-embed-text-v2-moe": { queryPrefix: "search_query: ", documentPrefix: "search_document: " },
+  // Its model card and Ollama's page: a prompt before queries only.
+  "mxbai-embed-large": { queryPrefix: "Represent this sentence for searching relevant passages: ", documentPrefix: "" },
+  // Its Sentence Transformers prompts "Retrieval-query" and "Retrieval-document".
+  embeddinggemma: { queryPrefix: "task: search result | query: ", documentPrefix: "title: none | text: " },
+};
+
+const NONE: EmbeddingPrefixes = { queryPrefix: "", documentPrefix: "" };
+
+/** The prefixes `model` (a normalised name such as "nomic-embed-text:v1.5" or "me/nomic-embed-text:latest") is known to want, or none. */
+export function defaultPrefixes(model: string): EmbeddingPrefixes {
+  const base = model.toLowerCase().replace(/:[^:/]*$/, "").split("/").at(-1) ?? "";
+  return KNOWN[base] ?? NONE;
+}

@@ -41,7 +41,8 @@ describe("@herd/client against a running Herd", () => {
 
   it("creates a collection, ingests, searches and answers", async () => {
     expect(await client.collection("docs")).toBeUndefined();
-    await client.createCollection({ name: "docs", model: "nomic-embed-text" });
+    expect(await client.createCollection({ name: "docs", model: "nomic-embed-text" })).toMatchObject({ queryPrefix: "search_query: ", documentPrefix: "search_document: " });
+    expect(await client.createCollection({ name: "bare", model: "nomic-embed-text", queryPrefix: "", documentPrefix: "" })).toMatchObject({ queryPrefix: "", documentPrefix: "" });
     const id = await client.ingest("docs", [
       { id: "a/pump.md", data: "# Pump\n\nBleed the pump before the first start.", mimeType: "text/markdown" },
       { id: "b/valve.txt", data: new TextEncoder().encode("The relief valve opens at 210 bar.") },

@@ -152,7 +152,7 @@ export class HerdClient {
     return (view.result as { embeddings: number[][] }).embeddings;
   }
 
-  async createCollection(input: { name: string; model: string; dimensions?: number; chunkTokens?: number; chunkOverlap?: number; language?: string }): Promise<Collection> {
+  async createCollection(input: { name: string; model: string; dimensions?: number; chunkTokens?: number; chunkOverlap?: number; language?: string; queryPrefix?: string; documentPrefix?: string }): Promise<Collection> {
     return (await this.#request<Collection>("POST", "/v1/collections", { json: input })).body;
   }
 

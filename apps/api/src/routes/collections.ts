@@ -13,9 +13,13 @@ import { cancelIngestion } from "../ingest/cancel.js";
 import { notServed } from "../submit.js";
 import { holdsNul, StorableString } from "../storable.js";
 import { defaultPrefixes } from "../embedding-prefixes.js";
+import { chunkTokensLimit, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, MIN_CHUNK_TOKENS } from "../chunk-limits.js";
+import { pinOf } from "../prepare-job.js";
+import type { ApiConfig } from "@herd/config";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
 
 export interface CollectionsRouteDeps extends IngestDeps {
+  config: IngestDeps["config"] & Pick<ApiConfig, "modelOptions">;
   db: Database;
   fleet: FleetView;
   progress: IngestionProgress;
@@ -29,8 +33,8 @@ const CreateCollection = z
     name: CollectionName,
     model: z.string().trim().min(1).max(300),
     dimensions: z.number().int().min(1).max(16_000).optional(),
-    chunkTokens: z.number().int().min(16).max(8192).default(256),
-    chunkOverlap: z.number().int().min(0).max(4096).default(32),
+    chunkTokens: z.number().int().min(MIN_CHUNK_TOKENS).max(8192).optional(),
+    chunkOverlap: z.number().int().min(0).max(4096).optional(),
     language: z
       .string()
       .trim()
@@ -41,7 +45,7 @@ const CreateCollection = z
     documentPrefix: StorableString.max(500, "is too long").optional(),
   })
   .strict()
-  .refine((body) => body.chunkOverlap < body.chunkTokens, { path: ["chunkOverlap"], message: "must be smaller than chunkTokens" });
+  .refine((body) => body.chunkOverlap === undefined || body.chunkOverlap < (body.chunkTokens ?? DEFAULT_CHUNK_TOKENS), { path: ["chunkOverlap"], message: "must be smaller than chunkTokens" });
 
 const DocumentListQuery = z
   .object({
@@ -82,6 +86,24 @@ function publicCollection(collection: Collection & { documents?: number; chunks?
   return rest;
 }
 
+/**
+ * A collection's chunk size and overlap: as asked, or the defaults, within what the model reads of
+ * one input (its own context length, or less when a smaller num_ctx is pinned for it).
+ */
+function chunking(asked: { chunkTokens?: number | undefined; chunkOverlap?: number | undefined }, model: string, ownContext: number | undefined, pinnedContext: number | undefined, documentPrefix: string): { chunkTokens: number; chunkOverlap: number } {
+  const context = Math.min(ownContext ?? Number.POSITIVE_INFINITY, pinnedContext ?? Number.POSITIVE_INFINITY);
+  const limit = Number.isFinite(context) ? chunkTokensLimit(context, documentPrefix) : Number.POSITIVE_INFINITY;
+  const reads = `${model} reads at most ${context} tokens of an input (${pinnedContext !== undefined && pinnedContext <= (ownContext ?? Number.POSITIVE_INFINITY) ? "the num_ctx pinned for it in HERD_MODEL_OPTIONS" : "its context length"})`;
+  if (limit < MIN_CHUNK_TOKENS) throw new ApiError(400, "invalid_request", `model: ${reads}, too few for chunks of ${MIN_CHUNK_TOKENS} tokens with their heading${documentPrefix ? " and documentPrefix" : ""}`);
+  const chunkTokens = asked.chunkTokens ?? Math.min(DEFAULT_CHUNK_TOKENS, limit);
+  if (chunkTokens > limit) {
+    throw new ApiError(400, "invalid_request", `chunkTokens: ${reads} and cuts a longer one without a word, so the end of each chunk of ${chunkTokens} tokens would be missing from its vector; use at most ${limit}`);
+  }
+  const chunkOverlap = asked.chunkOverlap ?? (chunkTokens > DEFAULT_CHUNK_OVERLAP ? DEFAULT_CHUNK_OVERLAP : Math.floor(chunkTokens / 4));
+  if (chunkOverlap >= chunkTokens) throw new ApiError(400, "invalid_request", `chunkOverlap: must be smaller than chunkTokens (${chunkTokens})`);
+  return { chunkTokens, chunkOverlap };
+}
+
 export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   const router = Router();
   const uploadJson = express.json({ limit: deps.limits.maxUploadBytes, type: "application/json", inflate: false });
@@ -107,10 +129,11 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
     if (!languages.includes(parsed.data.language)) {
       throw new ApiError(400, "invalid_request", `language: the database has no text search configuration "${parsed.data.language}"; it has ${languages.join(", ")}`, { details: { languages } });
     }
-    const { name, chunkTokens, chunkOverlap, language } = parsed.data;
+    const { name, language } = parsed.data;
     const known = defaultPrefixes(model);
     const queryPrefix = parsed.data.queryPrefix ?? known.queryPrefix;
     const documentPrefix = parsed.data.documentPrefix ?? known.documentPrefix;
+    const { chunkTokens, chunkOverlap } = chunking(parsed.data, model, served.contextLength, pinOf(deps.config.modelOptions, model)?.options.num_ctx, documentPrefix);
     const collection = await createCollection(deps.db.pool, { tenant: tenantOf(res), name, model, dimensions, chunkTokens, chunkOverlap, language, queryPrefix, documentPrefix });
     if (!collection) throw new ApiError(409, "collection_exists", `a collection named ${JSON.stringify(parsed.data.name)} already exists`);
     res.status(201).json(publicCollection(collection));

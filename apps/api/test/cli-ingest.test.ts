@@ -85,6 +85,19 @@ describe("herd ingest (CLI)", () => {
     expect(badFilter.stderr).toContain("herd ask: --filter must be a JSON object");
   });
 
+  it("herd ask counts the sources that matched but did not fit the model's context", async () => {
+    await stack.post("/v1/collections", { name: "presses", model: "nomic-embed-text" });
+    const manual = (n: number) => `# Press ${n}\n\n${Array.from({ length: 6 }, (_, i) => `The hydraulic pump of press ${n} is inspected every ${n + i} weeks and its filter is cleaned after ${(n + i) * 10} hours of running.`).join(" ")}`;
+    const accepted = await stack.post("/v1/collections/presses/documents", { documents: Array.from({ length: 40 }, (_, n) => ({ id: `press-${n}.md`, text: manual(n) })) });
+    await waitFor(async () => (await stack.get(`/v1/ingestions/${accepted.body.ingestionId}`)).body.status === "completed" || undefined, { message: "ingestion", timeoutMs: 30_000 });
+    const result = await herd(["ask", "How often is the hydraulic pump inspected?", "--collection", "presses", "--model", "llama3.2", "--k", "40", "--url", stack.url], {});
+    expect(result.code).toBe(0);
+    const listed = result.stdout.split("\n\nSources:\n")[1]?.trim().split("\n") ?? [];
+    const omitted = Number(/\((\d+) more matched but did not fit the model's context: ask with a smaller --k, or give the model a larger num_ctx\)$/.exec(listed.pop() ?? "")?.[1]);
+    expect(omitted).toBeGreaterThan(0);
+    expect(listed.length + omitted).toBe(40);
+  });
+
   it("Ctrl-C in herd ask stops the answer: exit 130, and Herd cancels the generation and frees its slot", async () => {
     const canceledBefore = (await stack.generationStopped("llama3.2:latest")) ?? 0;
     for (const instance of stack.fleet.instances) await instance.setFault({ mode: "slow", rate: 1, factor: 50, status: 500, scope: "inference" });

@@ -76,7 +76,8 @@ describe("runner options pinned per model (HERD_MODEL_OPTIONS)", () => {
     expect(free.result.prompt_eval_count).toBeGreaterThan(PINNED_NOMIC_CTX);
 
     const loaded = loads(NOMIC);
-    expect((await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text", chunkTokens: 48, chunkOverlap: 0 })).status).toBe(201);
+    // Chunks that fit the pinned context (see chunk-limits.test.ts): 24 tokens leave room for 16 without a prefix.
+    expect((await stack.post("/v1/collections", { name: "manuals", model: "nomic-embed-text", chunkTokens: 16, chunkOverlap: 0, documentPrefix: "" })).status).toBe(201);
     const accepted = await stack.post("/v1/collections/manuals/documents", { documents: [{ id: "pump.md", text: MANUAL }] });
     expect(accepted.status).toBe(202);
     const summary = await stack.ingestionSettled(accepted.body.ingestionId);

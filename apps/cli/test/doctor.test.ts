@@ -72,6 +72,8 @@ describe("herd doctor", () => {
         for (const model of models) {
           await insertCollection(pool, { tenant: "local", name: model === "nomic-embed-text" ? "manuals" : "legacy", model, dimensions: 768, chunkTokens: 256, chunkOverlap: 32 });
         }
+        // Made before chunk sizes were limited: all-minilm reads 256 tokens of an input, so 256-token chunks (with their heading) lose their ends.
+        if (db === database) await insertCollection(pool, { tenant: "local", name: "small", model: "all-minilm", dimensions: 384, chunkTokens: 256, chunkOverlap: 32 });
       } finally {
         await pool.end();
       }
@@ -102,6 +104,7 @@ describe("herd doctor", () => {
     expect(row(result.findings, "Ollama ollama-1")?.detail).toContain("nomic-embed-text:latest");
     for (const finding of result.findings) expect(result.table).toContain(finding.check);
     expect(row(result.findings, "model nomic-embed-text:latest")).toEqual({ status: "ok", detail: "needed by collection manuals; on ollama-0, ollama-1" });
+    expect(row(result.findings, "chunk sizes")).toEqual({ status: "ok", detail: "the chunks of all 1 collection(s) fit what their model reads of an input" });
     expect(result.findings.filter((finding) => finding.status !== "ok")).toEqual([]);
     expect(result.table).toMatch(/all checks passed\n$/);
     expect(result.code).toBe(0);
@@ -126,7 +129,11 @@ describe("herd doctor", () => {
       status: "warn",
       detail: 'HERD_MODEL_OPTIONS pins llama3.3:latest (pinned {"num_ctx":8192}), but no reachable instance has it, so it pins nothing; the instances have all-minilm:latest, llama3.2:latest, nomic-embed-text:latest',
     });
-    expect(result.table).toMatch(/4 check\(s\) failed, 2 warning\(s\)\n$/);
+    expect(row(result.findings, "collection small")).toEqual({
+      status: "warn",
+      detail: "chunks of up to 256 tokens, but all-minilm:latest reads at most 256 tokens of an input (its context length on gpu-1) and Ollama cuts the rest, so the ends of its chunks are missing from their vectors: create a collection with chunkTokens 204 or less and ingest its documents again",
+    });
+    expect(result.table).toMatch(/4 check\(s\) failed, 3 warning\(s\)\n$/);
   });
 
   it("warns when the queue Redis is nearly at its maxmemory and fails when it is full", async () => {

@@ -8,3 +8,4 @@ export * from "./keys.js";
 export * from "./views.js";
 export * from "./replies.js";
 export * from "./images.js";
+export * from "./chunking.js";

@@ -1,7 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from "express";
 import multer from "multer";
 import { z } from "zod";
-import { normalizeModel } from "@herd/jobs";
+import { chunkTokensLimit, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, MIN_CHUNK_TOKENS, normalizeModel } from "@herd/jobs";
 import { createCollection, deleteCollection, deleteDocument, findCollection, findDocumentView, listDocuments, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
 import { ApiError, invalidRequest } from "../errors.js";
 import { tenantOf } from "../auth.js";
@@ -13,7 +13,7 @@ import { cancelIngestion } from "../ingest/cancel.js";
 import { notServed } from "../submit.js";
 import { holdsNul, StorableString } from "../storable.js";
 import { defaultPrefixes } from "../embedding-prefixes.js";
-import { chunkTokensLimit, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, MIN_CHUNK_TOKENS } from "../chunk-limits.js";
+import { estimateTokens } from "../answer-prompt.js";
 import { pinOf } from "../prepare-job.js";
 import type { ApiConfig } from "@herd/config";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
@@ -92,7 +92,7 @@ function publicCollection(collection: Collection & { documents?: number; chunks?
  */
 function chunking(asked: { chunkTokens?: number | undefined; chunkOverlap?: number | undefined }, model: string, ownContext: number | undefined, pinnedContext: number | undefined, documentPrefix: string): { chunkTokens: number; chunkOverlap: number } {
   const context = Math.min(ownContext ?? Number.POSITIVE_INFINITY, pinnedContext ?? Number.POSITIVE_INFINITY);
-  const limit = Number.isFinite(context) ? chunkTokensLimit(context, documentPrefix) : Number.POSITIVE_INFINITY;
+  const limit = Number.isFinite(context) ? chunkTokensLimit(context, estimateTokens(documentPrefix)) : Number.POSITIVE_INFINITY;
   const reads = `${model} reads at most ${context} tokens of an input (${pinnedContext !== undefined && pinnedContext <= (ownContext ?? Number.POSITIVE_INFINITY) ? "the num_ctx pinned for it in HERD_MODEL_OPTIONS" : "its context length"})`;
   if (limit < MIN_CHUNK_TOKENS) throw new ApiError(400, "invalid_request", `model: ${reads}, too few for chunks of ${MIN_CHUNK_TOKENS} tokens with their heading${documentPrefix ? " and documentPrefix" : ""}`);
   const chunkTokens = asked.chunkTokens ?? Math.min(DEFAULT_CHUNK_TOKENS, limit);

@@ -9,6 +9,7 @@ import { checkDatabase } from "./postgres.js";
 import { checkCollectionModels, checkInstances, checkPinnedModels, type InstanceToCheck } from "./ollama.js";
 import { checkCacheRedis, checkQueueRedis } from "./redis.js";
 import { fail, renderReport, type Finding } from "./report.js";
+import { checkChunkSizes } from "./chunks.js";
 
 export const DOCTOR_USAGE = `Usage: herd doctor [--json]
 
@@ -55,7 +56,10 @@ export async function collectFindings(config: DoctorConfig): Promise<Finding[]> 
   if (!Array.isArray(listed)) return [...findings, listed];
   const instances = await checkInstances(listed, config.instances.length > 0 ? "HERD_INSTANCES" : "worker heartbeat", config.timeoutMs);
   findings.push(...instances.findings);
-  if (database.collections) findings.push(...checkCollectionModels(database.collections, instances.models));
+  if (database.collections) {
+    findings.push(...checkCollectionModels(database.collections, instances.models));
+    findings.push(...(await checkChunkSizes(database.collections, listed, instances.models, config.modelOptions, config.timeoutMs)));
+  }
   findings.push(...checkPinnedModels(config.modelOptions, instances.models));
   return findings;
 }

@@ -4,6 +4,7 @@ import type { DatabaseConfig } from "@herd/config";
 import { createLogger } from "@herd/logger";
 import { dataDirOwner, loadMigrations, openDatabase, type Queryable } from "@herd/store";
 import { fail, ok, versionAtLeast, warn, type Finding } from "./report.js";
+import type { CollectionChunking } from "./chunks.js";
 
 const MIN_POSTGRES = 150000;
 const MIN_PGVECTOR = "0.7.0";
@@ -11,7 +12,7 @@ const MIN_PGVECTOR = "0.7.0";
 export interface DatabaseReport {
   findings: Finding[];
   /** Embedding model of each collection, when the database could be read. */
-  collections: Array<{ name: string; model: string }> | undefined;
+  collections: CollectionChunking[] | undefined;
 }
 
 function redacted(url: string): string {
@@ -46,7 +47,7 @@ async function inspect(db: Queryable, where: string): Promise<DatabaseReport> {
   else if (applied < latest) findings.push(warn("migrations", `${applied} of ${latest} applied: the API applies the rest at start-up, or run herd migrate`));
   else findings.push(ok("migrations", `all ${latest} applied`));
 
-  const collections = (await tableExists(db, "collections")) ? (await db.query<{ name: string; model: string }>("SELECT name, model FROM collections ORDER BY name")).rows : [];
+  const collections = (await tableExists(db, "collections")) ? (await db.query<CollectionChunking>('SELECT name, model, chunk_tokens AS "chunkTokens" FROM collections ORDER BY name')).rows : [];
   return { findings, collections };
 }
 

@@ -77,6 +77,21 @@ const TEMPLATE_TOKENS = 8;
 /** Below this much room for sources an answer cannot be grounded: the question is refused instead. */
 const MIN_SOURCE_TOKENS = 64;
 
+/**
+ * What the question and the answer's instructions take of the prompt; a 400 question_too_long
+ * when that leaves no room for sources (checked before the search, which it would waste).
+ */
+export function questionTokens(question: string, contextLength: number, model: string): number {
+  const budget = promptBudget(contextLength);
+  const used = estimateTokens(SYSTEM_PROMPT) + estimateTokens(answerPrompt(question, [])) + 2 * TEMPLATE_TOKENS;
+  if (used + MIN_SOURCE_TOKENS <= budget) return used;
+  throw new ApiError(
+    400,
+    "question_too_long",
+    `question: about ${used} tokens with the answer's instructions, leaving no room for sources in the ${budget} tokens a prompt may take of ${model}'s ${contextLength}-token context (pin a larger num_ctx for it in HERD_MODEL_OPTIONS, or set HERD_OLLAMA_CONTEXT_LENGTH to what your Ollama servers use)`,
+  );
+}
+
 export interface FittedAnswer {
   /** The sources that fit, best first; the first may be cut when even it alone does not fit. */
   hits: SearchHit[];
@@ -95,14 +110,7 @@ export interface FittedAnswer {
  */
 export function fitAnswer(question: string, hits: readonly SearchHit[], history: readonly Turn[], contextLength: number, model: string): FittedAnswer {
   const budget = promptBudget(contextLength);
-  let used = estimateTokens(SYSTEM_PROMPT) + estimateTokens(answerPrompt(question, [])) + 2 * TEMPLATE_TOKENS;
-  if (used + MIN_SOURCE_TOKENS > budget) {
-    throw new ApiError(
-      400,
-      "question_too_long",
-      `question: about ${used} tokens with the answer's instructions, leaving no room for sources in the ${budget} tokens a prompt may take of ${model}'s ${contextLength}-token context (pin a larger num_ctx for it in HERD_MODEL_OPTIONS, or set HERD_OLLAMA_CONTEXT_LENGTH to what your Ollama servers use)`,
-    );
-  }
+  let used = questionTokens(question, contextLength, model);
   const turns: Turn[] = [];
   let next = history.length - 1;
   const takeTurns = (limit: number) => {

@@ -67,10 +67,13 @@ describe("RAG answers fit the model's context window", () => {
 
   it("refuses a question that leaves no room for sources in the context", async () => {
     const requestsBefore = stack.emulatorRequests("llama3.2:latest");
+    const embedsBefore = stack.emulatorRequests("nomic-embed-text:latest");
     const response = await stack.post("/v1/collections/presses/answer", { question: "Is it a fan or a pump? ".repeat(400), model: "llama3.2" });
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe("question_too_long");
     expect(response.body.error.message).toContain("llama3.2's 4096-token context");
     expect(stack.emulatorRequests("llama3.2:latest")).toBe(requestsBefore);
+    // Refused before the search: the question was not even embedded.
+    expect(stack.emulatorRequests("nomic-embed-text:latest")).toBe(embedsBefore);
   });
 });

@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from "express";
 import multer from "multer";
 import { z } from "zod";
+import type { ApiConfig } from "@herd/config";
 import { chunkTokensLimit, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, MIN_CHUNK_TOKENS, normalizeModel } from "@herd/jobs";
 import { createCollection, deleteCollection, deleteDocument, findCollection, findDocumentView, listDocuments, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
 import { ApiError, invalidRequest } from "../errors.js";
@@ -15,7 +16,6 @@ import { holdsNul, StorableString } from "../storable.js";
 import { defaultPrefixes } from "../embedding-prefixes.js";
 import { estimateTokens } from "../answer-prompt.js";
 import { pinOf } from "../prepare-job.js";
-import type { ApiConfig } from "@herd/config";
 import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
 
 export interface CollectionsRouteDeps extends IngestDeps {

@@ -9,7 +9,7 @@ import { tenantOf } from "../auth.js";
 import { parseWait, submitAndRespond, type JobsRouteDeps } from "./jobs.js";
 import { streamAnswer } from "../answer-stream.js";
 import { StorableObject, StorableString } from "../storable.js";
-import { answerPrompt, fitAnswer, retrievalQuery, SYSTEM_PROMPT } from "../answer-prompt.js";
+import { answerPrompt, fitAnswer, questionTokens, retrievalQuery, SYSTEM_PROMPT } from "../answer-prompt.js";
 import { pinOf } from "../prepare-job.js";
 
 export type RetrievalRouteDeps = CollectionsRouteDeps & SyncDeps & JobsRouteDeps;
@@ -126,6 +126,7 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const contextLength = answerContextLength(deps, body.model);
+    questionTokens(question, contextLength, body.model);
     const retrieved = await retrieve(deps, small, collection, "hybrid", retrievalQuery(question, body.history), k, body.filter);
     const { hits, omitted, history } = fitAnswer(question, retrieved, body.history ?? [], contextLength, body.model);
     const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, heading: hit.heading, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));

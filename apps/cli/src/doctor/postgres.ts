@@ -11,7 +11,7 @@ const MIN_PGVECTOR = "0.7.0";
 
 export interface DatabaseReport {
   findings: Finding[];
-  /** Embedding model of each collection, when the database could be read. */
+  /** Each collection's embedding model and chunk size, when the database could be read. */
   collections: CollectionChunking[] | undefined;
 }
 

@@ -59,6 +59,14 @@ function fallbackCharsetOf(value: unknown): string | undefined {
   return checked.data;
 }
 
+/**
+ * A document id as stored: composed (NFC). A file named "Prüfung.md" on macOS is listed
+ * decomposed ("u" + a combining diaeresis), elsewhere composed; both name the same document.
+ */
+export function storedId(id: string): string {
+  return id.normalize("NFC");
+}
+
 function defaultId(bytes: Buffer): string {
   return `sha256-${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}`;
 }
@@ -78,7 +86,7 @@ export function documentsFromJson(body: unknown, maxDocuments: number): Uploaded
     const file = document.base64 !== undefined ? { bytes, fallbackCharset: parsed.data.fallbackCharset } : undefined;
     const fallback = document.text !== undefined ? "text/plain" : "application/octet-stream";
     return {
-      externalId: document.id ?? document.filename ?? defaultId(bytes),
+      externalId: storedId(document.id ?? document.filename ?? defaultId(bytes)),
       bytes,
       mimeType: mimeOf(document.mimeType, document.filename ?? document.id, fallback, file),
       source: document.filename ?? null,
@@ -121,7 +129,7 @@ export function documentsFromFiles(files: readonly MultipartFile[], fields: { me
   return files.map((file) => {
     const id = DocumentId.safeParse(file.originalname);
     if (!id.success) throw new ApiError(400, "invalid_request", `file name: ${id.error.issues[0]?.message ?? "invalid"}`);
-    return { externalId: id.data, bytes: file.buffer, mimeType: mimeOf(file.mimetype === "application/octet-stream" ? undefined : file.mimetype, file.originalname, "application/octet-stream", { bytes: file.buffer, fallbackCharset }), source: file.originalname, metadata };
+    return { externalId: storedId(id.data), bytes: file.buffer, mimeType: mimeOf(file.mimetype === "application/octet-stream" ? undefined : file.mimetype, file.originalname, "application/octet-stream", { bytes: file.buffer, fallbackCharset }), source: file.originalname, metadata };
   });
 }
 

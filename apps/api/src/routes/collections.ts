@@ -16,7 +16,7 @@ import { holdsNul, StorableString } from "../storable.js";
 import { defaultPrefixes } from "../embedding-prefixes.js";
 import { estimateTokens } from "../answer-prompt.js";
 import { pinOf } from "../prepare-job.js";
-import { assertUniqueIds, documentsFromFiles, documentsFromJson, type MultipartFile } from "../ingest/uploads.js";
+import { assertUniqueIds, documentsFromFiles, documentsFromJson, storedId, type MultipartFile } from "../ingest/uploads.js";
 
 export interface CollectionsRouteDeps extends IngestDeps {
   config: IngestDeps["config"] & Pick<ApiConfig, "modelOptions">;
@@ -64,6 +64,20 @@ function documentIdParam(req: Request, collection: Collection): string {
   const id = Array.isArray(raw) ? raw.join("/") : String(raw);
   if (holdsNul(id)) throw documentNotFound(id, collection);
   return id;
+}
+
+/**
+ * `act` on the document `id` names: stored under exactly that id, or else under its composed
+ * (NFC) form, as ids are stored since they are normalised (see storedId). An id stored
+ * decomposed before stays reachable as written.
+ */
+async function byStoredId<T>(id: string, act: (stored: string) => Promise<T | undefined>): Promise<{ id: string; found: T } | undefined> {
+  const exact = await act(id);
+  if (exact !== undefined) return { id, found: exact };
+  const composed = storedId(id);
+  if (composed === id) return undefined;
+  const found = await act(composed);
+  return found === undefined ? undefined : { id: composed, found };
 }
 
 function documentNotFound(id: string, collection: Collection): ApiError {
@@ -188,18 +202,18 @@ export function collectionsRouter(deps: CollectionsRouteDeps): Router {
   router.get("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const id = documentIdParam(req, collection);
-    const document = await findDocumentView(deps.db.pool, collection.id, id);
+    const document = await byStoredId(id, (stored) => findDocumentView(deps.db.pool, collection.id, stored));
     if (!document) throw documentNotFound(id, collection);
-    res.json(document);
+    res.json(document.found);
   });
 
   router.delete("/v1/collections/:name/documents/*id", async (req: Request, res: Response) => {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const id = documentIdParam(req, collection);
-    const deleted = await deleteDocument(deps.db.pool, collection.id, id);
+    const deleted = await byStoredId(id, (stored) => deleteDocument(deps.db.pool, collection.id, stored));
     if (!deleted) throw documentNotFound(id, collection);
-    if (deleted.unfinished) await withdrawEmbeddings(deps, [deleted.unfinished]);
-    res.json({ deleted: id });
+    if (deleted.found.unfinished) await withdrawEmbeddings(deps, [deleted.found.unfinished]);
+    res.json({ deleted: deleted.id });
   });
 
   router.get("/v1/ingestions/:id", async (req: Request, res: Response) => {

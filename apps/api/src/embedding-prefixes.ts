@@ -17,6 +17,8 @@ const KNOWN: Readonly<Record<string, EmbeddingPrefixes>> = {
   "mxbai-embed-large": { queryPrefix: "Represent this sentence for searching relevant passages: ", documentPrefix: "" },
   // Its Sentence Transformers prompts "Retrieval-query" and "Retrieval-document".
   embeddinggemma: { queryPrefix: "task: search result | query: ", documentPrefix: "title: none | text: " },
+  // Its model card: an instruction before queries (its retrieval one), none before documents.
+  "qwen3-embedding": { queryPrefix: "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery: ", documentPrefix: "" },
 };
 
 const NONE: EmbeddingPrefixes = { queryPrefix: "", documentPrefix: "" };

@@ -15,6 +15,7 @@ describe("the task prefixes retrieval models are trained with", () => {
     expect(defaultPrefixes("someone/nomic-embed-text:latest")).toEqual(NOMIC);
     expect(defaultPrefixes("mxbai-embed-large:335m")).toEqual(MXBAI);
     expect(defaultPrefixes("embeddinggemma:300m")).toEqual({ queryPrefix: "task: search result | query: ", documentPrefix: "title: none | text: " });
+    expect(defaultPrefixes("qwen3-embedding:8b")).toEqual({ queryPrefix: "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery: ", documentPrefix: "" });
     expect(defaultPrefixes("all-minilm:latest")).toEqual(NONE);
     expect(defaultPrefixes("nomic-embed-text-custom:latest")).toEqual(NONE);
   });

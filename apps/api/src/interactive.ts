@@ -24,6 +24,8 @@ export interface InteractiveOptions {
   onText?: EmitPiece;
   /** With onText, for a thinking model: called with each new piece of its thinking (before the text). */
   onThinking?: EmitPiece;
+  /** Answer from the cache or fail (see SubmitOptions.cachedOnly). */
+  cachedOnly?: boolean;
 }
 
 /** A finished generation's thinking (`thinking`, or a chat's `message.thinking`), or "". */
@@ -92,6 +94,7 @@ export async function runInteractive(deps: SyncDeps, request: JobRequest, option
       ...(options.key ? { key: options.key } : {}),
       stream: assembler !== undefined,
       replyTo,
+      ...(options.cachedOnly ? { cachedOnly: true } : {}),
       beforeEnqueue: (id, queue) => {
         subscription = deps.queues.subscribe(queue, id, { viaReply: replyTo !== undefined });
         if (assembler) stopProgress = deps.queues.onProgress(queue, id, (data) => assembler.piece(data));

@@ -123,6 +123,8 @@ export interface SubmitOptions {
   stream?: boolean;
   /** The reply channel of this process (see replies.ts), when a client here waits for the result. */
   replyTo?: string | undefined;
+  /** Answer from the cache or not at all (503 not_cached, nothing queued): for when no instance could run the job. */
+  cachedOnly?: boolean;
 }
 
 /**
@@ -136,14 +138,14 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
     request.type === "embed" ? prepareEmbed(deps, request, scope, model) : prepareGenerate(deps, request, options.answer, options.stream === true, scope, model);
   let prepared = prepare();
   const served = deps.fleet.snapshot.serves(prepared.model, prepared.kind);
-  const hot = served ? prepared.peek() : undefined;
+  const hot = served || options.cachedOnly ? prepared.peek() : undefined;
   const count = (outcome: "cached" | "coalesced" | "queued" | "rejected") => deps.jobMetrics.requests.inc({ kind: prepared.kind, model: prepared.model, outcome, client: options.client ?? "internal" });
   if (hot) {
     count("cached");
     return cachedOutcome(prepared, hot);
   }
   if (deps.redis.status !== "ready") throw redisUnavailable();
-  if (!served) {
+  if (!served && !options.cachedOnly) {
     // Written in another case than the fleet's ("LLAMA3.2"), it is the same model: the same queue,
     // cache entries and coalescing, while results still echo the name as the request wrote it.
     const spelled = await ensureServed(deps, prepared.model, prepared.kind);
@@ -158,6 +160,7 @@ export async function submitJob(deps: SubmitDeps, request: JobRequest, options: 
       count("cached");
       return cachedOutcome(prepared, cached);
     }
+    if (options.cachedOnly) throw new ApiError(503, "not_cached", `no cached ${prepared.kind} result for this ${prepared.model} request`);
     const waiting = await deps.depth.waiting(queue);
     if (waiting >= deps.config.limits.maxWaitingPerModel) {
       count("rejected");

@@ -8,7 +8,9 @@ import { ChatMessage, Logprob, ModelOptions, Think, ToolCall, ToolDefinition } f
 export const Citation = z.object({ documentId: z.string(), chunkId: z.number(), heading: z.string().nullable().optional(), excerpt: z.string() });
 export type Citation = z.infer<typeof Citation>;
 /** What a RAG answer's generation carries to its result: the sources in its prompt, and how many retrieved ones did not fit. */
-export const AnswerSources = z.object({ citations: z.array(Citation), sourcesOmitted: z.number().int().positive().optional() });
+/** Why retrieval fell back (a hybrid search ranked by keywords alone while the embedding model was unavailable). */
+export const RetrievalDegraded = z.object({ code: z.string(), message: z.string() });
+export const AnswerSources = z.object({ citations: z.array(Citation), sourcesOmitted: z.number().int().positive().optional(), degraded: RetrievalDegraded.optional() });
 export type AnswerSources = z.infer<typeof AnswerSources>;
 
 /**
@@ -105,6 +107,8 @@ export const GenerateResult = z.object({
   citations: z.array(Citation).optional(),
   /** RAG answers: retrieved sources left out of the prompt because the model's context had no room for them. */
   sourcesOmitted: z.number().int().positive().optional(),
+  /** RAG answers: why its sources were found by keywords alone, when they were. */
+  degraded: RetrievalDegraded.optional(),
   message: z.object({ role: z.literal("assistant"), content: z.string(), thinking: z.string().optional(), tool_calls: z.array(ToolCall).optional() }).optional(),
   done_reason: z.string().optional(),
   prompt_eval_count: z.number().int().nonnegative().optional(),

@@ -128,4 +128,6 @@ export interface SearchResponse {
   mode: SearchMode;
   tookMs: number;
   results: SearchHit[];
+  /** Present when a hybrid search ranked by keywords alone: its embedding model could not embed the query. */
+  degraded?: { code: string; message: string };
 }

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from "express";
+import { warnAtMostEvery } from "@herd/logger";
 import { z } from "zod";
 import { normalizeModel } from "@herd/jobs";
 import { searchCandidates, searchChunks, SmallCollections, type Collection, type SearchHit } from "@herd/store";
@@ -65,28 +66,64 @@ function checkText(field: string, text: string): string {
   return trimmed;
 }
 
-async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, collection: Collection, mode: "vector" | "keyword" | "hybrid", asked: string, k: number, filter?: Record<string, unknown>): Promise<SearchHit[]> {
+/** Why a hybrid search ranked by keywords alone. */
+export interface Degraded {
+  code: "embedding_unavailable";
+  message: string;
+}
+
+interface Retrieved {
+  hits: SearchHit[];
+  degraded?: Degraded;
+}
+
+/** The embedding side of a query failed for want of a model, an instance or time, not for the request's fault. */
+function embeddingUnavailable(error: unknown): error is ApiError {
+  return error instanceof ApiError && (error.status >= 500 || error.status === 404 || error.status === 429);
+}
+
+type Warn = (fields: object, message: string) => void;
+
+async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, warnDegraded: Warn, collection: Collection, mode: "vector" | "keyword" | "hybrid", asked: string, k: number, filter?: Record<string, unknown>): Promise<Retrieved> {
   // Composed (NFC) as stored text is (see parseDocument): "Prüfung" typed either way finds it.
   const query = asked.normalize("NFC");
-  const modelDimensions = deps.fleet.snapshot.models.get(collection.model)?.embeddingLength;
-  const cut = modelDimensions !== undefined && collection.dimensions < modelDimensions ? collection.dimensions : undefined;
-  // The size check (a database read at most every 30 s per collection) runs while the query is embedded.
-  const [embedding, exact] = await Promise.all([
-    // The model sees the query as the collection's chunks were embedded to be found: behind its query prefix.
-    mode === "keyword" ? undefined : embedQuery(deps, collection.model, collection.queryPrefix + query, cut, QUERY_TIMEOUT_MS),
-    mode === "keyword" ? false : small.isSmall(deps.db.pool, collection.id),
-  ]);
-  return searchChunks(deps.db.pool, mode, {
-    collectionId: collection.id,
-    dimensions: collection.dimensions,
-    language: collection.language,
-    k,
-    candidates: searchCandidates(k),
-    query,
-    ...(embedding ? { embedding } : {}),
-    ...(filter ? { filter } : {}),
-    ...(exact ? { exact } : {}),
-  });
+  const served = deps.fleet.snapshot.models.get(collection.model);
+  const cut = served?.embeddingLength !== undefined && collection.dimensions < served.embeddingLength ? collection.dimensions : undefined;
+  const keywordOnly = (reason: string): Promise<Retrieved> => {
+    const degraded: Degraded = { code: "embedding_unavailable", message: `ranked by keywords alone: ${collection.model} ${reason}` };
+    warnDegraded({ collection: collection.name, model: collection.model }, degraded.message);
+    return search("keyword").then((hits) => ({ hits, degraded }));
+  };
+  const search = (searchMode: "vector" | "keyword" | "hybrid", embedding?: number[], exact?: boolean) =>
+    searchChunks(deps.db.pool, searchMode, {
+      collectionId: collection.id,
+      dimensions: collection.dimensions,
+      language: collection.language,
+      k,
+      candidates: searchCandidates(k),
+      query,
+      ...(embedding ? { embedding } : {}),
+      ...(filter ? { filter } : {}),
+      ...(exact ? { exact } : {}),
+    });
+  if (mode === "keyword") return { hits: await search("keyword") };
+  // While no instance can embed the query, a hybrid search takes its vector from the cache or
+  // answers from its keywords, at once, rather than waiting out the query's timeout in a queue
+  // nobody pulls.
+  const unservable = mode === "hybrid" && !served?.healthySlots;
+  try {
+    // The size check (a database read at most every 30 s per collection) runs while the query is embedded.
+    const [embedding, exact] = await Promise.all([
+      // The model sees the query as the collection's chunks were embedded to be found: behind its query prefix.
+      embedQuery(deps, collection.model, collection.queryPrefix + query, cut, QUERY_TIMEOUT_MS, unservable),
+      small.isSmall(deps.db.pool, collection.id),
+    ]);
+    return { hits: await search(mode, embedding, exact) };
+  } catch (error) {
+    if (unservable) return keywordOnly(served ? "has no healthy instance now" : "is served by no live worker now");
+    if (mode === "hybrid" && embeddingUnavailable(error)) return keywordOnly(`could not embed the query (${error.message})`);
+    throw error;
+  }
 }
 
 /**
@@ -104,6 +141,7 @@ function answerContextLength(deps: RetrievalRouteDeps, requested: string): numbe
 export function retrievalRouter(deps: RetrievalRouteDeps): Router {
   const router = Router();
   const small = new SmallCollections();
+  const warnDegraded = warnAtMostEvery(deps.logger);
 
   router.post("/v1/collections/:name/search", async (req: Request, res: Response) => {
     if (req.body === undefined) throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
@@ -112,8 +150,8 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const k = checkK(body.k, 5);
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const started = performance.now();
-    const results = await retrieve(deps, small, collection, body.mode, query, k, body.filter);
-    res.json({ collection: collection.name, mode: body.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, results });
+    const { hits: results, degraded } = await retrieve(deps, small, warnDegraded, collection, body.mode, query, k, body.filter);
+    res.json({ collection: collection.name, mode: body.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, results, ...(degraded ? { degraded } : {}) });
   });
 
   router.post("/v1/collections/:name/answer", async (req: Request, res: Response) => {
@@ -127,10 +165,10 @@ export function retrievalRouter(deps: RetrievalRouteDeps): Router {
     const collection = await collectionOr404(deps.db, tenantOf(res), String(req.params["name"]));
     const contextLength = answerContextLength(deps, body.model);
     questionTokens(question, contextLength, body.model);
-    const retrieved = await retrieve(deps, small, collection, "hybrid", retrievalQuery(question, body.history), k, body.filter);
+    const { hits: retrieved, degraded } = await retrieve(deps, small, warnDegraded, collection, "hybrid", retrievalQuery(question, body.history), k, body.filter);
     const { hits, omitted, history } = fitAnswer(question, retrieved, body.history ?? [], contextLength, body.model);
     const citations = hits.map((hit) => ({ documentId: hit.documentId, chunkId: hit.chunkId, heading: hit.heading, excerpt: hit.text.length > 280 ? `${hit.text.slice(0, 277)}...` : hit.text }));
-    const answer = { citations, ...(omitted > 0 ? { sourcesOmitted: omitted } : {}) };
+    const answer = { citations, ...(omitted > 0 ? { sourcesOmitted: omitted } : {}), ...(degraded ? { degraded } : {}) };
     // A follow-up is a chat: the conversation so far, then the sources with the question.
     const asked = history.length > 0 ? { messages: [...history, { role: "user" as const, content: answerPrompt(question, hits) }] } : { prompt: answerPrompt(question, hits) };
     const request = { type: "generate" as const, model: body.model, system: SYSTEM_PROMPT, ...asked, options: { temperature: 0 }, priority: "interactive" as const };

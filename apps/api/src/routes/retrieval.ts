@@ -111,19 +111,20 @@ async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, warnD
   // answers from its keywords, at once, rather than waiting out the query's timeout in a queue
   // nobody pulls.
   const unservable = mode === "hybrid" && !served?.healthySlots;
+  let embedded: [number[], boolean];
   try {
     // The size check (a database read at most every 30 s per collection) runs while the query is embedded.
-    const [embedding, exact] = await Promise.all([
+    embedded = await Promise.all([
       // The model sees the query as the collection's chunks were embedded to be found: behind its query prefix.
       embedQuery(deps, collection.model, collection.queryPrefix + query, cut, QUERY_TIMEOUT_MS, unservable),
       small.isSmall(deps.db.pool, collection.id),
     ]);
-    return { hits: await search(mode, embedding, exact) };
   } catch (error) {
     if (unservable) return keywordOnly(served ? "has no healthy instance now" : "is served by no live worker now");
     if (mode === "hybrid" && embeddingUnavailable(error)) return keywordOnly(`could not embed the query (${error.message})`);
     throw error;
   }
+  return { hits: await search(mode, ...embedded) };
 }
 
 /**

@@ -102,6 +102,10 @@ export interface ModelInfo {
   capabilities: string[] | undefined;
   family: string | undefined;
   embeddingLength: number | undefined;
+  /**
+   * The context the model runs with when a request sets no num_ctx, at most: the length it was
+   * trained for (model_info), or its Modelfile's num_ctx when smaller (all-minilm: 512, num_ctx 256).
+   */
   contextLength: number | undefined;
 }
 
@@ -274,10 +278,13 @@ function condenseShow(show: ShowResponse): ModelInfo {
     const value = architecture ? info[`${architecture}.${suffix}`] : undefined;
     return typeof value === "number" ? value : undefined;
   };
+  const trained = numberField("context_length");
+  const modelfile = Number(/^num_ctx\s+(\d+)\s*$/m.exec(show.parameters ?? "")?.[1] ?? Number.NaN);
+  const contextLength = Number.isInteger(modelfile) && modelfile > 0 ? Math.min(modelfile, trained ?? Number.POSITIVE_INFINITY) : trained;
   return {
     capabilities: show.capabilities,
     family: architecture,
     embeddingLength: numberField("embedding_length"),
-    contextLength: numberField("context_length"),
+    contextLength,
   };
 }

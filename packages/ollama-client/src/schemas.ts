@@ -77,6 +77,8 @@ export const PsResponse = z.object({ models: z.array(z.looseObject({ name: z.str
 export const ShowResponse = z.object({
   details: z.object({ family: z.string().optional() }).partial().optional(),
   model_info: z.record(z.string(), z.unknown()).optional(),
+  /** The Modelfile's PARAMETER lines ("num_ctx                        256"). */
+  parameters: z.string().optional(),
   capabilities: z.array(z.string()).optional(),
 });
 export type ShowResponse = z.infer<typeof ShowResponse>;

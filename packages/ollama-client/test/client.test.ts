@@ -43,6 +43,11 @@ describe("OllamaClient against the emulator", () => {
 
   it("reads capabilities and sizes from /api/show, versions and tags", async () => {
     expect(await client.modelInfo("nomic-embed-text", call)).toEqual({ capabilities: ["embedding"], family: "nomic-bert", embeddingLength: 768, contextLength: 2048 });
+    // all-minilm was trained for 512 tokens, but its Modelfile sets num_ctx 256: what it reads of an input.
+    expect(await client.modelInfo("all-minilm", call)).toEqual({ capabilities: ["embedding"], family: "bert", embeddingLength: 384, contextLength: 256 });
+    const show = (await client.show("all-minilm", call)).body as { parameters: string; model_info: Record<string, unknown> };
+    expect(show.model_info["bert.context_length"]).toBe(512);
+    expect(show.parameters).toMatch(/^num_ctx {24}256$/m);
     expect(await client.version(call)).toMatch(/^\d+\.\d+\.\d+$/);
     expect((await client.tags(call)).models.map((model) => model.name)).toContain("llama3.2:latest");
     expect(await client.probe(1000)).toBeGreaterThanOrEqual(0);

@@ -9,6 +9,12 @@ export interface ModelSpec {
   embeddingLength: number;
   /** Context length used for truncation (Ollama's effective num_ctx). */
   contextLength: number;
+  /**
+   * The context the model was trained for (/api/show's model_info), when larger than
+   * `contextLength`: its Modelfile then sets `num_ctx` to `contextLength` (/api/show's
+   * `parameters`), as Ollama's all-minilm does (trained for 512, num_ctx 256).
+   */
+  trainedContextLength?: number;
   parameterSize: string;
   quantization: string;
   sizeBytes: number;
@@ -45,6 +51,7 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = [
     family: "bert",
     embeddingLength: 384,
     contextLength: 256,
+    trainedContextLength: 512,
     parameterSize: "23M",
     quantization: "F16",
     sizeBytes: 45_960_996,
@@ -84,5 +91,6 @@ export function completeModelSpec(partial: Partial<ModelSpec> & { name: string }
     quantization: partial.quantization ?? "Q4_K_M",
     sizeBytes: partial.sizeBytes ?? 1_000_000_000,
     ...(partial.capabilities ? { capabilities: partial.capabilities } : {}),
+    ...(partial.trainedContextLength !== undefined ? { trainedContextLength: partial.trainedContextLength } : {}),
   };
 }

@@ -9,10 +9,12 @@ export interface EmbeddingPrefixes {
  * by base name (no namespace, no tag). Retrieval without them still works, measurably worse; a
  * collection created without naming its prefixes takes these.
  */
+// "nomic-embed-text requires prefixes" (its model card): search_query / search_document.
+const NOMIC: EmbeddingPrefixes = { queryPrefix: "search_query: ", documentPrefix: "search_document: " };
+
 const KNOWN: Readonly<Record<string, EmbeddingPrefixes>> = {
-  // "nomic-embed-text requires prefixes" (its model card): search_query / search_document.
-  "nomic-embed-text": { queryPrefix: "search_query: ", documentPrefix: "search_document: " },
-  "nomic-embed-text-v2-moe": { queryPrefix: "search_query: ", documentPrefix: "search_document: " },
+  "nomic-embed-text": NOMIC,
+  "nomic-embed-text-v2-moe": NOMIC,
   // Its model card and Ollama's page: a prompt before queries only.
   "mxbai-embed-large": { queryPrefix: "Represent this sentence for searching relevant passages: ", documentPrefix: "" },
   // Its Sentence Transformers prompts "Retrieval-query" and "Retrieval-document".

@@ -1,4 +1,4 @@
-import type { Citation, CollectionView, DocumentView, IngestionSummary, JobView, SearchHit, SearchResponse } from "@herd/jobs";
+import type { Citation, CollectionView, DocumentView, IngestionSummary, JobView, RetrievalDegraded, SearchHit, SearchResponse } from "@herd/jobs";
 
 export type { JobView, Citation, DocumentView, IngestionSummary, SearchHit, SearchResponse };
 export type Collection = CollectionView;
@@ -15,7 +15,7 @@ export interface AnswerResult {
   /** Retrieved sources left out of the prompt: the model's context had no room for them. */
   sourcesOmitted?: number;
   /** Present when the sources were found by keywords alone (the embedding model was unavailable). */
-  degraded?: { code: string; message: string };
+  degraded?: RetrievalDegraded;
 }
 
 /** How an answer is asked: how many chunks, a metadata filter, and for a follow-up the conversation so far. */
@@ -27,7 +27,7 @@ export interface AnswerOptions {
 
 /** One line of a streamed answer (HerdClient.answerStream): the citations, a piece of text, or the end. */
 export type AnswerEvent =
-  | { citations: Citation[]; sourcesOmitted?: number; degraded?: { code: string; message: string } }
+  | { citations: Citation[]; sourcesOmitted?: number; degraded?: RetrievalDegraded }
   | { delta: string }
   | { done: true; model: string; answer: string; done_reason?: string; prompt_eval_count: number; eval_count: number; cached: boolean };
 

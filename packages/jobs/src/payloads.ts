@@ -10,6 +10,7 @@ export type Citation = z.infer<typeof Citation>;
 /** What a RAG answer's generation carries to its result: the sources in its prompt, and how many retrieved ones did not fit. */
 /** Why retrieval fell back (a hybrid search ranked by keywords alone while the embedding model was unavailable). */
 export const RetrievalDegraded = z.object({ code: z.string(), message: z.string() });
+export type RetrievalDegraded = z.infer<typeof RetrievalDegraded>;
 export const AnswerSources = z.object({ citations: z.array(Citation), sourcesOmitted: z.number().int().positive().optional(), degraded: RetrievalDegraded.optional() });
 export type AnswerSources = z.infer<typeof AnswerSources>;
 

@@ -1,3 +1,4 @@
+import type { RetrievalDegraded } from "./payloads.js";
 import type { JobFailure } from "./failures.js";
 import type { JobKind } from "./models.js";
 
@@ -129,5 +130,5 @@ export interface SearchResponse {
   tookMs: number;
   results: SearchHit[];
   /** Present when a hybrid search ranked by keywords alone: its embedding model could not embed the query. */
-  degraded?: { code: string; message: string };
+  degraded?: RetrievalDegraded;
 }

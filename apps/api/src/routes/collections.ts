@@ -2,7 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import multer from "multer";
 import { z } from "zod";
 import type { ApiConfig } from "@herd/config";
-import { chunkTokensLimit, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, MIN_CHUNK_TOKENS, normalizeModel } from "@herd/jobs";
+import { chunkTokensLimit, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, MIN_CHUNK_TOKENS, modelContext, normalizeModel } from "@herd/jobs";
 import { createCollection, deleteCollection, deleteDocument, findCollection, findDocumentView, listDocuments, listCollections, textSearchLanguages, type Collection, type Database } from "@herd/store";
 import { ApiError, invalidRequest } from "../errors.js";
 import { tenantOf } from "../auth.js";
@@ -44,8 +44,7 @@ const CreateCollection = z
     queryPrefix: StorableString.max(500, "is too long").optional(),
     documentPrefix: StorableString.max(500, "is too long").optional(),
   })
-  .strict()
-  .refine((body) => body.chunkOverlap === undefined || body.chunkOverlap < (body.chunkTokens ?? DEFAULT_CHUNK_TOKENS), { path: ["chunkOverlap"], message: "must be smaller than chunkTokens" });
+  .strict();
 
 const DocumentListQuery = z
   .object({
@@ -105,9 +104,9 @@ function publicCollection(collection: Collection & { documents?: number; chunks?
  * one input (its own context length, or less when a smaller num_ctx is pinned for it).
  */
 function chunking(asked: { chunkTokens?: number | undefined; chunkOverlap?: number | undefined }, model: string, ownContext: number | undefined, pinnedContext: number | undefined, documentPrefix: string): { chunkTokens: number; chunkOverlap: number } {
-  const context = Math.min(ownContext ?? Number.POSITIVE_INFINITY, pinnedContext ?? Number.POSITIVE_INFINITY);
-  const limit = Number.isFinite(context) ? chunkTokensLimit(context, estimateTokens(documentPrefix)) : Number.POSITIVE_INFINITY;
-  const reads = `${model} reads at most ${context} tokens of an input (${pinnedContext !== undefined && pinnedContext <= (ownContext ?? Number.POSITIVE_INFINITY) ? "the num_ctx pinned for it in HERD_MODEL_OPTIONS" : "its context length"})`;
+  const context = modelContext(ownContext, pinnedContext);
+  const limit = context ? chunkTokensLimit(context.tokens, estimateTokens(documentPrefix)) : Number.POSITIVE_INFINITY;
+  const reads = `${model} reads at most ${context?.tokens} tokens of an input (${context?.requested ? "the num_ctx pinned for it in HERD_MODEL_OPTIONS" : "its context length"})`;
   if (limit < MIN_CHUNK_TOKENS) throw new ApiError(400, "invalid_request", `model: ${reads}, too few for chunks of ${MIN_CHUNK_TOKENS} tokens with their heading${documentPrefix ? " and documentPrefix" : ""}`);
   const chunkTokens = asked.chunkTokens ?? Math.min(DEFAULT_CHUNK_TOKENS, limit);
   if (chunkTokens > limit) {

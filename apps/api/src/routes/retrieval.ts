@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { warnAtMostEvery } from "@herd/logger";
 import { z } from "zod";
-import { normalizeModel } from "@herd/jobs";
+import { normalizeModel, type RetrievalDegraded } from "@herd/jobs";
 import { searchCandidates, searchChunks, SmallCollections, type Collection, type SearchHit } from "@herd/store";
 import { ApiError, invalidRequest } from "../errors.js";
 import { embedQuery, type SyncDeps } from "../sync.js";
@@ -66,15 +66,9 @@ function checkText(field: string, text: string): string {
   return trimmed;
 }
 
-/** Why a hybrid search ranked by keywords alone. */
-export interface Degraded {
-  code: "embedding_unavailable";
-  message: string;
-}
-
 interface Retrieved {
   hits: SearchHit[];
-  degraded?: Degraded;
+  degraded?: RetrievalDegraded;
 }
 
 /** The embedding side of a query failed for want of a model, an instance or time, not for the request's fault. */
@@ -90,7 +84,7 @@ async function retrieve(deps: RetrievalRouteDeps, small: SmallCollections, warnD
   const served = deps.fleet.snapshot.models.get(collection.model);
   const cut = served?.embeddingLength !== undefined && collection.dimensions < served.embeddingLength ? collection.dimensions : undefined;
   const keywordOnly = (reason: string): Promise<Retrieved> => {
-    const degraded: Degraded = { code: "embedding_unavailable", message: `ranked by keywords alone: ${collection.model} ${reason}` };
+    const degraded: RetrievalDegraded = { code: "embedding_unavailable", message: `ranked by keywords alone: ${collection.model} ${reason}` };
     warnDegraded({ collection: collection.name, model: collection.model }, degraded.message);
     return search("keyword").then((hits) => ({ hits, degraded }));
   };

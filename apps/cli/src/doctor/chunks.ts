@@ -1,5 +1,5 @@
 import type { PinnedModelOptions } from "@herd/config";
-import { chunkTokensLimit, normalizeModel } from "@herd/jobs";
+import { chunkTokensLimit, modelContext, normalizeModel } from "@herd/jobs";
 import { OllamaClient } from "@herd/ollama-client";
 import type { InstanceToCheck } from "./ollama.js";
 import { ok, warn, type Finding } from "./report.js";
@@ -14,10 +14,8 @@ export interface CollectionChunking {
 async function readsAtMost(model: string, instance: InstanceToCheck, pins: PinnedModelOptions, timeoutMs: number): Promise<{ tokens: number; why: string } | undefined> {
   const client = new OllamaClient({ url: instance.url, instance: instance.name, connections: 1 });
   try {
-    const own = (await client.modelInfo(model, { timeoutMs })).contextLength;
-    const pinned = pins[model.toLowerCase()]?.options.num_ctx;
-    if (pinned !== undefined && pinned <= (own ?? Number.POSITIVE_INFINITY)) return { tokens: pinned, why: "the num_ctx pinned for it in HERD_MODEL_OPTIONS" };
-    return own === undefined ? undefined : { tokens: own, why: `its context length on ${instance.name}` };
+    const context = modelContext((await client.modelInfo(model, { timeoutMs })).contextLength, pins[model.toLowerCase()]?.options.num_ctx);
+    return context && { tokens: context.tokens, why: context.requested ? "the num_ctx pinned for it in HERD_MODEL_OPTIONS" : `its context length on ${instance.name}` };
   } finally {
     await client.close();
   }

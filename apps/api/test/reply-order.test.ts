@@ -21,18 +21,23 @@ describe("the worker writes the cache's copy with its reply, ahead of it", () =>
   const tag = `{${prefix}}`;
   let stack: Stack;
   let monitorClient: Redis;
+  /** The connection in MONITOR mode: ioredis's monitor() opens one of its own beside monitorClient. */
+  let monitor: Redis | undefined;
   const seen: Seen[] = [];
 
   beforeAll(async () => {
     stack = await Stack.start({ prefix, fleet: { instances: 1, preload: true } });
     monitorClient = testRedis();
-    const monitor = await monitorClient.monitor();
+    monitor = await monitorClient.monitor();
     monitor.on("monitor", (_time: string, args: string[], source: string) => {
       const [command, key] = args;
       if (command && key?.startsWith(tag)) seen.push({ command: command.toLowerCase(), key, source });
     });
   });
   afterAll(async () => {
+    // Left open, it went on receiving every command of the later tests' traffic, and ioredis could
+    // take one such line for a reply: "Command queue state error" failed the suite once in CI.
+    monitor?.disconnect();
     monitorClient?.disconnect();
     await stack?.close();
   });
